@@ -1,0 +1,263 @@
+//! Applying transactions and blocks to state.
+//!
+//! Validity rules are split in two: a transaction that breaks an *inclusion* rule (wrong chain,
+//! bad nonce, expired, fee too low or unpayable) makes the whole block invalid, because a
+//! proposer must never include it; an *action* that fails (say, a transfer larger than the
+//! balance left after the fee) still consumes the nonce and the fee and gets a failed receipt.
+
+use crate::overlay::{Overlay, StateReader};
+use crate::supply::Supply;
+use commonware_codec::{Encode, EncodeSize};
+use commonware_cryptography::ed25519::PublicKey;
+use commonware_cryptography::{BatchEntry, BatchVerifier};
+use commonware_parallel::Sequential;
+use rand_core::CryptoRng;
+use yun_types::{
+    Action, Address, Amount, ChainParams, Receipt, SignedTx, TX_NAMESPACE, TxOutcome, TxRejection,
+};
+
+/// What the block itself contributes to execution: the only source of height, time and the
+/// fee recipient.
+#[derive(Debug, Clone)]
+pub struct BlockEnv {
+    pub chain_id: String,
+    pub height: u64,
+    pub timestamp_ms: u64,
+    pub proposer: Address,
+}
+
+/// A block that must not be accepted: the index of the offending transaction and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("transaction {index} is not includable: {reason}")]
+pub struct BlockError {
+    pub index: usize,
+    pub reason: TxRejection,
+}
+
+/// The result of executing a valid block.
+#[derive(Debug, Clone)]
+pub struct BlockOutcome {
+    pub receipts: Vec<Receipt>,
+    pub fees_total: Amount,
+    pub burned_total: Amount,
+}
+
+/// Rules that need no state: chain id, size, fee floor, expiry window, well-formed action.
+pub fn check_stateless(
+    stx: &SignedTx,
+    chain_id: &str,
+    params: &ChainParams,
+    height: u64,
+) -> Result<(), TxRejection> {
+    let tx = &stx.tx;
+    if tx.chain_id != chain_id {
+        return Err(TxRejection::WrongChain);
+    }
+    if stx.encode_size() > params.tx_bytes_max as usize {
+        return Err(TxRejection::TooLarge);
+    }
+    if tx.fee < params.min_fee {
+        return Err(TxRejection::FeeTooLow);
+    }
+    if tx.expires_at_height < height {
+        return Err(TxRejection::Expired);
+    }
+    if tx.expires_at_height - height > params.expiry_blocks_max {
+        return Err(TxRejection::ExpiryTooFar);
+    }
+    match &tx.action {
+        Action::Transfer { amount, .. } if amount.is_zero() => Err(TxRejection::ZeroAmount),
+        Action::Transfer { .. } => Ok(()),
+    }
+}
+
+/// Verifies every signature of `txs` in one batch. `rng` only blinds the batch equation (so
+/// crafted signatures cannot cancel out); it never affects the answer for honest input.
+pub fn verify_signatures(txs: &[SignedTx], rng: &mut impl CryptoRng) -> bool {
+    if txs.is_empty() {
+        return true;
+    }
+    let messages: Vec<_> = txs.iter().map(|t| t.tx.encode()).collect();
+    PublicKey::verify_batch(
+        rng,
+        txs,
+        |i, t| BatchEntry {
+            namespace: TX_NAMESPACE,
+            message: &messages[i],
+            public_key: &t.signer,
+            signature: &t.signature,
+        },
+        &Sequential,
+    )
+}
+
+/// Admission to the mempool: stateless rules plus the sender's committed nonce and balance.
+/// `pending_nonce` is the next nonce counting the sender's already pending transactions.
+pub fn check_admission<R: StateReader + ?Sized>(
+    state: &R,
+    chain_id: &str,
+    next_height: u64,
+    stx: &SignedTx,
+    pending_nonce: u64,
+    pending_spend: Amount,
+) -> Result<(), TxRejection> {
+    let view = Overlay::new(state);
+    let params = view.params();
+    check_stateless(stx, chain_id, &params, next_height)?;
+    if !stx.verify_signature() {
+        return Err(TxRejection::BadSignature);
+    }
+    let account = view.account(&stx.sender());
+    if stx.tx.nonce < account.nonce {
+        return Err(TxRejection::BadNonce);
+    }
+    if stx.tx.nonce > pending_nonce {
+        return Err(TxRejection::NonceTooFarAhead);
+    }
+    let spend = max_spend(stx)?;
+    let total = spend
+        .checked_add(pending_spend)
+        .map_err(|_| TxRejection::AmountOverflow)?;
+    if total > account.balance {
+        return Err(TxRejection::InsufficientBalance);
+    }
+    Ok(())
+}
+
+/// Fee plus whatever the action moves out of the sender's balance.
+pub fn max_spend(stx: &SignedTx) -> Result<Amount, TxRejection> {
+    let moved = match &stx.tx.action {
+        Action::Transfer { amount, .. } => *amount,
+    };
+    stx.tx
+        .fee
+        .checked_add(moved)
+        .map_err(|_| TxRejection::AmountOverflow)
+}
+
+/// Executes `txs` in order on top of `state`. Signatures must already have been verified
+/// (see [`verify_signatures`]); everything else is checked here.
+pub fn execute_block<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    txs: &[SignedTx],
+) -> Result<BlockOutcome, BlockError> {
+    let params = state.params();
+    if txs.len() > params.block_txs_max as usize {
+        return Err(BlockError {
+            index: params.block_txs_max as usize,
+            reason: TxRejection::BlockFull,
+        });
+    }
+    let mut supply = state.supply();
+    let mut receipts = Vec::with_capacity(txs.len());
+    let mut fees_total = Amount::ZERO;
+    let mut burned_total = Amount::ZERO;
+    for (index, stx) in txs.iter().enumerate() {
+        let fail = |reason| BlockError { index, reason };
+        let (receipt, burned) = apply_tx(state, env, &params, stx, index as u32).map_err(fail)?;
+        fees_total = fees_total
+            .checked_add(receipt.fee_paid)
+            .map_err(|_| fail(TxRejection::AmountOverflow))?;
+        burned_total = burned_total
+            .checked_add(burned)
+            .map_err(|_| fail(TxRejection::AmountOverflow))?;
+        receipts.push(receipt);
+    }
+    if !burned_total.is_zero() {
+        supply.burned = supply
+            .burned
+            .checked_add(burned_total)
+            .expect("burned never exceeds the fixed total supply");
+        state.set_supply(&supply);
+    }
+    Ok(BlockOutcome {
+        receipts,
+        fees_total,
+        burned_total,
+    })
+}
+
+/// Applies one transaction: inclusion rules, fee (burned share and proposer share), nonce,
+/// then the action. Returns the receipt and the amount burned.
+fn apply_tx<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    stx: &SignedTx,
+    index: u32,
+) -> Result<(Receipt, Amount), TxRejection> {
+    check_stateless(stx, &env.chain_id, params, env.height)?;
+    let sender = stx.sender();
+    let mut account = state.account(&sender);
+    if stx.tx.nonce != account.nonce {
+        return Err(TxRejection::BadNonce);
+    }
+    let fee = stx.tx.fee;
+    account.balance = account
+        .balance
+        .checked_sub(fee)
+        .map_err(|_| TxRejection::InsufficientBalance)?;
+    account.nonce += 1;
+    state.set_account(&sender, account);
+
+    let burned = fee
+        .mul_div_floor(u128::from(params.fee_burn_bps), 10_000)
+        .map_err(|_| TxRejection::AmountOverflow)?;
+    let reward = fee.checked_sub(burned).expect("burn share is at most the fee");
+    credit(state, &env.proposer, reward)?;
+
+    let outcome = match apply_action(state, &sender, &stx.tx.action) {
+        Ok(()) => TxOutcome::Success,
+        Err(reason) => TxOutcome::Failed(reason),
+    };
+    let receipt = Receipt {
+        tx_id: stx.id(),
+        height: env.height,
+        index,
+        outcome,
+        fee_paid: fee,
+    };
+    Ok((receipt, burned))
+}
+
+/// Runs the action. On error nothing it touched has been written.
+fn apply_action<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    sender: &Address,
+    action: &Action,
+) -> Result<(), TxRejection> {
+    match action {
+        Action::Transfer { to, amount } => {
+            let mut from = state.account(sender);
+            from.balance = from
+                .balance
+                .checked_sub(*amount)
+                .map_err(|_| TxRejection::InsufficientBalance)?;
+            state.set_account(sender, from);
+            credit(state, to, *amount)
+        }
+    }
+}
+
+fn credit<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    to: &Address,
+    amount: Amount,
+) -> Result<(), TxRejection> {
+    if amount.is_zero() {
+        return Ok(());
+    }
+    let mut account = state.account(to);
+    account.balance = account
+        .balance
+        .checked_add(amount)
+        .map_err(|_| TxRejection::AmountOverflow)?;
+    state.set_account(to, account);
+    Ok(())
+}
+
+/// The `Supply` record as stored, for callers outside this module.
+pub fn supply_of<R: StateReader + ?Sized>(state: &R) -> Supply {
+    Overlay::new(state).supply()
+}

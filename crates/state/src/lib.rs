@@ -1,0 +1,22 @@
+//! The pure state machine of Yun: accounts, transfers, fees and genesis.
+//!
+//! Nothing here performs I/O, reads a clock, iterates a hash map or uses floating point:
+//! every input (height, time, proposer) arrives in a [`BlockEnv`], so every node that applies
+//! the same blocks to the same state reaches byte-identical state.
+
+pub mod account;
+pub mod exec;
+pub mod genesis;
+pub mod keys;
+pub mod overlay;
+pub mod supply;
+
+#[cfg(feature = "scenario")]
+pub mod scenario;
+
+pub use account::Account;
+pub use exec::{BlockEnv, BlockError, BlockOutcome, check_admission, execute_block, verify_signatures};
+pub use genesis::{GenesisError, genesis_writes};
+pub use keys::StateKey;
+pub use overlay::{MemState, Overlay, StateReader, StateWrites};
+pub use supply::{Supply, SupplyError, check_supply};

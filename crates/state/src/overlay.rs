@@ -1,0 +1,108 @@
+//! Reading state through a write overlay, so a block executes without touching the store
+//! until it is committed (and a rejected proposal leaves nothing behind).
+
+use crate::account::Account;
+use crate::keys::StateKey;
+use crate::supply::Supply;
+use commonware_codec::{DecodeExt, Encode};
+use std::collections::BTreeMap;
+use yun_types::{Address, ChainParams};
+
+/// Read access to committed state, by raw key.
+pub trait StateReader {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
+}
+
+/// Pending writes, in key order (`None` deletes).
+pub type StateWrites = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// A reader plus the writes made on top of it.
+#[derive(Debug)]
+pub struct Overlay<'a, R: StateReader + ?Sized> {
+    base: &'a R,
+    writes: StateWrites,
+}
+
+impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
+    pub fn new(base: &'a R) -> Self {
+        Overlay {
+            base,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        match self.writes.get(key) {
+            Some(v) => v.clone(),
+            None => self.base.get(key),
+        }
+    }
+
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert(key, Some(value));
+    }
+
+    pub fn account(&self, address: &Address) -> Account {
+        self.get(&StateKey::Account(*address).bytes())
+            .map(|v| Account::from_bytes(&v))
+            .unwrap_or_default()
+    }
+
+    pub fn set_account(&mut self, address: &Address, account: Account) {
+        self.put(StateKey::Account(*address).bytes(), account.to_bytes());
+    }
+
+    pub fn params(&self) -> ChainParams {
+        let raw = self.get(&StateKey::Params.bytes()).expect("params are set at genesis");
+        ChainParams::decode(commonware_codec::Copying(&raw)).expect("stored params decode")
+    }
+
+    pub fn set_params(&mut self, params: &ChainParams) {
+        self.put(StateKey::Params.bytes(), params.encode().to_vec());
+    }
+
+    pub fn supply(&self) -> Supply {
+        let raw = self.get(&StateKey::Supply.bytes()).expect("supply is set at genesis");
+        Supply::decode(commonware_codec::Copying(&raw)).expect("stored supply decodes")
+    }
+
+    pub fn set_supply(&mut self, supply: &Supply) {
+        self.put(StateKey::Supply.bytes(), supply.encode().to_vec());
+    }
+
+    /// Number of keys written so far.
+    pub fn writes_len(&self) -> usize {
+        self.writes.len()
+    }
+
+    pub fn into_writes(self) -> StateWrites {
+        self.writes
+    }
+}
+
+/// A whole state in memory: the test backend, and what `yun chain verify` can replay into.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemState {
+    pub entries: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl StateReader for MemState {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.entries.get(key).cloned()
+    }
+}
+
+impl MemState {
+    pub fn apply(&mut self, writes: StateWrites) {
+        for (k, v) in writes {
+            match v {
+                Some(v) => {
+                    self.entries.insert(k, v);
+                }
+                None => {
+                    self.entries.remove(&k);
+                }
+            }
+        }
+    }
+}

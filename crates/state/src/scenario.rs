@@ -1,0 +1,244 @@
+//! A scenario helper so state tests read like the behaviour they pin:
+//!
+//! ```text
+//! let mut s = Scenario::new();
+//! s.fund("alice", 100);
+//! s.tx("alice").transfer("bob", 500).expect_rejected(TxRejection::InsufficientBalance);
+//! ```
+//!
+//! Every block it executes is followed by the supply-conservation check.
+
+use crate::exec::{BlockEnv, BlockError, BlockOutcome, execute_block, verify_signatures};
+use crate::genesis::genesis_writes;
+use crate::overlay::{MemState, Overlay};
+use crate::supply::check_supply;
+use commonware_cryptography::Signer;
+use commonware_cryptography::ed25519::PrivateKey;
+use std::collections::BTreeMap;
+use yun_types::{
+    Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, Receipt,
+    SignedTx, Tx, TxOutcome, TxRejection,
+};
+
+pub const SCENARIO_CHAIN_ID: &str = "yun-scenario";
+
+/// A chain in memory with named accounts.
+#[derive(Debug)]
+pub struct Scenario {
+    pub state: MemState,
+    pub params: ChainParams,
+    pub height: u64,
+    genesis_accounts: Vec<(String, Amount)>,
+    started: bool,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The deterministic key of a named test account (cached: deriving a key is costly).
+pub fn key_of(name: &str) -> PrivateKey {
+    thread_local! {
+        static CACHE: std::cell::RefCell<BTreeMap<String, PrivateKey>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+    }
+    CACHE.with(|c| c.borrow_mut().entry(name.to_string()).or_insert_with(|| derive_key(name)).clone())
+}
+
+fn derive_key(name: &str) -> PrivateKey {
+    let seed = u64::from_le_bytes(blake3::hash(name.as_bytes()).as_bytes()[..8].try_into().unwrap_or([0; 8]));
+    PrivateKey::from_seed(seed)
+}
+
+/// The address of a named test account.
+pub fn addr(name: &str) -> Address {
+    thread_local! {
+        static CACHE: std::cell::RefCell<BTreeMap<String, Address>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+    }
+    CACHE.with(|c| {
+        *c.borrow_mut()
+            .entry(name.to_string())
+            .or_insert_with(|| Address::from_public_key(&key_of(name).public_key()))
+    })
+}
+
+impl Scenario {
+    /// A chain whose fee is 10 and half of it burned, so fee arithmetic is easy to read.
+    pub fn new() -> Self {
+        Scenario {
+            state: MemState::default(),
+            params: ChainParams {
+                min_fee: Amount::new(10),
+                fee_burn_bps: 5_000,
+                ..ChainParams::default()
+            },
+            height: 0,
+            genesis_accounts: Vec::new(),
+            started: false,
+        }
+    }
+
+    /// Gives `name` an opening balance (only before the first block).
+    pub fn fund(&mut self, name: &str, amount: u128) -> &mut Self {
+        assert!(!self.started, "fund() is a genesis step: call it before any transaction");
+        self.genesis_accounts.push((name.to_string(), Amount::new(amount)));
+        self
+    }
+
+    fn start(&mut self) {
+        if self.started {
+            return;
+        }
+        let genesis = Genesis {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            genesis_time_ms: 0,
+            accounts: self
+                .genesis_accounts
+                .iter()
+                .map(|(n, a)| GenesisAccount { address: addr(n), balance: *a })
+                .collect(),
+            validators: vec![GenesisValidator {
+                name: "validator".into(),
+                address: addr("validator"),
+                p2p_address: "127.0.0.1:0".into(),
+            }],
+            params: self.params.clone(),
+        };
+        self.state.apply(genesis_writes(&genesis).expect("scenario genesis is valid"));
+        self.started = true;
+    }
+
+    pub fn balance(&mut self, name: &str) -> u128 {
+        self.start();
+        Overlay::new(&self.state).account(&addr(name)).balance.base_units()
+    }
+
+    pub fn nonce(&mut self, name: &str) -> u64 {
+        self.start();
+        Overlay::new(&self.state).account(&addr(name)).nonce
+    }
+
+    pub fn burned(&mut self) -> u128 {
+        self.start();
+        Overlay::new(&self.state).supply().burned.base_units()
+    }
+
+    /// Starts a transaction from `name` with its next nonce, the minimum fee and a near expiry.
+    pub fn tx(&mut self, name: &str) -> TxBuilder<'_> {
+        self.start();
+        let nonce = self.nonce(name);
+        let tx = Tx {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            nonce,
+            fee: self.params.min_fee,
+            expires_at_height: self.height + 10,
+            action: Action::Transfer { to: addr(name), amount: Amount::new(1) },
+        };
+        TxBuilder { scenario: self, signer: key_of(name), tx }
+    }
+
+    /// Executes one block holding `txs`; on success commits it and checks supply.
+    pub fn block(&mut self, txs: &[SignedTx]) -> Result<BlockOutcome, BlockError> {
+        self.start();
+        assert!(verify_signatures(txs, &mut rand::rng()), "scenario signs every transaction");
+        let env = BlockEnv {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            height: self.height + 1,
+            timestamp_ms: (self.height + 1) * 1_000,
+            proposer: addr("validator"),
+        };
+        let mut overlay = Overlay::new(&self.state);
+        let outcome = execute_block(&mut overlay, &env, txs)?;
+        let writes = overlay.into_writes();
+        self.state.apply(writes);
+        self.height += 1;
+        let entries = self.state.entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice()));
+        check_supply(entries).expect("supply is conserved after every block");
+        Ok(outcome)
+    }
+}
+
+/// A transaction being described; finish it with an action method.
+#[derive(Debug)]
+pub struct TxBuilder<'a> {
+    scenario: &'a mut Scenario,
+    signer: PrivateKey,
+    tx: Tx,
+}
+
+impl TxBuilder<'_> {
+    pub fn nonce(mut self, nonce: u64) -> Self {
+        self.tx.nonce = nonce;
+        self
+    }
+    pub fn fee(mut self, fee: u128) -> Self {
+        self.tx.fee = Amount::new(fee);
+        self
+    }
+    pub fn expires_at(mut self, height: u64) -> Self {
+        self.tx.expires_at_height = height;
+        self
+    }
+    pub fn chain(mut self, chain_id: &str) -> Self {
+        self.tx.chain_id = chain_id.into();
+        self
+    }
+
+    /// Signs a transfer without executing it.
+    pub fn sign_transfer(mut self, to: &str, amount: u128) -> SignedTx {
+        self.tx.action = Action::Transfer { to: addr(to), amount: Amount::new(amount) };
+        self.tx.sign(&self.signer)
+    }
+
+    /// Executes a transfer in a block of its own.
+    pub fn transfer(self, to: &str, amount: u128) -> Step {
+        let TxBuilder { scenario, signer, mut tx } = self;
+        tx.action = Action::Transfer { to: addr(to), amount: Amount::new(amount) };
+        let stx = tx.sign(&signer);
+        match scenario.block(std::slice::from_ref(&stx)) {
+            Ok(mut outcome) => Step::Included(outcome.receipts.remove(0)),
+            Err(e) => Step::Rejected(e.reason),
+        }
+    }
+}
+
+/// What became of one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Included(Receipt),
+    Rejected(TxRejection),
+}
+
+impl Step {
+    #[track_caller]
+    pub fn expect_ok(self) -> Receipt {
+        match self {
+            Step::Included(r) if r.outcome == TxOutcome::Success => r,
+            other => panic!("expected success, got {other:?}"),
+        }
+    }
+
+    /// Included (fee and nonce taken) but the action failed for `reason`.
+    #[track_caller]
+    pub fn expect_failed(self, reason: TxRejection) -> Receipt {
+        match self {
+            Step::Included(r) if r.outcome == TxOutcome::Failed(reason) => r,
+            other => panic!("expected included-but-failed {reason:?}, got {other:?}"),
+        }
+    }
+
+    /// Not includable at all: the block would be invalid.
+    #[track_caller]
+    pub fn expect_rejected(self, reason: TxRejection) {
+        match self {
+            Step::Rejected(r) if r == reason => {}
+            other => panic!("expected rejection {reason:?}, got {other:?}"),
+        }
+    }
+}
+
+/// A convenience map of named keys for tests that need several.
+pub fn keys(names: &[&str]) -> BTreeMap<String, PrivateKey> {
+    names.iter().map(|n| (n.to_string(), key_of(n))).collect()
+}

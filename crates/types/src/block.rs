@@ -1,0 +1,115 @@
+//! Blocks: a header committing to the parent, the transactions and the post-state root.
+
+use crate::limits::BLOCK_TXS_MAX;
+use crate::{Address, Hash32, SignedTx, TxId};
+use bytes::BufMut;
+use commonware_codec::{Buf, Encode, EncodeSize, Error, RangeCfg, Read, ReadExt, Write};
+
+/// A block's identity: blake3 of its encoded header.
+pub type BlockHash = Hash32;
+
+/// Everything a light client needs to follow the chain and check state proofs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub parent: BlockHash,
+    pub height: u64,
+    /// Proposer's clock, in milliseconds since the Unix epoch; never earlier than the parent's.
+    pub timestamp_ms: u64,
+    pub proposer: Address,
+    /// Root of the authenticated state after applying this block's transactions.
+    pub state_root: Hash32,
+    /// Commitment to the ordered transaction ids (see [`txs_root`]).
+    pub txs_root: Hash32,
+    pub tx_count: u32,
+}
+
+impl Write for Header {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.parent.write(buf);
+        self.height.write(buf);
+        self.timestamp_ms.write(buf);
+        self.proposer.write(buf);
+        self.state_root.write(buf);
+        self.txs_root.write(buf);
+        self.tx_count.write(buf);
+    }
+}
+
+impl EncodeSize for Header {
+    fn encode_size(&self) -> usize {
+        32 + 8 + 8 + 32 + 32 + 32 + 4
+    }
+}
+
+impl Read for Header {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Header {
+            parent: Hash32::read(buf)?,
+            height: u64::read(buf)?,
+            timestamp_ms: u64::read(buf)?,
+            proposer: Address::read(buf)?,
+            state_root: Hash32::read(buf)?,
+            txs_root: Hash32::read(buf)?,
+            tx_count: u32::read(buf)?,
+        })
+    }
+}
+
+impl Header {
+    pub fn hash(&self) -> BlockHash {
+        Hash32::digest(&self.encode())
+    }
+}
+
+/// A header and its transactions, in execution order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub header: Header,
+    pub txs: Vec<SignedTx>,
+}
+
+impl Write for Block {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.header.write(buf);
+        self.txs.write(buf);
+    }
+}
+
+impl EncodeSize for Block {
+    fn encode_size(&self) -> usize {
+        self.header.encode_size() + self.txs.encode_size()
+    }
+}
+
+impl Read for Block {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        let header = Header::read(buf)?;
+        let txs = Vec::<SignedTx>::read_cfg(buf, &(RangeCfg::new(0..=BLOCK_TXS_MAX), ()))?;
+        if txs.len() != header.tx_count as usize {
+            return Err(Error::Invalid("Block", "tx_count does not match the transactions"));
+        }
+        Ok(Block { header, txs })
+    }
+}
+
+impl Block {
+    pub fn hash(&self) -> BlockHash {
+        self.header.hash()
+    }
+
+    pub fn height(&self) -> u64 {
+        self.header.height
+    }
+}
+
+/// blake3 over the concatenated ids, in order: binds the header to exactly these transactions.
+pub fn txs_root(ids: impl IntoIterator<Item = TxId>) -> Hash32 {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"yun/txs-root/v1");
+    for id in ids {
+        hasher.update(id.as_bytes());
+    }
+    Hash32(*hasher.finalize().as_bytes())
+}

@@ -1,0 +1,27 @@
+//! Wire types shared by every Yun crate: amounts, addresses, hashes, transactions, blocks,
+//! receipts, rejection reasons, genesis and the canonical binary encoding with its size limits.
+
+pub mod address;
+pub mod amount;
+pub mod api;
+pub mod block;
+pub mod codec_util;
+pub mod genesis;
+pub mod hash;
+pub mod limits;
+pub mod receipt;
+pub mod rejection;
+pub mod tx;
+
+pub use address::{Address, AddressError};
+pub use amount::{Amount, AmountError};
+pub use block::{Block, BlockHash, Header};
+pub use genesis::{ChainParams, Genesis, GenesisAccount, GenesisValidator};
+pub use hash::Hash32;
+pub use receipt::{Receipt, TxOutcome};
+pub use rejection::TxRejection;
+pub use tx::{Action, SignedTx, Tx, TxId};
+
+/// Signing namespace for transactions, so a transaction signature can never be replayed as a
+/// consensus vote or a p2p handshake (commonware prefixes every signed message with it).
+pub const TX_NAMESPACE: &[u8] = b"yun/tx/v1";

@@ -1,0 +1,166 @@
+//! Numbered, named reasons a transaction is refused, each with what to do next.
+//!
+//! The numbers are part of the protocol and of the public API: never renumber, only append.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a transaction was not accepted (by the API, the mempool or the state machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u16)]
+pub enum TxRejection {
+    InsufficientBalance = 1,
+    BadNonce = 2,
+    WrongChain = 3,
+    Expired = 4,
+    BadSignature = 5,
+    FeeTooLow = 6,
+    Malformed = 7,
+    TooLarge = 8,
+    AlreadyKnown = 9,
+    MempoolFull = 10,
+    AccountPendingLimit = 11,
+    NonceTooFarAhead = 12,
+    ExpiryTooFar = 13,
+    ZeroAmount = 14,
+    AmountOverflow = 15,
+    BlockFull = 16,
+}
+
+impl TxRejection {
+    pub const ALL: [TxRejection; 16] = [
+        Self::InsufficientBalance,
+        Self::BadNonce,
+        Self::WrongChain,
+        Self::Expired,
+        Self::BadSignature,
+        Self::FeeTooLow,
+        Self::Malformed,
+        Self::TooLarge,
+        Self::AlreadyKnown,
+        Self::MempoolFull,
+        Self::AccountPendingLimit,
+        Self::NonceTooFarAhead,
+        Self::ExpiryTooFar,
+        Self::ZeroAmount,
+        Self::AmountOverflow,
+        Self::BlockFull,
+    ];
+
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+
+    pub fn from_code(code: u16) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InsufficientBalance => "InsufficientBalance",
+            Self::BadNonce => "BadNonce",
+            Self::WrongChain => "WrongChain",
+            Self::Expired => "Expired",
+            Self::BadSignature => "BadSignature",
+            Self::FeeTooLow => "FeeTooLow",
+            Self::Malformed => "Malformed",
+            Self::TooLarge => "TooLarge",
+            Self::AlreadyKnown => "AlreadyKnown",
+            Self::MempoolFull => "MempoolFull",
+            Self::AccountPendingLimit => "AccountPendingLimit",
+            Self::NonceTooFarAhead => "NonceTooFarAhead",
+            Self::ExpiryTooFar => "ExpiryTooFar",
+            Self::ZeroAmount => "ZeroAmount",
+            Self::AmountOverflow => "AmountOverflow",
+            Self::BlockFull => "BlockFull",
+        }
+    }
+
+    /// What happened, in words.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::InsufficientBalance => "the account cannot pay the amount plus the fee",
+            Self::BadNonce => "the nonce is not the account's next nonce (already used or a gap)",
+            Self::WrongChain => "the transaction was signed for a different chain id",
+            Self::Expired => "the transaction's expiry height has passed",
+            Self::BadSignature => "the signature does not verify against the signer's key",
+            Self::FeeTooLow => "the fee is below the chain's minimum fee",
+            Self::Malformed => "the bytes are not a canonical signed transaction",
+            Self::TooLarge => "the transaction is larger than the chain allows",
+            Self::AlreadyKnown => "this exact transaction is already pending or committed",
+            Self::MempoolFull => "the node's mempool is full",
+            Self::AccountPendingLimit => "the account has too many pending transactions",
+            Self::NonceTooFarAhead => "the nonce is too far ahead of the account's next nonce",
+            Self::ExpiryTooFar => "the expiry height is further ahead than the chain allows",
+            Self::ZeroAmount => "the amount must be greater than zero",
+            Self::AmountOverflow => "the amounts involved overflow",
+            Self::BlockFull => "the block has no room left for this transaction",
+        }
+    }
+
+    /// What the sender can do about it.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Self::InsufficientBalance => "fund the account or send less; `yun account ADDRESS` shows the balance",
+            Self::BadNonce => "re-sign with the next nonce shown by `yun account ADDRESS` (the CLI does this when --nonce is omitted)",
+            Self::WrongChain => "sign for the chain id shown by `yun status`",
+            Self::Expired => "re-sign with a later expiry height (the CLI sets one from the current height)",
+            Self::BadSignature => "sign the canonical transaction bytes with the signer's own key",
+            Self::FeeTooLow => "raise --fee to at least the minimum shown by `yun status`",
+            Self::Malformed => "encode the transaction with the yun client or CLI",
+            Self::TooLarge => "split the work into smaller transactions",
+            Self::AlreadyKnown => "nothing to do: look it up with `yun tx show ID`",
+            Self::MempoolFull => "retry shortly or raise the fee",
+            Self::AccountPendingLimit => "wait for pending transactions to finalize, then send more",
+            Self::NonceTooFarAhead => "send the missing lower nonces first",
+            Self::ExpiryTooFar => "choose an expiry closer to the current height",
+            Self::ZeroAmount => "send a positive amount",
+            Self::AmountOverflow => "use smaller amounts",
+            Self::BlockFull => "it stays in the mempool for a later block",
+        }
+    }
+}
+
+impl std::fmt::Display for TxRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.name(), self.code(), self.message())
+    }
+}
+
+impl std::error::Error for TxRejection {}
+
+/// The JSON shape of a rejection: number, name, words and advice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RejectionBody {
+    pub code: u16,
+    pub name: String,
+    pub message: String,
+    pub hint: String,
+}
+
+impl From<TxRejection> for RejectionBody {
+    fn from(r: TxRejection) -> Self {
+        RejectionBody {
+            code: r.code(),
+            name: r.name().to_string(),
+            message: r.message().to_string(),
+            hint: r.hint().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        for r in TxRejection::ALL {
+            assert_eq!(TxRejection::from_code(r.code()), Some(r));
+            assert!(!r.hint().is_empty());
+        }
+        let mut codes: Vec<u16> = TxRejection::ALL.iter().map(|r| r.code()).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), TxRejection::ALL.len());
+        assert_eq!(TxRejection::InsufficientBalance.code(), 1);
+    }
+}
