@@ -178,8 +178,55 @@ pub fn execute_block<R: StateReader + ?Sized>(
     })
 }
 
+/// A proposer's block body: what went in (with receipts) and what was left out, and why.
+#[derive(Debug, Default)]
+pub struct BuiltBlock {
+    pub txs: Vec<SignedTx>,
+    pub receipts: Vec<Receipt>,
+    pub left_out: Vec<(SignedTx, TxRejection)>,
+}
+
+/// Builds a block body for a proposer: applies `candidates` in order and leaves out every
+/// transaction that is not includable now, so the block is always valid. The writes it leaves
+/// in `state` are exactly those [`execute_block`] makes for the included transactions.
+pub fn build_block<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    candidates: impl IntoIterator<Item = SignedTx>,
+) -> BuiltBlock {
+    let params = state.params();
+    let mut built = BuiltBlock::default();
+    let mut burned_total = Amount::ZERO;
+    for stx in candidates {
+        if built.txs.len() >= params.block_txs_max as usize {
+            built.left_out.push((stx, TxRejection::BlockFull));
+            continue;
+        }
+        // Nothing is written when apply_tx refuses, so skipping keeps the overlay consistent.
+        match apply_tx(state, env, &params, &stx, built.txs.len() as u32) {
+            Ok((receipt, burned)) => {
+                burned_total = burned_total
+                    .checked_add(burned)
+                    .expect("burned within supply");
+                built.receipts.push(receipt);
+                built.txs.push(stx);
+            }
+            Err(reason) => built.left_out.push((stx, reason)),
+        }
+    }
+    if !burned_total.is_zero() {
+        let mut supply = state.supply();
+        supply.burned = supply
+            .burned
+            .checked_add(burned_total)
+            .expect("burned within supply");
+        state.set_supply(&supply);
+    }
+    built
+}
+
 /// Applies one transaction: inclusion rules, fee (burned share and proposer share), nonce,
-/// then the action. Returns the receipt and the amount burned.
+/// then the action. Returns the receipt and the amount burned. On `Err` nothing was written.
 fn apply_tx<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -204,8 +251,10 @@ fn apply_tx<R: StateReader + ?Sized>(
     let burned = fee
         .mul_div_floor(u128::from(params.fee_burn_bps), 10_000)
         .map_err(|_| TxRejection::AmountOverflow)?;
-    let reward = fee.checked_sub(burned).expect("burn share is at most the fee");
-    credit(state, &env.proposer, reward)?;
+    let reward = fee
+        .checked_sub(burned)
+        .expect("burn share is at most the fee");
+    credit(state, &env.proposer, reward);
 
     let outcome = match apply_action(state, &sender, &stx.tx.action) {
         Ok(()) => TxOutcome::Success,
@@ -235,26 +284,24 @@ fn apply_action<R: StateReader + ?Sized>(
                 .checked_sub(*amount)
                 .map_err(|_| TxRejection::InsufficientBalance)?;
             state.set_account(sender, from);
-            credit(state, to, *amount)
+            credit(state, to, *amount);
+            Ok(())
         }
     }
 }
 
-fn credit<R: StateReader + ?Sized>(
-    state: &mut Overlay<'_, R>,
-    to: &Address,
-    amount: Amount,
-) -> Result<(), TxRejection> {
+/// Adds to a balance. Cannot overflow: every balance is part of the fixed total supply, which
+/// itself fits in an `Amount` (checked at genesis).
+fn credit<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, to: &Address, amount: Amount) {
     if amount.is_zero() {
-        return Ok(());
+        return;
     }
     let mut account = state.account(to);
     account.balance = account
         .balance
         .checked_add(amount)
-        .map_err(|_| TxRejection::AmountOverflow)?;
+        .expect("a balance never exceeds the total supply");
     state.set_account(to, account);
-    Ok(())
 }
 
 /// The `Supply` record as stored, for callers outside this module.

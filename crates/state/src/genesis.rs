@@ -60,7 +60,9 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
         if !seen.insert(a.address) {
             return Err(GenesisError::DuplicateAccount(a.address.to_string()));
         }
-        total = total.checked_add(a.balance).map_err(|_| GenesisError::Overflow)?;
+        total = total
+            .checked_add(a.balance)
+            .map_err(|_| GenesisError::Overflow)?;
         let mut account = state.account(&a.address);
         account.balance = a.balance;
         state.set_account(&a.address, account);

@@ -15,7 +15,10 @@ pub mod supply;
 pub mod scenario;
 
 pub use account::Account;
-pub use exec::{BlockEnv, BlockError, BlockOutcome, check_admission, execute_block, verify_signatures};
+pub use exec::{
+    BlockEnv, BlockError, BlockOutcome, BuiltBlock, build_block, check_admission, execute_block,
+    max_spend, verify_signatures,
+};
 pub use genesis::{GenesisError, genesis_writes};
 pub use keys::StateKey;
 pub use overlay::{MemState, Overlay, StateReader, StateWrites};

@@ -53,7 +53,9 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
     }
 
     pub fn params(&self) -> ChainParams {
-        let raw = self.get(&StateKey::Params.bytes()).expect("params are set at genesis");
+        let raw = self
+            .get(&StateKey::Params.bytes())
+            .expect("params are set at genesis");
         ChainParams::decode(commonware_codec::Copying(&raw)).expect("stored params decode")
     }
 
@@ -62,7 +64,9 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
     }
 
     pub fn supply(&self) -> Supply {
-        let raw = self.get(&StateKey::Supply.bytes()).expect("supply is set at genesis");
+        let raw = self
+            .get(&StateKey::Supply.bytes())
+            .expect("supply is set at genesis");
         Supply::decode(commonware_codec::Copying(&raw)).expect("stored supply decodes")
     }
 

@@ -43,11 +43,20 @@ pub fn key_of(name: &str) -> PrivateKey {
     thread_local! {
         static CACHE: std::cell::RefCell<BTreeMap<String, PrivateKey>> = const { std::cell::RefCell::new(BTreeMap::new()) };
     }
-    CACHE.with(|c| c.borrow_mut().entry(name.to_string()).or_insert_with(|| derive_key(name)).clone())
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .entry(name.to_string())
+            .or_insert_with(|| derive_key(name))
+            .clone()
+    })
 }
 
 fn derive_key(name: &str) -> PrivateKey {
-    let seed = u64::from_le_bytes(blake3::hash(name.as_bytes()).as_bytes()[..8].try_into().unwrap_or([0; 8]));
+    let seed = u64::from_le_bytes(
+        blake3::hash(name.as_bytes()).as_bytes()[..8]
+            .try_into()
+            .unwrap_or([0; 8]),
+    );
     PrivateKey::from_seed(seed)
 }
 
@@ -81,8 +90,12 @@ impl Scenario {
 
     /// Gives `name` an opening balance (only before the first block).
     pub fn fund(&mut self, name: &str, amount: u128) -> &mut Self {
-        assert!(!self.started, "fund() is a genesis step: call it before any transaction");
-        self.genesis_accounts.push((name.to_string(), Amount::new(amount)));
+        assert!(
+            !self.started,
+            "fund() is a genesis step: call it before any transaction"
+        );
+        self.genesis_accounts
+            .push((name.to_string(), Amount::new(amount)));
         self
     }
 
@@ -96,7 +109,10 @@ impl Scenario {
             accounts: self
                 .genesis_accounts
                 .iter()
-                .map(|(n, a)| GenesisAccount { address: addr(n), balance: *a })
+                .map(|(n, a)| GenesisAccount {
+                    address: addr(n),
+                    balance: *a,
+                })
                 .collect(),
             validators: vec![GenesisValidator {
                 name: "validator".into(),
@@ -105,13 +121,17 @@ impl Scenario {
             }],
             params: self.params.clone(),
         };
-        self.state.apply(genesis_writes(&genesis).expect("scenario genesis is valid"));
+        self.state
+            .apply(genesis_writes(&genesis).expect("scenario genesis is valid"));
         self.started = true;
     }
 
     pub fn balance(&mut self, name: &str) -> u128 {
         self.start();
-        Overlay::new(&self.state).account(&addr(name)).balance.base_units()
+        Overlay::new(&self.state)
+            .account(&addr(name))
+            .balance
+            .base_units()
     }
 
     pub fn nonce(&mut self, name: &str) -> u64 {
@@ -133,15 +153,25 @@ impl Scenario {
             nonce,
             fee: self.params.min_fee,
             expires_at_height: self.height + 10,
-            action: Action::Transfer { to: addr(name), amount: Amount::new(1) },
+            action: Action::Transfer {
+                to: addr(name),
+                amount: Amount::new(1),
+            },
         };
-        TxBuilder { scenario: self, signer: key_of(name), tx }
+        TxBuilder {
+            scenario: self,
+            signer: key_of(name),
+            tx,
+        }
     }
 
     /// Executes one block holding `txs`; on success commits it and checks supply.
     pub fn block(&mut self, txs: &[SignedTx]) -> Result<BlockOutcome, BlockError> {
         self.start();
-        assert!(verify_signatures(txs, &mut rand::rng()), "scenario signs every transaction");
+        assert!(
+            verify_signatures(txs, &mut rand::rng()),
+            "scenario signs every transaction"
+        );
         let env = BlockEnv {
             chain_id: SCENARIO_CHAIN_ID.into(),
             height: self.height + 1,
@@ -153,7 +183,11 @@ impl Scenario {
         let writes = overlay.into_writes();
         self.state.apply(writes);
         self.height += 1;
-        let entries = self.state.entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice()));
+        let entries = self
+            .state
+            .entries
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_slice()));
         check_supply(entries).expect("supply is conserved after every block");
         Ok(outcome)
     }
@@ -187,14 +221,24 @@ impl TxBuilder<'_> {
 
     /// Signs a transfer without executing it.
     pub fn sign_transfer(mut self, to: &str, amount: u128) -> SignedTx {
-        self.tx.action = Action::Transfer { to: addr(to), amount: Amount::new(amount) };
+        self.tx.action = Action::Transfer {
+            to: addr(to),
+            amount: Amount::new(amount),
+        };
         self.tx.sign(&self.signer)
     }
 
     /// Executes a transfer in a block of its own.
     pub fn transfer(self, to: &str, amount: u128) -> Step {
-        let TxBuilder { scenario, signer, mut tx } = self;
-        tx.action = Action::Transfer { to: addr(to), amount: Amount::new(amount) };
+        let TxBuilder {
+            scenario,
+            signer,
+            mut tx,
+        } = self;
+        tx.action = Action::Transfer {
+            to: addr(to),
+            amount: Amount::new(amount),
+        };
         let stx = tx.sign(&signer);
         match scenario.block(std::slice::from_ref(&stx)) {
             Ok(mut outcome) => Step::Included(outcome.receipts.remove(0)),

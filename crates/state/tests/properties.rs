@@ -16,8 +16,20 @@ struct Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    (0..5usize, 0..5usize, 0u128..400, prop_oneof![8 => Just(0i8), 1 => -2i8..3], 1usize..4)
-        .prop_map(|(from, to, amount, nonce_skew, txs_in_block)| Op { from, to, amount, nonce_skew, txs_in_block })
+    (
+        0..5usize,
+        0..5usize,
+        0u128..400,
+        prop_oneof![8 => Just(0i8), 1 => -2i8..3],
+        1usize..4,
+    )
+        .prop_map(|(from, to, amount, nonce_skew, txs_in_block)| Op {
+            from,
+            to,
+            amount,
+            nonce_skew,
+            txs_in_block,
+        })
 }
 
 proptest! {

@@ -20,7 +20,9 @@ fn transfer_moves_amount_and_charges_fee() {
 fn unaffordable_fee_is_not_includable() {
     let mut s = Scenario::new();
     s.fund("alice", 5);
-    s.tx("alice").transfer("bob", 1).expect_rejected(TxRejection::InsufficientBalance);
+    s.tx("alice")
+        .transfer("bob", 1)
+        .expect_rejected(TxRejection::InsufficientBalance);
     assert_eq!(s.balance("alice"), 5);
     assert_eq!(s.nonce("alice"), 0);
 }
@@ -29,7 +31,9 @@ fn unaffordable_fee_is_not_includable() {
 fn unaffordable_amount_fails_but_pays_fee() {
     let mut s = Scenario::new();
     s.fund("alice", 100);
-    s.tx("alice").transfer("bob", 500).expect_failed(TxRejection::InsufficientBalance);
+    s.tx("alice")
+        .transfer("bob", 500)
+        .expect_failed(TxRejection::InsufficientBalance);
     assert_eq!(s.balance("alice"), 90);
     assert_eq!(s.balance("bob"), 0);
     assert_eq!(s.nonce("alice"), 1);
@@ -40,8 +44,14 @@ fn replayed_and_future_nonces_are_rejected() {
     let mut s = Scenario::new();
     s.fund("alice", 1_000);
     s.tx("alice").transfer("bob", 1).expect_ok();
-    s.tx("alice").nonce(0).transfer("bob", 1).expect_rejected(TxRejection::BadNonce);
-    s.tx("alice").nonce(5).transfer("bob", 1).expect_rejected(TxRejection::BadNonce);
+    s.tx("alice")
+        .nonce(0)
+        .transfer("bob", 1)
+        .expect_rejected(TxRejection::BadNonce);
+    s.tx("alice")
+        .nonce(5)
+        .transfer("bob", 1)
+        .expect_rejected(TxRejection::BadNonce);
     s.tx("alice").nonce(1).transfer("bob", 1).expect_ok();
 }
 
@@ -49,11 +59,22 @@ fn replayed_and_future_nonces_are_rejected() {
 fn wrong_chain_expired_low_fee_and_zero_amount_are_rejected() {
     let mut s = Scenario::new();
     s.fund("alice", 1_000);
-    s.tx("alice").chain("other-chain").transfer("bob", 1).expect_rejected(TxRejection::WrongChain);
+    s.tx("alice")
+        .chain("other-chain")
+        .transfer("bob", 1)
+        .expect_rejected(TxRejection::WrongChain);
     s.tx("alice").transfer("bob", 1).expect_ok(); // height 1
-    s.tx("alice").expires_at(1).transfer("bob", 1).expect_rejected(TxRejection::Expired);
-    s.tx("alice").fee(9).transfer("bob", 1).expect_rejected(TxRejection::FeeTooLow);
-    s.tx("alice").transfer("bob", 0).expect_rejected(TxRejection::ZeroAmount);
+    s.tx("alice")
+        .expires_at(1)
+        .transfer("bob", 1)
+        .expect_rejected(TxRejection::Expired);
+    s.tx("alice")
+        .fee(9)
+        .transfer("bob", 1)
+        .expect_rejected(TxRejection::FeeTooLow);
+    s.tx("alice")
+        .transfer("bob", 0)
+        .expect_rejected(TxRejection::ZeroAmount);
     s.tx("alice")
         .expires_at(10_000_000)
         .transfer("bob", 1)

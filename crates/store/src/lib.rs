@@ -1,1 +1,439 @@
-//! placeholder
+//! The redb-backed chain store: current state, its authenticated Jellyfish Merkle tree,
+//! finalized blocks, receipts and query indexes, all committed atomically per block.
+//!
+//! One block is one redb write transaction (durable on return), so a crash at any moment leaves
+//! either the whole block applied or none of it; the node then replays from its block source.
+
+mod tables;
+mod tree;
+
+use commonware_codec::{DecodeExt, Encode};
+use jmt::{KeyHash, storage::TreeUpdateBatch};
+use redb::{Database, ReadableDatabase, ReadableTable};
+use std::path::Path;
+use tables::*;
+use yun_state::{
+    BlockEnv, BlockError, MemState, Overlay, StateReader, StateWrites, execute_block,
+    genesis_writes,
+};
+use yun_types::{Address, Block, BlockHash, Genesis, Hash32, Receipt, SignedTx, TxId};
+
+pub use tree::{Blake3Hasher, StateProof, verify_state_proof};
+
+/// Old tree nodes stay readable for this many state versions (for proofs at recent heights),
+/// then are deleted so the tree does not grow with every overwrite.
+pub const TREE_VERSIONS_KEPT: u64 = 256;
+
+/// A storage failure. These are host problems (disk, corruption), never user errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(String),
+    #[error("state tree: {0}")]
+    Tree(String),
+    #[error("store is not initialized with a genesis")]
+    Uninitialized,
+    #[error("this data directory holds chain {found}, not the genesis given ({expected})")]
+    GenesisMismatch { expected: Hash32, found: Hash32 },
+    #[error("invalid genesis: {0}")]
+    Genesis(#[from] yun_state::GenesisError),
+    #[error("block {got} does not extend the head at height {head}")]
+    NotNext { head: u64, got: u64 },
+    #[error("corrupt record: {0}")]
+    Corrupt(&'static str),
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+        }
+    )*};
+}
+db_err!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// The latest finalized block as far as state is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub height: u64,
+    pub block_hash: BlockHash,
+    pub state_root: Hash32,
+    pub timestamp_ms: u64,
+    /// Number of state-changing commits; the Jellyfish tree's version of the current root.
+    pub state_version: u64,
+}
+
+/// The result of executing a block against the head, ready to commit.
+#[derive(Debug)]
+pub struct Executed {
+    pub writes: StateWrites,
+    pub receipts: Vec<Receipt>,
+    pub state_root: Hash32,
+    tree_batch: Option<TreeUpdateBatch>,
+    /// The head this was computed on; committing on any other head is refused.
+    pub parent: BlockHash,
+}
+
+/// The chain store.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (or creates) the store file at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = Database::create(path)?;
+        Ok(Store { db })
+    }
+
+    /// A store in memory, for tests and `yun chain verify`.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Ok(Store { db })
+    }
+
+    pub fn is_initialized(&self) -> Result<bool, StoreError> {
+        let rtx = self.db.begin_read()?;
+        match rtx.open_table(META) {
+            Ok(t) => Ok(t.get(META_GENESIS_HASH)?.is_some()),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the genesis state (height 0) if the store is empty; otherwise checks that the
+    /// store belongs to this genesis.
+    pub fn init_genesis(&self, genesis: &Genesis) -> Result<Head, StoreError> {
+        let hash = genesis.hash();
+        if self.is_initialized()? {
+            let found = self.genesis_hash()?;
+            if found != hash {
+                return Err(StoreError::GenesisMismatch {
+                    expected: hash,
+                    found,
+                });
+            }
+            return self.head();
+        }
+        let writes = genesis_writes(genesis)?;
+        let wtx = self.db.begin_write()?;
+        {
+            create_all_tables(&wtx)?;
+            let (root, batch) = tree::compute(&wtx, &writes, 0)?;
+            apply_state(&wtx, &writes)?;
+            tree::write_batch(&wtx, &batch)?;
+            let block = yun_types::block::genesis_block(genesis, root);
+            index_block(&wtx, &block, &[])?;
+            let head = Head {
+                height: 0,
+                block_hash: block.hash(),
+                state_root: root,
+                timestamp_ms: genesis.genesis_time_ms,
+                state_version: 0,
+            };
+            let mut meta = wtx.open_table(META)?;
+            meta.insert(META_GENESIS_HASH, hash.as_bytes().as_slice())?;
+            meta.insert(META_CHAIN_ID, genesis.chain_id.as_bytes())?;
+            write_head(&mut meta, &head)?;
+        }
+        wtx.commit()?;
+        self.head()
+    }
+
+    pub fn genesis_hash(&self) -> Result<Hash32, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let meta = rtx.open_table(META)?;
+        let v = meta
+            .get(META_GENESIS_HASH)?
+            .ok_or(StoreError::Uninitialized)?;
+        Ok(Hash32(
+            v.value()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("genesis hash"))?,
+        ))
+    }
+
+    pub fn chain_id(&self) -> Result<String, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let meta = rtx.open_table(META)?;
+        let v = meta.get(META_CHAIN_ID)?.ok_or(StoreError::Uninitialized)?;
+        String::from_utf8(v.value().to_vec()).map_err(|_| StoreError::Corrupt("chain id"))
+    }
+
+    pub fn head(&self) -> Result<Head, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let meta = rtx
+            .open_table(META)
+            .map_err(|_| StoreError::Uninitialized)?;
+        read_head(&meta)
+    }
+
+    /// A consistent read view of the committed state.
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let state = rtx.open_table(STATE)?;
+        let meta = rtx.open_table(META)?;
+        let head = read_head(&meta)?;
+        Ok(Snapshot { state, head })
+    }
+
+    /// Executes `txs` on top of the head (signatures must already be verified) and computes
+    /// the resulting state root, without writing anything.
+    pub fn execute(
+        &self,
+        env: &BlockEnv,
+        txs: &[SignedTx],
+    ) -> Result<Result<Executed, BlockError>, StoreError> {
+        let snapshot = self.snapshot()?;
+        let mut overlay = Overlay::new(&snapshot);
+        let outcome = match execute_block(&mut overlay, env, txs) {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(e)),
+        };
+        let writes = overlay.into_writes();
+        Ok(Ok(self.finish(&snapshot, writes, outcome.receipts)?))
+    }
+
+    /// Builds a proposal body on top of the head from `candidates` (signatures already
+    /// verified), leaving out what is not includable, and computes its state root.
+    pub fn build(
+        &self,
+        env: &BlockEnv,
+        candidates: Vec<SignedTx>,
+    ) -> Result<(yun_state::BuiltBlock, Executed), StoreError> {
+        let snapshot = self.snapshot()?;
+        let mut overlay = Overlay::new(&snapshot);
+        let mut built = yun_state::build_block(&mut overlay, env, candidates);
+        let writes = overlay.into_writes();
+        let executed = self.finish(&snapshot, writes, std::mem::take(&mut built.receipts))?;
+        Ok((built, executed))
+    }
+
+    fn finish(
+        &self,
+        snapshot: &Snapshot,
+        writes: StateWrites,
+        receipts: Vec<Receipt>,
+    ) -> Result<Executed, StoreError> {
+        let (state_root, tree_batch) = if writes.is_empty() {
+            (snapshot.head.state_root, None)
+        } else {
+            let rtx = self.db.begin_read()?;
+            let (root, batch) = tree::compute_read(&rtx, &writes, snapshot.head.state_version + 1)?;
+            (root, Some(batch))
+        };
+        Ok(Executed {
+            writes,
+            receipts,
+            state_root,
+            tree_batch,
+            parent: snapshot.head.block_hash,
+        })
+    }
+
+    /// Commits a finalized block and its execution in one durable transaction.
+    pub fn commit_block(&self, block: &Block, executed: Executed) -> Result<Head, StoreError> {
+        let head = self.head()?;
+        if block.height() != head.height + 1 || executed.parent != head.block_hash {
+            return Err(StoreError::NotNext {
+                head: head.height,
+                got: block.height(),
+            });
+        }
+        let wtx = self.db.begin_write()?;
+        let new_head = Head {
+            height: block.height(),
+            block_hash: block.hash(),
+            state_root: executed.state_root,
+            timestamp_ms: block.header.timestamp_ms,
+            state_version: head.state_version + u64::from(executed.tree_batch.is_some()),
+        };
+        {
+            apply_state(&wtx, &executed.writes)?;
+            if let Some(batch) = &executed.tree_batch {
+                tree::write_batch(&wtx, batch)?;
+                tree::prune(
+                    &wtx,
+                    new_head.state_version.saturating_sub(TREE_VERSIONS_KEPT),
+                )?;
+            }
+            index_block(&wtx, block, &executed.receipts)?;
+            let mut meta = wtx.open_table(META)?;
+            write_head(&mut meta, &new_head)?;
+        }
+        wtx.commit()?;
+        Ok(new_head)
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let blocks = rtx.open_table(BLOCKS)?;
+        let Some(raw) = blocks.get(height)? else {
+            return Ok(None);
+        };
+        Block::decode(commonware_codec::Copying(raw.value()))
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt("block"))
+    }
+
+    pub fn height_of(&self, hash: &BlockHash) -> Result<Option<u64>, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(BLOCK_BY_HASH)?;
+        Ok(t.get(hash.as_bytes())?.map(|v| v.value()))
+    }
+
+    /// A committed transaction and its receipt.
+    pub fn tx(&self, id: &TxId) -> Result<Option<(SignedTx, Receipt)>, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(TXS)?;
+        let Some(raw) = t.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        decode_tx_record(raw.value()).map(Some)
+    }
+
+    /// Ids of the transactions that sent to or from `address`, newest first.
+    pub fn account_txs(&self, address: &Address, limit: usize) -> Result<Vec<TxId>, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(ACCOUNT_TXS)?;
+        let lo = account_tx_key(address, 0, 0);
+        let hi = account_tx_key(address, u64::MAX, u32::MAX);
+        let mut out = Vec::new();
+        for item in t.range(lo.as_slice()..=hi.as_slice())?.rev().take(limit) {
+            let (_, v) = item?;
+            out.push(Hash32(*v.value()));
+        }
+        Ok(out)
+    }
+
+    /// The account's stored value and a proof of it (or of its absence) against the head root.
+    pub fn account_proof(&self, address: &Address) -> Result<StateProof, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let head = read_head(&rtx.open_table(META)?)?;
+        let key = yun_state::StateKey::Account(*address).bytes();
+        tree::prove(&rtx, &key, head.state_version, head.state_root)
+    }
+
+    /// Copies the whole state into memory (tests, supply audits, `chain verify`).
+    pub fn state_entries(&self) -> Result<MemState, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(STATE)?;
+        let mut mem = MemState::default();
+        for item in t.iter()? {
+            let (k, v) = item?;
+            mem.entries.insert(k.value().to_vec(), v.value().to_vec());
+        }
+        Ok(mem)
+    }
+}
+
+/// A read-only view of the state at one head.
+#[derive(Debug)]
+pub struct Snapshot {
+    state: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub head: Head,
+}
+
+impl StateReader for Snapshot {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.state
+            .get(key)
+            .expect("state table read (disk failure is fatal)")
+            .map(|v| v.value().to_vec())
+    }
+}
+
+fn apply_state(wtx: &redb::WriteTransaction, writes: &StateWrites) -> Result<(), StoreError> {
+    let mut t = wtx.open_table(STATE)?;
+    for (k, v) in writes {
+        match v {
+            Some(v) => {
+                t.insert(k.as_slice(), v.as_slice())?;
+            }
+            None => {
+                t.remove(k.as_slice())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn index_block(
+    wtx: &redb::WriteTransaction,
+    block: &Block,
+    receipts: &[Receipt],
+) -> Result<(), StoreError> {
+    let height = block.height();
+    wtx.open_table(BLOCKS)?
+        .insert(height, block.encode().as_ref())?;
+    wtx.open_table(BLOCK_BY_HASH)?
+        .insert(block.hash().as_bytes(), height)?;
+    let mut txs = wtx.open_table(TXS)?;
+    let mut by_account = wtx.open_table(ACCOUNT_TXS)?;
+    for (stx, receipt) in block.txs.iter().zip(receipts) {
+        let id = receipt.tx_id;
+        txs.insert(id.as_bytes(), encode_tx_record(stx, receipt).as_slice())?;
+        let sender = stx.sender();
+        by_account.insert(
+            account_tx_key(&sender, height, receipt.index).as_slice(),
+            id.as_bytes(),
+        )?;
+        match &stx.tx.action {
+            yun_types::Action::Transfer { to, .. } if *to != sender => {
+                by_account.insert(
+                    account_tx_key(to, height, receipt.index).as_slice(),
+                    id.as_bytes(),
+                )?;
+            }
+            yun_types::Action::Transfer { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+fn encode_tx_record(stx: &SignedTx, receipt: &Receipt) -> Vec<u8> {
+    let mut out = receipt.encode().to_vec();
+    out.extend_from_slice(&stx.encode());
+    out
+}
+
+fn decode_tx_record(raw: &[u8]) -> Result<(SignedTx, Receipt), StoreError> {
+    use commonware_codec::EncodeSize;
+    let receipt_len = Receipt {
+        tx_id: Hash32::ZERO,
+        height: 0,
+        index: 0,
+        outcome: yun_types::TxOutcome::Success,
+        fee_paid: yun_types::Amount::ZERO,
+    }
+    .encode_size();
+    if raw.len() < receipt_len {
+        return Err(StoreError::Corrupt("tx record"));
+    }
+    let receipt = Receipt::decode(commonware_codec::Copying(&raw[..receipt_len]))
+        .map_err(|_| StoreError::Corrupt("receipt"))?;
+    let stx =
+        SignedTx::decode_untrusted(&raw[receipt_len..]).map_err(|_| StoreError::Corrupt("tx"))?;
+    Ok((stx, receipt))
+}
+
+fn account_tx_key(address: &Address, height: u64, index: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(44);
+    k.extend_from_slice(address.as_bytes());
+    k.extend_from_slice(&height.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// Hash of a state key as the tree sees it.
+pub fn key_hash(key: &[u8]) -> KeyHash {
+    KeyHash::with::<Blake3Hasher>(key)
+}

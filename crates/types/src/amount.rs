@@ -39,15 +39,24 @@ impl Amount {
     }
 
     pub fn checked_add(self, other: Amount) -> Result<Amount, AmountError> {
-        self.0.checked_add(other.0).map(Amount).ok_or(AmountError::Overflow)
+        self.0
+            .checked_add(other.0)
+            .map(Amount)
+            .ok_or(AmountError::Overflow)
     }
 
     pub fn checked_sub(self, other: Amount) -> Result<Amount, AmountError> {
-        self.0.checked_sub(other.0).map(Amount).ok_or(AmountError::Underflow)
+        self.0
+            .checked_sub(other.0)
+            .map(Amount)
+            .ok_or(AmountError::Underflow)
     }
 
     pub fn checked_mul(self, factor: u128) -> Result<Amount, AmountError> {
-        self.0.checked_mul(factor).map(Amount).ok_or(AmountError::Overflow)
+        self.0
+            .checked_mul(factor)
+            .map(Amount)
+            .ok_or(AmountError::Overflow)
     }
 
     /// `self × numerator ÷ denominator`, rounded down; the product may not overflow.
@@ -58,7 +67,9 @@ impl Amount {
 
     /// Sum of an iterator, failing on overflow.
     pub fn checked_sum(items: impl IntoIterator<Item = Amount>) -> Result<Amount, AmountError> {
-        items.into_iter().try_fold(Amount::ZERO, Amount::checked_add)
+        items
+            .into_iter()
+            .try_fold(Amount::ZERO, Amount::checked_add)
     }
 }
 
@@ -145,9 +156,18 @@ mod tests {
 
     #[test]
     fn overflow_and_underflow_are_errors() {
-        assert_eq!(Amount::MAX.checked_add(Amount::new(1)), Err(AmountError::Overflow));
-        assert_eq!(Amount::ZERO.checked_sub(Amount::new(1)), Err(AmountError::Underflow));
-        assert_eq!(Amount::new(7).checked_sub(Amount::new(3)), Ok(Amount::new(4)));
+        assert_eq!(
+            Amount::MAX.checked_add(Amount::new(1)),
+            Err(AmountError::Overflow)
+        );
+        assert_eq!(
+            Amount::ZERO.checked_sub(Amount::new(1)),
+            Err(AmountError::Underflow)
+        );
+        assert_eq!(
+            Amount::new(7).checked_sub(Amount::new(3)),
+            Ok(Amount::new(4))
+        );
     }
 
     #[test]

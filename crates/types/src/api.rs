@@ -19,11 +19,20 @@ pub enum ApiErrorKind {
 impl ApiErrorKind {
     pub fn body(self, detail: impl Into<String>) -> RejectionBody {
         let (name, hint) = match self {
-            Self::MalformedJson => ("MalformedJson", "send a JSON body as documented in /v1/openapi.json"),
-            Self::BodyTooLarge => ("BodyTooLarge", "send a smaller request; limits are in /v1/openapi.json"),
+            Self::MalformedJson => (
+                "MalformedJson",
+                "send a JSON body as documented in /v1/openapi.json",
+            ),
+            Self::BodyTooLarge => (
+                "BodyTooLarge",
+                "send a smaller request; limits are in /v1/openapi.json",
+            ),
             Self::NotFound => ("NotFound", "check the id, address or height"),
             Self::BadParameter => ("BadParameter", "check the path or query parameter's format"),
-            Self::Unavailable => ("Unavailable", "the node is starting or shutting down; retry shortly"),
+            Self::Unavailable => (
+                "Unavailable",
+                "the node is starting or shutting down; retry shortly",
+            ),
         };
         RejectionBody {
             code: self as u16,

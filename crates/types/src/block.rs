@@ -88,7 +88,10 @@ impl Read for Block {
         let header = Header::read(buf)?;
         let txs = Vec::<SignedTx>::read_cfg(buf, &(RangeCfg::new(0..=BLOCK_TXS_MAX), ()))?;
         if txs.len() != header.tx_count as usize {
-            return Err(Error::Invalid("Block", "tx_count does not match the transactions"));
+            return Err(Error::Invalid(
+                "Block",
+                "tx_count does not match the transactions",
+            ));
         }
         Ok(Block { header, txs })
     }
@@ -112,4 +115,42 @@ pub fn txs_root(ids: impl IntoIterator<Item = TxId>) -> Hash32 {
         hasher.update(id.as_bytes());
     }
     Hash32(*hasher.finalize().as_bytes())
+}
+
+/// The digest consensus orders: the same bytes as [`Header::hash`], in commonware's type.
+pub type ConsensusDigest = commonware_cryptography::blake3::Digest;
+
+impl commonware_consensus::Heightable for Block {
+    fn height(&self) -> commonware_consensus::types::Height {
+        commonware_consensus::types::Height::new(self.header.height)
+    }
+}
+
+impl commonware_cryptography::Digestible for Block {
+    type Digest = ConsensusDigest;
+    fn digest(&self) -> ConsensusDigest {
+        commonware_cryptography::blake3::Digest(self.header.hash().0)
+    }
+}
+
+impl commonware_consensus::Block for Block {
+    fn parent(&self) -> ConsensusDigest {
+        commonware_cryptography::blake3::Digest(self.header.parent.0)
+    }
+}
+
+/// The height-0 block every node derives from `genesis.json` and its state root.
+pub fn genesis_block(genesis: &crate::Genesis, state_root: Hash32) -> Block {
+    Block {
+        header: Header {
+            parent: Hash32::ZERO,
+            height: 0,
+            timestamp_ms: genesis.genesis_time_ms,
+            proposer: Address([0; 32]),
+            state_root,
+            txs_root: txs_root([]),
+            tx_count: 0,
+        },
+        txs: Vec::new(),
+    }
 }

@@ -100,17 +100,25 @@ impl TxRejection {
     /// What the sender can do about it.
     pub fn hint(self) -> &'static str {
         match self {
-            Self::InsufficientBalance => "fund the account or send less; `yun account ADDRESS` shows the balance",
-            Self::BadNonce => "re-sign with the next nonce shown by `yun account ADDRESS` (the CLI does this when --nonce is omitted)",
+            Self::InsufficientBalance => {
+                "fund the account or send less; `yun account ADDRESS` shows the balance"
+            }
+            Self::BadNonce => {
+                "re-sign with the next nonce shown by `yun account ADDRESS` (the CLI does this when --nonce is omitted)"
+            }
             Self::WrongChain => "sign for the chain id shown by `yun status`",
-            Self::Expired => "re-sign with a later expiry height (the CLI sets one from the current height)",
+            Self::Expired => {
+                "re-sign with a later expiry height (the CLI sets one from the current height)"
+            }
             Self::BadSignature => "sign the canonical transaction bytes with the signer's own key",
             Self::FeeTooLow => "raise --fee to at least the minimum shown by `yun status`",
             Self::Malformed => "encode the transaction with the yun client or CLI",
             Self::TooLarge => "split the work into smaller transactions",
             Self::AlreadyKnown => "nothing to do: look it up with `yun tx show ID`",
             Self::MempoolFull => "retry shortly or raise the fee",
-            Self::AccountPendingLimit => "wait for pending transactions to finalize, then send more",
+            Self::AccountPendingLimit => {
+                "wait for pending transactions to finalize, then send more"
+            }
             Self::NonceTooFarAhead => "send the missing lower nonces first",
             Self::ExpiryTooFar => "choose an expiry closer to the current height",
             Self::ZeroAmount => "send a positive amount",

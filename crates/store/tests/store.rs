@@ -1,0 +1,151 @@
+//! The store commits blocks atomically, survives reopening, and proves account values.
+
+use yun_state::scenario::{Scenario, addr, key_of};
+use yun_state::{BlockEnv, StateKey, check_supply};
+use yun_store::{Store, verify_state_proof};
+use yun_types::block::txs_root;
+use yun_types::{Action, Amount, Block, Genesis, GenesisAccount, GenesisValidator, Header, Tx};
+
+fn genesis() -> Genesis {
+    Genesis {
+        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
+        genesis_time_ms: 0,
+        accounts: vec![GenesisAccount {
+            address: addr("alice"),
+            balance: Amount::new(1_000_000),
+        }],
+        validators: vec![GenesisValidator {
+            name: "v".into(),
+            address: addr("validator"),
+            p2p_address: "127.0.0.1:1".into(),
+        }],
+        params: Scenario::new().params,
+    }
+}
+
+fn transfer(nonce: u64, to: &str, amount: u128) -> yun_types::SignedTx {
+    Tx {
+        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
+        nonce,
+        fee: Amount::new(10),
+        expires_at_height: 1_000,
+        action: Action::Transfer {
+            to: addr(to),
+            amount: Amount::new(amount),
+        },
+    }
+    .sign(&key_of("alice"))
+}
+
+fn commit_next(store: &Store, txs: Vec<yun_types::SignedTx>) -> Block {
+    let head = store.head().unwrap();
+    let env = BlockEnv {
+        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
+        height: head.height + 1,
+        timestamp_ms: head.timestamp_ms + 1,
+        proposer: addr("validator"),
+    };
+    let (built, executed) = store.build(&env, txs).unwrap();
+    assert!(built.left_out.is_empty(), "{:?}", built.left_out);
+    let block = Block {
+        header: Header {
+            parent: head.block_hash,
+            height: env.height,
+            timestamp_ms: env.timestamp_ms,
+            proposer: env.proposer,
+            state_root: executed.state_root,
+            txs_root: txs_root(built.txs.iter().map(|t| t.id())),
+            tx_count: built.txs.len() as u32,
+        },
+        txs: built.txs,
+    };
+    // Re-executing the finished block must reach the same root as building it did.
+    let again = store.execute(&env, &block.txs).unwrap().unwrap();
+    assert_eq!(again.state_root, executed.state_root);
+    store.commit_block(&block, executed).unwrap();
+    block
+}
+
+#[test]
+fn blocks_commit_reopen_and_prove() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let (height, root) = {
+        let store = Store::open(&path).unwrap();
+        store.init_genesis(&genesis()).unwrap();
+        let g = store.head().unwrap();
+        let b1 = commit_next(
+            &store,
+            vec![transfer(0, "bob", 100), transfer(1, "carol", 5)],
+        );
+        assert_ne!(b1.header.state_root, g.state_root);
+        let b2 = commit_next(&store, vec![]);
+        assert_eq!(
+            b2.header.state_root, b1.header.state_root,
+            "an empty block changes no state"
+        );
+        commit_next(&store, vec![transfer(2, "bob", 1)]);
+        let head = store.head().unwrap();
+        (head.height, head.state_root)
+    };
+    let store = Store::open(&path).unwrap();
+    // Opening again with the same genesis is a no-op; with another it is refused.
+    store.init_genesis(&genesis()).unwrap();
+    let mut other = genesis();
+    other.chain_id = "different".into();
+    assert!(store.init_genesis(&other).is_err());
+    let head = store.head().unwrap();
+    assert_eq!((head.height, head.state_root), (height, root));
+    let mem = store.state_entries().unwrap();
+    check_supply(
+        mem.entries
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_slice())),
+    )
+    .unwrap();
+
+    // Membership proof for bob and non-membership proof for a stranger.
+    let bob = store.account_proof(&addr("bob")).unwrap();
+    let key = StateKey::Account(addr("bob")).bytes();
+    assert!(verify_state_proof(
+        &root,
+        &key,
+        bob.value.as_deref(),
+        &bob.proof
+    ));
+    assert!(!verify_state_proof(
+        &root,
+        &key,
+        Some(b"forged".as_slice()),
+        &bob.proof
+    ));
+    let nobody = store.account_proof(&addr("nobody")).unwrap();
+    assert!(nobody.value.is_none());
+    let key = StateKey::Account(addr("nobody")).bytes();
+    assert!(verify_state_proof(&root, &key, None, &nobody.proof));
+
+    // Indexes: tx by id, an account's transactions, blocks by height and hash.
+    let b1 = store.block(1).unwrap().unwrap();
+    let id = b1.txs[0].id();
+    let (stx, receipt) = store.tx(&id).unwrap().unwrap();
+    assert_eq!((stx.id(), receipt.height), (id, 1));
+    assert_eq!(store.account_txs(&addr("bob"), 10).unwrap().len(), 2);
+    assert_eq!(store.height_of(&b1.hash()).unwrap(), Some(1));
+}
+
+#[test]
+fn a_block_built_on_a_stale_head_is_refused() {
+    let store = Store::in_memory().unwrap();
+    store.init_genesis(&genesis()).unwrap();
+    let head = store.head().unwrap();
+    let env = BlockEnv {
+        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
+        height: 1,
+        timestamp_ms: 1,
+        proposer: addr("validator"),
+    };
+    let (_, stale) = store.build(&env, vec![transfer(0, "bob", 1)]).unwrap();
+    let block = commit_next(&store, vec![transfer(0, "bob", 2)]);
+    assert_eq!(block.height(), head.height + 1);
+    assert!(store.commit_block(&block, stale).is_err());
+}
