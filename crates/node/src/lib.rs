@@ -1,1 +1,13 @@
-//! placeholder
+//! The Yun node: consensus wiring, mempool, block production and verification, the
+//! finalized-block executor and the HTTP API.
+
+pub mod api;
+pub mod app;
+pub mod engine;
+pub mod executor;
+pub mod mempool;
+pub mod metrics;
+pub mod run;
+pub mod state;
+
+pub use state::{BlockTiming, NodeState};

@@ -186,6 +186,13 @@ pub struct BlockResponse {
     pub txs: Vec<TxView>,
 }
 
+/// `GET /v1/blocks/{height}/raw`: the canonical encoding, for re-validation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RawBlockResponse {
+    pub height: u64,
+    pub block_hex: String,
+}
+
 /// `GET /v1/status`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StatusResponse {

@@ -1,0 +1,298 @@
+//! Implementations of the client-facing commands.
+
+use crate::keys::{self, Keystore, yun_home};
+use crate::{ClientOpts, DevnetArgs, KeysCmd, Output, TxCmd};
+use anyhow::{Context, bail};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Duration;
+use yun_client::Client;
+use yun_types::api::TxState;
+use yun_types::{Action, Amount, Tx};
+
+pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
+}
+
+fn print<T: Serialize>(
+    output: Output,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(value)?),
+        Output::Text => println!("{}", text()),
+    }
+    Ok(())
+}
+
+pub fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
+    let store = Keystore::open(&yun_home().join("keys"))?;
+    match cmd {
+        KeysCmd::New { name } => {
+            let m = keys::new_mnemonic();
+            let pass = keys::passphrase(true)?;
+            let address = store.add(&name, &m, &pass)?;
+            println!(
+                "key:      {name}\naddress:  {address}\nmnemonic: {m}\n\nWrite the mnemonic down: it is the only way to recover this key."
+            );
+        }
+        KeysCmd::Import { name } => {
+            let words = match std::env::var(keys::MNEMONIC_ENV) {
+                Ok(w) => w,
+                Err(_) => rpassword::prompt_password("mnemonic: ")?,
+            };
+            let m: bip39::Mnemonic = words
+                .trim()
+                .parse()
+                .context("not a valid BIP-39 mnemonic")?;
+            let pass = keys::passphrase(true)?;
+            let address = store.add(&name, &m, &pass)?;
+            println!("imported {name}: {address}");
+        }
+        KeysCmd::List { output } => {
+            let list = store.list()?;
+            let json: Vec<_> = list
+                .iter()
+                .map(|(n, a)| serde_json::json!({"name": n, "address": a}))
+                .collect();
+            print(output, &json, || {
+                if list.is_empty() {
+                    "no keys yet: `yun keys new NAME`".to_string()
+                } else {
+                    list.iter()
+                        .map(|(n, a)| format!("{n:<16} {a}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
+            })?;
+        }
+        KeysCmd::Show { name, output } => {
+            let Some(address) = store.address(&name)? else {
+                bail!("no key named {name}")
+            };
+            print(
+                output,
+                &serde_json::json!({"name": name, "address": address}),
+                || address.to_string(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.unwrap_or_else(|| yun_home().join("devnet"));
+    let (cfg, accounts) =
+        crate::devnet::prepare(&data_dir, args.port, args.reset, args.accounts, &[])?;
+    let node = yun_node::run::spawn_node(cfg).context("starting the devnet node")?;
+    let url = node.api_url();
+    println!(
+        "Yun devnet is running (chain {}), data in {}",
+        crate::devnet::DEVNET_CHAIN_ID,
+        data_dir.display()
+    );
+    println!();
+    println!("  API       {url}/v1/status");
+    println!("  OpenAPI   {url}/v1/openapi.json");
+    println!("  Metrics   {url}/metrics");
+    println!();
+    println!(
+        "Pre-funded dev accounts (use them with --from devN; test keys, never for real value):"
+    );
+    for a in &accounts {
+        println!("  {:<6} {}\n         {}", a.name, a.address, a.mnemonic);
+    }
+    println!();
+    println!("Try:  yun tx transfer --from dev0 --to dev1 --amount 1000 && yun account dev1");
+    println!("Stop with Ctrl-C; run again to continue the same chain (--reset starts over).");
+    block_on(async {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    })?;
+    println!("stopping…");
+    node.stop()
+}
+
+pub fn node_run(config: &Path) -> anyhow::Result<()> {
+    let cfg = yun_node::run::NodeConfig::load(config)?;
+    yun_node::run::run_node(cfg, None, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+pub async fn tx(cmd: TxCmd, opts: &ClientOpts) -> anyhow::Result<()> {
+    let client = Client::new(&opts.node);
+    match cmd {
+        TxCmd::Transfer {
+            to,
+            amount,
+            from,
+            fee,
+            nonce,
+            expires_in,
+            no_wait,
+        } => {
+            let to = keys::resolve_address(&to, &opts.devnet_dir())?;
+            let amount: Amount = amount.parse()?;
+            let key = keys::signer(&from, &opts.devnet_dir())?;
+            let sender = keys::address_of(&key);
+            let status = client.status().await?;
+            let fee = match fee {
+                Some(f) => f.parse()?,
+                None => status.min_fee,
+            };
+            let nonce = match nonce {
+                Some(n) => n,
+                None => client.account(&sender).await?.next_nonce,
+            };
+            let tx = Tx {
+                chain_id: status.chain_id.clone(),
+                nonce,
+                fee,
+                expires_at_height: status.height + expires_in,
+                action: Action::Transfer { to, amount },
+            }
+            .sign(&key);
+            let id = client.submit(&tx).await?;
+            if no_wait {
+                return print(opts.output, &serde_json::json!({"id": id}), || {
+                    format!("submitted {id}")
+                });
+            }
+            let result = client.wait_for_tx(&id, Duration::from_secs(60)).await?;
+            match result.state {
+                TxState::Committed => {
+                    let r = result.receipt.as_ref().expect("committed has a receipt");
+                    print(opts.output, &result, || match &r.failure {
+                        None => {
+                            format!("{id} finalized at height {} (fee {})", r.height, r.fee_paid)
+                        }
+                        Some(f) => format!(
+                            "{id} included at height {} but failed: {} ({}): {}",
+                            r.height, f.name, f.code, f.message
+                        ),
+                    })?;
+                    if let Some(f) = &r.failure {
+                        bail!("transfer failed: {} — {}", f.message, f.hint);
+                    }
+                    Ok(())
+                }
+                TxState::Rejected => {
+                    let r = result.rejection.expect("rejected has a reason");
+                    bail!("{} ({}): {} — {}", r.name, r.code, r.message, r.hint)
+                }
+                TxState::Pending => {
+                    bail!("{id} still pending after 60 s; check later with `yun tx show {id}`")
+                }
+            }
+        }
+        TxCmd::Show { id } => {
+            let id = id.parse().context("a tx id is 64 hex characters")?;
+            let s = client.tx(&id).await?;
+            print(opts.output, &s, || {
+                let mut out = format!("id:     {}\nstate:  {:?}", s.id, s.state);
+                if let Some(t) = &s.tx {
+                    out += &format!(
+                        "\nfrom:   {}\nnonce:  {}\nfee:    {}\naction: {:?}",
+                        t.sender, t.nonce, t.fee, t.action
+                    );
+                }
+                if let Some(r) = &s.receipt {
+                    out += &format!(
+                        "\nheight: {}\nresult: {}",
+                        r.height,
+                        r.failure
+                            .as_ref()
+                            .map_or("success".to_string(), |f| f.name.clone())
+                    );
+                }
+                if let Some(r) = &s.rejection {
+                    out += &format!("\nreason: {} ({}): {}", r.name, r.code, r.message);
+                }
+                out
+            })
+        }
+    }
+}
+
+pub async fn account(address: &str, proof: bool, opts: &ClientOpts) -> anyhow::Result<()> {
+    let address = keys::resolve_address(address, &opts.devnet_dir())?;
+    let client = Client::new(&opts.node);
+    let a = client.account(&address).await?;
+    if proof {
+        let p = client.account_proof(&address).await?;
+        let key = yun_state::StateKey::Account(address).bytes();
+        let value = p.value_hex.as_deref().map(hex::decode).transpose()?;
+        let ok = yun_store::verify_state_proof(
+            &p.state_root,
+            &key,
+            value.as_deref(),
+            &hex::decode(&p.proof_hex)?,
+        );
+        if !ok {
+            bail!(
+                "the node's proof for {address} does not verify against state root {}",
+                p.state_root
+            );
+        }
+        let both = serde_json::json!({"account": a, "proof": p, "proof_verified": ok});
+        return print(opts.output, &both, || {
+            format!(
+                "address: {}\nbalance: {}\nnonce:   {}\nproof:   verified against state root {} at height {}",
+                a.address, a.balance, a.nonce, p.state_root, p.height
+            )
+        });
+    }
+    print(opts.output, &a, || {
+        format!(
+            "address: {}\nbalance: {}\nnonce:   {} (next to sign: {}, pending: {})\nheight:  {}",
+            a.address, a.balance, a.nonce, a.next_nonce, a.pending_txs, a.height
+        )
+    })
+}
+
+pub async fn status(opts: &ClientOpts) -> anyhow::Result<()> {
+    let s = Client::new(&opts.node).status().await?;
+    print(opts.output, &s, || {
+        format!(
+            "chain:      {}\ngenesis:    {}\nheight:     {}\nblock:      {}\nstate root: {}\nvalidators: {}\nmempool:    {} pending\nmin fee:    {}",
+            s.chain_id,
+            s.genesis_hash,
+            s.height,
+            s.block_hash,
+            s.state_root,
+            s.validators
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.mempool_size,
+            s.min_fee
+        )
+    })
+}
+
+pub async fn block(height: &str, opts: &ClientOpts) -> anyhow::Result<()> {
+    let h = match height {
+        "latest" => None,
+        n => Some(
+            n.parse::<u64>()
+                .context("height must be a number or `latest`")?,
+        ),
+    };
+    let b = Client::new(&opts.node).block(h).await?;
+    print(opts.output, &b, || {
+        let mut out = format!(
+            "height:     {}\nhash:       {}\nparent:     {}\ntime (ms):  {}\nproposer:   {}\nstate root: {}\ntxs:        {}",
+            b.height, b.hash, b.parent, b.timestamp_ms, b.proposer, b.state_root, b.tx_count
+        );
+        for t in b.txs.iter().take(20) {
+            out += &format!("\n  {} from {} nonce {}", t.id, t.sender, t.nonce);
+        }
+        out
+    })
+}

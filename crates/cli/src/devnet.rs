@@ -1,0 +1,108 @@
+//! `yun devnet`: a whole single-machine network in one process, created on first use.
+
+use crate::keys::{DEV_ACCOUNTS_FILE, DevAccount, dev_account};
+use anyhow::Context;
+use commonware_cryptography::Signer;
+use commonware_cryptography::ed25519::PrivateKey;
+use std::net::SocketAddr;
+use std::path::Path;
+use yun_node::run::{NodeConfig, write_key};
+use yun_types::{Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator};
+
+pub const DEVNET_CHAIN_ID: &str = "yun-devnet";
+/// Opening balance of each dev account, in base units.
+pub const DEV_BALANCE: u128 = 1_000_000_000_000_000;
+
+/// A fresh random consensus key.
+pub fn random_key() -> PrivateKey {
+    let mut seed = [0u8; 32];
+    rand08::RngCore::fill_bytes(&mut rand08::rngs::OsRng, &mut seed);
+    <PrivateKey as commonware_codec::DecodeExt<()>>::decode(commonware_codec::Copying(&seed[..]))
+        .expect("32 bytes")
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Writes a data directory for a one-validator chain with `extra` funded accounts besides the
+/// dev accounts, unless one exists already; returns its config (with the API port applied).
+pub fn prepare(
+    data_dir: &Path,
+    api_port: u16,
+    reset: bool,
+    dev_accounts: usize,
+    extra: &[(Address, Amount)],
+) -> anyhow::Result<(NodeConfig, Vec<DevAccount>)> {
+    if reset && data_dir.exists() {
+        std::fs::remove_dir_all(data_dir)
+            .with_context(|| format!("removing {}", data_dir.display()))?;
+    }
+    let config_path = data_dir.join("node.toml");
+    let api_listen: SocketAddr = ([127, 0, 0, 1], api_port).into();
+    if config_path.exists() {
+        let mut cfg = NodeConfig::load(&config_path)?;
+        cfg.api_listen = api_listen;
+        let accounts =
+            serde_json::from_str(&std::fs::read_to_string(data_dir.join(DEV_ACCOUNTS_FILE))?)?;
+        return Ok((cfg, accounts));
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let key = random_key();
+    write_key(&data_dir.join("validator.key"), &key)?;
+    let p2p_port = free_port()?;
+    let accounts: Vec<DevAccount> = (0..dev_accounts).map(dev_account).collect();
+    let mut genesis_accounts: Vec<GenesisAccount> = accounts
+        .iter()
+        .map(|a| GenesisAccount {
+            address: a.address,
+            balance: Amount::new(DEV_BALANCE),
+        })
+        .collect();
+    genesis_accounts.extend(extra.iter().map(|(address, balance)| GenesisAccount {
+        address: *address,
+        balance: *balance,
+    }));
+    let genesis = Genesis {
+        chain_id: DEVNET_CHAIN_ID.into(),
+        genesis_time_ms: now_ms(),
+        accounts: genesis_accounts,
+        validators: vec![GenesisValidator {
+            name: "validator0".into(),
+            address: Address::from_public_key(&key.public_key()),
+            p2p_address: format!("127.0.0.1:{p2p_port}"),
+        }],
+        params: ChainParams::default(),
+    };
+    std::fs::write(
+        data_dir.join("genesis.json"),
+        serde_json::to_string_pretty(&genesis)?,
+    )?;
+    std::fs::write(
+        data_dir.join(DEV_ACCOUNTS_FILE),
+        serde_json::to_string_pretty(&accounts)?,
+    )?;
+    let cfg = NodeConfig {
+        data_dir: data_dir.to_path_buf(),
+        genesis_file: "genesis.json".into(),
+        key_file: "validator.key".into(),
+        api_listen,
+        p2p_listen: ([127, 0, 0, 1], p2p_port).into(),
+        timing: Default::default(),
+        mempool: Default::default(),
+        worker_threads: 2,
+    };
+    let mut saved = cfg.clone();
+    saved.data_dir = ".".into();
+    saved.save(&config_path)?;
+    Ok((cfg, accounts))
+}
+
+/// A port nobody listens on right now (for p2p of a devnet, which nobody dials).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

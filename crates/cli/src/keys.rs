@@ -1,0 +1,241 @@
+//! Account keys on the client: BIP-39 mnemonics, encrypted keystore files, dev accounts.
+//! Private keys are only ever used here to sign; nothing sends them to a node.
+
+use anyhow::{Context, bail};
+use bip39::Mnemonic;
+use commonware_codec::DecodeExt;
+use commonware_cryptography::Signer;
+use commonware_cryptography::ed25519::PrivateKey;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use yun_types::Address;
+
+/// Environment variable holding the keystore passphrase, for scripts.
+pub const PASSPHRASE_ENV: &str = "YUN_PASSPHRASE";
+/// Environment variable holding a mnemonic for `yun keys import`, for scripts.
+pub const MNEMONIC_ENV: &str = "YUN_MNEMONIC";
+/// Longest key name.
+const KEY_NAME_BYTES_MAX: usize = 64;
+
+/// `$YUN_HOME`, or `~/.yun`.
+pub fn yun_home() -> PathBuf {
+    if let Ok(h) = std::env::var("YUN_HOME") {
+        return PathBuf::from(h);
+    }
+    std::env::var("HOME")
+        .map(|h| PathBuf::from(h).join(".yun"))
+        .unwrap_or_else(|_| PathBuf::from(".yun"))
+}
+
+/// The account key a mnemonic stands for: blake3's key derivation over the BIP-39 seed, with a
+/// context string that names the scheme, so the same words never yield keys for another use.
+pub fn key_from_mnemonic(m: &Mnemonic) -> PrivateKey {
+    let seed = m.to_seed("");
+    let secret = blake3::derive_key("yun 2026 account key ed25519 v1", &seed);
+    PrivateKey::decode(commonware_codec::Copying(&secret[..]))
+        .expect("32 bytes are an ed25519 secret")
+}
+
+pub fn address_of(key: &PrivateKey) -> Address {
+    Address::from_public_key(&key.public_key())
+}
+
+/// A fresh 24-word mnemonic from the OS random generator.
+pub fn new_mnemonic() -> Mnemonic {
+    let mut entropy = [0u8; 32];
+    rand08::RngCore::fill_bytes(&mut rand08::rngs::OsRng, &mut entropy);
+    Mnemonic::from_entropy(&entropy).expect("32 bytes of entropy make 24 words")
+}
+
+/// Encrypted key files in a directory: `NAME` (eth-keystore v3 JSON, scrypt + AES-128-CTR)
+/// and `NAME.address` beside it, so listing needs no passphrase.
+#[derive(Debug)]
+pub struct Keystore {
+    dir: PathBuf,
+}
+
+impl Keystore {
+    pub fn open(dir: &Path) -> anyhow::Result<Keystore> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Keystore {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn check_name(name: &str) -> anyhow::Result<()> {
+        if name.is_empty()
+            || name.len() > KEY_NAME_BYTES_MAX
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            bail!(
+                "key names are 1-{KEY_NAME_BYTES_MAX} characters of letters, digits, '-' and '_'"
+            );
+        }
+        Ok(())
+    }
+
+    pub fn add(
+        &self,
+        name: &str,
+        mnemonic: &Mnemonic,
+        passphrase: &str,
+    ) -> anyhow::Result<Address> {
+        Self::check_name(name)?;
+        if self.dir.join(name).exists() {
+            bail!(
+                "a key named {name} exists already; pick another name or delete {}",
+                self.dir.join(name).display()
+            );
+        }
+        let key = key_from_mnemonic(mnemonic);
+        let secret = blake3::derive_key("yun 2026 account key ed25519 v1", &mnemonic.to_seed(""));
+        eth_keystore::encrypt_key(
+            &self.dir,
+            &mut rand08::rngs::OsRng,
+            secret,
+            passphrase,
+            Some(name),
+        )
+        .map_err(|e| anyhow::anyhow!("writing the keystore: {e}"))?;
+        let address = address_of(&key);
+        std::fs::write(
+            self.dir.join(format!("{name}.address")),
+            address.to_string(),
+        )?;
+        Ok(address)
+    }
+
+    pub fn list(&self) -> anyhow::Result<Vec<(String, Address)>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.extension().and_then(|e| e.to_str()) == Some("address") {
+                let name = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let address = std::fs::read_to_string(&path)?.trim().parse()?;
+                out.push((name, address));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    pub fn address(&self, name: &str) -> anyhow::Result<Option<Address>> {
+        let path = self.dir.join(format!("{name}.address"));
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(std::fs::read_to_string(&path)?.trim().parse()?))
+    }
+
+    pub fn unlock(&self, name: &str, passphrase: &str) -> anyhow::Result<PrivateKey> {
+        let secret = eth_keystore::decrypt_key(self.dir.join(name), passphrase)
+            .map_err(|e| anyhow::anyhow!("cannot unlock key {name}: {e} (wrong passphrase?)"))?;
+        PrivateKey::decode(commonware_codec::Copying(&secret[..]))
+            .map_err(|e| anyhow::anyhow!("key {name} is corrupt: {e}"))
+    }
+}
+
+/// The passphrase from `YUN_PASSPHRASE`, or asked for on the terminal.
+pub fn passphrase(confirm: bool) -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(p);
+    }
+    let p = rpassword::prompt_password("passphrase: ")
+        .context("reading the passphrase (or set YUN_PASSPHRASE)")?;
+    if confirm && rpassword::prompt_password("again: ")? != p {
+        bail!("the two passphrases differ");
+    }
+    Ok(p)
+}
+
+/// A devnet's pre-funded account, stored in plain text in the devnet's data directory: these
+/// keys guard nothing of value, like anvil's and Hardhat's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevAccount {
+    pub name: String,
+    pub address: Address,
+    pub mnemonic: String,
+}
+
+/// The i-th dev account: the same words on every machine, so scripts can rely on them.
+pub fn dev_account(i: usize) -> DevAccount {
+    let entropy = blake3::derive_key("yun 2026 devnet account entropy", &(i as u64).to_le_bytes());
+    let m = Mnemonic::from_entropy(&entropy).expect("32 bytes of entropy");
+    DevAccount {
+        name: format!("dev{i}"),
+        address: address_of(&key_from_mnemonic(&m)),
+        mnemonic: m.to_string(),
+    }
+}
+
+pub const DEV_ACCOUNTS_FILE: &str = "dev-accounts.json";
+
+/// Finds the signing key `name`: a dev account of the devnet in `devnet_dir`, else the keystore.
+pub fn signer(name: &str, devnet_dir: &Path) -> anyhow::Result<PrivateKey> {
+    let dev_file = devnet_dir.join(DEV_ACCOUNTS_FILE);
+    if dev_file.exists() {
+        let accounts: Vec<DevAccount> = serde_json::from_str(&std::fs::read_to_string(&dev_file)?)?;
+        if let Some(a) = accounts.iter().find(|a| a.name == name) {
+            let m: Mnemonic = a.mnemonic.parse().context("dev account mnemonic")?;
+            return Ok(key_from_mnemonic(&m));
+        }
+    }
+    let store = Keystore::open(&yun_home().join("keys"))?;
+    if store.address(name)?.is_none() {
+        bail!(
+            "no key named {name}: create one with `yun keys new {name}`, or start `yun devnet` for dev0…"
+        );
+    }
+    store.unlock(name, &passphrase(false)?)
+}
+
+/// An address given directly (`yun1…`) or by key or dev-account name.
+pub fn resolve_address(s: &str, devnet_dir: &Path) -> anyhow::Result<Address> {
+    if let Ok(a) = s.parse::<Address>() {
+        return Ok(a);
+    }
+    let dev_file = devnet_dir.join(DEV_ACCOUNTS_FILE);
+    if dev_file.exists() {
+        let accounts: Vec<DevAccount> = serde_json::from_str(&std::fs::read_to_string(&dev_file)?)?;
+        if let Some(a) = accounts.iter().find(|a| a.name == s) {
+            return Ok(a.address);
+        }
+    }
+    if let Some(a) = Keystore::open(&yun_home().join("keys"))?.address(s)? {
+        return Ok(a);
+    }
+    bail!("`{s}` is neither a yun1… address nor a known key name")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keystore_round_trip_and_wrong_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keystore::open(dir.path()).unwrap();
+        let m = new_mnemonic();
+        let addr = ks.add("alice", &m, "pw").unwrap();
+        assert_eq!(ks.list().unwrap(), vec![("alice".to_string(), addr)]);
+        assert_eq!(address_of(&ks.unlock("alice", "pw").unwrap()), addr);
+        assert!(ks.unlock("alice", "wrong").is_err());
+        assert!(ks.add("alice", &m, "pw").is_err(), "names are unique");
+        assert!(
+            ks.add("../evil", &m, "pw").is_err(),
+            "names cannot escape the directory"
+        );
+    }
+
+    #[test]
+    fn dev_accounts_are_stable_and_distinct() {
+        assert_eq!(dev_account(0).address, dev_account(0).address);
+        assert_ne!(dev_account(0).address, dev_account(1).address);
+    }
+}

@@ -1,0 +1,476 @@
+//! The HTTP/JSON API (axum). Every error is a numbered, named reason in a JSON body; request
+//! bodies are size-limited; nothing a client sends can panic the node.
+
+use crate::state::NodeState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::OpenApi;
+use yun_types::api::*;
+use yun_types::rejection::RejectionBody;
+use yun_types::{Address, Hash32, SignedTx, TxRejection};
+
+/// Largest request body, in bytes (a batch of transactions at most).
+pub const REQUEST_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// Most transactions in one `POST /v1/txs/batch`.
+pub const BATCH_TXS_MAX: usize = 10_000;
+/// Most entries `GET /v1/accounts/{address}/txs` returns.
+pub const ACCOUNT_TXS_LIMIT_MAX: usize = 1_000;
+
+/// What handlers see.
+#[derive(Clone)]
+pub struct ApiState {
+    pub node: Arc<NodeState>,
+    /// Renders the Prometheus text of the runtime's registry.
+    pub metrics_text: Arc<dyn Fn() -> String + Send + Sync>,
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState").finish_non_exhaustive()
+    }
+}
+
+/// A JSON error with its HTTP status.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, RejectionBody);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorResponse { error: self.1 })).into_response()
+    }
+}
+
+impl From<TxRejection> for ApiError {
+    fn from(r: TxRejection) -> Self {
+        let status = match r {
+            TxRejection::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
+            TxRejection::AlreadyKnown => StatusCode::CONFLICT,
+            TxRejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError(status, r.into())
+    }
+}
+
+fn api_err(kind: ApiErrorKind, detail: impl Into<String>) -> ApiError {
+    let status = match kind {
+        ApiErrorKind::MalformedJson | ApiErrorKind::BadParameter => StatusCode::BAD_REQUEST,
+        ApiErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ApiErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ApiErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    ApiError(status, kind.body(detail))
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    api_err(ApiErrorKind::Unavailable, format!("storage error: {e}"))
+}
+
+/// Parses a JSON body, turning size and syntax problems into numbered errors.
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            api_err(
+                ApiErrorKind::BodyTooLarge,
+                format!("request body over {REQUEST_BYTES_MAX} bytes"),
+            )
+        } else {
+            api_err(ApiErrorKind::MalformedJson, e.body_text())
+        }
+    })?;
+    serde_json::from_slice(&body).map_err(|e| api_err(ApiErrorKind::MalformedJson, e.to_string()))
+}
+
+fn decode_tx(hex_str: &str) -> Result<SignedTx, TxRejection> {
+    let bytes = hex::decode(hex_str.trim()).map_err(|_| TxRejection::Malformed)?;
+    if bytes.len() > yun_types::limits::TX_BYTES_MAX {
+        return Err(TxRejection::TooLarge);
+    }
+    SignedTx::decode_untrusted(&bytes).map_err(|_| TxRejection::Malformed)
+}
+
+/// Submit one signed transaction.
+#[utoipa::path(post, path = "/v1/txs", request_body = SubmitTxRequest,
+    responses((status = 200, body = SubmitTxResponse), (status = "4XX", body = ErrorResponse)))]
+async fn submit_tx(
+    State(s): State<ApiState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SubmitTxResponse>, ApiError> {
+    let req: SubmitTxRequest = json_body(body)?;
+    let tx = decode_tx(&req.tx_hex).inspect_err(|r| s.node.metrics.rejected(*r))?;
+    let id = s.node.submit(vec![tx]).remove(0)?;
+    Ok(Json(SubmitTxResponse { id }))
+}
+
+/// `POST /v1/txs/batch` body.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubmitBatchRequest {
+    pub txs_hex: Vec<String>,
+}
+
+/// One answer per submitted transaction, in order.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubmitBatchResponse {
+    pub results: Vec<BatchResult>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BatchResult {
+    pub id: Option<Hash32>,
+    pub error: Option<RejectionBody>,
+}
+
+/// Submit up to 10,000 signed transactions at once.
+#[utoipa::path(post, path = "/v1/txs/batch", request_body = SubmitBatchRequest,
+    responses((status = 200, body = SubmitBatchResponse), (status = "4XX", body = ErrorResponse)))]
+async fn submit_batch(
+    State(s): State<ApiState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SubmitBatchResponse>, ApiError> {
+    let req: SubmitBatchRequest = json_body(body)?;
+    if req.txs_hex.len() > BATCH_TXS_MAX {
+        return Err(api_err(
+            ApiErrorKind::BodyTooLarge,
+            format!("at most {BATCH_TXS_MAX} transactions per batch"),
+        ));
+    }
+    let node = s.node.clone();
+    let results = tokio::task::spawn_blocking(move || {
+        let decoded: Vec<Result<SignedTx, TxRejection>> =
+            req.txs_hex.iter().map(|h| decode_tx(h)).collect();
+        let good: Vec<SignedTx> = decoded
+            .iter()
+            .filter_map(|d| d.as_ref().ok().cloned())
+            .collect();
+        let mut admitted = node.submit(good).into_iter();
+        decoded
+            .into_iter()
+            .map(
+                |d| match d.and_then(|_| admitted.next().expect("one answer per admitted tx")) {
+                    Ok(id) => BatchResult {
+                        id: Some(id),
+                        error: None,
+                    },
+                    Err(r) => BatchResult {
+                        id: None,
+                        error: Some(r.into()),
+                    },
+                },
+            )
+            .collect()
+    })
+    .await
+    .map_err(internal)?;
+    Ok(Json(SubmitBatchResponse { results }))
+}
+
+fn parse_hash(s: &str) -> Result<Hash32, ApiError> {
+    s.parse().map_err(|e: yun_types::hash::HashParseError| {
+        api_err(ApiErrorKind::BadParameter, e.to_string())
+    })
+}
+
+fn parse_address(s: &str) -> Result<Address, ApiError> {
+    s.parse()
+        .map_err(|e: yun_types::AddressError| api_err(ApiErrorKind::BadParameter, e.to_string()))
+}
+
+/// Where a transaction stands: pending, committed (with receipt) or rejected.
+#[utoipa::path(get, path = "/v1/txs/{id}", params(("id" = String, Path, description = "tx id, 64 hex")),
+    responses((status = 200, body = TxStatusResponse), (status = "4XX", body = ErrorResponse)))]
+async fn get_tx(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<TxStatusResponse>, ApiError> {
+    let id = parse_hash(&id)?;
+    if let Some((stx, receipt)) = s.node.store.tx(&id).map_err(internal)? {
+        return Ok(Json(TxStatusResponse {
+            id,
+            state: TxState::Committed,
+            tx: Some((&stx).into()),
+            receipt: Some((&receipt).into()),
+            rejection: None,
+        }));
+    }
+    let pool = s.node.mempool.lock().expect("mempool lock");
+    if let Some(stx) = pool.get(&id) {
+        return Ok(Json(TxStatusResponse {
+            id,
+            state: TxState::Pending,
+            tx: Some(stx.into()),
+            receipt: None,
+            rejection: None,
+        }));
+    }
+    if let Some(reason) = pool.dropped_reason(&id) {
+        return Ok(Json(TxStatusResponse {
+            id,
+            state: TxState::Rejected,
+            tx: None,
+            receipt: None,
+            rejection: Some(reason.into()),
+        }));
+    }
+    Err(api_err(
+        ApiErrorKind::NotFound,
+        format!("transaction {id} is not known to this node"),
+    ))
+}
+
+/// Balance and nonces of an account (zero for an account never seen).
+#[utoipa::path(get, path = "/v1/accounts/{address}", params(("address" = String, Path, description = "yun1… address")),
+    responses((status = 200, body = AccountResponse), (status = "4XX", body = ErrorResponse)))]
+async fn get_account(
+    State(s): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<AccountResponse>, ApiError> {
+    let address = parse_address(&address)?;
+    let snapshot = s.node.store.snapshot().map_err(internal)?;
+    let account = yun_state::Overlay::new(&snapshot).account(&address);
+    let (next_nonce, pending) = s
+        .node
+        .mempool
+        .lock()
+        .expect("mempool lock")
+        .pending_nonce(&address, account.nonce);
+    Ok(Json(AccountResponse {
+        address,
+        balance: account.balance,
+        nonce: account.nonce,
+        next_nonce,
+        pending_txs: pending as u32,
+        height: snapshot.head.height,
+    }))
+}
+
+/// The account's state value with a sparse Merkle proof against the latest state root.
+#[utoipa::path(get, path = "/v1/accounts/{address}/proof", params(("address" = String, Path)),
+    responses((status = 200, body = AccountProofResponse), (status = "4XX", body = ErrorResponse)))]
+async fn get_account_proof(
+    State(s): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<AccountProofResponse>, ApiError> {
+    let address = parse_address(&address)?;
+    let head = s.node.head();
+    let proof = s.node.store.account_proof(&address).map_err(internal)?;
+    Ok(Json(AccountProofResponse {
+        address,
+        height: head.height,
+        state_root: proof.state_root,
+        value_hex: proof.value.map(hex::encode),
+        proof_hex: hex::encode(proof.proof),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct LimitQuery {
+    limit: Option<usize>,
+}
+
+/// Ids of the account's committed transactions, newest first.
+#[utoipa::path(get, path = "/v1/accounts/{address}/txs", params(("address" = String, Path), LimitQuery),
+    responses((status = 200, body = Vec<Hash32>), (status = "4XX", body = ErrorResponse)))]
+async fn get_account_txs(
+    State(s): State<ApiState>,
+    Path(address): Path<String>,
+    Query(q): Query<LimitQuery>,
+) -> Result<Json<Vec<Hash32>>, ApiError> {
+    let address = parse_address(&address)?;
+    let limit = q.limit.unwrap_or(100).min(ACCOUNT_TXS_LIMIT_MAX);
+    Ok(Json(
+        s.node
+            .store
+            .account_txs(&address, limit)
+            .map_err(internal)?,
+    ))
+}
+
+/// A finalized block by height, or the latest.
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, description = "a height or `latest`")),
+    responses((status = 200, body = BlockResponse), (status = "4XX", body = ErrorResponse)))]
+async fn get_block(
+    State(s): State<ApiState>,
+    Path(height): Path<String>,
+) -> Result<Json<BlockResponse>, ApiError> {
+    let height = if height == "latest" {
+        s.node.head().height
+    } else {
+        height.parse::<u64>().map_err(|_| {
+            api_err(
+                ApiErrorKind::BadParameter,
+                "height must be a number or `latest`",
+            )
+        })?
+    };
+    let block = s
+        .node
+        .store
+        .block(height)
+        .map_err(internal)?
+        .ok_or_else(|| {
+            api_err(
+                ApiErrorKind::NotFound,
+                format!("no finalized block at height {height}"),
+            )
+        })?;
+    let h = &block.header;
+    Ok(Json(BlockResponse {
+        hash: block.hash(),
+        height: h.height,
+        parent: h.parent,
+        timestamp_ms: h.timestamp_ms,
+        proposer: h.proposer,
+        state_root: h.state_root,
+        txs_root: h.txs_root,
+        tx_count: h.tx_count,
+        txs: block.txs.iter().map(Into::into).collect(),
+    }))
+}
+
+/// The canonical bytes of a finalized block.
+#[utoipa::path(get, path = "/v1/blocks/{height}/raw", params(("height" = u64, Path)),
+    responses((status = 200, body = RawBlockResponse), (status = "4XX", body = ErrorResponse)))]
+async fn get_raw_block(
+    State(s): State<ApiState>,
+    Path(height): Path<String>,
+) -> Result<Json<RawBlockResponse>, ApiError> {
+    let height = height
+        .parse::<u64>()
+        .map_err(|_| api_err(ApiErrorKind::BadParameter, "height must be a number"))?;
+    let block = s
+        .node
+        .store
+        .block(height)
+        .map_err(internal)?
+        .ok_or_else(|| {
+            api_err(
+                ApiErrorKind::NotFound,
+                format!("no finalized block at height {height}"),
+            )
+        })?;
+    Ok(Json(RawBlockResponse {
+        height,
+        block_hex: hex::encode(commonware_codec::Encode::encode(&block)),
+    }))
+}
+
+/// Chain id, head, validators and mempool size.
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, body = StatusResponse)))]
+async fn get_status(State(s): State<ApiState>) -> Result<Json<StatusResponse>, ApiError> {
+    let head = s.node.head();
+    let snapshot = s.node.store.snapshot().map_err(internal)?;
+    let params = yun_state::Overlay::new(&snapshot).params();
+    Ok(Json(StatusResponse {
+        chain_id: s.node.chain_id().to_string(),
+        genesis_hash: s.node.genesis_hash,
+        height: head.height,
+        block_hash: head.block_hash,
+        state_root: head.state_root,
+        latest_block_time_ms: head.timestamp_ms,
+        validators: s.node.validators.clone(),
+        mempool_size: s.node.mempool.lock().expect("mempool lock").len() as u32,
+        min_fee: params.min_fee,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    }))
+}
+
+/// The genesis this chain started from.
+#[utoipa::path(get, path = "/v1/genesis", responses((status = 200, body = serde_json::Value)))]
+async fn get_genesis(State(s): State<ApiState>) -> Json<yun_types::Genesis> {
+    Json(s.node.genesis.clone())
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/health", responses((status = 200, body = String)))]
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, body = String)))]
+async fn metrics(State(s): State<ApiState>) -> String {
+    (s.metrics_text)()
+}
+
+#[derive(OpenApi, Debug)]
+#[openapi(
+    info(
+        title = "Yun node API",
+        description = "Decentralized compute cloud: chain and account API"
+    ),
+    paths(
+        submit_tx,
+        submit_batch,
+        get_tx,
+        get_account,
+        get_account_proof,
+        get_account_txs,
+        get_block,
+        get_raw_block,
+        get_status,
+        get_genesis,
+        health,
+        metrics
+    ),
+    components(schemas(
+        ErrorResponse,
+        RejectionBody,
+        SubmitTxRequest,
+        SubmitTxResponse,
+        SubmitBatchRequest,
+        SubmitBatchResponse,
+        BatchResult,
+        TxStatusResponse,
+        TxState,
+        TxView,
+        ActionView,
+        ReceiptView,
+        AccountResponse,
+        AccountProofResponse,
+        BlockResponse,
+        RawBlockResponse,
+        StatusResponse
+    ))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> ApiError {
+    api_err(
+        ApiErrorKind::NotFound,
+        "no such endpoint; see /v1/openapi.json",
+    )
+}
+
+/// The router with every endpoint and the body limit.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/txs", post(submit_tx))
+        .route("/v1/txs/batch", post(submit_batch))
+        .route("/v1/txs/{id}", get(get_tx))
+        .route("/v1/accounts/{address}", get(get_account))
+        .route("/v1/accounts/{address}/proof", get(get_account_proof))
+        .route("/v1/accounts/{address}/txs", get(get_account_txs))
+        .route("/v1/blocks/{height}", get(get_block))
+        .route("/v1/blocks/{height}/raw", get(get_raw_block))
+        .route("/v1/status", get(get_status))
+        .route("/v1/genesis", get(get_genesis))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
+        .with_state(state)
+}

@@ -1,0 +1,244 @@
+//! Wires consensus: simplex (votes, certificates) over p2p, marshal (block dissemination,
+//! backfill, finalized-block delivery) and our application. Generic over the runtime and the
+//! p2p channels, so the same wiring runs on tokio with authenticated TCP or on commonware's
+//! deterministic runtime with its simulated network.
+
+use crate::app::App;
+use crate::executor::{self, FinalizedSink};
+use crate::state::NodeState;
+use commonware_broadcast::buffered;
+use commonware_consensus::marshal::{self, Start, standard::Inline};
+use commonware_consensus::simplex::{
+    self, ForwardPolicy, SkipBudget, SkipPolicy, elector::RoundRobin,
+};
+use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
+use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
+use commonware_cryptography::{Digested, Digestible, Sha256, Signer};
+use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::buffer::paged::CacheRef;
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, Supervisor};
+use commonware_storage::archive::immutable;
+use commonware_utils::ordered::Set;
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
+use std::sync::Arc;
+use std::time::Duration;
+use yun_types::Block;
+
+/// Signing namespace of consensus votes (distinct from transactions').
+pub const CONSENSUS_NAMESPACE: &[u8] = b"yun/consensus/v1";
+/// Largest p2p message, in bytes: a full block plus framing.
+pub const P2P_MESSAGE_BYTES_MAX: u32 = 16 * 1024 * 1024;
+
+/// p2p channel ids.
+pub const CHANNEL_VOTES: u64 = 0;
+pub const CHANNEL_CERTIFICATES: u64 = 1;
+pub const CHANNEL_CERT_RESOLVER: u64 = 2;
+pub const CHANNEL_BLOCKS: u64 = 3;
+pub const CHANNEL_BACKFILL: u64 = 4;
+
+/// The five registered p2p channels consensus uses.
+#[derive(Debug)]
+pub struct Channels<S, R> {
+    pub votes: (S, R),
+    pub certificates: (S, R),
+    pub cert_resolver: (S, R),
+    pub blocks: (S, R),
+    pub backfill: (S, R),
+}
+
+/// The ordered validator set of a genesis, as consensus keys.
+pub fn participants(state: &NodeState) -> Set<PublicKey> {
+    let keys: Vec<PublicKey> = state
+        .validators
+        .iter()
+        .map(|a| a.public_key().expect("genesis validators are valid keys"))
+        .collect();
+    Set::from_iter_dedup(keys)
+}
+
+type Scheme = simplex::scheme::ed25519::Scheme;
+
+/// Starts marshal, the finalized-block executor and simplex; returns the consensus handle.
+pub async fn start<E, S, R, P, B>(
+    context: E,
+    state: Arc<NodeState>,
+    key: PrivateKey,
+    channels: Channels<S, R>,
+    peers: P,
+    blocker: B,
+) -> Handle<()>
+where
+    E: Clock
+        + Spawner
+        + Storage
+        + Metrics
+        + Supervisor
+        + rand_core::CryptoRng
+        + Send
+        + Sync
+        + 'static,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    P: Provider<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    let participants = participants(&state);
+    let scheme = Scheme::signer(CONSENSUS_NAMESPACE, participants, key.clone())
+        .expect("this node's key is in the validator set");
+    let me = key.public_key();
+    let genesis = state
+        .store
+        .block(0)
+        .expect("store read")
+        .expect("genesis block stored");
+    let genesis_digest = genesis.digest();
+    let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(8192));
+    let epocher = FixedEpocher::new(NZU64!(u64::MAX));
+    let mcfg = marshal::Config {
+        provider: ConstantProvider::<Scheme, Epoch>::new(scheme.clone()),
+        epocher: epocher.clone(),
+        start: Start::Genesis(Digested::precomputed(genesis.clone(), genesis_digest)),
+        partition_prefix: "yun-marshal".to_string(),
+        mailbox_size: NZUsize!(1024),
+        view_retention: ViewDelta::new(2_560),
+        prunable_items_per_section: NZU64!(4_096),
+        page_cache: page_cache.clone(),
+        replay_buffer: NZUsize!(8 << 20),
+        key_write_buffer: NZUsize!(1 << 20),
+        value_write_buffer: NZUsize!(1 << 20),
+        block_codec_config: (),
+        max_repair: NZUsize!(20),
+        max_pending_acks: NZUsize!(16),
+        strategy: Sequential,
+    };
+
+    let resolver = marshal::resolver::p2p::init(
+        context.child("marshal_resolver"),
+        marshal::resolver::p2p::Config {
+            public_key: me.clone(),
+            peer_provider: peers.clone(),
+            blocker: blocker.clone(),
+            mailbox_size: NZUsize!(1024),
+            fetch_timeout: NZDuration!(Duration::from_secs(2)),
+            fetch_retry_delay: Duration::from_millis(100),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        channels.backfill,
+    );
+    let (broadcast, buffer) = buffered::Engine::new(
+        context.child("broadcast"),
+        buffered::Config {
+            public_key: me.clone(),
+            mailbox_size: NZUsize!(1024),
+            deque_size: 10,
+            priority: false,
+            codec_config: (),
+            peer_provider: peers.clone(),
+            strategy: Sequential,
+        },
+    );
+    broadcast.start(channels.blocks);
+
+    let finalizations = immutable::Archive::init(
+        context.child("finalizations_by_height"),
+        archive_config(
+            "yun-finalizations",
+            &page_cache,
+            Scheme::certificate_codec_config_unbounded(),
+        ),
+    )
+    .await
+    .expect("open finalizations archive");
+    let blocks = immutable::Archive::init(
+        context.child("finalized_blocks"),
+        archive_config("yun-blocks", &page_cache, ()),
+    )
+    .await
+    .expect("open blocks archive");
+    let (actor, mailbox, _floor) =
+        marshal::core::Actor::init(context.child("marshal"), finalizations, blocks, mcfg).await;
+
+    let (sink, finalized) = FinalizedSink::new();
+    let exec_state = state.clone();
+    context
+        .child("executor")
+        .dedicated()
+        .spawn(move |_| executor::run(exec_state, finalized));
+    actor.start(sink, buffer, resolver);
+
+    let app = App {
+        state: state.clone(),
+    };
+    let inline: Inline<E, Scheme, App, Block, FixedEpocher> =
+        Inline::new(context.child("application"), app, mailbox, epocher);
+    let timing = &state.timing;
+    let engine = simplex::Engine::new(
+        context.child("consensus"),
+        simplex::Config {
+            scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker,
+            automaton: inline.clone(),
+            relay: inline.clone(),
+            reporter: inline,
+            track_historical_votes: false,
+            strategy: Sequential,
+            partition: "yun-consensus".to_string(),
+            mailbox_size: NZUsize!(1024),
+            epoch: Epoch::zero(),
+            floor: simplex::Floor::Genesis(genesis_digest),
+            replay_buffer: NZUsize!(8 << 20),
+            write_buffer: NZUsize!(1 << 20),
+            page_cache,
+            leader_timeout: timing.leader_timeout,
+            certification_timeout: timing.leader_timeout * 3 / 2,
+            timeout_retry: timing.leader_timeout * 5 / 2,
+            view_retention: ViewDelta::new(256),
+            skip: if state.validators.len() > 1 {
+                SkipPolicy::Enabled {
+                    timeout: timing.leader_timeout * 3,
+                    budget: SkipBudget::Participants,
+                }
+            } else {
+                SkipPolicy::Disabled
+            },
+            fetch_timeout: NZDuration!(Duration::from_secs(2)),
+            fetch_retry_delay: Duration::from_millis(100),
+            forward: if state.validators.len() > 1 {
+                ForwardPolicy::SilentVoters
+            } else {
+                ForwardPolicy::Disabled
+            },
+        },
+    );
+    engine.start(
+        channels.votes,
+        channels.certificates,
+        channels.cert_resolver,
+    )
+}
+
+fn archive_config<C>(name: &str, page_cache: &CacheRef, codec_config: C) -> immutable::Config<C> {
+    immutable::Config {
+        metadata_partition: format!("{name}-metadata"),
+        freezer_table_partition: format!("{name}-freezer-table"),
+        freezer_table_initial_size: 1 << 16,
+        freezer_table_resize_frequency: 4,
+        freezer_table_resize_chunk_size: 1 << 16,
+        freezer_key_partition: format!("{name}-freezer-key"),
+        freezer_key_page_cache: page_cache.clone(),
+        freezer_value_partition: format!("{name}-freezer-value"),
+        freezer_value_target_size: 1 << 30,
+        freezer_value_compression: Some(3),
+        ordinal_partition: format!("{name}-ordinal"),
+        items_per_section: NZU64!(262_144),
+        codec_config,
+        replay_buffer: NZUsize!(8 << 20),
+        freezer_key_write_buffer: NZUsize!(1 << 20),
+        freezer_value_write_buffer: NZUsize!(1 << 20),
+        ordinal_write_buffer: NZUsize!(1 << 20),
+    }
+}

@@ -1,0 +1,134 @@
+//! Applies finalized blocks, in order, to the store; acknowledges each to marshal only after
+//! it is durably committed, so a crash at any point replays from the last committed height.
+
+use crate::state::NodeState;
+use commonware_actor::Feedback;
+use commonware_consensus::Reporter;
+use commonware_consensus::marshal::Update;
+use commonware_cryptography::Digested;
+use commonware_utils::Acknowledgement;
+use commonware_utils::acknowledgement::Exact;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tracing::{debug, info};
+use yun_state::{BlockEnv, verify_signatures};
+use yun_types::Block;
+
+/// Most finalized blocks queued between marshal and the executor (marshal itself bounds
+/// un-acknowledged blocks with `max_pending_acks`, which is smaller).
+pub const FINALIZED_QUEUE_MAX: usize = 256;
+
+/// The reporter marshal delivers finalized blocks to.
+#[derive(Clone, Debug)]
+pub struct FinalizedSink {
+    tx: mpsc::Sender<(Digested<Block>, Exact)>,
+}
+
+impl FinalizedSink {
+    pub fn new() -> (Self, mpsc::Receiver<(Digested<Block>, Exact)>) {
+        let (tx, rx) = mpsc::channel(FINALIZED_QUEUE_MAX);
+        (FinalizedSink { tx }, rx)
+    }
+}
+
+impl Reporter for FinalizedSink {
+    type Activity = Update<Block>;
+
+    fn report(&mut self, activity: Update<Block>) -> Feedback {
+        match activity {
+            Update::Tip(..) => Feedback::Ok,
+            Update::Block(block, ack) => match self.tx.try_send((block, ack)) {
+                Ok(()) => Feedback::Ok,
+                Err(mpsc::error::TrySendError::Full(_)) => Feedback::Backoff,
+                Err(mpsc::error::TrySendError::Closed(_)) => Feedback::Closed,
+            },
+        }
+    }
+}
+
+/// Runs until marshal closes the queue.
+pub async fn run(state: Arc<NodeState>, mut rx: mpsc::Receiver<(Digested<Block>, Exact)>) {
+    while let Some((block, ack)) = rx.recv().await {
+        apply_finalized(&state, block.inner());
+        ack.acknowledge();
+    }
+    info!("finalized-block stream closed");
+}
+
+/// Applies one finalized block (idempotently: blocks at or below the head are checked, not
+/// re-applied). Panics where continuing would be unsafe: a finalized block that does not
+/// match our chain or state means more than a third of validators are faulty, or a bug.
+pub fn apply_finalized(state: &NodeState, block: &Block) {
+    let head = state.head();
+    if block.height() <= head.height {
+        let stored = state.store.block(block.height()).expect("store read");
+        let stored = stored.expect("every height up to the head is stored");
+        assert_eq!(
+            stored.hash(),
+            block.hash(),
+            "finalized block conflicts with the stored chain"
+        );
+        return;
+    }
+    assert_eq!(
+        block.height(),
+        head.height + 1,
+        "finalized blocks arrive without gaps"
+    );
+    assert_eq!(
+        block.header.parent, head.block_hash,
+        "finalized block extends the head"
+    );
+    let executed = match state.take_execution(&block.hash(), &head.block_hash) {
+        Some(executed) => executed,
+        None => {
+            assert!(
+                verify_signatures(&block.txs, &mut rand::rng()),
+                "finalized block at height {} carries an invalid signature",
+                block.height()
+            );
+            let env = BlockEnv {
+                chain_id: state.chain_id().to_string(),
+                height: block.height(),
+                timestamp_ms: block.header.timestamp_ms,
+                proposer: block.header.proposer,
+            };
+            state
+                .store
+                .execute(&env, &block.txs)
+                .expect("store read")
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "finalized block at height {} is invalid: {e}",
+                        block.height()
+                    )
+                })
+        }
+    };
+    assert_eq!(
+        executed.state_root,
+        block.header.state_root,
+        "finalized block at height {} has a state root this node does not reproduce",
+        block.height()
+    );
+    let new_head = state
+        .store
+        .commit_block(block, executed)
+        .expect("commit finalized block");
+    let snapshot = state.store.snapshot().expect("snapshot");
+    let pending = {
+        let mut pool = state.mempool.lock().expect("mempool lock");
+        pool.on_block(&snapshot, new_head.height);
+        pool.len()
+    };
+    state.metrics.blocks_finalized.inc();
+    state.metrics.txs_finalized.inc_by(block.txs.len() as u64);
+    state.metrics.height.set(new_head.height as i64);
+    state.metrics.mempool_size.set(pending as i64);
+    debug!(
+        height = new_head.height,
+        txs = block.txs.len(),
+        "applied finalized block"
+    );
+    state.head.send_replace(new_head);
+}

@@ -1,0 +1,250 @@
+//! The bounded mempool: pending transactions per account in nonce order, picked for blocks by
+//! fee, deduplicated by id, and re-checked against state after every block.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use yun_state::{StateReader, check_admission, max_spend};
+use yun_types::{Address, Amount, SignedTx, TxId, TxRejection};
+
+/// Limits of one node's mempool (local policy, not consensus).
+#[derive(Debug, Clone)]
+pub struct MempoolLimits {
+    /// Most pending transactions in total.
+    pub txs_max: usize,
+    /// Most pending transactions from one account.
+    pub per_account_max: usize,
+    /// How many dropped transactions are remembered for `GET /v1/txs/{id}`.
+    pub dropped_remembered_max: usize,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            txs_max: 200_000,
+            per_account_max: 1_024,
+            dropped_remembered_max: 100_000,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Pending {
+    tx: SignedTx,
+    id: TxId,
+    spend: Amount,
+}
+
+/// Pending transactions and what became of recently dropped ones.
+#[derive(Debug, Default)]
+pub struct Mempool {
+    limits: MempoolLimits,
+    by_sender: BTreeMap<Address, BTreeMap<u64, Pending>>,
+    // Lookup only; never iterated, so its order cannot leak into anything.
+    index: HashMap<TxId, (Address, u64)>,
+    dropped: HashMap<TxId, TxRejection>,
+    dropped_order: VecDeque<TxId>,
+    len: usize,
+}
+
+impl Mempool {
+    pub fn new(limits: MempoolLimits) -> Self {
+        Mempool {
+            limits,
+            ..Default::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn contains(&self, id: &TxId) -> bool {
+        self.index.contains_key(id)
+    }
+
+    pub fn get(&self, id: &TxId) -> Option<&SignedTx> {
+        let (sender, nonce) = self.index.get(id)?;
+        self.by_sender.get(sender)?.get(nonce).map(|p| &p.tx)
+    }
+
+    /// Why a transaction once pending here was dropped, if it was.
+    pub fn dropped_reason(&self, id: &TxId) -> Option<TxRejection> {
+        self.dropped.get(id).copied()
+    }
+
+    /// The next nonce to sign for `sender`, counting pending transactions, and how many pend.
+    pub fn pending_nonce(&self, sender: &Address, committed_nonce: u64) -> (u64, usize) {
+        match self.by_sender.get(sender) {
+            Some(q) => (
+                q.keys()
+                    .next_back()
+                    .map_or(committed_nonce, |n| n + 1)
+                    .max(committed_nonce),
+                q.len(),
+            ),
+            None => (committed_nonce, 0),
+        }
+    }
+
+    /// Admits a transaction after checking it against committed `state` and what is already
+    /// pending from the same sender. The signature is checked here unless `signature_checked`.
+    pub fn admit<R: StateReader + ?Sized>(
+        &mut self,
+        state: &R,
+        chain_id: &str,
+        next_height: u64,
+        tx: SignedTx,
+    ) -> Result<TxId, TxRejection> {
+        let id = tx.id();
+        if self.index.contains_key(&id) {
+            return Err(TxRejection::AlreadyKnown);
+        }
+        let sender = tx.sender();
+        let committed_nonce = yun_state::Overlay::new(state).account(&sender).nonce;
+        let queue = self.by_sender.get(&sender);
+        let pending_count = queue.map_or(0, BTreeMap::len);
+        let pending_nonce = queue
+            .and_then(|q| q.keys().next_back())
+            .map_or(committed_nonce, |n| n + 1)
+            .max(committed_nonce);
+        let replacing = queue.and_then(|q| q.get(&tx.tx.nonce));
+        // Spend of everything pending except a transaction this one replaces.
+        let pending_spend = queue.map_or(Ok(Amount::ZERO), |q| {
+            Amount::checked_sum(
+                q.values()
+                    .filter(|p| p.tx.tx.nonce != tx.tx.nonce)
+                    .map(|p| p.spend),
+            )
+        });
+        let pending_spend = pending_spend.map_err(|_| TxRejection::AmountOverflow)?;
+        if let Some(old) = replacing {
+            // Same nonce: only a strictly higher fee may replace what is pending.
+            if tx.tx.fee <= old.tx.tx.fee {
+                return Err(TxRejection::AlreadyKnown);
+            }
+        } else if pending_count >= self.limits.per_account_max {
+            return Err(TxRejection::AccountPendingLimit);
+        } else if self.len >= self.limits.txs_max {
+            return Err(TxRejection::MempoolFull);
+        }
+        check_admission(
+            state,
+            chain_id,
+            next_height,
+            &tx,
+            pending_nonce,
+            pending_spend,
+        )?;
+        let spend = max_spend(&tx)?;
+        let nonce = tx.tx.nonce;
+        let queue = self.by_sender.entry(sender).or_default();
+        if let Some(old) = queue.insert(nonce, Pending { tx, id, spend }) {
+            self.index.remove(&old.id);
+            self.remember_dropped(old.id, TxRejection::AlreadyKnown);
+        } else {
+            self.len += 1;
+        }
+        self.index.insert(id, (sender, nonce));
+        Ok(id)
+    }
+
+    /// Up to `max` transactions for the next block: each account's transactions in nonce order
+    /// starting at its committed nonce, accounts interleaved by highest fee first.
+    pub fn select<R: StateReader + ?Sized>(&self, state: &R, max: usize) -> Vec<SignedTx> {
+        let view = yun_state::Overlay::new(state);
+        // (fee, Reverse(address)) so equal fees are served in a fixed address order.
+        let mut heap = BinaryHeap::new();
+        let mut cursors: BTreeMap<Address, std::collections::btree_map::Range<'_, u64, Pending>> =
+            BTreeMap::new();
+        for (sender, queue) in &self.by_sender {
+            let next = view.account(sender).nonce;
+            let mut range = queue.range(next..);
+            if let Some((n, p)) = range.next() {
+                if *n == next {
+                    heap.push((p.tx.tx.fee, std::cmp::Reverse(*sender), next));
+                    cursors.insert(*sender, range);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        while let Some((_, std::cmp::Reverse(sender), nonce)) = heap.pop() {
+            if out.len() >= max {
+                break;
+            }
+            let queue = &self.by_sender[&sender];
+            out.push(queue[&nonce].tx.clone());
+            let cursor = cursors
+                .get_mut(&sender)
+                .expect("cursor exists for queued sender");
+            if let Some((n, p)) = cursor.next() {
+                if *n == nonce + 1 {
+                    heap.push((p.tx.tx.fee, std::cmp::Reverse(sender), *n));
+                }
+            }
+        }
+        out
+    }
+
+    /// After a block: forget included and now-stale transactions, drop expired ones.
+    pub fn on_block<R: StateReader + ?Sized>(&mut self, state: &R, height: u64) {
+        let view = yun_state::Overlay::new(state);
+        let senders: Vec<Address> = self.by_sender.keys().copied().collect();
+        for sender in senders {
+            let committed = view.account(&sender).nonce;
+            let queue = self.by_sender.get_mut(&sender).expect("sender listed");
+            let mut gone: Vec<(TxId, Option<TxRejection>)> = Vec::new();
+            let keep = queue.split_off(&committed);
+            for (_, p) in std::mem::replace(queue, keep) {
+                // Committed (or superseded by a committed nonce): not a rejection to report.
+                gone.push((p.id, None));
+            }
+            queue.retain(|_, p| {
+                if p.tx.tx.expires_at_height <= height {
+                    gone.push((p.id, Some(TxRejection::Expired)));
+                    false
+                } else {
+                    true
+                }
+            });
+            if queue.is_empty() {
+                self.by_sender.remove(&sender);
+            }
+            for (id, reason) in gone {
+                self.index.remove(&id);
+                self.len -= 1;
+                if let Some(r) = reason {
+                    self.remember_dropped(id, r);
+                }
+            }
+        }
+    }
+
+    /// Removes a transaction a proposer found not includable, remembering why.
+    pub fn drop_tx(&mut self, id: &TxId, reason: TxRejection) {
+        let Some((sender, nonce)) = self.index.remove(id) else {
+            return;
+        };
+        if let Some(queue) = self.by_sender.get_mut(&sender) {
+            queue.remove(&nonce);
+            if queue.is_empty() {
+                self.by_sender.remove(&sender);
+            }
+        }
+        self.len -= 1;
+        self.remember_dropped(*id, reason);
+    }
+
+    fn remember_dropped(&mut self, id: TxId, reason: TxRejection) {
+        if self.dropped.insert(id, reason).is_none() {
+            self.dropped_order.push_back(id);
+        }
+        while self.dropped_order.len() > self.limits.dropped_remembered_max {
+            if let Some(old) = self.dropped_order.pop_front() {
+                self.dropped.remove(&old);
+            }
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Running a node process: its configuration file, its key, the tokio runtime, authenticated
+//! p2p between validators, consensus and the HTTP API, with a clean shutdown.
+
+use crate::api::{ApiState, router};
+use crate::engine::{self, Channels};
+use crate::mempool::MempoolLimits;
+use crate::state::{BlockTiming, NodeState};
+use anyhow::{Context as _, bail};
+use commonware_codec::{DecodeExt, Encode};
+use commonware_cryptography::ed25519::PrivateKey;
+use commonware_cryptography::{ChaCha20Poly1305, Signer};
+use commonware_p2p::AddressableManager;
+use commonware_p2p::authenticated::lookup;
+use commonware_runtime::{Metrics, Quota, Runner, Spawner, Supervisor, tokio as cw_tokio};
+use commonware_stream::{cups, sake};
+use commonware_utils::ordered::Map;
+use commonware_utils::{NZU32, NZUsize};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::info;
+use yun_store::Store;
+use yun_types::{Address, Genesis};
+
+/// Namespace of the p2p handshake, so Yun nodes never talk to other commonware networks.
+pub const P2P_NAMESPACE: &[u8] = b"yun/p2p/v1";
+
+/// `node.toml`: everything a node needs besides its genesis and key files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeConfig {
+    /// Directory holding the store and consensus journals; relative paths below are inside it.
+    pub data_dir: PathBuf,
+    pub genesis_file: PathBuf,
+    /// Hex of this node's ed25519 consensus key (never a user's account key).
+    pub key_file: PathBuf,
+    pub api_listen: SocketAddr,
+    pub p2p_listen: SocketAddr,
+    #[serde(default)]
+    pub timing: TimingConfig,
+    #[serde(default)]
+    pub mempool: MempoolConfig,
+    #[serde(default = "default_workers")]
+    pub worker_threads: usize,
+}
+
+fn default_workers() -> usize {
+    2
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimingConfig {
+    pub min_block_interval_ms: u64,
+    pub idle_block_interval_ms: u64,
+    pub leader_timeout_ms: u64,
+}
+
+impl Default for TimingConfig {
+    fn default() -> Self {
+        let t = BlockTiming::default();
+        TimingConfig {
+            min_block_interval_ms: t.min_block_interval.as_millis() as u64,
+            idle_block_interval_ms: t.idle_block_interval.as_millis() as u64,
+            leader_timeout_ms: t.leader_timeout.as_millis() as u64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MempoolConfig {
+    pub txs_max: usize,
+    pub per_account_max: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        let l = MempoolLimits::default();
+        MempoolConfig {
+            txs_max: l.txs_max,
+            per_account_max: l.per_account_max,
+        }
+    }
+}
+
+impl NodeConfig {
+    pub fn load(path: &Path) -> anyhow::Result<NodeConfig> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut cfg: NodeConfig =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        if cfg.data_dir.is_relative() {
+            let base = path.parent().unwrap_or(Path::new("."));
+            cfg.data_dir = base.join(&cfg.data_dir);
+        }
+        Ok(cfg)
+    }
+
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        std::fs::write(path, toml::to_string_pretty(self)?)?;
+        Ok(())
+    }
+
+    fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.data_dir.join(p)
+        }
+    }
+
+    pub fn genesis(&self) -> anyhow::Result<Genesis> {
+        let path = self.resolve(&self.genesis_file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    pub fn key(&self) -> anyhow::Result<PrivateKey> {
+        read_key(&self.resolve(&self.key_file))
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.data_dir.join("state.redb")
+    }
+
+    fn timing(&self) -> BlockTiming {
+        BlockTiming {
+            min_block_interval: Duration::from_millis(self.timing.min_block_interval_ms),
+            idle_block_interval: Duration::from_millis(self.timing.idle_block_interval_ms),
+            leader_timeout: Duration::from_millis(self.timing.leader_timeout_ms),
+        }
+    }
+}
+
+/// Writes a consensus key as hex (mode 0600 where supported).
+pub fn write_key(path: &Path, key: &PrivateKey) -> anyhow::Result<()> {
+    std::fs::write(path, hex::encode(key.encode()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+pub fn read_key(path: &Path) -> anyhow::Result<PrivateKey> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = hex::decode(text.trim()).context("key file is not hex")?;
+    PrivateKey::decode(commonware_codec::Copying(&bytes))
+        .map_err(|e| anyhow::anyhow!("bad key file: {e}"))
+}
+
+/// Runs a node until `shutdown` resolves, on the calling thread. `ready` receives the API
+/// address once the node serves requests.
+pub fn run_node<F>(
+    cfg: NodeConfig,
+    ready: Option<std::sync::mpsc::Sender<SocketAddr>>,
+    shutdown: F,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let genesis = cfg.genesis()?;
+    let key = cfg.key()?;
+    let me = Address::from_public_key(&key.public_key());
+    let Some(me_validator) = genesis.validators.iter().find(|v| v.address == me) else {
+        bail!(
+            "this node's key ({me}) is not a validator in the genesis (full nodes arrive with the multi-validator work)"
+        );
+    };
+    let _ = me_validator;
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let store = Store::open(&cfg.store_path()).context("opening the state store")?;
+    let state = Arc::new(NodeState::new(
+        store,
+        genesis.clone(),
+        me,
+        cfg.timing(),
+        MempoolLimits {
+            txs_max: cfg.mempool.txs_max,
+            per_account_max: cfg.mempool.per_account_max,
+            ..MempoolLimits::default()
+        },
+    )?);
+    let runtime_cfg = cw_tokio::Config::new()
+        .with_storage_directory(cfg.data_dir.join("consensus"))
+        .with_worker_threads(cfg.worker_threads.max(1));
+    let runner = cw_tokio::Runner::new(runtime_cfg);
+    runner.start(|context| async move {
+        let _metric_handles = state.metrics.register(&context);
+        let mut peers = Vec::new();
+        for v in &genesis.validators {
+            let addr: SocketAddr = v
+                .p2p_address
+                .parse()
+                .with_context(|| format!("validator {} p2p address", v.name))?;
+            peers.push((v.address.public_key()?, commonware_p2p::Address::from(addr)));
+        }
+        let handshake = cups::Cups::<_, ChaCha20Poly1305>::new(
+            sake::Sake {
+                signer: key.clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: sake::Version::V1,
+            },
+            cups::Version::V1,
+        );
+        let p2p_cfg = lookup::Config::local(
+            handshake,
+            P2P_NAMESPACE,
+            cfg.p2p_listen,
+            NZUsize!(peers.len().max(1)),
+            engine::P2P_MESSAGE_BYTES_MAX,
+            NZUsize!(1024),
+        );
+        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_cfg);
+        let _ = oracle.track(
+            0,
+            Map::try_from(peers).map_err(|_| anyhow::anyhow!("duplicate validator in genesis"))?,
+        );
+        let fast = Quota::per_second(NZU32!(4096));
+        let slow = Quota::per_second(NZU32!(256));
+        let channels = Channels {
+            votes: network.register(engine::CHANNEL_VOTES, fast),
+            certificates: network.register(engine::CHANNEL_CERTIFICATES, fast),
+            cert_resolver: network.register(engine::CHANNEL_CERT_RESOLVER, fast),
+            blocks: network.register(engine::CHANNEL_BLOCKS, slow),
+            backfill: network.register(engine::CHANNEL_BACKFILL, slow),
+        };
+        network.start();
+        let consensus = engine::start(
+            context.child("engine"),
+            state.clone(),
+            key,
+            channels,
+            oracle.clone(),
+            oracle,
+        )
+        .await;
+
+        let listener = tokio::net::TcpListener::bind(cfg.api_listen)
+            .await
+            .with_context(|| format!("binding the API on {}", cfg.api_listen))?;
+        let api_addr = listener.local_addr()?;
+        let metrics_ctx = Arc::new(context.child("api"));
+        let api = ApiState {
+            node: state.clone(),
+            metrics_text: Arc::new(move || metrics_ctx.encode()),
+        };
+        let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router(api))
+                .with_graceful_shutdown(async move {
+                    let _ = api_stopped.await;
+                })
+                .await
+        });
+        info!(%api_addr, height = state.head().height, "node running");
+        if let Some(ready) = ready {
+            let _ = ready.send(api_addr);
+        }
+        tokio::select! {
+            _ = shutdown => info!("shutting down"),
+            r = consensus => info!(?r, "consensus stopped"),
+        }
+        let _ = stop_api.send(());
+        let _ = server.await;
+        context.stop(0, Some(Duration::from_secs(5))).await.ok();
+        Ok(())
+    })
+}
+
+/// A node running on its own thread (tests, `yun devnet`, benchmarks).
+#[derive(Debug)]
+pub struct NodeHandle {
+    pub api_addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl NodeHandle {
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.api_addr)
+    }
+
+    /// Stops the node and waits for it to exit.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow::anyhow!("node thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for NodeHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// Starts a node on a background thread and waits until its API is up.
+pub fn spawn_node(cfg: NodeConfig) -> anyhow::Result<NodeHandle> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("yun-node".into())
+        .spawn(move || {
+            run_node(cfg, Some(ready_tx), async move {
+                let _ = stop_rx.await;
+            })
+        })?;
+    match ready_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(api_addr) => Ok(NodeHandle {
+            api_addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }),
+        Err(_) => {
+            let result = thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("node thread panicked"))?;
+            result?;
+            bail!("node did not become ready")
+        }
+    }
+}

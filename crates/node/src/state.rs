@@ -1,0 +1,133 @@
+//! What the consensus application, the finalized-block executor and the HTTP API share.
+
+use crate::mempool::{Mempool, MempoolLimits};
+use crate::metrics::NodeMetrics;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use yun_store::{Executed, Head, Store};
+use yun_types::{Address, BlockHash, Genesis, Hash32, SignedTx, TxId, TxRejection};
+
+/// How the proposer paces blocks.
+#[derive(Debug, Clone)]
+pub struct BlockTiming {
+    /// A block with transactions is proposed no sooner than this after its parent.
+    pub min_block_interval: Duration,
+    /// With nothing to include, an empty block is proposed this long after its parent, so
+    /// finality (and pruning of consensus journals) keeps moving on an idle chain.
+    pub idle_block_interval: Duration,
+    /// Longest a leader waits for its view; must exceed `idle_block_interval`.
+    pub leader_timeout: Duration,
+}
+
+impl Default for BlockTiming {
+    fn default() -> Self {
+        BlockTiming {
+            min_block_interval: Duration::from_millis(50),
+            idle_block_interval: Duration::from_secs(2),
+            leader_timeout: Duration::from_secs(4),
+        }
+    }
+}
+
+/// Executions this node computed itself while proposing or verifying, kept so the finalized
+/// block need not be executed twice. Bounded; entries are only used on the exact same parent.
+const VERIFIED_CACHE_MAX: usize = 8;
+
+/// Shared node state.
+#[derive(Debug)]
+pub struct NodeState {
+    pub store: Store,
+    pub genesis: Genesis,
+    pub genesis_hash: Hash32,
+    pub validators: Vec<Address>,
+    /// This node's consensus identity.
+    pub me: Address,
+    pub mempool: Mutex<Mempool>,
+    pub tx_arrived: Notify,
+    pub head: watch::Sender<Head>,
+    pub timing: BlockTiming,
+    pub metrics: NodeMetrics,
+    verified: Mutex<VecDeque<(BlockHash, Executed)>>,
+}
+
+impl NodeState {
+    pub fn new(
+        store: Store,
+        genesis: Genesis,
+        me: Address,
+        timing: BlockTiming,
+        limits: MempoolLimits,
+    ) -> Result<NodeState, yun_store::StoreError> {
+        let head = store.init_genesis(&genesis)?;
+        let (head_tx, _) = watch::channel(head);
+        Ok(NodeState {
+            genesis_hash: genesis.hash(),
+            validators: genesis.validators.iter().map(|v| v.address).collect(),
+            genesis,
+            store,
+            me,
+            mempool: Mutex::new(Mempool::new(limits)),
+            tx_arrived: Notify::new(),
+            head: head_tx,
+            timing,
+            metrics: NodeMetrics::default(),
+            verified: Mutex::new(VecDeque::new()),
+        })
+    }
+
+    pub fn chain_id(&self) -> &str {
+        &self.genesis.chain_id
+    }
+
+    pub fn head(&self) -> Head {
+        *self.head.borrow()
+    }
+
+    /// Admits signed transactions into the mempool against the latest committed state.
+    pub fn submit(&self, txs: Vec<SignedTx>) -> Vec<Result<TxId, TxRejection>> {
+        let snapshot = match self.store.snapshot() {
+            Ok(s) => s,
+            Err(e) => panic!("state snapshot failed (storage is broken): {e}"),
+        };
+        let next_height = snapshot.head.height + 1;
+        let results: Vec<_> = {
+            let mut pool = self.mempool.lock().expect("mempool lock");
+            txs.into_iter()
+                .map(|tx| pool.admit(&snapshot, self.chain_id(), next_height, tx))
+                .collect()
+        };
+        let accepted = results.iter().filter(|r| r.is_ok()).count();
+        for r in &results {
+            match r {
+                Ok(_) => {
+                    self.metrics.txs_accepted.inc();
+                }
+                Err(reason) => self.metrics.rejected(*reason),
+            };
+        }
+        if accepted > 0 {
+            self.tx_arrived.notify_one();
+        }
+        results
+    }
+
+    pub fn remember_execution(&self, hash: BlockHash, executed: Executed) {
+        let mut cache = self.verified.lock().expect("cache lock");
+        cache.retain(|(h, _)| *h != hash);
+        cache.push_back((hash, executed));
+        while cache.len() > VERIFIED_CACHE_MAX {
+            cache.pop_front();
+        }
+    }
+
+    /// Takes a remembered execution of `hash` if it was computed on `parent`.
+    pub fn take_execution(&self, hash: &BlockHash, parent: &BlockHash) -> Option<Executed> {
+        let mut cache = self.verified.lock().expect("cache lock");
+        let pos = cache
+            .iter()
+            .position(|(h, e)| h == hash && e.parent == *parent)?;
+        cache.remove(pos).map(|(_, e)| e)
+    }
+}
