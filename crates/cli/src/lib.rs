@@ -1,1 +1,238 @@
-//! placeholder
+//! The `yun` command line: keys, transactions, queries, a devnet, a node and benchmarks, as a
+//! library so tests drive the same code the binary runs.
+
+pub mod bench;
+pub mod commands;
+pub mod devnet;
+pub mod keys;
+pub mod verify;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "yun",
+    version,
+    about = "Yun (云): a decentralized compute cloud — chain, market and sandbox"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every client command takes.
+#[derive(Args, Debug, Clone)]
+pub struct ClientOpts {
+    /// Node API to talk to.
+    #[arg(
+        long,
+        global = true,
+        env = "YUN_NODE",
+        default_value = "http://127.0.0.1:8645"
+    )]
+    pub node: String,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Devnet data directory, where dev account names (dev0, dev1, …) are looked up.
+    #[arg(long, global = true, env = "YUN_DEVNET_DIR")]
+    pub devnet_dir: Option<PathBuf>,
+}
+
+impl ClientOpts {
+    pub fn devnet_dir(&self) -> PathBuf {
+        self.devnet_dir
+            .clone()
+            .unwrap_or_else(|| keys::yun_home().join("devnet"))
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create, import and list account keys (kept encrypted on this machine).
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
+    /// Start a whole single-machine network: one validator and the API on 127.0.0.1.
+    Devnet(DevnetArgs),
+    /// Run a node from a configuration file.
+    Node {
+        #[command(subcommand)]
+        cmd: NodeCmd,
+    },
+    /// Build, sign and submit transactions, or look one up.
+    Tx {
+        #[command(subcommand)]
+        cmd: TxCmd,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Show an account's balance and nonce (an address or a key name).
+    Account {
+        address: String,
+        /// Also fetch and check a Merkle proof of the account against the state root.
+        #[arg(long)]
+        proof: bool,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Show the node's chain, head, validators and mempool.
+    Status {
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Show a finalized block: a height or `latest`.
+    Block {
+        height: String,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Whole-chain checks.
+    Chain {
+        #[command(subcommand)]
+        cmd: ChainCmd,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Benchmarks that print what they measured.
+    Bench {
+        #[command(subcommand)]
+        cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCmd {
+    /// Make a new key from a fresh 24-word mnemonic (shown once; write it down).
+    New { name: String },
+    /// Import a key from its mnemonic (asked for, or taken from YUN_MNEMONIC).
+    Import { name: String },
+    /// List key names and addresses.
+    List {
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Show a key's address.
+    Show {
+        name: String,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DevnetArgs {
+    /// Where the chain lives (created on first run).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// API port on 127.0.0.1.
+    #[arg(long, default_value_t = 8645)]
+    pub port: u16,
+    /// Delete the data directory first and start a new chain.
+    #[arg(long)]
+    pub reset: bool,
+    /// Number of pre-funded dev accounts (dev0, dev1, …).
+    #[arg(long, default_value_t = 10)]
+    pub accounts: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NodeCmd {
+    /// Run a node until Ctrl-C.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TxCmd {
+    /// Send tokens.
+    Transfer {
+        /// Recipient: an address or key name.
+        #[arg(long)]
+        to: String,
+        /// Amount in base units.
+        #[arg(long)]
+        amount: String,
+        /// Signing key: a key name or a dev account (dev0 …).
+        #[arg(long, default_value = "dev0")]
+        from: String,
+        /// Fee in base units (default: the chain's minimum).
+        #[arg(long)]
+        fee: Option<String>,
+        /// Nonce (default: the account's next nonce, counting pending transactions).
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// Blocks until the transaction expires.
+        #[arg(long, default_value_t = 600)]
+        expires_in: u64,
+        /// Return right after submission instead of waiting for finalization.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Look up a transaction by id.
+    Show { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChainCmd {
+    /// Re-validate the node's whole chain from genesis: links, signatures, re-executed state roots.
+    Verify,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCmd {
+    /// Pre-signed transfers from many accounts, at full speed, against a devnet it starts.
+    Transfers(bench::TransfersArgs),
+}
+
+/// Parses the command line and runs it; errors become one line on stderr and exit code 1.
+pub fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YUN_LOG")
+        .unwrap_or_else(|_| "warn,yun_node=info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keys { cmd } => commands::keys(cmd),
+        Command::Devnet(args) => commands::devnet(args),
+        Command::Node {
+            cmd: NodeCmd::Run { config },
+        } => commands::node_run(&config),
+        Command::Tx { cmd, client } => commands::block_on(commands::tx(cmd, &client)),
+        Command::Account {
+            address,
+            proof,
+            client,
+        } => commands::block_on(commands::account(&address, proof, &client)),
+        Command::Status { client } => commands::block_on(commands::status(&client)),
+        Command::Block { height, client } => commands::block_on(commands::block(&height, &client)),
+        Command::Chain {
+            cmd: ChainCmd::Verify,
+            client,
+        } => commands::block_on(verify::verify(&client)),
+        Command::Bench {
+            cmd: BenchCmd::Transfers(args),
+        } => bench::transfers(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("error: {}", chain.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}
