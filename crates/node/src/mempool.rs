@@ -162,11 +162,11 @@ impl Mempool {
         for (sender, queue) in &self.by_sender {
             let next = view.account(sender).nonce;
             let mut range = queue.range(next..);
-            if let Some((n, p)) = range.next() {
-                if *n == next {
-                    heap.push((p.tx.tx.fee, std::cmp::Reverse(*sender), next));
-                    cursors.insert(*sender, range);
-                }
+            if let Some((n, p)) = range.next()
+                && *n == next
+            {
+                heap.push((p.tx.tx.fee, std::cmp::Reverse(*sender), next));
+                cursors.insert(*sender, range);
             }
         }
         let mut out = Vec::new();
@@ -179,10 +179,10 @@ impl Mempool {
             let cursor = cursors
                 .get_mut(&sender)
                 .expect("cursor exists for queued sender");
-            if let Some((n, p)) = cursor.next() {
-                if *n == nonce + 1 {
-                    heap.push((p.tx.tx.fee, std::cmp::Reverse(sender), *n));
-                }
+            if let Some((n, p)) = cursor.next()
+                && *n == nonce + 1
+            {
+                heap.push((p.tx.tx.fee, std::cmp::Reverse(sender), *n));
             }
         }
         out

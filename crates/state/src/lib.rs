@@ -4,6 +4,8 @@
 //! every input (height, time, proposer) arrives in a [`BlockEnv`], so every node that applies
 //! the same blocks to the same state reaches byte-identical state.
 
+#![deny(clippy::float_arithmetic)]
+
 pub mod account;
 pub mod exec;
 pub mod genesis;

@@ -72,13 +72,12 @@ where
         let mut best: Option<(NodeKey, LeafNode)> = None;
         for item in self.nodes.iter()? {
             let (k, v) = item?;
-            if let Node::Leaf(leaf) = borsh::from_slice::<Node>(v.value())? {
-                if best
+            if let Node::Leaf(leaf) = borsh::from_slice::<Node>(v.value())?
+                && best
                     .as_ref()
                     .is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
-                {
-                    best = Some((borsh::from_slice(k.value())?, leaf));
-                }
+            {
+                best = Some((borsh::from_slice(k.value())?, leaf));
             }
         }
         Ok(best)

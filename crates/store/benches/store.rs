@@ -1,0 +1,114 @@
+//! Store throughput: executing blocks of pre-signed transfers on top of a populated state,
+//! computing the Jellyfish root, and committing to redb. Prints what it measured.
+//!
+//! `cargo bench -p yun-store` (release profile).
+
+use std::time::Instant;
+use yun_state::BlockEnv;
+use yun_state::scenario::{Scenario, addr, key_of};
+use yun_store::Store;
+use yun_types::block::txs_root;
+use yun_types::{Action, Amount, Block, Genesis, GenesisAccount, GenesisValidator, Header, Tx};
+
+const ACCOUNTS: usize = 20_000;
+const BLOCK_TXS: usize = 5_000;
+const BLOCKS: usize = 8;
+
+fn main() {
+    let names: Vec<String> = (0..ACCOUNTS).map(|i| format!("acct{i}")).collect();
+    let genesis = Genesis {
+        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
+        genesis_time_ms: 0,
+        accounts: names
+            .iter()
+            .map(|n| GenesisAccount {
+                address: addr(n),
+                balance: Amount::new(1 << 60),
+            })
+            .collect(),
+        validators: vec![GenesisValidator {
+            name: "v".into(),
+            address: addr("validator"),
+            p2p_address: "127.0.0.1:1".into(),
+        }],
+        params: Scenario::new().params,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("bench.redb")).expect("open");
+    let t = Instant::now();
+    store.init_genesis(&genesis).expect("genesis");
+    println!(
+        "genesis with {ACCOUNTS} accounts: {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+
+    // Pre-sign: block b moves 1 unit from account (b*BLOCK_TXS + i) % ACCOUNTS to a random-ish other.
+    let mut nonces = vec![0u64; ACCOUNTS];
+    let mut blocks = Vec::new();
+    for b in 0..BLOCKS {
+        let mut txs = Vec::with_capacity(BLOCK_TXS);
+        for i in 0..BLOCK_TXS {
+            let from = (b * BLOCK_TXS + i) % ACCOUNTS;
+            let to = (from * 7919 + 13) % ACCOUNTS;
+            let tx = Tx {
+                chain_id: genesis.chain_id.clone(),
+                nonce: nonces[from],
+                fee: Amount::new(10),
+                expires_at_height: 1_000,
+                action: Action::Transfer {
+                    to: addr(&names[to]),
+                    amount: Amount::new(1),
+                },
+            };
+            nonces[from] += 1;
+            txs.push(tx.sign(&key_of(&names[from])));
+        }
+        blocks.push(txs);
+    }
+
+    let (mut build_s, mut commit_s) = (0.0, 0.0);
+    for txs in blocks {
+        let head = store.head().expect("head");
+        let env = BlockEnv {
+            chain_id: genesis.chain_id.clone(),
+            height: head.height + 1,
+            timestamp_ms: head.height + 1,
+            proposer: addr("validator"),
+        };
+        let t = Instant::now();
+        let (built, executed) = store.build(&env, txs).expect("build");
+        build_s += t.elapsed().as_secs_f64();
+        assert!(built.left_out.is_empty());
+        let block = Block {
+            header: Header {
+                parent: head.block_hash,
+                height: env.height,
+                timestamp_ms: env.timestamp_ms,
+                proposer: env.proposer,
+                state_root: executed.state_root,
+                txs_root: txs_root(built.txs.iter().map(|t| t.id())),
+                tx_count: built.txs.len() as u32,
+            },
+            txs: built.txs,
+        };
+        let t = Instant::now();
+        store.commit_block(&block, executed).expect("commit");
+        commit_s += t.elapsed().as_secs_f64();
+    }
+    let n = (BLOCKS * BLOCK_TXS) as f64;
+    println!("blocks of {BLOCK_TXS} transfers over {ACCOUNTS} accounts, {BLOCKS} blocks:");
+    println!(
+        "  execute + JMT root:  {:>8.0} tx/s ({:.1} ms/block)",
+        n / build_s,
+        build_s * 1e3 / BLOCKS as f64
+    );
+    println!(
+        "  redb commit:         {:>8.0} tx/s ({:.1} ms/block)",
+        n / commit_s,
+        commit_s * 1e3 / BLOCKS as f64
+    );
+    println!(
+        "  both:                {:>8.0} tx/s",
+        n / (build_s + commit_s)
+    );
+}
