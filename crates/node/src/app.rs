@@ -115,6 +115,7 @@ impl App {
                 }
             }
         }
+        self.state.forget_evicted();
         let block = Block {
             header: Header {
                 parent: head.block_hash,

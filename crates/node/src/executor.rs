@@ -121,6 +121,7 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
         pool.on_block(&snapshot, new_head.height);
         pool.len()
     };
+    state.forget_evicted();
     state.metrics.blocks_finalized.inc();
     state.metrics.txs_finalized.inc_by(block.txs.len() as u64);
     state.metrics.height.set(new_head.height as i64);

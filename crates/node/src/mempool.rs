@@ -42,6 +42,8 @@ pub struct Mempool {
     index: HashMap<TxId, (Address, u64)>,
     dropped: HashMap<TxId, TxRejection>,
     dropped_order: VecDeque<TxId>,
+    /// Ids that left the pool since the last `take_evicted`, so their durable copies can go.
+    evicted: Vec<TxId>,
     len: usize,
 }
 
@@ -143,6 +145,7 @@ impl Mempool {
         let queue = self.by_sender.entry(sender).or_default();
         if let Some(old) = queue.insert(nonce, Pending { tx, id, spend }) {
             self.index.remove(&old.id);
+            self.evicted.push(old.id);
             self.remember_dropped(old.id, TxRejection::AlreadyKnown);
         } else {
             self.len += 1;
@@ -214,6 +217,7 @@ impl Mempool {
             }
             for (id, reason) in gone {
                 self.index.remove(&id);
+                self.evicted.push(id);
                 self.len -= 1;
                 if let Some(r) = reason {
                     self.remember_dropped(id, r);
@@ -234,7 +238,13 @@ impl Mempool {
             }
         }
         self.len -= 1;
+        self.evicted.push(*id);
         self.remember_dropped(*id, reason);
+    }
+
+    /// Ids that left the pool (committed, replaced, expired or dropped) since the last call.
+    pub fn take_evicted(&mut self) -> Vec<TxId> {
+        std::mem::take(&mut self.evicted)
     }
 
     fn remember_dropped(&mut self, id: TxId, reason: TxRejection) {

@@ -62,7 +62,8 @@ impl NodeState {
     ) -> Result<NodeState, yun_store::StoreError> {
         let head = store.init_genesis(&genesis)?;
         let (head_tx, _) = watch::channel(head);
-        Ok(NodeState {
+        let recovered = store.pending()?;
+        let state = NodeState {
             genesis_hash: genesis.hash(),
             validators: genesis.validators.iter().map(|v| v.address).collect(),
             genesis,
@@ -74,7 +75,42 @@ impl NodeState {
             timing,
             metrics: NodeMetrics::default(),
             verified: Mutex::new(VecDeque::new()),
-        })
+        };
+        state.recover_pending(recovered)?;
+        Ok(state)
+    }
+
+    /// Re-admits what the mempool had accepted before a restart; what no longer passes is
+    /// forgotten (it was committed, or became invalid, while the node was down).
+    fn recover_pending(&self, txs: Vec<SignedTx>) -> Result<(), yun_store::StoreError> {
+        let snapshot = self.store.snapshot()?;
+        let next_height = snapshot.head.height + 1;
+        let mut stale = Vec::new();
+        {
+            let mut pool = self.mempool.lock().expect("mempool lock");
+            // Nonce order per sender, so each finds its predecessor already admitted.
+            let mut txs = txs;
+            txs.sort_by_key(|t| (t.sender(), t.tx.nonce));
+            for tx in txs {
+                let id = tx.id();
+                if pool
+                    .admit(&snapshot, self.chain_id(), next_height, tx)
+                    .is_err()
+                {
+                    stale.push(id);
+                }
+            }
+            stale.extend(pool.take_evicted());
+        }
+        self.store.remove_pending(&stale)
+    }
+
+    /// Drops the durable copies of transactions that left the mempool.
+    pub fn forget_evicted(&self) {
+        let evicted = self.mempool.lock().expect("mempool lock").take_evicted();
+        if let Err(e) = self.store.remove_pending(&evicted) {
+            tracing::warn!(error = %e, "could not clear pending transactions (they are re-checked on restart)");
+        }
     }
 
     pub fn chain_id(&self) -> &str {
@@ -92,12 +128,25 @@ impl NodeState {
             Err(e) => panic!("state snapshot failed (storage is broken): {e}"),
         };
         let next_height = snapshot.head.height + 1;
+        let mut durable = Vec::new();
         let results: Vec<_> = {
             let mut pool = self.mempool.lock().expect("mempool lock");
             txs.into_iter()
-                .map(|tx| pool.admit(&snapshot, self.chain_id(), next_height, tx))
+                .map(|tx| {
+                    let bytes = commonware_codec::Encode::encode(&tx).to_vec();
+                    let r = pool.admit(&snapshot, self.chain_id(), next_height, tx);
+                    if let Ok(id) = r {
+                        durable.push((id, bytes));
+                    }
+                    r
+                })
                 .collect()
         };
+        // Accepted means durable: answer only once the transactions are on disk.
+        if let Err(e) = self.store.add_pending(&durable) {
+            panic!("recording accepted transactions failed (storage is broken): {e}");
+        }
+        self.forget_evicted();
         let accepted = results.iter().filter(|r| r.is_ok()).count();
         for r in &results {
             match r {

@@ -56,7 +56,8 @@ db_err!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 /// The latest finalized block as far as state is concerned.
@@ -266,11 +267,64 @@ impl Store {
                 )?;
             }
             index_block(&wtx, block, &executed.receipts)?;
+            let mut pending = wtx.open_table(PENDING)?;
+            for r in &executed.receipts {
+                pending.remove(r.tx_id.as_bytes())?;
+            }
             let mut meta = wtx.open_table(META)?;
             write_head(&mut meta, &new_head)?;
         }
         wtx.commit()?;
         Ok(new_head)
+    }
+
+    /// Durably records transactions the mempool accepted (before the submitter is answered).
+    pub fn add_pending(&self, txs: &[(TxId, Vec<u8>)]) -> Result<(), StoreError> {
+        if txs.is_empty() {
+            return Ok(());
+        }
+        let wtx = self.db.begin_write()?;
+        {
+            let mut t = wtx.open_table(PENDING)?;
+            for (id, bytes) in txs {
+                t.insert(id.as_bytes(), bytes.as_slice())?;
+            }
+        }
+        wtx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets pending transactions the mempool dropped. Not forced to disk: if a crash loses
+    /// this, the transactions are re-checked on restart and dropped again.
+    pub fn remove_pending(&self, ids: &[TxId]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut wtx = self.db.begin_write()?;
+        wtx.set_durability(redb::Durability::None)?;
+        {
+            let mut t = wtx.open_table(PENDING)?;
+            for id in ids {
+                t.remove(id.as_bytes())?;
+            }
+        }
+        wtx.commit()?;
+        Ok(())
+    }
+
+    /// Every recorded pending transaction, for re-admission after a restart.
+    pub fn pending(&self) -> Result<Vec<SignedTx>, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(PENDING)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            let (_, v) = item?;
+            out.push(
+                SignedTx::decode_untrusted(v.value())
+                    .map_err(|_| StoreError::Corrupt("pending tx"))?,
+            );
+        }
+        Ok(out)
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
