@@ -3,7 +3,7 @@
 
 use crate::state::NodeState;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -282,9 +282,10 @@ struct LimitQuery {
 async fn get_account_txs(
     State(s): State<ApiState>,
     Path(address): Path<String>,
-    Query(q): Query<LimitQuery>,
+    q: Result<Query<LimitQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Hash32>>, ApiError> {
     let address = parse_address(&address)?;
+    let Query(q) = q.map_err(|e| api_err(ApiErrorKind::BadParameter, e.body_text()))?;
     let limit = q.limit.unwrap_or(100).min(ACCOUNT_TXS_LIMIT_MAX);
     Ok(Json(
         s.node

@@ -92,7 +92,7 @@ impl Mempool {
     }
 
     /// Admits a transaction after checking it against committed `state` and what is already
-    /// pending from the same sender. The signature is checked here unless `signature_checked`.
+    /// pending from the same sender. Its signature must already have been verified.
     pub fn admit<R: StateReader + ?Sized>(
         &mut self,
         state: &R,
@@ -217,9 +217,10 @@ impl Mempool {
             }
             for (id, reason) in gone {
                 self.index.remove(&id);
-                self.evicted.push(id);
                 self.len -= 1;
+                // Committed ones left the durable pending table in their block's commit.
                 if let Some(r) = reason {
+                    self.evicted.push(id);
                     self.remember_dropped(id, r);
                 }
             }

@@ -121,8 +121,15 @@ impl NodeState {
         *self.head.borrow()
     }
 
-    /// Admits signed transactions into the mempool against the latest committed state.
+    /// Admits signed transactions into the mempool against the latest committed state:
+    /// signatures are checked in one batch (one by one only if the batch fails), then each
+    /// transaction against state and the mempool. Accepted transactions are durable on return.
     pub fn submit(&self, txs: Vec<SignedTx>) -> Vec<Result<TxId, TxRejection>> {
+        let signatures_ok: Vec<bool> = if yun_state::verify_signatures(&txs, &mut rand::rng()) {
+            vec![true; txs.len()]
+        } else {
+            txs.iter().map(SignedTx::verify_signature).collect()
+        };
         let snapshot = match self.store.snapshot() {
             Ok(s) => s,
             Err(e) => panic!("state snapshot failed (storage is broken): {e}"),
@@ -132,7 +139,11 @@ impl NodeState {
         let results: Vec<_> = {
             let mut pool = self.mempool.lock().expect("mempool lock");
             txs.into_iter()
-                .map(|tx| {
+                .zip(signatures_ok)
+                .map(|(tx, signature_ok)| {
+                    if !signature_ok {
+                        return Err(TxRejection::BadSignature);
+                    }
                     let bytes = commonware_codec::Encode::encode(&tx).to_vec();
                     let r = pool.admit(&snapshot, self.chain_id(), next_height, tx);
                     if let Ok(id) = r {

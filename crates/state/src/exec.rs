@@ -93,6 +93,7 @@ pub fn verify_signatures(txs: &[SignedTx], rng: &mut impl CryptoRng) -> bool {
 
 /// Admission to the mempool: stateless rules plus the sender's committed nonce and balance.
 /// `pending_nonce` is the next nonce counting the sender's already pending transactions.
+/// The signature must already be verified (the node checks whole submissions in batches).
 pub fn check_admission<R: StateReader + ?Sized>(
     state: &R,
     chain_id: &str,
@@ -104,9 +105,6 @@ pub fn check_admission<R: StateReader + ?Sized>(
     let view = Overlay::new(state);
     let params = view.params();
     check_stateless(stx, chain_id, &params, next_height)?;
-    if !stx.verify_signature() {
-        return Err(TxRejection::BadSignature);
-    }
     let account = view.account(&stx.sender());
     if stx.tx.nonce < account.nonce {
         return Err(TxRejection::BadNonce);
