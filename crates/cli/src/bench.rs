@@ -28,6 +28,9 @@ pub struct TransfersArgs {
     /// Transactions per HTTP batch.
     #[arg(long, default_value_t = 1_000)]
     pub batch: usize,
+    /// Concurrent submitting connections.
+    #[arg(long, default_value_t = 4)]
+    pub submitters: usize,
     /// Most submitted-but-not-finalized transactions (backpressure instead of a full mempool).
     #[arg(long, default_value_t = 60_000)]
     pub in_flight_max: usize,
@@ -134,32 +137,45 @@ async fn run_load(
 ) -> anyhow::Result<serde_json::Value> {
     let client = Client::new(url);
     let status = client.status().await?;
-    let expected = args.rate.unwrap_or(40_000) * args.duration;
+    // Enough for the offered rate (or 30k tx/s at full speed) over the whole duration.
+    let expected = args.rate.unwrap_or(30_000) * args.duration;
     let per_account = expected.div_ceil(senders.len() as u64).max(1);
     let bar = ProgressBar::new(per_account * senders.len() as u64);
-    bar.set_style(ProgressStyle::with_template(
-        "pre-signing {bar:40} {pos}/{len}",
-    )?);
+    bar.set_style(ProgressStyle::with_template("pre-signing {bar:40} {pos}/{len}")?);
     let recipient = Address([7; 32]);
-    // Round-major order: every account's nonce k before anyone's nonce k+1.
-    let mut txs: Vec<SignedTx> = Vec::with_capacity((per_account as usize) * senders.len());
-    for nonce in 0..per_account {
-        for key in &senders {
-            let tx = Tx {
-                chain_id: status.chain_id.clone(),
-                nonce,
-                fee: status.min_fee,
-                expires_at_height: status.height + 100_000,
-                action: Action::Transfer {
-                    to: recipient,
-                    amount: Amount::new(1),
-                },
-            };
-            txs.push(tx.sign(key));
-        }
-        bar.inc(senders.len() as u64);
-    }
+    let sign_round = |nonce: u64| -> Vec<SignedTx> {
+        let round: Vec<SignedTx> = senders
+            .iter()
+            .map(|key| {
+                Tx {
+                    chain_id: status.chain_id.clone(),
+                    nonce,
+                    fee: status.min_fee,
+                    expires_at_height: status.height + 100_000,
+                    action: Action::Transfer { to: recipient, amount: Amount::new(1) },
+                }
+                .sign(key)
+            })
+            .collect();
+        bar.inc(round.len() as u64);
+        round
+    };
+    // Round-major order (every account's nonce k before anyone's nonce k+1), signed on all cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let rounds: Vec<Vec<SignedTx>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let sign_round = &sign_round;
+                scope.spawn(move || (t..per_account).step_by(threads as usize).map(|n| (n, sign_round(n))).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut all: Vec<(u64, Vec<SignedTx>)> = handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect();
+        all.sort_by_key(|(n, _)| *n);
+        all.into_iter().map(|(_, r)| r).collect()
+    });
+    let txs: Vec<SignedTx> = rounds.into_iter().flatten().collect();
     bar.finish_and_clear();
+    eprintln!("load started: {} pre-signed transfers", txs.len());
     let ids: Vec<TxId> = txs.iter().map(|t| t.id()).collect();
 
     let submitted_at: Arc<Mutex<HashMap<TxId, Instant>>> =
@@ -216,35 +232,56 @@ async fn run_load(
         })
     };
 
+    // Several submitters, each owning a disjoint set of accounts, so every account's
+    // transactions still arrive in nonce order while requests overlap.
+    let streams_n = args.submitters.max(1);
+    let accounts = senders.len();
+    let mut streams: Vec<Vec<(SignedTx, TxId)>> = vec![Vec::new(); streams_n];
+    for (i, (tx, id)) in txs.into_iter().zip(ids).enumerate() {
+        streams[(i % accounts) % streams_n].push((tx, id));
+    }
     let load_start = Instant::now();
     let deadline = load_start + Duration::from_secs(args.duration);
-    let mut submitted = 0usize;
-    let mut refused = 0usize;
-    let mut offset = 0usize;
-    while offset < txs.len() && Instant::now() < deadline {
-        if in_flight.load(std::sync::atomic::Ordering::Relaxed) + args.batch > args.in_flight_max {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            continue;
-        }
-        if let Some(rate) = args.rate {
-            let due = load_start + Duration::from_secs_f64(offset as f64 / rate as f64);
-            tokio::time::sleep_until(due.into()).await;
-        }
-        let end = (offset + args.batch).min(txs.len());
-        let chunk = &txs[offset..end];
-        let now = Instant::now();
-        {
-            let mut sent = submitted_at.lock().expect("lock");
-            for id in &ids[offset..end] {
-                sent.insert(*id, now);
+    let per_stream_rate = args.rate.map(|r| r as f64 / streams_n as f64);
+    let mut tasks = Vec::new();
+    for stream in streams {
+        let (client, submitted_at, in_flight) = (client.clone(), submitted_at.clone(), in_flight.clone());
+        let (batch, in_flight_max) = (args.batch, args.in_flight_max);
+        tasks.push(tokio::spawn(async move {
+            let (mut submitted, mut refused, mut offset) = (0usize, 0usize, 0usize);
+            while offset < stream.len() && Instant::now() < deadline {
+                if in_flight.load(std::sync::atomic::Ordering::Relaxed) + batch > in_flight_max {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
+                }
+                if let Some(rate) = per_stream_rate {
+                    let due = load_start + Duration::from_secs_f64(offset as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let end = (offset + batch).min(stream.len());
+                let chunk: Vec<SignedTx> = stream[offset..end].iter().map(|(t, _)| t.clone()).collect();
+                let now = Instant::now();
+                {
+                    let mut sent = submitted_at.lock().expect("lock");
+                    for (_, id) in &stream[offset..end] {
+                        sent.insert(*id, now);
+                    }
+                }
+                let results = client.submit_batch(&chunk).await?;
+                let ok = results.iter().filter(|r| r.id.is_some()).count();
+                submitted += ok;
+                refused += results.len() - ok;
+                in_flight.fetch_add(ok, std::sync::atomic::Ordering::Relaxed);
+                offset = end;
             }
-        }
-        let results = client.submit_batch(chunk).await?;
-        let ok = results.iter().filter(|r| r.id.is_some()).count();
-        submitted += ok;
-        refused += results.len() - ok;
-        in_flight.fetch_add(ok, std::sync::atomic::Ordering::Relaxed);
-        offset = end;
+            Ok::<_, yun_client::ClientError>((submitted, refused))
+        }));
+    }
+    let (mut submitted, mut refused) = (0usize, 0usize);
+    for t in tasks {
+        let (s, r) = t.await??;
+        submitted += s;
+        refused += r;
     }
     let load_end = Instant::now();
     // Drain: give what was admitted up to 30 s to finalize.

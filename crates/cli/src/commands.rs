@@ -284,13 +284,13 @@ pub async fn block(height: &str, opts: &ClientOpts) -> anyhow::Result<()> {
                 .context("height must be a number or `latest`")?,
         ),
     };
-    let b = Client::new(&opts.node).block(h).await?;
+    let b = Client::new(&opts.node).block(h, true).await?;
     print(opts.output, &b, || {
         let mut out = format!(
             "height:     {}\nhash:       {}\nparent:     {}\ntime (ms):  {}\nproposer:   {}\nstate root: {}\ntxs:        {}",
             b.height, b.hash, b.parent, b.timestamp_ms, b.proposer, b.state_root, b.tx_count
         );
-        for t in b.txs.iter().take(20) {
+        for t in b.txs.iter().flatten().take(20) {
             out += &format!("\n  {} from {} nonce {}", t.id, t.sender, t.nonce);
         }
         out

@@ -57,7 +57,7 @@ async fn sigkill_at_any_moment_loses_nothing() {
         wait_up(&client).await;
         // Everything finalized before any earlier crash is still exactly there.
         for (height, hash, root) in &finalized {
-            let b = client.block(Some(*height)).await.unwrap();
+            let b = client.block(Some(*height), false).await.unwrap();
             assert_eq!(
                 (b.hash, b.state_root),
                 (*hash, *root),

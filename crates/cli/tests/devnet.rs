@@ -231,13 +231,13 @@ async fn devnet_transfers_restart_verify_and_bad_input() {
 
     // Restart: the same chain, nothing finalized lost.
     let before = client.status().await.unwrap();
-    let block_before = client.block(Some(before.height)).await.unwrap();
+    let block_before = client.block(Some(before.height), false).await.unwrap();
     node.stop().unwrap();
     let node = start(dir.path(), port);
     let client = Client::new(&node.api_url());
     let after = client.status().await.unwrap();
     assert!(after.height >= before.height);
-    let block_after = client.block(Some(before.height)).await.unwrap();
+    let block_after = client.block(Some(before.height), false).await.unwrap();
     assert_eq!(
         (block_after.hash, block_after.state_root),
         (block_before.hash, block_before.state_root)

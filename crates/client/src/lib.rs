@@ -169,12 +169,10 @@ impl Client {
             .await
     }
 
-    /// A block by height, or the latest with `None`.
-    pub async fn block(&self, height: Option<u64>) -> Result<BlockResponse, ClientError> {
-        match height {
-            Some(h) => self.get(&format!("/v1/blocks/{h}")).await,
-            None => self.get("/v1/blocks/latest").await,
-        }
+    /// A block by height, or the latest with `None`; `full` includes every transaction.
+    pub async fn block(&self, height: Option<u64>, full: bool) -> Result<BlockResponse, ClientError> {
+        let at = height.map_or("latest".to_string(), |h| h.to_string());
+        self.get(&format!("/v1/blocks/{at}?full={full}")).await
     }
 
     /// The canonical bytes of a finalized block, decoded (for `yun chain verify`).

@@ -295,13 +295,21 @@ async fn get_account_txs(
     ))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct BlockQuery {
+    /// Include every transaction in full, not just ids.
+    full: Option<bool>,
+}
+
 /// A finalized block by height, or the latest.
-#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, description = "a height or `latest`")),
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, description = "a height or `latest`"), BlockQuery),
     responses((status = 200, body = BlockResponse), (status = "4XX", body = ErrorResponse)))]
 async fn get_block(
     State(s): State<ApiState>,
     Path(height): Path<String>,
+    q: Result<Query<BlockQuery>, QueryRejection>,
 ) -> Result<Json<BlockResponse>, ApiError> {
+    let Query(q) = q.map_err(|e| api_err(ApiErrorKind::BadParameter, e.body_text()))?;
     let height = if height == "latest" {
         s.node.head().height
     } else {
@@ -333,7 +341,8 @@ async fn get_block(
         state_root: h.state_root,
         txs_root: h.txs_root,
         tx_count: h.tx_count,
-        txs: block.txs.iter().map(Into::into).collect(),
+        tx_ids: block.txs.iter().map(SignedTx::id).collect(),
+        txs: q.full.unwrap_or(false).then(|| block.txs.iter().map(Into::into).collect()),
     }))
 }
 

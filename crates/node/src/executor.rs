@@ -61,7 +61,7 @@ pub async fn run(state: Arc<NodeState>, mut rx: mpsc::Receiver<(Digested<Block>,
 pub fn apply_finalized(state: &NodeState, block: &Block) {
     let head = state.head();
     if block.height() <= head.height {
-        let stored = state.store.block(block.height()).expect("store read");
+        let stored = state.store.header(block.height()).expect("store read");
         let stored = stored.expect("every height up to the head is stored");
         assert_eq!(
             stored.hash(),

@@ -93,10 +93,8 @@ impl NodeState {
             txs.sort_by_key(|t| (t.sender(), t.tx.nonce));
             for tx in txs {
                 let id = tx.id();
-                if pool
-                    .admit(&snapshot, self.chain_id(), next_height, tx)
-                    .is_err()
-                {
+                // The file is ours, but a signature is cheap insurance against a corrupt disk.
+                if !tx.verify_signature() || pool.admit(&snapshot, self.chain_id(), next_height, tx).is_err() {
                     stale.push(id);
                 }
             }

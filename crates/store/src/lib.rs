@@ -16,7 +16,8 @@ use yun_state::{
     BlockEnv, BlockError, MemState, Overlay, StateReader, StateWrites, execute_block,
     genesis_writes,
 };
-use yun_types::{Address, Block, BlockHash, Genesis, Hash32, Receipt, SignedTx, TxId};
+use commonware_codec::FixedSize;
+use yun_types::{Address, Block, BlockHash, Genesis, Hash32, Header, Receipt, SignedTx, TxId};
 
 pub use tree::{Blake3Hasher, StateProof, verify_state_proof};
 
@@ -327,15 +328,44 @@ impl Store {
         Ok(out)
     }
 
+    /// A finalized block, reassembled from its header record and its transactions' records.
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
         let rtx = self.db.begin_read()?;
         let blocks = rtx.open_table(BLOCKS)?;
         let Some(raw) = blocks.get(height)? else {
             return Ok(None);
         };
-        Block::decode(commonware_codec::Copying(raw.value()))
+        let raw = raw.value();
+        let header_len = Header::SIZE;
+        if raw.len() < header_len || (raw.len() - header_len) % 32 != 0 {
+            return Err(StoreError::Corrupt("block record"));
+        }
+        let header = Header::decode(commonware_codec::Copying(&raw[..header_len]))
+            .map_err(|_| StoreError::Corrupt("block header"))?;
+        let txs_table = rtx.open_table(TXS)?;
+        let mut txs = Vec::with_capacity(header.tx_count as usize);
+        for id in raw[header_len..].chunks_exact(32) {
+            let id: &[u8; 32] = id.try_into().expect("32-byte chunk");
+            let rec = txs_table.get(id)?.ok_or(StoreError::Corrupt("block lists a missing tx"))?;
+            txs.push(decode_tx_record(rec.value())?.0);
+        }
+        Ok(Some(Block { header, txs }))
+    }
+
+    /// Only the header of a finalized block.
+    pub fn header(&self, height: u64) -> Result<Option<Header>, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let blocks = rtx.open_table(BLOCKS)?;
+        let Some(raw) = blocks.get(height)? else {
+            return Ok(None);
+        };
+        let raw = raw.value();
+        if raw.len() < Header::SIZE {
+            return Err(StoreError::Corrupt("block record"));
+        }
+        Header::decode(commonware_codec::Copying(&raw[..Header::SIZE]))
             .map(Some)
-            .map_err(|_| StoreError::Corrupt("block"))
+            .map_err(|_| StoreError::Corrupt("block header"))
     }
 
     pub fn height_of(&self, hash: &BlockHash) -> Result<Option<u64>, StoreError> {
@@ -426,8 +456,12 @@ fn index_block(
     receipts: &[Receipt],
 ) -> Result<(), StoreError> {
     let height = block.height();
-    wtx.open_table(BLOCKS)?
-        .insert(height, block.encode().as_ref())?;
+    // A block is stored as its header and its tx ids; the transactions live once, in TXS.
+    let mut record = header_record(&block.header);
+    for r in receipts {
+        record.extend_from_slice(r.tx_id.as_bytes());
+    }
+    wtx.open_table(BLOCKS)?.insert(height, record.as_slice())?;
     wtx.open_table(BLOCK_BY_HASH)?
         .insert(block.hash().as_bytes(), height)?;
     let mut txs = wtx.open_table(TXS)?;
@@ -451,6 +485,10 @@ fn index_block(
         }
     }
     Ok(())
+}
+
+fn header_record(header: &Header) -> Vec<u8> {
+    header.encode().to_vec()
 }
 
 fn encode_tx_record(stx: &SignedTx, receipt: &Receipt) -> Vec<u8> {

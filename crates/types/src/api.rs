@@ -183,7 +183,9 @@ pub struct BlockResponse {
     pub state_root: Hash32,
     pub txs_root: Hash32,
     pub tx_count: u32,
-    pub txs: Vec<TxView>,
+    pub tx_ids: Vec<TxId>,
+    /// The transactions in full, with `?full=true`.
+    pub txs: Option<Vec<TxView>>,
 }
 
 /// `GET /v1/blocks/{height}/raw`: the canonical encoding, for re-validation.

@@ -35,10 +35,8 @@ impl Write for Header {
     }
 }
 
-impl EncodeSize for Header {
-    fn encode_size(&self) -> usize {
-        32 + 8 + 8 + 32 + 32 + 32 + 4
-    }
+impl commonware_codec::FixedSize for Header {
+    const SIZE: usize = 32 + 8 + 8 + 32 + 32 + 32 + 4;
 }
 
 impl Read for Header {
