@@ -141,7 +141,9 @@ async fn run_load(
     let expected = args.rate.unwrap_or(30_000) * args.duration;
     let per_account = expected.div_ceil(senders.len() as u64).max(1);
     let bar = ProgressBar::new(per_account * senders.len() as u64);
-    bar.set_style(ProgressStyle::with_template("pre-signing {bar:40} {pos}/{len}")?);
+    bar.set_style(ProgressStyle::with_template(
+        "pre-signing {bar:40} {pos}/{len}",
+    )?);
     let recipient = Address([7; 32]);
     let sign_round = |nonce: u64| -> Vec<SignedTx> {
         let round: Vec<SignedTx> = senders
@@ -152,7 +154,10 @@ async fn run_load(
                     nonce,
                     fee: status.min_fee,
                     expires_at_height: status.height + 100_000,
-                    action: Action::Transfer { to: recipient, amount: Amount::new(1) },
+                    action: Action::Transfer {
+                        to: recipient,
+                        amount: Amount::new(1),
+                    },
                 }
                 .sign(key)
             })
@@ -166,10 +171,18 @@ async fn run_load(
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let sign_round = &sign_round;
-                scope.spawn(move || (t..per_account).step_by(threads as usize).map(|n| (n, sign_round(n))).collect::<Vec<_>>())
+                scope.spawn(move || {
+                    (t..per_account)
+                        .step_by(threads as usize)
+                        .map(|n| (n, sign_round(n)))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        let mut all: Vec<(u64, Vec<SignedTx>)> = handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect();
+        let mut all: Vec<(u64, Vec<SignedTx>)> = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("signer thread"))
+            .collect();
         all.sort_by_key(|(n, _)| *n);
         all.into_iter().map(|(_, r)| r).collect()
     });
@@ -245,7 +258,8 @@ async fn run_load(
     let per_stream_rate = args.rate.map(|r| r as f64 / streams_n as f64);
     let mut tasks = Vec::new();
     for stream in streams {
-        let (client, submitted_at, in_flight) = (client.clone(), submitted_at.clone(), in_flight.clone());
+        let (client, submitted_at, in_flight) =
+            (client.clone(), submitted_at.clone(), in_flight.clone());
         let (batch, in_flight_max) = (args.batch, args.in_flight_max);
         tasks.push(tokio::spawn(async move {
             let (mut submitted, mut refused, mut offset) = (0usize, 0usize, 0usize);
@@ -259,7 +273,8 @@ async fn run_load(
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let end = (offset + batch).min(stream.len());
-                let chunk: Vec<SignedTx> = stream[offset..end].iter().map(|(t, _)| t.clone()).collect();
+                let chunk: Vec<SignedTx> =
+                    stream[offset..end].iter().map(|(t, _)| t.clone()).collect();
                 let now = Instant::now();
                 {
                     let mut sent = submitted_at.lock().expect("lock");

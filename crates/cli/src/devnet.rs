@@ -90,7 +90,13 @@ pub fn prepare(
         key_file: "validator.key".into(),
         api_listen,
         p2p_listen: ([127, 0, 0, 1], p2p_port).into(),
-        timing: Default::default(),
+        // One validator has nobody to fail over to, so it can wait long for work: a quiet
+        // devnet adds one empty block per 30 s instead of one per 2 s.
+        timing: yun_node::run::TimingConfig {
+            min_block_interval_ms: 50,
+            idle_block_interval_ms: 30_000,
+            leader_timeout_ms: 60_000,
+        },
         mempool: Default::default(),
         worker_threads: 2,
     };

@@ -170,7 +170,11 @@ impl Client {
     }
 
     /// A block by height, or the latest with `None`; `full` includes every transaction.
-    pub async fn block(&self, height: Option<u64>, full: bool) -> Result<BlockResponse, ClientError> {
+    pub async fn block(
+        &self,
+        height: Option<u64>,
+        full: bool,
+    ) -> Result<BlockResponse, ClientError> {
         let at = height.map_or("latest".to_string(), |h| h.to_string());
         self.get(&format!("/v1/blocks/{at}?full={full}")).await
     }

@@ -342,7 +342,10 @@ async fn get_block(
         txs_root: h.txs_root,
         tx_count: h.tx_count,
         tx_ids: block.txs.iter().map(SignedTx::id).collect(),
-        txs: q.full.unwrap_or(false).then(|| block.txs.iter().map(Into::into).collect()),
+        txs: q
+            .full
+            .unwrap_or(false)
+            .then(|| block.txs.iter().map(Into::into).collect()),
     }))
 }
 

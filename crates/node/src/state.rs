@@ -94,7 +94,11 @@ impl NodeState {
             for tx in txs {
                 let id = tx.id();
                 // The file is ours, but a signature is cheap insurance against a corrupt disk.
-                if !tx.verify_signature() || pool.admit(&snapshot, self.chain_id(), next_height, tx).is_err() {
+                if !tx.verify_signature()
+                    || pool
+                        .admit(&snapshot, self.chain_id(), next_height, tx)
+                        .is_err()
+                {
                     stale.push(id);
                 }
             }

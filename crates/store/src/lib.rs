@@ -7,6 +7,7 @@
 mod tables;
 mod tree;
 
+use commonware_codec::FixedSize;
 use commonware_codec::{DecodeExt, Encode};
 use jmt::{KeyHash, storage::TreeUpdateBatch};
 use redb::{Database, ReadableDatabase, ReadableTable};
@@ -16,7 +17,6 @@ use yun_state::{
     BlockEnv, BlockError, MemState, Overlay, StateReader, StateWrites, execute_block,
     genesis_writes,
 };
-use commonware_codec::FixedSize;
 use yun_types::{Address, Block, BlockHash, Genesis, Hash32, Header, Receipt, SignedTx, TxId};
 
 pub use tree::{Blake3Hasher, StateProof, verify_state_proof};
@@ -346,7 +346,9 @@ impl Store {
         let mut txs = Vec::with_capacity(header.tx_count as usize);
         for id in raw[header_len..].chunks_exact(32) {
             let id: &[u8; 32] = id.try_into().expect("32-byte chunk");
-            let rec = txs_table.get(id)?.ok_or(StoreError::Corrupt("block lists a missing tx"))?;
+            let rec = txs_table
+                .get(id)?
+                .ok_or(StoreError::Corrupt("block lists a missing tx"))?;
             txs.push(decode_tx_record(rec.value())?.0);
         }
         Ok(Some(Block { header, txs }))
