@@ -118,7 +118,9 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
     let snapshot = state.store.snapshot().expect("snapshot");
     let pending = {
         let mut pool = state.mempool.lock().expect("mempool lock");
-        pool.on_block(&snapshot, new_head.height);
+        let included: std::collections::HashSet<_> =
+            block.txs.iter().map(yun_types::SignedTx::id).collect();
+        pool.on_block(&snapshot, new_head.height, &included);
         pool.len()
     };
     state.forget_evicted();

@@ -1,7 +1,7 @@
 //! The bounded mempool: pending transactions per account in nonce order, picked for blocks by
 //! fee, deduplicated by id, and re-checked against state after every block.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use yun_state::{StateReader, check_admission, max_spend};
 use yun_types::{Address, Amount, SignedTx, TxId, TxRejection};
 
@@ -192,7 +192,14 @@ impl Mempool {
     }
 
     /// After a block: forget included and now-stale transactions, drop expired ones.
-    pub fn on_block<R: StateReader + ?Sized>(&mut self, state: &R, height: u64) {
+    /// `included` are the ids of the block's transactions: anything else below an account's
+    /// new nonce lost its nonce to another transaction and is reported as `BadNonce`.
+    pub fn on_block<R: StateReader + ?Sized>(
+        &mut self,
+        state: &R,
+        height: u64,
+        included: &HashSet<TxId>,
+    ) {
         let view = yun_state::Overlay::new(state);
         let senders: Vec<Address> = self.by_sender.keys().copied().collect();
         for sender in senders {
@@ -201,8 +208,8 @@ impl Mempool {
             let mut gone: Vec<(TxId, Option<TxRejection>)> = Vec::new();
             let keep = queue.split_off(&committed);
             for (_, p) in std::mem::replace(queue, keep) {
-                // Committed (or superseded by a committed nonce): not a rejection to report.
-                gone.push((p.id, None));
+                let reason = (!included.contains(&p.id)).then_some(TxRejection::BadNonce);
+                gone.push((p.id, reason));
             }
             queue.retain(|_, p| {
                 if p.tx.tx.expires_at_height <= height {
@@ -257,5 +264,156 @@ impl Mempool {
                 self.dropped.remove(&old);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yun_state::scenario::{SCENARIO_CHAIN_ID, Scenario, addr, key_of};
+    use yun_state::{MemState, genesis_writes};
+    use yun_types::{Action, Genesis, GenesisAccount, GenesisValidator, Tx};
+
+    fn state(names: &[&str]) -> MemState {
+        let genesis = Genesis {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            genesis_time_ms: 0,
+            accounts: names
+                .iter()
+                .map(|n| GenesisAccount {
+                    address: addr(n),
+                    balance: Amount::new(1_000_000),
+                })
+                .collect(),
+            validators: vec![GenesisValidator {
+                name: "v".into(),
+                address: addr("validator"),
+                p2p_address: "127.0.0.1:1".into(),
+            }],
+            params: Scenario::new().params,
+        };
+        let mut s = MemState::default();
+        s.apply(genesis_writes(&genesis).unwrap());
+        s
+    }
+
+    fn tx(from: &str, nonce: u64, fee: u128) -> SignedTx {
+        Tx {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            nonce,
+            fee: Amount::new(fee),
+            expires_at_height: 100,
+            action: Action::Transfer {
+                to: addr("bob"),
+                amount: Amount::new(1),
+            },
+        }
+        .sign(&key_of(from))
+    }
+
+    fn pool(per_account_max: usize, txs_max: usize) -> Mempool {
+        Mempool::new(MempoolLimits {
+            txs_max,
+            per_account_max,
+            dropped_remembered_max: 10,
+        })
+    }
+
+    #[test]
+    fn selects_in_nonce_order_and_by_fee_across_accounts() {
+        let s = state(&["alice", "carol"]);
+        let mut p = pool(10, 100);
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 0, 10))
+            .unwrap();
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 1, 50))
+            .unwrap();
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("carol", 0, 20))
+            .unwrap();
+        let picked: Vec<(Address, u64)> = p
+            .select(&s, 10)
+            .iter()
+            .map(|t| (t.sender(), t.tx.nonce))
+            .collect();
+        // carol's fee 20 beats alice's first (10); alice's nonce 1 can only follow her nonce 0.
+        assert_eq!(
+            picked,
+            vec![(addr("carol"), 0), (addr("alice"), 0), (addr("alice"), 1)]
+        );
+        assert_eq!(p.select(&s, 2).len(), 2);
+    }
+
+    #[test]
+    fn duplicates_gaps_caps_and_replacement() {
+        let s = state(&["alice"]);
+        let mut p = pool(2, 100);
+        let first = tx("alice", 0, 10);
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, first.clone()).unwrap();
+        assert_eq!(
+            p.admit(&s, SCENARIO_CHAIN_ID, 1, first.clone()),
+            Err(TxRejection::AlreadyKnown)
+        );
+        assert_eq!(
+            p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 5, 10)),
+            Err(TxRejection::NonceTooFarAhead)
+        );
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 1, 10))
+            .unwrap();
+        assert_eq!(
+            p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 2, 10)),
+            Err(TxRejection::AccountPendingLimit)
+        );
+        // Same nonce, higher fee: replaces; equal fee: refused.
+        assert_eq!(
+            p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 0, 10)),
+            Err(TxRejection::AlreadyKnown)
+        );
+        let better = tx("alice", 0, 11);
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, better.clone()).unwrap();
+        assert!(!p.contains(&first.id()) && p.contains(&better.id()));
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.take_evicted(), vec![first.id()]);
+    }
+
+    #[test]
+    fn total_cap_is_enforced() {
+        let s = state(&["alice", "carol"]);
+        let mut p = pool(10, 1);
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 0, 10))
+            .unwrap();
+        assert_eq!(
+            p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("carol", 0, 10)),
+            Err(TxRejection::MempoolFull)
+        );
+    }
+
+    #[test]
+    fn after_a_block_committed_and_expired_transactions_leave() {
+        let mut s = state(&["alice"]);
+        let mut p = pool(10, 100);
+        let t0 = tx("alice", 0, 10);
+        let t1 = tx("alice", 1, 10);
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, t0.clone()).unwrap();
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, t1.clone()).unwrap();
+        // Commit t0 into the state the pool re-checks against.
+        let mut o = yun_state::Overlay::new(&s);
+        let env = yun_state::BlockEnv {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            height: 1,
+            timestamp_ms: 1,
+            proposer: addr("validator"),
+        };
+        yun_state::execute_block(&mut o, &env, std::slice::from_ref(&t0)).unwrap();
+        let w = o.into_writes();
+        s.apply(w);
+        p.on_block(&s, 1, &HashSet::from([t0.id()]));
+        assert!(!p.contains(&t0.id()) && p.contains(&t1.id()));
+        assert_eq!(
+            p.dropped_reason(&t0.id()),
+            None,
+            "committed is not a rejection"
+        );
+        p.on_block(&s, 100, &HashSet::new());
+        assert_eq!(p.dropped_reason(&t1.id()), Some(TxRejection::Expired));
+        assert!(p.is_empty());
     }
 }
