@@ -310,27 +310,7 @@ async fn get_block(
     q: Result<Query<BlockQuery>, QueryRejection>,
 ) -> Result<Json<BlockResponse>, ApiError> {
     let Query(q) = q.map_err(|e| api_err(ApiErrorKind::BadParameter, e.body_text()))?;
-    let height = if height == "latest" {
-        s.node.head().height
-    } else {
-        height.parse::<u64>().map_err(|_| {
-            api_err(
-                ApiErrorKind::BadParameter,
-                "height must be a number or `latest`",
-            )
-        })?
-    };
-    let block = s
-        .node
-        .store
-        .block(height)
-        .map_err(internal)?
-        .ok_or_else(|| {
-            api_err(
-                ApiErrorKind::NotFound,
-                format!("no finalized block at height {height}"),
-            )
-        })?;
+    let block = load_block(&s, &height, true)?;
     let h = &block.header;
     Ok(Json(BlockResponse {
         hash: block.hash(),
@@ -356,11 +336,25 @@ async fn get_raw_block(
     State(s): State<ApiState>,
     Path(height): Path<String>,
 ) -> Result<Json<RawBlockResponse>, ApiError> {
-    let height = height
-        .parse::<u64>()
-        .map_err(|_| api_err(ApiErrorKind::BadParameter, "height must be a number"))?;
-    let block = s
-        .node
+    let block = load_block(&s, &height, false)?;
+    Ok(Json(RawBlockResponse {
+        height: block.height(),
+        block_hex: hex::encode(commonware_codec::Encode::encode(&block)),
+    }))
+}
+
+/// The finalized block at a height given as text (`latest` allowed where `latest_ok`).
+fn load_block(s: &ApiState, height: &str, latest_ok: bool) -> Result<yun_types::Block, ApiError> {
+    let height = match height {
+        "latest" if latest_ok => s.node.head().height,
+        h => h.parse::<u64>().map_err(|_| {
+            api_err(
+                ApiErrorKind::BadParameter,
+                "height must be a number or `latest`",
+            )
+        })?,
+    };
+    s.node
         .store
         .block(height)
         .map_err(internal)?
@@ -369,11 +363,7 @@ async fn get_raw_block(
                 ApiErrorKind::NotFound,
                 format!("no finalized block at height {height}"),
             )
-        })?;
-    Ok(Json(RawBlockResponse {
-        height,
-        block_hex: hex::encode(commonware_codec::Encode::encode(&block)),
-    }))
+        })
 }
 
 /// Chain id, head, validators and mempool size.

@@ -15,7 +15,7 @@ use tracing::{debug, warn};
 use yun_state::{BlockEnv, verify_signatures};
 use yun_store::Head;
 use yun_types::block::{ConsensusDigest, txs_root};
-use yun_types::{Address, Block, Hash32, Header};
+use yun_types::{Address, Block, Hash32};
 
 /// Consensus context for our block type.
 pub type Ctx = ConsensusContext<ConsensusDigest, PublicKey>;
@@ -116,18 +116,14 @@ impl App {
             }
         }
         self.state.forget_evicted();
-        let block = Block {
-            header: Header {
-                parent: head.block_hash,
-                height: env.height,
-                timestamp_ms: env.timestamp_ms,
-                proposer: env.proposer,
-                state_root: executed.state_root,
-                txs_root: txs_root(built.txs.iter().map(|t| t.id())),
-                tx_count: built.txs.len() as u32,
-            },
-            txs: built.txs,
-        };
+        let block = Block::assemble(
+            head.block_hash,
+            env.height,
+            env.timestamp_ms,
+            env.proposer,
+            executed.state_root,
+            built.txs,
+        );
         self.state.remember_execution(block.hash(), executed);
         debug!(height = block.height(), txs = block.txs.len(), "proposing");
         Some(block)

@@ -270,30 +270,14 @@ impl Mempool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yun_state::scenario::{SCENARIO_CHAIN_ID, Scenario, addr, key_of};
+    use yun_state::scenario::{SCENARIO_CHAIN_ID, addr, genesis_with, key_of};
     use yun_state::{MemState, genesis_writes};
-    use yun_types::{Action, Genesis, GenesisAccount, GenesisValidator, Tx};
+    use yun_types::{Action, Tx};
 
     fn state(names: &[&str]) -> MemState {
-        let genesis = Genesis {
-            chain_id: SCENARIO_CHAIN_ID.into(),
-            genesis_time_ms: 0,
-            accounts: names
-                .iter()
-                .map(|n| GenesisAccount {
-                    address: addr(n),
-                    balance: Amount::new(1_000_000),
-                })
-                .collect(),
-            validators: vec![GenesisValidator {
-                name: "v".into(),
-                address: addr("validator"),
-                p2p_address: "127.0.0.1:1".into(),
-            }],
-            params: Scenario::new().params,
-        };
+        let funded: Vec<(&str, u128)> = names.iter().map(|n| (*n, 1_000_000)).collect();
         let mut s = MemState::default();
-        s.apply(genesis_writes(&genesis).unwrap());
+        s.apply(genesis_writes(&genesis_with(&funded)).unwrap());
         s
     }
 

@@ -22,6 +22,27 @@ use yun_types::{
 
 pub const SCENARIO_CHAIN_ID: &str = "yun-scenario";
 
+/// A genesis for the scenario chain with the named accounts funded and one validator.
+pub fn genesis_with(accounts: &[(&str, u128)]) -> Genesis {
+    Genesis {
+        chain_id: SCENARIO_CHAIN_ID.into(),
+        genesis_time_ms: 0,
+        accounts: accounts
+            .iter()
+            .map(|(n, b)| GenesisAccount {
+                address: addr(n),
+                balance: Amount::new(*b),
+            })
+            .collect(),
+        validators: vec![GenesisValidator {
+            name: "validator".into(),
+            address: addr("validator"),
+            p2p_address: "127.0.0.1:0".into(),
+        }],
+        params: Scenario::new().params,
+    }
+}
+
 /// A chain in memory with named accounts.
 #[derive(Debug)]
 pub struct Scenario {

@@ -5,10 +5,9 @@
 
 use std::time::Instant;
 use yun_state::BlockEnv;
-use yun_state::scenario::{Scenario, addr, key_of};
+use yun_state::scenario::{addr, genesis_with, key_of};
 use yun_store::Store;
-use yun_types::block::txs_root;
-use yun_types::{Action, Amount, Block, Genesis, GenesisAccount, GenesisValidator, Header, Tx};
+use yun_types::{Action, Amount, Block, Tx};
 
 const ACCOUNTS: usize = 20_000;
 const BLOCK_TXS: usize = 5_000;
@@ -16,23 +15,8 @@ const BLOCKS: usize = 8;
 
 fn main() {
     let names: Vec<String> = (0..ACCOUNTS).map(|i| format!("acct{i}")).collect();
-    let genesis = Genesis {
-        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
-        genesis_time_ms: 0,
-        accounts: names
-            .iter()
-            .map(|n| GenesisAccount {
-                address: addr(n),
-                balance: Amount::new(1 << 60),
-            })
-            .collect(),
-        validators: vec![GenesisValidator {
-            name: "v".into(),
-            address: addr("validator"),
-            p2p_address: "127.0.0.1:1".into(),
-        }],
-        params: Scenario::new().params,
-    };
+    let funded: Vec<(&str, u128)> = names.iter().map(|n| (n.as_str(), 1u128 << 60)).collect();
+    let genesis = genesis_with(&funded);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("bench.redb")).expect("open");
     let t = Instant::now();
@@ -79,18 +63,14 @@ fn main() {
         let (built, executed) = store.build(&env, txs).expect("build");
         build_s += t.elapsed().as_secs_f64();
         assert!(built.left_out.is_empty());
-        let block = Block {
-            header: Header {
-                parent: head.block_hash,
-                height: env.height,
-                timestamp_ms: env.timestamp_ms,
-                proposer: env.proposer,
-                state_root: executed.state_root,
-                txs_root: txs_root(built.txs.iter().map(|t| t.id())),
-                tx_count: built.txs.len() as u32,
-            },
-            txs: built.txs,
-        };
+        let block = Block::assemble(
+            head.block_hash,
+            env.height,
+            env.timestamp_ms,
+            env.proposer,
+            executed.state_root,
+            built.txs,
+        );
         let t = Instant::now();
         store.commit_block(&block, executed).expect("commit");
         commit_s += t.elapsed().as_secs_f64();

@@ -229,7 +229,7 @@ impl Store {
             (snapshot.head.state_root, None)
         } else {
             let rtx = self.db.begin_read()?;
-            let (root, batch) = tree::compute_read(&rtx, &writes, snapshot.head.state_version + 1)?;
+            let (root, batch) = tree::compute(&rtx, &writes, snapshot.head.state_version + 1)?;
             (root, Some(batch))
         };
         Ok(Executed {

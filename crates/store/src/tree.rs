@@ -121,32 +121,36 @@ fn value_set(writes: &StateWrites) -> Vec<(KeyHash, Option<OwnedValue>)> {
         .collect()
 }
 
-/// New root and node batch for `writes` applied as tree version `version`, inside a write txn.
-pub fn compute(
-    wtx: &WriteTransaction,
-    writes: &StateWrites,
-    version: Version,
-) -> Result<(Hash32, TreeUpdateBatch), StoreError> {
-    let view = View {
-        nodes: wtx.open_table(TREE_NODES)?,
-        values: wtx.open_table(TREE_VALUES)?,
-    };
-    let (root, batch) = Tree::new(&view)
-        .put_value_set(value_set(writes), version)
-        .map_err(tree_err)?;
-    Ok((Hash32(root.0), batch))
+/// Opens the tree's tables in a read or a write transaction.
+pub trait TreeTables {
+    fn tree_view(&self) -> Result<impl TreeReader, StoreError>;
 }
 
-/// Like [`compute`], from a read transaction (used to check proposals without writing).
-pub fn compute_read(
-    rtx: &ReadTransaction,
+impl TreeTables for WriteTransaction {
+    fn tree_view(&self) -> Result<impl TreeReader, StoreError> {
+        Ok(View {
+            nodes: self.open_table(TREE_NODES)?,
+            values: self.open_table(TREE_VALUES)?,
+        })
+    }
+}
+
+impl TreeTables for ReadTransaction {
+    fn tree_view(&self) -> Result<impl TreeReader, StoreError> {
+        Ok(View {
+            nodes: self.open_table(TREE_NODES)?,
+            values: self.open_table(TREE_VALUES)?,
+        })
+    }
+}
+
+/// New root and node batch for `writes` applied as tree version `version`; writes nothing.
+pub fn compute(
+    txn: &impl TreeTables,
     writes: &StateWrites,
     version: Version,
 ) -> Result<(Hash32, TreeUpdateBatch), StoreError> {
-    let view = View {
-        nodes: rtx.open_table(TREE_NODES)?,
-        values: rtx.open_table(TREE_VALUES)?,
-    };
+    let view = txn.tree_view()?;
     let (root, batch) = Tree::new(&view)
         .put_value_set(value_set(writes), version)
         .map_err(tree_err)?;
@@ -205,10 +209,7 @@ pub fn prove(
     version: Version,
     state_root: Hash32,
 ) -> Result<StateProof, StoreError> {
-    let view = View {
-        nodes: rtx.open_table(TREE_NODES)?,
-        values: rtx.open_table(TREE_VALUES)?,
-    };
+    let view = rtx.tree_view()?;
     let (value, proof) = Tree::new(&view)
         .get_with_proof(crate::key_hash(key), version)
         .map_err(tree_err)?;

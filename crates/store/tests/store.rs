@@ -1,26 +1,12 @@
 //! The store commits blocks atomically, survives reopening, and proves account values.
 
-use yun_state::scenario::{Scenario, addr, key_of};
+use yun_state::scenario::{addr, genesis_with, key_of};
 use yun_state::{BlockEnv, StateKey, check_supply};
 use yun_store::{Store, verify_state_proof};
-use yun_types::block::txs_root;
-use yun_types::{Action, Amount, Block, Genesis, GenesisAccount, GenesisValidator, Header, Tx};
+use yun_types::{Action, Amount, Block, Genesis, Tx};
 
 fn genesis() -> Genesis {
-    Genesis {
-        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
-        genesis_time_ms: 0,
-        accounts: vec![GenesisAccount {
-            address: addr("alice"),
-            balance: Amount::new(1_000_000),
-        }],
-        validators: vec![GenesisValidator {
-            name: "v".into(),
-            address: addr("validator"),
-            p2p_address: "127.0.0.1:1".into(),
-        }],
-        params: Scenario::new().params,
-    }
+    genesis_with(&[("alice", 1_000_000)])
 }
 
 fn transfer(nonce: u64, to: &str, amount: u128) -> yun_types::SignedTx {
@@ -47,18 +33,14 @@ fn commit_next(store: &Store, txs: Vec<yun_types::SignedTx>) -> Block {
     };
     let (built, executed) = store.build(&env, txs).unwrap();
     assert!(built.left_out.is_empty(), "{:?}", built.left_out);
-    let block = Block {
-        header: Header {
-            parent: head.block_hash,
-            height: env.height,
-            timestamp_ms: env.timestamp_ms,
-            proposer: env.proposer,
-            state_root: executed.state_root,
-            txs_root: txs_root(built.txs.iter().map(|t| t.id())),
-            tx_count: built.txs.len() as u32,
-        },
-        txs: built.txs,
-    };
+    let block = Block::assemble(
+        head.block_hash,
+        env.height,
+        env.timestamp_ms,
+        env.proposer,
+        executed.state_root,
+        built.txs,
+    );
     // Re-executing the finished block must reach the same root as building it did.
     let again = store.execute(&env, &block.txs).unwrap().unwrap();
     assert_eq!(again.state_root, executed.state_root);

@@ -96,6 +96,27 @@ impl Read for Block {
 }
 
 impl Block {
+    /// A block over `txs`, filling in the commitment and count its header needs.
+    pub fn assemble(
+        parent: BlockHash,
+        height: u64,
+        timestamp_ms: u64,
+        proposer: Address,
+        state_root: Hash32,
+        txs: Vec<SignedTx>,
+    ) -> Block {
+        let header = Header {
+            parent,
+            height,
+            timestamp_ms,
+            proposer,
+            state_root,
+            txs_root: txs_root(txs.iter().map(SignedTx::id)),
+            tx_count: txs.len() as u32,
+        };
+        Block { header, txs }
+    }
+
     pub fn hash(&self) -> BlockHash {
         self.header.hash()
     }
