@@ -107,7 +107,11 @@ async fn submit_tx(
 ) -> Result<Json<SubmitTxResponse>, ApiError> {
     let req: SubmitTxRequest = json_body(body)?;
     let tx = decode_tx(&req.tx_hex).inspect_err(|r| s.node.metrics.rejected(*r))?;
-    let id = s.node.submit(vec![tx]).remove(0)?;
+    // Admission verifies a signature and writes to disk: keep it off the async workers.
+    let node = s.node.clone();
+    let id = tokio::task::spawn_blocking(move || node.submit(vec![tx]).remove(0))
+        .await
+        .map_err(internal)??;
     Ok(Json(SubmitTxResponse { id }))
 }
 

@@ -110,7 +110,8 @@ where
         value_write_buffer: NZUsize!(1 << 20),
         block_codec_config: (),
         max_repair: NZUsize!(20),
-        max_pending_acks: NZUsize!(16),
+        max_pending_acks: std::num::NonZeroUsize::new(executor::FINALIZED_UNACKED_MAX)
+            .expect("non-zero"),
         strategy: Sequential,
     };
 

@@ -14,19 +14,21 @@ use tracing::{debug, info};
 use yun_state::{BlockEnv, verify_signatures};
 use yun_types::Block;
 
-/// Most finalized blocks queued between marshal and the executor (marshal itself bounds
-/// un-acknowledged blocks with `max_pending_acks`, which is smaller).
-pub const FINALIZED_QUEUE_MAX: usize = 256;
+/// Most finalized blocks marshal hands out before one is acknowledged (its
+/// `max_pending_acks`): this, not the channel, bounds the executor's queue.
+pub const FINALIZED_UNACKED_MAX: usize = 16;
 
-/// The reporter marshal delivers finalized blocks to.
+/// The reporter marshal delivers finalized blocks to. The channel is unbounded on purpose:
+/// a full channel would have to drop an unacknowledged block, which stops marshal; marshal
+/// never has more than [`FINALIZED_UNACKED_MAX`] blocks outstanding.
 #[derive(Clone, Debug)]
 pub struct FinalizedSink {
-    tx: mpsc::Sender<(Digested<Block>, Exact)>,
+    tx: mpsc::UnboundedSender<(Digested<Block>, Exact)>,
 }
 
 impl FinalizedSink {
-    pub fn new() -> (Self, mpsc::Receiver<(Digested<Block>, Exact)>) {
-        let (tx, rx) = mpsc::channel(FINALIZED_QUEUE_MAX);
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<(Digested<Block>, Exact)>) {
+        let (tx, rx) = mpsc::unbounded_channel();
         (FinalizedSink { tx }, rx)
     }
 }
@@ -37,17 +39,16 @@ impl Reporter for FinalizedSink {
     fn report(&mut self, activity: Update<Block>) -> Feedback {
         match activity {
             Update::Tip(..) => Feedback::Ok,
-            Update::Block(block, ack) => match self.tx.try_send((block, ack)) {
+            Update::Block(block, ack) => match self.tx.send((block, ack)) {
                 Ok(()) => Feedback::Ok,
-                Err(mpsc::error::TrySendError::Full(_)) => Feedback::Backoff,
-                Err(mpsc::error::TrySendError::Closed(_)) => Feedback::Closed,
+                Err(_) => Feedback::Closed,
             },
         }
     }
 }
 
 /// Runs until marshal closes the queue.
-pub async fn run(state: Arc<NodeState>, mut rx: mpsc::Receiver<(Digested<Block>, Exact)>) {
+pub async fn run(state: Arc<NodeState>, mut rx: mpsc::UnboundedReceiver<(Digested<Block>, Exact)>) {
     while let Some((block, ack)) = rx.recv().await {
         apply_finalized(&state, block.inner());
         ack.acknowledge();

@@ -219,6 +219,17 @@ impl Mempool {
                     true
                 }
             });
+            // Nonces must run on from the committed one: behind a gap nothing can execute.
+            let gap = queue
+                .keys()
+                .zip(committed..)
+                .find(|(n, want)| **n != *want)
+                .map(|(n, _)| *n);
+            if let Some(first_stuck) = gap {
+                for (_, p) in queue.split_off(&first_stuck) {
+                    gone.push((p.id, Some(TxRejection::BadNonce)));
+                }
+            }
             if queue.is_empty() {
                 self.by_sender.remove(&sender);
             }
@@ -235,19 +246,31 @@ impl Mempool {
     }
 
     /// Removes a transaction a proposer found not includable, remembering why.
+    /// The sender's later nonces go too (as `BadNonce`): they could never execute.
     pub fn drop_tx(&mut self, id: &TxId, reason: TxRejection) {
-        let Some((sender, nonce)) = self.index.remove(id) else {
+        let Some(&(sender, nonce)) = self.index.get(id) else {
             return;
         };
-        if let Some(queue) = self.by_sender.get_mut(&sender) {
-            queue.remove(&nonce);
-            if queue.is_empty() {
-                self.by_sender.remove(&sender);
-            }
+        let Some(queue) = self.by_sender.get_mut(&sender) else {
+            return;
+        };
+        let removed = queue.split_off(&nonce);
+        if queue.is_empty() {
+            self.by_sender.remove(&sender);
         }
-        self.len -= 1;
-        self.evicted.push(*id);
-        self.remember_dropped(*id, reason);
+        for (n, p) in removed {
+            self.index.remove(&p.id);
+            self.len -= 1;
+            self.evicted.push(p.id);
+            self.remember_dropped(
+                p.id,
+                if n == nonce {
+                    reason
+                } else {
+                    TxRejection::BadNonce
+                },
+            );
+        }
     }
 
     /// Ids that left the pool (committed, replaced, expired or dropped) since the last call.
@@ -356,6 +379,24 @@ mod tests {
         assert!(!p.contains(&first.id()) && p.contains(&better.id()));
         assert_eq!(p.len(), 2);
         assert_eq!(p.take_evicted(), vec![first.id()]);
+    }
+
+    #[test]
+    fn dropping_a_transaction_drops_the_nonces_behind_it() {
+        let s = state(&["alice"]);
+        let mut p = pool(10, 100);
+        let txs: Vec<SignedTx> = (0..3).map(|n| tx("alice", n, 10)).collect();
+        for t in &txs {
+            p.admit(&s, SCENARIO_CHAIN_ID, 1, t.clone()).unwrap();
+        }
+        p.drop_tx(&txs[1].id(), TxRejection::InsufficientBalance);
+        assert_eq!(
+            p.dropped_reason(&txs[1].id()),
+            Some(TxRejection::InsufficientBalance)
+        );
+        assert_eq!(p.dropped_reason(&txs[2].id()), Some(TxRejection::BadNonce));
+        assert!(p.contains(&txs[0].id()));
+        assert_eq!(p.len(), 1);
     }
 
     #[test]
