@@ -10,6 +10,8 @@ use yun_node::run::{NodeConfig, write_key};
 use yun_types::{Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator};
 
 pub const DEVNET_CHAIN_ID: &str = "yun-devnet";
+/// A single-validator devnet proposes an empty block after this much silence: one a day.
+pub const DEVNET_IDLE_BLOCK_INTERVAL_MS: u64 = 24 * 60 * 60 * 1_000;
 /// Opening balance of each dev account, in base units.
 pub const DEV_BALANCE: u128 = 1_000_000_000_000_000;
 
@@ -90,12 +92,13 @@ pub fn prepare(
         key_file: "validator.key".into(),
         api_listen,
         p2p_listen: ([127, 0, 0, 1], p2p_port).into(),
-        // One validator has nobody to fail over to, so it can wait long for work: a quiet
-        // devnet adds one empty block per 30 s instead of one per 2 s.
+        // One validator has nobody to fail over to, so it may wait as long as it likes for
+        // work: proposals go out as soon as a transaction arrives, and a quiet devnet writes
+        // nothing at all (one heartbeat block a day) instead of an empty block every view.
         timing: yun_node::run::TimingConfig {
             min_block_interval_ms: 50,
-            idle_block_interval_ms: 30_000,
-            leader_timeout_ms: 60_000,
+            idle_block_interval_ms: DEVNET_IDLE_BLOCK_INTERVAL_MS,
+            leader_timeout_ms: 2 * DEVNET_IDLE_BLOCK_INTERVAL_MS,
         },
         mempool: Default::default(),
         worker_threads: 2,
