@@ -11,15 +11,33 @@ use yun_client::Client;
 use yun_types::api::TxState;
 use yun_types::{Action, Address, Amount, Tx, TxId};
 
-fn start(config: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_yun"))
-        .args(["node", "run", "--config"])
-        .arg(config)
-        .env("YUN_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn yun")
+/// A node process that is SIGKILLed when dropped, so a failing assertion leaves no orphan.
+struct NodeProcess(Child);
+
+impl NodeProcess {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start(config: &std::path::Path) -> NodeProcess {
+    NodeProcess(
+        Command::new(env!("CARGO_BIN_EXE_yun"))
+            .args(["node", "run", "--config"])
+            .arg(config)
+            .env("YUN_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn yun"),
+    )
 }
 
 async fn wait_up(client: &Client) {
@@ -94,8 +112,7 @@ async fn sigkill_at_any_moment_loses_nothing() {
         if let Ok(s) = client.status().await {
             finalized.push((s.height, s.block_hash, s.state_root));
         }
-        node.kill().unwrap();
-        node.wait().unwrap();
+        node.kill();
     }
 
     let mut node = start(&config);
@@ -117,6 +134,5 @@ async fn sigkill_at_any_moment_loses_nothing() {
         devnet_dir: None,
     };
     yun_cli::verify::verify(&opts).await.unwrap();
-    node.kill().unwrap();
-    node.wait().unwrap();
+    node.kill();
 }

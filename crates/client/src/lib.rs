@@ -14,7 +14,9 @@ pub enum ClientError {
     /// The node answered with a numbered reason.
     #[error("{} ({}): {} — {}", .0.name, .0.code, .0.message, .0.hint)]
     Rejected(RejectionBody),
-    #[error("cannot reach the node at {url}: {source}")]
+    #[error(
+        "cannot reach the node at {url} (is it running? `yun devnet` starts one; --node picks another)"
+    )]
     Unreachable { url: String, source: reqwest::Error },
     #[error("unexpected answer from the node ({status}): {body}")]
     Unexpected { status: u16, body: String },

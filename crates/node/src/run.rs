@@ -92,7 +92,11 @@ impl NodeConfig {
             toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         if cfg.data_dir.is_relative() {
             let base = path.parent().unwrap_or(Path::new("."));
-            cfg.data_dir = base.join(&cfg.data_dir);
+            cfg.data_dir = if cfg.data_dir == Path::new(".") {
+                base.to_path_buf()
+            } else {
+                base.join(&cfg.data_dir)
+            };
         }
         Ok(cfg)
     }
@@ -173,7 +177,12 @@ where
     };
     let _ = me_validator;
     std::fs::create_dir_all(&cfg.data_dir)?;
-    let store = Store::open(&cfg.store_path()).context("opening the state store")?;
+    let store = Store::open(&cfg.store_path()).with_context(|| {
+        format!(
+            "opening the state store in {} (is another yun node using this data directory?)",
+            cfg.data_dir.display()
+        )
+    })?;
     let state = Arc::new(NodeState::new(
         store,
         genesis.clone(),
