@@ -170,12 +170,11 @@ where
     let genesis = cfg.genesis()?;
     let key = cfg.key()?;
     let me = Address::from_public_key(&key.public_key());
-    let Some(me_validator) = genesis.validators.iter().find(|v| v.address == me) else {
+    if !genesis.validators.iter().any(|v| v.address == me) {
         bail!(
             "this node's key ({me}) is not a validator in the genesis (full nodes arrive with the multi-validator work)"
         );
-    };
-    let _ = me_validator;
+    }
     std::fs::create_dir_all(&cfg.data_dir)?;
     let store = Store::open(&cfg.store_path()).with_context(|| {
         format!(

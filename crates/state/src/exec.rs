@@ -6,7 +6,6 @@
 //! balance left after the fee) still consumes the nonce and the fee and gets a failed receipt.
 
 use crate::overlay::{Overlay, StateReader};
-use crate::supply::Supply;
 use commonware_codec::{Encode, EncodeSize};
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_cryptography::{BatchEntry, BatchVerifier};
@@ -300,9 +299,4 @@ fn credit<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, to: &Address, amo
         .checked_add(amount)
         .expect("a balance never exceeds the total supply");
     state.set_account(to, account);
-}
-
-/// The `Supply` record as stored, for callers outside this module.
-pub fn supply_of<R: StateReader + ?Sized>(state: &R) -> Supply {
-    Overlay::new(state).supply()
 }

@@ -302,8 +302,3 @@ impl Step {
         }
     }
 }
-
-/// A convenience map of named keys for tests that need several.
-pub fn keys(names: &[&str]) -> BTreeMap<String, PrivateKey> {
-    names.iter().map(|n| (n.to_string(), key_of(n))).collect()
-}
