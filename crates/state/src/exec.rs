@@ -11,6 +11,7 @@ use commonware_cryptography::ed25519::PublicKey;
 use commonware_cryptography::{BatchEntry, BatchVerifier};
 use commonware_parallel::Sequential;
 use rand_core::CryptoRng;
+use yun_types::limits::BLOCK_TX_BYTES_MAX;
 use yun_types::{
     Action, Address, Amount, ChainParams, Receipt, SignedTx, TX_NAMESPACE, TxOutcome, TxRejection,
 };
@@ -146,6 +147,16 @@ pub fn execute_block<R: StateReader + ?Sized>(
             reason: TxRejection::BlockFull,
         });
     }
+    let mut bytes = 0usize;
+    for (index, stx) in txs.iter().enumerate() {
+        bytes += stx.encode_size();
+        if bytes > BLOCK_TX_BYTES_MAX {
+            return Err(BlockError {
+                index,
+                reason: TxRejection::BlockFull,
+            });
+        }
+    }
     let mut supply = state.supply();
     let mut receipts = Vec::with_capacity(txs.len());
     let mut fees_total = Amount::ZERO;
@@ -194,14 +205,17 @@ pub fn build_block<R: StateReader + ?Sized>(
     let params = state.params();
     let mut built = BuiltBlock::default();
     let mut burned_total = Amount::ZERO;
+    let mut bytes = 0usize;
     for stx in candidates {
-        if built.txs.len() >= params.block_txs_max as usize {
+        let size = stx.encode_size();
+        if built.txs.len() >= params.block_txs_max as usize || bytes + size > BLOCK_TX_BYTES_MAX {
             built.left_out.push((stx, TxRejection::BlockFull));
             continue;
         }
         // Nothing is written when apply_tx refuses, so skipping keeps the overlay consistent.
         match apply_tx(state, env, &params, &stx, built.txs.len() as u32) {
             Ok((receipt, burned)) => {
+                bytes += size;
                 burned_total = burned_total
                     .checked_add(burned)
                     .expect("burned within supply");

@@ -102,3 +102,20 @@ fn self_transfer_only_costs_the_fee() {
     assert_eq!(s.balance("alice"), 90);
     assert_ne!(addr("alice"), addr("bob"));
 }
+
+#[test]
+fn a_block_over_the_byte_limit_is_invalid() {
+    let mut s = Scenario::new();
+    s.params.block_txs_max = 100_000;
+    s.fund("alice", 1 << 40);
+    let one = s.tx("alice").sign_transfer("bob", 1);
+    let size = commonware_codec::EncodeSize::encode_size(&one);
+    let n = yun_types::limits::BLOCK_TX_BYTES_MAX / size + 1;
+    let txs: Vec<_> = (0..n as u64)
+        .map(|i| s.tx("alice").nonce(i).sign_transfer("bob", 1))
+        .collect();
+    let err = s.block(&txs).unwrap_err();
+    assert_eq!((err.index, err.reason), (n - 1, TxRejection::BlockFull));
+    s.block(&txs[..n - 1]).unwrap();
+    assert_eq!(s.nonce("alice"), n as u64 - 1);
+}

@@ -9,7 +9,8 @@ pub const CHAIN_ID_BYTES_MAX: usize = 64;
 pub const TX_BYTES_MAX: usize = 64 * 1024;
 /// Most transactions one block may carry, whatever the chain parameters say.
 pub const BLOCK_TXS_MAX: usize = 100_000;
-/// Largest encoded block, in bytes.
-pub const BLOCK_BYTES_MAX: usize = 32 * 1024 * 1024;
+/// Most bytes of encoded transactions in one block. Kept well under the p2p message limit
+/// (16 MiB) so a full block always fits in one consensus message.
+pub const BLOCK_TX_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// Longest validator or account name in a genesis file, in bytes.
 pub const NAME_BYTES_MAX: usize = 64;
