@@ -100,8 +100,8 @@ impl App {
             timestamp_ms: millis(clock.current()).max(parent.header.timestamp_ms),
             proposer: Address::from_public_key(&ctx.leader),
         };
-        let (built, executed) = match self.state.store.build(&env, candidates) {
-            Ok(x) => x,
+        let proposal = match self.state.store.build(&env, candidates) {
+            Ok(p) => p,
             Err(e) => {
                 warn!(error = %e, "building a proposal failed");
                 return None;
@@ -109,21 +109,14 @@ impl App {
         };
         {
             let mut pool = self.state.mempool.lock().expect("mempool lock");
-            for (tx, reason) in &built.left_out {
+            for (tx, reason) in &proposal.left_out {
                 if *reason != yun_types::TxRejection::BlockFull {
                     pool.drop_tx(&tx.id(), *reason);
                 }
             }
         }
         self.state.forget_evicted();
-        let block = Block::assemble(
-            head.block_hash,
-            env.height,
-            env.timestamp_ms,
-            env.proposer,
-            executed.state_root,
-            built.txs,
-        );
+        let (block, executed) = (proposal.block, proposal.executed);
         self.state.remember_execution(block.hash(), executed);
         debug!(height = block.height(), txs = block.txs.len(), "proposing");
         Some(block)

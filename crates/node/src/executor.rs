@@ -112,6 +112,9 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
         "finalized block at height {} has a state root this node does not reproduce",
         block.height()
     );
+    // The receipts already carry every id: no need to re-encode and hash the transactions.
+    let included: std::collections::HashSet<_> =
+        executed.receipts.iter().map(|r| r.tx_id).collect();
     let new_head = state
         .store
         .commit_block(block, executed)
@@ -119,8 +122,6 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
     let snapshot = state.store.snapshot().expect("snapshot");
     let pending = {
         let mut pool = state.mempool.lock().expect("mempool lock");
-        let included: std::collections::HashSet<_> =
-            block.txs.iter().map(yun_types::SignedTx::id).collect();
         pool.on_block(&snapshot, new_head.height, &included);
         pool.len()
     };

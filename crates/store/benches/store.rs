@@ -7,7 +7,7 @@ use std::time::Instant;
 use yun_state::BlockEnv;
 use yun_state::scenario::{addr, genesis_with, key_of};
 use yun_store::Store;
-use yun_types::{Action, Amount, Block, Tx};
+use yun_types::{Action, Amount, Tx};
 
 const ACCOUNTS: usize = 20_000;
 const BLOCK_TXS: usize = 5_000;
@@ -60,19 +60,13 @@ fn main() {
             proposer: addr("validator"),
         };
         let t = Instant::now();
-        let (built, executed) = store.build(&env, txs).expect("build");
+        let proposal = store.build(&env, txs).expect("build");
         build_s += t.elapsed().as_secs_f64();
-        assert!(built.left_out.is_empty());
-        let block = Block::assemble(
-            head.block_hash,
-            env.height,
-            env.timestamp_ms,
-            env.proposer,
-            executed.state_root,
-            built.txs,
-        );
+        assert!(proposal.left_out.is_empty());
         let t = Instant::now();
-        store.commit_block(&block, executed).expect("commit");
+        store
+            .commit_block(&proposal.block, proposal.executed)
+            .expect("commit");
         commit_s += t.elapsed().as_secs_f64();
     }
     let n = (BLOCKS * BLOCK_TXS) as f64;

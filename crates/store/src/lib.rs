@@ -83,6 +83,14 @@ pub struct Executed {
     pub parent: BlockHash,
 }
 
+/// A block built on the head, the candidates it left out (with why), and its execution.
+#[derive(Debug)]
+pub struct Proposal {
+    pub block: Block,
+    pub left_out: Vec<(SignedTx, yun_types::TxRejection)>,
+    pub executed: Executed,
+}
+
 /// The chain store.
 #[derive(Debug)]
 pub struct Store {
@@ -206,17 +214,25 @@ impl Store {
 
     /// Builds a proposal body on top of the head from `candidates` (signatures already
     /// verified), leaving out what is not includable, and computes its state root.
-    pub fn build(
-        &self,
-        env: &BlockEnv,
-        candidates: Vec<SignedTx>,
-    ) -> Result<(yun_state::BuiltBlock, Executed), StoreError> {
+    pub fn build(&self, env: &BlockEnv, candidates: Vec<SignedTx>) -> Result<Proposal, StoreError> {
         let snapshot = self.snapshot()?;
         let mut overlay = Overlay::new(&snapshot);
-        let mut built = yun_state::build_block(&mut overlay, env, candidates);
+        let built = yun_state::build_block(&mut overlay, env, candidates);
         let writes = overlay.into_writes();
-        let executed = self.finish(&snapshot, writes, std::mem::take(&mut built.receipts))?;
-        Ok((built, executed))
+        let executed = self.finish(&snapshot, writes, built.receipts)?;
+        let block = Block::assemble(
+            snapshot.head.block_hash,
+            env.height,
+            env.timestamp_ms,
+            env.proposer,
+            executed.state_root,
+            built.txs,
+        );
+        Ok(Proposal {
+            block,
+            left_out: built.left_out,
+            executed,
+        })
     }
 
     fn finish(

@@ -31,16 +31,10 @@ fn commit_next(store: &Store, txs: Vec<yun_types::SignedTx>) -> Block {
         timestamp_ms: head.timestamp_ms + 1,
         proposer: addr("validator"),
     };
-    let (built, executed) = store.build(&env, txs).unwrap();
-    assert!(built.left_out.is_empty(), "{:?}", built.left_out);
-    let block = Block::assemble(
-        head.block_hash,
-        env.height,
-        env.timestamp_ms,
-        env.proposer,
-        executed.state_root,
-        built.txs,
-    );
+    let proposal = store.build(&env, txs).unwrap();
+    assert!(proposal.left_out.is_empty(), "{:?}", proposal.left_out);
+    let (block, executed) = (proposal.block, proposal.executed);
+    assert_eq!(block.header.parent, head.block_hash);
     // Re-executing the finished block must reach the same root as building it did.
     let again = store.execute(&env, &block.txs).unwrap().unwrap();
     assert_eq!(again.state_root, executed.state_root);
@@ -126,7 +120,10 @@ fn a_block_built_on_a_stale_head_is_refused() {
         timestamp_ms: 1,
         proposer: addr("validator"),
     };
-    let (_, stale) = store.build(&env, vec![transfer(0, "bob", 1)]).unwrap();
+    let stale = store
+        .build(&env, vec![transfer(0, "bob", 1)])
+        .unwrap()
+        .executed;
     let block = commit_next(&store, vec![transfer(0, "bob", 2)]);
     assert_eq!(block.height(), head.height + 1);
     assert!(store.commit_block(&block, stale).is_err());
