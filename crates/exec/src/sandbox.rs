@@ -1,0 +1,350 @@
+//! The sandbox: one deterministic wasmtime engine, the WASI linker, a compiled-module cache and
+//! the wall-clock kill switch; `run` turns a program and a task into an outcome.
+
+use crate::admission::{Refusal, admit};
+use crate::archive::collect;
+use crate::host::{Host, Limiter, add_wrappers};
+use crate::limits::{
+    EXCERPT_BYTES_MAX, MODULE_CACHE_ENTRIES_MAX, STDERR_BYTES_MAX, STDOUT_BYTES_MAX,
+    TABLE_ELEMENTS_MAX, WASM_STACK_BYTES_MAX,
+};
+use crate::outcome::{Diagnostics, HostFault, Outcome, Status, TrapKind};
+use crate::world::{CapturePipe, Dirs, Task, wasi_ctx};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, OptLevel,
+    PoolingAllocationConfig, Store, Trap,
+};
+use wasmtime_wasi::I32Exit;
+
+/// How often the kill switch advances the engine's epoch.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Instances the pooling allocator keeps ready when pooling is on.
+const POOL_INSTANCES: u32 = 64;
+
+/// Provider-local settings: none of them changes a verdict (fuel metering off is for benchmarks
+/// only and yields `fuel_used = 0`).
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Meter fuel. Always on for real tasks; off only to measure its overhead.
+    pub fuel_metering: bool,
+    /// Use wasmtime's pooling allocator (pre-reserved instance slots) instead of on-demand.
+    pub pooling: bool,
+    /// Wall-clock limit per run; exceeding it is a host fault, never a verdict.
+    pub wall_time_max: Duration,
+    /// Where task directories are created (removed after each run).
+    pub work_dir: PathBuf,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            fuel_metering: true,
+            pooling: false,
+            wall_time_max: Duration::from_secs(300),
+            work_dir: std::env::temp_dir(),
+        }
+    }
+}
+
+/// A module that passed admission, compiled and linked, ready to instantiate.
+#[derive(Clone)]
+pub struct Program {
+    /// blake3 of the module bytes.
+    pub module_hash: [u8; 32],
+    pre: InstancePre<Host>,
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field(
+                "module_hash",
+                &blake3::Hash::from_bytes(self.module_hash).to_hex(),
+            )
+            .finish()
+    }
+}
+
+/// Either refusal or fault, for callers that admit and run in one step.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("module refused ({code} {name}): {0}", code = .0.code(), name = .0.name())]
+    Refused(Refusal),
+    #[error(transparent)]
+    Fault(#[from] HostFault),
+}
+
+type CacheKey = ([u8; 32], [u8; 32]);
+
+/// Compiled programs by (engine fingerprint, module hash), least recently used evicted first.
+#[derive(Default)]
+struct ModuleCache {
+    entries: BTreeMap<CacheKey, (Program, u64)>,
+    clock: u64,
+}
+
+pub struct Sandbox {
+    engine: Engine,
+    /// What modules link against: wasmtime-wasi's preview 1 functions, some wrapped by Yun's.
+    linker: Linker<Host>,
+    fingerprint: [u8; 32],
+    cache: Mutex<ModuleCache>,
+    config: SandboxConfig,
+    ticker_stop: Arc<AtomicBool>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The engine settings that make execution deterministic, as one description that is also
+/// hashed into the cache key and the engine fingerprint.
+fn engine_config(config: &SandboxConfig) -> (Config, String) {
+    let mut c = Config::new();
+    c.consume_fuel(config.fuel_metering)
+        .epoch_interruption(true)
+        .cranelift_nan_canonicalization(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .wasm_relaxed_simd(false)
+        .relaxed_simd_deterministic(true)
+        .wasm_simd(true)
+        .wasm_memory64(false)
+        .wasm_multi_memory(false)
+        .wasm_gc(false)
+        .wasm_stack_switching(false)
+        .wasm_wide_arithmetic(false)
+        .wasm_custom_page_sizes(false)
+        .wasm_component_model(false)
+        .max_wasm_stack(WASM_STACK_BYTES_MAX)
+        .parallel_compilation(true);
+    if config.pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(POOL_INSTANCES)
+            .total_memories(POOL_INSTANCES)
+            .total_tables(POOL_INSTANCES)
+            .max_memory_size(crate::limits::MEMORY_BYTES_MAX as usize)
+            .table_elements(TABLE_ELEMENTS_MAX);
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    // Only settings that can change a verdict belong in the description; pooling cannot.
+    let description = format!(
+        "wasmtime=48.0.8;fuel={};nan_canonical=1;simd=1;relaxed_simd=0;threads=0;stack={};\
+         target={}",
+        config.fuel_metering,
+        WASM_STACK_BYTES_MAX,
+        std::env::consts::ARCH
+    );
+    (c, description)
+}
+
+impl Sandbox {
+    pub fn new(config: SandboxConfig) -> Result<Sandbox, HostFault> {
+        let internal = |e: wasmtime::Error| HostFault::Internal(format!("{e:#}"));
+        let (engine_config, description) = engine_config(&config);
+        let engine = Engine::new(&engine_config).map_err(internal)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
+            .map_err(internal)?;
+        add_wrappers(&mut linker).map_err(internal)?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.clone();
+            let stop = ticker_stop.clone();
+            std::thread::Builder::new()
+                .name("yun-exec-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })?
+        };
+        Ok(Sandbox {
+            engine,
+            linker,
+            fingerprint: *blake3::hash(description.as_bytes()).as_bytes(),
+            cache: Mutex::new(ModuleCache::default()),
+            config,
+            ticker_stop,
+            ticker: Some(ticker),
+        })
+    }
+
+    /// Identifies the verdict-relevant engine settings; replicas compare only under equal ones.
+    pub fn engine_fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
+    }
+
+    /// Admits and compiles a module, or returns the cached program for the same bytes.
+    pub fn admit(&self, bytes: &[u8]) -> Result<Program, Refusal> {
+        let module_hash = *blake3::hash(bytes).as_bytes();
+        let key = (self.fingerprint, module_hash);
+        {
+            let mut cache = self.cache.lock().expect("cache lock");
+            cache.clock += 1;
+            let now = cache.clock;
+            if let Some((program, used)) = cache.entries.get_mut(&key) {
+                *used = now;
+                return Ok(program.clone());
+            }
+        }
+        let module = admit(&self.engine, bytes)?;
+        let pre =
+            self.linker
+                .instantiate_pre(&module)
+                .map_err(|e| Refusal::ImportTypeMismatch {
+                    reason: format!("{e:#}"),
+                })?;
+        let program = Program { module_hash, pre };
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.entries.len() >= MODULE_CACHE_ENTRIES_MAX
+            && let Some(oldest) = cache
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| *k)
+        {
+            cache.entries.remove(&oldest);
+        }
+        let now = cache.clock;
+        cache.entries.insert(key, (program.clone(), now));
+        Ok(program)
+    }
+
+    /// Programs currently compiled and cached.
+    pub fn cached_programs(&self) -> usize {
+        self.cache.lock().expect("cache lock").entries.len()
+    }
+
+    /// Admits (or finds in the cache) and runs.
+    pub fn run_module(&self, bytes: &[u8], task: &Task) -> Result<Outcome, RunError> {
+        let program = self.admit(bytes).map_err(RunError::Refused)?;
+        Ok(self.run(&program, task)?)
+    }
+
+    /// Runs one task to its verdict. Blocks the calling thread for the whole run.
+    pub fn run(&self, program: &Program, task: &Task) -> Result<Outcome, HostFault> {
+        task.check()?;
+        let dirs = Dirs::materialise(task, &self.config.work_dir)?;
+        let output_limit_hit = Arc::new(AtomicBool::new(false));
+        let stdout = CapturePipe::new(STDOUT_BYTES_MAX, output_limit_hit.clone());
+        let stderr = CapturePipe::new(STDERR_BYTES_MAX, output_limit_hit.clone());
+        let wasi = wasi_ctx(task, &dirs, stdout.clone(), stderr.clone())?;
+        let limiter = Limiter {
+            memory_bytes_max: usize::try_from(task.memory_bytes_max).unwrap_or(usize::MAX),
+            table_elements_max: TABLE_ELEMENTS_MAX,
+            hit: false,
+        };
+        let host = Host::new(
+            wasi,
+            limiter,
+            output_limit_hit.clone(),
+            dirs.in_root.clone(),
+            dirs.out_root.clone(),
+        );
+        let mut store = Store::new(&self.engine, host);
+        store.limiter(|h| &mut h.limiter);
+        let internal = |e: wasmtime::Error| HostFault::Internal(format!("{e:#}"));
+        if self.config.fuel_metering {
+            store.set_fuel(task.fuel).map_err(internal)?;
+        }
+        let ticks = self.config.wall_time_max.as_millis() / EPOCH_TICK.as_millis() + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+
+        let started = Instant::now();
+        let result = program.pre.instantiate(&mut store).and_then(|instance| {
+            let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+            start.call(&mut store, ())
+        });
+        let wall_time = started.elapsed();
+
+        let fuel_used = if self.config.fuel_metering {
+            task.fuel - store.get_fuel().map_err(internal)?
+        } else {
+            0
+        };
+        let limiter_hit = store.data().limiter.hit;
+        drop(store);
+        let (mut status, trap_message) = match result {
+            Ok(()) => (Status::Ok(0), None),
+            Err(e) => self.classify(e, limiter_hit, &output_limit_hit)?,
+        };
+        let stdout_bytes = stdout.contents();
+        let stderr_bytes = stderr.contents();
+        let archive = match collect(&dirs.out_root, &stdout_bytes)? {
+            Ok(archive) => archive,
+            Err(_) => {
+                status = Status::OutputLimit;
+                collect_empty()?
+            }
+        };
+        Ok(Outcome {
+            status,
+            fuel_used,
+            output_digest: *blake3::hash(&archive).as_bytes(),
+            archive,
+            diagnostics: Diagnostics {
+                stdout_excerpt: excerpt(&stdout_bytes),
+                stderr_excerpt: excerpt(&stderr_bytes),
+                stdout_bytes: stdout_bytes.len() as u64,
+                stderr_bytes: stderr_bytes.len() as u64,
+                wall_time,
+                trap_message,
+            },
+        })
+    }
+
+    /// Maps a failed run to its verdict. Order matters: an exit request and the limits Yun
+    /// enforces are recognised before wasmtime's trap codes, because they surface as traps too.
+    fn classify(
+        &self,
+        error: wasmtime::Error,
+        limiter_hit: bool,
+        output_limit_hit: &AtomicBool,
+    ) -> Result<(Status, Option<String>), HostFault> {
+        if let Some(exit) = error.downcast_ref::<I32Exit>() {
+            return Ok((Status::Ok(exit.0), None));
+        }
+        let message = Some(format!("{error:?}"));
+        if limiter_hit {
+            return Ok((Status::MemoryLimit, message));
+        }
+        if output_limit_hit.load(Ordering::SeqCst) {
+            return Ok((Status::OutputLimit, message));
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => Err(HostFault::WallClockExceeded(self.config.wall_time_max)),
+            Some(Trap::OutOfFuel) => Ok((Status::OutOfFuel, message)),
+            Some(trap) => Ok((Status::Trap(TrapKind::from_wasmtime(*trap)), message)),
+            None => Ok((Status::Trap(TrapKind::HostCall), message)),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn collect_empty() -> Result<Vec<u8>, HostFault> {
+    Ok(tar::Builder::new(Vec::new()).into_inner()?)
+}
+
+fn excerpt(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES_MAX)]).into_owned()
+}

@@ -1,0 +1,37 @@
+//! Yun job: counts words; prints `word\tcount` lines sorted by word.
+//!
+//! Input: stdin, or if stdin is empty every file in `/in` in name order. With `--merge` the
+//! inputs are themselves `word\tcount` tables (outputs of earlier runs) and are added up: the
+//! reduce step of a map/reduce word count.
+
+use std::collections::BTreeMap;
+
+fn main() {
+    let merge = yun_guest::flag("merge");
+    let stdin = yun_guest::input();
+    let inputs: Vec<(String, Vec<u8>)> = if stdin.is_empty() {
+        yun_guest::list_in()
+            .into_iter()
+            .map(|name| {
+                let bytes =
+                    yun_guest::read_in(&name).unwrap_or_else(|e| panic!("reading /in/{name}: {e}"));
+                (name, bytes)
+            })
+            .collect()
+    } else {
+        vec![("<stdin>".to_owned(), stdin)]
+    };
+
+    let mut total = BTreeMap::new();
+    for (name, bytes) in inputs {
+        let part = if merge {
+            let text = std::str::from_utf8(&bytes)
+                .unwrap_or_else(|e| panic!("{name}: count table is not UTF-8: {e}"));
+            yun_kernels::parse_counts(text).unwrap_or_else(|e| panic!("{name}: {e}"))
+        } else {
+            yun_kernels::word_count(&bytes)
+        };
+        yun_kernels::merge_counts(&mut total, part);
+    }
+    yun_guest::emit(yun_kernels::format_counts(&total).as_bytes());
+}
