@@ -5,6 +5,7 @@ pub mod bench;
 pub mod commands;
 pub mod devnet;
 pub mod keys;
+pub mod run;
 pub mod verify;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -103,6 +104,8 @@ pub enum Command {
         #[command(flatten)]
         client: ClientOpts,
     },
+    /// Run a job module locally, exactly as a provider's sandbox would, and show its verdict.
+    Run(run::RunArgs),
     /// Benchmarks that print what they measured.
     Bench {
         #[command(subcommand)]
@@ -205,7 +208,11 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Run(args) = cli.command {
+        return run::run(args).unwrap_or_else(|e| report(&e));
+    }
     let result = match cli.command {
+        Command::Run(_) => unreachable!("handled above"),
         Command::Keys { cmd } => commands::keys(cmd),
         Command::Devnet(args) => commands::devnet(args),
         Command::Node {
@@ -229,10 +236,13 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", chain.join(": "));
-            ExitCode::FAILURE
-        }
+        Err(e) => report(&e),
     }
+}
+
+/// One line (plus any hint lines) on stderr, exit code 1.
+fn report(e: &anyhow::Error) -> ExitCode {
+    let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    eprintln!("error: {}", chain.join(": "));
+    ExitCode::FAILURE
 }

@@ -137,7 +137,12 @@ pub fn admit(engine: &Engine, bytes: &[u8]) -> Result<Module, Refusal> {
     let types = Validator::new_with_features(WasmFeatures::all())
         .validate_all(bytes)
         .map_err(|e| Refusal::Invalid {
-            reason: e.to_string(),
+            // wasmparser pretty-prints some messages over several lines; keep one.
+            reason: format!(
+                "{} (at byte {})",
+                e.message().split_whitespace().collect::<Vec<_>>().join(" "),
+                e.offset()
+            ),
         })?;
     // Counted before compiling so a huge module costs a validation pass, not a compilation.
     let functions = types.as_ref().function_count();

@@ -12,7 +12,10 @@ fn module(name: &str) -> Vec<u8> {
         .join("../../guest/target/wasm32-wasip1/release")
         .join(format!("{name}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; build the example jobs with ./scripts/build-guest", path.display())
+        panic!(
+            "{}: {e}; build the example jobs with ./scripts/build-guest",
+            path.display()
+        )
     })
 }
 
@@ -27,10 +30,20 @@ fn task(args: &[&str], stdin: &[u8]) -> Task {
 /// Runs in two fresh sandboxes and checks the verdicts are identical.
 fn run_twice(name: &str, task: &Task) -> Outcome {
     let bytes = module(name);
-    let a = Sandbox::new(SandboxConfig::default()).unwrap().run_module(&bytes, task).unwrap();
-    let b = Sandbox::new(SandboxConfig::default()).unwrap().run_module(&bytes, task).unwrap();
+    let a = Sandbox::new(SandboxConfig::default())
+        .unwrap()
+        .run_module(&bytes, task)
+        .unwrap();
+    let b = Sandbox::new(SandboxConfig::default())
+        .unwrap()
+        .run_module(&bytes, task)
+        .unwrap();
     assert_eq!(a.status, Status::Ok(0), "{name}: {:?}", a.diagnostics);
-    assert_eq!(a.verdict_bytes(), b.verdict_bytes(), "{name}: verdicts differ between runs");
+    assert_eq!(
+        a.verdict_bytes(),
+        b.verdict_bytes(),
+        "{name}: verdicts differ between runs"
+    );
     assert_eq!(a.archive, b.archive, "{name}: archives differ between runs");
     assert!(a.fuel_used > 0);
     a
@@ -44,7 +57,10 @@ fn stdout_text(o: &Outcome) -> String {
 fn pi_matches_its_native_twin() {
     let o = run_twice("pi", &task(&["--samples", "200000", "--seed", "7"], b""));
     let native = yun_kernels::pi_monte_carlo(7, 200_000);
-    assert_eq!(stdout_text(&o).trim(), format!("{} {}", native.inside, native.total));
+    assert_eq!(
+        stdout_text(&o).trim(),
+        format!("{} {}", native.inside, native.total)
+    );
 }
 
 #[test]
@@ -53,7 +69,10 @@ fn pi_without_a_seed_argument_uses_the_task_seed() {
     let mut other = task(&["--samples", "10000"], b"");
     other.seed = [43; 32];
     let b = run_twice("pi", &other);
-    assert_ne!(a.output_digest, b.output_digest, "different task seeds, different samples");
+    assert_ne!(
+        a.output_digest, b.output_digest,
+        "different task seeds, different samples"
+    );
 }
 
 #[test]
@@ -79,8 +98,14 @@ fn wordcount_matches_its_native_twin_from_stdin_and_from_in() {
 
     let mut from_files = task(&[], b"");
     from_files.files = vec![
-        InputFile { path: "b.txt".into(), bytes: b"A cat!".to_vec() },
-        InputFile { path: "a.txt".into(), bytes: b"the cat and the hat; The end.\n".to_vec() },
+        InputFile {
+            path: "b.txt".into(),
+            bytes: b"A cat!".to_vec(),
+        },
+        InputFile {
+            path: "a.txt".into(),
+            bytes: b"the cat and the hat; The end.\n".to_vec(),
+        },
     ];
     let o = run_twice("wordcount", &from_files);
     assert_eq!(stdout_text(&o), native);
@@ -108,11 +133,17 @@ fn too_little_fuel_is_out_of_fuel_at_the_same_point_everywhere() {
     let mut t = task(&["--iterations", "100000"], b"");
     t.fuel = 1_000_000;
     let bytes = module("sha256chain");
-    let a = Sandbox::new(SandboxConfig::default()).unwrap().run_module(&bytes, &t).unwrap();
-    let b = Sandbox::new(SandboxConfig { pooling: true, ..SandboxConfig::default() })
+    let a = Sandbox::new(SandboxConfig::default())
         .unwrap()
         .run_module(&bytes, &t)
         .unwrap();
+    let b = Sandbox::new(SandboxConfig {
+        pooling: true,
+        ..SandboxConfig::default()
+    })
+    .unwrap()
+    .run_module(&bytes, &t)
+    .unwrap();
     assert_eq!(a.status, Status::OutOfFuel);
     assert_eq!(a.verdict_bytes(), b.verdict_bytes());
 }
