@@ -8,7 +8,9 @@
 //!    wasm run takes a few hundred milliseconds and setup is negligible. Wasm time is
 //!    `diagnostics.wall_time` (instantiate + `_start`, which includes reading stdin); each
 //!    figure is the median of [`REPS`] runs after one warm-up run, and every wasm output is
-//!    checked byte for byte against the native one.
+//!    checked byte for byte against the native one. A diagnostic table adds the same modules
+//!    on a bare wasmtime engine (same code generation, no fuel, no epoch interruption) to
+//!    separate the cost of the interruption instrumentation from the cost of wasm itself.
 //! 2. **Instantiation.** A tiny module with an empty `_start` runs [`EMPTY_RUNS`] times, with
 //!    on-demand and with pooling allocation; p50/p99 of the whole `Sandbox::run` (task
 //!    directory, WASI context, store, archive) and of `diagnostics.wall_time` (instantiate +
@@ -25,25 +27,29 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use wasmtime::{Config, Engine, InstancePre, Linker, Module, OptLevel, Store};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 use yun_exec::{Outcome, Program, Sandbox, SandboxConfig, Status, Task};
 use yun_kernels::{MandelbrotParams, SplitMix64};
 
 /// Timed repetitions per kernel and variant (after one warm-up run); the median is reported.
-const REPS: usize = 5;
+const REPS: usize = 9;
 /// Empty tasks per allocation strategy for the instantiation latency.
 const EMPTY_RUNS: usize = 2_000;
 /// Fuel for a kernel run: far more than any of them uses.
 const FUEL: u64 = 1 << 40;
 const MIB: u64 = 1024 * 1024;
 
-const PI_SAMPLES: u64 = 100_000_000;
+const PI_SAMPLES: u64 = 50_000_000;
 const PI_SEED: u64 = 42;
 const SHA_ITERATIONS: u64 = 1_000_000;
 const MATMUL_N: usize = 512;
 const MATMUL_SEED: u64 = 1;
-const WORDCOUNT_BYTES: usize = 8 * 1024 * 1024;
-const MANDEL_SIZE: u32 = 1024;
-const MANDEL_MAX_ITER: u32 = 1_000;
+const WORDCOUNT_BYTES: usize = 4 * 1024 * 1024;
+const MANDEL_SIZE: u32 = 512;
+const MANDEL_MAX_ITER: u32 = 500;
 
 const BUILD_HINT: &str = "cd guest && cargo build --target wasm32-wasip1 --release";
 
@@ -178,7 +184,7 @@ fn word_text(bytes: usize) -> Vec<u8> {
         // Product of two uniforms: small indices (common words) are far more likely.
         let i = ((r & 0xFFFF) * ((r >> 16) & 0xFFFF)) as usize % vocabulary.len();
         let word = &vocabulary[i];
-        if (r >> 32) % 8 == 0 {
+        if (r >> 32) & 7 == 0 {
             text.push(word[0].to_ascii_uppercase());
             text.extend_from_slice(&word[1..]);
         } else {
@@ -295,11 +301,86 @@ fn print_machine() {
     println!();
 }
 
+/// Diagnostic baseline, not a sandbox: a bare wasmtime engine with the sandbox's code
+/// generation settings (SIMD, NaN canonicalisation, stack) but neither fuel metering nor epoch
+/// interruption, running the same module with a minimal WASI context. The gap between it and
+/// the sandbox is what the interruption instrumentation costs; the gap between it and native
+/// is what compiling through wasm costs.
+struct Bare {
+    engine: Engine,
+    linker: Linker<WasiP1Ctx>,
+}
+
+impl Bare {
+    fn new() -> Bare {
+        let mut config = Config::new();
+        config
+            .cranelift_nan_canonicalization(true)
+            .cranelift_opt_level(OptLevel::Speed)
+            .wasm_simd(true)
+            .wasm_relaxed_simd(false)
+            .max_wasm_stack(yun_exec::limits::WASM_STACK_BYTES_MAX);
+        let engine = Engine::new(&config).expect("bare engine");
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).expect("link WASI");
+        Bare { engine, linker }
+    }
+
+    fn prepare(&self, name: &str, bytes: &[u8]) -> InstancePre<WasiP1Ctx> {
+        let module = Module::new(&self.engine, bytes).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        self.linker
+            .instantiate_pre(&module)
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"))
+    }
+
+    /// Instantiate + `_start` time, and the entries the run produced (stdout, then `/out`).
+    fn run(&self, pre: &InstancePre<WasiP1Ctx>, task: &Task, name: &str) -> (Duration, Entries) {
+        let out_dir = tempfile::tempdir().expect("temp dir");
+        let stdout = MemoryOutputPipe::new(yun_exec::limits::STDOUT_BYTES_MAX);
+        let mut argv = vec!["job".to_owned()];
+        argv.extend(task.args.iter().cloned());
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.allow_blocking_current_thread(true)
+            .args(&argv)
+            .stdin(MemoryInputPipe::new(task.stdin.clone()))
+            .stdout(stdout.clone())
+            .preopened_dir(out_dir.path(), "/out", FsPerms::ReadWrite)
+            .expect("preopen /out");
+        let mut store = Store::new(&self.engine, wasi.build_p1());
+        let started = Instant::now();
+        let result = pre.instantiate(&mut store).and_then(|instance| {
+            let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+            start.call(&mut store, ())
+        });
+        let elapsed = started.elapsed();
+        if let Err(e) = result {
+            let code = e.downcast_ref::<I32Exit>().map(|exit| exit.0);
+            assert_eq!(code, Some(0), "{name}: bare run failed: {e:#}");
+        }
+        drop(store);
+        let mut entries = vec![("stdout".to_owned(), stdout.contents().to_vec())];
+        let mut files: Vec<_> = std::fs::read_dir(out_dir.path())
+            .expect("list /out")
+            .map(|entry| entry.expect("/out entry").path())
+            .collect();
+        files.sort();
+        for path in files {
+            let name = path.file_name().expect("file name").to_string_lossy();
+            entries.push((
+                format!("out/{name}"),
+                std::fs::read(&path).expect("read /out"),
+            ));
+        }
+        (elapsed, entries)
+    }
+}
+
 struct Row {
     name: &'static str,
     native: Duration,
     fuel: Duration,
     no_fuel: Duration,
+    bare: Duration,
     fuel_used: u64,
     ratio_goal: Option<f64>,
 }
@@ -307,40 +388,49 @@ struct Row {
 fn bench_kernels() {
     let metered = sandbox(true, false);
     let unmetered = sandbox(false, false);
+    let bare = Bare::new();
     let mut rows = Vec::new();
-    println!("kernels: median of {REPS} runs each (after a warm-up run)");
+    println!(
+        "kernels: median of {REPS} runs each after a warm-up run; wasm time = instantiate + _start"
+    );
     for k in kernels() {
         let bytes = load_module(k.name);
         let started = Instant::now();
         let p_fuel = admit(&metered, k.name, &bytes);
+        let compile = started.elapsed();
         let p_plain = admit(&unmetered, k.name, &bytes);
-        let compile = started.elapsed() / 2;
+        let p_bare = bare.prepare(k.name, &bytes);
         let mut task = Task::new(FUEL, 1024 * MIB);
         task.args = k.args.clone();
         task.stdin = k.stdin.clone();
 
-        // Warm-up, and the outputs must agree with the native twin.
+        // Warm-up, and every wasm variant must produce exactly what the native twin does.
         let expected = (k.native)();
         let a = run(&metered, &p_fuel, &task, k.name);
         let b = run(&unmetered, &p_plain, &task, k.name);
+        let (_, c) = bare.run(&p_bare, &task, k.name);
         assert!(
-            a.entries() == expected && b.entries() == expected,
+            a.entries() == expected && b.entries() == expected && c == expected,
             "{}: wasm output differs from native (wasm stdout {:?})",
             k.name,
             a.diagnostics.stdout_excerpt
         );
         let fuel_used = a.fuel_used;
 
-        let (mut native, mut fuel, mut no_fuel) = (Vec::new(), Vec::new(), Vec::new());
+        let mut times: [Vec<Duration>; 4] = Default::default();
         for _ in 0..REPS {
             let t = Instant::now();
             black_box((k.native)());
-            native.push(t.elapsed());
+            times[0].push(t.elapsed());
             let o = run(&metered, &p_fuel, &task, k.name);
             assert_eq!(o.fuel_used, fuel_used, "{}: fuel is deterministic", k.name);
-            fuel.push(o.diagnostics.wall_time);
-            let o = run(&unmetered, &p_plain, &task, k.name);
-            no_fuel.push(o.diagnostics.wall_time);
+            times[1].push(o.diagnostics.wall_time);
+            times[2].push(
+                run(&unmetered, &p_plain, &task, k.name)
+                    .diagnostics
+                    .wall_time,
+            );
+            times[3].push(bare.run(&p_bare, &task, k.name).0);
         }
         println!(
             "  {:<12} outputs match ({} bytes); args {:?}{}; compile {}",
@@ -350,51 +440,93 @@ fn bench_kernels() {
             if k.stdin.is_empty() {
                 String::new()
             } else {
-                format!(" + {} bytes stdin", k.stdin.len())
+                format!(" + {} bytes of text on stdin", k.stdin.len())
             },
             ms(compile)
         );
+        let [native, fuel, no_fuel, bare_times] = times;
         rows.push(Row {
             name: k.name,
             native: median(native),
             fuel: median(fuel),
             no_fuel: median(no_fuel),
+            bare: median(bare_times),
             fuel_used,
             ratio_goal: k.ratio_goal,
         });
     }
-    println!("all outputs match");
+    println!("all outputs match (sandbox with fuel, without fuel, bare engine, native)");
     println!();
     println!(
-        "| kernel      |     native | wasm, fuel | wasm, no fuel | wasm/native | goal       | fuel overhead | goal       | fuel used      | fuel/ns |"
+        "| kernel      |     native | wasm, fuel | wasm, no fuel | wasm/native | goal          | fuel overhead | goal         |"
     );
     println!(
-        "|-------------|-----------:|-----------:|--------------:|------------:|------------|--------------:|------------|---------------:|--------:|"
+        "|-------------|-----------:|-----------:|--------------:|------------:|---------------|--------------:|--------------|"
     );
     for r in &rows {
-        let ratio = r.fuel.as_secs_f64() / r.native.as_secs_f64();
-        let overhead = r.fuel.as_secs_f64() / r.no_fuel.as_secs_f64() - 1.0;
+        let ratio = secs(r.fuel) / secs(r.native);
+        let overhead = secs(r.fuel) / secs(r.no_fuel) - 1.0;
         println!(
-            "| {:<11} | {:>10} | {:>10} | {:>13} | {:>10.2}× | {:<10} | {:>12.1}% | ≤ 10% {:<4} | {:>14} | {:>7.2} |",
+            "| {:<11} | {:>10} | {:>10} | {:>13} | {:>10.2}× | {:<13} | {:>12.1}% | ≤ 10% {:<6} |",
             r.name,
             ms(r.native),
             ms(r.fuel),
             ms(r.no_fuel),
             ratio,
             r.ratio_goal.map_or_else(
-                || "(none)".to_owned(),
+                || "(none set)".to_owned(),
                 |g| format!("≤ {g:.1}× {}", verdict(ratio <= g))
             ),
             overhead * 100.0,
             verdict(overhead <= 0.10),
-            r.fuel_used,
-            r.fuel_used as f64 / r.fuel.as_secs_f64() / 1e9,
         );
     }
     println!(
-        "(wasm/native with fuel on; fuel overhead = fuel on / fuel off − 1; wasm time = instantiate + _start)"
+        "(wasm/native with fuel on; fuel overhead = fuel on / fuel off − 1, epoch interruption on in both)"
     );
     println!();
+    println!(
+        "diagnostic: bare wasmtime engine, same code generation, no fuel and no epoch interruption"
+    );
+    println!();
+    println!(
+        "| kernel      | wasm, bare | bare/native | sandbox (fuel)/bare | fuel used      | fuel/ns |"
+    );
+    println!(
+        "|-------------|-----------:|------------:|--------------------:|---------------:|--------:|"
+    );
+    for r in &rows {
+        println!(
+            "| {:<11} | {:>10} | {:>10.2}× | {:>18.2}× | {:>14} | {:>7.2} |",
+            r.name,
+            ms(r.bare),
+            secs(r.bare) / secs(r.native),
+            secs(r.fuel) / secs(r.bare),
+            r.fuel_used,
+            r.fuel_used as f64 / secs(r.fuel) / 1e9,
+        );
+    }
+    if sha_ni() {
+        println!(
+            "note: this CPU has SHA-NI and the native sha2 uses it at run time; wasm has no SHA \
+             instructions, so sha256chain compares software SHA-256 in wasm with hardware SHA-256"
+        );
+    }
+    println!();
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+#[cfg(target_arch = "x86_64")]
+fn sha_ni() -> bool {
+    std::arch::is_x86_feature_detected!("sha")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn sha_ni() -> bool {
+    false
 }
 
 fn bench_instantiation() {
