@@ -58,6 +58,7 @@ pub async fn verify(opts: &ClientOpts) -> anyhow::Result<()> {
             height,
             timestamp_ms: h.timestamp_ms,
             proposer: h.proposer,
+            seed: h.parent,
         };
         let executed = store
             .execute(&env, &block.txs)?

@@ -99,6 +99,7 @@ impl App {
             height: head.height + 1,
             timestamp_ms: millis(clock.current()).max(parent.header.timestamp_ms),
             proposer: Address::from_public_key(&ctx.leader),
+            seed: head.block_hash,
         };
         let proposal = match self.state.store.build(&env, candidates) {
             Ok(p) => p,
@@ -161,6 +162,7 @@ impl App {
             height: h.height,
             timestamp_ms: h.timestamp_ms,
             proposer: h.proposer,
+            seed: h.parent,
         };
         let executed = match self.state.store.execute(&env, &block.txs) {
             Ok(Ok(executed)) => executed,

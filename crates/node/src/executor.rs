@@ -93,6 +93,7 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
                 height: block.height(),
                 timestamp_ms: block.header.timestamp_ms,
                 proposer: block.header.proposer,
+                seed: block.header.parent,
             };
             state
                 .store

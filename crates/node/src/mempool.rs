@@ -426,6 +426,7 @@ mod tests {
             height: 1,
             timestamp_ms: 1,
             proposer: addr("validator"),
+            seed: yun_types::Hash32::ZERO,
         };
         yun_state::execute_block(&mut o, &env, std::slice::from_ref(&t0)).unwrap();
         let w = o.into_writes();

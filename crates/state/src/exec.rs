@@ -13,7 +13,8 @@ use commonware_parallel::Sequential;
 use rand_core::CryptoRng;
 use yun_types::limits::BLOCK_TX_BYTES_MAX;
 use yun_types::{
-    Action, Address, Amount, ChainParams, Receipt, SignedTx, TX_NAMESPACE, TxOutcome, TxRejection,
+    Action, Address, Amount, ChainParams, Hash32, Receipt, SignedTx, TX_NAMESPACE, TxOutcome,
+    TxRejection,
 };
 
 /// What the block itself contributes to execution: the only source of height, time and the
@@ -24,6 +25,9 @@ pub struct BlockEnv {
     pub height: u64,
     pub timestamp_ms: u64,
     pub proposer: Address,
+    /// The parent block's hash: the block's randomness (market tie-breaks). A proposer can
+    /// influence it only by choosing among its own candidate blocks.
+    pub seed: Hash32,
 }
 
 /// A block that must not be accepted: the index of the offending transaction and why.
@@ -67,7 +71,10 @@ pub fn check_stateless(
     }
     match &tx.action {
         Action::Transfer { amount, .. } if amount.is_zero() => Err(TxRejection::ZeroAmount),
-        Action::Transfer { .. } => Ok(()),
+        Action::PostJob { spec } => crate::market::check_job_spec(spec, params, height),
+        Action::CommitResults { commits } if commits.is_empty() => Err(TxRejection::Malformed),
+        Action::RevealResults { reveals } if reveals.is_empty() => Err(TxRejection::Malformed),
+        _ => Ok(()),
     }
 }
 
@@ -124,9 +131,7 @@ pub fn check_admission<R: StateReader + ?Sized>(
 
 /// Fee plus whatever the action moves out of the sender's balance.
 pub fn max_spend(stx: &SignedTx) -> Result<Amount, TxRejection> {
-    let moved = match &stx.tx.action {
-        Action::Transfer { amount, .. } => *amount,
-    };
+    let moved = crate::market::action_spend(&stx.tx.action)?;
     stx.tx
         .fee
         .checked_add(moved)
@@ -179,6 +184,7 @@ pub fn execute_block<R: StateReader + ?Sized>(
             .expect("burned never exceeds the fixed total supply");
         state.set_supply(&supply);
     }
+    crate::market::end_block(state, env, &params);
     Ok(BlockOutcome {
         receipts,
         fees_total,
@@ -233,6 +239,7 @@ pub fn build_block<R: StateReader + ?Sized>(
             .expect("burned within supply");
         state.set_supply(&supply);
     }
+    crate::market::end_block(state, env, &params);
     built
 }
 
@@ -267,7 +274,7 @@ fn apply_tx<R: StateReader + ?Sized>(
         .expect("burn share is at most the fee");
     credit(state, &env.proposer, reward);
 
-    let outcome = match apply_action(state, &sender, &stx.tx.action) {
+    let outcome = match apply_action(state, env, params, &sender, &stx.id(), &stx.tx.action) {
         Ok(()) => TxOutcome::Success,
         Err(reason) => TxOutcome::Failed(reason),
     };
@@ -284,7 +291,10 @@ fn apply_tx<R: StateReader + ?Sized>(
 /// Runs the action. On error nothing it touched has been written.
 fn apply_action<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
     sender: &Address,
+    tx_id: &Hash32,
     action: &Action,
 ) -> Result<(), TxRejection> {
     match action {
@@ -298,6 +308,7 @@ fn apply_action<R: StateReader + ?Sized>(
             credit(state, to, *amount);
             Ok(())
         }
+        market => crate::market::apply_action(state, env, params, sender, tx_id, market),
     }
 }
 

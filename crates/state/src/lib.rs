@@ -1,4 +1,4 @@
-//! The pure state machine of Yun: accounts, transfers, fees and genesis.
+//! The pure state machine of Yun: accounts, transfers, fees, genesis and the compute market.
 //!
 //! Nothing here performs I/O, reads a clock, iterates a hash map or uses floating point:
 //! every input (height, time, proposer) arrives in a [`BlockEnv`], so every node that applies
@@ -10,6 +10,7 @@ pub mod account;
 pub mod exec;
 pub mod genesis;
 pub mod keys;
+pub mod market;
 pub mod overlay;
 pub mod supply;
 
@@ -23,5 +24,5 @@ pub use exec::{
 };
 pub use genesis::{GenesisError, genesis_writes};
 pub use keys::StateKey;
-pub use overlay::{MemState, Overlay, StateReader, StateWrites};
+pub use overlay::{MemState, Overlay, StateReader, StateWrites, prefix_end};
 pub use supply::{Supply, SupplyError, check_supply};

@@ -11,6 +11,21 @@ use yun_types::{Address, ChainParams};
 /// Read access to committed state, by raw key.
 pub trait StateReader {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
+    /// Entries with `start <= key < end`, in key order.
+    fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
+}
+
+/// The end of the key range that starts with `prefix` (exclusive): the prefix incremented.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // Only a prefix of all 0xff bytes gets here; no state key is that long.
+    vec![u8::MAX; 256]
 }
 
 /// Pending writes, in key order (`None` deletes).
@@ -40,6 +55,32 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
 
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.writes.insert(key, Some(value));
+    }
+
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.writes.insert(key, None);
+    }
+
+    /// Entries with `start <= key < end` as they stand with this overlay's writes applied.
+    pub fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
+            self.base.range(start, end).into_iter().collect();
+        for (k, v) in self.writes.range(start.to_vec()..end.to_vec()) {
+            match v {
+                Some(v) => {
+                    merged.insert(k.clone(), v.clone());
+                }
+                None => {
+                    merged.remove(k);
+                }
+            }
+        }
+        merged.into_iter().collect()
+    }
+
+    /// Entries whose key starts with `prefix`.
+    pub fn scan(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.range(prefix, &prefix_end(prefix))
     }
 
     pub fn account(&self, address: &Address) -> Account {
@@ -93,6 +134,12 @@ pub struct MemState {
 impl StateReader for MemState {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.entries.get(key).cloned()
+    }
+    fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.entries
+            .range(start.to_vec()..end.to_vec())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }
 

@@ -198,6 +198,7 @@ impl Scenario {
             height: self.height + 1,
             timestamp_ms: (self.height + 1) * 1_000,
             proposer: addr("validator"),
+            seed: yun_types::Hash32::digest(&self.height.to_be_bytes()),
         };
         let mut overlay = Overlay::new(&self.state);
         let outcome = execute_block(&mut overlay, &env, txs)?;

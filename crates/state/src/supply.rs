@@ -2,6 +2,7 @@
 
 use crate::account::Account;
 use crate::keys::StateKey;
+use crate::market;
 use commonware_codec::{EncodeSize, Error, Read, ReadExt, Write};
 use yun_types::{Amount, AmountError};
 
@@ -37,9 +38,13 @@ impl Read for Supply {
 /// How the books failed to balance.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SupplyError {
-    #[error("balances {balances} + burned {burned} != total {total}")]
+    #[error(
+        "balances {balances} + bonds {bonds} + escrow {escrow} + burned {burned} != total {total}"
+    )]
     NotConserved {
         balances: Amount,
+        bonds: Amount,
+        escrow: Amount,
         burned: Amount,
         total: Amount,
     },
@@ -49,16 +54,23 @@ pub enum SupplyError {
     Missing,
 }
 
-/// Checks balances + burned == total over a full scan of the state (key order).
+/// Checks balances + provider bonds + job escrow + burned == total over a full scan of the
+/// state (key order).
 pub fn check_supply<'a>(
     entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
 ) -> Result<Supply, SupplyError> {
     let mut balances = Amount::ZERO;
+    let mut bonds = Amount::ZERO;
+    let mut escrow = Amount::ZERO;
     let mut supply = None;
     let supply_key = StateKey::Supply.bytes();
     for (k, v) in entries {
         if StateKey::account_of(k).is_some() {
             balances = balances.checked_add(Account::from_bytes(v).balance)?;
+        } else if k.first() == Some(&market::TAG_PROVIDER) {
+            bonds = bonds.checked_add(market::decode::<market::Provider>(v).bond)?;
+        } else if k.first() == Some(&market::TAG_JOB) {
+            escrow = escrow.checked_add(market::decode::<market::Job>(v).escrow)?;
         } else if k == supply_key.as_slice() {
             supply = Some(
                 <Supply as commonware_codec::DecodeExt<()>>::decode(commonware_codec::Copying(v))
@@ -67,9 +79,12 @@ pub fn check_supply<'a>(
         }
     }
     let supply = supply.ok_or(SupplyError::Missing)?;
-    if balances.checked_add(supply.burned)? != supply.total {
+    let held = Amount::checked_sum([balances, bonds, escrow, supply.burned])?;
+    if held != supply.total {
         return Err(SupplyError::NotConserved {
             balances,
+            bonds,
+            escrow,
             burned: supply.burned,
             total: supply.total,
         });

@@ -58,6 +58,7 @@ fn main() {
             height: head.height + 1,
             timestamp_ms: head.height + 1,
             proposer: addr("validator"),
+            seed: head.block_hash,
         };
         let t = Instant::now();
         let proposal = store.build(&env, txs).expect("build");

@@ -451,6 +451,16 @@ impl StateReader for Snapshot {
             .expect("state table read (disk failure is fatal)")
             .map(|v| v.value().to_vec())
     }
+    fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.state
+            .range(start..end)
+            .expect("state table range (disk failure is fatal)")
+            .map(|e| {
+                let (k, v) = e.expect("state table entry");
+                (k.value().to_vec(), v.value().to_vec())
+            })
+            .collect()
+    }
 }
 
 fn apply_state(wtx: &redb::WriteTransaction, writes: &StateWrites) -> Result<(), StoreError> {
@@ -499,7 +509,7 @@ fn index_block(
                     id.as_bytes(),
                 )?;
             }
-            yun_types::Action::Transfer { .. } => {}
+            _ => {}
         }
     }
     Ok(())

@@ -30,6 +30,7 @@ fn commit_next(store: &Store, txs: Vec<yun_types::SignedTx>) -> Block {
         height: head.height + 1,
         timestamp_ms: head.timestamp_ms + 1,
         proposer: addr("validator"),
+        seed: head.block_hash,
     };
     let proposal = store.build(&env, txs).unwrap();
     assert!(proposal.left_out.is_empty(), "{:?}", proposal.left_out);
@@ -119,6 +120,7 @@ fn a_block_built_on_a_stale_head_is_refused() {
         height: 1,
         timestamp_ms: 1,
         proposer: addr("validator"),
+        seed: yun_types::Hash32::ZERO,
     };
     let stale = store
         .build(&env, vec![transfer(0, "bob", 1)])

@@ -13,7 +13,17 @@ use std::str::FromStr;
 pub const ADDRESS_HRP: &str = "yun";
 
 /// The 32 bytes of an ed25519 public key; an account, a validator or a provider.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct Address(pub [u8; 32]);
 
 /// Why a string or key is not an address.

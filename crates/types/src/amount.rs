@@ -10,7 +10,18 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A non-negative number of base token units.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct Amount(u128);
 
 /// Arithmetic that would leave the range of `Amount`.

@@ -1,5 +1,6 @@
 //! JSON shapes of the HTTP API, shared by the node (server) and the client.
 
+use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal};
 use crate::rejection::RejectionBody;
 use crate::{Action, Address, Amount, Hash32, Receipt, SignedTx, TxId, TxOutcome, TxRejection};
 use serde::{Deserialize, Serialize};
@@ -60,15 +61,28 @@ pub struct SubmitTxResponse {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ActionView {
     Transfer { to: Address, amount: Amount },
+    RegisterProvider { spec: ProviderSpec, bond: Amount },
+    UpdateProvider { spec: ProviderSpec },
+    PauseProvider { paused: bool },
+    ExitProvider,
+    PostJob { spec: JobSpec },
+    CancelJob { job: JobId },
+    CommitResults { commits: Vec<ResultCommit> },
+    RevealResults { reveals: Vec<ResultReveal> },
 }
 
 impl From<&Action> for ActionView {
     fn from(a: &Action) -> Self {
-        match a {
-            Action::Transfer { to, amount } => ActionView::Transfer {
-                to: *to,
-                amount: *amount,
-            },
+        match a.clone() {
+            Action::Transfer { to, amount } => ActionView::Transfer { to, amount },
+            Action::RegisterProvider { spec, bond } => ActionView::RegisterProvider { spec, bond },
+            Action::UpdateProvider { spec } => ActionView::UpdateProvider { spec },
+            Action::PauseProvider { paused } => ActionView::PauseProvider { paused },
+            Action::ExitProvider => ActionView::ExitProvider,
+            Action::PostJob { spec } => ActionView::PostJob { spec },
+            Action::CancelJob { job } => ActionView::CancelJob { job },
+            Action::CommitResults { commits } => ActionView::CommitResults { commits },
+            Action::RevealResults { reveals } => ActionView::RevealResults { reveals },
         }
     }
 }

@@ -18,6 +18,121 @@ pub struct ChainParams {
     pub tx_bytes_max: u32,
     /// How far past the current height a transaction may set its expiry, in blocks.
     pub expiry_blocks_max: u64,
+    /// The compute market's parameters.
+    #[serde(default)]
+    pub market: MarketParams,
+}
+
+/// Parameters of the compute market (bonds, windows, slashing, the price index).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MarketParams {
+    /// Smallest bond a provider may hold and still receive tasks.
+    pub provider_bond_min: Amount,
+    /// Most slots one provider may offer.
+    pub provider_slots_max: u32,
+    /// Blocks between `ExitProvider` and the bond's return.
+    pub unbonding_blocks: u64,
+    /// Blocks an assigned replica has to commit its verdict.
+    pub commit_window_blocks: u64,
+    /// Blocks a committed replica has to reveal, once every replica has committed.
+    pub reveal_window_blocks: u64,
+    /// How far ahead a job's deadline may be, in blocks.
+    pub job_deadline_blocks_max: u64,
+    /// Largest fuel and memory limits one task may ask for.
+    pub task_fuel_max: u64,
+    pub task_memory_bytes_max: u64,
+    /// Silent replicas a task tolerates before it fails.
+    pub task_expirations_max: u8,
+    /// Share of the bond a dissenting provider loses, in basis points.
+    pub slash_dissent_bps: u16,
+    /// Share of the bond a silent provider loses, in basis points.
+    pub slash_silent_bps: u16,
+    /// Share of a dissent slash paid to the requester; the rest is burned.
+    pub slash_to_requester_bps: u16,
+    /// The price index never falls below this, per million fuel.
+    pub price_floor_per_mfuel: Amount,
+    /// Utilization of provider slots the price index steers toward, in basis points.
+    pub price_target_utilization_bps: u16,
+    /// The index moves by at most 1/divisor per block (8: ±12.5 %, as EIP-1559).
+    pub price_step_divisor: u16,
+    /// Assumed error rate of a provider with no verified history, in parts per million
+    /// (adaptive verification: a provider with a run of s verified results is trusted to err
+    /// with prior / (s + 1)).
+    pub adaptive_prior_error_ppm: u32,
+}
+
+impl Default for MarketParams {
+    fn default() -> Self {
+        MarketParams {
+            provider_bond_min: Amount::new(1_000_000),
+            provider_slots_max: 1_024,
+            unbonding_blocks: 100,
+            commit_window_blocks: 20,
+            reveal_window_blocks: 20,
+            job_deadline_blocks_max: 1_000_000,
+            task_fuel_max: 1_000_000_000_000,
+            task_memory_bytes_max: 4 * 1024 * 1024 * 1024 - 65_536,
+            task_expirations_max: 3,
+            slash_dissent_bps: 1_000,
+            slash_silent_bps: 100,
+            slash_to_requester_bps: 5_000,
+            price_floor_per_mfuel: Amount::new(1),
+            price_target_utilization_bps: 5_000,
+            price_step_divisor: 8,
+            adaptive_prior_error_ppm: 200_000,
+        }
+    }
+}
+
+impl Write for MarketParams {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.provider_bond_min.write(buf);
+        self.provider_slots_max.write(buf);
+        self.unbonding_blocks.write(buf);
+        self.commit_window_blocks.write(buf);
+        self.reveal_window_blocks.write(buf);
+        self.job_deadline_blocks_max.write(buf);
+        self.task_fuel_max.write(buf);
+        self.task_memory_bytes_max.write(buf);
+        self.task_expirations_max.write(buf);
+        self.slash_dissent_bps.write(buf);
+        self.slash_silent_bps.write(buf);
+        self.slash_to_requester_bps.write(buf);
+        self.price_floor_per_mfuel.write(buf);
+        self.price_target_utilization_bps.write(buf);
+        self.price_step_divisor.write(buf);
+        self.adaptive_prior_error_ppm.write(buf);
+    }
+}
+
+impl EncodeSize for MarketParams {
+    fn encode_size(&self) -> usize {
+        16 + 4 + 8 * 6 + 1 + 2 * 3 + 16 + 2 * 2 + 4
+    }
+}
+
+impl Read for MarketParams {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(MarketParams {
+            provider_bond_min: Amount::read(buf)?,
+            provider_slots_max: u32::read(buf)?,
+            unbonding_blocks: u64::read(buf)?,
+            commit_window_blocks: u64::read(buf)?,
+            reveal_window_blocks: u64::read(buf)?,
+            job_deadline_blocks_max: u64::read(buf)?,
+            task_fuel_max: u64::read(buf)?,
+            task_memory_bytes_max: u64::read(buf)?,
+            task_expirations_max: u8::read(buf)?,
+            slash_dissent_bps: u16::read(buf)?,
+            slash_silent_bps: u16::read(buf)?,
+            slash_to_requester_bps: u16::read(buf)?,
+            price_floor_per_mfuel: Amount::read(buf)?,
+            price_target_utilization_bps: u16::read(buf)?,
+            price_step_divisor: u16::read(buf)?,
+            adaptive_prior_error_ppm: u32::read(buf)?,
+        })
+    }
 }
 
 impl Default for ChainParams {
@@ -26,8 +141,9 @@ impl Default for ChainParams {
             min_fee: Amount::new(1_000),
             fee_burn_bps: 1_000,
             block_txs_max: 20_000,
-            tx_bytes_max: 4_096,
+            tx_bytes_max: 65_536,
             expiry_blocks_max: 100_000,
+            market: MarketParams::default(),
         }
     }
 }
@@ -39,12 +155,13 @@ impl Write for ChainParams {
         self.block_txs_max.write(buf);
         self.tx_bytes_max.write(buf);
         self.expiry_blocks_max.write(buf);
+        self.market.write(buf);
     }
 }
 
 impl EncodeSize for ChainParams {
     fn encode_size(&self) -> usize {
-        16 + 2 + 4 + 4 + 8
+        16 + 2 + 4 + 4 + 8 + self.market.encode_size()
     }
 }
 
@@ -57,6 +174,7 @@ impl Read for ChainParams {
             block_txs_max: u32::read(buf)?,
             tx_bytes_max: u32::read(buf)?,
             expiry_blocks_max: u64::read(buf)?,
+            market: MarketParams::read(buf)?,
         })
     }
 }

@@ -8,7 +8,18 @@ use std::fmt;
 use std::str::FromStr;
 
 /// 32 bytes of blake3 output (content addresses, tx ids, state and block digests).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct Hash32(pub [u8; 32]);
 
 impl Hash32 {

@@ -24,10 +24,27 @@ pub enum TxRejection {
     ZeroAmount = 14,
     AmountOverflow = 15,
     BlockFull = 16,
+    AlreadyProvider = 17,
+    NotProvider = 18,
+    BondTooLow = 19,
+    InvalidProviderSpec = 20,
+    ProviderExiting = 21,
+    TasksInFlight = 22,
+    InvalidJobSpec = 23,
+    DeadlineOutOfRange = 24,
+    InsufficientEscrow = 25,
+    UnknownJob = 26,
+    NotRequester = 27,
+    JobClosed = 28,
+    NotAssigned = 29,
+    CommitClosed = 30,
+    RevealNotOpen = 31,
+    CommitmentMismatch = 32,
+    DuplicateResult = 33,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 16] = [
+    pub const ALL: [TxRejection; 33] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -44,6 +61,23 @@ impl TxRejection {
         Self::ZeroAmount,
         Self::AmountOverflow,
         Self::BlockFull,
+        Self::AlreadyProvider,
+        Self::NotProvider,
+        Self::BondTooLow,
+        Self::InvalidProviderSpec,
+        Self::ProviderExiting,
+        Self::TasksInFlight,
+        Self::InvalidJobSpec,
+        Self::DeadlineOutOfRange,
+        Self::InsufficientEscrow,
+        Self::UnknownJob,
+        Self::NotRequester,
+        Self::JobClosed,
+        Self::NotAssigned,
+        Self::CommitClosed,
+        Self::RevealNotOpen,
+        Self::CommitmentMismatch,
+        Self::DuplicateResult,
     ];
 
     pub fn code(self) -> u16 {
@@ -72,6 +106,23 @@ impl TxRejection {
             Self::ZeroAmount => "ZeroAmount",
             Self::AmountOverflow => "AmountOverflow",
             Self::BlockFull => "BlockFull",
+            Self::AlreadyProvider => "AlreadyProvider",
+            Self::NotProvider => "NotProvider",
+            Self::BondTooLow => "BondTooLow",
+            Self::InvalidProviderSpec => "InvalidProviderSpec",
+            Self::ProviderExiting => "ProviderExiting",
+            Self::TasksInFlight => "TasksInFlight",
+            Self::InvalidJobSpec => "InvalidJobSpec",
+            Self::DeadlineOutOfRange => "DeadlineOutOfRange",
+            Self::InsufficientEscrow => "InsufficientEscrow",
+            Self::UnknownJob => "UnknownJob",
+            Self::NotRequester => "NotRequester",
+            Self::JobClosed => "JobClosed",
+            Self::NotAssigned => "NotAssigned",
+            Self::CommitClosed => "CommitClosed",
+            Self::RevealNotOpen => "RevealNotOpen",
+            Self::CommitmentMismatch => "CommitmentMismatch",
+            Self::DuplicateResult => "DuplicateResult",
         }
     }
 
@@ -94,6 +145,35 @@ impl TxRejection {
             Self::ZeroAmount => "the amount must be greater than zero",
             Self::AmountOverflow => "the amounts involved overflow",
             Self::BlockFull => "the block has no room left for this transaction",
+            Self::AlreadyProvider => "the account is already a registered provider",
+            Self::NotProvider => "the account is not a registered provider",
+            Self::BondTooLow => "the bond is below the chain's minimum provider bond",
+            Self::InvalidProviderSpec => {
+                "the provider offer is invalid (zero slots or memory, too many slots, or a bad endpoint URL)"
+            }
+            Self::ProviderExiting => "the provider is exiting and cannot change its offer",
+            Self::TasksInFlight => "the provider still has tasks in flight",
+            Self::InvalidJobSpec => {
+                "the job is invalid (no tasks, zero fuel or memory, limits above the chain's, or a bad verification policy)"
+            }
+            Self::DeadlineOutOfRange => {
+                "the job deadline is in the past or further ahead than the chain allows"
+            }
+            Self::InsufficientEscrow => {
+                "the account cannot lock the job's worst-case cost (tasks x replicas x fuel x bid) plus the fee"
+            }
+            Self::UnknownJob => "no job has this id",
+            Self::NotRequester => "only the account that posted the job may do this",
+            Self::JobClosed => "the job is already cancelled or finished",
+            Self::NotAssigned => "the task is not assigned to this provider",
+            Self::CommitClosed => {
+                "the task's replica is not waiting for a commitment (already committed, or expired)"
+            }
+            Self::RevealNotOpen => {
+                "the replica cannot reveal now (not committed, other replicas still committing, or expired)"
+            }
+            Self::CommitmentMismatch => "the revealed verdict and salt do not match the commitment",
+            Self::DuplicateResult => "the transaction names the same task twice",
         }
     }
 
@@ -124,6 +204,35 @@ impl TxRejection {
             Self::ZeroAmount => "send a positive amount",
             Self::AmountOverflow => "use smaller amounts",
             Self::BlockFull => "it stays in the mempool for a later block",
+            Self::AlreadyProvider => "change the offer with `yun provider update`",
+            Self::NotProvider => "register first with `yun provider register`",
+            Self::BondTooLow => "bond at least the minimum shown by `yun market`",
+            Self::InvalidProviderSpec => {
+                "offer 1 to the maximum slots, some memory, and an http(s):// endpoint"
+            }
+            Self::ProviderExiting => "wait for the bond to return, then register again",
+            Self::TasksInFlight => "finish (commit and reveal) or let them expire, then exit",
+            Self::InvalidJobSpec => {
+                "check tasks, --fuel, --memory-mb and --verify against `yun market` limits"
+            }
+            Self::DeadlineOutOfRange => {
+                "choose a deadline height between now and the maximum shown by `yun market`"
+            }
+            Self::InsufficientEscrow => {
+                "fund the account, lower the bid or fuel, or use fewer replicas"
+            }
+            Self::UnknownJob => "check the id printed when the job was posted",
+            Self::NotRequester => "sign with the requester's key",
+            Self::JobClosed => "nothing to do: `yun job status ID` shows its outcome",
+            Self::NotAssigned => {
+                "commit and reveal only tasks assigned to you (`yun provider status`)"
+            }
+            Self::CommitClosed => "commit once, before the commit deadline",
+            Self::RevealNotOpen => {
+                "reveal after every replica has committed, before the reveal deadline"
+            }
+            Self::CommitmentMismatch => "reveal exactly the verdict and salt that were committed",
+            Self::DuplicateResult => "send one commit or reveal per task",
         }
     }
 }

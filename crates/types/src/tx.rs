@@ -2,6 +2,7 @@
 
 use crate::codec_util::{read_str, str_size, write_str};
 use crate::limits::{CHAIN_ID_BYTES_MAX, TX_BYTES_MAX};
+use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, results_cfg};
 use crate::{Address, Amount, Hash32, TX_NAMESPACE};
 use bytes::BufMut;
 use commonware_codec::{Buf, Decode, Encode, EncodeSize, Error, Read, ReadExt, Write};
@@ -16,18 +17,74 @@ pub type TxId = Hash32;
 pub enum Action {
     /// Move `amount` from the signer to `to`.
     Transfer { to: Address, amount: Amount },
+    /// Offer compute as a provider, locking `bond` from the balance.
+    RegisterProvider { spec: ProviderSpec, bond: Amount },
+    /// Change the offer (capacity, labels, ask, endpoint).
+    UpdateProvider { spec: ProviderSpec },
+    /// Stop (or resume) receiving new tasks.
+    PauseProvider { paused: bool },
+    /// Leave: the bond returns after the unbonding period; only with no task in flight.
+    ExitProvider,
+    /// Post a job, locking escrow for its worst-case cost.
+    PostJob { spec: JobSpec },
+    /// Stop new assignments; unspendable escrow returns to the requester.
+    CancelJob { job: JobId },
+    /// Commit to verdicts of assigned tasks.
+    CommitResults { commits: Vec<ResultCommit> },
+    /// Reveal committed verdicts.
+    RevealResults { reveals: Vec<ResultReveal> },
 }
 
-const ACTION_TRANSFER: u8 = 0;
+impl Action {
+    fn tag(&self) -> u8 {
+        match self {
+            Action::Transfer { .. } => 0,
+            Action::RegisterProvider { .. } => 1,
+            Action::UpdateProvider { .. } => 2,
+            Action::PauseProvider { .. } => 3,
+            Action::ExitProvider => 4,
+            Action::PostJob { .. } => 5,
+            Action::CancelJob { .. } => 6,
+            Action::CommitResults { .. } => 7,
+            Action::RevealResults { .. } => 8,
+        }
+    }
+
+    /// A short name for receipts and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Transfer { .. } => "transfer",
+            Action::RegisterProvider { .. } => "register_provider",
+            Action::UpdateProvider { .. } => "update_provider",
+            Action::PauseProvider { .. } => "pause_provider",
+            Action::ExitProvider => "exit_provider",
+            Action::PostJob { .. } => "post_job",
+            Action::CancelJob { .. } => "cancel_job",
+            Action::CommitResults { .. } => "commit_results",
+            Action::RevealResults { .. } => "reveal_results",
+        }
+    }
+}
 
 impl Write for Action {
     fn write(&self, buf: &mut impl BufMut) {
+        self.tag().write(buf);
         match self {
             Action::Transfer { to, amount } => {
-                ACTION_TRANSFER.write(buf);
                 to.write(buf);
                 amount.write(buf);
             }
+            Action::RegisterProvider { spec, bond } => {
+                spec.write(buf);
+                bond.write(buf);
+            }
+            Action::UpdateProvider { spec } => spec.write(buf),
+            Action::PauseProvider { paused } => paused.write(buf),
+            Action::ExitProvider => {}
+            Action::PostJob { spec } => spec.write(buf),
+            Action::CancelJob { job } => job.write(buf),
+            Action::CommitResults { commits } => commits.write(buf),
+            Action::RevealResults { reveals } => reveals.write(buf),
         }
     }
 }
@@ -36,6 +93,14 @@ impl EncodeSize for Action {
     fn encode_size(&self) -> usize {
         1 + match self {
             Action::Transfer { to, amount } => to.encode_size() + amount.encode_size(),
+            Action::RegisterProvider { spec, bond } => spec.encode_size() + bond.encode_size(),
+            Action::UpdateProvider { spec } => spec.encode_size(),
+            Action::PauseProvider { paused } => paused.encode_size(),
+            Action::ExitProvider => 0,
+            Action::PostJob { spec } => spec.encode_size(),
+            Action::CancelJob { job } => job.encode_size(),
+            Action::CommitResults { commits } => commits.encode_size(),
+            Action::RevealResults { reveals } => reveals.encode_size(),
         }
     }
 }
@@ -43,13 +108,36 @@ impl EncodeSize for Action {
 impl Read for Action {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
-        match u8::read(buf)? {
-            ACTION_TRANSFER => Ok(Action::Transfer {
+        Ok(match u8::read(buf)? {
+            0 => Action::Transfer {
                 to: Address::read(buf)?,
                 amount: Amount::read(buf)?,
-            }),
-            tag => Err(Error::InvalidEnum(tag)),
-        }
+            },
+            1 => Action::RegisterProvider {
+                spec: ProviderSpec::read(buf)?,
+                bond: Amount::read(buf)?,
+            },
+            2 => Action::UpdateProvider {
+                spec: ProviderSpec::read(buf)?,
+            },
+            3 => Action::PauseProvider {
+                paused: bool::read(buf)?,
+            },
+            4 => Action::ExitProvider,
+            5 => Action::PostJob {
+                spec: JobSpec::read(buf)?,
+            },
+            6 => Action::CancelJob {
+                job: Hash32::read(buf)?,
+            },
+            7 => Action::CommitResults {
+                commits: Vec::read_cfg(buf, &results_cfg())?,
+            },
+            8 => Action::RevealResults {
+                reveals: Vec::read_cfg(buf, &results_cfg())?,
+            },
+            tag => return Err(Error::InvalidEnum(tag)),
+        })
     }
 }
 

@@ -1,0 +1,207 @@
+//! "Why is my job not running": for each unfinished task, the reason in words and how many
+//! providers each matching constraint excluded, computed from current state on request.
+
+use super::records::*;
+use super::step::fits;
+use crate::overlay::{Overlay, StateReader};
+use serde::Serialize;
+use yun_types::market::{JobId, TaskRef};
+use yun_types::{Amount, ChainParams};
+
+/// Why a task is not finished yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum WaitReason {
+    /// The job's bid is below the market's price index; it runs when the index falls.
+    BidBelowIndex {
+        bid_per_mfuel: Amount,
+        index_per_mfuel: Amount,
+    },
+    NoActiveProvider,
+    NoProviderWithEnoughMemory,
+    NoProviderWithLabels,
+    /// Every provider that fits asks more than the bid.
+    AllAsksAboveBid,
+    /// The providers that fit are already replicas of this task (or are the requester).
+    TooFewDistinctProviders {
+        eligible: u32,
+        needed: u32,
+    },
+    /// Providers fit but have no free slot.
+    AllEligibleBusy,
+    /// Capacity fits: the task is matched at the end of the next block.
+    MatchingNextBlock,
+    WaitingForCommits,
+    WaitingForReveals,
+    /// All verdicts are in; verified at the end of this block.
+    Verifying,
+    JobClosed,
+}
+
+/// How many providers one constraint removed, in the order they are applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Excluded {
+    pub constraint: &'static str,
+    pub providers: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskWhy {
+    pub index: u32,
+    pub reason: WaitReason,
+    pub replicas_wanted: u8,
+    pub replicas_live: u8,
+    pub excluded: Vec<Excluded>,
+}
+
+/// Explains every unfinished task of a job; `None` if there is no such job.
+pub fn explain_job<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    params: &ChainParams,
+    job_id: &JobId,
+) -> Option<Vec<TaskWhy>> {
+    let job = state.job(job_id)?;
+    let providers: Vec<(yun_types::Address, Provider)> = state
+        .scan(&[TAG_PROVIDER])
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                yun_types::Address(k[1..33].try_into().expect("address")),
+                decode(&v),
+            )
+        })
+        .collect();
+    let index = state
+        .market()
+        .price_index_per_mfuel
+        .max(super::initial_price(params));
+    let mut out = Vec::new();
+    for i in 0..job.spec.tasks.len() as u32 {
+        let t = TaskRef {
+            job: *job_id,
+            index: i,
+        };
+        let task = state.task(&t).expect("every task of a job exists");
+        if task.phase != TaskPhase::Open {
+            continue;
+        }
+        let live = task.live_replicas();
+        let (reason, excluded) = if live >= task.replicas_wanted as usize {
+            (running_reason(&task), Vec::new())
+        } else if job.status != JobStatus::Open {
+            (WaitReason::JobClosed, Vec::new())
+        } else if job.spec.bid_per_mfuel < index {
+            let r = WaitReason::BidBelowIndex {
+                bid_per_mfuel: job.spec.bid_per_mfuel,
+                index_per_mfuel: index,
+            };
+            (r, Vec::new())
+        } else {
+            pending_reason(
+                &providers,
+                &job,
+                &task,
+                params,
+                task.replicas_wanted as usize - live,
+            )
+        };
+        out.push(TaskWhy {
+            index: i,
+            reason,
+            replicas_wanted: task.replicas_wanted,
+            replicas_live: live as u8,
+            excluded,
+        });
+    }
+    Some(out)
+}
+
+fn running_reason(task: &Task) -> WaitReason {
+    if task
+        .replicas
+        .iter()
+        .any(|r| matches!(r.state, ReplicaState::Assigned { .. }))
+    {
+        WaitReason::WaitingForCommits
+    } else if task.replicas.iter().any(|r| r.state.in_flight()) {
+        WaitReason::WaitingForReveals
+    } else {
+        WaitReason::Verifying
+    }
+}
+
+/// Applies the matching constraints one after another, counting what each removes; the reason
+/// is the first constraint that leaves nobody.
+fn pending_reason(
+    providers: &[(yun_types::Address, Provider)],
+    job: &Job,
+    task: &Task,
+    params: &ChainParams,
+    needed: usize,
+) -> (WaitReason, Vec<Excluded>) {
+    type Filter<'a> = (
+        &'static str,
+        WaitReason,
+        Box<dyn Fn(&yun_types::Address, &Provider) -> bool + 'a>,
+    );
+    let filters: Vec<Filter> = vec![
+        (
+            "active_and_bonded",
+            WaitReason::NoActiveProvider,
+            Box::new(|_, p| {
+                p.status == ProviderStatus::Active && p.bond >= params.market.provider_bond_min
+            }),
+        ),
+        (
+            "memory",
+            WaitReason::NoProviderWithEnoughMemory,
+            Box::new(|_, p| p.spec.memory_bytes_per_slot >= job.spec.memory_bytes_per_task),
+        ),
+        (
+            "labels",
+            WaitReason::NoProviderWithLabels,
+            Box::new(|_, p| fits(p, job)),
+        ),
+        (
+            "ask_at_most_bid",
+            WaitReason::AllAsksAboveBid,
+            Box::new(|_, p| p.spec.ask_per_mfuel <= job.spec.bid_per_mfuel),
+        ),
+        (
+            "distinct_from_replicas_and_requester",
+            WaitReason::TooFewDistinctProviders {
+                eligible: 0,
+                needed: needed as u32,
+            },
+            Box::new(|a, _| *a != job.requester && !task.replicas.iter().any(|r| r.provider == *a)),
+        ),
+        (
+            "free_slot",
+            WaitReason::AllEligibleBusy,
+            Box::new(|_, p| p.free_slots() > 0),
+        ),
+    ];
+    let mut remaining: Vec<&(yun_types::Address, Provider)> = providers.iter().collect();
+    let mut excluded = Vec::new();
+    let mut reason = None;
+    for (name, why, keep) in &filters {
+        let before = remaining.len();
+        remaining.retain(|(a, p)| keep(a, p));
+        excluded.push(Excluded {
+            constraint: name,
+            providers: (before - remaining.len()) as u32,
+        });
+        if remaining.is_empty() && reason.is_none() {
+            reason = Some(why.clone());
+        }
+    }
+    let reason = reason.unwrap_or(if remaining.len() < needed {
+        WaitReason::TooFewDistinctProviders {
+            eligible: remaining.len() as u32,
+            needed: needed as u32,
+        }
+    } else {
+        WaitReason::MatchingNextBlock
+    });
+    (reason, excluded)
+}

@@ -1,0 +1,417 @@
+//! Wire types of the compute market: provider offers, job postings with their tasks and
+//! verification policy, and the commit-reveal messages providers send for their results.
+
+use crate::codec_util::{read_str, str_size, write_str};
+use crate::{Address, Amount, Hash32};
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error, RangeCfg, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+
+/// Most labels a provider may advertise or a job may require.
+pub const LABELS_MAX: usize = 16;
+/// Longest label key or value, in bytes.
+pub const LABEL_BYTES_MAX: usize = 64;
+/// Longest provider endpoint URL or data-source URL, in bytes.
+pub const URL_BYTES_MAX: usize = 256;
+/// Most tasks in one job.
+pub const TASKS_PER_JOB_MAX: usize = 1_024;
+/// Most arguments of one task, and longest argument in bytes.
+pub const TASK_ARGS_MAX: usize = 16;
+pub const TASK_ARG_BYTES_MAX: usize = 256;
+/// Most data sources one job may list.
+pub const DATA_SOURCES_MAX: usize = 8;
+/// Most commits or reveals in one transaction.
+pub const RESULTS_PER_TX_MAX: usize = 256;
+/// Most replicas one task may ever have.
+pub const REPLICAS_MAX: u8 = 9;
+
+/// The id of a job: the id of the transaction that posted it.
+pub type JobId = Hash32;
+
+/// A UTF-8 string with a byte bound given by where it is used (the decode config).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    Default,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+#[serde(transparent)]
+pub struct Text(pub String);
+
+impl Write for Text {
+    fn write(&self, buf: &mut impl BufMut) {
+        write_str(&self.0, buf);
+    }
+}
+impl EncodeSize for Text {
+    fn encode_size(&self) -> usize {
+        str_size(&self.0)
+    }
+}
+impl Read for Text {
+    type Cfg = usize;
+    fn read_cfg(buf: &mut impl Buf, max: &usize) -> Result<Self, Error> {
+        Ok(Text(read_str(buf, *max)?))
+    }
+}
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(s.to_string())
+    }
+}
+
+/// Implements the canonical encoding of a struct field by field, each read with its config.
+macro_rules! codec_struct {
+    ($name:ident { $($field:ident : $cfg:expr),* $(,)? }) => {
+        impl Write for $name {
+            fn write(&self, buf: &mut impl BufMut) {
+                $( self.$field.write(buf); )*
+            }
+        }
+        impl EncodeSize for $name {
+            fn encode_size(&self) -> usize {
+                0 $( + self.$field.encode_size() )*
+            }
+        }
+        impl Read for $name {
+            type Cfg = ();
+            fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+                Ok($name { $( $field: Read::read_cfg(buf, &$cfg)?, )* })
+            }
+        }
+    };
+}
+
+fn list<C>(max: usize, inner: C) -> (RangeCfg<usize>, C) {
+    (RangeCfg::new(0..=max), inner)
+}
+
+/// `key=value`, e.g. `region=eu` or `gpu=a100`.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct Label {
+    pub key: Text,
+    pub value: Text,
+}
+codec_struct!(Label {
+    key: LABEL_BYTES_MAX,
+    value: LABEL_BYTES_MAX
+});
+
+/// What a provider offers.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct ProviderSpec {
+    /// Tasks it runs at once.
+    pub slots: u32,
+    /// Memory each slot can give a task.
+    pub memory_bytes_per_slot: u64,
+    /// Storage offered (for storage deals, a later issue).
+    pub storage_bytes: u64,
+    pub labels: Vec<Label>,
+    /// Lowest price it accepts, per million fuel.
+    pub ask_per_mfuel: Amount,
+    /// Where it serves task outputs.
+    pub endpoint: Text,
+}
+codec_struct!(ProviderSpec {
+    slots: (),
+    memory_bytes_per_slot: (),
+    storage_bytes: (),
+    labels: list(LABELS_MAX, ()),
+    ask_per_mfuel: (),
+    endpoint: URL_BYTES_MAX,
+});
+
+/// How a job's results are verified; the requester pays for the replicas it asks for.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+#[serde(tag = "policy", rename_all = "snake_case")]
+pub enum Verification {
+    /// One replica, accepted as returned.
+    None,
+    /// `k` replicas; `quorum` equal verdicts accept.
+    Replicate { k: u8, quorum: u8 },
+    /// Replicas added one at a time until the agreeing ones' combined error estimate is at most
+    /// `target_error_ppm` parts per million.
+    Adaptive { target_error_ppm: u32 },
+}
+
+impl Write for Verification {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Verification::None => 0u8.write(buf),
+            Verification::Replicate { k, quorum } => {
+                1u8.write(buf);
+                k.write(buf);
+                quorum.write(buf);
+            }
+            Verification::Adaptive { target_error_ppm } => {
+                2u8.write(buf);
+                target_error_ppm.write(buf);
+            }
+        }
+    }
+}
+impl EncodeSize for Verification {
+    fn encode_size(&self) -> usize {
+        match self {
+            Verification::None => 1,
+            Verification::Replicate { .. } => 3,
+            Verification::Adaptive { .. } => 5,
+        }
+    }
+}
+impl Read for Verification {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        match u8::read(buf)? {
+            0 => Ok(Verification::None),
+            1 => Ok(Verification::Replicate {
+                k: u8::read(buf)?,
+                quorum: u8::read(buf)?,
+            }),
+            2 => Ok(Verification::Adaptive {
+                target_error_ppm: u32::read(buf)?,
+            }),
+            tag => Err(Error::InvalidEnum(tag)),
+        }
+    }
+}
+
+/// One task: an input blob and its arguments.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct TaskSpec {
+    pub input_hash: Hash32,
+    pub input_bytes: u64,
+    pub args: Vec<Text>,
+}
+codec_struct!(TaskSpec {
+    input_hash: (),
+    input_bytes: (),
+    args: list(TASK_ARGS_MAX, TASK_ARG_BYTES_MAX),
+});
+
+/// The optional reduce step, run over all verified outputs once every task is verified.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct ReduceSpec {
+    pub program_hash: Hash32,
+    pub program_bytes: u64,
+}
+codec_struct!(ReduceSpec {
+    program_hash: (),
+    program_bytes: ()
+});
+
+/// A job as posted.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct JobSpec {
+    pub program_hash: Hash32,
+    pub program_bytes: u64,
+    pub tasks: Vec<TaskSpec>,
+    pub fuel_per_task: u64,
+    pub memory_bytes_per_task: u64,
+    pub verification: Verification,
+    /// Highest price the requester pays, per million fuel.
+    pub bid_per_mfuel: Amount,
+    /// Height by which every task must be assigned; unfinished work is refunded after it.
+    pub deadline_height: u64,
+    /// Labels every provider of this job must carry.
+    pub required_labels: Vec<Label>,
+    pub reduce: Option<ReduceSpec>,
+    pub data_sources: Vec<Text>,
+}
+codec_struct!(JobSpec {
+    program_hash: (),
+    program_bytes: (),
+    tasks: list(TASKS_PER_JOB_MAX, ()),
+    fuel_per_task: (),
+    memory_bytes_per_task: (),
+    verification: (),
+    bid_per_mfuel: (),
+    deadline_height: (),
+    required_labels: list(LABELS_MAX, ()),
+    reduce: (),
+    data_sources: list(DATA_SOURCES_MAX, URL_BYTES_MAX),
+});
+
+/// One task of one job.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct TaskRef {
+    pub job: JobId,
+    pub index: u32,
+}
+codec_struct!(TaskRef { job: (), index: () });
+
+/// The deterministic result of running a task, as the sandbox reports it: status tag and value
+/// (exit code or trap kind), fuel used and the output digest.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct Verdict {
+    pub status_tag: u8,
+    pub status_value: i32,
+    pub fuel_used: u64,
+    pub output_digest: Hash32,
+}
+codec_struct!(Verdict {
+    status_tag: (),
+    status_value: (),
+    fuel_used: (),
+    output_digest: ()
+});
+
+impl Verdict {
+    /// The commitment a provider publishes before revealing: binds the verdict, a secret salt,
+    /// the provider and the task, so nobody can copy or replay another's commitment.
+    pub fn commitment(&self, salt: &Hash32, provider: &Address, task: &TaskRef) -> Hash32 {
+        let mut h = blake3::Hasher::new_derive_key("yun/market/commit/v1");
+        h.update(&commonware_codec::Encode::encode(self));
+        h.update(salt.as_bytes());
+        h.update(provider.as_bytes());
+        h.update(&commonware_codec::Encode::encode(task));
+        Hash32(*h.finalize().as_bytes())
+    }
+}
+
+/// A commitment to one task's verdict.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct ResultCommit {
+    pub task: TaskRef,
+    pub commitment: Hash32,
+}
+codec_struct!(ResultCommit {
+    task: (),
+    commitment: ()
+});
+
+/// The opening of an earlier commitment.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct ResultReveal {
+    pub task: TaskRef,
+    pub verdict: Verdict,
+    pub salt: Hash32,
+}
+codec_struct!(ResultReveal {
+    task: (),
+    verdict: (),
+    salt: ()
+});
+
+/// Reads a bounded list of results (commits or reveals).
+pub(crate) fn results_cfg() -> (RangeCfg<usize>, ()) {
+    list(RESULTS_PER_TX_MAX, ())
+}
