@@ -16,6 +16,8 @@ pub mod supply;
 
 #[cfg(feature = "scenario")]
 pub mod scenario;
+#[cfg(feature = "scenario")]
+pub mod scenario_market;
 
 pub use account::Account;
 pub use exec::{

@@ -186,6 +186,26 @@ impl Scenario {
         }
     }
 
+    /// A block with no transactions (the market step still runs).
+    pub fn empty_block(&mut self) -> &mut Self {
+        self.block(&[]).expect("an empty block is valid");
+        self
+    }
+
+    /// Runs `n` empty blocks.
+    pub fn blocks(&mut self, n: u64) -> &mut Self {
+        for _ in 0..n {
+            self.empty_block();
+        }
+        self
+    }
+
+    /// A read-only view of the current state.
+    pub fn view(&mut self) -> Overlay<'_, MemState> {
+        self.start();
+        Overlay::new(&self.state)
+    }
+
     /// Executes one block holding `txs`; on success commits it and checks supply.
     pub fn block(&mut self, txs: &[SignedTx]) -> Result<BlockOutcome, BlockError> {
         self.start();
@@ -252,15 +272,26 @@ impl TxBuilder<'_> {
 
     /// Executes a transfer in a block of its own.
     pub fn transfer(self, to: &str, amount: u128) -> Step {
+        self.act(Action::Transfer {
+            to: addr(to),
+            amount: Amount::new(amount),
+        })
+    }
+
+    /// Signs any action without executing it.
+    pub fn sign(mut self, action: Action) -> SignedTx {
+        self.tx.action = action;
+        self.tx.sign(&self.signer)
+    }
+
+    /// Executes any action in a block of its own.
+    pub fn act(self, action: Action) -> Step {
         let TxBuilder {
             scenario,
             signer,
             mut tx,
         } = self;
-        tx.action = Action::Transfer {
-            to: addr(to),
-            amount: Amount::new(amount),
-        };
+        tx.action = action;
         let stx = tx.sign(&signer);
         match scenario.block(std::slice::from_ref(&stx)) {
             Ok(mut outcome) => Step::Included(outcome.receipts.remove(0)),
