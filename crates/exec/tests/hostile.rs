@@ -253,7 +253,9 @@ fn writes_outside_out_fail_and_create_nothing() {
         );
         assert_eq!(o.entries().len(), 1, "nothing but stdout in the archive");
     }
-    // The run's directory is gone and nothing escaped next to it.
+    // The run's directory is gone (deleted by the reaper, which a dropped sandbox drains) and
+    // nothing escaped next to it.
+    drop(sb2);
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 }
 
