@@ -34,7 +34,9 @@ pub enum StoreError {
     Tree(String),
     #[error("store is not initialized with a genesis")]
     Uninitialized,
-    #[error("this data directory holds chain {found}, not the genesis given ({expected})")]
+    #[error(
+        "this data directory holds chain {found}, not the genesis given ({expected}); if it was made by an older yun, start over with `yun devnet --reset` (or point --data-dir elsewhere)"
+    )]
     GenesisMismatch { expected: Hash32, found: Hash32 },
     #[error("invalid genesis: {0}")]
     Genesis(#[from] yun_state::GenesisError),

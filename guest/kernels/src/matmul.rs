@@ -24,6 +24,11 @@ pub fn matmul_inputs(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
 ///
 /// # Panics
 /// If `a` or `b` does not hold `n * n` values.
+///
+/// On wasm this one function is compiled with `simd128` (f64x2); the other kernels are not,
+/// because LLVM vectorises their 64-bit integer loops into `i64x2` multiplies that x86 lacks
+/// and wasm engines must emulate (measured: pi ran ~2× slower with simd128).
+#[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
 pub fn multiply_f64(n: usize, a: &[f64], b: &[f64]) -> Vec<f64> {
     assert_eq!(a.len(), n * n, "A must be {n}x{n}");
     assert_eq!(b.len(), n * n, "B must be {n}x{n}");

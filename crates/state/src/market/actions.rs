@@ -127,11 +127,9 @@ pub fn check_job_spec(spec: &JobSpec, params: &ChainParams, height: u64) -> Resu
     let verification_ok = match spec.verification {
         Verification::None => true,
         Verification::Replicate { k, quorum } => {
-            k >= 1 && k <= REPLICAS_MAX && quorum >= 1 && quorum <= k
+            (1..=REPLICAS_MAX).contains(&k) && (1..=k).contains(&quorum)
         }
-        Verification::Adaptive { target_error_ppm } => {
-            target_error_ppm > 0 && target_error_ppm < 1_000_000
-        }
+        Verification::Adaptive { target_error_ppm } => (1..1_000_000).contains(&target_error_ppm),
     };
     let ok = !spec.tasks.is_empty()
         && spec.fuel_per_task > 0
