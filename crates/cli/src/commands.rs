@@ -1,14 +1,14 @@
 //! Implementations of the client-facing commands.
 
 use crate::keys::{self, Keystore, yun_home};
-use crate::{ClientOpts, DevnetArgs, KeysCmd, Output, TxCmd};
+use crate::{ClientOpts, DevnetArgs, KeysCmd, Output, SignOpts, TxCmd};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
 use yun_client::Client;
-use yun_types::api::TxState;
-use yun_types::{Action, Amount, Tx};
+use yun_types::api::{TxState, TxStatusResponse};
+use yun_types::{Action, Address, Amount, Tx, TxId};
 
 pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_current_thread()
@@ -17,7 +17,7 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> an
         .block_on(f)
 }
 
-fn print<T: Serialize>(
+pub(crate) fn print<T: Serialize>(
     output: Output,
     value: &T,
     text: impl FnOnce() -> String,
@@ -124,71 +124,127 @@ pub fn node_run(config: &Path) -> anyhow::Result<()> {
     })
 }
 
+/// What `sign_and_submit` saw happen to a transaction.
+#[derive(Debug)]
+pub struct Submitted {
+    pub id: TxId,
+    pub sender: Address,
+    /// The committed transaction and its successful receipt; `None` with `--no-wait`.
+    pub status: Option<TxStatusResponse>,
+}
+
+impl Submitted {
+    /// The height it was included at, if waited for.
+    pub fn height(&self) -> Option<u64> {
+        self.status
+            .as_ref()
+            .and_then(|s| s.receipt.as_ref())
+            .map(|r| r.height)
+    }
+}
+
+/// Signs `action` with `sign.from` (nonce from the account counting pending transactions,
+/// expiry from the current height, the chain's minimum fee unless given), submits it and,
+/// unless `--no-wait`, waits until it is finalized. A rejection, a failed action (its fee was
+/// still paid) or a timeout is an error naming the reason and what to do.
+pub async fn sign_and_submit(
+    client: &Client,
+    opts: &ClientOpts,
+    sign: &SignOpts,
+    action: Action,
+) -> anyhow::Result<Submitted> {
+    let key = keys::signer(&sign.from, &opts.devnet_dir())?;
+    let sender = keys::address_of(&key);
+    let status = client.status().await?;
+    let fee = match &sign.fee {
+        Some(f) => f.parse()?,
+        None => status.min_fee,
+    };
+    let nonce = match sign.nonce {
+        Some(n) => n,
+        None => client.account(&sender).await?.next_nonce,
+    };
+    let tx = Tx {
+        chain_id: status.chain_id.clone(),
+        nonce,
+        fee,
+        expires_at_height: status.height + sign.expires_in,
+        action,
+    }
+    .sign(&key);
+    let id = client.submit(&tx).await?;
+    if sign.no_wait {
+        return Ok(Submitted {
+            id,
+            sender,
+            status: None,
+        });
+    }
+    let result = client.wait_for_tx(&id, Duration::from_secs(60)).await?;
+    match result.state {
+        TxState::Committed => {
+            let r = result.receipt.as_ref().expect("committed has a receipt");
+            if let Some(f) = &r.failure {
+                bail!(
+                    "{id} included at height {} but failed: {} ({}): {} — {}",
+                    r.height,
+                    f.name,
+                    f.code,
+                    f.message,
+                    f.hint
+                );
+            }
+            Ok(Submitted {
+                id,
+                sender,
+                status: Some(result),
+            })
+        }
+        TxState::Rejected => {
+            let r = result.rejection.expect("rejected has a reason");
+            bail!("{} ({}): {} — {}", r.name, r.code, r.message, r.hint)
+        }
+        TxState::Pending => {
+            bail!("{id} still pending after 60 s; check later with `yun tx show {id}`")
+        }
+    }
+}
+
+/// Prints a submission: the transaction's status as JSON, or `text` (given the inclusion
+/// height) once finalized, or just the id with `--no-wait`.
+pub fn print_submitted(
+    opts: &ClientOpts,
+    s: &Submitted,
+    text: impl FnOnce(u64) -> String,
+) -> anyhow::Result<()> {
+    let id = s.id;
+    match (&s.status, s.height()) {
+        (Some(status), Some(height)) => print(opts.output, status, || text(height)),
+        _ => print(opts.output, &serde_json::json!({"id": id}), || {
+            format!("submitted {id}")
+        }),
+    }
+}
+
 pub async fn tx(cmd: TxCmd, opts: &ClientOpts) -> anyhow::Result<()> {
     let client = Client::new(&opts.node);
     match cmd {
-        TxCmd::Transfer {
-            to,
-            amount,
-            from,
-            fee,
-            nonce,
-            expires_in,
-            no_wait,
-        } => {
+        TxCmd::Transfer { to, amount, sign } => {
             let to = keys::resolve_address(&to, &opts.devnet_dir())?;
             let amount: Amount = amount.parse()?;
-            let key = keys::signer(&from, &opts.devnet_dir())?;
-            let sender = keys::address_of(&key);
-            let status = client.status().await?;
-            let fee = match fee {
-                Some(f) => f.parse()?,
-                None => status.min_fee,
-            };
-            let nonce = match nonce {
-                Some(n) => n,
-                None => client.account(&sender).await?.next_nonce,
-            };
-            let tx = Tx {
-                chain_id: status.chain_id.clone(),
-                nonce,
-                fee,
-                expires_at_height: status.height + expires_in,
-                action: Action::Transfer { to, amount },
-            }
-            .sign(&key);
-            let id = client.submit(&tx).await?;
-            if no_wait {
-                return print(opts.output, &serde_json::json!({"id": id}), || {
-                    format!("submitted {id}")
-                });
-            }
-            let result = client.wait_for_tx(&id, Duration::from_secs(60)).await?;
-            match result.state {
-                TxState::Committed => {
-                    let r = result.receipt.as_ref().expect("committed has a receipt");
-                    print(opts.output, &result, || match &r.failure {
-                        None => {
-                            format!("{id} finalized at height {} (fee {})", r.height, r.fee_paid)
-                        }
-                        Some(f) => format!(
-                            "{id} included at height {} but failed: {} ({}): {}",
-                            r.height, f.name, f.code, f.message
-                        ),
-                    })?;
-                    if let Some(f) = &r.failure {
-                        bail!("transfer failed: {} — {}", f.message, f.hint);
-                    }
-                    Ok(())
-                }
-                TxState::Rejected => {
-                    let r = result.rejection.expect("rejected has a reason");
-                    bail!("{} ({}): {} — {}", r.name, r.code, r.message, r.hint)
-                }
-                TxState::Pending => {
-                    bail!("{id} still pending after 60 s; check later with `yun tx show {id}`")
-                }
-            }
+            let s = sign_and_submit(&client, opts, &sign, Action::Transfer { to, amount }).await?;
+            let fee = s
+                .status
+                .as_ref()
+                .and_then(|st| st.receipt.as_ref())
+                .map(|r| r.fee_paid);
+            print_submitted(opts, &s, |height| {
+                format!(
+                    "{} finalized at height {height} (fee {})",
+                    s.id,
+                    fee.unwrap_or_default()
+                )
+            })
         }
         TxCmd::Show { id } => {
             let id = id.parse().context("a tx id is 64 hex characters")?;

@@ -5,6 +5,8 @@ pub mod bench;
 pub mod commands;
 pub mod devnet;
 pub mod keys;
+pub mod market;
+pub mod market_text;
 pub mod run;
 pub mod verify;
 
@@ -97,6 +99,25 @@ pub enum Command {
         #[command(flatten)]
         client: ClientOpts,
     },
+    /// Offer compute as a provider: register, update, pause, exit, status, assignments.
+    Provider {
+        #[command(subcommand)]
+        cmd: market::ProviderCmd,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Post, cancel and inspect compute jobs, and ask why one waits.
+    Job {
+        #[command(subcommand)]
+        cmd: market::JobCmd,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Show the compute market: price index, slots, queue, recent clearing prices, parameters.
+    Market {
+        #[command(flatten)]
+        client: ClientOpts,
+    },
     /// Whole-chain checks.
     Chain {
         #[command(subcommand)]
@@ -167,24 +188,31 @@ pub enum TxCmd {
         /// Amount in base units.
         #[arg(long)]
         amount: String,
-        /// Signing key: a key name or a dev account (dev0 …).
-        #[arg(long, default_value = "dev0")]
-        from: String,
-        /// Fee in base units (default: the chain's minimum).
-        #[arg(long)]
-        fee: Option<String>,
-        /// Nonce (default: the account's next nonce, counting pending transactions).
-        #[arg(long)]
-        nonce: Option<u64>,
-        /// Blocks until the transaction expires.
-        #[arg(long, default_value_t = 600)]
-        expires_in: u64,
-        /// Return right after submission instead of waiting for finalization.
-        #[arg(long)]
-        no_wait: bool,
+        #[command(flatten)]
+        sign: SignOpts,
     },
     /// Look up a transaction by id.
     Show { id: String },
+}
+
+/// How a transaction is signed and sent (every command that signs takes these).
+#[derive(Args, Debug, Clone)]
+pub struct SignOpts {
+    /// Signing key: a key name or a dev account (dev0 …).
+    #[arg(long, default_value = "dev0")]
+    pub from: String,
+    /// Fee in base units (default: the chain's minimum).
+    #[arg(long)]
+    pub fee: Option<String>,
+    /// Nonce (default: the account's next nonce, counting pending transactions).
+    #[arg(long)]
+    pub nonce: Option<u64>,
+    /// Blocks until the transaction expires.
+    #[arg(long, default_value_t = 600)]
+    pub expires_in: u64,
+    /// Return right after submission instead of waiting for finalization.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -226,6 +254,9 @@ pub fn main() -> ExitCode {
         } => commands::block_on(commands::account(&address, proof, &client)),
         Command::Status { client } => commands::block_on(commands::status(&client)),
         Command::Block { height, client } => commands::block_on(commands::block(&height, &client)),
+        Command::Provider { cmd, client } => commands::block_on(market::provider(cmd, &client)),
+        Command::Job { cmd, client } => commands::block_on(market::job(cmd, &client)),
+        Command::Market { client } => commands::block_on(market::market(&client)),
         Command::Chain {
             cmd: ChainCmd::Verify,
             client,

@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use yun_types::api::*;
+use yun_types::market::JobId;
 use yun_types::rejection::RejectionBody;
 use yun_types::{Address, Hash32, SignedTx, TxId};
 
@@ -223,6 +224,51 @@ impl Client {
         resp.text()
             .await
             .map_err(|source| ClientError::Unreachable { url, source })
+    }
+
+    /// The market's price index, slots, queue, recent clearing prices and parameters.
+    pub async fn market(&self) -> Result<MarketResponse, ClientError> {
+        self.get("/v1/market").await
+    }
+
+    /// A page of providers in address order (`limit` at most 1,000), starting after `after`.
+    pub async fn providers(
+        &self,
+        limit: usize,
+        after: Option<&Address>,
+    ) -> Result<ProvidersResponse, ClientError> {
+        let after = after.map_or(String::new(), |a| format!("&after={a}"));
+        self.get(&format!("/v1/providers?limit={limit}{after}"))
+            .await
+    }
+
+    /// A provider's offer, bond, status, reputation and earnings (`NotFound` if unregistered).
+    pub async fn provider(&self, address: &Address) -> Result<ProviderView, ClientError> {
+        self.get(&format!("/v1/providers/{address}")).await
+    }
+
+    /// The replicas a provider holds now, with deadlines and what it needs to run them.
+    pub async fn provider_assignments(
+        &self,
+        address: &Address,
+    ) -> Result<AssignmentsResponse, ClientError> {
+        self.get(&format!("/v1/providers/{address}/assignments"))
+            .await
+    }
+
+    /// A job and its tasks (`NotFound` if there is no such job).
+    pub async fn job(&self, id: &JobId) -> Result<JobResponse, ClientError> {
+        self.get(&format!("/v1/jobs/{id}")).await
+    }
+
+    /// Why each unfinished task of a job is waiting.
+    pub async fn job_why(&self, id: &JobId) -> Result<JobWhyResponse, ClientError> {
+        self.get(&format!("/v1/jobs/{id}/why")).await
+    }
+
+    /// A requester's usage (zero for an address never seen).
+    pub async fn requester(&self, address: &Address) -> Result<RequesterResponse, ClientError> {
+        self.get(&format!("/v1/requesters/{address}")).await
     }
 
     /// Polls until the transaction is committed or rejected, or `timeout` passes.

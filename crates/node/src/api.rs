@@ -59,7 +59,7 @@ impl From<TxRejection> for ApiError {
     }
 }
 
-fn api_err(kind: ApiErrorKind, detail: impl Into<String>) -> ApiError {
+pub(crate) fn api_err(kind: ApiErrorKind, detail: impl Into<String>) -> ApiError {
     let status = match kind {
         ApiErrorKind::MalformedJson | ApiErrorKind::BadParameter => StatusCode::BAD_REQUEST,
         ApiErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -69,7 +69,7 @@ fn api_err(kind: ApiErrorKind, detail: impl Into<String>) -> ApiError {
     ApiError(status, kind.body(detail))
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
     api_err(ApiErrorKind::Unavailable, format!("storage error: {e}"))
 }
 
@@ -177,13 +177,13 @@ async fn submit_batch(
     Ok(Json(SubmitBatchResponse { results }))
 }
 
-fn parse_hash(s: &str) -> Result<Hash32, ApiError> {
+pub(crate) fn parse_hash(s: &str) -> Result<Hash32, ApiError> {
     s.parse().map_err(|e: yun_types::hash::HashParseError| {
         api_err(ApiErrorKind::BadParameter, e.to_string())
     })
 }
 
-fn parse_address(s: &str) -> Result<Address, ApiError> {
+pub(crate) fn parse_address(s: &str) -> Result<Address, ApiError> {
     s.parse()
         .map_err(|e: yun_types::AddressError| api_err(ApiErrorKind::BadParameter, e.to_string()))
 }
@@ -412,7 +412,7 @@ async fn metrics(State(s): State<ApiState>) -> String {
 #[openapi(
     info(
         title = "Yun node API",
-        description = "Decentralized compute cloud: chain and account API"
+        description = "Decentralized compute cloud: chain, account and compute-market API"
     ),
     paths(
         submit_tx,
@@ -426,7 +426,14 @@ async fn metrics(State(s): State<ApiState>) -> String {
         get_status,
         get_genesis,
         health,
-        metrics
+        metrics,
+        crate::api_market::get_market,
+        crate::api_market::get_providers,
+        crate::api_market::get_provider,
+        crate::api_market::get_provider_assignments,
+        crate::api_market::get_job,
+        crate::api_market::get_job_why,
+        crate::api_market::get_requester
     ),
     components(schemas(
         ErrorResponse,
@@ -445,7 +452,14 @@ async fn metrics(State(s): State<ApiState>) -> String {
         AccountProofResponse,
         BlockResponse,
         RawBlockResponse,
-        StatusResponse
+        StatusResponse,
+        MarketResponse,
+        ProvidersResponse,
+        ProviderView,
+        AssignmentsResponse,
+        JobResponse,
+        JobWhyResponse,
+        RequesterResponse
     ))
 )]
 pub struct ApiDoc;
@@ -477,6 +491,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(crate::api_market::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
         .with_state(state)

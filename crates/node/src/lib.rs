@@ -2,6 +2,7 @@
 //! finalized-block executor and the HTTP API.
 
 pub mod api;
+pub mod api_market;
 pub mod app;
 pub mod engine;
 pub mod executor;

@@ -1,6 +1,6 @@
 //! JSON shapes of the HTTP API, shared by the node (server) and the client.
 
-use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal};
+use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, TaskSpec, Verdict};
 use crate::rejection::RejectionBody;
 use crate::{Action, Address, Amount, Hash32, Receipt, SignedTx, TxId, TxOutcome, TxRejection};
 use serde::{Deserialize, Serialize};
@@ -234,4 +234,338 @@ impl From<TxRejection> for ErrorResponse {
     fn from(r: TxRejection) -> Self {
         ErrorResponse { error: r.into() }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compute market. These mirror the state records (`yun_state::market::records`) field for
+// field and serialize the same way; the node converts with exhaustive matches, so a record that
+// changes shape breaks the build here instead of the JSON silently.
+
+/// The market-wide numbers: `GET /v1/market`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MarketResponse {
+    /// Height of the state this answer was read from.
+    pub height: u64,
+    pub price_index: PriceIndexView,
+    /// Slots of active, bonded providers.
+    pub slots_total: u64,
+    pub slots_busy: u64,
+    /// `slots_busy / slots_total` in basis points (0 when there are no slots).
+    pub utilization_bps: u32,
+    /// Tasks waiting for (more) replicas.
+    pub queue_tasks: u64,
+    /// The most recent blocks that matched anything, oldest first.
+    pub recent_clearing: Vec<ClearingView>,
+    pub params: crate::genesis::MarketParams,
+}
+
+/// The price index per resource class.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PriceIndexView {
+    /// Compute, per million fuel: the least a job's bid must be to be matched.
+    pub compute_per_mfuel: Amount,
+    /// Storage, per MiB-epoch; null until storage deals exist.
+    pub storage_per_mib_epoch: Option<Amount>,
+    /// Why a class has no price.
+    pub note: String,
+}
+
+/// One block's clearing price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClearingView {
+    pub height: u64,
+    pub price_per_mfuel: Amount,
+}
+
+/// Where a provider stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ProviderStatusView {
+    Active,
+    Paused,
+    /// Exited; its bond returns at `release_height`.
+    Exiting {
+        release_height: u64,
+    },
+}
+
+/// A provider: `GET /v1/providers/{address}` (the seed's `getMinerStatus`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProviderView {
+    pub address: Address,
+    pub spec: ProviderSpec,
+    pub bond: Amount,
+    pub status: ProviderStatusView,
+    /// +1 per verified result, ×2/3 per dissent or silence.
+    pub reputation: u64,
+    /// Consecutive verified results since the last dissent or silence.
+    pub streak: u64,
+    pub tasks_in_flight: u32,
+    pub free_slots: u32,
+    pub tasks_verified: u64,
+    pub fuel_verified: u64,
+    pub earned: Amount,
+    pub slashed: Amount,
+    pub last_paid_height: u64,
+    pub registered_height: u64,
+}
+
+/// `GET /v1/providers`: providers in address order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProvidersResponse {
+    pub height: u64,
+    pub providers: Vec<ProviderView>,
+    /// Pass as `?after=` for the next page; null on the last page.
+    pub next_after: Option<Address>,
+}
+
+/// The state of one replica (one provider's run of one task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ReplicaStateView {
+    /// Must commit its verdict by `commit_deadline`.
+    Assigned {
+        commit_deadline: u64,
+    },
+    /// Committed; `reveal_deadline` is set once no replica of the task is still committing.
+    Committed {
+        commitment: Hash32,
+        reveal_deadline: Option<u64>,
+    },
+    Revealed {
+        verdict: Verdict,
+    },
+    /// Missed a deadline; never paid.
+    Expired,
+    /// Agreed with the accepted verdict and was paid.
+    Paid {
+        amount: Amount,
+    },
+    /// Disagreed with the accepted verdict and was slashed.
+    Slashed {
+        amount: Amount,
+    },
+    /// Revealed, but the task failed without a quorum.
+    Unsettled,
+}
+
+impl ReplicaStateView {
+    /// The next height this replica must act by, if it must act.
+    pub fn deadline(&self) -> Option<u64> {
+        match self {
+            ReplicaStateView::Assigned { commit_deadline } => Some(*commit_deadline),
+            ReplicaStateView::Committed {
+                reveal_deadline, ..
+            } => *reveal_deadline,
+            _ => None,
+        }
+    }
+
+    /// One word for tables.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReplicaStateView::Assigned { .. } => "assigned",
+            ReplicaStateView::Committed { .. } => "committed",
+            ReplicaStateView::Revealed { .. } => "revealed",
+            ReplicaStateView::Expired => "expired",
+            ReplicaStateView::Paid { .. } => "paid",
+            ReplicaStateView::Slashed { .. } => "slashed",
+            ReplicaStateView::Unsettled => "unsettled",
+        }
+    }
+}
+
+/// One replica of a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReplicaView {
+    pub provider: Address,
+    pub assigned_height: u64,
+    /// The clearing price it was matched at, per million fuel.
+    pub price_per_mfuel: Amount,
+    pub state: ReplicaStateView,
+}
+
+/// A replica a provider is working on: `GET /v1/providers/{address}/assignments`, with what
+/// its agent needs to run it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AssignmentView {
+    pub job: JobId,
+    pub index: u32,
+    pub assigned_height: u64,
+    pub price_per_mfuel: Amount,
+    pub state: ReplicaStateView,
+    /// The next height the provider must commit (or reveal) by.
+    pub deadline: Option<u64>,
+    pub program_hash: Hash32,
+    pub program_bytes: u64,
+    pub fuel_per_task: u64,
+    pub memory_bytes_per_task: u64,
+    pub task: TaskSpec,
+}
+
+/// `GET /v1/providers/{address}/assignments`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AssignmentsResponse {
+    pub provider: Address,
+    pub height: u64,
+    pub assignments: Vec<AssignmentView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatusView {
+    Open,
+    Cancelled,
+    /// Every task is verified or failed and the unspent escrow went back.
+    Settled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReasonView {
+    NoQuorum,
+    TooManyExpirations,
+    DeadlinePassed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum TaskPhaseView {
+    /// Waiting for (more) replicas or for their verdicts.
+    Open,
+    Verified {
+        verdict: Verdict,
+    },
+    Failed {
+        reason: FailReasonView,
+    },
+}
+
+/// One task of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TaskView {
+    pub index: u32,
+    pub phase: TaskPhaseView,
+    pub replicas_wanted: u8,
+    pub expirations: u8,
+    pub replicas: Vec<ReplicaView>,
+}
+
+/// `GET /v1/jobs/{id}`: the job and every task (at most 1,024).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobResponse {
+    pub id: JobId,
+    pub height: u64,
+    pub requester: Address,
+    pub spec: JobSpec,
+    /// Locked and not yet paid out or refunded.
+    pub escrow: Amount,
+    pub spent: Amount,
+    pub refunded: Amount,
+    pub status: JobStatusView,
+    pub posted_height: u64,
+    pub tasks_open: u32,
+    pub tasks_verified: u32,
+    pub tasks_failed: u32,
+    pub settled_height: Option<u64>,
+    pub tasks: Vec<TaskView>,
+}
+
+/// Why a task is not finished yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum WaitReasonView {
+    /// The job's bid is below the market's price index; it runs when the index falls.
+    BidBelowIndex {
+        bid_per_mfuel: Amount,
+        index_per_mfuel: Amount,
+    },
+    NoActiveProvider,
+    NoProviderWithEnoughMemory,
+    NoProviderWithLabels,
+    /// Every provider that fits asks more than the bid.
+    AllAsksAboveBid,
+    /// The providers that fit are already replicas of this task (or are the requester).
+    TooFewDistinctProviders {
+        eligible: u32,
+        needed: u32,
+    },
+    /// Providers fit but have no free slot.
+    AllEligibleBusy,
+    /// Capacity fits: the task is matched at the end of the next block.
+    MatchingNextBlock,
+    WaitingForCommits,
+    WaitingForReveals,
+    /// All verdicts are in; verified at the end of this block.
+    Verifying,
+    JobClosed,
+}
+
+impl WaitReasonView {
+    /// The reason in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::BidBelowIndex {
+                bid_per_mfuel,
+                index_per_mfuel,
+            } => format!(
+                "bid {bid_per_mfuel} per Mfuel is below the price index {index_per_mfuel}; it runs when the index falls (or post a higher bid)"
+            ),
+            Self::NoActiveProvider => "no active, bonded provider".into(),
+            Self::NoProviderWithEnoughMemory => {
+                "no provider offers enough memory per slot for this task".into()
+            }
+            Self::NoProviderWithLabels => {
+                "no provider with enough memory carries every required label".into()
+            }
+            Self::AllAsksAboveBid => "every provider that fits asks more than the bid".into(),
+            Self::TooFewDistinctProviders { eligible, needed } => format!(
+                "needs {needed} more distinct providers, {eligible} eligible (a task's replicas run on different providers, never the requester)"
+            ),
+            Self::AllEligibleBusy => "every eligible provider is busy; waiting for a slot".into(),
+            Self::MatchingNextBlock => "capacity fits: matched at the end of the next block".into(),
+            Self::WaitingForCommits => "running: waiting for providers to commit".into(),
+            Self::WaitingForReveals => "running: waiting for providers to reveal".into(),
+            Self::Verifying => "all verdicts are in: verified at the end of this block".into(),
+            Self::JobClosed => "the job is closed: no new replicas".into(),
+        }
+    }
+}
+
+/// How many providers one matching constraint removed, in the order they are applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ExcludedView {
+    pub constraint: String,
+    pub providers: u32,
+}
+
+/// One unfinished task and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TaskWhyView {
+    pub index: u32,
+    pub reason: WaitReasonView,
+    pub replicas_wanted: u8,
+    pub replicas_live: u8,
+    pub excluded: Vec<ExcludedView>,
+}
+
+/// `GET /v1/jobs/{id}/why`: every unfinished task (finished ones are left out).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobWhyResponse {
+    pub job: JobId,
+    pub height: u64,
+    pub tasks: Vec<TaskWhyView>,
+}
+
+/// `GET /v1/requesters/{address}`: a requester's usage (zero for an address never seen).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RequesterResponse {
+    pub address: Address,
+    pub height: u64,
+    pub jobs_posted: u64,
+    pub tasks_verified: u64,
+    pub fuel_verified: u64,
+    pub spent: Amount,
+    pub compensation_received: Amount,
 }

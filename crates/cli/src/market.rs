@@ -1,0 +1,561 @@
+//! `yun provider …`, `yun job …` and `yun market`: the compute market from the command line.
+//! Signing commands go through [`crate::commands::sign_and_submit`]; queries print the API's
+//! JSON with `--output json`, readable lines and tables otherwise (see `market_text`).
+
+use crate::commands::{print, print_submitted, sign_and_submit};
+use crate::market_text as text;
+use crate::{ClientOpts, SignOpts, keys};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use yun_client::Client;
+use yun_types::market::{
+    JobId, JobSpec, LABEL_BYTES_MAX, LABELS_MAX, Label, ProviderSpec, REPLICAS_MAX, TaskSpec, Text,
+    URL_BYTES_MAX, Verification,
+};
+use yun_types::{Action, Amount, Hash32};
+
+const MIB: u64 = 1024 * 1024;
+
+#[derive(Subcommand, Debug)]
+pub enum ProviderCmd {
+    /// Register as a provider: lock a bond and offer slots at an asking price.
+    Register {
+        #[command(flatten)]
+        offer: OfferArgs,
+        /// Bond to lock, in base units (at least the market's `provider_bond_min`).
+        #[arg(long)]
+        bond: String,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Change the offer; flags not given keep their current value.
+    Update {
+        #[command(flatten)]
+        offer: OfferUpdateArgs,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Stop receiving new tasks (running ones finish); `--resume` to receive them again.
+    Pause {
+        #[arg(long)]
+        resume: bool,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Leave the market: no new tasks; the bond returns after the unbonding period.
+    Exit {
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Show a provider's offer, bond, status, reputation and earnings.
+    Status {
+        /// An address or key name (dev1 …).
+        provider: String,
+    },
+    /// The replicas a provider is working on now, with their deadlines.
+    Assignments {
+        /// An address or key name.
+        provider: String,
+    },
+    /// List providers in address order.
+    List {
+        /// At most this many (the node caps it at 1,000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Start after this address (the previous page's last).
+        #[arg(long)]
+        after: Option<String>,
+    },
+}
+
+/// A provider's offer.
+#[derive(Args, Debug, Clone)]
+pub struct OfferArgs {
+    /// Tasks it runs at once.
+    #[arg(long)]
+    pub slots: u32,
+    /// Memory each slot gives a task, in MiB.
+    #[arg(long)]
+    pub memory_mb: u64,
+    /// Lowest price accepted, per million fuel, in base units.
+    #[arg(long)]
+    pub ask: String,
+    /// Where it serves task outputs (http:// or https://).
+    #[arg(long)]
+    pub endpoint: String,
+    /// A label it carries, `key=value` (repeat for more).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Storage offered, in MiB (for storage deals, later).
+    #[arg(long, default_value_t = 0)]
+    pub storage_mb: u64,
+}
+
+/// Changes to a provider's offer.
+#[derive(Args, Debug, Clone)]
+pub struct OfferUpdateArgs {
+    #[arg(long)]
+    pub slots: Option<u32>,
+    #[arg(long)]
+    pub memory_mb: Option<u64>,
+    #[arg(long)]
+    pub ask: Option<String>,
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Replaces every label (repeat for more).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Drop every label.
+    #[arg(long, conflicts_with = "labels")]
+    pub no_labels: bool,
+    #[arg(long)]
+    pub storage_mb: Option<u64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobCmd {
+    /// Post a job: N tasks of one program, escrow locked for the worst case.
+    Post(Box<PostArgs>),
+    /// Cancel a job: waiting tasks fail now, running ones finish; unspent escrow returns.
+    Cancel {
+        /// The job id (the id of the transaction that posted it).
+        id: String,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Show a job, its escrow and every task with its replicas.
+    Status { id: String },
+    /// Why a job's tasks are still waiting, and which constraints excluded which providers.
+    Why { id: String },
+    /// A requester's usage: jobs posted, verified work, spending.
+    Requester {
+        /// An address or key name.
+        address: String,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PostArgs {
+    /// blake3 of the program (64 hex).
+    #[arg(long)]
+    pub program: String,
+    /// Size of the program in bytes.
+    #[arg(long)]
+    pub program_bytes: u64,
+    /// Number of tasks (each with the same input and no arguments).
+    #[arg(long)]
+    pub tasks: u32,
+    /// Fuel limit per task.
+    #[arg(long)]
+    pub fuel: u64,
+    /// Memory per task, in MiB.
+    #[arg(long)]
+    pub memory_mb: u64,
+    /// Highest price paid, per million fuel, in base units.
+    #[arg(long)]
+    pub bid: String,
+    /// `none`, `k=3` (quorum a majority), `k=3,q=2`, or `adaptive=1e-3` (target error rate).
+    #[arg(long, default_value = "none")]
+    pub verify: String,
+    /// Height by which every task must be assigned.
+    #[arg(long, conflicts_with = "deadline_in")]
+    pub deadline: Option<u64>,
+    /// Blocks from now to the deadline.
+    #[arg(long, default_value_t = 1_000)]
+    pub deadline_in: u64,
+    /// blake3 of every task's input (default: zero, no input).
+    #[arg(long)]
+    pub input_hash: Option<String>,
+    /// Size of the input in bytes.
+    #[arg(long, default_value_t = 0)]
+    pub input_bytes: u64,
+    /// A label every provider must carry, `key=value` (repeat for more).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    #[command(flatten)]
+    pub sign: SignOpts,
+}
+
+/// `key=value` into a label, within the wire limits.
+pub fn parse_label(s: &str) -> anyhow::Result<Label> {
+    let Some((k, v)) = s.split_once('=') else {
+        bail!("a label is key=value, got `{s}`");
+    };
+    if k.is_empty() || k.len() > LABEL_BYTES_MAX || v.len() > LABEL_BYTES_MAX {
+        bail!(
+            "label `{s}`: key of 1-{LABEL_BYTES_MAX} bytes and value of at most {LABEL_BYTES_MAX}"
+        );
+    }
+    Ok(Label {
+        key: k.into(),
+        value: v.into(),
+    })
+}
+
+fn parse_labels(list: &[String]) -> anyhow::Result<Vec<Label>> {
+    if list.len() > LABELS_MAX {
+        bail!("at most {LABELS_MAX} labels");
+    }
+    let mut labels = list
+        .iter()
+        .map(|s| parse_label(s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    labels.sort();
+    labels.dedup();
+    Ok(labels)
+}
+
+fn endpoint(s: &str) -> anyhow::Result<Text> {
+    if !(s.starts_with("http://") || s.starts_with("https://")) || s.len() > URL_BYTES_MAX {
+        bail!("the endpoint is an http:// or https:// URL of at most {URL_BYTES_MAX} bytes");
+    }
+    Ok(s.into())
+}
+
+fn mib(n: u64, what: &str) -> anyhow::Result<u64> {
+    n.checked_mul(MIB)
+        .with_context(|| format!("{what}: {n} MiB is too large"))
+}
+
+fn amount(s: &str, what: &str) -> anyhow::Result<Amount> {
+    s.parse()
+        .map_err(|e| anyhow::anyhow!("{what} `{s}` is not an amount in base units: {e}"))
+}
+
+fn hash(s: &str, what: &str) -> anyhow::Result<Hash32> {
+    s.parse()
+        .map_err(|e| anyhow::anyhow!("{what} `{s}` is not 64 hex characters: {e}"))
+}
+
+/// `none`, `k=K[,q=Q]` or `adaptive=TARGET` (a fraction in (0, 1), e.g. `1e-3` or `0.001`,
+/// to one part per million).
+pub fn parse_verification(s: &str) -> anyhow::Result<Verification> {
+    let s = s.trim();
+    if s == "none" {
+        return Ok(Verification::None);
+    }
+    if let Some(target) = s.strip_prefix("adaptive=") {
+        return Ok(Verification::Adaptive {
+            target_error_ppm: parse_ppm(target)?,
+        });
+    }
+    let (mut k, mut q) = (None, None);
+    for part in s.split(',') {
+        let (name, value) = part
+            .split_once('=')
+            .with_context(|| format!("`{s}`: expected none, k=3, k=3,q=2 or adaptive=1e-3"))?;
+        let value: u8 = value
+            .trim()
+            .parse()
+            .with_context(|| format!("`{part}`: not a small number"))?;
+        match name.trim() {
+            "k" => k = Some(value),
+            "q" | "quorum" => q = Some(value),
+            other => bail!("`{other}`: expected k or q (as in k=3,q=2)"),
+        }
+    }
+    let k = k.with_context(|| format!("`{s}`: replication needs k (as in k=3)"))?;
+    let quorum = q.unwrap_or(k / 2 + 1);
+    if k == 0 || k > REPLICAS_MAX || quorum == 0 || quorum > k {
+        bail!("replication needs 1 <= q <= k <= {REPLICAS_MAX}, got k={k}, q={quorum}");
+    }
+    Ok(Verification::Replicate { k, quorum })
+}
+
+/// A decimal fraction (`0.001`, `1e-3`, `2.5E-4`) as parts per million, without floating
+/// point: mantissa digits × 10^(exponent − fraction digits + 6) must be a whole number in
+/// 1..=999,999.
+pub fn parse_ppm(s: &str) -> anyhow::Result<u32> {
+    let bad = || anyhow::anyhow!("adaptive target `{s}` is not a number like 1e-3 or 0.001");
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().map_err(|_| bad())?),
+        None => (s, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let range = || anyhow::anyhow!("adaptive target `{s}` must be above 0 and below 1");
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Err(range());
+    }
+    let (digits, trailing_zeros) = {
+        let t = digits.trim_end_matches('0');
+        (t, (digits.len() - t.len()) as i64)
+    };
+    let shift = i64::from(exp) - frac.len() as i64 + 6 + trailing_zeros;
+    // The value is digits × 10^(shift − 6); at least 1 ppm and below 1e6 ppm.
+    if digits.len() as i64 + shift > 7 {
+        return Err(range());
+    }
+    if shift < 0 {
+        bail!("adaptive target `{s}` is finer than one part per million (1e-6)");
+    }
+    let ppm: u64 = digits.parse::<u64>().map_err(|_| bad())? * 10u64.pow(shift as u32);
+    if ppm == 0 || ppm >= 1_000_000 {
+        return Err(range());
+    }
+    Ok(ppm as u32)
+}
+
+fn job_id(s: &str) -> anyhow::Result<JobId> {
+    s.parse()
+        .context("a job id is the 64-hex id of the transaction that posted it")
+}
+
+pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()> {
+    let client = Client::new(&opts.node);
+    match cmd {
+        ProviderCmd::Register { offer, bond, sign } => {
+            let spec = ProviderSpec {
+                slots: offer.slots,
+                memory_bytes_per_slot: mib(offer.memory_mb, "--memory-mb")?,
+                storage_bytes: mib(offer.storage_mb, "--storage-mb")?,
+                labels: parse_labels(&offer.labels)?,
+                ask_per_mfuel: amount(&offer.ask, "--ask")?,
+                endpoint: endpoint(&offer.endpoint)?,
+            };
+            let bond = amount(&bond, "--bond")?;
+            let action = Action::RegisterProvider { spec, bond };
+            let s = sign_and_submit(&client, opts, &sign, action).await?;
+            print_submitted(opts, &s, |h| {
+                format!(
+                    "{} is a provider from height {h}: {} slots, bond {bond} locked ({})",
+                    s.sender, offer.slots, s.id
+                )
+            })
+        }
+        ProviderCmd::Update { offer, sign } => {
+            let me = keys::address_of(&keys::signer(&sign.from, &opts.devnet_dir())?);
+            let mut spec = client
+                .provider(&me)
+                .await
+                .with_context(|| format!("{me} is not a provider yet: `yun provider register`"))?
+                .spec;
+            if let Some(n) = offer.slots {
+                spec.slots = n;
+            }
+            if let Some(m) = offer.memory_mb {
+                spec.memory_bytes_per_slot = mib(m, "--memory-mb")?;
+            }
+            if let Some(m) = offer.storage_mb {
+                spec.storage_bytes = mib(m, "--storage-mb")?;
+            }
+            if let Some(a) = &offer.ask {
+                spec.ask_per_mfuel = amount(a, "--ask")?;
+            }
+            if let Some(e) = &offer.endpoint {
+                spec.endpoint = endpoint(e)?;
+            }
+            if offer.no_labels {
+                spec.labels.clear();
+            } else if !offer.labels.is_empty() {
+                spec.labels = parse_labels(&offer.labels)?;
+            }
+            let s = sign_and_submit(&client, opts, &sign, Action::UpdateProvider { spec }).await?;
+            print_submitted(opts, &s, |h| {
+                format!("{}'s offer updated at height {h} ({})", s.sender, s.id)
+            })
+        }
+        ProviderCmd::Pause { resume, sign } => {
+            let action = Action::PauseProvider { paused: !resume };
+            let s = sign_and_submit(&client, opts, &sign, action).await?;
+            let what = if resume { "resumed" } else { "paused" };
+            print_submitted(opts, &s, |h| {
+                format!("{} {what} at height {h} ({})", s.sender, s.id)
+            })
+        }
+        ProviderCmd::Exit { sign } => {
+            let s = sign_and_submit(&client, opts, &sign, Action::ExitProvider).await?;
+            let p = client.provider(&s.sender).await.ok();
+            print_submitted(opts, &s, |h| {
+                let release = p.map_or(String::new(), |p| match p.status {
+                    yun_types::api::ProviderStatusView::Exiting { release_height } => {
+                        format!("; the bond returns at height {release_height}")
+                    }
+                    _ => String::new(),
+                });
+                format!("{} exiting from height {h}{release} ({})", s.sender, s.id)
+            })
+        }
+        ProviderCmd::Status { provider } => {
+            let a = keys::resolve_address(&provider, &opts.devnet_dir())?;
+            let p = client.provider(&a).await?;
+            print(opts.output, &p, || text::provider(&p))
+        }
+        ProviderCmd::Assignments { provider } => {
+            let a = keys::resolve_address(&provider, &opts.devnet_dir())?;
+            let r = client.provider_assignments(&a).await?;
+            print(opts.output, &r, || text::assignments(&r))
+        }
+        ProviderCmd::List { limit, after } => {
+            let after = after
+                .map(|a| keys::resolve_address(&a, &opts.devnet_dir()))
+                .transpose()?;
+            let r = client.providers(limit, after.as_ref()).await?;
+            print(opts.output, &r, || text::providers(&r))
+        }
+    }
+}
+
+pub async fn job(cmd: JobCmd, opts: &ClientOpts) -> anyhow::Result<()> {
+    let client = Client::new(&opts.node);
+    match cmd {
+        JobCmd::Post(args) => post(&client, opts, *args).await,
+        JobCmd::Cancel { id, sign } => {
+            let job = job_id(&id)?;
+            let s = sign_and_submit(&client, opts, &sign, Action::CancelJob { job }).await?;
+            let j = client.job(&job).await.ok();
+            print_submitted(opts, &s, |h| {
+                let after = j.map_or(String::new(), |j| {
+                    format!(
+                        "; now {}, {} refunded, {} still in escrow",
+                        text::job_status(&j),
+                        j.refunded,
+                        j.escrow
+                    )
+                });
+                format!("job {job} cancelled at height {h}{after}")
+            })
+        }
+        JobCmd::Status { id } => {
+            let j = client.job(&job_id(&id)?).await?;
+            print(opts.output, &j, || text::job(&j))
+        }
+        JobCmd::Why { id } => {
+            let w = client.job_why(&job_id(&id)?).await?;
+            print(opts.output, &w, || text::why(&w))
+        }
+        JobCmd::Requester { address } => {
+            let a = keys::resolve_address(&address, &opts.devnet_dir())?;
+            let r = client.requester(&a).await?;
+            print(opts.output, &r, || text::requester(&r))
+        }
+    }
+}
+
+async fn post(client: &Client, opts: &ClientOpts, args: PostArgs) -> anyhow::Result<()> {
+    if args.tasks == 0 || args.tasks as usize > yun_types::market::TASKS_PER_JOB_MAX {
+        bail!("--tasks must be 1-{}", yun_types::market::TASKS_PER_JOB_MAX);
+    }
+    let deadline_height = match args.deadline {
+        Some(h) => h,
+        None => client.status().await?.height + args.deadline_in.max(1),
+    };
+    let input_hash = match &args.input_hash {
+        Some(h) => hash(h, "--input-hash")?,
+        None => Hash32([0; 32]),
+    };
+    let task = TaskSpec {
+        input_hash,
+        input_bytes: args.input_bytes,
+        args: Vec::new(),
+    };
+    let spec = JobSpec {
+        program_hash: hash(&args.program, "--program")?,
+        program_bytes: args.program_bytes,
+        tasks: vec![task; args.tasks as usize],
+        fuel_per_task: args.fuel,
+        memory_bytes_per_task: mib(args.memory_mb, "--memory-mb")?,
+        verification: parse_verification(&args.verify)?,
+        bid_per_mfuel: amount(&args.bid, "--bid")?,
+        deadline_height,
+        required_labels: parse_labels(&args.labels)?,
+        reduce: None,
+        data_sources: Vec::new(),
+    };
+    let escrow = yun_state::market::escrow_for(&spec)
+        .map_err(|r| anyhow::anyhow!("{} ({}): {}", r.name(), r.code(), r.message()))?;
+    let s = sign_and_submit(client, opts, &args.sign, Action::PostJob { spec }).await?;
+    let job = s.id;
+    match opts.output {
+        crate::Output::Json => {
+            let v = serde_json::json!({"job": job, "escrow": escrow, "tx": s.status});
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        crate::Output::Text => match s.height() {
+            Some(h) => println!(
+                "job {job} posted at height {h}: {} task(s), escrow {escrow} locked, deadline height {deadline_height}\n\
+                 follow it with `yun job status ID` or `yun job why ID`",
+                args.tasks
+            ),
+            None => println!("job {job} submitted"),
+        },
+    }
+    Ok(())
+}
+
+pub async fn market(opts: &ClientOpts) -> anyhow::Result<()> {
+    let m = Client::new(&opts.node).market().await?;
+    print(opts.output, &m, || text::market(&m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_forms() {
+        assert_eq!(parse_verification("none").unwrap(), Verification::None);
+        assert_eq!(
+            parse_verification("k=3").unwrap(),
+            Verification::Replicate { k: 3, quorum: 2 }
+        );
+        assert_eq!(
+            parse_verification("k=3,q=3").unwrap(),
+            Verification::Replicate { k: 3, quorum: 3 }
+        );
+        assert_eq!(
+            parse_verification("adaptive=1e-3").unwrap(),
+            Verification::Adaptive {
+                target_error_ppm: 1_000
+            }
+        );
+        for bad in [
+            "k=0",
+            "k=3,q=4",
+            "k=10",
+            "q=2",
+            "x=1",
+            "adaptive=1",
+            "adaptive=0",
+            "",
+        ] {
+            assert!(parse_verification(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn ppm_without_floats() {
+        for (s, ppm) in [
+            ("1e-3", 1_000),
+            ("0.001", 1_000),
+            ("2.5E-4", 250),
+            ("1e-6", 1),
+            (".5", 500_000),
+            ("0.999999", 999_999),
+            ("10e-3", 10_000),
+            ("100e-8", 1),
+        ] {
+            assert_eq!(parse_ppm(s).unwrap(), ppm, "{s}");
+        }
+        for s in [
+            "0", "1", "1.0", "2", "1e0", "1e-7", "1.5e-6", "-1e-3", "abc", "1e", "e-3", "1e999",
+            "0e5",
+        ] {
+            assert!(parse_ppm(s).is_err(), "{s} accepted");
+        }
+    }
+
+    #[test]
+    fn labels() {
+        let l = parse_label("region=eu").unwrap();
+        assert_eq!((l.key.0.as_str(), l.value.0.as_str()), ("region", "eu"));
+        assert!(parse_label("noequals").is_err());
+        assert!(parse_label("=v").is_err());
+    }
+}

@@ -1,0 +1,331 @@
+//! Text output of the market commands: readable lines and tables over the API's views.
+
+use yun_types::api::*;
+use yun_types::market::{Label, Verification};
+
+const MIB: u64 = 1024 * 1024;
+
+fn mib(bytes: u64) -> String {
+    if bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+fn bps(v: u32) -> String {
+    format!("{}.{:02} %", v / 100, v % 100)
+}
+
+fn labels(l: &[Label]) -> String {
+    if l.is_empty() {
+        return "-".into();
+    }
+    l.iter()
+        .map(|l| format!("{}={}", l.key.0, l.value.0))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn provider_status(s: &ProviderStatusView) -> String {
+    match s {
+        ProviderStatusView::Active => "active".into(),
+        ProviderStatusView::Paused => "paused".into(),
+        ProviderStatusView::Exiting { release_height } => {
+            format!("exiting (bond returns at height {release_height})")
+        }
+    }
+}
+
+pub fn verification(v: &Verification) -> String {
+    match v {
+        Verification::None => "none".into(),
+        Verification::Replicate { k, quorum } => format!("k={k},q={quorum}"),
+        Verification::Adaptive { target_error_ppm } => {
+            format!("adaptive (target error {target_error_ppm} ppm)")
+        }
+    }
+}
+
+pub fn provider(p: &ProviderView) -> String {
+    let last_paid = if p.last_paid_height == 0 {
+        "never".to_string()
+    } else {
+        format!("height {}", p.last_paid_height)
+    };
+    format!(
+        "address:     {}\n\
+         status:      {}\n\
+         slots:       {} ({} busy, {} free)\n\
+         memory:      {} per slot\n\
+         storage:     {}\n\
+         ask:         {} per Mfuel\n\
+         labels:      {}\n\
+         endpoint:    {}\n\
+         bond:        {}\n\
+         reputation:  {} (streak {})\n\
+         verified:    {} tasks, {} fuel\n\
+         earned:      {}\n\
+         slashed:     {}\n\
+         last paid:   {last_paid}\n\
+         registered:  height {}",
+        p.address,
+        provider_status(&p.status),
+        p.spec.slots,
+        p.tasks_in_flight,
+        p.free_slots,
+        mib(p.spec.memory_bytes_per_slot),
+        mib(p.spec.storage_bytes),
+        p.spec.ask_per_mfuel,
+        labels(&p.spec.labels),
+        p.spec.endpoint.0,
+        p.bond,
+        p.reputation,
+        p.streak,
+        p.tasks_verified,
+        p.fuel_verified,
+        p.earned,
+        p.slashed,
+        p.registered_height,
+    )
+}
+
+pub fn providers(r: &ProvidersResponse) -> String {
+    if r.providers.is_empty() {
+        return format!("no providers (height {})", r.height);
+    }
+    let mut out = format!(
+        "{:<62} {:<8} {:>5} {:>5} {:>10} {:>10} {:>14} {:>6}",
+        "ADDRESS", "STATUS", "SLOTS", "BUSY", "MEM/SLOT", "ASK", "BOND", "REP"
+    );
+    for p in &r.providers {
+        let status = match p.status {
+            ProviderStatusView::Active => "active",
+            ProviderStatusView::Paused => "paused",
+            ProviderStatusView::Exiting { .. } => "exiting",
+        };
+        out += &format!(
+            "\n{:<62} {:<8} {:>5} {:>5} {:>10} {:>10} {:>14} {:>6}",
+            p.address.to_string(),
+            status,
+            p.spec.slots,
+            p.tasks_in_flight,
+            mib(p.spec.memory_bytes_per_slot),
+            p.spec.ask_per_mfuel.to_string(),
+            p.bond.to_string(),
+            p.reputation
+        );
+    }
+    if let Some(next) = &r.next_after {
+        out += &format!("\n(more: --after {next})");
+    }
+    out
+}
+
+pub fn assignments(r: &AssignmentsResponse) -> String {
+    if r.assignments.is_empty() {
+        return format!("{} holds no tasks (height {})", r.provider, r.height);
+    }
+    let mut out = format!(
+        "{:<64} {:>5} {:<10} {:>9} {:>14} {:>10}",
+        "JOB", "TASK", "STATE", "DEADLINE", "FUEL", "MEMORY"
+    );
+    for a in &r.assignments {
+        out += &format!(
+            "\n{:<64} {:>5} {:<10} {:>9} {:>14} {:>10}",
+            a.job.to_string(),
+            a.index,
+            a.state.name(),
+            a.deadline.map_or("-".to_string(), |d| d.to_string()),
+            a.fuel_per_task,
+            mib(a.memory_bytes_per_task)
+        );
+    }
+    out
+}
+
+pub fn job_status(j: &JobResponse) -> String {
+    match (j.status, j.settled_height) {
+        (JobStatusView::Open, _) => "open".into(),
+        (JobStatusView::Cancelled, _) => "cancelled (running tasks finishing)".into(),
+        (JobStatusView::Settled, Some(h)) => format!("settled at height {h}"),
+        (JobStatusView::Settled, None) => "settled".into(),
+    }
+}
+
+fn phase(p: &TaskPhaseView) -> String {
+    match p {
+        TaskPhaseView::Open => "open".into(),
+        TaskPhaseView::Verified { verdict } => format!("verified ({} fuel)", verdict.fuel_used),
+        TaskPhaseView::Failed { reason } => format!("failed: {reason:?}").to_lowercase(),
+    }
+}
+
+fn replica(r: &ReplicaView) -> String {
+    let deadline = r
+        .state
+        .deadline()
+        .map_or(String::new(), |d| format!(" by {d}"));
+    format!("{} {}{deadline}", r.provider, r.state.name())
+}
+
+pub fn job(j: &JobResponse) -> String {
+    let s = &j.spec;
+    let mut out = format!(
+        "job:        {}\n\
+         requester:  {}\n\
+         status:     {} (posted at height {})\n\
+         tasks:      {} ({} open, {} verified, {} failed)\n\
+         program:    {} ({} bytes)\n\
+         per task:   {} fuel, {} memory, verification {}\n\
+         bid:        {} per Mfuel, deadline height {}\n\
+         labels:     {}\n\
+         escrow:     {} locked, {} spent, {} refunded",
+        j.id,
+        j.requester,
+        job_status(j),
+        j.posted_height,
+        s.tasks.len(),
+        j.tasks_open,
+        j.tasks_verified,
+        j.tasks_failed,
+        s.program_hash,
+        s.program_bytes,
+        s.fuel_per_task,
+        mib(s.memory_bytes_per_task),
+        verification(&s.verification),
+        s.bid_per_mfuel,
+        s.deadline_height,
+        labels(&s.required_labels),
+        j.escrow,
+        j.spent,
+        j.refunded,
+    );
+    out += &format!("\n\n{:>5}  {:<24} REPLICAS", "TASK", "PHASE");
+    for t in &j.tasks {
+        let replicas = if t.replicas.is_empty() {
+            "-".to_string()
+        } else {
+            t.replicas
+                .iter()
+                .map(replica)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        out += &format!(
+            "\n{:>5}  {:<24} {replicas} ({} wanted)",
+            t.index,
+            phase(&t.phase),
+            t.replicas_wanted
+        );
+    }
+    out
+}
+
+/// A constraint's name as a short phrase.
+fn constraint(name: &str) -> &str {
+    match name {
+        "active_and_bonded" => "inactive or unbonded",
+        "memory" => "memory",
+        "labels" => "labels",
+        "ask_at_most_bid" => "ask above bid",
+        "distinct_from_replicas_and_requester" => "already on the task or the requester",
+        "free_slot" => "no free slot",
+        other => other,
+    }
+}
+
+pub fn why(w: &JobWhyResponse) -> String {
+    if w.tasks.is_empty() {
+        return format!(
+            "job {}: no task is waiting (every task is verified or failed)",
+            w.job
+        );
+    }
+    let mut out = format!(
+        "job {} at height {}: {} unfinished task(s)",
+        w.job,
+        w.height,
+        w.tasks.len()
+    );
+    for t in &w.tasks {
+        out += &format!(
+            "\ntask {}: {} (replicas {}/{})",
+            t.index,
+            t.reason.describe(),
+            t.replicas_live,
+            t.replicas_wanted
+        );
+        let excluded: Vec<String> = t
+            .excluded
+            .iter()
+            .filter(|e| e.providers > 0)
+            .map(|e| format!("{} {}", constraint(&e.constraint), e.providers))
+            .collect();
+        if !excluded.is_empty() {
+            out += &format!("; excluded: {}", excluded.join(", "));
+        }
+    }
+    out
+}
+
+pub fn market(m: &MarketResponse) -> String {
+    let storage = m.price_index.storage_per_mib_epoch.map_or_else(
+        || m.price_index.note.clone(),
+        |p| format!("{p} per MiB-epoch"),
+    );
+    let clearing = if m.recent_clearing.is_empty() {
+        "none yet".to_string()
+    } else {
+        m.recent_clearing
+            .iter()
+            .rev()
+            .take(8)
+            .map(|c| format!("{} at {}", c.price_per_mfuel, c.height))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let p = &m.params;
+    format!(
+        "height:          {}\n\
+         price index:     compute {} per Mfuel; storage {storage}\n\
+         slots:           {} total, {} busy (utilization {})\n\
+         queue:           {} task(s) waiting for replicas\n\
+         recent clearing: {clearing}\n\
+         parameters:      bond min {}, unbonding {} blocks, commit/reveal windows {}/{} blocks,\n\
+         \x20                price floor {}, target utilization {}, step 1/{} per block,\n\
+         \x20                slash dissent {} / silent {} (to requester {})",
+        m.height,
+        m.price_index.compute_per_mfuel,
+        m.slots_total,
+        m.slots_busy,
+        bps(m.utilization_bps),
+        m.queue_tasks,
+        p.provider_bond_min,
+        p.unbonding_blocks,
+        p.commit_window_blocks,
+        p.reveal_window_blocks,
+        p.price_floor_per_mfuel,
+        bps(u32::from(p.price_target_utilization_bps)),
+        p.price_step_divisor,
+        bps(u32::from(p.slash_dissent_bps)),
+        bps(u32::from(p.slash_silent_bps)),
+        bps(u32::from(p.slash_to_requester_bps)),
+    )
+}
+
+pub fn requester(r: &RequesterResponse) -> String {
+    format!(
+        "address:       {}\n\
+         jobs posted:   {}\n\
+         verified:      {} tasks, {} fuel\n\
+         spent:         {}\n\
+         compensation:  {} (from slashed dissenters)",
+        r.address,
+        r.jobs_posted,
+        r.tasks_verified,
+        r.fuel_verified,
+        r.spent,
+        r.compensation_received
+    )
+}

@@ -1,0 +1,467 @@
+//! The compute market's read-only API: the market's numbers, providers and their assignments,
+//! jobs with their tasks, why a job waits, and a requester's usage. Every answer is read from
+//! one consistent state snapshot, off the async workers.
+
+use crate::api::{ApiError, ApiState, api_err, internal, parse_address, parse_hash};
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use yun_state::Overlay;
+use yun_state::market::why::{TaskWhy, WaitReason, explain_job};
+use yun_state::market::{
+    FailReason, Job, JobStatus, Provider, ProviderStatus, Replica, ReplicaState, TAG_ASSIGNED,
+    TAG_PROVIDER, TaskPhase, initial_price, task_ref_of_tail,
+};
+use yun_types::Address;
+use yun_types::api::*;
+use yun_types::market::{JobId, TaskRef};
+
+/// Most providers one `GET /v1/providers` returns, and the default.
+pub const PROVIDERS_LIMIT_MAX: usize = 1_000;
+pub const PROVIDERS_LIMIT_DEFAULT: usize = 100;
+
+type View<'a> = Overlay<'a, yun_store::Snapshot>;
+
+/// Runs `f` on a fresh state snapshot (with its height) on the blocking pool.
+async fn read_state<T, F>(s: &ApiState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&View<'_>, u64) -> Result<T, ApiError> + Send + 'static,
+{
+    let node = s.node.clone();
+    tokio::task::spawn_blocking(move || {
+        let snapshot = node.store.snapshot().map_err(internal)?;
+        let height = snapshot.head.height;
+        f(&Overlay::new(&snapshot), height)
+    })
+    .await
+    .map_err(internal)?
+}
+
+fn provider_view(address: Address, p: Provider) -> ProviderView {
+    ProviderView {
+        address,
+        free_slots: p.free_slots(),
+        status: match p.status {
+            ProviderStatus::Active => ProviderStatusView::Active,
+            ProviderStatus::Paused => ProviderStatusView::Paused,
+            ProviderStatus::Exiting { release_height } => {
+                ProviderStatusView::Exiting { release_height }
+            }
+        },
+        spec: p.spec,
+        bond: p.bond,
+        reputation: p.reputation,
+        streak: p.streak,
+        tasks_in_flight: p.tasks_in_flight,
+        tasks_verified: p.tasks_verified,
+        fuel_verified: p.fuel_verified,
+        earned: p.earned,
+        slashed: p.slashed,
+        last_paid_height: p.last_paid_height,
+        registered_height: p.registered_height,
+    }
+}
+
+fn replica_state_view(s: ReplicaState) -> ReplicaStateView {
+    match s {
+        ReplicaState::Assigned { commit_deadline } => {
+            ReplicaStateView::Assigned { commit_deadline }
+        }
+        ReplicaState::Committed {
+            commitment,
+            reveal_deadline,
+        } => ReplicaStateView::Committed {
+            commitment,
+            reveal_deadline,
+        },
+        ReplicaState::Revealed { verdict } => ReplicaStateView::Revealed { verdict },
+        ReplicaState::Expired => ReplicaStateView::Expired,
+        ReplicaState::Paid { amount } => ReplicaStateView::Paid { amount },
+        ReplicaState::Slashed { amount } => ReplicaStateView::Slashed { amount },
+        ReplicaState::Unsettled => ReplicaStateView::Unsettled,
+    }
+}
+
+fn replica_view(r: Replica) -> ReplicaView {
+    ReplicaView {
+        provider: r.provider,
+        assigned_height: r.assigned_height,
+        price_per_mfuel: r.price_per_mfuel,
+        state: replica_state_view(r.state),
+    }
+}
+
+fn phase_view(p: TaskPhase) -> TaskPhaseView {
+    match p {
+        TaskPhase::Open => TaskPhaseView::Open,
+        TaskPhase::Verified { verdict } => TaskPhaseView::Verified { verdict },
+        TaskPhase::Failed { reason } => TaskPhaseView::Failed {
+            reason: match reason {
+                FailReason::NoQuorum => FailReasonView::NoQuorum,
+                FailReason::TooManyExpirations => FailReasonView::TooManyExpirations,
+                FailReason::DeadlinePassed => FailReasonView::DeadlinePassed,
+                FailReason::Cancelled => FailReasonView::Cancelled,
+            },
+        },
+    }
+}
+
+fn wait_reason_view(r: WaitReason) -> WaitReasonView {
+    match r {
+        WaitReason::BidBelowIndex {
+            bid_per_mfuel,
+            index_per_mfuel,
+        } => WaitReasonView::BidBelowIndex {
+            bid_per_mfuel,
+            index_per_mfuel,
+        },
+        WaitReason::NoActiveProvider => WaitReasonView::NoActiveProvider,
+        WaitReason::NoProviderWithEnoughMemory => WaitReasonView::NoProviderWithEnoughMemory,
+        WaitReason::NoProviderWithLabels => WaitReasonView::NoProviderWithLabels,
+        WaitReason::AllAsksAboveBid => WaitReasonView::AllAsksAboveBid,
+        WaitReason::TooFewDistinctProviders { eligible, needed } => {
+            WaitReasonView::TooFewDistinctProviders { eligible, needed }
+        }
+        WaitReason::AllEligibleBusy => WaitReasonView::AllEligibleBusy,
+        WaitReason::MatchingNextBlock => WaitReasonView::MatchingNextBlock,
+        WaitReason::WaitingForCommits => WaitReasonView::WaitingForCommits,
+        WaitReason::WaitingForReveals => WaitReasonView::WaitingForReveals,
+        WaitReason::Verifying => WaitReasonView::Verifying,
+        WaitReason::JobClosed => WaitReasonView::JobClosed,
+    }
+}
+
+fn task_why_view(t: TaskWhy) -> TaskWhyView {
+    TaskWhyView {
+        index: t.index,
+        reason: wait_reason_view(t.reason),
+        replicas_wanted: t.replicas_wanted,
+        replicas_live: t.replicas_live,
+        excluded: t
+            .excluded
+            .into_iter()
+            .map(|e| ExcludedView {
+                constraint: e.constraint.to_string(),
+                providers: e.providers,
+            })
+            .collect(),
+    }
+}
+
+fn no_provider(a: &Address) -> ApiError {
+    api_err(
+        ApiErrorKind::NotFound,
+        format!("{a} is not a registered provider"),
+    )
+}
+
+fn no_job(id: &JobId) -> ApiError {
+    api_err(ApiErrorKind::NotFound, format!("no job {id}"))
+}
+
+/// The price index, slots, utilization, queue, recent clearing prices and the market's
+/// parameters.
+#[utoipa::path(get, path = "/v1/market",
+    responses((status = 200, body = MarketResponse), (status = "4XX", body = ErrorResponse)))]
+pub(crate) async fn get_market(
+    State(s): State<ApiState>,
+) -> Result<Json<MarketResponse>, ApiError> {
+    read_state(&s, |state, height| {
+        let params = state.params();
+        let m = state.market();
+        // Before the first block's step the index is unset; matching starts from the floor.
+        let index = if m.price_index_per_mfuel.is_zero() {
+            initial_price(&params)
+        } else {
+            m.price_index_per_mfuel
+        };
+        let utilization_bps = if m.slots_total == 0 {
+            0
+        } else {
+            (u128::from(m.slots_busy.min(m.slots_total)) * 10_000 / u128::from(m.slots_total))
+                as u32
+        };
+        Ok(Json(MarketResponse {
+            height,
+            price_index: PriceIndexView {
+                compute_per_mfuel: index,
+                storage_per_mib_epoch: None,
+                note: "storage is not priced yet: storage deals are not implemented".into(),
+            },
+            slots_total: m.slots_total,
+            slots_busy: m.slots_busy,
+            utilization_bps,
+            queue_tasks: m.queue_tasks,
+            recent_clearing: m
+                .recent_clearing
+                .iter()
+                .map(|&(height, price_per_mfuel)| ClearingView {
+                    height,
+                    price_per_mfuel,
+                })
+                .collect(),
+            params: params.market,
+        }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct ProvidersQuery {
+    /// At most this many (default 100, at most 1,000).
+    limit: Option<usize>,
+    /// Start after this address (the previous page's `next_after`).
+    after: Option<String>,
+}
+
+/// Registered providers in address order, a page at a time.
+#[utoipa::path(get, path = "/v1/providers", params(ProvidersQuery),
+    responses((status = 200, body = ProvidersResponse), (status = "4XX", body = ErrorResponse)))]
+pub(crate) async fn get_providers(
+    State(s): State<ApiState>,
+    q: Result<Query<ProvidersQuery>, QueryRejection>,
+) -> Result<Json<ProvidersResponse>, ApiError> {
+    let Query(q) = q.map_err(|e| api_err(ApiErrorKind::BadParameter, e.body_text()))?;
+    let limit = q
+        .limit
+        .unwrap_or(PROVIDERS_LIMIT_DEFAULT)
+        .clamp(1, PROVIDERS_LIMIT_MAX);
+    let after = q.after.as_deref().map(parse_address).transpose()?;
+    read_state(&s, move |state, height| {
+        let mut page = providers_page(state, after.as_ref(), limit + 1);
+        let next_after = (page.len() > limit).then(|| {
+            page.truncate(limit);
+            page.last().expect("limit >= 1").0
+        });
+        Ok(Json(ProvidersResponse {
+            height,
+            providers: page.into_iter().map(|(a, p)| provider_view(a, p)).collect(),
+            next_after,
+        }))
+    })
+    .await
+}
+
+/// Up to `want` providers after `after`, in address order. The state reader has no bounded
+/// range, so the key space is read in 256 slices by the address's first byte and reading
+/// stops once enough are found: a page costs about `want` + n/256 entries, not n.
+fn providers_page(
+    state: &View<'_>,
+    after: Option<&Address>,
+    want: usize,
+) -> Vec<(Address, Provider)> {
+    let start: Vec<u8> = match after {
+        // The smallest key greater than the cursor's own key.
+        Some(a) => [&[TAG_PROVIDER][..], a.as_bytes(), &[0][..]].concat(),
+        None => vec![TAG_PROVIDER],
+    };
+    let first = after.map_or(0, |a| a.as_bytes()[0]);
+    let mut out = Vec::new();
+    for b in first..=u8::MAX {
+        let lo = [TAG_PROVIDER, b];
+        let lo = if lo.as_slice() < start.as_slice() {
+            start.clone()
+        } else {
+            lo.to_vec()
+        };
+        let hi = yun_state::prefix_end(&[TAG_PROVIDER, b]);
+        for (k, v) in state.range(&lo, &hi) {
+            let address = Address(k[1..33].try_into().expect("provider keys hold an address"));
+            out.push((address, yun_state::market::decode(&v)));
+            if out.len() >= want {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// A provider's offer, bond, status, reputation and earnings.
+#[utoipa::path(get, path = "/v1/providers/{address}", params(("address" = String, Path, description = "yun1… address")),
+    responses((status = 200, body = ProviderView), (status = "4XX", body = ErrorResponse)))]
+pub(crate) async fn get_provider(
+    State(s): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<ProviderView>, ApiError> {
+    let address = parse_address(&address)?;
+    read_state(&s, move |state, _| {
+        let p = state
+            .provider(&address)
+            .ok_or_else(|| no_provider(&address))?;
+        Ok(Json(provider_view(address, p)))
+    })
+    .await
+}
+
+/// The replicas a provider holds now (assigned or committed), with their deadlines and what
+/// its agent needs to run them, in task order.
+#[utoipa::path(get, path = "/v1/providers/{address}/assignments", params(("address" = String, Path, description = "yun1… address")),
+    responses((status = 200, body = AssignmentsResponse), (status = "4XX", body = ErrorResponse)))]
+pub(crate) async fn get_provider_assignments(
+    State(s): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<AssignmentsResponse>, ApiError> {
+    let address = parse_address(&address)?;
+    read_state(&s, move |state, height| {
+        state
+            .provider(&address)
+            .ok_or_else(|| no_provider(&address))?;
+        // Bounded by the provider's slots: an entry exists only while a replica is in flight.
+        let prefix = [&[TAG_ASSIGNED][..], address.as_bytes()].concat();
+        let mut jobs: BTreeMap<JobId, Job> = BTreeMap::new();
+        let mut assignments = Vec::new();
+        for (key, _) in state.scan(&prefix) {
+            let t = task_ref_of_tail(&key);
+            if !jobs.contains_key(&t.job)
+                && let Some(j) = state.job(&t.job)
+            {
+                jobs.insert(t.job, j);
+            }
+            let (Some(task), Some(job)) = (state.task(&t), jobs.get(&t.job)) else {
+                continue;
+            };
+            let Some(spec) = job.spec.tasks.get(t.index as usize) else {
+                continue;
+            };
+            let Some(replica) = task
+                .replicas
+                .iter()
+                .rev()
+                .find(|r| r.provider == address && r.state.in_flight())
+            else {
+                continue;
+            };
+            let state_view = replica_state_view(replica.state);
+            assignments.push(AssignmentView {
+                job: t.job,
+                index: t.index,
+                assigned_height: replica.assigned_height,
+                price_per_mfuel: replica.price_per_mfuel,
+                deadline: state_view.deadline(),
+                state: state_view,
+                program_hash: job.spec.program_hash,
+                program_bytes: job.spec.program_bytes,
+                fuel_per_task: job.spec.fuel_per_task,
+                memory_bytes_per_task: job.spec.memory_bytes_per_task,
+                task: spec.clone(),
+            });
+        }
+        Ok(Json(AssignmentsResponse {
+            provider: address,
+            height,
+            assignments,
+        }))
+    })
+    .await
+}
+
+/// A job: its spec, escrow, status and every task with its replicas.
+#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "job id (the posting tx id), 64 hex")),
+    responses((status = 200, body = JobResponse), (status = "4XX", body = ErrorResponse)))]
+pub(crate) async fn get_job(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobResponse>, ApiError> {
+    let id = parse_hash(&id)?;
+    read_state(&s, move |state, height| {
+        let job = state.job(&id).ok_or_else(|| no_job(&id))?;
+        // At most TASKS_PER_JOB_MAX (1,024) tasks.
+        let tasks = (0..job.spec.tasks.len() as u32)
+            .filter_map(|index| {
+                let task = state.task(&TaskRef { job: id, index })?;
+                Some(TaskView {
+                    index,
+                    phase: phase_view(task.phase),
+                    replicas_wanted: task.replicas_wanted,
+                    expirations: task.expirations,
+                    replicas: task.replicas.into_iter().map(replica_view).collect(),
+                })
+            })
+            .collect();
+        Ok(Json(JobResponse {
+            id,
+            height,
+            requester: job.requester,
+            spec: job.spec,
+            escrow: job.escrow,
+            spent: job.spent,
+            refunded: job.refunded,
+            status: match job.status {
+                JobStatus::Open => JobStatusView::Open,
+                JobStatus::Cancelled => JobStatusView::Cancelled,
+                JobStatus::Settled => JobStatusView::Settled,
+            },
+            posted_height: job.posted_height,
+            tasks_open: job.tasks_open,
+            tasks_verified: job.tasks_verified,
+            tasks_failed: job.tasks_failed,
+            settled_height: job.settled_height,
+            tasks,
+        }))
+    })
+    .await
+}
+
+/// Why each unfinished task of a job is still waiting, and how many providers each matching
+/// constraint excluded.
+#[utoipa::path(get, path = "/v1/jobs/{id}/why", params(("id" = String, Path, description = "job id, 64 hex")),
+    responses((status = 200, body = JobWhyResponse), (status = "4XX", body = ErrorResponse)))]
+pub(crate) async fn get_job_why(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobWhyResponse>, ApiError> {
+    let id = parse_hash(&id)?;
+    read_state(&s, move |state, height| {
+        let params = state.params();
+        let tasks = explain_job(state, &params, &id).ok_or_else(|| no_job(&id))?;
+        Ok(Json(JobWhyResponse {
+            job: id,
+            height,
+            tasks: tasks.into_iter().map(task_why_view).collect(),
+        }))
+    })
+    .await
+}
+
+/// A requester's usage: jobs posted, verified work, spending and compensation received.
+#[utoipa::path(get, path = "/v1/requesters/{address}", params(("address" = String, Path, description = "yun1… address")),
+    responses((status = 200, body = RequesterResponse), (status = "4XX", body = ErrorResponse)))]
+pub(crate) async fn get_requester(
+    State(s): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<RequesterResponse>, ApiError> {
+    let address = parse_address(&address)?;
+    read_state(&s, move |state, height| {
+        let r = state.requester_stats(&address);
+        Ok(Json(RequesterResponse {
+            address,
+            height,
+            jobs_posted: r.jobs_posted,
+            tasks_verified: r.tasks_verified,
+            fuel_verified: r.fuel_verified,
+            spent: r.spent,
+            compensation_received: r.compensation_received,
+        }))
+    })
+    .await
+}
+
+/// The market's routes, merged into the main router.
+pub(crate) fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/market", get(get_market))
+        .route("/v1/providers", get(get_providers))
+        .route("/v1/providers/{address}", get(get_provider))
+        .route(
+            "/v1/providers/{address}/assignments",
+            get(get_provider_assignments),
+        )
+        .route("/v1/jobs/{id}", get(get_job))
+        .route("/v1/jobs/{id}/why", get(get_job_why))
+        .route("/v1/requesters/{address}", get(get_requester))
+}
