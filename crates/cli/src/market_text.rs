@@ -145,11 +145,15 @@ pub fn assignments(r: &AssignmentsResponse) -> String {
 }
 
 pub fn job_status(j: &JobResponse) -> String {
+    let cancelled = j
+        .cancelled_height
+        .map(|h| format!(", cancelled at height {h}"))
+        .unwrap_or_default();
     match (j.status, j.settled_height) {
         (JobStatusView::Open, _) => "open".into(),
-        (JobStatusView::Cancelled, _) => "cancelled (running tasks finishing)".into(),
-        (JobStatusView::Settled, Some(h)) => format!("settled at height {h}"),
-        (JobStatusView::Settled, None) => "settled".into(),
+        (JobStatusView::Cancelled, _) => format!("cancelled (running tasks finishing){cancelled}"),
+        (JobStatusView::Settled, Some(h)) => format!("settled at height {h}{cancelled}"),
+        (JobStatusView::Settled, None) => format!("settled{cancelled}"),
     }
 }
 

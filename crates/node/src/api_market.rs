@@ -401,6 +401,7 @@ pub(crate) async fn get_job(
             tasks_verified: job.tasks_verified,
             tasks_failed: job.tasks_failed,
             settled_height: job.settled_height,
+            cancelled_height: job.cancelled_height,
             tasks,
         }))
     })

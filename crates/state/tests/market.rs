@@ -195,6 +195,10 @@ fn cancelling_a_waiting_job_refunds_its_escrow() {
         .act(yun_types::Action::CancelJob { job })
         .expect_ok();
     assert_eq!(s.job(&job).status, JobStatus::Settled);
+    assert!(
+        s.job(&job).cancelled_height.is_some(),
+        "a settled job remembers it was cancelled"
+    );
     assert_eq!(s.balance("alice"), alice_before - 20);
     s.tx("alice")
         .act(yun_types::Action::CancelJob { job })

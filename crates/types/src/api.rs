@@ -469,6 +469,8 @@ pub struct JobResponse {
     pub tasks_verified: u32,
     pub tasks_failed: u32,
     pub settled_height: Option<u64>,
+    /// Height at which the requester cancelled, if it did.
+    pub cancelled_height: Option<u64>,
     pub tasks: Vec<TaskView>,
 }
 

@@ -190,6 +190,7 @@ pub(super) fn post_job<R: StateReader + ?Sized>(
         tasks_verified: 0,
         tasks_failed: 0,
         settled_height: None,
+        cancelled_height: None,
     };
     state.set_job(job_id, &job);
     state.mark(job_deadline_key(spec.deadline_height, job_id));
@@ -223,6 +224,7 @@ pub(super) fn cancel_job<R: StateReader + ?Sized>(
         return Err(TxRejection::JobClosed);
     }
     job.status = JobStatus::Cancelled;
+    job.cancelled_height = Some(env.height);
     // Tasks with no replica working on them fail now; running ones finish and are paid.
     for index in 0..job.spec.tasks.len() as u32 {
         let t = TaskRef {

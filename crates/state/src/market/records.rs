@@ -81,6 +81,8 @@ pub struct Job {
     pub tasks_verified: u32,
     pub tasks_failed: u32,
     pub settled_height: Option<u64>,
+    /// Set when the requester cancelled (the status moves on to `Settled` once work drains).
+    pub cancelled_height: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]

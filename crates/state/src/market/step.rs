@@ -377,6 +377,15 @@ fn match_tasks<R: StateReader + ?Sized>(
         })
         .filter(|s| can_sell(&s.provider, params))
         .collect();
+    // Capacity of sellers, counted once here for the price index (matching only adds to busy).
+    let slots_total: u64 = sellers
+        .iter()
+        .map(|s| u64::from(s.provider.spec.slots))
+        .sum();
+    let slots_busy: u64 = sellers
+        .iter()
+        .map(|s| u64::from(s.provider.tasks_in_flight.min(s.provider.spec.slots)))
+        .sum();
     let mut jobs: BTreeMap<JobId, Job> = BTreeMap::new();
     let mut buyers: Vec<Buyer> = Vec::new();
     let queue = state.scan(&[TAG_QUEUE]);
@@ -459,7 +468,16 @@ fn match_tasks<R: StateReader + ?Sized>(
     for s in sellers.iter().filter(|s| s.changed) {
         state.set_provider(&s.address, &s.provider);
     }
-    update_index(state, params, &mut market, env.height, matched, clearing);
+    let capacity = (slots_total, slots_busy + matched as u64);
+    update_index(
+        state,
+        params,
+        &mut market,
+        env.height,
+        capacity,
+        matched,
+        clearing,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -529,17 +547,10 @@ fn update_index<R: StateReader + ?Sized>(
     params: &ChainParams,
     market: &mut MarketState,
     height: u64,
+    (total, busy): (u64, u64),
     matched: usize,
     clearing: Amount,
 ) {
-    let (mut total, mut busy) = (0u64, 0u64);
-    for (_, v) in state.scan(&[TAG_PROVIDER]) {
-        let p: Provider = decode(&v);
-        if can_sell(&p, params) {
-            total += u64::from(p.spec.slots);
-            busy += u64::from(p.tasks_in_flight.min(p.spec.slots));
-        }
-    }
     let queue_end = prefix_end(&[TAG_QUEUE]);
     let queue = state.range(&[TAG_QUEUE], &queue_end).len() as u64;
     let target = u128::from(params.market.price_target_utilization_bps.max(1));
