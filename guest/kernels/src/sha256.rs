@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 
 /// `h = sha256(seed)`, then `h = sha256(h)` `iterations` times; returns the final `h`.
+#[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
 pub fn sha256_chain(seed: &[u8], iterations: u64) -> [u8; 32] {
     let mut h: [u8; 32] = Sha256::digest(seed).into();
     for _ in 0..iterations {
