@@ -15,6 +15,8 @@ pub mod overlay;
 pub mod supply;
 
 #[cfg(feature = "scenario")]
+pub mod market_sim;
+#[cfg(feature = "scenario")]
 pub mod scenario;
 #[cfg(feature = "scenario")]
 pub mod scenario_market;

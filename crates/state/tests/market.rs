@@ -116,7 +116,8 @@ fn no_quorum_escalates_to_the_cap_then_fails_and_refunds() {
     let mut book = Commitments::default();
     // Everyone disagrees: no quorum, a 4th replica, still none, a 5th (the cap), then failure.
     let each_own = |p: &str, _: &TaskRef| verdict(p.as_bytes()[1], 400_000);
-    s.work_round(&["p1", "p2", "p3"], &mut book, each_own);
+    let all = ["p1", "p2", "p3", "p4", "p5"];
+    s.work_round(&all, &mut book, each_own);
     assert_eq!(s.task(&job, 0).replicas_wanted, 4);
     s.empty_block();
     s.work_round(&["p1", "p2", "p3", "p4", "p5"], &mut book, each_own);

@@ -41,10 +41,11 @@ pub enum TxRejection {
     RevealNotOpen = 31,
     CommitmentMismatch = 32,
     DuplicateResult = 33,
+    FuelAboveLimit = 34,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 33] = [
+    pub const ALL: [TxRejection; 34] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -78,6 +79,7 @@ impl TxRejection {
         Self::RevealNotOpen,
         Self::CommitmentMismatch,
         Self::DuplicateResult,
+        Self::FuelAboveLimit,
     ];
 
     pub fn code(self) -> u16 {
@@ -123,6 +125,7 @@ impl TxRejection {
             Self::RevealNotOpen => "RevealNotOpen",
             Self::CommitmentMismatch => "CommitmentMismatch",
             Self::DuplicateResult => "DuplicateResult",
+            Self::FuelAboveLimit => "FuelAboveLimit",
         }
     }
 
@@ -174,6 +177,9 @@ impl TxRejection {
             }
             Self::CommitmentMismatch => "the revealed verdict and salt do not match the commitment",
             Self::DuplicateResult => "the transaction names the same task twice",
+            Self::FuelAboveLimit => {
+                "the revealed fuel is more than the task's fuel limit, which no sandbox run can use"
+            }
         }
     }
 
@@ -233,6 +239,9 @@ impl TxRejection {
             }
             Self::CommitmentMismatch => "reveal exactly the verdict and salt that were committed",
             Self::DuplicateResult => "send one commit or reveal per task",
+            Self::FuelAboveLimit => {
+                "reveal the verdict the sandbox produced under the job's fuel limit"
+            }
         }
     }
 }

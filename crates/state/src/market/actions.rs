@@ -127,7 +127,7 @@ pub fn check_job_spec(spec: &JobSpec, params: &ChainParams, height: u64) -> Resu
     let verification_ok = match spec.verification {
         Verification::None => true,
         Verification::Replicate { k, quorum } => {
-            (1..=REPLICAS_MAX).contains(&k) && (1..=k).contains(&quorum)
+            (1..=REPLICAS_MAX).contains(&k) && quorum <= k && 2 * quorum > k
         }
         Verification::Adaptive { target_error_ppm } => (1..1_000_000).contains(&target_error_ppm),
     };
@@ -316,6 +316,12 @@ pub(super) fn open_reveals_if_all_committed<R: StateReader + ?Sized>(
     {
         return;
     }
+    if adaptive_wants_another(state, env, params, t, task) {
+        // Reveals stay closed until the new replica has committed too, so it cannot copy.
+        task.replicas_wanted = (task.live_replicas() + 1) as u8;
+        state.mark(queue_key(t));
+        return;
+    }
     let deadline = env.height + params.market.reveal_window_blocks.max(1);
     let mut opened = false;
     for r in &mut task.replicas {
@@ -331,6 +337,50 @@ pub(super) fn open_reveals_if_all_committed<R: StateReader + ?Sized>(
     if opened {
         state.mark(deadline_key(deadline, t));
     }
+}
+
+/// One in this many tasks accepted on a single trusted replica gets a second one anyway, so
+/// trust keeps being checked (BOINC-style spot checks).
+pub const SPOT_CHECK_ONE_IN: u64 = 10;
+
+/// Adaptive verification decides how many replicas a task needs while verdicts are still
+/// sealed: if the committed replicas, were they to agree, would not be trusted enough (or a
+/// spot check falls on a lone one), another replica is added before anyone reveals.
+fn adaptive_wants_another<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    t: &TaskRef,
+    task: &Task,
+) -> bool {
+    let job = state.job(&t.job).expect("a task's job exists");
+    let Verification::Adaptive { target_error_ppm } = job.spec.verification else {
+        return false;
+    };
+    let committed: Vec<Address> = task
+        .replicas
+        .iter()
+        .filter(|r| matches!(r.state, ReplicaState::Committed { .. }))
+        .map(|r| r.provider)
+        .collect();
+    let can_add = !committed.is_empty()
+        && task.live_replicas() < cap_for(&job.spec)
+        && job.status == JobStatus::Open
+        && env.height < job.spec.deadline_height;
+    if !can_add {
+        return false;
+    }
+    let trusted = super::group_error_ppm(state, params, &committed) <= u64::from(target_error_ppm);
+    !trusted || (committed.len() == 1 && spot_check(env, t))
+}
+
+fn spot_check(env: &BlockEnv, t: &TaskRef) -> bool {
+    let mut h = blake3::Hasher::new_derive_key("yun/market/spot-check/v1");
+    h.update(env.seed.as_bytes());
+    h.update(t.job.as_bytes());
+    h.update(&t.index.to_be_bytes());
+    let x = u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"));
+    x % SPOT_CHECK_ONE_IN == 0
 }
 
 pub(super) fn reveal_results<R: StateReader + ?Sized>(
@@ -353,6 +403,10 @@ pub(super) fn reveal_results<R: StateReader + ?Sized>(
         };
         if rv.verdict.commitment(&rv.salt, sender, &rv.task) != commitment {
             return Err(TxRejection::CommitmentMismatch);
+        }
+        let job = state.job(&rv.task.job).expect("a task's job exists");
+        if rv.verdict.fuel_used > job.spec.fuel_per_task {
+            return Err(TxRejection::FuelAboveLimit);
         }
         task.replicas[i].state = ReplicaState::Revealed {
             verdict: rv.verdict,

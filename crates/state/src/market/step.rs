@@ -66,8 +66,14 @@ fn expire_replicas<R: StateReader + ?Sized>(
             };
             if late {
                 let provider = task.replicas[i].provider;
+                // Committing and then not revealing is withholding a verdict: it costs what a
+                // wrong reveal costs, or a liar would keep back a losing verdict.
+                let slash_bps = match task.replicas[i].state {
+                    ReplicaState::Committed { .. } => params.market.slash_dissent_bps,
+                    _ => params.market.slash_silent_bps,
+                };
                 task.replicas[i].state = ReplicaState::Expired;
-                punish_silence(state, params, &provider, &t);
+                punish_silence(state, slash_bps, &provider, &t);
                 expired_any = true;
                 task.expirations = task.expirations.saturating_add(1);
             }
@@ -93,7 +99,7 @@ fn expire_replicas<R: StateReader + ?Sized>(
 /// A silent replica: reputation ×2/3, the run of verified results resets, a small slash burned.
 fn punish_silence<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
-    params: &ChainParams,
+    slash_bps: u16,
     provider: &Address,
     t: &TaskRef,
 ) {
@@ -106,7 +112,7 @@ fn punish_silence<R: StateReader + ?Sized>(
     p.streak = 0;
     let slash = p
         .bond
-        .mul_div_floor(u128::from(params.market.slash_silent_bps), 10_000)
+        .mul_div_floor(u128::from(slash_bps), 10_000)
         .expect("bps of a bond");
     p.bond = p
         .bond
@@ -217,64 +223,35 @@ fn settle_verified<R: StateReader + ?Sized>(
 ) {
     let mut job = state.job(&t.job).expect("a task's job exists");
     let mut stats = state.requester_stats(&job.requester);
+    let agreeing = task
+        .replicas
+        .iter()
+        .filter(|r| r.state == ReplicaState::Revealed { verdict })
+        .count();
+    // Trust grows only from results someone else corroborated: a lone result (no verification,
+    // or one trusted replica) is paid but proves nothing.
+    let corroborated = agreeing >= 2;
+    // Reveals above the fuel limit are refused, but pay is bounded by it regardless.
+    let fuel = verdict.fuel_used.min(job.spec.fuel_per_task);
     for r in &mut task.replicas {
         let ReplicaState::Revealed { verdict: v } = r.state else {
             continue;
         };
-        let mut p = state
-            .provider(&r.provider)
-            .expect("a replica's provider exists");
-        if v == verdict {
-            let due = r
-                .price_per_mfuel
-                .mul_div_floor(u128::from(v.fuel_used), 1_000_000)
-                .unwrap_or(Amount::MAX);
-            let pay = due.min(job.escrow);
-            job.escrow = job
-                .escrow
-                .checked_sub(pay)
-                .expect("pay is at most the escrow");
-            job.spent = job.spent.checked_add(pay).expect("within supply");
-            p.earned = p.earned.checked_add(pay).expect("within supply");
-            p.tasks_verified += 1;
-            p.fuel_verified = p.fuel_verified.saturating_add(v.fuel_used);
-            p.reputation += 1;
-            p.streak += 1;
-            p.last_paid_height = env.height;
+        r.state = if v == verdict {
+            let pay = pay_agreeing(state, env, &mut job, r, fuel, corroborated);
             stats.spent = stats.spent.checked_add(pay).expect("within supply");
-            state.set_provider(&r.provider, &p);
-            credit(state, &r.provider, pay);
-            r.state = ReplicaState::Paid { amount: pay };
+            ReplicaState::Paid { amount: pay }
         } else {
-            let slash = p
-                .bond
-                .mul_div_floor(u128::from(params.market.slash_dissent_bps), 10_000)
-                .expect("bps of a bond");
-            let to_requester = slash
-                .mul_div_floor(u128::from(params.market.slash_to_requester_bps), 10_000)
-                .expect("bps");
-            p.bond = p
-                .bond
-                .checked_sub(slash)
-                .expect("slash is part of the bond");
-            p.slashed = p.slashed.checked_add(slash).expect("within supply");
-            p.reputation = p.reputation * 2 / 3;
-            p.streak = 0;
-            state.set_provider(&r.provider, &p);
-            credit(state, &job.requester, to_requester);
-            burn(
-                state,
-                slash.checked_sub(to_requester).expect("share of the slash"),
-            );
+            let (slash, to_requester) = slash_dissenter(state, params, &job, &r.provider);
             stats.compensation_received = stats
                 .compensation_received
                 .checked_add(to_requester)
                 .expect("within supply");
-            r.state = ReplicaState::Slashed { amount: slash };
-        }
+            ReplicaState::Slashed { amount: slash }
+        };
     }
     stats.tasks_verified += 1;
-    stats.fuel_verified = stats.fuel_verified.saturating_add(verdict.fuel_used);
+    stats.fuel_verified = stats.fuel_verified.saturating_add(fuel);
     state.set_requester_stats(&job.requester, &stats);
     task.phase = TaskPhase::Verified { verdict };
     job.tasks_open -= 1;
@@ -283,6 +260,75 @@ fn settle_verified<R: StateReader + ?Sized>(
     state.delete(queue_key(t));
     state.set_task(t, task);
     settle_job_if_done(state, env, &t.job);
+}
+
+/// Pays an agreeing replica fuel × its clearing price from escrow. A provider that has exited
+/// since revealing is still paid, to its account; only its (deleted) record is not updated.
+fn pay_agreeing<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    job: &mut Job,
+    r: &Replica,
+    fuel: u64,
+    corroborated: bool,
+) -> Amount {
+    let due = r
+        .price_per_mfuel
+        .mul_div_floor(u128::from(fuel), 1_000_000)
+        .unwrap_or(Amount::MAX);
+    let pay = due.min(job.escrow);
+    job.escrow = job
+        .escrow
+        .checked_sub(pay)
+        .expect("pay is at most the escrow");
+    job.spent = job.spent.checked_add(pay).expect("within supply");
+    if let Some(mut p) = state.provider(&r.provider) {
+        p.earned = p.earned.checked_add(pay).expect("within supply");
+        p.tasks_verified += 1;
+        p.fuel_verified = p.fuel_verified.saturating_add(fuel);
+        if corroborated {
+            p.reputation += 1;
+            p.streak += 1;
+        }
+        p.last_paid_height = env.height;
+        state.set_provider(&r.provider, &p);
+    }
+    credit(state, &r.provider, pay);
+    pay
+}
+
+/// Takes `slash_dissent_bps` of a dissenter's bond: part to the requester, the rest burned.
+/// Returns (slashed, paid to the requester); nothing if the provider has exited.
+fn slash_dissenter<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    params: &ChainParams,
+    job: &Job,
+    provider: &Address,
+) -> (Amount, Amount) {
+    let Some(mut p) = state.provider(provider) else {
+        return (Amount::ZERO, Amount::ZERO);
+    };
+    let slash = p
+        .bond
+        .mul_div_floor(u128::from(params.market.slash_dissent_bps), 10_000)
+        .expect("bps of a bond");
+    let to_requester = slash
+        .mul_div_floor(u128::from(params.market.slash_to_requester_bps), 10_000)
+        .expect("bps");
+    p.bond = p
+        .bond
+        .checked_sub(slash)
+        .expect("slash is part of the bond");
+    p.slashed = p.slashed.checked_add(slash).expect("within supply");
+    p.reputation = p.reputation * 2 / 3;
+    p.streak = 0;
+    state.set_provider(provider, &p);
+    credit(state, &job.requester, to_requester);
+    burn(
+        state,
+        slash.checked_sub(to_requester).expect("share of the slash"),
+    );
+    (slash, to_requester)
 }
 
 fn close_past_deadline<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, env: &BlockEnv) {
@@ -303,7 +349,12 @@ fn close_past_deadline<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, env:
             }
             state.delete(queue_key(&t));
             if task.replicas.iter().any(|r| r.state.in_flight()) {
-                continue; // finishes (or expires) within its windows; no more replicas come
+                // Finishes (or expires) within its windows. No more replicas come, so replicas
+                // that committed while waiting for another may reveal now.
+                let params = state.params();
+                super::actions::open_reveals_if_all_committed(state, env, &params, &t, &mut task);
+                state.set_task(&t, &task);
+                continue;
             }
             if task
                 .replicas
@@ -446,10 +497,13 @@ fn match_tasks<R: StateReader + ?Sized>(
     if volume > 0 {
         clearing = clearing.max(asks[volume - 1]);
         sellers.retain(|s| s.provider.spec.ask_per_mfuel <= clearing);
+        // Reputation first: it is earned only by agreeing with other providers and lost by
+        // dissenting or going silent, so it cannot be bought the way a low ask can (colluders
+        // undercutting the ask would otherwise take every replica; see the market simulation).
         sellers.sort_by_cached_key(|s| {
             (
-                s.provider.spec.ask_per_mfuel,
                 std::cmp::Reverse(s.provider.reputation),
+                s.provider.spec.ask_per_mfuel,
                 s.provider.tasks_in_flight,
                 tiebreak(env, &s.address),
             )
@@ -493,18 +547,28 @@ fn assign<R: StateReader + ?Sized>(
 ) -> usize {
     let commit_deadline = env.height + params.market.commit_window_blocks.max(1);
     let mut matched = 0;
-    // Sellers before `first_free` are full; skipping them keeps the walk short.
+    let mut free_total: u64 = sellers
+        .iter()
+        .map(|s| u64::from(s.provider.free_slots()))
+        .sum();
+    let n = sellers.len();
     let mut first_free = 0;
     for b in buyers.iter_mut().filter(|b| b.bid >= clearing) {
+        if free_total == 0 || n == 0 {
+            break;
+        }
         let job = &jobs[&b.task_ref.job];
-        while first_free < sellers.len() && sellers[first_free].provider.free_slots() == 0 {
+        // Sellers before `first_free` are full; skipping them keeps the walk short.
+        while first_free < n && sellers[first_free].provider.free_slots() == 0 {
             first_free += 1;
         }
+        let start = first_free;
         let mut got = 0;
-        for s in sellers[first_free..].iter_mut() {
+        for step in 0..n - start {
             if got == b.units || matched == volume {
                 break;
             }
+            let s = &mut sellers[start + step];
             let taken = b.task.replicas.iter().any(|r| r.provider == s.address);
             if s.provider.free_slots() == 0
                 || taken
@@ -521,6 +585,7 @@ fn assign<R: StateReader + ?Sized>(
             });
             s.provider.tasks_in_flight += 1;
             s.changed = true;
+            free_total -= 1;
             state.mark(assigned_key(&s.address, &b.task_ref));
             got += 1;
             matched += 1;

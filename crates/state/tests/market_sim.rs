@@ -1,0 +1,152 @@
+//! The market simulation, short: a few hundred to a couple of thousand tasks per run, enough to
+//! pin the adaptive policy's behaviour against colluding liars and its cost once trust has
+//! built. The whole table is `cargo run --release -p yun-state --features scenario --example
+//! market_sim`.
+
+use yun_state::market_sim::{HalfReport, SimConfig, SimReport, milli, simulate};
+use yun_types::market::Verification;
+
+const ADAPTIVE_1E3: Verification = Verification::Adaptive {
+    target_error_ppm: 1_000,
+};
+
+fn run(policy: Verification, liar_percent: u32, tasks: u32, seed: u64) -> SimReport {
+    let mut cfg = SimConfig::new(policy, liar_percent);
+    cfg.tasks = tasks;
+    cfg.seed = seed;
+    let r = simulate(&cfg);
+    println!("{}\n{r}", SimReport::HEADER);
+    // Nobody honest is ever outvoted or punished for silence, in any run.
+    assert_eq!(r.honest_slashed, 0, "honest providers slashed: {r:?}");
+    assert_eq!(
+        r.honest_silence_punished, 0,
+        "honest providers punished: {r:?}"
+    );
+    assert!(r.silent > 0, "every run has silent providers");
+    r
+}
+
+/// The smallest k with P(Poisson(λ) > k) < 1 %, for λ = n × target (λ in thousandths).
+fn poisson_99(lambda_milli: u64) -> u64 {
+    // Σ_{i≤k} e^-λ λ^i / i!, in fixed point (1e9), until it reaches 99 %.
+    let lambda = u128::from(lambda_milli);
+    let scale: u128 = 1_000_000_000;
+    // e^-λ by its series with enough terms (λ is small here).
+    let mut exp_neg = 0i128;
+    let mut term: i128 = scale as i128;
+    for i in 1..60i128 {
+        exp_neg += term;
+        term = -term * lambda as i128 / 1_000 / i;
+    }
+    let mut p = exp_neg as u128; // P(X = 0)
+    let mut cum = p;
+    let mut k = 0u64;
+    while cum * 100 < 99 * scale {
+        k += 1;
+        p = p * lambda / 1_000 / u128::from(k);
+        cum += p;
+    }
+    k
+}
+
+#[test]
+fn adaptive_1e3_with_20_percent_colluding_liars_accepts_no_more_wrong_results_than_its_target() {
+    let r = run(ADAPTIVE_1E3, 20, 3_000, 1);
+    let t: HalfReport = r.total();
+    assert!(t.verified >= 2_900, "most tasks verify: {t:?}");
+    // 3,000 tasks cannot show a rate ≤ 10⁻³ directly (zero wrong in n only bounds the rate by
+    // 3/n = 10⁻³ at 95 %, and only if zero are wrong). So the bound is the one a policy exactly
+    // at its target would stay under 99 % of the time: the 99th percentile of
+    // Poisson(n × 10⁻³) wrong accepts (8 for n = 3,000). A policy at 4× its target (λ = 12)
+    // would exceed it with probability ≈ 85 %. Seeded, so the test is not flaky either way.
+    let bound = poisson_99(t.verified);
+    assert_eq!(bound, 8);
+    assert!(
+        t.wrong <= bound,
+        "{} wrong accepts of {} verified (bound {bound})",
+        t.wrong,
+        t.verified
+    );
+    // The liars did get work (the policy was exercised, not just the matching order).
+    assert!(t.replicas_run_by_liars > 0);
+}
+
+#[test]
+fn adaptive_with_nobody_lying_costs_at_most_1_2_replicas_a_task_once_trust_has_built() {
+    let r = run(ADAPTIVE_1E3, 0, 3_000, 2);
+    let (first, second) = (&r.first_half, &r.second_half);
+    println!(
+        "cost: first half {} (trust building), second half {}",
+        milli(first.cost_milli()),
+        milli(second.cost_milli())
+    );
+    assert_eq!(r.total().wrong, 0);
+    assert!(
+        first.cost_milli() > second.cost_milli(),
+        "trust lowers the cost"
+    );
+    assert!(
+        second.cost_milli() <= 1_200,
+        "second half costs {} replicas a task",
+        milli(second.cost_milli())
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_report_and_other_policies_never_slash_the_honest() {
+    let a = run(
+        Verification::Adaptive {
+            target_error_ppm: 10_000,
+        },
+        33,
+        300,
+        7,
+    );
+    let b = run(
+        Verification::Adaptive {
+            target_error_ppm: 10_000,
+        },
+        33,
+        300,
+        7,
+    );
+    assert_eq!(a, b);
+    let c = run(
+        Verification::Adaptive {
+            target_error_ppm: 100,
+        },
+        20,
+        300,
+        7,
+    );
+    assert_ne!(a, c);
+}
+
+/// Findings (ignored until the market is fixed; see the report and the example's tables B and
+/// C): colluding liars that undercut the ask get every replica of a task (the auction fills
+/// the cheapest sellers first) and agree with each other; patient liars build a streak
+/// honestly, then are trusted alone and never checked again.
+#[test]
+#[ignore = "finding: undercutting colluders capture whole tasks"]
+fn colluding_liars_that_undercut_the_ask_get_no_more_wrong_results_accepted_than_the_target() {
+    let mut cfg = SimConfig::new(ADAPTIVE_1E3, 20);
+    cfg.tasks = 1_500;
+    cfg.liars_undercut = true;
+    let r = simulate(&cfg);
+    println!("{}\n{r}", SimReport::HEADER);
+    let t = r.total();
+    assert!(t.wrong <= poisson_99(t.verified), "{r}");
+    assert_eq!(r.honest_slashed, 0, "{r}");
+}
+
+#[test]
+#[ignore = "finding: a provider trusted alone is never checked again"]
+fn patient_liars_get_no_more_wrong_results_accepted_than_the_target() {
+    let mut cfg = SimConfig::new(ADAPTIVE_1E3, 20);
+    cfg.tasks = 3_000;
+    cfg.liar_strategy = yun_state::market_sim::LiarStrategy::Patient;
+    let r = simulate(&cfg);
+    println!("{}\n{r}", SimReport::HEADER);
+    let t = r.total();
+    assert!(t.wrong <= poisson_99(t.verified), "{r}");
+}
