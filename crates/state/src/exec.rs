@@ -5,6 +5,7 @@
 //! proposer must never include it; an *action* that fails (say, a transfer larger than the
 //! balance left after the fee) still consumes the nonce and the fee and gets a failed receipt.
 
+use crate::market::credit;
 use crate::overlay::{Overlay, StateReader};
 use commonware_codec::{Encode, EncodeSize};
 use commonware_cryptography::ed25519::PublicKey;
@@ -310,18 +311,4 @@ fn apply_action<R: StateReader + ?Sized>(
         }
         market => crate::market::apply_action(state, env, params, sender, tx_id, market),
     }
-}
-
-/// Adds to a balance. Cannot overflow: every balance is part of the fixed total supply, which
-/// itself fits in an `Amount` (checked at genesis).
-fn credit<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, to: &Address, amount: Amount) {
-    if amount.is_zero() {
-        return;
-    }
-    let mut account = state.account(to);
-    account.balance = account
-        .balance
-        .checked_add(amount)
-        .expect("a balance never exceeds the total supply");
-    state.set_account(to, account);
 }
