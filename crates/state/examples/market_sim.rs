@@ -139,7 +139,7 @@ fn main() {
     );
     table(
         "B",
-        "liars always lie and undercut the ask (1 vs 2), so the auction gives them first pick",
+        "liars always lie and undercut the ask (1 vs 2), so the auction prefers them among providers of equal reputation",
         tasks,
         seed,
         |c| c.liars_undercut = true,

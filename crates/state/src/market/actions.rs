@@ -111,7 +111,9 @@ pub(super) fn exit_provider<R: StateReader + ?Sized>(
     if matches!(p.status, ProviderStatus::Exiting { .. }) {
         return Err(TxRejection::ProviderExiting);
     }
-    if p.tasks_in_flight > 0 {
+    // Assigned and committed-but-unrevealed replicas both keep a provider from leaving.
+    let pending = [&[TAG_ASSIGNED][..], sender.as_bytes()].concat();
+    if p.tasks_in_flight > 0 || !state.scan(&pending).is_empty() {
         return Err(TxRejection::TasksInFlight);
     }
     let release_height = env.height + params.market.unbonding_blocks.max(1);
@@ -294,6 +296,12 @@ pub(super) fn commit_results<R: StateReader + ?Sized>(
         };
         updated.push((c.task, task));
     }
+    // The computing is done once a verdict is committed: the slot is free for new work while
+    // the reveal waits (adaptive may hold reveals until another replica has committed; holding
+    // slots meanwhile let every slot wait on every other one).
+    let mut provider = state.provider(sender).expect("a replica's provider exists");
+    provider.tasks_in_flight -= updated.len() as u32;
+    state.set_provider(sender, &provider);
     for (t, mut task) in updated {
         open_reveals_if_all_committed(state, env, params, &t, &mut task);
         state.set_task(&t, &task);
@@ -413,17 +421,14 @@ pub(super) fn reveal_results<R: StateReader + ?Sized>(
         };
         updated.push((rv.task, task));
     }
-    let mut provider = state.provider(sender).expect("a replica's provider exists");
     for (t, task) in updated {
-        // The slot is free once the work is revealed; verification happens at block end.
-        provider.tasks_in_flight -= 1;
+        // The slot was freed at commit; verification happens at the end of the block.
         state.delete(assigned_key(sender, &t));
         if task.replicas.iter().all(|r| !r.state.in_flight()) {
             state.mark(verify_key(&t));
         }
         state.set_task(&t, &task);
     }
-    state.set_provider(sender, &provider);
     Ok(())
 }
 

@@ -72,8 +72,9 @@ fn expire_replicas<R: StateReader + ?Sized>(
                     ReplicaState::Committed { .. } => params.market.slash_dissent_bps,
                     _ => params.market.slash_silent_bps,
                 };
+                let held_slot = matches!(task.replicas[i].state, ReplicaState::Assigned { .. });
                 task.replicas[i].state = ReplicaState::Expired;
-                punish_silence(state, slash_bps, &provider, &t);
+                punish_silence(state, slash_bps, held_slot, &provider, &t);
                 expired_any = true;
                 task.expirations = task.expirations.saturating_add(1);
             }
@@ -100,6 +101,7 @@ fn expire_replicas<R: StateReader + ?Sized>(
 fn punish_silence<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     slash_bps: u16,
+    held_slot: bool,
     provider: &Address,
     t: &TaskRef,
 ) {
@@ -107,7 +109,9 @@ fn punish_silence<R: StateReader + ?Sized>(
     let Some(mut p) = state.provider(provider) else {
         return;
     };
-    p.tasks_in_flight = p.tasks_in_flight.saturating_sub(1);
+    if held_slot {
+        p.tasks_in_flight -= 1;
+    }
     p.reputation = p.reputation * 2 / 3;
     p.streak = 0;
     let slash = p
@@ -184,8 +188,16 @@ fn verify_ready<R: StateReader + ?Sized>(
         let best = groups
             .iter()
             .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)));
+        // A tie for the largest group is never accepted: a lone spot check against a trusted
+        // replica would otherwise be decided by verdict order, not by evidence.
+        let mut sizes: Vec<usize> = groups.values().map(Vec::len).collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let tied = sizes.len() > 1 && sizes[0] == sizes[1];
         let accepted = best.filter(|(_, members)| {
             let n = members.len();
+            if tied {
+                return false;
+            }
             match job.spec.verification {
                 Verification::None => n >= 1,
                 Verification::Replicate { quorum, .. } => n >= quorum as usize,
@@ -208,7 +220,15 @@ fn verify_ready<R: StateReader + ?Sized>(
             state.mark(queue_key(&t));
             state.set_task(&t, &task);
         } else {
-            fail_task(state, env, &t, &mut task, FailReason::NoQuorum);
+            // Without any revealed verdict the task did not fail for lack of agreement.
+            let reason = if !groups.is_empty() {
+                FailReason::NoQuorum
+            } else if env.height >= job.spec.deadline_height {
+                FailReason::DeadlinePassed
+            } else {
+                FailReason::TooManyExpirations
+            };
+            fail_task(state, env, &t, &mut task, reason);
         }
     }
 }
