@@ -5,7 +5,7 @@
 use super::records::*;
 use super::{burn, credit, initial_price, replica_cap, settle_job_if_done};
 use crate::exec::BlockEnv;
-use crate::overlay::{Overlay, StateReader, prefix_end};
+use crate::overlay::{Overlay, StateReader};
 use std::collections::BTreeMap;
 use yun_types::market::{JobId, TaskRef, Verdict, Verification};
 use yun_types::{Address, Amount, ChainParams, Hash32};
@@ -460,7 +460,15 @@ fn match_tasks<R: StateReader + ?Sized>(
     let mut jobs: BTreeMap<JobId, Job> = BTreeMap::new();
     let mut buyers: Vec<Buyer> = Vec::new();
     let queue = state.scan(&[TAG_QUEUE]);
-    for (key, _) in &queue {
+    let mut queue_len = queue.len() as u64;
+    // With no free slot anywhere nothing can match: skip decoding the whole queue (the
+    // dominant cost of a busy block); stale entries are dropped on a later walk.
+    let free_slots: u64 = sellers
+        .iter()
+        .map(|s| u64::from(s.provider.free_slots()))
+        .sum();
+    let walk = if free_slots == 0 { 0 } else { queue.len() };
+    for (key, _) in queue.iter().take(walk) {
         let t = task_ref_of_tail(key);
         let job = match jobs.get(&t.job) {
             Some(j) => j,
@@ -472,6 +480,7 @@ fn match_tasks<R: StateReader + ?Sized>(
         let live = task.live_replicas();
         if task.phase != TaskPhase::Open || live >= task.replicas_wanted as usize {
             state.delete(key.clone());
+            queue_len -= 1;
             continue;
         }
         if job.status != JobStatus::Open
@@ -528,7 +537,8 @@ fn match_tasks<R: StateReader + ?Sized>(
                 tiebreak(env, &s.address),
             )
         });
-        matched = assign(
+        let dequeued;
+        (matched, dequeued) = assign(
             state,
             env,
             params,
@@ -538,6 +548,7 @@ fn match_tasks<R: StateReader + ?Sized>(
             clearing,
             volume,
         );
+        queue_len -= dequeued;
     }
     for s in sellers.iter().filter(|s| s.changed) {
         state.set_provider(&s.address, &s.provider);
@@ -549,8 +560,8 @@ fn match_tasks<R: StateReader + ?Sized>(
         &mut market,
         env.height,
         capacity,
-        matched,
-        clearing,
+        queue_len,
+        (matched, clearing),
     );
 }
 
@@ -564,9 +575,10 @@ fn assign<R: StateReader + ?Sized>(
     jobs: &BTreeMap<JobId, Job>,
     clearing: Amount,
     volume: usize,
-) -> usize {
+) -> (usize, u64) {
     let commit_deadline = env.height + params.market.commit_window_blocks.max(1);
     let mut matched = 0;
+    let mut dequeued = 0;
     let mut free_total: u64 = sellers
         .iter()
         .map(|s| u64::from(s.provider.free_slots()))
@@ -614,6 +626,7 @@ fn assign<R: StateReader + ?Sized>(
             state.mark(deadline_key(commit_deadline, &b.task_ref));
             if got == b.units {
                 state.delete(queue_key(&b.task_ref));
+                dequeued += 1;
             }
             state.set_task(&b.task_ref, &b.task);
         }
@@ -621,7 +634,7 @@ fn assign<R: StateReader + ?Sized>(
             break;
         }
     }
-    matched
+    (matched, dequeued)
 }
 
 /// EIP-1559-style: the index moves toward the utilization target by at most 1/divisor per
@@ -633,11 +646,9 @@ fn update_index<R: StateReader + ?Sized>(
     market: &mut MarketState,
     height: u64,
     (total, busy): (u64, u64),
-    matched: usize,
-    clearing: Amount,
+    queue: u64,
+    (matched, clearing): (usize, Amount),
 ) {
-    let queue_end = prefix_end(&[TAG_QUEUE]);
-    let queue = state.range(&[TAG_QUEUE], &queue_end).len() as u64;
     let target = u128::from(params.market.price_target_utilization_bps.max(1));
     let util = if total == 0 {
         0
