@@ -120,6 +120,10 @@ fn the_same_seed_gives_the_same_report_and_other_policies_never_slash_the_honest
         7,
     );
     assert_ne!(a, c);
+    // Every run must also make progress (a hold-and-wait once verified none of these).
+    for r in [&a, &c] {
+        assert!(r.total().verified * 10 >= r.total().tasks * 9, "{r}");
+    }
 }
 
 /// Findings, ignored until the market is fixed (the example's tables B–D show them at every

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use yun_types::market::{
     JobId, JobSpec, ProviderSpec, REPLICAS_MAX, ResultCommit, ResultReveal, TaskRef, Verification,
 };
-use yun_types::{Address, Amount, ChainParams, Hash32, TxRejection};
+use yun_types::{Address, Amount, ChainParams, TxRejection};
 
 type Result<T> = std::result::Result<T, TxRejection>;
 
@@ -372,7 +372,7 @@ fn adaptive_wants_another<R: StateReader + ?Sized>(
         .map(|r| r.provider)
         .collect();
     let can_add = !committed.is_empty()
-        && task.live_replicas() < cap_for(&job.spec)
+        && task.live_replicas() < replica_cap(&job.spec.verification) as usize
         && job.status == JobStatus::Open
         && env.height < job.spec.deadline_height;
     if !can_add {
@@ -430,19 +430,4 @@ pub(super) fn reveal_results<R: StateReader + ?Sized>(
         state.set_task(&t, &task);
     }
     Ok(())
-}
-
-/// Checked helper used by the step too: the most replicas a task of this job may have.
-pub fn cap_for(spec: &JobSpec) -> usize {
-    replica_cap(&spec.verification) as usize
-}
-
-/// A commitment as a provider computes it (for tests and the agent).
-pub fn commitment_for(
-    verdict: &yun_types::market::Verdict,
-    salt: &Hash32,
-    provider: &Address,
-    task: &TaskRef,
-) -> Hash32 {
-    verdict.commitment(salt, provider, task)
 }

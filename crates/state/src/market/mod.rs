@@ -13,7 +13,7 @@ pub mod why;
 
 use crate::exec::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
-pub use actions::{check_job_spec, commitment_for, initial_replicas};
+pub use actions::{check_job_spec, initial_replicas};
 pub use records::*;
 pub use step::{end_block, fits, group_error_ppm};
 use yun_types::market::{JobId, JobSpec, REPLICAS_MAX, Verification};

@@ -19,7 +19,7 @@ pub fn end_block<R: StateReader + ?Sized>(
     release_exits(state, env);
     expire_replicas(state, env, params);
     verify_ready(state, env, params);
-    close_past_deadline(state, env);
+    close_past_deadline(state, env, params);
     match_tasks(state, env, params);
 }
 
@@ -210,7 +210,7 @@ fn verify_ready<R: StateReader + ?Sized>(
         });
         if let Some((verdict, _)) = accepted {
             let verdict = *verdict;
-            settle_verified(state, env, params, &t, &mut task, verdict);
+            settle_verified(state, env, params, (&t, &mut task), verdict, job);
             continue;
         }
         let cap = replica_cap(&job.spec.verification) as usize;
@@ -237,11 +237,11 @@ fn settle_verified<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
-    t: &TaskRef,
-    task: &mut Task,
+    (t, task): (&TaskRef, &mut Task),
     verdict: Verdict,
+    // Already decoded by the caller: a job record holds its whole spec (tens of KiB).
+    mut job: Job,
 ) {
-    let mut job = state.job(&t.job).expect("a task's job exists");
     let mut stats = state.requester_stats(&job.requester);
     let agreeing = task
         .replicas
@@ -351,7 +351,11 @@ fn slash_dissenter<R: StateReader + ?Sized>(
     (slash, to_requester)
 }
 
-fn close_past_deadline<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, env: &BlockEnv) {
+fn close_past_deadline<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+) {
     for key in due(state, TAG_JOB_DEADLINE, env.height) {
         state.delete(key.clone());
         let job_id = Hash32(key[9..41].try_into().expect("job id"));
@@ -371,8 +375,7 @@ fn close_past_deadline<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, env:
             if task.replicas.iter().any(|r| r.state.in_flight()) {
                 // Finishes (or expires) within its windows. No more replicas come, so replicas
                 // that committed while waiting for another may reveal now.
-                let params = state.params();
-                super::actions::open_reveals_if_all_committed(state, env, &params, &t, &mut task);
+                super::actions::open_reveals_if_all_committed(state, env, params, &t, &mut task);
                 state.set_task(&t, &task);
                 continue;
             }
