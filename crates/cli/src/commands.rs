@@ -86,10 +86,56 @@ pub fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
 
 pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(|| yun_home().join("devnet"));
-    let (cfg, accounts) =
-        crate::devnet::prepare(&data_dir, args.port, args.reset, args.accounts, &[])?;
+    let (cfg, accounts) = crate::devnet::prepare_with_providers(
+        &data_dir,
+        args.port,
+        args.reset,
+        args.accounts,
+        args.providers,
+        &[],
+    )?;
+    let (providers, users): (Vec<_>, Vec<_>) = accounts
+        .into_iter()
+        .partition(|a| a.name.starts_with("provider"));
+    if providers.len() < args.providers {
+        eprintln!(
+            "note: this devnet was created with {} embedded providers; `yun devnet --reset` starts a new one with {}",
+            providers.len(),
+            args.providers
+        );
+    }
+    let providers = &providers[..providers.len().min(args.providers)];
     let node = yun_node::run::spawn_node(cfg).context("starting the devnet node")?;
     let url = node.api_url();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let agents = runtime.block_on(crate::provider_run::start_devnet_agents(
+        &url,
+        &data_dir,
+        providers,
+        args.port.saturating_add(1),
+        2,
+    ))?;
+    print_devnet_banner(&url, &data_dir, &users, &agents);
+    runtime.block_on(async {
+        tokio::signal::ctrl_c().await?;
+        println!("stopping…");
+        for a in agents {
+            a.shutdown().await?;
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    node.stop()
+}
+
+fn print_devnet_banner(
+    url: &str,
+    data_dir: &Path,
+    users: &[keys::DevAccount],
+    agents: &[yun_provider::AgentHandle],
+) {
     println!(
         "Yun devnet is running (chain {}), data in {}",
         crate::devnet::DEVNET_CHAIN_ID,
@@ -97,24 +143,28 @@ pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
     );
     println!();
     println!("  API       {url}/v1/status");
+    println!("  Events    {url}/v1/events");
     println!("  OpenAPI   {url}/v1/openapi.json");
     println!("  Metrics   {url}/metrics");
     println!();
     println!(
+        "Embedded providers ({}), each serving its outputs:",
+        agents.len()
+    );
+    for a in agents {
+        println!("  {}  {}", a.address, a.endpoint);
+    }
+    println!();
+    println!(
         "Pre-funded dev accounts (use them with --from devN; test keys, never for real value):"
     );
-    for a in &accounts {
+    for a in users {
         println!("  {:<6} {}\n         {}", a.name, a.address, a.mnemonic);
     }
     println!();
-    println!("Try:  yun tx transfer --from dev0 --to dev1 --amount 1000 && yun account dev1");
+    println!("Try:  ./scripts/build-guest && yun job submit examples/jobs/pi/job.toml");
+    println!("      yun tx transfer --from dev0 --to dev1 --amount 1000 && yun account dev1");
     println!("Stop with Ctrl-C; run again to continue the same chain (--reset starts over).");
-    block_on(async {
-        tokio::signal::ctrl_c().await?;
-        Ok(())
-    })?;
-    println!("stopping…");
-    node.stop()
 }
 
 pub fn node_run(config: &Path) -> anyhow::Result<()> {

@@ -38,6 +38,19 @@ pub fn prepare(
     dev_accounts: usize,
     extra: &[(Address, Amount)],
 ) -> anyhow::Result<(NodeConfig, Vec<DevAccount>)> {
+    prepare_with_providers(data_dir, api_port, reset, dev_accounts, 0, extra)
+}
+
+/// Like [`prepare`], also funding `providers` provider accounts (`provider0…`), listed after
+/// the dev accounts in the returned list and the accounts file.
+pub fn prepare_with_providers(
+    data_dir: &Path,
+    api_port: u16,
+    reset: bool,
+    dev_accounts: usize,
+    providers: usize,
+    extra: &[(Address, Amount)],
+) -> anyhow::Result<(NodeConfig, Vec<DevAccount>)> {
     if reset && data_dir.exists() {
         std::fs::remove_dir_all(data_dir)
             .with_context(|| format!("removing {}", data_dir.display()))?;
@@ -55,7 +68,10 @@ pub fn prepare(
     let key = random_key();
     write_key(&data_dir.join("validator.key"), &key)?;
     let p2p_port = free_port()?;
-    let accounts: Vec<DevAccount> = (0..dev_accounts).map(dev_account).collect();
+    let accounts: Vec<DevAccount> = (0..dev_accounts)
+        .map(dev_account)
+        .chain((0..providers).map(crate::provider_run::provider_account))
+        .collect();
     let mut genesis_accounts: Vec<GenesisAccount> = accounts
         .iter()
         .map(|a| GenesisAccount {
@@ -98,10 +114,13 @@ pub fn prepare(
         timing: yun_node::run::TimingConfig {
             min_block_interval_ms: 50,
             idle_block_interval_ms: DEVNET_IDLE_BLOCK_INTERVAL_MS,
+            // While jobs wait or run, deadlines (heights) must pass: two blocks a second.
+            busy_block_interval_ms: 500,
             leader_timeout_ms: 2 * DEVNET_IDLE_BLOCK_INTERVAL_MS,
         },
         mempool: Default::default(),
         worker_threads: 2,
+        blobs: Default::default(),
     };
     let mut saved = cfg.clone();
     saved.data_dir = ".".into();

@@ -2,12 +2,17 @@
 //! library so tests drive the same code the binary runs.
 
 pub mod bench;
+pub mod bench_jobs;
 pub mod commands;
 pub mod devnet;
+pub mod jobfile;
 pub mod keys;
 pub mod market;
 pub mod market_text;
+pub mod provider_run;
+pub mod results;
 pub mod run;
+pub mod submit;
 pub mod verify;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -167,6 +172,10 @@ pub struct DevnetArgs {
     /// Number of pre-funded dev accounts (dev0, dev1, …).
     #[arg(long, default_value_t = 10)]
     pub accounts: usize,
+    /// Provider agents started inside the devnet (accounts provider0, provider1, …), so jobs
+    /// with three replicas run out of the box.
+    #[arg(long, default_value_t = 3)]
+    pub providers: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -225,6 +234,9 @@ pub enum ChainCmd {
 pub enum BenchCmd {
     /// Pre-signed transfers from many accounts, at full speed, against a devnet it starts.
     Transfers(bench::TransfersArgs),
+    /// Jobs end to end against a devnet with embedded providers: round trips, settled tasks
+    /// per second, and scheduling overhead on CPU-bound tasks.
+    Jobs(bench_jobs::JobsArgs),
 }
 
 /// Parses the command line and runs it; errors become one line on stderr and exit code 1.
@@ -264,6 +276,9 @@ pub fn main() -> ExitCode {
         Command::Bench {
             cmd: BenchCmd::Transfers(args),
         } => bench::transfers(args),
+        Command::Bench {
+            cmd: BenchCmd::Jobs(args),
+        } => bench_jobs::jobs(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -57,6 +57,9 @@ pub enum ProviderCmd {
         /// An address or key name.
         provider: String,
     },
+    /// Run the provider agent: register if needed, follow assignments, run tasks in the
+    /// sandbox, commit and reveal verdicts, serve outputs. Until Ctrl-C.
+    Run(Box<crate::provider_run::ProviderRunArgs>),
     /// List providers in address order.
     List {
         /// At most this many (the node caps it at 1,000).
@@ -114,7 +117,16 @@ pub struct OfferUpdateArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum JobCmd {
-    /// Post a job: N tasks of one program, escrow locked for the worst case.
+    /// Submit a job file: upload, post, watch it run, download the verified outputs, reduce.
+    Submit(Box<crate::submit::SubmitArgs>),
+    /// Download a job's verified outputs (checked against their digests) and run its reduce.
+    Results {
+        id: String,
+        /// Where to put them (default ./yun-out/JOB).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Post a job by hand: N tasks of one uploaded program, escrow locked for the worst case.
     Post(Box<PostArgs>),
     /// Cancel a job: waiting tasks fail now, running ones finish; unspent escrow returns.
     Cancel {
@@ -192,7 +204,7 @@ pub fn parse_label(s: &str) -> anyhow::Result<Label> {
     })
 }
 
-fn parse_labels(list: &[String]) -> anyhow::Result<Vec<Label>> {
+pub(crate) fn parse_labels(list: &[String]) -> anyhow::Result<Vec<Label>> {
     if list.len() > LABELS_MAX {
         bail!("at most {LABELS_MAX} labels");
     }
@@ -205,19 +217,19 @@ fn parse_labels(list: &[String]) -> anyhow::Result<Vec<Label>> {
     Ok(labels)
 }
 
-fn endpoint(s: &str) -> anyhow::Result<Text> {
+pub(crate) fn endpoint(s: &str) -> anyhow::Result<Text> {
     if !(s.starts_with("http://") || s.starts_with("https://")) || s.len() > URL_BYTES_MAX {
         bail!("the endpoint is an http:// or https:// URL of at most {URL_BYTES_MAX} bytes");
     }
     Ok(s.into())
 }
 
-fn mib(n: u64, what: &str) -> anyhow::Result<u64> {
+pub(crate) fn mib(n: u64, what: &str) -> anyhow::Result<u64> {
     n.checked_mul(MIB)
         .with_context(|| format!("{what}: {n} MiB is too large"))
 }
 
-fn amount(s: &str, what: &str) -> anyhow::Result<Amount> {
+pub(crate) fn amount(s: &str, what: &str) -> anyhow::Result<Amount> {
     s.parse()
         .map_err(|e| anyhow::anyhow!("{what} `{s}` is not an amount in base units: {e}"))
 }
@@ -310,6 +322,7 @@ fn job_id(s: &str) -> anyhow::Result<JobId> {
 pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()> {
     let client = Client::new(&opts.node);
     match cmd {
+        ProviderCmd::Run(args) => crate::provider_run::run(*args, opts).await,
         ProviderCmd::Register { offer, bond, sign } => {
             let spec = ProviderSpec {
                 slots: offer.slots,
@@ -406,6 +419,8 @@ pub async fn job(cmd: JobCmd, opts: &ClientOpts) -> anyhow::Result<()> {
     let client = Client::new(&opts.node);
     match cmd {
         JobCmd::Post(args) => post(&client, opts, *args).await,
+        JobCmd::Submit(args) => crate::submit::submit(*args, opts).await,
+        JobCmd::Results { id, out } => crate::results::results(&id, out, opts).await,
         JobCmd::Cancel { id, sign } => {
             let job = job_id(&id)?;
             let s = sign_and_submit(&client, opts, &sign, Action::CancelJob { job }).await?;

@@ -242,12 +242,12 @@ fn constraint(name: &str) -> &str {
 pub fn why(w: &JobWhyResponse) -> String {
     if w.tasks.is_empty() {
         return format!(
-            "job {}: no task is waiting (every task is verified or failed)",
+            "job {}: no task is waiting or failed (every task is verified)",
             w.job
         );
     }
     let mut out = format!(
-        "job {} at height {}: {} unfinished task(s)",
+        "job {} at height {}: {} task(s) unfinished or failed",
         w.job,
         w.height,
         w.tasks.len()

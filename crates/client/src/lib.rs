@@ -1,8 +1,12 @@
 //! A typed HTTP client for the Yun node API, shared by the CLI, the provider agent and tests.
 
+mod events;
+pub use events::{EVENTS_RECONNECT_DELAY, HeadFollower};
+
 use commonware_codec::Encode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use yun_types::api::*;
 use yun_types::market::JobId;
@@ -21,6 +25,20 @@ pub enum ClientError {
     Unreachable { url: String, source: reqwest::Error },
     #[error("unexpected answer from the node ({status}): {body}")]
     Unexpected { status: u16, body: String },
+    /// The blob's bytes do not hash to what was asked for or sent.
+    #[error("blob hash mismatch: expected {expected}, got {got} (the bytes changed in transit)")]
+    HashMismatch { expected: Hash32, got: Hash32 },
+    #[error("the blob is over the {bytes_max} bytes allowed here")]
+    BlobTooLarge { bytes_max: u64 },
+    /// The answer started but did not complete (a server cuts a download whose stored copy
+    /// turns out corrupt).
+    #[error("the transfer from {url} broke off: {source}")]
+    Interrupted { url: String, source: reqwest::Error },
+    #[error("cannot read {}: {source}", .path.display())]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl ClientError {
@@ -38,6 +56,38 @@ impl ClientError {
 pub struct BatchResult {
     pub id: Option<Hash32>,
     pub error: Option<RejectionBody>,
+}
+
+/// How long one blob transfer may take: the client's 30 s default suits JSON calls, not a
+/// 256 MiB blob over a slow link.
+const BLOB_TRANSFER_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Downloads and verifies a blob from any server of the blob routes (a node or a provider),
+/// refusing more than `bytes_max` bytes. Keep a `Client` for repeated fetches from one server.
+pub async fn fetch_blob(
+    base_url: &str,
+    hash: &Hash32,
+    bytes_max: u64,
+) -> Result<Vec<u8>, ClientError> {
+    Client::new(base_url).get_blob(hash, bytes_max).await
+}
+
+/// The numbered error in a non-2xx answer's body, if it has one.
+fn error_answer(status: reqwest::StatusCode, body: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ErrorResponse>(body) {
+        Ok(e) => ClientError::Rejected(e.error),
+        Err(_) => ClientError::Unexpected {
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(body).into_owned(),
+        },
+    }
+}
+
+/// blake3 and length of a file, read once (blocking).
+fn hash_file(path: &Path) -> std::io::Result<(Hash32, u64)> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(std::fs::File::open(path)?)?;
+    Ok((Hash32(*hasher.finalize().as_bytes()), hasher.count()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,13 +141,7 @@ impl Client {
                 body: format!("{e}: {}", String::from_utf8_lossy(&body)),
             });
         }
-        match serde_json::from_slice::<ErrorResponse>(&body) {
-            Ok(e) => Err(ClientError::Rejected(e.error)),
-            Err(_) => Err(ClientError::Unexpected {
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&body).into_owned(),
-            }),
-        }
+        Err(error_answer(status, &body))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
@@ -269,6 +313,107 @@ impl Client {
     /// A requester's usage (zero for an address never seen).
     pub async fn requester(&self, address: &Address) -> Result<RequesterResponse, ClientError> {
         self.get(&format!("/v1/requesters/{address}")).await
+    }
+
+    /// Uploads a blob; the server refuses it unless it hashes to what was sent.
+    pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Hash32, ClientError> {
+        let hash = Hash32::digest(&bytes);
+        let blob_bytes = bytes.len() as u64;
+        self.post_blob(bytes.into(), hash, blob_bytes).await
+    }
+
+    /// Uploads a file as a blob, streamed (it is read twice: once to hash it, so the server
+    /// can refuse the upload if the file changes meanwhile). Returns its hash and length.
+    pub async fn put_blob_file(&self, path: &Path) -> Result<(Hash32, u64), ClientError> {
+        let file_err = |source| ClientError::File {
+            path: path.to_path_buf(),
+            source,
+        };
+        let owned = path.to_path_buf();
+        let (hash, blob_bytes) = tokio::task::spawn_blocking(move || hash_file(&owned))
+            .await
+            .map_err(|e| file_err(std::io::Error::other(e)))?
+            .map_err(file_err)?;
+        let file = tokio::fs::File::open(path).await.map_err(file_err)?;
+        let hash = self.post_blob(file.into(), hash, blob_bytes).await?;
+        Ok((hash, blob_bytes))
+    }
+
+    async fn post_blob(
+        &self,
+        body: reqwest::Body,
+        hash: Hash32,
+        blob_bytes: u64,
+    ) -> Result<Hash32, ClientError> {
+        let url = format!("{}/v1/blobs?expected={hash}", self.base);
+        let resp = self
+            .http
+            .post(&url)
+            .timeout(BLOB_TRANSFER_TIMEOUT)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            // A streamed body has no length of its own; declaring it lets the server refuse
+            // an oversize blob before reading it.
+            .header(reqwest::header::CONTENT_LENGTH, blob_bytes)
+            .body(body)
+            .send()
+            .await;
+        let receipt: PutBlobResponse = self.answer(&url, resp).await?;
+        if receipt.hash != hash {
+            return Err(ClientError::HashMismatch {
+                expected: hash,
+                got: receipt.hash,
+            });
+        }
+        Ok(hash)
+    }
+
+    /// Downloads a blob, refusing more than `bytes_max` bytes, and checks it hashes to `hash`.
+    pub async fn get_blob(&self, hash: &Hash32, bytes_max: u64) -> Result<Vec<u8>, ClientError> {
+        let url = format!("{}/v1/blobs/{hash}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .timeout(BLOB_TRANSFER_TIMEOUT)
+            .send()
+            .await
+            // A server that finds its copy corrupt may cut the connection before the headers.
+            .map_err(|source| {
+                let url = url.clone();
+                if source.is_connect() {
+                    ClientError::Unreachable { url, source }
+                } else {
+                    ClientError::Interrupted { url, source }
+                }
+            })?;
+        let interrupted = |source| ClientError::Interrupted {
+            url: url.clone(),
+            source,
+        };
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.bytes().await.map_err(interrupted)?;
+            return Err(error_answer(status, &body));
+        }
+        if resp.content_length().is_some_and(|n| n > bytes_max) {
+            return Err(ClientError::BlobTooLarge { bytes_max });
+        }
+        let capacity = resp.content_length().unwrap_or(0) as usize;
+        let mut resp = resp;
+        let mut bytes = Vec::with_capacity(capacity);
+        while let Some(chunk) = resp.chunk().await.map_err(interrupted)? {
+            if (bytes.len() + chunk.len()) as u64 > bytes_max {
+                return Err(ClientError::BlobTooLarge { bytes_max });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let got = Hash32::digest(&bytes);
+        if got != *hash {
+            return Err(ClientError::HashMismatch {
+                expected: *hash,
+                got,
+            });
+        }
+        Ok(bytes)
     }
 
     /// Polls until the transaction is committed or rejected, or `timeout` passes.

@@ -60,12 +60,8 @@ impl From<TxRejection> for ApiError {
 }
 
 pub(crate) fn api_err(kind: ApiErrorKind, detail: impl Into<String>) -> ApiError {
-    let status = match kind {
-        ApiErrorKind::MalformedJson | ApiErrorKind::BadParameter => StatusCode::BAD_REQUEST,
-        ApiErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ApiErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ApiErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-    };
+    let status =
+        StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     ApiError(status, kind.body(detail))
 }
 
@@ -433,7 +429,8 @@ async fn metrics(State(s): State<ApiState>) -> String {
         crate::api_market::get_provider_assignments,
         crate::api_market::get_job,
         crate::api_market::get_job_why,
-        crate::api_market::get_requester
+        crate::api_market::get_requester,
+        crate::api_events::events
     ),
     components(schemas(
         ErrorResponse,
@@ -459,13 +456,23 @@ async fn metrics(State(s): State<ApiState>) -> String {
         AssignmentsResponse,
         JobResponse,
         JobWhyResponse,
-        RequesterResponse
+        RequesterResponse,
+        yun_types::events::HeadEvent
     ))
 )]
 pub struct ApiDoc;
 
+/// The node's document with the blob routes (served by `yun_blobs`) merged in.
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(yun_blobs::openapi_with_limits(
+        &yun_blobs::BlobLimits::default(),
+    ));
+    doc
+}
+
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(openapi_doc())
 }
 
 async fn not_found() -> ApiError {
@@ -491,6 +498,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/v1/events", get(crate::api_events::events))
         .merge(crate::api_market::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))

@@ -101,13 +101,17 @@ fn phase_view(p: TaskPhase) -> TaskPhaseView {
         TaskPhase::Open => TaskPhaseView::Open,
         TaskPhase::Verified { verdict } => TaskPhaseView::Verified { verdict },
         TaskPhase::Failed { reason } => TaskPhaseView::Failed {
-            reason: match reason {
-                FailReason::NoQuorum => FailReasonView::NoQuorum,
-                FailReason::TooManyExpirations => FailReasonView::TooManyExpirations,
-                FailReason::DeadlinePassed => FailReasonView::DeadlinePassed,
-                FailReason::Cancelled => FailReasonView::Cancelled,
-            },
+            reason: fail_reason_view(reason),
         },
+    }
+}
+
+fn fail_reason_view(r: FailReason) -> FailReasonView {
+    match r {
+        FailReason::NoQuorum => FailReasonView::NoQuorum,
+        FailReason::TooManyExpirations => FailReasonView::TooManyExpirations,
+        FailReason::DeadlinePassed => FailReasonView::DeadlinePassed,
+        FailReason::Cancelled => FailReasonView::Cancelled,
     }
 }
 
@@ -133,6 +137,10 @@ fn wait_reason_view(r: WaitReason) -> WaitReasonView {
         WaitReason::WaitingForReveals => WaitReasonView::WaitingForReveals,
         WaitReason::Verifying => WaitReasonView::Verifying,
         WaitReason::JobClosed => WaitReasonView::JobClosed,
+        WaitReason::Failed { fail, unmet } => WaitReasonView::Failed {
+            fail: fail_reason_view(fail),
+            unmet: unmet.map(|u| Box::new(wait_reason_view(*u))),
+        },
     }
 }
 

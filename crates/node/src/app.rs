@@ -60,11 +60,16 @@ impl App {
     }
 
     /// Sleeps until a block is due: transactions waiting and the minimum interval passed, or
-    /// the idle interval passed.
+    /// the idle interval passed (the busy interval while the market has work).
     async fn pace<E: Clock>(&self, clock: &E, parent_ms: u64) {
         let timing = &self.state.timing;
         let min_at = UNIX_EPOCH + Duration::from_millis(parent_ms) + timing.min_block_interval;
-        let idle_at = UNIX_EPOCH + Duration::from_millis(parent_ms) + timing.idle_block_interval;
+        let quiet = if self.market_busy() {
+            timing.busy_block_interval.min(timing.idle_block_interval)
+        } else {
+            timing.idle_block_interval
+        };
+        let idle_at = UNIX_EPOCH + Duration::from_millis(parent_ms) + quiet;
         clock.sleep_until(min_at).await;
         loop {
             if !self.state.mempool.lock().expect("mempool lock").is_empty()
@@ -78,6 +83,15 @@ impl App {
             futures::pin_mut!(idle);
             futures::future::select(arrived, idle).await;
         }
+    }
+
+    /// Whether the finalized state has tasks queued or replicas at work.
+    fn market_busy(&self) -> bool {
+        let Ok(snapshot) = self.state.store.snapshot() else {
+            return false;
+        };
+        let m = yun_state::Overlay::new(&snapshot).market();
+        m.queue_tasks > 0 || m.slots_busy > 0
     }
 
     async fn build<E: Clock>(&self, clock: &E, ctx: &Ctx, parent: &Block) -> Option<Block> {

@@ -2,8 +2,10 @@
 //! finalized-block executor and the HTTP API.
 
 pub mod api;
+pub mod api_events;
 pub mod api_market;
 pub mod app;
+pub mod blob_gc;
 pub mod engine;
 pub mod executor;
 pub mod mempool;

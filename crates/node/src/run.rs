@@ -44,6 +44,28 @@ pub struct NodeConfig {
     pub mempool: MempoolConfig,
     #[serde(default = "default_workers")]
     pub worker_threads: usize,
+    #[serde(default)]
+    pub blobs: BlobsConfig,
+}
+
+/// The node's blob store (`POST/GET /v1/blobs`): programs and inputs of jobs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlobsConfig {
+    pub blob_bytes_max: u64,
+    pub store_bytes_max: u64,
+    /// Blobs no unsettled job references are deleted this long after their last use.
+    pub retention_secs: u64,
+}
+
+impl Default for BlobsConfig {
+    fn default() -> Self {
+        let l = yun_blobs::BlobLimits::default();
+        BlobsConfig {
+            blob_bytes_max: l.blob_bytes_max,
+            store_bytes_max: l.store_bytes_max,
+            retention_secs: 24 * 3600,
+        }
+    }
 }
 
 fn default_workers() -> usize {
@@ -54,7 +76,13 @@ fn default_workers() -> usize {
 pub struct TimingConfig {
     pub min_block_interval_ms: u64,
     pub idle_block_interval_ms: u64,
+    #[serde(default = "default_busy_ms")]
+    pub busy_block_interval_ms: u64,
     pub leader_timeout_ms: u64,
+}
+
+fn default_busy_ms() -> u64 {
+    BlockTiming::default().busy_block_interval.as_millis() as u64
 }
 
 impl Default for TimingConfig {
@@ -63,6 +91,7 @@ impl Default for TimingConfig {
         TimingConfig {
             min_block_interval_ms: t.min_block_interval.as_millis() as u64,
             idle_block_interval_ms: t.idle_block_interval.as_millis() as u64,
+            busy_block_interval_ms: t.busy_block_interval.as_millis() as u64,
             leader_timeout_ms: t.leader_timeout.as_millis() as u64,
         }
     }
@@ -133,6 +162,7 @@ impl NodeConfig {
         BlockTiming {
             min_block_interval: Duration::from_millis(self.timing.min_block_interval_ms),
             idle_block_interval: Duration::from_millis(self.timing.idle_block_interval_ms),
+            busy_block_interval: Duration::from_millis(self.timing.busy_block_interval_ms),
             leader_timeout: Duration::from_millis(self.timing.leader_timeout_ms),
         }
     }
@@ -258,9 +288,25 @@ where
             node: state.clone(),
             metrics_text: Arc::new(move || metrics_ctx.encode()),
         };
+        let blobs = Arc::new(
+            yun_blobs::BlobStore::open(
+                &cfg.data_dir.join("blobs"),
+                yun_blobs::BlobLimits {
+                    blob_bytes_max: cfg.blobs.blob_bytes_max,
+                    store_bytes_max: cfg.blobs.store_bytes_max,
+                },
+            )
+            .context("opening the blob store")?,
+        );
+        let gc = tokio::spawn(crate::blob_gc::run(
+            state.clone(),
+            blobs.clone(),
+            Duration::from_secs(cfg.blobs.retention_secs),
+        ));
+        let app = router(api).merge(yun_blobs::routes(blobs));
         let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router(api))
+            axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = api_stopped.await;
                 })
@@ -276,6 +322,7 @@ where
         }
         let _ = stop_api.send(());
         let _ = server.await;
+        gc.abort();
         context.stop(0, Some(Duration::from_secs(5))).await.ok();
         Ok(())
     })

@@ -17,6 +17,10 @@ pub struct BlockTiming {
     /// With nothing to include, an empty block is proposed this long after its parent, so
     /// finality (and pruning of consensus journals) keeps moving on an idle chain.
     pub idle_block_interval: Duration,
+    /// While the market has work (queued tasks or busy slots), a block is proposed this long
+    /// after its parent even without transactions: market deadlines are heights, and a chain
+    /// that waits for transactions would otherwise never reach them.
+    pub busy_block_interval: Duration,
     /// Longest a leader waits for its view; must exceed `idle_block_interval`.
     pub leader_timeout: Duration,
 }
@@ -26,6 +30,7 @@ impl Default for BlockTiming {
         BlockTiming {
             min_block_interval: Duration::from_millis(50),
             idle_block_interval: Duration::from_secs(2),
+            busy_block_interval: Duration::from_millis(500),
             leader_timeout: Duration::from_secs(4),
         }
     }

@@ -15,9 +15,27 @@ pub enum ApiErrorKind {
     NotFound = 102,
     BadParameter = 103,
     Unavailable = 104,
+    BlobTooLarge = 105,
+    BlobNotFound = 106,
+    BlobHashMismatch = 107,
+    BadRange = 108,
+    StoreFull = 109,
 }
 
 impl ApiErrorKind {
+    /// The HTTP status this error is answered with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::MalformedJson | Self::BadParameter => 400,
+            Self::BodyTooLarge | Self::BlobTooLarge => 413,
+            Self::NotFound | Self::BlobNotFound => 404,
+            Self::Unavailable => 503,
+            Self::BlobHashMismatch => 422,
+            Self::BadRange => 416,
+            Self::StoreFull => 507,
+        }
+    }
+
     pub fn body(self, detail: impl Into<String>) -> RejectionBody {
         let (name, hint) = match self {
             Self::MalformedJson => (
@@ -33,6 +51,26 @@ impl ApiErrorKind {
             Self::Unavailable => (
                 "Unavailable",
                 "the node is starting or shutting down; retry shortly",
+            ),
+            Self::BlobTooLarge => (
+                "BlobTooLarge",
+                "split the input into smaller pieces; the limit is in /v1/openapi.json",
+            ),
+            Self::BlobNotFound => (
+                "BlobNotFound",
+                "upload the blob first (POST /v1/blobs) or fetch it from a node or provider that has it",
+            ),
+            Self::BlobHashMismatch => (
+                "BlobHashMismatch",
+                "the bytes changed in transit or the expected hash is wrong; recompute blake3 of the input and upload again",
+            ),
+            Self::BadRange => (
+                "BadRange",
+                "send one range inside the blob, e.g. `Range: bytes=0-1023`; HEAD gives its length",
+            ),
+            Self::StoreFull => (
+                "StoreFull",
+                "upload to another node or retry after unused blobs are collected",
             ),
         };
         RejectionBody {
@@ -222,6 +260,13 @@ pub struct StatusResponse {
     pub mempool_size: u32,
     pub min_fee: Amount,
     pub version: String,
+}
+
+/// `POST /v1/blobs` success: the blob's content address and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PutBlobResponse {
+    pub hash: Hash32,
+    pub bytes: u64,
 }
 
 /// Error body of every non-2xx answer.
@@ -502,6 +547,12 @@ pub enum WaitReasonView {
     /// All verdicts are in; verified at the end of this block.
     Verifying,
     JobClosed,
+    /// The task failed; `unmet` is what kept it from getting its replicas, when that is why.
+    Failed {
+        fail: FailReasonView,
+        #[schema(no_recursion)]
+        unmet: Option<Box<WaitReasonView>>,
+    },
 }
 
 impl WaitReasonView {
@@ -531,6 +582,26 @@ impl WaitReasonView {
             Self::WaitingForReveals => "running: waiting for providers to reveal".into(),
             Self::Verifying => "all verdicts are in: verified at the end of this block".into(),
             Self::JobClosed => "the job is closed: no new replicas".into(),
+            Self::Failed { fail, unmet } => {
+                let why = match fail {
+                    FailReasonView::NoQuorum => {
+                        "failed: no quorum of equal verdicts within the replica cap (the program may be nondeterministic, or providers disagreed); the unspent escrow was refunded"
+                    }
+                    FailReasonView::TooManyExpirations => {
+                        "failed: too many assigned providers stayed silent; the unspent escrow was refunded — post it again"
+                    }
+                    FailReasonView::DeadlinePassed => {
+                        "failed: the deadline passed first; the unspent escrow was refunded"
+                    }
+                    FailReasonView::Cancelled => {
+                        "failed: the job was cancelled; the unspent escrow was refunded"
+                    }
+                };
+                match unmet {
+                    Some(u) => format!("{why} — it waited because {}", u.describe()),
+                    None => why.into(),
+                }
+            }
         }
     }
 }

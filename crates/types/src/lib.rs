@@ -6,6 +6,7 @@ pub mod amount;
 pub mod api;
 pub mod block;
 pub mod codec_util;
+pub mod events;
 pub mod genesis;
 pub mod hash;
 pub mod limits;

@@ -255,10 +255,12 @@ codec_struct!(TaskSpec {
 pub struct ReduceSpec {
     pub program_hash: Hash32,
     pub program_bytes: u64,
+    pub args: Vec<Text>,
 }
 codec_struct!(ReduceSpec {
     program_hash: (),
-    program_bytes: ()
+    program_bytes: (),
+    args: list(TASK_ARGS_MAX, TASK_ARG_BYTES_MAX),
 });
 
 /// A job as posted.
@@ -414,4 +416,12 @@ codec_struct!(ResultReveal {
 /// Reads a bounded list of results (commits or reveals).
 pub(crate) fn results_cfg() -> (RangeCfg<usize>, ()) {
     list(RESULTS_PER_TX_MAX, ())
+}
+
+/// The seed of a task's randomness (`random_get` in the sandbox): every replica of the task
+/// derives the same one from the task's identity, and no requester or provider chooses it.
+pub fn task_seed(task: &TaskRef) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_derive_key("yun/task/seed/v1");
+    h.update(&commonware_codec::Encode::encode(task));
+    *h.finalize().as_bytes()
 }

@@ -13,9 +13,12 @@ mod rng;
 mod sha256;
 mod wordcount;
 
-pub use mandelbrot::{MandelbrotParams, encode_png, mandelbrot_tile};
+pub use mandelbrot::{
+    MandelbrotParams, StripHeader, encode_png, mandelbrot_rows, mandelbrot_tile, stitch_strips,
+    strip_rows,
+};
 pub use matmul::{checksum_f64, generate_matrix, matmul_f64, matmul_inputs, multiply_f64};
-pub use pi::{PiSample, pi_monte_carlo};
+pub use pi::{PiSample, merge_samples, pi_monte_carlo};
 pub use rng::SplitMix64;
 pub use sha256::{hex, sha256_chain};
 pub use wordcount::{format_counts, merge_counts, parse_counts, word_count};

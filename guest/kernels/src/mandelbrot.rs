@@ -34,10 +34,31 @@ impl Default for MandelbrotParams {
 /// integers, `n` being the iterations before escape, so the boundary glows. Only IEEE basic
 /// operations, so every target computes the same bytes.
 pub fn mandelbrot_tile(p: &MandelbrotParams) -> Vec<u8> {
+    mandelbrot_rows(p, 0, p.height)
+}
+
+/// Renders rows `first_row .. first_row + rows` of the tile `p` (as [`mandelbrot_tile`] would
+/// render them: same bytes), so a big image can be split into strips rendered by separate
+/// tasks and concatenated.
+///
+/// # Panics
+/// If the rows run past `p.height`.
+pub fn mandelbrot_rows(p: &MandelbrotParams, first_row: u32, rows: u32) -> Vec<u8> {
+    let end = first_row
+        .checked_add(rows)
+        .filter(|&end| end <= p.height)
+        .unwrap_or_else(|| {
+            panic!(
+                "rows {first_row}+{rows} run past the tile height {}",
+                p.height
+            )
+        });
     let (w, h) = (p.width as usize, p.height as usize);
-    let mut pixels = Vec::with_capacity(w * h);
+    let mut pixels = Vec::with_capacity(w * rows as usize);
     let (dx, dy) = (p.x1 - p.x0, p.y1 - p.y0);
-    for py in 0..h {
+    // The row's coordinate depends only on its index in the whole tile (and on the whole
+    // height), never on the strip, which is what makes strips bit-identical to the tile.
+    for py in first_row as usize..end as usize {
         let ci = p.y0 + dy * ((py as f64 + 0.5) / h as f64);
         for px in 0..w {
             let cr = p.x0 + dx * ((px as f64 + 0.5) / w as f64);
@@ -45,6 +66,94 @@ pub fn mandelbrot_tile(p: &MandelbrotParams) -> Vec<u8> {
         }
     }
     pixels
+}
+
+/// Rows `[index·height/count, (index+1)·height/count)` as `(first_row, rows)`: strip `index`
+/// of `count` near-equal strips that together cover the tile exactly once, in order.
+///
+/// # Panics
+/// If `count` is 0 or `index >= count`.
+pub fn strip_rows(height: u32, index: u32, count: u32) -> (u32, u32) {
+    assert!(
+        index < count,
+        "strip {index} out of range: there are {count} strips"
+    );
+    // In u64: index·height can exceed u32.
+    let edge = |i: u32| (u64::from(i) * u64::from(height) / u64::from(count)) as u32;
+    let (first, end) = (edge(index), edge(index + 1));
+    (first, end - first)
+}
+
+/// What a strip task prints on stdout, `width rows first_row`: enough for the stitcher to
+/// check that the strips fit together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StripHeader {
+    pub width: u32,
+    pub rows: u32,
+    pub first_row: u32,
+}
+
+impl StripHeader {
+    /// Parses the `width rows first_row` line (surrounding whitespace allowed).
+    pub fn parse(text: &str) -> Result<StripHeader, String> {
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let [width, rows, first_row] = fields[..] else {
+            return Err(format!("expected `width rows first_row`, got {text:?}"));
+        };
+        let num = |what: &str, v: &str| {
+            v.parse::<u32>()
+                .map_err(|e| format!("bad {what} {v:?}: {e}"))
+        };
+        Ok(StripHeader {
+            width: num("width", width)?,
+            rows: num("rows", rows)?,
+            first_row: num("first_row", first_row)?,
+        })
+    }
+}
+
+impl std::fmt::Display for StripHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.width, self.rows, self.first_row)
+    }
+}
+
+/// Concatenates strips given in order into one image, checking that they share a width, hold
+/// `width · rows` bytes each and follow each other without gap or overlap from row 0.
+/// Returns `(width, height, pixels)`.
+pub fn stitch_strips(
+    strips: impl IntoIterator<Item = (StripHeader, Vec<u8>)>,
+) -> Result<(u32, u32, Vec<u8>), String> {
+    let mut width = None;
+    let mut height = 0u32;
+    let mut pixels = Vec::new();
+    for (i, (header, bytes)) in strips.into_iter().enumerate() {
+        let w = *width.get_or_insert(header.width);
+        if header.width != w {
+            return Err(format!("strip {i}: width {} after width {w}", header.width));
+        }
+        if header.first_row != height {
+            return Err(format!(
+                "strip {i}: starts at row {}, expected row {height}",
+                header.first_row
+            ));
+        }
+        let want = u64::from(header.width) * u64::from(header.rows);
+        if bytes.len() as u64 != want {
+            return Err(format!(
+                "strip {i}: {} bytes, expected {want} ({}×{})",
+                bytes.len(),
+                header.width,
+                header.rows
+            ));
+        }
+        height = height
+            .checked_add(header.rows)
+            .ok_or_else(|| format!("strip {i}: image height overflows u32"))?;
+        pixels.extend_from_slice(&bytes);
+    }
+    let width = width.ok_or("no strips")?;
+    Ok((width, height, pixels))
 }
 
 /// Iterations of `z = z² + c` before `|z| > 2`, or `max_iter` if it never escapes.
@@ -141,6 +250,82 @@ mod tests {
             crate::hex(&crate::sha256_chain(&png, 0)),
             "bf18ecb07abc212b0eedd483c8d986d2effecff2e9cc6a4da861edbbea69d4e6"
         );
+    }
+
+    #[test]
+    fn strips_cover_the_tile_exactly() {
+        // Uneven splits, more strips than rows (empty strips) and a single strip.
+        for (height, count) in [(48, 5), (7, 7), (3, 5), (10, 1), (512, 8)] {
+            let mut next = 0;
+            for index in 0..count {
+                let (first, rows) = strip_rows(height, index, count);
+                assert_eq!(first, next, "height {height} strip {index}/{count}");
+                next = first + rows;
+            }
+            assert_eq!(next, height, "height {height} in {count} strips");
+        }
+        assert_eq!(strip_rows(512, 3, 8), (192, 64));
+        assert_eq!(
+            strip_rows(u32::MAX, 1, 2),
+            (u32::MAX / 2, u32::MAX - u32::MAX / 2)
+        );
+    }
+
+    #[test]
+    fn strips_concatenated_equal_the_full_tile() {
+        let p = MandelbrotParams {
+            width: 37,
+            height: 29,
+            x0: -0.8,
+            y0: 0.05,
+            x1: -0.7,
+            y1: 0.15,
+            max_iter: 200,
+        };
+        let full = mandelbrot_tile(&p);
+        let count = 4;
+        let strips = (0..count).map(|i| {
+            let (first_row, rows) = strip_rows(p.height, i, count);
+            let bytes = mandelbrot_rows(&p, first_row, rows);
+            // What the strip task prints, parsed back as the stitcher does.
+            let header = StripHeader {
+                width: p.width,
+                rows,
+                first_row,
+            };
+            (StripHeader::parse(&format!("{header}\n")).unwrap(), bytes)
+        });
+        let (w, h, stitched) = stitch_strips(strips).unwrap();
+        assert_eq!((w, h), (p.width, p.height));
+        assert_eq!(stitched, full);
+        assert!(mandelbrot_rows(&p, 29, 0).is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "run past")]
+    fn rows_past_the_tile_panic() {
+        mandelbrot_rows(&MandelbrotParams::default(), 250, 7);
+    }
+
+    #[test]
+    fn stitch_rejects_strips_that_do_not_fit() {
+        let h = |width, rows, first_row| StripHeader {
+            width,
+            rows,
+            first_row,
+        };
+        assert_eq!(
+            stitch_strips([(h(2, 1, 0), vec![1, 2]), (h(2, 2, 1), vec![3, 4, 5, 6])]).unwrap(),
+            (2, 3, vec![1, 2, 3, 4, 5, 6])
+        );
+        // A gap, an overlap, a width change, a short strip, nothing at all.
+        assert!(stitch_strips([(h(2, 1, 1), vec![1, 2])]).is_err());
+        assert!(stitch_strips([(h(2, 1, 0), vec![1, 2]), (h(2, 1, 0), vec![1, 2])]).is_err());
+        assert!(stitch_strips([(h(2, 1, 0), vec![1, 2]), (h(1, 1, 1), vec![1])]).is_err());
+        assert!(stitch_strips([(h(2, 1, 0), vec![1])]).is_err());
+        assert!(stitch_strips([]).is_err());
+        assert!(StripHeader::parse("2 1").is_err());
+        assert!(StripHeader::parse("2 1 x").is_err());
     }
 
     #[test]

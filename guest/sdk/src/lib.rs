@@ -15,6 +15,14 @@
 //! - No environment variables, fixed clocks, and `random_get` seeded deterministically by the
 //!   host from the task ([`seed`]).
 //!
+//! # Reduce programs
+//!
+//! After every task of a job is verified, the requester may run a *reduce* program locally
+//! over all the outputs. It gets no stdin and one flat file per output entry in `/in`: task
+//! `i`'s stdout is `/in/{i:05}.stdout` (e.g. `/in/00003.stdout`) and its `/out/NAME` is
+//! `/in/{i:05}.NAME` (a nested name with `/` replaced by `.`), so names sort in task order.
+//! [`task_outputs`] lists one entry across the tasks.
+//!
 //! Every run of the same task must produce the same outputs, because other nodes re-run it to
 //! verify. So: never iterate a `HashMap` into output (use `BTreeMap` or sort), and take all
 //! randomness from [`seed`].
@@ -144,6 +152,31 @@ pub fn list_in() -> Vec<String> {
     names
 }
 
+/// The reduce inputs holding output entry `entry` of each task (`"stdout"`, or the name of a
+/// `/out` file with `/` as `.`), as `(task index, file name in /in)` in task order; see
+/// [the reduce layout](crate#reduce-programs). Other files in `/in` are ignored, so a stray
+/// file cannot be mistaken for a task's output.
+pub fn task_outputs(entry: &str) -> Vec<(u64, String)> {
+    select_task_outputs(list_in(), entry)
+}
+
+/// [`task_outputs`] over a given list of names: those of the form `DIGITS.entry`, sorted by
+/// the number (not the text, so task 100000 still follows task 99999).
+fn select_task_outputs(names: Vec<String>, entry: &str) -> Vec<(u64, String)> {
+    let mut found: Vec<(u64, String)> = names
+        .into_iter()
+        .filter_map(|name| {
+            let index = name.strip_suffix(entry)?.strip_suffix('.')?;
+            if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            Some((index.parse().ok()?, name))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 /// Writes output file `name` into `/out`, replacing any earlier file of that name.
 pub fn write_out(name: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(PathBuf::from(OUT_DIR).join(name), bytes)
@@ -207,6 +240,43 @@ mod tests {
         assert_eq!(
             find_flag(&argv(&["--n=1", "--n=2"]), "n"),
             Some(Some("2".into()))
+        );
+    }
+
+    #[test]
+    fn selects_one_entry_of_each_task_in_task_order() {
+        let names = argv(&[
+            "00000.stdout",
+            "00000.strip.raw",
+            "00002.stdout",
+            "100000.stdout",
+            "99999.stdout",
+            "00001.raw",
+            "notes.stdout",
+            ".stdout",
+            "00001stdout",
+            "x00001.stdout",
+            "00003.stdout.bak",
+        ]);
+        let got = select_task_outputs(names.clone(), "stdout");
+        let want = [
+            (0, "00000.stdout"),
+            (2, "00002.stdout"),
+            (99999, "99999.stdout"),
+        ]
+        .into_iter()
+        .chain([(100000, "100000.stdout")])
+        .map(|(i, n)| (i, n.to_string()))
+        .collect::<Vec<_>>();
+        assert_eq!(got, want);
+        // `raw` is not `strip.raw`: the prefix before the entry must be the bare index.
+        assert_eq!(
+            select_task_outputs(names.clone(), "strip.raw"),
+            vec![(0, "00000.strip.raw".to_string())]
+        );
+        assert_eq!(
+            select_task_outputs(names, "raw"),
+            vec![(1, "00001.raw".to_string())]
         );
     }
 

@@ -36,6 +36,11 @@ pub enum WaitReason {
     /// All verdicts are in; verified at the end of this block.
     Verifying,
     JobClosed,
+    /// The task failed; `unmet` is what kept it from getting its replicas, when that is why.
+    Failed {
+        fail: FailReason,
+        unmet: Option<Box<WaitReason>>,
+    },
 }
 
 /// How many providers one constraint removed, in the order they are applied.
@@ -54,7 +59,7 @@ pub struct TaskWhy {
     pub excluded: Vec<Excluded>,
 }
 
-/// Explains every unfinished task of a job; `None` if there is no such job.
+/// Explains every unfinished or failed task of a job; `None` if there is no such job.
 pub fn explain_job<R: StateReader + ?Sized>(
     state: &Overlay<'_, R>,
     params: &ChainParams,
@@ -82,10 +87,14 @@ pub fn explain_job<R: StateReader + ?Sized>(
             index: i,
         };
         let task = state.task(&t).expect("every task of a job exists");
+        let live = task.live_replicas();
+        if let TaskPhase::Failed { reason } = task.phase {
+            out.push(failed_why(i, reason, &providers, &job, &task, params, live));
+            continue;
+        }
         if task.phase != TaskPhase::Open {
             continue;
         }
-        let live = task.live_replicas();
         let (reason, excluded) = if live >= task.replicas_wanted as usize {
             (running_reason(&task), Vec::new())
         } else if job.status != JobStatus::Open {
@@ -114,6 +123,33 @@ pub fn explain_job<R: StateReader + ?Sized>(
         });
     }
     Some(out)
+}
+
+/// A failed task: why it failed and, if it never got all its replicas, the matching
+/// constraint that stood in the way (evaluated now, as if the job were still open).
+fn failed_why(
+    index: u32,
+    fail: FailReason,
+    providers: &[(yun_types::Address, Provider)],
+    job: &Job,
+    task: &Task,
+    params: &ChainParams,
+    live: usize,
+) -> TaskWhy {
+    let short = (task.replicas_wanted as usize).saturating_sub(live);
+    let (unmet, excluded) = if fail == FailReason::DeadlinePassed && short > 0 {
+        let (r, e) = pending_reason(providers, job, task, params, short);
+        (Some(Box::new(r)), e)
+    } else {
+        (None, Vec::new())
+    };
+    TaskWhy {
+        index,
+        reason: WaitReason::Failed { fail, unmet },
+        replicas_wanted: task.replicas_wanted,
+        replicas_live: live as u8,
+        excluded,
+    }
 }
 
 fn running_reason(task: &Task) -> WaitReason {

@@ -2,7 +2,9 @@
 //!
 //! Input: stdin, or if stdin is empty every file in `/in` in name order. With `--merge` the
 //! inputs are themselves `word\tcount` tables (outputs of earlier runs) and are added up: the
-//! reduce step of a map/reduce word count.
+//! reduce step of a map/reduce word count. As a job's reduce program, `/in` holds each task's
+//! stdout as `/in/NNNNN.stdout`; when such files exist only they are read, so other task
+//! outputs or stray files cannot break the merge, and otherwise every file is (as before).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,20 @@ fn main() {
     let merge = yun_guest::flag("merge");
     let stdin = yun_guest::input();
     let inputs: Vec<(String, Vec<u8>)> = if stdin.is_empty() {
-        yun_guest::list_in()
+        let task_stdouts: Vec<String> = if merge {
+            yun_guest::task_outputs("stdout")
+                .into_iter()
+                .map(|(_, name)| name)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let names = if task_stdouts.is_empty() {
+            yun_guest::list_in()
+        } else {
+            task_stdouts
+        };
+        names
             .into_iter()
             .map(|name| {
                 let bytes =

@@ -1,0 +1,270 @@
+//! `yun job submit job.toml` and `yun job results`: upload, post, watch with a progress bar,
+//! download every verified output (checked against its digest), run the reduce step locally,
+//! and print what the job cost.
+
+use crate::commands::{print, sign_and_submit};
+use crate::jobfile::{self, JobPlan};
+use crate::{ClientOpts, Output, SignOpts};
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use yun_client::{Client, HeadFollower};
+use yun_exec::{Sandbox, SandboxConfig};
+use yun_types::api::{JobResponse, JobStatusView, ReplicaStateView, TaskPhaseView};
+use yun_types::market::{JobId, JobSpec, ReduceSpec, TaskSpec, Text};
+use yun_types::{Action, Address, Amount, Hash32};
+
+/// Largest output archive downloaded for one task (the sandbox's stdout plus `/out` limits).
+pub const OUTPUT_BYTES_MAX: u64 =
+    (yun_exec::limits::STDOUT_BYTES_MAX as u64) + yun_exec::limits::OUT_BYTES_MAX + (1 << 20);
+/// Fuel and memory the local reduce run may use.
+pub const REDUCE_FUEL_MAX: u64 = 100_000_000_000;
+pub const REDUCE_MEMORY_BYTES_MAX: u64 = 1 << 30;
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    /// The job file (see examples/jobs/*/job.toml).
+    pub job_file: PathBuf,
+    /// Where verified outputs go: DIR/tasks/NNNNN/… and DIR/reduce/… (default ./yun-out/JOB).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Return as soon as the job is posted, printing its id.
+    #[arg(long)]
+    pub detach: bool,
+    /// Give up waiting after this many seconds (the job goes on; `yun job results` later).
+    #[arg(long, default_value_t = 3_600)]
+    pub timeout_secs: u64,
+    #[command(flatten)]
+    pub sign: SignOpts,
+}
+
+/// What a finished job produced and cost: the `--output json` answer.
+#[derive(Debug, Serialize)]
+pub struct JobReport {
+    pub job: JobId,
+    pub status: JobStatusView,
+    pub tasks: usize,
+    pub tasks_verified: u32,
+    pub tasks_failed: u32,
+    pub fuel_verified: u64,
+    pub locked: Amount,
+    pub spent: Amount,
+    pub refunded: Amount,
+    pub paid_by_provider: BTreeMap<Address, Amount>,
+    pub out_dir: PathBuf,
+    pub reduce_stdout: Option<String>,
+}
+
+pub async fn submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<()> {
+    match run_submit(args, opts).await? {
+        Submission::Posted(id) => print(opts.output, &serde_json::json!({ "job": id }), || {
+            format!("job {id} posted; follow it with `yun job status {id}`")
+        }),
+        Submission::Finished(report) => {
+            print(opts.output, &report, || crate::results::summary(&report))
+        }
+    }
+}
+
+/// How far `submit` went.
+#[derive(Debug)]
+pub enum Submission {
+    /// Posted with `--detach`.
+    Posted(JobId),
+    /// Settled, outputs downloaded and reduced.
+    Finished(JobReport),
+}
+
+/// `yun job submit` without the printing of its result (tests call this).
+pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<Submission> {
+    let plan = jobfile::load(&args.job_file)?;
+    check_program(&plan)?;
+    let client = Client::new(&opts.node);
+    let spec = upload(&client, &plan, opts.output).await?;
+    let height = client.status().await?.height;
+    let spec = JobSpec {
+        deadline_height: height + plan.deadline_blocks,
+        ..spec
+    };
+    let posted = sign_and_submit(&client, opts, &args.sign, Action::PostJob { spec }).await?;
+    let id = posted.id;
+    if args.detach || args.sign.no_wait {
+        return Ok(Submission::Posted(id));
+    }
+    if opts.output == Output::Text {
+        eprintln!(
+            "job {id} posted at height {}",
+            posted.height().unwrap_or(height)
+        );
+    }
+    let job = watch(
+        &client,
+        &id,
+        opts.output,
+        Duration::from_secs(args.timeout_secs),
+    )
+    .await?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("yun-out").join(id.to_string()));
+    let reduce = plan
+        .reduce
+        .as_ref()
+        .map(|(p, a)| Ok::<_, anyhow::Error>((std::fs::read(p)?, a.clone())))
+        .transpose()?;
+    let report = crate::results::collect(&client, &job, &out, reduce).await?;
+    Ok(Submission::Finished(report))
+}
+
+/// Refuses a program the sandbox would refuse, before anything is paid for.
+fn check_program(plan: &JobPlan) -> anyhow::Result<()> {
+    let sandbox = Sandbox::new(SandboxConfig::default())?;
+    for path in std::iter::once(&plan.program).chain(plan.reduce.as_ref().map(|(p, _)| p)) {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        if let Err(r) = sandbox.admit(&bytes) {
+            bail!(
+                "{} would be refused by every provider: {} ({}): {r} — {}",
+                path.display(),
+                r.name(),
+                r.code(),
+                r.hint()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Uploads the program(s) and every input; returns the spec without its deadline.
+async fn upload(client: &Client, plan: &JobPlan, output: Output) -> anyhow::Result<JobSpec> {
+    let bar = bar(plan.tasks.len() as u64 + 1, output, "uploading");
+    let (program_hash, program_bytes) = client.put_blob_file(&plan.program).await?;
+    bar.inc(1);
+    let mut tasks = Vec::with_capacity(plan.tasks.len());
+    for (input, args) in &plan.tasks {
+        let bytes = input.read()?;
+        let (input_hash, input_bytes) = if bytes.is_empty() {
+            (Hash32(*blake3::hash(&[]).as_bytes()), 0)
+        } else {
+            let n = bytes.len() as u64;
+            (client.put_blob(bytes).await?, n)
+        };
+        tasks.push(TaskSpec {
+            input_hash,
+            input_bytes,
+            args: args.iter().map(|a| Text(a.clone())).collect(),
+        });
+        bar.inc(1);
+    }
+    let reduce = match &plan.reduce {
+        None => None,
+        Some((path, args)) => {
+            let (program_hash, program_bytes) = client.put_blob_file(path).await?;
+            Some(ReduceSpec {
+                program_hash,
+                program_bytes,
+                args: args.iter().map(|a| Text(a.clone())).collect(),
+            })
+        }
+    };
+    bar.finish_and_clear();
+    Ok(JobSpec {
+        program_hash,
+        program_bytes,
+        tasks,
+        fuel_per_task: plan.fuel_per_task,
+        memory_bytes_per_task: plan.memory_bytes_per_task,
+        verification: plan.verification,
+        bid_per_mfuel: plan.bid_per_mfuel,
+        deadline_height: 0,
+        required_labels: plan.required_labels.clone(),
+        reduce,
+        data_sources: Vec::new(),
+    })
+}
+
+fn bar(len: u64, output: Output, prefix: &'static str) -> ProgressBar {
+    if output == Output::Json {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix);
+    bar
+}
+
+/// Task counts by where they stand.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub pending: u32,
+    pub running: u32,
+    pub verified: u32,
+    pub failed: u32,
+}
+
+pub fn progress(job: &JobResponse) -> Progress {
+    let mut p = Progress::default();
+    for t in &job.tasks {
+        match t.phase {
+            TaskPhaseView::Verified { .. } => p.verified += 1,
+            TaskPhaseView::Failed { .. } => p.failed += 1,
+            TaskPhaseView::Open => {
+                let busy = t.replicas.iter().any(|r| {
+                    r.state.deadline().is_some()
+                        || matches!(
+                            r.state,
+                            ReplicaStateView::Committed { .. } | ReplicaStateView::Revealed { .. }
+                        )
+                });
+                if busy { p.running += 1 } else { p.pending += 1 }
+            }
+        }
+    }
+    p
+}
+
+/// Follows the job on every new head until it is settled (or `timeout` passes).
+async fn watch(
+    client: &Client,
+    id: &JobId,
+    output: Output,
+    timeout: Duration,
+) -> anyhow::Result<JobResponse> {
+    let mut heads = HeadFollower::start(client.base_url());
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut job = client.job(id).await?;
+    let bar = bar(job.tasks.len() as u64, output, "running");
+    loop {
+        let p = progress(&job);
+        bar.set_position(u64::from(p.verified + p.failed));
+        bar.set_message(format!(
+            "pending {} · running {} · verified {} · failed {} · spent {}",
+            p.pending, p.running, p.verified, p.failed, job.spent
+        ));
+        if job.status == JobStatusView::Settled {
+            bar.finish();
+            return Ok(job);
+        }
+        // A head event, or a poll every second should the event stream be unavailable.
+        match tokio::time::timeout_at(deadline, async {
+            let _ = tokio::time::timeout(Duration::from_secs(1), heads.next()).await;
+        })
+        .await
+        {
+            Ok(()) => job = client.job(id).await?,
+            Err(_) => {
+                bar.abandon();
+                bail!(
+                    "job {id} not settled after {timeout:?}; it goes on: `yun job status {id}`, then `yun job results {id}`"
+                )
+            }
+        }
+    }
+}

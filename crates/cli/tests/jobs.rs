@@ -1,0 +1,345 @@
+//! End to end on an in-process devnet with provider agents: an 8-task job with k = 3 is
+//! verified and reduced, its outputs equal the native computation, every provider is paid
+//! exactly its verified fuel at the clearing price and the rest of the escrow goes back; a
+//! provider that lies is outvoted and slashed; a provider killed mid-task is replaced; a job
+//! nobody can run is refunded at its deadline and `yun job why` says why.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use yun_cli::keys::key_from_mnemonic;
+use yun_cli::provider_run::provider_account;
+use yun_cli::submit::{Submission, SubmitArgs, run_submit};
+use yun_cli::{ClientOpts, Output, SignOpts};
+use yun_client::Client;
+use yun_node::run::NodeHandle;
+use yun_provider::{AgentConfig, AgentHandle, Fault, Offer};
+use yun_types::api::{JobStatusView, ReplicaStateView, TaskPhaseView, WaitReasonView};
+use yun_types::{Address, Amount};
+
+const PROVIDERS: usize = 4;
+const COMMIT_WINDOW_BLOCKS: u64 = 30;
+
+fn guest(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../guest/target/wasm32-wasip1/release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        p.exists(),
+        "{} missing: run ./scripts/build-guest",
+        p.display()
+    );
+    p
+}
+
+struct Net {
+    dir: tempfile::TempDir,
+    node: NodeHandle,
+    client: Client,
+}
+
+impl Net {
+    /// A devnet with 2 dev accounts and funded provider accounts, fast blocks and a short
+    /// commit window so expirations happen within the test.
+    fn start() -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let port = yun_cli::devnet::free_port().unwrap();
+        let (mut cfg, _) =
+            yun_cli::devnet::prepare_with_providers(dir.path(), port, false, 2, PROVIDERS, &[])
+                .unwrap();
+        let genesis_path = dir.path().join("genesis.json");
+        let mut genesis: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&genesis_path).unwrap()).unwrap();
+        genesis["params"]["market"]["commit_window_blocks"] = COMMIT_WINDOW_BLOCKS.into();
+        std::fs::write(&genesis_path, genesis.to_string()).unwrap();
+        cfg.timing.min_block_interval_ms = 20;
+        cfg.timing.busy_block_interval_ms = 200;
+        let node = yun_node::run::spawn_node(cfg).unwrap();
+        let client = Client::new(&node.api_url());
+        Net { dir, node, client }
+    }
+
+    fn opts(&self) -> ClientOpts {
+        ClientOpts {
+            node: self.node.api_url(),
+            output: Output::Json,
+            devnet_dir: Some(self.dir.path().to_path_buf()),
+        }
+    }
+
+    async fn agent(&self, i: usize, fault: Option<Fault>, run_delay: Duration) -> AgentHandle {
+        let a = provider_account(i);
+        let cfg = AgentConfig {
+            node_url: self.node.api_url(),
+            key: key_from_mnemonic(&a.mnemonic.parse().unwrap()),
+            data_dir: self.dir.path().join("providers").join(&a.name),
+            serve_listen: "127.0.0.1:0".parse().unwrap(),
+            endpoint: None,
+            offer: Offer {
+                slots: 2,
+                memory_bytes_per_slot: 256 << 20,
+                storage_bytes: 0,
+                labels: Vec::new(),
+                ask_per_mfuel: Amount::new(1),
+            },
+            bond: Amount::new(10_000_000),
+            wall_time_max: Duration::from_secs(120),
+            fault,
+            run_delay,
+        };
+        yun_provider::start(cfg).await.unwrap()
+    }
+
+    /// Writes a job file for `tasks` pi tasks with the given verification table.
+    fn pi_job(
+        &self,
+        name: &str,
+        tasks: u32,
+        verification: &str,
+        extra: &str,
+        deadline_blocks: u64,
+    ) -> PathBuf {
+        let pi = guest("pi");
+        let body = format!(
+            "program = {pi:?}\nargs = [\"--samples\", \"200000\", \"--seed\", \"{{index}}\"]\n\
+             fuel_per_task = 500000000\nmemory_mb = 32\nbid_per_mfuel = \"1000\"\n\
+             deadline_blocks = {deadline_blocks}\n{extra}\n[verification]\n{verification}\n\
+             [inputs]\ncount = {tasks}\n\n[reduce]\nprogram = {pi:?}\nargs = [\"--merge\"]\n"
+        );
+        let path = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    async fn submit(&self, job_file: PathBuf, out: &Path, detach: bool) -> Submission {
+        let args = SubmitArgs {
+            job_file,
+            out: Some(out.to_path_buf()),
+            detach,
+            timeout_secs: 300,
+            sign: SignOpts {
+                from: "dev0".into(),
+                fee: None,
+                nonce: None,
+                expires_in: 600,
+                no_wait: false,
+            },
+        };
+        run_submit(args, &self.opts()).await.unwrap()
+    }
+
+    async fn balance(&self, a: &Address) -> Amount {
+        self.client.account(a).await.unwrap().balance
+    }
+}
+
+#[test]
+fn verified_job_pays_exactly_and_the_liar_is_slashed() {
+    let net = Net::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut agents = Vec::new();
+        for i in 0..PROVIDERS {
+            let fault = (i == PROVIDERS - 1).then_some(Fault::WrongOutput);
+            agents.push(net.agent(i, fault, Duration::ZERO).await);
+        }
+        let liar = agents[PROVIDERS - 1].address;
+        let requester = yun_cli::keys::dev_account(0).address;
+        let before = net.balance(&requester).await;
+        let job_file = net.pi_job(
+            "pi",
+            8,
+            "policy = \"replicate\"\nk = 3\nquorum = 2",
+            "",
+            400,
+        );
+        let out = net.dir.path().join("out");
+        let Submission::Finished(report) = net.submit(job_file, &out, false).await else {
+            panic!("not detached")
+        };
+        let job = net.client.job(&report.job).await.unwrap();
+        assert_eq!(job.status, JobStatusView::Settled);
+        assert_eq!(job.tasks_verified, 8, "every task verified: {job:?}");
+
+        // Outputs equal the native computation, and the reduce adds them up.
+        let (mut inside, mut total) = (0, 0);
+        for i in 0..8u64 {
+            let s = yun_kernels::pi_monte_carlo(i, 200_000);
+            let stdout = std::fs::read_to_string(out.join(format!("tasks/{i:05}/stdout"))).unwrap();
+            assert_eq!(stdout, format!("{} {}\n", s.inside, s.total), "task {i}");
+            inside += s.inside;
+            total += s.total;
+        }
+        let reduced = report.reduce_stdout.clone().expect("reduce ran");
+        assert!(
+            reduced.starts_with(&format!("{inside} {total} ")),
+            "{reduced}"
+        );
+
+        // Each paid replica got floor(fuel × its clearing price / 10⁶); the sums are the
+        // providers' earnings; escrow is empty and the requester paid spent + one fee, less
+        // its share of the liar's slash.
+        let mut paid = std::collections::BTreeMap::<Address, u128>::new();
+        let mut liar_outvoted = 0;
+        for t in &job.tasks {
+            let TaskPhaseView::Verified { verdict } = t.phase else {
+                unreachable!()
+            };
+            for r in &t.replicas {
+                match r.state {
+                    ReplicaStateView::Paid { amount } => {
+                        let due = r.price_per_mfuel.base_units() * u128::from(verdict.fuel_used)
+                            / 1_000_000;
+                        assert_eq!(
+                            amount.base_units(),
+                            due,
+                            "task {} replica {}",
+                            t.index,
+                            r.provider
+                        );
+                        *paid.entry(r.provider).or_default() += due;
+                        assert_ne!(r.provider, liar, "the liar is never paid");
+                    }
+                    ReplicaStateView::Slashed { .. } => {
+                        assert_eq!(r.provider, liar, "only the liar is slashed");
+                        liar_outvoted += 1;
+                    }
+                    ref s => panic!("task {} replica in state {s:?}", t.index),
+                }
+            }
+        }
+        let spent: u128 = paid.values().sum();
+        assert_eq!(job.spent.base_units(), spent);
+        assert_eq!(job.escrow, Amount::ZERO);
+        for (p, amount) in &paid {
+            assert_eq!(
+                net.client.provider(p).await.unwrap().earned.base_units(),
+                *amount
+            );
+        }
+        let fee = net.client.status().await.unwrap().min_fee.base_units();
+        let after = net.balance(&requester).await;
+        // The liar's slash pays the requester its share (`slash_to_requester_bps`).
+        let compensation = net
+            .client
+            .requester(&requester)
+            .await
+            .unwrap()
+            .compensation_received;
+        assert!(
+            compensation > Amount::ZERO,
+            "the requester got part of the liar's bond"
+        );
+        assert_eq!(
+            after.base_units() + spent + fee,
+            before.base_units() + compensation.base_units()
+        );
+        assert_eq!(
+            report
+                .paid_by_provider
+                .values()
+                .map(|a| a.base_units())
+                .sum::<u128>(),
+            spent
+        );
+
+        let liar_view = net.client.provider(&liar).await.unwrap();
+        assert!(
+            liar_outvoted > 0,
+            "the liar was on some task (4 providers, 3 per task)"
+        );
+        assert!(liar_view.slashed > Amount::ZERO && liar_view.bond < Amount::new(10_000_000));
+        assert_eq!(liar_view.earned, Amount::ZERO);
+        for a in agents {
+            a.shutdown().await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn killed_provider_is_replaced_and_an_unrunnable_job_is_refunded() {
+    let net = Net::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // Only a slow provider exists when the job is posted, so it takes the task; it is
+        // killed mid-task and a second provider finishes it after the replica expires.
+        let slow = net.agent(0, None, Duration::from_secs(3600)).await;
+        let slow_address = slow.address;
+        let out = net.dir.path().join("out-kill");
+        let job_file = net.pi_job("one", 1, "policy = \"none\"", "", 400);
+        let Submission::Posted(id) = net.submit(job_file, &out, true).await else {
+            panic!("detached")
+        };
+        wait_until(&net.client, &id, |j| {
+            j.tasks[0]
+                .replicas
+                .iter()
+                .any(|r| r.provider == slow_address)
+        })
+        .await;
+        slow.kill();
+        let fresh = net.agent(1, None, Duration::ZERO).await;
+        let job = wait_until(&net.client, &id, |j| j.status == JobStatusView::Settled).await;
+        let t = &job.tasks[0];
+        assert!(matches!(t.phase, TaskPhaseView::Verified { .. }), "{t:?}");
+        assert_eq!(t.replicas[0].provider, slow_address);
+        assert_eq!(t.replicas[0].state, ReplicaStateView::Expired);
+        assert_eq!(t.replicas[1].provider, fresh.address);
+        assert!(matches!(t.replicas[1].state, ReplicaStateView::Paid { .. }));
+
+        // A job needing a label nobody carries waits, fails at its deadline, and is refunded.
+        let job_file = net.pi_job(
+            "gpu",
+            2,
+            "policy = \"none\"",
+            "required_labels = [\"gpu=a100\"]",
+            10,
+        );
+        let Submission::Posted(id) = net.submit(job_file, &out, true).await else {
+            panic!("detached")
+        };
+        let job = wait_until(&net.client, &id, |j| j.status == JobStatusView::Settled).await;
+        assert_eq!(job.tasks_failed, 2);
+        assert_eq!(job.spent, Amount::ZERO);
+        assert_eq!(job.escrow, Amount::ZERO);
+        assert!(job.refunded > Amount::ZERO);
+        let why = net.client.job_why(&id).await.unwrap();
+        assert_eq!(why.tasks.len(), 2);
+        let WaitReasonView::Failed {
+            unmet: Some(unmet), ..
+        } = &why.tasks[0].reason
+        else {
+            panic!("{why:?}")
+        };
+        assert_eq!(**unmet, WaitReasonView::NoProviderWithLabels);
+        let text = Command::new(env!("CARGO_BIN_EXE_yun"))
+            .args(["job", "why", &id.to_string(), "--node", &net.node.api_url()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(text.stdout).unwrap();
+        assert!(
+            text.contains("deadline passed") && text.contains("label"),
+            "{text}"
+        );
+        fresh.shutdown().await.unwrap();
+    });
+}
+
+/// Polls the job until `done` holds (each head takes at most a fraction of a second).
+async fn wait_until(
+    client: &Client,
+    id: &yun_types::market::JobId,
+    done: impl Fn(&yun_types::api::JobResponse) -> bool,
+) -> yun_types::api::JobResponse {
+    for _ in 0..1_200 {
+        let j = client.job(id).await.unwrap();
+        if done(&j) {
+            return j;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "job {id} never reached the expected state: {:?}",
+        client.job(id).await
+    )
+}

@@ -1,0 +1,462 @@
+//! The provider agent: registers a machine's offer, follows its assignments, runs each task in
+//! the sandbox (one per slot), commits and then reveals the verdicts in per-block batches, and
+//! serves the outputs from its endpoint.
+//!
+//! Durability: a verdict, its salt and the output archive are on disk before the commitment
+//! is sent, so a restarted agent reveals what it committed and never runs a finished task
+//! again; a task interrupted mid-run left nothing and simply runs again.
+
+pub mod chain;
+pub mod journal;
+pub mod work;
+
+use crate::chain::{Landed, TxSigner, landed};
+use crate::journal::{Journal, WorkRecord, WorkResult};
+use crate::work::Runner;
+pub use crate::work::{Fault, verdict_of};
+use anyhow::Context;
+use commonware_cryptography::ed25519::PrivateKey;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+use yun_blobs::{BlobLimits, BlobStore};
+use yun_client::{Client, HeadFollower};
+use yun_exec::{Sandbox, SandboxConfig};
+use yun_types::api::{AssignmentView, AssignmentsResponse, ReplicaStateView};
+use yun_types::market::{Label, ProviderSpec, ResultCommit, ResultReveal, TaskRef, Text};
+use yun_types::{Action, Address, Amount, TxId};
+
+/// Re-reads assignments at least this often even if no event arrives.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// A commit or reveal that has not taken effect this many blocks after it was sent is sent again.
+pub const RESEND_AFTER_BLOCKS: u64 = 3;
+/// How long a graceful shutdown waits for running tasks to finish and be committed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Outputs are served at least this long after they were last read or written.
+pub const OUTPUT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Most commits or reveals in one transaction (the chain's limit).
+const BATCH_MAX: usize = yun_types::market::RESULTS_PER_TX_MAX;
+
+/// What the machine offers; becomes the on-chain `ProviderSpec` with the endpoint.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub slots: u32,
+    pub memory_bytes_per_slot: u64,
+    pub storage_bytes: u64,
+    pub labels: Vec<Label>,
+    pub ask_per_mfuel: Amount,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub node_url: String,
+    /// The provider's account key; used only to sign here, never sent anywhere.
+    pub key: PrivateKey,
+    /// Journal, blob store (programs, inputs, outputs) and sandbox scratch space.
+    pub data_dir: PathBuf,
+    /// Where outputs are served (`GET /v1/blobs/{digest}`); port 0 picks one.
+    pub serve_listen: SocketAddr,
+    /// The URL registered on chain; default `http://` + the bound serve address.
+    pub endpoint: Option<String>,
+    pub offer: Offer,
+    /// Bond locked at registration.
+    pub bond: Amount,
+    pub wall_time_max: Duration,
+    pub fault: Option<Fault>,
+    pub run_delay: Duration,
+}
+
+/// A running agent.
+#[derive(Debug)]
+pub struct AgentHandle {
+    pub address: Address,
+    pub endpoint: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl AgentHandle {
+    /// Stops taking work, lets running tasks finish and commit (up to [`SHUTDOWN_GRACE`]).
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.task).await.context("agent task panicked")?
+    }
+
+    /// Stops at once, as a crash would: nothing more is sent or persisted.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+/// Opens the agent's state, registers (or updates) the offer, starts serving outputs and
+/// following assignments.
+pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let journal = Journal::open(&cfg.data_dir.join("agent.redb"))
+        .context("opening the agent journal (is another agent using this data directory?)")?;
+    let blobs = Arc::new(BlobStore::open(
+        &cfg.data_dir.join("blobs"),
+        BlobLimits::default(),
+    )?);
+    let listener = tokio::net::TcpListener::bind(cfg.serve_listen)
+        .await
+        .with_context(|| format!("binding the output server on {}", cfg.serve_listen))?;
+    let endpoint = cfg
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("bound")));
+    let (stop_serving, serving_stopped) = oneshot::channel::<()>();
+    let server = axum::serve(listener, yun_blobs::read_routes(blobs.clone()))
+        .with_graceful_shutdown(async move {
+            let _ = serving_stopped.await;
+        });
+    tokio::spawn(async move { server.await });
+
+    let signer = TxSigner::new(cfg.key.clone());
+    let node = Client::new(&cfg.node_url);
+    register(&node, &signer, &cfg, &endpoint).await?;
+    let work_dir = cfg.data_dir.join("scratch");
+    std::fs::create_dir_all(&work_dir)?;
+    let sandbox = Sandbox::new(SandboxConfig {
+        wall_time_max: cfg.wall_time_max,
+        work_dir,
+        ..SandboxConfig::default()
+    })?;
+    let salt_key = blake3::derive_key(
+        "yun/provider/salt/v1",
+        &commonware_codec::Encode::encode(&cfg.key),
+    );
+    let runner = Arc::new(Runner {
+        sandbox: Arc::new(sandbox),
+        blobs: blobs.clone(),
+        node: node.clone(),
+        fault: cfg.fault,
+        run_delay: cfg.run_delay,
+        salt_key,
+    });
+    let (done_tx, done_rx) = mpsc::channel(cfg.offer.slots.max(1) as usize);
+    let agent = Agent {
+        node,
+        signer,
+        journal: Arc::new(journal),
+        runner,
+        blobs,
+        running: BTreeSet::new(),
+        done_tx,
+        done_rx,
+        commit_tx: None,
+        reveal_tx: None,
+    };
+    let (stop, stopped) = oneshot::channel();
+    let address = agent.signer.address;
+    info!(%address, %endpoint, "provider agent running");
+    let node_url = cfg.node_url.clone();
+    let task = tokio::spawn(async move {
+        let r = agent.run(&node_url, stopped).await;
+        let _ = stop_serving.send(());
+        r
+    });
+    Ok(AgentHandle {
+        address,
+        endpoint,
+        stop: Some(stop),
+        task,
+    })
+}
+
+fn desired_spec(cfg: &AgentConfig, endpoint: &str) -> ProviderSpec {
+    ProviderSpec {
+        slots: cfg.offer.slots,
+        memory_bytes_per_slot: cfg.offer.memory_bytes_per_slot,
+        storage_bytes: cfg.offer.storage_bytes,
+        labels: cfg.offer.labels.clone(),
+        ask_per_mfuel: cfg.offer.ask_per_mfuel,
+        endpoint: Text(endpoint.to_string()),
+    }
+}
+
+/// Registers the offer, or updates it if the registered one differs (a new endpoint port
+/// after a restart, say).
+async fn register(
+    node: &Client,
+    signer: &TxSigner,
+    cfg: &AgentConfig,
+    endpoint: &str,
+) -> anyhow::Result<()> {
+    let spec = desired_spec(cfg, endpoint);
+    match node.provider(&signer.address).await {
+        Ok(p) if p.spec == spec => Ok(()),
+        Ok(_) => {
+            let h = signer
+                .submit_and_wait(node, Action::UpdateProvider { spec })
+                .await?;
+            info!(height = h, "provider offer updated");
+            Ok(())
+        }
+        Err(e) if e.code() == Some(yun_types::api::ApiErrorKind::NotFound as u16) => {
+            let action = Action::RegisterProvider {
+                spec,
+                bond: cfg.bond,
+            };
+            let h = signer.submit_and_wait(node, action).await?;
+            info!(height = h, "provider registered");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A task that finished on this machine, persisted by its worker.
+#[derive(Debug)]
+struct Done {
+    task: TaskRef,
+}
+
+struct Agent {
+    node: Client,
+    signer: TxSigner,
+    journal: Arc<Journal>,
+    runner: Arc<Runner>,
+    blobs: Arc<BlobStore>,
+    running: BTreeSet<TaskRef>,
+    done_tx: mpsc::Sender<Done>,
+    done_rx: mpsc::Receiver<Done>,
+    /// The last commit (reveal) transaction sent and not yet seen finalized: one at a time,
+    /// so a batch is built only from a view that already reflects the previous one.
+    commit_tx: Option<TxId>,
+    reveal_tx: Option<TxId>,
+}
+
+fn task_of(a: &AssignmentView) -> TaskRef {
+    TaskRef {
+        job: a.job,
+        index: a.index,
+    }
+}
+
+impl Agent {
+    async fn run(mut self, node_url: &str, mut stop: oneshot::Receiver<()>) -> anyhow::Result<()> {
+        let mut heads = HeadFollower::start(node_url);
+        let mut poll = tokio::time::interval(POLL_INTERVAL);
+        let mut collect = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = heads.next() => {}
+                Some(done) = self.done_rx.recv() => { self.running.remove(&done.task); }
+                _ = poll.tick() => {}
+                _ = collect.tick() => self.collect_outputs(),
+            }
+            if let Err(e) = self.pass(true).await {
+                warn!(error = %format!("{e:#}"), "agent pass failed; retrying on the next block");
+            }
+        }
+        self.drain().await
+    }
+
+    /// Graceful end: wait for running tasks, then send what they produced.
+    async fn drain(mut self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while !self.running.is_empty() {
+            match tokio::time::timeout_at(deadline, self.done_rx.recv()).await {
+                Ok(Some(done)) => {
+                    self.running.remove(&done.task);
+                }
+                _ => break,
+            }
+        }
+        self.commit_tx = None;
+        self.pass(false).await?;
+        info!(address = %self.signer.address, "provider agent stopped");
+        Ok(())
+    }
+
+    fn collect_outputs(&self) {
+        // Programs, inputs and outputs alike: whatever nobody read for the retention period.
+        if let Err(e) = self.blobs.collect(|_| false, OUTPUT_RETENTION) {
+            warn!(error = %e, "collecting old outputs failed");
+        }
+    }
+
+    /// One look at the chain: start new work, forget finished replicas, send commits and
+    /// reveals. `start_new` is off while shutting down.
+    async fn pass(&mut self, start_new: bool) -> anyhow::Result<()> {
+        let view = self.node.provider_assignments(&self.signer.address).await?;
+        self.forget_finished(&view)?;
+        if start_new {
+            for a in &view.assignments {
+                if matches!(a.state, ReplicaStateView::Assigned { .. }) {
+                    self.start_if_new(a, view.height)?;
+                }
+            }
+        }
+        self.send_commits(&view).await?;
+        self.send_reveals(&view).await
+    }
+
+    /// Drops journal records of replicas the chain no longer lists as in flight.
+    fn forget_finished(&self, view: &AssignmentsResponse) -> anyhow::Result<()> {
+        let listed: BTreeSet<TaskRef> = view.assignments.iter().map(task_of).collect();
+        let gone: Vec<TaskRef> = self
+            .journal
+            .all()?
+            .into_iter()
+            .filter(|r| {
+                !listed.contains(&r.task)
+                    && r.seen_height < view.height
+                    && !self.running.contains(&r.task)
+            })
+            .map(|r| r.task)
+            .collect();
+        self.journal.remove(&gone)
+    }
+
+    fn start_if_new(&mut self, a: &AssignmentView, height: u64) -> anyhow::Result<()> {
+        let task = task_of(a);
+        if self.running.contains(&task) || self.journal.get(&task)?.is_some() {
+            return Ok(());
+        }
+        self.running.insert(task);
+        let (runner, journal, done) = (
+            self.runner.clone(),
+            self.journal.clone(),
+            self.done_tx.clone(),
+        );
+        let a = a.clone();
+        tokio::spawn(async move {
+            let result = runner.run(&a).await;
+            if let WorkResult::HostFault { message } = &result {
+                warn!(job = %a.job, index = a.index, %message, "host fault: committing nothing for this task");
+            }
+            let record = WorkRecord {
+                task,
+                seen_height: height,
+                result,
+                commit_sent_height: None,
+                reveal_sent_height: None,
+            };
+            if let Err(e) = journal.put(&record) {
+                warn!(error = %e, "could not persist a result; the task will run again");
+            }
+            let _ = done.send(Done { task }).await;
+        });
+        Ok(())
+    }
+
+    /// Whether the last transaction of a kind has taken effect in `view` (or never will).
+    async fn settled(&self, sent: Option<TxId>, view_height: u64) -> bool {
+        match sent {
+            None => true,
+            Some(id) => match landed(&self.node, &id).await {
+                Landed::Pending => false,
+                Landed::Done(Some(h)) => h <= view_height,
+                Landed::Done(None) => true,
+            },
+        }
+    }
+
+    fn due(sent: Option<u64>, height: u64) -> bool {
+        sent.is_none_or(|s| height >= s + RESEND_AFTER_BLOCKS)
+    }
+
+    async fn send_commits(&mut self, view: &AssignmentsResponse) -> anyhow::Result<()> {
+        if !self.settled(self.commit_tx, view.height).await {
+            return Ok(());
+        }
+        self.commit_tx = None;
+        let mut batch = Vec::new();
+        let mut records = Vec::new();
+        for a in &view.assignments {
+            if !matches!(a.state, ReplicaStateView::Assigned { .. }) || batch.len() == BATCH_MAX {
+                continue;
+            }
+            let Some(mut r) = self.journal.get(&task_of(a))? else {
+                continue;
+            };
+            let WorkResult::Verdict { verdict, salt } = &r.result else {
+                continue;
+            };
+            if !Self::due(r.commit_sent_height, view.height) {
+                continue;
+            }
+            batch.push(ResultCommit {
+                task: r.task,
+                commitment: verdict.commitment(salt, &self.signer.address, &r.task),
+            });
+            r.commit_sent_height = Some(view.height);
+            records.push(r);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let n = batch.len();
+        let id = self
+            .signer
+            .submit(&self.node, Action::CommitResults { commits: batch })
+            .await?;
+        for r in &records {
+            self.journal.put(r)?;
+        }
+        info!(tasks = n, tx = %id, "committed verdicts");
+        self.commit_tx = Some(id);
+        Ok(())
+    }
+
+    async fn send_reveals(&mut self, view: &AssignmentsResponse) -> anyhow::Result<()> {
+        if !self.settled(self.reveal_tx, view.height).await {
+            return Ok(());
+        }
+        self.reveal_tx = None;
+        let mut batch = Vec::new();
+        let mut records = Vec::new();
+        for a in &view.assignments {
+            let open = matches!(
+                a.state,
+                ReplicaStateView::Committed {
+                    reveal_deadline: Some(_),
+                    ..
+                }
+            );
+            if !open || batch.len() == BATCH_MAX {
+                continue;
+            }
+            let Some(mut r) = self.journal.get(&task_of(a))? else {
+                continue;
+            };
+            let WorkResult::Verdict { verdict, salt } = &r.result else {
+                continue;
+            };
+            if !Self::due(r.reveal_sent_height, view.height) {
+                continue;
+            }
+            batch.push(ResultReveal {
+                task: r.task,
+                verdict: *verdict,
+                salt: *salt,
+            });
+            r.reveal_sent_height = Some(view.height);
+            records.push(r);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let n = batch.len();
+        let id = self
+            .signer
+            .submit(&self.node, Action::RevealResults { reveals: batch })
+            .await?;
+        for r in &records {
+            self.journal.put(r)?;
+        }
+        info!(tasks = n, tx = %id, "revealed verdicts");
+        self.reveal_tx = Some(id);
+        Ok(())
+    }
+}

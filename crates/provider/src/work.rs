@@ -1,0 +1,132 @@
+//! Running one assignment: fetch the program and input (each checked against its hash), run
+//! the task in the sandbox with the job's limits, keep the output archive for serving.
+
+use crate::journal::WorkResult;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+use yun_blobs::BlobStore;
+use yun_client::Client;
+use yun_exec::{Outcome, RunError, Sandbox, Status, Task};
+use yun_types::Hash32;
+use yun_types::api::AssignmentView;
+use yun_types::market::{TaskRef, Verdict, task_seed};
+
+/// A deliberate misbehaviour, for tests and demonstrations of verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Report a wrong output digest for every task (a provider that cheats or is broken).
+    WrongOutput,
+}
+
+/// The verdict replicas compare, from a sandbox outcome.
+pub fn verdict_of(o: &Outcome) -> Verdict {
+    let status_value = match o.status {
+        Status::Ok(code) => code,
+        Status::Trap(kind) => kind as i32,
+        Status::OutOfFuel | Status::MemoryLimit | Status::OutputLimit => 0,
+    };
+    Verdict {
+        status_tag: o.status.tag(),
+        status_value,
+        fuel_used: o.fuel_used,
+        output_digest: Hash32(o.output_digest),
+    }
+}
+
+/// Everything a worker needs; shared by all slots.
+#[derive(Debug)]
+pub struct Runner {
+    pub sandbox: Arc<Sandbox>,
+    pub blobs: Arc<BlobStore>,
+    pub node: Client,
+    pub fault: Option<Fault>,
+    /// Waits this long before each task (simulates a slow machine in tests).
+    pub run_delay: Duration,
+    /// Keys the commitment salts: secret, and the same after a restart.
+    pub salt_key: [u8; 32],
+}
+
+impl Runner {
+    /// Runs one assignment to a verdict or a host fault (never an invented verdict).
+    pub async fn run(&self, a: &AssignmentView) -> WorkResult {
+        let task = TaskRef {
+            job: a.job,
+            index: a.index,
+        };
+        match self.try_run(a, &task).await {
+            Ok(verdict) => WorkResult::Verdict {
+                verdict,
+                salt: self.salt(&task),
+            },
+            Err(e) => WorkResult::HostFault {
+                message: format!("{e:#}"),
+            },
+        }
+    }
+
+    async fn try_run(&self, a: &AssignmentView, t: &TaskRef) -> anyhow::Result<Verdict> {
+        if !self.run_delay.is_zero() {
+            tokio::time::sleep(self.run_delay).await;
+        }
+        let program = self.blob(&a.program_hash, a.program_bytes).await?;
+        let stdin = self.blob(&a.task.input_hash, a.task.input_bytes).await?;
+        let task = Task {
+            args: a.task.args.iter().map(|t| t.0.clone()).collect(),
+            stdin,
+            files: Vec::new(),
+            seed: task_seed(t),
+            fuel: a.fuel_per_task,
+            memory_bytes_max: a.memory_bytes_per_task,
+        };
+        let sandbox = self.sandbox.clone();
+        let outcome = tokio::task::spawn_blocking(move || sandbox.run_module(&program, &task))
+            .await
+            .context("sandbox worker panicked")?
+            .map_err(|e| match e {
+                RunError::Refused(r) => {
+                    anyhow::anyhow!("module refused: {} ({})", r.name(), r.code())
+                }
+                RunError::Fault(f) => anyhow::anyhow!("host fault: {f}"),
+            })?;
+        let mut verdict = verdict_of(&outcome);
+        // Kept before anything is committed, so every committed verdict can be served.
+        self.blobs
+            .put_bytes(&outcome.archive)
+            .context("storing the output archive")?;
+        if self.fault == Some(Fault::WrongOutput) {
+            verdict.output_digest =
+                Hash32(*blake3::hash(verdict.output_digest.as_bytes()).as_bytes());
+        }
+        Ok(verdict)
+    }
+
+    /// A blob from the local store, else from the node (verified by the client, then kept).
+    async fn blob(&self, hash: &Hash32, bytes: u64) -> anyhow::Result<Vec<u8>> {
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        if let Some(b) = self.blobs.get(hash)? {
+            return Ok(b);
+        }
+        let b = self
+            .node
+            .get_blob(hash, bytes)
+            .await
+            .with_context(|| format!("fetching blob {hash} from the node"))?;
+        anyhow::ensure!(
+            b.len() as u64 == bytes,
+            "blob {hash} has {} bytes, the job says {bytes}",
+            b.len()
+        );
+        self.blobs.put_bytes(&b)?;
+        Ok(b)
+    }
+
+    fn salt(&self, t: &TaskRef) -> Hash32 {
+        let mut h = blake3::Hasher::new_keyed(&self.salt_key);
+        h.update(t.job.as_bytes());
+        h.update(&t.index.to_be_bytes());
+        Hash32(*h.finalize().as_bytes())
+    }
+}
