@@ -25,11 +25,21 @@ struct JobFile {
     memory_mb: u64,
     bid_per_mfuel: String,
     deadline_blocks: u64,
-    verification: Verification,
+    verification: VerificationFile,
     inputs: InputsFile,
     #[serde(default)]
     required_labels: Vec<String>,
     reduce: Option<ReduceFile>,
+}
+
+/// `[verification]`: `policy` and only the numbers that policy takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerificationFile {
+    policy: String,
+    k: Option<u8>,
+    quorum: Option<u8>,
+    target_error_ppm: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,7 +131,7 @@ fn plan(f: JobFile, base: &Path) -> anyhow::Result<JobPlan> {
         .enumerate()
         .map(|(i, input)| (input, substitute(&f.args, i, count)))
         .collect();
-    check_verification(&f.verification)?;
+    let verification = verification(&f.verification)?;
     if f.fuel_per_task == 0 {
         bail!("fuel_per_task must be at least 1 (measure a task with `yun run`)");
     }
@@ -142,7 +152,7 @@ fn plan(f: JobFile, base: &Path) -> anyhow::Result<JobPlan> {
         memory_bytes_per_task: mib(f.memory_mb, "memory_mb")?,
         bid_per_mfuel: amount(&f.bid_per_mfuel, "bid_per_mfuel")?,
         deadline_blocks: f.deadline_blocks,
-        verification: f.verification,
+        verification,
         required_labels: parse_labels(&f.required_labels)?,
         reduce,
     })
@@ -262,23 +272,49 @@ pub fn substitute(args: &[String], index: usize, count: usize) -> Vec<String> {
         .collect()
 }
 
-fn check_verification(v: &Verification) -> anyhow::Result<()> {
-    match *v {
-        Verification::None => Ok(()),
-        Verification::Replicate { k, quorum } => {
+fn verification(v: &VerificationFile) -> anyhow::Result<Verification> {
+    let extra = |what: &str| {
+        anyhow::anyhow!(
+            "verification: `{what}` does not apply to policy \"{}\"",
+            v.policy
+        )
+    };
+    match v.policy.as_str() {
+        "none" => match (v.k, v.quorum, v.target_error_ppm) {
+            (None, None, None) => Ok(Verification::None),
+            (Some(_), _, _) => Err(extra("k")),
+            (_, Some(_), _) => Err(extra("quorum")),
+            _ => Err(extra("target_error_ppm")),
+        },
+        "replicate" => {
+            if v.target_error_ppm.is_some() {
+                return Err(extra("target_error_ppm"));
+            }
+            let k =
+                v.k.context("verification: replicate needs k (replicas per task)")?;
+            let quorum = v.quorum.unwrap_or(k / 2 + 1);
             if k == 0 || k > REPLICAS_MAX || quorum == 0 || quorum > k || 2 * quorum <= k {
                 bail!(
                     "verification: k = {k}, quorum = {quorum}; need 1 ≤ k ≤ {REPLICAS_MAX} and a majority quorum (k/2 < quorum ≤ k)"
                 );
             }
-            Ok(())
+            Ok(Verification::Replicate { k, quorum })
         }
-        Verification::Adaptive { target_error_ppm } => {
-            if target_error_ppm == 0 || target_error_ppm >= 1_000_000 {
+        "adaptive" => {
+            if v.k.is_some() || v.quorum.is_some() {
+                return Err(extra(if v.k.is_some() { "k" } else { "quorum" }));
+            }
+            let t = v
+                .target_error_ppm
+                .context("verification: adaptive needs target_error_ppm (e.g. 1000 = 0.1 %)")?;
+            if t == 0 || t >= 1_000_000 {
                 bail!("verification: target_error_ppm must be between 1 and 999999");
             }
-            Ok(())
+            Ok(Verification::Adaptive {
+                target_error_ppm: t,
+            })
         }
+        other => bail!("verification: policy \"{other}\" is not one of none, replicate, adaptive"),
     }
 }
 
@@ -345,7 +381,14 @@ mod tests {
         assert!(err(format!("{HEAD}[verification]\npolicy = \"replicate\"\nk = 4\nquorum = 2\n[inputs]\ncount = 1\n")).contains("majority"));
         assert!(err(format!("{HEAD}{v}[inputs]\ncount = 0\n")).contains("1 to 1024"));
         assert!(
-            err(format!("{HEAD}{v}colour = 1\n[inputs]\ncount = 1\n")).contains("unknown field")
+            err(format!("{HEAD}colour = 1\n{v}[inputs]\ncount = 1\n")).contains("unknown field")
+        );
+        assert!(err(format!("{HEAD}{v}k = 3\n[inputs]\ncount = 1\n")).contains("does not apply"));
+        assert!(
+            err(format!(
+                "{HEAD}[verification]\npolicy = \"majority\"\n[inputs]\ncount = 1\n"
+            ))
+            .contains("not one of")
         );
         assert!(
             err(format!(
