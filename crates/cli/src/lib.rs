@@ -242,7 +242,7 @@ pub enum BenchCmd {
 /// Parses the command line and runs it; errors become one line on stderr and exit code 1.
 pub fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("YUN_LOG")
-        .unwrap_or_else(|_| "warn,yun_node=info".into());
+        .unwrap_or_else(|_| "warn,yun_node=info,yun_provider=info".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
