@@ -136,15 +136,34 @@ impl BlobStore {
         (u.blobs, u.bytes)
     }
 
-    /// Stores `bytes` (blocking: call from a blocking context in async code).
+    /// Stores `bytes` durably (blocking: call from a blocking context in async code).
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<Hash32, BlobError> {
+        self.put_bytes_with(bytes, true)
+    }
+
+    /// Stores `bytes` without waiting for the disk: many small blobs then cost one
+    /// [`BlobStore::sync`] instead of two fsyncs each. Until that sync a crash may lose them.
+    pub fn put_bytes_unsynced(&self, bytes: &[u8]) -> Result<Hash32, BlobError> {
+        self.put_bytes_with(bytes, false)
+    }
+
+    fn put_bytes_with(&self, bytes: &[u8], durable: bool) -> Result<Hash32, BlobError> {
         let mut upload = Upload::start(self);
         let mut file = File::create(&upload.tmp_path)?;
         upload.admit(bytes)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         drop(file);
-        Ok(upload.commit(None)?.hash)
+        Ok(upload.commit(None, durable)?.hash)
+    }
+
+    /// Makes every blob put so far durable: one `syncfs` of the store's file system.
+    pub fn sync(&self) -> io::Result<()> {
+        let dir = File::open(&self.dir)?;
+        rustix::fs::syncfs(&dir)?;
+        Ok(())
     }
 
     /// Stores what `stream` yields, refusing as soon as it is too large for the blob or store
@@ -170,7 +189,7 @@ impl BlobStore {
         file.flush().await?;
         file.sync_all().await?;
         drop(file);
-        upload.commit(expected)
+        upload.commit(expected, true)
     }
 
     /// The blob's bytes, verified against its hash (blocking). A file that no longer matches is
@@ -337,7 +356,7 @@ impl<'a> Upload<'a> {
 
     /// Checks the hash and renames the (already synced) temp file into place. Replacing an
     /// existing file of the same name is harmless, and repairs a copy damaged on disk.
-    fn commit(mut self, expected: Option<Hash32>) -> Result<PutReceipt, BlobError> {
+    fn commit(mut self, expected: Option<Hash32>, durable: bool) -> Result<PutReceipt, BlobError> {
         let hash = Hash32(*self.hasher.finalize().as_bytes());
         if let Some(expected) = expected
             && expected != hash
@@ -364,7 +383,9 @@ impl<'a> Upload<'a> {
             }
         }
         // The rename is durable only once the directory entry is.
-        File::open(&self.store.dir)?.sync_all()?;
+        if durable {
+            File::open(&self.store.dir)?.sync_all()?;
+        }
         Ok(PutReceipt {
             hash,
             bytes: self.bytes,

@@ -20,8 +20,10 @@ pub struct JobsArgs {
     /// Embedded provider agents.
     #[arg(long, default_value_t = 3)]
     pub providers: usize,
-    /// Slots per provider.
-    #[arg(long, default_value_t = 2)]
+    /// Slots per provider. A slot is held from assignment to commit (about two blocks), so
+    /// settled tasks per second are bounded by slots ÷ two block intervals; each agent still
+    /// runs only one task per core at a time.
+    #[arg(long, default_value_t = 128)]
     pub slots: u32,
     /// One-task jobs timed for each of k = 1 and k = 3.
     #[arg(long, default_value_t = 20)]

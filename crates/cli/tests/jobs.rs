@@ -325,6 +325,78 @@ fn killed_provider_is_replaced_and_an_unrunnable_job_is_refunded() {
     });
 }
 
+#[test]
+fn a_provider_restarted_after_committing_reveals_from_its_journal_without_rerunning() {
+    let net = Net::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // Reveals open only when all three replicas committed; the third provider is slow, so
+        // the first sits committed when it is killed.
+        let first = net.agent(0, None, Duration::ZERO).await;
+        let second = net.agent(1, None, Duration::ZERO).await;
+        let slow = net.agent(2, None, Duration::from_secs(4)).await;
+        let first_address = first.address;
+        let job_file = net.pi_job(
+            "restart",
+            1,
+            "policy = \"replicate\"\nk = 3\nquorum = 2",
+            "",
+            400,
+        );
+        let out = net.dir.path().join("out-restart");
+        let Submission::Posted(id) = net.submit(job_file, &out, true).await else {
+            panic!("detached")
+        };
+        let committed = |j: &yun_types::api::JobResponse| {
+            j.tasks[0].replicas.iter().any(|r| {
+                r.provider == first_address
+                    && matches!(
+                        r.state,
+                        ReplicaStateView::Committed {
+                            reveal_deadline: None,
+                            ..
+                        }
+                    )
+            })
+        };
+        wait_until(&net.client, &id, committed).await;
+        assert_eq!(first.tasks_run(), 1);
+        first.kill();
+        let restarted = net.agent(0, None, Duration::ZERO).await;
+        let job = wait_until(&net.client, &id, |j| j.status == JobStatusView::Settled).await;
+        let mine = job.tasks[0]
+            .replicas
+            .iter()
+            .find(|r| r.provider == first_address)
+            .unwrap();
+        assert!(
+            matches!(mine.state, ReplicaStateView::Paid { .. }),
+            "{job:?}"
+        );
+        assert_eq!(
+            restarted.tasks_run(),
+            0,
+            "the verdict came from the journal"
+        );
+        // And its output is served from the agent's store after the restart.
+        let TaskPhaseView::Verified { verdict } = job.tasks[0].phase else {
+            unreachable!()
+        };
+        let archive = yun_client::fetch_blob(&restarted.endpoint, &verdict.output_digest, 1 << 20)
+            .await
+            .unwrap();
+        let s = yun_kernels::pi_monte_carlo(0, 200_000);
+        let entries = yun_exec::read_archive(&archive).unwrap();
+        assert_eq!(
+            entries[0].1,
+            format!("{} {}\n", s.inside, s.total).into_bytes()
+        );
+        for a in [restarted, second, slow] {
+            a.shutdown().await.unwrap();
+        }
+    });
+}
+
 /// Polls the job until `done` holds (each head takes at most a fraction of a second).
 async fn wait_until(
     client: &Client,

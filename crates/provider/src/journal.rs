@@ -3,6 +3,7 @@
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use yun_types::Hash32;
 use yun_types::market::{TaskRef, Verdict};
@@ -53,34 +54,31 @@ impl Journal {
         Ok(Journal { db })
     }
 
-    /// Stores a record durably (the commit returns after fsync).
-    pub fn put(&self, r: &WorkRecord) -> anyhow::Result<()> {
+    /// Stores records durably in one transaction (the commit returns after fsync).
+    pub fn put_many<'a>(
+        &self,
+        records: impl IntoIterator<Item = &'a WorkRecord>,
+    ) -> anyhow::Result<()> {
         let w = self.db.begin_write()?;
         {
             let mut t = w.open_table(WORK)?;
-            t.insert(key(&r.task).as_slice(), serde_json::to_vec(r)?.as_slice())?;
+            for r in records {
+                t.insert(key(&r.task).as_slice(), serde_json::to_vec(r)?.as_slice())?;
+            }
         }
         w.commit()?;
         Ok(())
     }
 
-    pub fn get(&self, task: &TaskRef) -> anyhow::Result<Option<WorkRecord>> {
+    /// Every record by task. Bounded by the provider's slots plus what awaits reveal.
+    pub fn all(&self) -> anyhow::Result<BTreeMap<TaskRef, WorkRecord>> {
         let r = self.db.begin_read()?;
         let t = r.open_table(WORK)?;
-        match t.get(key(task).as_slice())? {
-            Some(v) => Ok(Some(serde_json::from_slice(v.value())?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Every record, in task order. Bounded by the provider's slots plus what awaits reveal.
-    pub fn all(&self) -> anyhow::Result<Vec<WorkRecord>> {
-        let r = self.db.begin_read()?;
-        let t = r.open_table(WORK)?;
-        let mut out = Vec::new();
+        let mut out = BTreeMap::new();
         for entry in t.iter()? {
             let (_, v) = entry?;
-            out.push(serde_json::from_slice(v.value())?);
+            let record: WorkRecord = serde_json::from_slice(v.value())?;
+            out.insert(record.task, record);
         }
         Ok(out)
     }

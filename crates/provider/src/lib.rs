@@ -16,7 +16,7 @@ use crate::work::Runner;
 pub use crate::work::{Fault, verdict_of};
 use anyhow::Context;
 use commonware_cryptography::ed25519::PrivateKey;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,6 +75,7 @@ pub struct AgentConfig {
 pub struct AgentHandle {
     pub address: Address,
     pub endpoint: String,
+    runner: Arc<Runner>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -91,6 +92,11 @@ impl AgentHandle {
     /// Stops at once, as a crash would: nothing more is sent or persisted.
     pub fn kill(self) {
         self.task.abort();
+    }
+
+    /// Tasks this agent has run in the sandbox since it started.
+    pub fn tasks_run(&self) -> u64 {
+        self.runner.runs.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -140,7 +146,12 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         fault: cfg.fault,
         run_delay: cfg.run_delay,
         salt_key,
+        cores: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ),
+        runs: std::sync::atomic::AtomicU64::new(0),
     });
+    let runner_handle = runner.clone();
     let (done_tx, done_rx) = mpsc::channel(cfg.offer.slots.max(1) as usize);
     let agent = Agent {
         node,
@@ -166,6 +177,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
     Ok(AgentHandle {
         address,
         endpoint,
+        runner: runner_handle,
         stop: Some(stop),
         task,
     })
@@ -213,10 +225,10 @@ async fn register(
     }
 }
 
-/// A task that finished on this machine, persisted by its worker.
+/// A task that finished on this machine; the loop persists it (batched) before any commit.
 #[derive(Debug)]
 struct Done {
-    task: TaskRef,
+    record: WorkRecord,
 }
 
 struct Agent {
@@ -250,7 +262,7 @@ impl Agent {
             tokio::select! {
                 _ = &mut stop => break,
                 _ = heads.next() => {}
-                Some(done) = self.done_rx.recv() => { self.running.remove(&done.task); }
+                Some(done) = self.done_rx.recv() => self.persist(done)?,
                 _ = poll.tick() => {}
                 _ = collect.tick() => self.collect_outputs(),
             }
@@ -266,15 +278,29 @@ impl Agent {
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         while !self.running.is_empty() {
             match tokio::time::timeout_at(deadline, self.done_rx.recv()).await {
-                Ok(Some(done)) => {
-                    self.running.remove(&done.task);
-                }
+                Ok(Some(done)) => self.persist(done)?,
                 _ => break,
             }
         }
         self.commit_tx = None;
         self.pass(false).await?;
         info!(address = %self.signer.address, "provider agent stopped");
+        Ok(())
+    }
+
+    /// Makes `first` and every other finished task waiting in the channel durable: their
+    /// output archives with one sync of the blob store, then their records in one journal
+    /// transaction. Only then may they be committed.
+    fn persist(&mut self, first: Done) -> anyhow::Result<()> {
+        let mut records = vec![first.record];
+        while let Ok(more) = self.done_rx.try_recv() {
+            records.push(more.record);
+        }
+        self.blobs.sync().context("syncing output archives")?;
+        self.journal.put_many(&records)?;
+        for r in &records {
+            self.running.remove(&r.task);
+        }
         Ok(())
     }
 
@@ -289,25 +315,30 @@ impl Agent {
     /// reveals. `start_new` is off while shutting down.
     async fn pass(&mut self, start_new: bool) -> anyhow::Result<()> {
         let view = self.node.provider_assignments(&self.signer.address).await?;
-        self.forget_finished(&view)?;
+        let mut journal = self.journal.all()?;
+        self.forget_finished(&view, &mut journal)?;
         if start_new {
             for a in &view.assignments {
-                if matches!(a.state, ReplicaStateView::Assigned { .. }) {
-                    self.start_if_new(a, view.height)?;
+                if matches!(a.state, ReplicaStateView::Assigned { .. })
+                    && !journal.contains_key(&task_of(a))
+                {
+                    self.start(a, view.height);
                 }
             }
         }
-        self.send_commits(&view).await?;
-        self.send_reveals(&view).await
+        self.send_commits(&view, &mut journal).await?;
+        self.send_reveals(&view, &mut journal).await
     }
 
     /// Drops journal records of replicas the chain no longer lists as in flight.
-    fn forget_finished(&self, view: &AssignmentsResponse) -> anyhow::Result<()> {
+    fn forget_finished(
+        &self,
+        view: &AssignmentsResponse,
+        journal: &mut BTreeMap<TaskRef, WorkRecord>,
+    ) -> anyhow::Result<()> {
         let listed: BTreeSet<TaskRef> = view.assignments.iter().map(task_of).collect();
-        let gone: Vec<TaskRef> = self
-            .journal
-            .all()?
-            .into_iter()
+        let gone: Vec<TaskRef> = journal
+            .values()
             .filter(|r| {
                 !listed.contains(&r.task)
                     && r.seen_height < view.height
@@ -315,20 +346,18 @@ impl Agent {
             })
             .map(|r| r.task)
             .collect();
+        for t in &gone {
+            journal.remove(t);
+        }
         self.journal.remove(&gone)
     }
 
-    fn start_if_new(&mut self, a: &AssignmentView, height: u64) -> anyhow::Result<()> {
+    fn start(&mut self, a: &AssignmentView, height: u64) {
         let task = task_of(a);
-        if self.running.contains(&task) || self.journal.get(&task)?.is_some() {
-            return Ok(());
+        if !self.running.insert(task) {
+            return;
         }
-        self.running.insert(task);
-        let (runner, journal, done) = (
-            self.runner.clone(),
-            self.journal.clone(),
-            self.done_tx.clone(),
-        );
+        let (runner, done) = (self.runner.clone(), self.done_tx.clone());
         let a = a.clone();
         tokio::spawn(async move {
             let result = runner.run(&a).await;
@@ -342,12 +371,8 @@ impl Agent {
                 commit_sent_height: None,
                 reveal_sent_height: None,
             };
-            if let Err(e) = journal.put(&record) {
-                warn!(error = %e, "could not persist a result; the task will run again");
-            }
-            let _ = done.send(Done { task }).await;
+            let _ = done.send(Done { record }).await;
         });
-        Ok(())
     }
 
     /// Whether the last transaction of a kind has taken effect in `view` (or never will).
@@ -366,7 +391,11 @@ impl Agent {
         sent.is_none_or(|s| height >= s + RESEND_AFTER_BLOCKS)
     }
 
-    async fn send_commits(&mut self, view: &AssignmentsResponse) -> anyhow::Result<()> {
+    async fn send_commits(
+        &mut self,
+        view: &AssignmentsResponse,
+        journal: &mut BTreeMap<TaskRef, WorkRecord>,
+    ) -> anyhow::Result<()> {
         if !self.settled(self.commit_tx, view.height).await {
             return Ok(());
         }
@@ -377,7 +406,7 @@ impl Agent {
             if !matches!(a.state, ReplicaStateView::Assigned { .. }) || batch.len() == BATCH_MAX {
                 continue;
             }
-            let Some(mut r) = self.journal.get(&task_of(a))? else {
+            let Some(r) = journal.get_mut(&task_of(a)) else {
                 continue;
             };
             let WorkResult::Verdict { verdict, salt } = &r.result else {
@@ -391,7 +420,7 @@ impl Agent {
                 commitment: verdict.commitment(salt, &self.signer.address, &r.task),
             });
             r.commit_sent_height = Some(view.height);
-            records.push(r);
+            records.push(r.clone());
         }
         if batch.is_empty() {
             return Ok(());
@@ -401,15 +430,17 @@ impl Agent {
             .signer
             .submit(&self.node, Action::CommitResults { commits: batch })
             .await?;
-        for r in &records {
-            self.journal.put(r)?;
-        }
+        self.journal.put_many(&records)?;
         info!(tasks = n, tx = %id, "committed verdicts");
         self.commit_tx = Some(id);
         Ok(())
     }
 
-    async fn send_reveals(&mut self, view: &AssignmentsResponse) -> anyhow::Result<()> {
+    async fn send_reveals(
+        &mut self,
+        view: &AssignmentsResponse,
+        journal: &mut BTreeMap<TaskRef, WorkRecord>,
+    ) -> anyhow::Result<()> {
         if !self.settled(self.reveal_tx, view.height).await {
             return Ok(());
         }
@@ -427,7 +458,7 @@ impl Agent {
             if !open || batch.len() == BATCH_MAX {
                 continue;
             }
-            let Some(mut r) = self.journal.get(&task_of(a))? else {
+            let Some(r) = journal.get_mut(&task_of(a)) else {
                 continue;
             };
             let WorkResult::Verdict { verdict, salt } = &r.result else {
@@ -442,7 +473,7 @@ impl Agent {
                 salt: *salt,
             });
             r.reveal_sent_height = Some(view.height);
-            records.push(r);
+            records.push(r.clone());
         }
         if batch.is_empty() {
             return Ok(());
@@ -452,9 +483,7 @@ impl Agent {
             .signer
             .submit(&self.node, Action::RevealResults { reveals: batch })
             .await?;
-        for r in &records {
-            self.journal.put(r)?;
-        }
+        self.journal.put_many(&records)?;
         info!(tasks = n, tx = %id, "revealed verdicts");
         self.reveal_tx = Some(id);
         Ok(())

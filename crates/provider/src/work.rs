@@ -45,6 +45,11 @@ pub struct Runner {
     pub run_delay: Duration,
     /// Keys the commitment salts: secret, and the same after a restart.
     pub salt_key: [u8; 32],
+    /// Sandbox runs at once: one per core, however many slots the offer has (a slot is a
+    /// promise to the market; the cores are what runs it).
+    pub cores: tokio::sync::Semaphore,
+    /// Sandbox runs since start.
+    pub runs: std::sync::atomic::AtomicU64,
 }
 
 impl Runner {
@@ -80,6 +85,8 @@ impl Runner {
             memory_bytes_max: a.memory_bytes_per_task,
         };
         let sandbox = self.sandbox.clone();
+        let _core = self.cores.acquire().await.context("agent stopping")?;
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outcome = tokio::task::spawn_blocking(move || sandbox.run_module(&program, &task))
             .await
             .context("sandbox worker panicked")?
@@ -90,9 +97,10 @@ impl Runner {
                 RunError::Fault(f) => anyhow::anyhow!("host fault: {f}"),
             })?;
         let mut verdict = verdict_of(&outcome);
-        // Kept before anything is committed, so every committed verdict can be served.
+        // Kept before anything is committed, so every committed verdict can be served; the
+        // agent syncs the store once for a batch of finished tasks before journaling them.
         self.blobs
-            .put_bytes(&outcome.archive)
+            .put_bytes_unsynced(&outcome.archive)
             .context("storing the output archive")?;
         if self.fault == Some(Fault::WrongOutput) {
             verdict.output_digest =
