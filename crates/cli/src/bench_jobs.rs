@@ -28,7 +28,7 @@ pub struct JobsArgs {
     /// One-task jobs timed for each of k = 1 and k = 3.
     #[arg(long, default_value_t = 20)]
     pub round_trips: usize,
-    /// No-op tasks settled for the throughput figure (in jobs of 1,024).
+    /// No-op tasks settled for the throughput figure (in jobs of 512).
     #[arg(long, default_value_t = 2_048)]
     pub noop_tasks: usize,
     /// CPU-bound tasks (each about `--task-ms` of work) for the overhead ratio.
@@ -219,7 +219,8 @@ async fn settle_many(
     tasks: usize,
     samples: u64,
 ) -> anyhow::Result<Duration> {
-    let per_job = yun_types::market::TASKS_PER_JOB_MAX;
+    // What fits in one transaction with these arguments (the chain's 64 KiB limit).
+    let per_job = 512;
     let mut ids: Vec<JobId> = Vec::new();
     let start = Instant::now();
     for (j, first) in (0..tasks).step_by(per_job).enumerate() {

@@ -90,7 +90,9 @@ pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<S
         deadline_height: height + plan.deadline_blocks,
         ..spec
     };
-    let posted = sign_and_submit(&client, opts, &args.sign, Action::PostJob { spec }).await?;
+    let action = Action::PostJob { spec };
+    check_size(&client, &action, plan.tasks.len()).await?;
+    let posted = sign_and_submit(&client, opts, &args.sign, action).await?;
     let id = posted.id;
     if args.detach || args.sign.no_wait {
         return Ok(Submission::Posted(id));
@@ -118,6 +120,21 @@ pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<S
         .transpose()?;
     let report = crate::results::collect(&client, &job, &out, reduce).await?;
     Ok(Submission::Finished(report))
+}
+
+/// Refuses a posting larger than a transaction may be, saying how many tasks would fit.
+async fn check_size(client: &Client, action: &Action, tasks: usize) -> anyhow::Result<()> {
+    let tx_bytes_max = client.genesis().await?.params.tx_bytes_max as usize;
+    // Signature, signer, nonce, fee and the rest of the envelope.
+    let bytes = commonware_codec::EncodeSize::encode_size(action) + 256;
+    if bytes > tx_bytes_max {
+        let fit = tasks * tx_bytes_max / bytes;
+        bail!(
+            "the job's posting is about {bytes} bytes and a transaction is at most {tx_bytes_max}: \
+             split it into jobs of about {fit} tasks (or shorten the per-task arguments)"
+        );
+    }
+    Ok(())
 }
 
 /// Refuses a program the sandbox would refuse, before anything is paid for.

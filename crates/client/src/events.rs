@@ -58,7 +58,14 @@ async fn follow(url: String, tx: watch::Sender<Option<HeadEvent>>) {
             && resp.status().is_success()
         {
             let mut events = resp.bytes_stream().eventsource();
-            while let Some(Ok(ev)) = events.next().await {
+            loop {
+                // Stop as soon as the follower is dropped, not at the next event: a node
+                // shutting down waits for its open streams.
+                let ev = tokio::select! {
+                    ev = events.next() => ev,
+                    _ = tx.closed() => return,
+                };
+                let Some(Ok(ev)) = ev else { break };
                 if ev.event != HEAD_EVENT {
                     continue;
                 }

@@ -321,12 +321,23 @@ where
             r = consensus => info!(?r, "consensus stopped"),
         }
         let _ = stop_api.send(());
-        let _ = server.await;
+        // Graceful, but bounded: an event stream a client never closes must not hold the
+        // node open.
+        let abort = server.abort_handle();
+        if tokio::time::timeout(API_SHUTDOWN_GRACE, server)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
         gc.abort();
         context.stop(0, Some(Duration::from_secs(5))).await.ok();
         Ok(())
     })
 }
+
+/// How long a stopping node waits for open API connections (event streams) to close.
+pub const API_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// A node running on its own thread (tests, `yun devnet`, benchmarks).
 #[derive(Debug)]
