@@ -162,8 +162,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         running: BTreeSet::new(),
         done_tx,
         done_rx,
-        commit_tx: None,
-        reveal_tx: None,
+        in_flight: [None, None],
     };
     let (stop, stopped) = oneshot::channel();
     let address = agent.signer.address;
@@ -240,10 +239,9 @@ struct Agent {
     running: BTreeSet<TaskRef>,
     done_tx: mpsc::Sender<Done>,
     done_rx: mpsc::Receiver<Done>,
-    /// The last commit (reveal) transaction sent and not yet seen finalized: one at a time,
-    /// so a batch is built only from a view that already reflects the previous one.
-    commit_tx: Option<TxId>,
-    reveal_tx: Option<TxId>,
+    /// The last commit and reveal transactions sent and not yet seen finalized: one of each
+    /// at a time, so a batch is built only from a view that already reflects the previous one.
+    in_flight: [Option<TxId>; 2],
 }
 
 fn task_of(a: &AssignmentView) -> TaskRef {
@@ -282,7 +280,7 @@ impl Agent {
                 _ => break,
             }
         }
-        self.commit_tx = None;
+        self.in_flight[Send::Commit as usize] = None;
         self.pass(false).await?;
         info!(address = %self.signer.address, "provider agent stopped");
         Ok(())
@@ -326,8 +324,8 @@ impl Agent {
                 }
             }
         }
-        self.send_commits(&view, &mut journal).await?;
-        self.send_reveals(&view, &mut journal).await
+        self.send(Send::Commit, &view, &mut journal).await?;
+        self.send(Send::Reveal, &view, &mut journal).await
     }
 
     /// Drops journal records of replicas the chain no longer lists as in flight.
@@ -391,101 +389,101 @@ impl Agent {
         sent.is_none_or(|s| height >= s + RESEND_AFTER_BLOCKS)
     }
 
-    async fn send_commits(
+    async fn send(
         &mut self,
+        kind: Send,
         view: &AssignmentsResponse,
         journal: &mut BTreeMap<TaskRef, WorkRecord>,
     ) -> anyhow::Result<()> {
-        if !self.settled(self.commit_tx, view.height).await {
+        if !self
+            .settled(self.in_flight[kind as usize], view.height)
+            .await
+        {
             return Ok(());
         }
-        self.commit_tx = None;
-        let mut batch = Vec::new();
+        self.in_flight[kind as usize] = None;
         let mut records = Vec::new();
         for a in &view.assignments {
-            if !matches!(a.state, ReplicaStateView::Assigned { .. }) || batch.len() == BATCH_MAX {
-                continue;
+            if records.len() == BATCH_MAX {
+                break;
             }
-            let Some(r) = journal.get_mut(&task_of(a)) else {
+            let ready = match kind {
+                Send::Commit => matches!(a.state, ReplicaStateView::Assigned { .. }),
+                Send::Reveal => matches!(
+                    a.state,
+                    ReplicaStateView::Committed {
+                        reveal_deadline: Some(_),
+                        ..
+                    }
+                ),
+            };
+            let Some(r) = journal.get_mut(&task_of(a)).filter(|_| ready) else {
                 continue;
             };
-            let WorkResult::Verdict { verdict, salt } = &r.result else {
-                continue;
-            };
-            if !Self::due(r.commit_sent_height, view.height) {
+            if !matches!(r.result, WorkResult::Verdict { .. }) {
                 continue;
             }
-            batch.push(ResultCommit {
-                task: r.task,
-                commitment: verdict.commitment(salt, &self.signer.address, &r.task),
-            });
-            r.commit_sent_height = Some(view.height);
+            let sent = match kind {
+                Send::Commit => &mut r.commit_sent_height,
+                Send::Reveal => &mut r.reveal_sent_height,
+            };
+            if !Self::due(*sent, view.height) {
+                continue;
+            }
+            *sent = Some(view.height);
             records.push(r.clone());
         }
-        if batch.is_empty() {
+        if records.is_empty() {
             return Ok(());
         }
-        let n = batch.len();
-        let id = self
-            .signer
-            .submit(&self.node, Action::CommitResults { commits: batch })
-            .await?;
+        let action = kind.action(&records, &self.signer.address);
+        let id = self.signer.submit(&self.node, action).await?;
         self.journal.put_many(&records)?;
-        info!(tasks = n, tx = %id, "committed verdicts");
-        self.commit_tx = Some(id);
+        info!(tasks = records.len(), tx = %id, "{} verdicts", kind.verb());
+        self.in_flight[kind as usize] = Some(id);
         Ok(())
     }
+}
 
-    async fn send_reveals(
-        &mut self,
-        view: &AssignmentsResponse,
-        journal: &mut BTreeMap<TaskRef, WorkRecord>,
-    ) -> anyhow::Result<()> {
-        if !self.settled(self.reveal_tx, view.height).await {
-            return Ok(());
+/// The two transactions an agent sends for its verdicts.
+#[derive(Debug, Clone, Copy)]
+enum Send {
+    Commit = 0,
+    Reveal = 1,
+}
+
+impl Send {
+    fn verb(self) -> &'static str {
+        match self {
+            Send::Commit => "committed",
+            Send::Reveal => "revealed",
         }
-        self.reveal_tx = None;
-        let mut batch = Vec::new();
-        let mut records = Vec::new();
-        for a in &view.assignments {
-            let open = matches!(
-                a.state,
-                ReplicaStateView::Committed {
-                    reveal_deadline: Some(_),
-                    ..
-                }
-            );
-            if !open || batch.len() == BATCH_MAX {
-                continue;
-            }
-            let Some(r) = journal.get_mut(&task_of(a)) else {
-                continue;
-            };
-            let WorkResult::Verdict { verdict, salt } = &r.result else {
-                continue;
-            };
-            if !Self::due(r.reveal_sent_height, view.height) {
-                continue;
-            }
-            batch.push(ResultReveal {
-                task: r.task,
-                verdict: *verdict,
-                salt: *salt,
-            });
-            r.reveal_sent_height = Some(view.height);
-            records.push(r.clone());
+    }
+
+    /// The transaction for `records`, each of which holds a verdict.
+    fn action(self, records: &[WorkRecord], me: &Address) -> Action {
+        let verdicts = records.iter().filter_map(|r| match &r.result {
+            WorkResult::Verdict { verdict, salt } => Some((r.task, verdict, salt)),
+            WorkResult::HostFault { .. } => None,
+        });
+        match self {
+            Send::Commit => Action::CommitResults {
+                commits: verdicts
+                    .map(|(task, v, salt)| ResultCommit {
+                        task,
+                        commitment: v.commitment(salt, me, &task),
+                    })
+                    .collect(),
+            },
+            Send::Reveal => Action::RevealResults {
+                reveals: verdicts
+                    .map(|(task, v, salt)| ResultReveal {
+                        task,
+                        verdict: *v,
+                        salt: *salt,
+                    })
+                    .collect(),
+            },
         }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let n = batch.len();
-        let id = self
-            .signer
-            .submit(&self.node, Action::RevealResults { reveals: batch })
-            .await?;
-        self.journal.put_many(&records)?;
-        info!(tasks = n, tx = %id, "revealed verdicts");
-        self.reveal_tx = Some(id);
-        Ok(())
     }
 }
