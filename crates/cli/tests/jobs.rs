@@ -277,7 +277,7 @@ fn killed_provider_is_replaced_and_an_unrunnable_job_is_refunded() {
                 .any(|r| r.provider == slow_address)
         })
         .await;
-        slow.kill();
+        slow.kill().await;
         let fresh = net.agent(1, None, Duration::ZERO).await;
         let job = wait_until(&net.client, &id, |j| j.status == JobStatusView::Settled).await;
         let t = &job.tasks[0];
@@ -361,7 +361,7 @@ fn a_provider_restarted_after_committing_reveals_from_its_journal_without_rerunn
         };
         wait_until(&net.client, &id, committed).await;
         assert_eq!(first.tasks_run(), 1);
-        first.kill();
+        first.kill().await;
         let restarted = net.agent(0, None, Duration::ZERO).await;
         let job = wait_until(&net.client, &id, |j| j.status == JobStatusView::Settled).await;
         let mine = job.tasks[0]

@@ -89,9 +89,12 @@ impl AgentHandle {
         (&mut self.task).await.context("agent task panicked")?
     }
 
-    /// Stops at once, as a crash would: nothing more is sent or persisted.
-    pub fn kill(self) {
+    /// Stops at once, as a crash would: nothing more is sent or persisted. Returns once the
+    /// agent's state is dropped (its journal closed), so the same data directory can be
+    /// reopened.
+    pub async fn kill(self) {
         self.task.abort();
+        let _ = self.task.await;
     }
 
     /// Tasks this agent has run in the sandbox since it started.
@@ -160,6 +163,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         runner,
         blobs,
         running: BTreeSet::new(),
+        finished: Vec::new(),
         done_tx,
         done_rx,
         in_flight: [None, None],
@@ -237,6 +241,8 @@ struct Agent {
     runner: Arc<Runner>,
     blobs: Arc<BlobStore>,
     running: BTreeSet<TaskRef>,
+    /// Finished on this machine, not yet persisted (a subset of `running`).
+    finished: Vec<WorkRecord>,
     done_tx: mpsc::Sender<Done>,
     done_rx: mpsc::Receiver<Done>,
     /// The last commit and reveal transactions sent and not yet seen finalized: one of each
@@ -260,7 +266,14 @@ impl Agent {
             tokio::select! {
                 _ = &mut stop => break,
                 _ = heads.next() => {}
-                Some(done) = self.done_rx.recv() => self.persist(done)?,
+                Some(done) = self.done_rx.recv() => {
+                    self.finished.push(done.record);
+                    // Commit at once when nothing else runs (latency); otherwise gather a
+                    // block's worth and persist and commit them together on the next head.
+                    if self.finished.len() < self.running.len() {
+                        continue;
+                    }
+                }
                 _ = poll.tick() => {}
                 _ = collect.tick() => self.collect_outputs(),
             }
@@ -275,8 +288,11 @@ impl Agent {
     async fn drain(mut self) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         while !self.running.is_empty() {
+            if self.finished.len() >= self.running.len() {
+                break;
+            }
             match tokio::time::timeout_at(deadline, self.done_rx.recv()).await {
-                Ok(Some(done)) => self.persist(done)?,
+                Ok(Some(done)) => self.finished.push(done.record),
                 _ => break,
             }
         }
@@ -286,17 +302,18 @@ impl Agent {
         Ok(())
     }
 
-    /// Makes `first` and every other finished task waiting in the channel durable: their
-    /// output archives with one sync of the blob store, then their records in one journal
-    /// transaction. Only then may they be committed.
-    fn persist(&mut self, first: Done) -> anyhow::Result<()> {
-        let mut records = vec![first.record];
+    /// Makes every finished task durable: their output archives with one sync of the blob
+    /// store, then their records in one journal transaction. Only then may they be committed.
+    fn persist_finished(&mut self) -> anyhow::Result<()> {
         while let Ok(more) = self.done_rx.try_recv() {
-            records.push(more.record);
+            self.finished.push(more.record);
+        }
+        if self.finished.is_empty() {
+            return Ok(());
         }
         self.blobs.sync().context("syncing output archives")?;
-        self.journal.put_many(&records)?;
-        for r in &records {
+        self.journal.put_many(&self.finished)?;
+        for r in std::mem::take(&mut self.finished) {
             self.running.remove(&r.task);
         }
         Ok(())
@@ -312,6 +329,7 @@ impl Agent {
     /// One look at the chain: start new work, forget finished replicas, send commits and
     /// reveals. `start_new` is off while shutting down.
     async fn pass(&mut self, start_new: bool) -> anyhow::Result<()> {
+        self.persist_finished()?;
         let view = self.node.provider_assignments(&self.signer.address).await?;
         let mut journal = self.journal.all()?;
         self.forget_finished(&view, &mut journal)?;
