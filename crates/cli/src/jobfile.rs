@@ -74,18 +74,6 @@ pub enum Input {
     Bytes(Vec<u8>),
 }
 
-impl Input {
-    pub fn read(&self) -> anyhow::Result<Vec<u8>> {
-        match self {
-            Input::Empty => Ok(Vec::new()),
-            Input::File(p) => {
-                std::fs::read(p).with_context(|| format!("reading input {}", p.display()))
-            }
-            Input::Bytes(b) => Ok(b.clone()),
-        }
-    }
-}
-
 /// A checked job file, with paths resolved against the file's directory.
 #[derive(Debug, Clone)]
 pub struct JobPlan {

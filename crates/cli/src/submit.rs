@@ -3,7 +3,7 @@
 //! and print what the job cost.
 
 use crate::commands::{print, sign_and_submit};
-use crate::jobfile::{self, JobPlan};
+use crate::jobfile::{self, Input, JobPlan};
 use crate::{ClientOpts, Output, SignOpts};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -162,12 +162,11 @@ async fn upload(client: &Client, plan: &JobPlan, output: Output) -> anyhow::Resu
     bar.inc(1);
     let mut tasks = Vec::with_capacity(plan.tasks.len());
     for (input, args) in &plan.tasks {
-        let bytes = input.read()?;
-        let (input_hash, input_bytes) = if bytes.is_empty() {
-            (Hash32(*blake3::hash(&[]).as_bytes()), 0)
-        } else {
-            let n = bytes.len() as u64;
-            (client.put_blob(bytes).await?, n)
+        // Whole files are streamed from disk; only split pieces are in memory already.
+        let (input_hash, input_bytes) = match input {
+            Input::Empty => (Hash32(*blake3::hash(&[]).as_bytes()), 0),
+            Input::File(path) => client.put_blob_file(path).await?,
+            Input::Bytes(b) => (client.put_blob(b.clone()).await?, b.len() as u64),
         };
         tasks.push(TaskSpec {
             input_hash,

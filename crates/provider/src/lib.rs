@@ -228,12 +228,6 @@ async fn register(
     }
 }
 
-/// A task that finished on this machine; the loop persists it (batched) before any commit.
-#[derive(Debug)]
-struct Done {
-    record: WorkRecord,
-}
-
 struct Agent {
     node: Client,
     signer: TxSigner,
@@ -243,8 +237,9 @@ struct Agent {
     running: BTreeSet<TaskRef>,
     /// Finished on this machine, not yet persisted (a subset of `running`).
     finished: Vec<WorkRecord>,
-    done_tx: mpsc::Sender<Done>,
-    done_rx: mpsc::Receiver<Done>,
+    /// Workers send what they finished; the loop persists it (batched) before any commit.
+    done_tx: mpsc::Sender<WorkRecord>,
+    done_rx: mpsc::Receiver<WorkRecord>,
     /// The last commit and reveal transactions sent and not yet seen finalized: one of each
     /// at a time, so a batch is built only from a view that already reflects the previous one.
     in_flight: [Option<TxId>; 2],
@@ -267,7 +262,7 @@ impl Agent {
                 _ = &mut stop => break,
                 _ = heads.next() => {}
                 Some(done) = self.done_rx.recv() => {
-                    self.finished.push(done.record);
+                    self.finished.push(done);
                     // Commit at once when nothing else runs (latency); otherwise gather a
                     // block's worth and persist and commit them together on the next head.
                     if self.finished.len() < self.running.len() {
@@ -292,7 +287,7 @@ impl Agent {
                 break;
             }
             match tokio::time::timeout_at(deadline, self.done_rx.recv()).await {
-                Ok(Some(done)) => self.finished.push(done.record),
+                Ok(Some(done)) => self.finished.push(done),
                 _ => break,
             }
         }
@@ -306,7 +301,7 @@ impl Agent {
     /// store, then their records in one journal transaction. Only then may they be committed.
     fn persist_finished(&mut self) -> anyhow::Result<()> {
         while let Ok(more) = self.done_rx.try_recv() {
-            self.finished.push(more.record);
+            self.finished.push(more);
         }
         if self.finished.is_empty() {
             return Ok(());
@@ -387,7 +382,7 @@ impl Agent {
                 commit_sent_height: None,
                 reveal_sent_height: None,
             };
-            let _ = done.send(Done { record }).await;
+            let _ = done.send(record).await;
         });
     }
 
