@@ -167,10 +167,25 @@ fn print_devnet_banner(
     println!("Stop with Ctrl-C; run again to continue the same chain (--reset starts over).");
 }
 
-pub fn node_run(config: &Path) -> anyhow::Result<()> {
-    let cfg = yun_node::run::NodeConfig::load(config)?;
+/// Runs a node until Ctrl-C or SIGTERM (what `yun localnet stop` sends).
+pub fn node_run(config: &Path, bootstrap: Vec<String>) -> anyhow::Result<()> {
+    let mut cfg = yun_node::run::NodeConfig::load(config)?;
+    if !bootstrap.is_empty() {
+        cfg.p2p.bootstrap = bootstrap;
+    }
     yun_node::run::run_node(cfg, None, async {
-        let _ = tokio::signal::ctrl_c().await;
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
     })
 }
 
@@ -364,10 +379,12 @@ pub async fn account(address: &str, proof: bool, opts: &ClientOpts) -> anyhow::R
 pub async fn status(opts: &ClientOpts) -> anyhow::Result<()> {
     let s = Client::new(&opts.node).status().await?;
     print(opts.output, &s, || {
-        format!(
-            "chain:      {}\ngenesis:    {}\nheight:     {}\nblock:      {}\nstate root: {}\nvalidators: {}\nmempool:    {} pending\nmin fee:    {}",
+        let mut out = format!(
+            "chain:      {}\ngenesis:    {}\nrole:       {}\nepoch:      {}\nheight:     {}\nblock:      {}\nstate root: {}\nvalidators: {}\nmempool:    {} pending\nmin fee:    {}\npeers:      {} connected",
             s.chain_id,
             s.genesis_hash,
+            s.role,
+            s.epoch,
             s.height,
             s.block_hash,
             s.state_root,
@@ -377,8 +394,21 @@ pub async fn status(opts: &ClientOpts) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(", "),
             s.mempool_size,
-            s.min_fee
-        )
+            s.min_fee,
+            s.peers
+                .iter()
+                .filter(|p| p.connected_since_ms.is_some())
+                .count()
+        );
+        for p in &s.peers {
+            let what = match (p.connected_since_ms, p.blocked_until_ms) {
+                (_, Some(until)) => format!("blocked until {until} ms"),
+                (Some(since), None) => format!("connected since {since} ms"),
+                (None, None) => "known".to_string(),
+            };
+            out += &format!("\n  {}  {what}", p.address);
+        }
+        out
     })
 }
 

@@ -121,6 +121,7 @@ pub fn prepare_with_providers(
         mempool: Default::default(),
         worker_threads: 2,
         blobs: Default::default(),
+        p2p: Default::default(),
     };
     let mut saved = cfg.clone();
     saved.data_dir = ".".into();

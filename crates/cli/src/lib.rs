@@ -7,6 +7,7 @@ pub mod commands;
 pub mod devnet;
 pub mod jobfile;
 pub mod keys;
+pub mod localnet;
 pub mod market;
 pub mod market_text;
 pub mod provider_run;
@@ -72,6 +73,8 @@ pub enum Command {
     },
     /// Start a whole single-machine network: one validator and the API on 127.0.0.1.
     Devnet(DevnetArgs),
+    /// Start a network of N validators (and full nodes), one process each, on 127.0.0.1.
+    Localnet(localnet::LocalnetArgs),
     /// Run a node from a configuration file.
     Node {
         #[command(subcommand)]
@@ -184,6 +187,10 @@ pub enum NodeCmd {
     Run {
         #[arg(long)]
         config: PathBuf,
+        /// Peers to dial first, replacing `[p2p] bootstrap`: `HOST:PORT` of a genesis
+        /// validator or `yun1…@HOST:PORT`, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        bootstrap: Vec<String>,
     },
 }
 
@@ -255,9 +262,10 @@ pub fn main() -> ExitCode {
         Command::Run(_) => unreachable!("handled above"),
         Command::Keys { cmd } => commands::keys(cmd),
         Command::Devnet(args) => commands::devnet(args),
+        Command::Localnet(args) => localnet::localnet(args),
         Command::Node {
-            cmd: NodeCmd::Run { config },
-        } => commands::node_run(&config),
+            cmd: NodeCmd::Run { config, bootstrap },
+        } => commands::node_run(&config, bootstrap),
         Command::Tx { cmd, client } => commands::block_on(commands::tx(cmd, &client)),
         Command::Account {
             address,

@@ -29,6 +29,9 @@ pub struct ApiState {
     pub node: Arc<NodeState>,
     /// Renders the Prometheus text of the runtime's registry.
     pub metrics_text: Arc<dyn Fn() -> String + Send + Sync>,
+    /// This node's p2p peers, as its network layer sees them.
+    pub peers: Arc<dyn Fn() -> Vec<yun_types::api::PeerView> + Send + Sync>,
+    pub role: yun_types::api::NodeRole,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -383,6 +386,10 @@ async fn get_status(State(s): State<ApiState>) -> Result<Json<StatusResponse>, A
         mempool_size: s.node.mempool.lock().expect("mempool lock").len() as u32,
         min_fee: params.min_fee,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        role: s.role,
+        // One epoch for the whole chain until consensus reconfigures at epoch boundaries.
+        epoch: 0,
+        peers: (s.peers)(),
     }))
 }
 
@@ -450,6 +457,8 @@ async fn metrics(State(s): State<ApiState>) -> String {
         BlockResponse,
         RawBlockResponse,
         StatusResponse,
+        yun_types::api::NodeRole,
+        yun_types::api::PeerView,
         MarketResponse,
         ProvidersResponse,
         ProviderView,

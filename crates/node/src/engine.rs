@@ -4,9 +4,12 @@
 //! deterministic runtime with its simulated network.
 
 use crate::app::App;
+use crate::evidence::EvidenceReporter;
 use crate::executor::{self, FinalizedSink};
+use crate::run::Role;
 use crate::state::NodeState;
 use commonware_broadcast::buffered;
+use commonware_consensus::Reporters;
 use commonware_consensus::marshal::{self, Start, standard::Inline};
 use commonware_consensus::simplex::{
     self, ForwardPolicy, SkipBudget, SkipPolicy, elector::RoundRobin,
@@ -26,8 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use yun_types::Block;
 
-/// Signing namespace of consensus votes (distinct from transactions').
-pub const CONSENSUS_NAMESPACE: &[u8] = b"yun/consensus/v1";
+pub use yun_types::evidence::CONSENSUS_NAMESPACE;
 /// Largest p2p message, in bytes: a full block plus framing.
 pub const P2P_MESSAGE_BYTES_MAX: u32 = 16 * 1024 * 1024;
 
@@ -37,8 +39,9 @@ pub const CHANNEL_CERTIFICATES: u64 = 1;
 pub const CHANNEL_CERT_RESOLVER: u64 = 2;
 pub const CHANNEL_BLOCKS: u64 = 3;
 pub const CHANNEL_BACKFILL: u64 = 4;
+pub const CHANNEL_TXS: u64 = 5;
 
-/// The five registered p2p channels consensus uses.
+/// The registered p2p channels: five for consensus, one for transaction gossip.
 #[derive(Debug)]
 pub struct Channels<S, R> {
     pub votes: (S, R),
@@ -46,6 +49,7 @@ pub struct Channels<S, R> {
     pub cert_resolver: (S, R),
     pub blocks: (S, R),
     pub backfill: (S, R),
+    pub txs: (S, R),
 }
 
 /// The ordered validator set of a genesis, as consensus keys.
@@ -61,10 +65,15 @@ pub fn participants(state: &NodeState) -> Set<PublicKey> {
 type Scheme = simplex::scheme::ed25519::Scheme;
 
 /// Starts marshal, the finalized-block executor and simplex; returns the consensus handle.
+/// `partition_prefix` names this node's storage partitions (empty on a real node, which owns
+/// its runtime's storage; distinct per node when several share one simulated runtime).
+#[allow(clippy::too_many_arguments)]
 pub async fn start<E, S, R, P, B>(
     context: E,
     state: Arc<NodeState>,
     key: PrivateKey,
+    role: Role,
+    partition_prefix: &str,
     channels: Channels<S, R>,
     peers: P,
     blocker: B,
@@ -85,8 +94,13 @@ where
     B: Blocker<PublicKey = PublicKey>,
 {
     let participants = participants(&state);
-    let scheme = Scheme::signer(CONSENSUS_NAMESPACE, participants, key.clone())
-        .expect("this node's key is in the validator set");
+    // A full node runs the same consensus as an observer: it checks votes and certificates
+    // and reports finalizations to marshal, but holds no share and never signs.
+    let scheme = match role {
+        Role::Validator => Scheme::signer(CONSENSUS_NAMESPACE, participants, key.clone())
+            .expect("a validator's key is in the validator set"),
+        Role::FullNode => Scheme::verifier(CONSENSUS_NAMESPACE, participants),
+    };
     let me = key.public_key();
     let genesis = state
         .store
@@ -100,7 +114,7 @@ where
         provider: ConstantProvider::<Scheme, Epoch>::new(scheme.clone()),
         epocher: epocher.clone(),
         start: Start::Genesis(Digested::precomputed(genesis.clone(), genesis_digest)),
-        partition_prefix: "yun-marshal".to_string(),
+        partition_prefix: format!("{partition_prefix}yun-marshal"),
         mailbox_size: NZUsize!(1024),
         view_retention: ViewDelta::new(2_560),
         prunable_items_per_section: NZU64!(4_096),
@@ -146,7 +160,7 @@ where
     let finalizations = immutable::Archive::init(
         context.child("finalizations_by_height"),
         archive_config(
-            "yun-finalizations",
+            &format!("{partition_prefix}yun-finalizations"),
             &page_cache,
             Scheme::certificate_codec_config_unbounded(),
         ),
@@ -155,12 +169,19 @@ where
     .expect("open finalizations archive");
     let blocks = immutable::Archive::init(
         context.child("finalized_blocks"),
-        archive_config("yun-blocks", &page_cache, ()),
+        archive_config(&format!("{partition_prefix}yun-blocks"), &page_cache, ()),
     )
     .await
     .expect("open blocks archive");
     let (actor, mailbox, _floor) =
         marshal::core::Actor::init(context.child("marshal"), finalizations, blocks, mcfg).await;
+
+    let gossip_state = state.clone();
+    let gossip_blocker = blocker.clone();
+    context
+        .child("gossip")
+        .dedicated()
+        .spawn(move |ctx| crate::gossip::run(ctx, gossip_state, channels.txs, gossip_blocker));
 
     let (sink, finalized) = FinalizedSink::new();
     let exec_state = state.clone();
@@ -184,10 +205,15 @@ where
             blocker,
             automaton: inline.clone(),
             relay: inline.clone(),
-            reporter: inline,
+            reporter: Reporters::from((
+                inline,
+                EvidenceReporter {
+                    pool: state.evidence.clone(),
+                },
+            )),
             track_historical_votes: false,
             strategy: Sequential,
-            partition: "yun-consensus".to_string(),
+            partition: format!("{partition_prefix}yun-consensus"),
             mailbox_size: NZUsize!(1024),
             epoch: Epoch::zero(),
             floor: simplex::Floor::Genesis(genesis_digest),

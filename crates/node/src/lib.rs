@@ -7,9 +7,12 @@ pub mod api_market;
 pub mod app;
 pub mod blob_gc;
 pub mod engine;
+pub mod evidence;
 pub mod executor;
+pub mod gossip;
 pub mod mempool;
 pub mod metrics;
+pub mod peers;
 pub mod run;
 pub mod state;
 

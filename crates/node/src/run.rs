@@ -8,12 +8,13 @@ use crate::state::{BlockTiming, NodeState};
 use anyhow::{Context as _, bail};
 use commonware_codec::{DecodeExt, Encode};
 use commonware_cryptography::ed25519::PrivateKey;
+use commonware_cryptography::ed25519::PublicKey;
 use commonware_cryptography::{ChaCha20Poly1305, Signer};
-use commonware_p2p::AddressableManager;
-use commonware_p2p::authenticated::lookup;
+use commonware_p2p::authenticated::discovery;
+use commonware_p2p::{Manager as _, TrackedPeers};
 use commonware_runtime::{Metrics, Quota, Runner, Spawner, Supervisor, tokio as cw_tokio};
 use commonware_stream::{cups, sake};
-use commonware_utils::ordered::Map;
+use commonware_utils::ordered::Set;
 use commonware_utils::{NZU32, NZUsize};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -46,6 +47,22 @@ pub struct NodeConfig {
     pub worker_threads: usize,
     #[serde(default)]
     pub blobs: BlobsConfig,
+    #[serde(default)]
+    pub p2p: P2pConfig,
+}
+
+/// Who this node talks to besides the genesis validators.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct P2pConfig {
+    /// Peers dialed first, from which the others' addresses are learned: `HOST:PORT` of a
+    /// genesis validator, or `yun1…@HOST:PORT` for any other peer. Empty: every genesis
+    /// validator but this node.
+    #[serde(default)]
+    pub bootstrap: Vec<String>,
+    /// Identities of full nodes (followers) allowed to connect. Authenticated p2p only talks
+    /// to peers it tracks, so validators list the full nodes they serve.
+    #[serde(default)]
+    pub full_nodes: Vec<Address>,
 }
 
 /// The node's blob store (`POST/GET /v1/blobs`): programs and inputs of jobs.
@@ -200,11 +217,13 @@ where
     let genesis = cfg.genesis()?;
     let key = cfg.key()?;
     let me = Address::from_public_key(&key.public_key());
-    if !genesis.validators.iter().any(|v| v.address == me) {
-        bail!(
-            "this node's key ({me}) is not a validator in the genesis (full nodes arrive with the multi-validator work)"
-        );
-    }
+    let role = if genesis.validators.iter().any(|v| v.address == me) {
+        Role::Validator
+    } else {
+        Role::FullNode
+    };
+    let bootstrappers = bootstrappers(&genesis, &cfg.p2p, me)?;
+    let tracked = tracked_peers(&genesis, &cfg.p2p, me, role)?;
     std::fs::create_dir_all(&cfg.data_dir)?;
     let store = Store::open(&cfg.store_path()).with_context(|| {
         format!(
@@ -229,14 +248,6 @@ where
     let runner = cw_tokio::Runner::new(runtime_cfg);
     runner.start(|context| async move {
         let _metric_handles = state.metrics.register(&context);
-        let mut peers = Vec::new();
-        for v in &genesis.validators {
-            let addr: SocketAddr = v
-                .p2p_address
-                .parse()
-                .with_context(|| format!("validator {} p2p address", v.name))?;
-            peers.push((v.address.public_key()?, commonware_p2p::Address::from(addr)));
-        }
         let handshake = cups::Cups::<_, ChaCha20Poly1305>::new(
             sake::Sake {
                 signer: key.clone(),
@@ -246,19 +257,18 @@ where
             },
             cups::Version::V1,
         );
-        let p2p_cfg = lookup::Config::local(
+        let p2p_cfg = discovery::Config::local(
             handshake,
             P2P_NAMESPACE,
             cfg.p2p_listen,
-            NZUsize!(peers.len().max(1)),
+            cfg.p2p_listen,
+            bootstrappers,
+            NZUsize!(P2P_PEERS_MAX),
             engine::P2P_MESSAGE_BYTES_MAX,
-            NZUsize!(1024),
+            NZUsize!(P2P_MAILBOX_SIZE),
         );
-        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_cfg);
-        let _ = oracle.track(
-            0,
-            Map::try_from(peers).map_err(|_| anyhow::anyhow!("duplicate validator in genesis"))?,
-        );
+        let (mut network, mut oracle) = discovery::Network::new(context.child("network"), p2p_cfg);
+        let _ = oracle.track(0, tracked);
         let fast = Quota::per_second(NZU32!(4096));
         let slow = Quota::per_second(NZU32!(256));
         let channels = Channels {
@@ -267,12 +277,15 @@ where
             cert_resolver: network.register(engine::CHANNEL_CERT_RESOLVER, fast),
             blocks: network.register(engine::CHANNEL_BLOCKS, slow),
             backfill: network.register(engine::CHANNEL_BACKFILL, slow),
+            txs: network.register(engine::CHANNEL_TXS, fast),
         };
         network.start();
         let consensus = engine::start(
             context.child("engine"),
             state.clone(),
             key,
+            role,
+            "",
             channels,
             oracle.clone(),
             oracle,
@@ -284,9 +297,12 @@ where
             .with_context(|| format!("binding the API on {}", cfg.api_listen))?;
         let api_addr = listener.local_addr()?;
         let metrics_ctx = Arc::new(context.child("api"));
+        let peers_ctx = metrics_ctx.clone();
         let api = ApiState {
             node: state.clone(),
             metrics_text: Arc::new(move || metrics_ctx.encode()),
+            peers: Arc::new(move || crate::peers::connected(&peers_ctx.encode())),
+            role,
         };
         let blobs = Arc::new(
             yun_blobs::BlobStore::open(
@@ -312,7 +328,7 @@ where
                 })
                 .await
         });
-        info!(%api_addr, height = state.head().height, "node running");
+        info!(%api_addr, ?role, height = state.head().height, "node running");
         if let Some(ready) = ready {
             let _ = ready.send(api_addr);
         }
@@ -334,6 +350,89 @@ where
         context.stop(0, Some(Duration::from_secs(5))).await.ok();
         Ok(())
     })
+}
+
+/// Most peers one peer set may hold (validators plus the full nodes they serve). Each
+/// channel preallocates `P2P_PEERS_MAX × P2P_MAILBOX_SIZE` inbound slots, so this stays modest.
+pub const P2P_PEERS_MAX: usize = 128;
+/// Per-peer inbound backlog of a p2p channel, in messages.
+pub const P2P_MAILBOX_SIZE: usize = 256;
+
+/// A validator votes and proposes; a full node follows finalized blocks and serves the API.
+pub type Role = yun_types::api::NodeRole;
+
+/// The peers dialed at start: `[p2p] bootstrap`, or every other genesis validator.
+fn bootstrappers(
+    genesis: &Genesis,
+    p2p: &P2pConfig,
+    me: Address,
+) -> anyhow::Result<Vec<(PublicKey, commonware_p2p::Ingress)>> {
+    if p2p.bootstrap.is_empty() {
+        return genesis
+            .validators
+            .iter()
+            .filter(|v| v.address != me)
+            .map(|v| Ok((v.address.public_key()?, socket(&v.p2p_address)?.into())))
+            .collect();
+    }
+    p2p.bootstrap
+        .iter()
+        .map(|entry| {
+            let (address, addr) = match entry.split_once('@') {
+                Some((a, hp)) => (
+                    a.parse::<Address>()
+                        .map_err(|e| anyhow::anyhow!("bootstrap peer {entry}: {e}"))?,
+                    socket(hp)?,
+                ),
+                None => {
+                    let addr = socket(entry)?;
+                    let v = genesis
+                        .validators
+                        .iter()
+                        .find(|v| socket(&v.p2p_address).ok() == Some(addr))
+                        .with_context(|| {
+                            format!(
+                                "bootstrap peer {entry} is no genesis validator's p2p address; give any other peer as yun1…@HOST:PORT"
+                            )
+                        })?;
+                    (v.address, addr)
+                }
+            };
+            Ok((address.public_key()?, addr.into()))
+        })
+        .collect()
+}
+
+fn socket(s: &str) -> anyhow::Result<SocketAddr> {
+    s.parse()
+        .with_context(|| format!("{s} is not an IP:PORT address"))
+}
+
+/// Who may connect: the genesis validators (primary: they vote) and the configured full
+/// nodes plus this node if it is one (secondary: they follow).
+fn tracked_peers(
+    genesis: &Genesis,
+    p2p: &P2pConfig,
+    me: Address,
+    role: Role,
+) -> anyhow::Result<TrackedPeers<PublicKey>> {
+    let primary = genesis
+        .validators
+        .iter()
+        .map(|v| v.address.public_key())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut followers = p2p.full_nodes.clone();
+    if role == Role::FullNode {
+        followers.push(me);
+    }
+    let secondary = followers
+        .iter()
+        .map(|a| a.public_key())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TrackedPeers::new(
+        Set::from_iter_dedup(primary),
+        Set::from_iter_dedup(secondary),
+    ))
 }
 
 /// How long a stopping node waits for open API connections (event streams) to close.

@@ -54,6 +54,11 @@ pub struct NodeState {
     pub head: watch::Sender<Head>,
     pub timing: BlockTiming,
     pub metrics: NodeMetrics,
+    /// Transactions this node's clients submitted, waiting to be gossiped to peers.
+    pub gossip_queue: Mutex<VecDeque<SignedTx>>,
+    pub gossip_ready: Notify,
+    /// Equivocations consensus reported, waiting to go on chain.
+    pub evidence: std::sync::Arc<crate::evidence::EvidencePool>,
     verified: Mutex<VecDeque<(BlockHash, Executed)>>,
 }
 
@@ -79,6 +84,9 @@ impl NodeState {
             head: head_tx,
             timing,
             metrics: NodeMetrics::default(),
+            gossip_queue: Mutex::new(VecDeque::new()),
+            gossip_ready: Notify::new(),
+            evidence: Default::default(),
             verified: Mutex::new(VecDeque::new()),
         };
         state.recover_pending(recovered)?;
@@ -91,6 +99,7 @@ impl NodeState {
         let snapshot = self.store.snapshot()?;
         let next_height = snapshot.head.height + 1;
         let mut stale = Vec::new();
+        let mut regossip = Vec::new();
         {
             let mut pool = self.mempool.lock().expect("mempool lock");
             // Nonce order per sender, so each finds its predecessor already admitted.
@@ -98,6 +107,7 @@ impl NodeState {
             txs.sort_by_key(|t| (t.sender(), t.tx.nonce));
             for tx in txs {
                 let id = tx.id();
+                let copy = tx.clone();
                 // The file is ours, but a signature is cheap insurance against a corrupt disk.
                 if !tx.verify_signature()
                     || pool
@@ -105,10 +115,14 @@ impl NodeState {
                         .is_err()
                 {
                     stale.push(id);
+                } else {
+                    regossip.push(copy);
                 }
             }
             stale.extend(pool.take_evicted());
         }
+        // Peers may never have heard of them (this node may have stopped before gossiping).
+        self.queue_gossip(regossip);
         self.store.remove_pending(&stale)
     }
 
@@ -132,7 +146,38 @@ impl NodeState {
     /// signatures are checked in one batch (one by one only if the batch fails), then each
     /// transaction against state and the mempool. Accepted transactions are durable on return.
     pub fn submit(&self, txs: Vec<SignedTx>) -> Vec<Result<TxId, TxRejection>> {
-        let signatures_ok: Vec<bool> = if yun_state::verify_signatures(&txs, &mut rand::rng()) {
+        let results = self.admit(&txs);
+        let accepted = txs
+            .into_iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(tx, _)| tx)
+            .collect();
+        self.queue_gossip(accepted);
+        results
+    }
+
+    /// Queues transactions for gossip, dropping the oldest past `GOSSIP_QUEUE_TXS_MAX`.
+    fn queue_gossip(&self, txs: Vec<SignedTx>) {
+        if txs.is_empty() {
+            return;
+        }
+        let mut queue = self.gossip_queue.lock().expect("gossip queue lock");
+        queue.extend(txs);
+        let excess = queue
+            .len()
+            .saturating_sub(crate::gossip::GOSSIP_QUEUE_TXS_MAX);
+        queue.drain(..excess);
+        self.gossip_ready.notify_one();
+    }
+
+    /// Admits transactions a peer gossiped (like [`Self::submit`], but not gossiped again).
+    pub fn admit_from_peer(&self, txs: Vec<SignedTx>) -> Vec<Result<TxId, TxRejection>> {
+        self.admit(&txs)
+    }
+
+    fn admit(&self, txs: &[SignedTx]) -> Vec<Result<TxId, TxRejection>> {
+        let signatures_ok: Vec<bool> = if yun_state::verify_signatures(txs, &mut rand::rng()) {
             vec![true; txs.len()]
         } else {
             txs.iter().map(SignedTx::verify_signature).collect()
@@ -145,14 +190,14 @@ impl NodeState {
         let mut durable = Vec::new();
         let results: Vec<_> = {
             let mut pool = self.mempool.lock().expect("mempool lock");
-            txs.into_iter()
+            txs.iter()
                 .zip(signatures_ok)
                 .map(|(tx, signature_ok)| {
                     if !signature_ok {
                         return Err(TxRejection::BadSignature);
                     }
-                    let bytes = commonware_codec::Encode::encode(&tx).to_vec();
-                    let r = pool.admit(&snapshot, self.chain_id(), next_height, tx);
+                    let bytes = commonware_codec::Encode::encode(tx).to_vec();
+                    let r = pool.admit(&snapshot, self.chain_id(), next_height, tx.clone());
                     if let Ok(id) = r {
                         durable.push((id, bytes));
                     }

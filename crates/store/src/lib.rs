@@ -93,23 +93,24 @@ pub struct Proposal {
     pub executed: Executed,
 }
 
-/// The chain store.
-#[derive(Debug)]
+/// The chain store. Clones share one database (a simulated node that crashes and restarts
+/// reopens the same store, as a real one reopens its file).
+#[derive(Debug, Clone)]
 pub struct Store {
-    db: Database,
+    db: std::sync::Arc<Database>,
 }
 
 impl Store {
     /// Opens (or creates) the store file at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = Database::create(path)?;
-        Ok(Store { db })
+        Ok(Store { db: db.into() })
     }
 
     /// A store in memory, for tests and `yun chain verify`.
     pub fn in_memory() -> Result<Store, StoreError> {
         let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Ok(Store { db })
+        Ok(Store { db: db.into() })
     }
 
     pub fn is_initialized(&self) -> Result<bool, StoreError> {

@@ -6,6 +6,8 @@ use crate::{Action, Address, Amount, Hash32, Receipt, SignedTx, TxId, TxOutcome,
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::api_network::{NodeRole, PeerView};
+
 /// Numbered API errors that are not about a transaction's content (codes from 100 up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
@@ -260,6 +262,12 @@ pub struct StatusResponse {
     pub mempool_size: u32,
     pub min_fee: Amount,
     pub version: String,
+    /// Whether this node votes (validator) or only follows (full node).
+    pub role: NodeRole,
+    /// Consensus epoch of the head.
+    pub epoch: u64,
+    /// This node's p2p peers: connected ones, and blocked ones with their expiry.
+    pub peers: Vec<PeerView>,
 }
 
 /// `POST /v1/blobs` success: the blob's content address and length.

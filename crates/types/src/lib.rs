@@ -4,9 +4,11 @@
 pub mod address;
 pub mod amount;
 pub mod api;
+pub mod api_network;
 pub mod block;
 pub mod codec_util;
 pub mod events;
+pub mod evidence;
 pub mod genesis;
 pub mod hash;
 pub mod limits;

@@ -1,0 +1,468 @@
+//! `yun localnet`: an N-validator network, plus optional full nodes, as one OS process per
+//! node on 127.0.0.1, created on first use and stopped cleanly.
+
+use crate::devnet::{DEV_BALANCE, devnet_params, now_ms, random_key};
+use crate::keys::{DEV_ACCOUNTS_FILE, DevAccount, dev_account};
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use commonware_cryptography::Signer;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use yun_node::run::{NodeConfig, P2pConfig, TimingConfig, write_key};
+use yun_types::{Address, Amount, Genesis, GenesisAccount, GenesisValidator};
+
+pub const LOCALNET_CHAIN_ID: &str = "yun-localnet";
+/// Most nodes (validators plus full nodes) one localnet runs.
+pub const LOCALNET_NODES_MAX: usize = 64;
+/// Node i listens for p2p on `base_port + P2P_PORT_OFFSET + i` (its API is on `base_port + i`).
+pub const P2P_PORT_OFFSET: u16 = 500;
+/// How long `yun localnet` waits for every node's API to answer.
+pub const LOCALNET_READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a stopping node may take before it is killed.
+pub const NODE_STOP_GRACE: Duration = Duration::from_secs(15);
+/// The running processes of a localnet, so `yun localnet stop` can find them.
+const MANIFEST_FILE: &str = "localnet.json";
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LocalnetArgs {
+    #[command(subcommand)]
+    pub cmd: Option<LocalnetCmd>,
+    /// Number of validators.
+    #[arg(short = 'n', long = "validators", default_value_t = 4)]
+    pub validators: usize,
+    /// Number of full nodes (they follow the chain and serve the API, but do not vote).
+    #[arg(long, default_value_t = 0)]
+    pub full_nodes: usize,
+    /// Node i serves its API on 127.0.0.1:(P + i) and p2p on P + 500 + i.
+    #[arg(long, default_value_t = 8700)]
+    pub base_port: u16,
+    /// Where the network lives (default: ~/.yun/localnet).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Delete the data directory first and start a new chain.
+    #[arg(long)]
+    pub reset: bool,
+    /// Return once every node is up, leaving them running (`yun localnet stop` stops them).
+    #[arg(long)]
+    pub detach: bool,
+    /// Number of pre-funded dev accounts (dev0, dev1, …).
+    #[arg(long, default_value_t = 10)]
+    pub accounts: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LocalnetCmd {
+    /// Stop a detached localnet.
+    Stop {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+/// One node of a localnet as written to disk and started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocalNode {
+    pub name: String,
+    pub config: PathBuf,
+    pub api_url: String,
+    pub validator: bool,
+    pub pid: Option<u32>,
+}
+
+/// What `localnet.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub nodes: Vec<LocalNode>,
+}
+
+pub fn default_dir() -> PathBuf {
+    crate::keys::yun_home().join("localnet")
+}
+
+pub fn localnet(args: LocalnetArgs) -> anyhow::Result<()> {
+    if let Some(LocalnetCmd::Stop { data_dir }) = args.cmd {
+        let dir = data_dir.unwrap_or_else(default_dir);
+        let stopped = stop(&dir)?;
+        println!(
+            "stopped {stopped} nodes of the localnet in {}",
+            dir.display()
+        );
+        return Ok(());
+    }
+    let dir = args.data_dir.clone().unwrap_or_else(default_dir);
+    let (mut nodes, accounts) = prepare(&dir, &args)?;
+    let mut children = start(&dir, &mut nodes)?;
+    if let Err(e) = wait_ready(&nodes, &mut children) {
+        terminate(&mut children);
+        return Err(e);
+    }
+    print_banner(&dir, &nodes, &accounts, args.detach);
+    if args.detach {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async { tokio::signal::ctrl_c().await })?;
+    println!("stopping…");
+    terminate(&mut children);
+    let _ = std::fs::remove_file(dir.join(MANIFEST_FILE));
+    Ok(())
+}
+
+/// Writes keys, a shared genesis and one `node.toml` per node, unless the directory already
+/// holds a localnet of the same shape; returns the nodes and the dev accounts.
+pub fn prepare(
+    dir: &Path,
+    args: &LocalnetArgs,
+) -> anyhow::Result<(Vec<LocalNode>, Vec<DevAccount>)> {
+    let total = args.validators + args.full_nodes;
+    if args.validators == 0 || total > LOCALNET_NODES_MAX {
+        bail!("a localnet has 1 to {LOCALNET_NODES_MAX} nodes, at least one of them a validator");
+    }
+    if usize::from(args.base_port) + usize::from(P2P_PORT_OFFSET) + total > usize::from(u16::MAX) {
+        bail!(
+            "--base-port {} leaves no room for {total} nodes",
+            args.base_port
+        );
+    }
+    if args.reset && dir.exists() {
+        if dir.join(MANIFEST_FILE).exists() {
+            bail!(
+                "a localnet is running from {} (`yun localnet stop --data-dir {}` first)",
+                dir.display(),
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    if dir.join("genesis.json").exists() {
+        return reuse(dir, args);
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut nodes = Vec::new();
+    let mut validators = Vec::new();
+    let mut followers = Vec::new();
+    for i in 0..total {
+        let validator = i < args.validators;
+        let name = if validator {
+            format!("validator{i}")
+        } else {
+            format!("full{}", i - args.validators)
+        };
+        let node_dir = dir.join(&name);
+        std::fs::create_dir_all(&node_dir)?;
+        let key = random_key();
+        write_key(&node_dir.join("node.key"), &key)?;
+        let address = Address::from_public_key(&key.public_key());
+        let p2p_port = args.base_port + P2P_PORT_OFFSET + i as u16;
+        if validator {
+            validators.push(GenesisValidator {
+                name: name.clone(),
+                address,
+                p2p_address: format!("127.0.0.1:{p2p_port}"),
+            });
+        } else {
+            followers.push(address);
+        }
+        nodes.push(LocalNode {
+            name: name.clone(),
+            config: node_dir.join("node.toml"),
+            api_url: format!("http://127.0.0.1:{}", args.base_port + i as u16),
+            validator,
+            pid: None,
+        });
+    }
+    let accounts: Vec<DevAccount> = (0..args.accounts).map(dev_account).collect();
+    let genesis = Genesis {
+        chain_id: LOCALNET_CHAIN_ID.into(),
+        genesis_time_ms: now_ms(),
+        accounts: accounts
+            .iter()
+            .map(|a| GenesisAccount {
+                address: a.address,
+                balance: Amount::new(DEV_BALANCE),
+            })
+            .collect(),
+        validators,
+        params: devnet_params(),
+    };
+    std::fs::write(
+        dir.join("genesis.json"),
+        serde_json::to_string_pretty(&genesis)?,
+    )?;
+    std::fs::write(
+        dir.join(DEV_ACCOUNTS_FILE),
+        serde_json::to_string_pretty(&accounts)?,
+    )?;
+    for (i, node) in nodes.iter().enumerate() {
+        let cfg = node_config(args.base_port, i, &followers);
+        cfg.save(&node.config)?;
+    }
+    Ok((nodes, accounts))
+}
+
+/// A node's configuration: paths relative to its own directory, the genesis one level up.
+fn node_config(base_port: u16, i: usize, followers: &[Address]) -> NodeConfig {
+    NodeConfig {
+        data_dir: ".".into(),
+        genesis_file: "../genesis.json".into(),
+        key_file: "node.key".into(),
+        api_listen: ([127, 0, 0, 1], base_port + i as u16).into(),
+        p2p_listen: ([127, 0, 0, 1], base_port + P2P_PORT_OFFSET + i as u16).into(),
+        // Several validators must notice a silent leader, so views time out after 2 s and
+        // an idle chain makes an empty block a second (finality keeps moving, journals prune).
+        timing: TimingConfig {
+            min_block_interval_ms: 50,
+            idle_block_interval_ms: 1_000,
+            busy_block_interval_ms: 500,
+            leader_timeout_ms: 2_000,
+        },
+        mempool: Default::default(),
+        worker_threads: 2,
+        blobs: Default::default(),
+        p2p: P2pConfig {
+            bootstrap: Vec::new(),
+            full_nodes: followers.to_vec(),
+        },
+    }
+}
+
+/// An existing localnet: its nodes, if it has the shape asked for.
+fn reuse(dir: &Path, args: &LocalnetArgs) -> anyhow::Result<(Vec<LocalNode>, Vec<DevAccount>)> {
+    if dir.join(MANIFEST_FILE).exists() {
+        bail!(
+            "the localnet in {} is already running (`yun localnet stop --data-dir {}` stops it)",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let genesis: Genesis =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json"))?)?;
+    let full_nodes = (0..)
+        .take_while(|i| dir.join(format!("full{i}")).exists())
+        .count();
+    if genesis.validators.len() != args.validators || full_nodes != args.full_nodes {
+        bail!(
+            "{} holds a localnet of {} validators and {} full nodes; pass those numbers, or --reset for a new one",
+            dir.display(),
+            genesis.validators.len(),
+            full_nodes
+        );
+    }
+    let mut nodes = Vec::new();
+    for i in 0..args.validators + args.full_nodes {
+        let validator = i < args.validators;
+        let name = if validator {
+            format!("validator{i}")
+        } else {
+            format!("full{}", i - args.validators)
+        };
+        let config = dir.join(&name).join("node.toml");
+        let mut cfg = NodeConfig::load(&config)?;
+        cfg.api_listen = ([127, 0, 0, 1], args.base_port + i as u16).into();
+        let mut saved = cfg.clone();
+        saved.data_dir = ".".into();
+        saved.save(&config)?;
+        nodes.push(LocalNode {
+            name,
+            config,
+            api_url: format!("http://{}", cfg.api_listen),
+            validator,
+            pid: None,
+        });
+    }
+    let accounts = serde_json::from_str(&std::fs::read_to_string(dir.join(DEV_ACCOUNTS_FILE))?)?;
+    Ok((nodes, accounts))
+}
+
+/// Starts one `yun node run` process per node, each in its own process group (a terminal's
+/// Ctrl-C reaches only `yun localnet`, which then stops them in order), logging to
+/// `NAME/node.log`; records their pids in the manifest.
+pub fn start(dir: &Path, nodes: &mut [LocalNode]) -> anyhow::Result<Vec<Child>> {
+    let exe = std::env::current_exe().context("finding the yun binary")?;
+    let mut children = Vec::new();
+    for node in nodes.iter_mut() {
+        let child = spawn_node(&exe, node)?;
+        node.pid = Some(child.id());
+        children.push(child);
+    }
+    let manifest = Manifest {
+        nodes: nodes.to_vec(),
+    };
+    std::fs::write(
+        dir.join(MANIFEST_FILE),
+        serde_json::to_string_pretty(&manifest)?,
+    )?;
+    Ok(children)
+}
+
+/// Starts one node process (also used to restart a node in tests).
+pub fn spawn_node(exe: &Path, node: &LocalNode) -> anyhow::Result<Child> {
+    use std::os::unix::process::CommandExt as _;
+    let node_dir = node
+        .config
+        .parent()
+        .expect("config lives in the node's directory");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(node_dir.join("node.log"))?;
+    Command::new(exe)
+        .args(["node", "run", "--config"])
+        .arg(&node.config)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {}", node.name))
+}
+
+/// Waits until every node's API answers; a node that exits first fails the start with the
+/// end of its log.
+fn wait_ready(nodes: &[LocalNode], children: &mut [Child]) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let deadline = Instant::now() + LOCALNET_READY_TIMEOUT;
+    for (node, child) in nodes.iter().zip(children.iter_mut()) {
+        let client = yun_client::Client::new(&node.api_url);
+        loop {
+            if runtime.block_on(client.status()).is_ok() {
+                break;
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "{} exited ({status}) before serving its API; its log ends with:\n{}",
+                    node.name,
+                    log_tail(node)
+                );
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} did not serve its API within {:?}; its log ends with:\n{}",
+                    node.name,
+                    LOCALNET_READY_TIMEOUT,
+                    log_tail(node)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Ok(())
+}
+
+fn log_tail(node: &LocalNode) -> String {
+    let path = node.config.with_file_name("node.log");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// SIGTERM to every child, then waits for each (SIGKILL after the grace period).
+fn terminate(children: &mut [Child]) {
+    for c in children.iter() {
+        signal(c.id(), rustix::process::Signal::TERM);
+    }
+    for c in children.iter_mut() {
+        let deadline = Instant::now() + NODE_STOP_GRACE;
+        while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if matches!(c.try_wait(), Ok(None)) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Stops the detached localnet in `dir`; returns how many nodes were running.
+pub fn stop(dir: &Path) -> anyhow::Result<usize> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no running localnet recorded in {} (nothing to stop)",
+            dir.display()
+        )
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text)?;
+    let pids: Vec<u32> = manifest
+        .nodes
+        .iter()
+        .filter_map(|n| n.pid)
+        .filter(|&p| alive(p))
+        .collect();
+    for &pid in &pids {
+        signal(pid, rustix::process::Signal::TERM);
+    }
+    let deadline = Instant::now() + NODE_STOP_GRACE;
+    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for &pid in pids.iter().filter(|&&p| alive(p)) {
+        signal(pid, rustix::process::Signal::KILL);
+    }
+    std::fs::remove_file(&path)?;
+    Ok(pids.len())
+}
+
+fn signal(pid: u32, sig: rustix::process::Signal) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
+}
+
+/// Whether a process exists (and is not a zombie of ours: those are reaped by `wait`).
+fn alive(pid: u32) -> bool {
+    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+        return false;
+    };
+    if rustix::process::test_kill_process(p).is_err() {
+        return false;
+    }
+    // A zombie still answers signal 0; /proc tells it apart.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+fn print_banner(dir: &Path, nodes: &[LocalNode], accounts: &[DevAccount], detached: bool) {
+    println!(
+        "Yun localnet is running (chain {LOCALNET_CHAIN_ID}), data in {}",
+        dir.display()
+    );
+    println!();
+    for n in nodes {
+        let role = if n.validator {
+            "validator"
+        } else {
+            "full node"
+        };
+        println!(
+            "  {:<12} {:<10} {}/v1/status   (log {})",
+            n.name,
+            role,
+            n.api_url,
+            n.config.with_file_name("node.log").display()
+        );
+    }
+    println!();
+    println!(
+        "Pre-funded dev accounts: {} (use them with --devnet-dir {} --from devN)",
+        accounts.len(),
+        dir.display()
+    );
+    println!(
+        "Try:  yun status --node {}",
+        nodes.first().map_or("", |n| n.api_url.as_str())
+    );
+    if detached {
+        println!("Stop: yun localnet stop --data-dir {}", dir.display());
+    } else {
+        println!("Ctrl-C stops every node.");
+    }
+}

@@ -1,0 +1,78 @@
+//! The node's p2p peers as the API shows them, read from the p2p tracker's own metrics
+//! (`…tracker_…connected{peer="KEY"}` and `…tracker_…blocked{peer="KEY"}`), so the answer is
+//! exactly what the network layer believes rather than a second bookkeeping of ours.
+
+use commonware_codec::DecodeExt;
+use commonware_cryptography::ed25519::PublicKey;
+use std::collections::BTreeMap;
+use yun_types::Address;
+use yun_types::api::PeerView;
+
+/// Connected and blocked peers found in a Prometheus text rendering of the node's registry.
+pub fn connected(metrics_text: &str) -> Vec<PeerView> {
+    let mut peers: BTreeMap<Address, PeerView> = BTreeMap::new();
+    for line in metrics_text.lines() {
+        if line.starts_with('#') || !line.contains("tracker_") {
+            continue;
+        }
+        let blocked = if line.contains("_connected{peer=") {
+            false
+        } else if line.contains("_blocked{peer=") {
+            true
+        } else {
+            continue;
+        };
+        let Some((address, value)) = parse(line) else {
+            continue;
+        };
+        let entry = peers.entry(address).or_insert(PeerView {
+            address,
+            connected_since_ms: None,
+            blocked_until_ms: None,
+        });
+        if blocked {
+            entry.blocked_until_ms = Some(value);
+        } else {
+            entry.connected_since_ms = Some(value);
+        }
+    }
+    peers.into_values().collect()
+}
+
+fn parse(line: &str) -> Option<(Address, u64)> {
+    let start = line.find("peer=\"")? + "peer=\"".len();
+    let end = start + line[start..].find('"')?;
+    let bytes = hex::decode(&line[start..end]).ok()?;
+    let key = PublicKey::decode(commonware_codec::Copying(&bytes[..])).ok()?;
+    let value: f64 = line.rsplit(' ').next()?.parse().ok()?;
+    // Gauges are rendered as numbers; these hold milliseconds since the Unix epoch.
+    Some((Address::from_public_key(&key), value as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_cryptography::{Signer, ed25519::PrivateKey};
+
+    #[test]
+    fn reads_connected_and_blocked_peers_from_the_tracker_metrics() {
+        let a = PrivateKey::from_seed(1).public_key();
+        let b = PrivateKey::from_seed(2).public_key();
+        let text = format!(
+            "# HELP x\nnetwork_tracker_directory_connected{{peer=\"{a}\"}} 1700000000000\nnetwork_tracker_directory_blocked{{peer=\"{b}\"}} 1700000005000\nnetwork_tracker_tracked 3\n"
+        );
+        let peers = connected(&text);
+        assert_eq!(peers.len(), 2);
+        let pa = peers
+            .iter()
+            .find(|p| p.address == Address::from_public_key(&a))
+            .unwrap();
+        assert_eq!(pa.connected_since_ms, Some(1_700_000_000_000));
+        let pb = peers
+            .iter()
+            .find(|p| p.address == Address::from_public_key(&b))
+            .unwrap();
+        assert_eq!(pb.blocked_until_ms, Some(1_700_000_005_000));
+        assert_eq!(pb.connected_since_ms, None);
+    }
+}

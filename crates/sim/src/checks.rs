@@ -1,0 +1,152 @@
+//! What every run must satisfy once faults end: every accepted transaction final on every
+//! honest node (liveness); one chain — no two different finalized blocks at any height, the
+//! same state root on every node (safety); supply conserved; each transaction included once.
+
+use crate::Scenario;
+use crate::node::SimNode;
+use commonware_runtime::Clock;
+use commonware_runtime::deterministic::Context;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use yun_types::TxId;
+
+/// What the checks measured.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub common_height: u64,
+    /// blake3 over the agreed blocks' hashes.
+    pub chain_digest: [u8; 32],
+    pub equivocations_reported: usize,
+}
+
+/// Waits until every accepted transaction is final on every honest node; a run that cannot
+/// get there within [`crate::SETTLE_TIME_MAX`] has lost liveness.
+pub async fn await_final(context: &Context, s: &Scenario, nodes: &[&SimNode], accepted: &[TxId]) {
+    let start = context.current();
+    let mut done = vec![0usize; nodes.len()];
+    loop {
+        for (n, node) in nodes.iter().enumerate() {
+            let state = node.state().expect("honest nodes run at the end");
+            while done[n] < accepted.len()
+                && state
+                    .store
+                    .tx(&accepted[done[n]])
+                    .expect("store read")
+                    .is_some()
+            {
+                done[n] += 1;
+            }
+        }
+        if done.iter().all(|d| *d == accepted.len()) {
+            return;
+        }
+        let waited = context.current().duration_since(start).unwrap_or_default();
+        if waited > crate::SETTLE_TIME_MAX {
+            let heights: Vec<u64> = nodes
+                .iter()
+                .map(|n| n.state().map_or(0, |s| s.head().height))
+                .collect();
+            panic!(
+                "seed {} ({:?}, {} validators): liveness lost — after {:?} nodes have {:?} of {} accepted transactions final, heights {:?}",
+                s.seed,
+                s.fault,
+                s.validators,
+                waited,
+                done,
+                accepted.len(),
+                heights
+            );
+        }
+        context.sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Safety, supply and exactly-once checks over the honest nodes' stores.
+pub fn verify(
+    s: &Scenario,
+    nodes: &[&SimNode],
+    accepted: &[TxId],
+    _equivocator: Option<&commonware_cryptography::ed25519::PrivateKey>,
+) -> Verdict {
+    let fail = |what: String| -> ! {
+        panic!(
+            "seed {} ({:?}, {} validators): {what}",
+            s.seed, s.fault, s.validators
+        )
+    };
+    let states: Vec<_> = nodes
+        .iter()
+        .map(|n| n.state().expect("honest nodes run at the end"))
+        .collect();
+    let common = states
+        .iter()
+        .map(|st| st.head().height)
+        .min()
+        .expect("one node");
+    let mut chain = blake3::Hasher::new();
+    let mut included: BTreeMap<TxId, u32> = BTreeMap::new();
+    for h in 1..=common {
+        let blocks: Vec<_> = states
+            .iter()
+            .map(|st| {
+                st.store
+                    .block(h)
+                    .expect("store read")
+                    .expect("block below head")
+            })
+            .collect();
+        let first = blocks[0].hash();
+        if let Some((i, b)) = blocks.iter().enumerate().find(|(_, b)| b.hash() != first) {
+            fail(format!(
+                "two finalized blocks at height {h}: node {} has {}, node {i} has {}",
+                nodes[0].index,
+                first,
+                b.hash()
+            ));
+        }
+        chain.update(&first.0);
+        for tx in &blocks[0].txs {
+            *included.entry(tx.id()).or_default() += 1;
+        }
+    }
+    for (node, st) in nodes.iter().zip(&states) {
+        let head = st.head();
+        let header = st
+            .store
+            .header(head.height)
+            .expect("store read")
+            .expect("head header");
+        if header.state_root != head.state_root {
+            fail(format!(
+                "node {} state root {} differs from its header's {} at height {}",
+                node.index, head.state_root, header.state_root, head.height
+            ));
+        }
+        let mem = st.store.state_entries().expect("state scan");
+        if let Err(e) = yun_state::check_supply(
+            mem.entries
+                .iter()
+                .map(|(k, v)| (k.as_slice(), v.as_slice())),
+        ) {
+            fail(format!("node {} supply not conserved: {e}", node.index));
+        }
+    }
+    if let Some((id, n)) = included.iter().find(|(_, n)| **n > 1) {
+        fail(format!("transaction {id} included {n} times"));
+    }
+    for id in accepted {
+        if !included.contains_key(id) {
+            fail(format!(
+                "accepted transaction {id} is not in the agreed chain up to height {common}"
+            ));
+        }
+    }
+    Verdict {
+        common_height: common,
+        chain_digest: *chain.finalize().as_bytes(),
+        equivocations_reported: states
+            .iter()
+            .map(|st| st.evidence.reported_total() as usize)
+            .sum(),
+    }
+}

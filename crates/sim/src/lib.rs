@@ -1,0 +1,314 @@
+//! Whole-network deterministic simulation: N real Yun nodes (application, executor, mempool,
+//! gossip, simplex and marshal exactly as `yun node run` wires them) on commonware's
+//! deterministic runtime and simulated p2p, under crashes and restarts, partitions, slow and
+//! lossy links and a Byzantine validator that equivocates; every run ends with the safety and
+//! liveness checks in [`checks`].
+//!
+//! A run is a pure function of its [`Scenario`] (seed included): the same scenario gives the
+//! same [`Report::digest`], and a failing run panics with a message that names its seed.
+
+pub mod byzantine;
+pub mod checks;
+pub mod net;
+pub mod node;
+
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::PrivateKey;
+use commonware_runtime::{Clock, Runner as _, Spawner as _, Supervisor as _, deterministic};
+use rand::RngExt as _;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use yun_types::{
+    Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, Tx, TxId,
+};
+
+/// What goes wrong during a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Everything healthy.
+    Steady,
+    /// Up to f honest validators crash (tasks aborted mid-flight) and restart from their stores.
+    Crashes,
+    /// The validators split in two halves (neither has a quorum), then heal.
+    Partition,
+    /// Every link is slow, jittery and drops messages.
+    Lossy,
+    /// The last validator signs two different notarize votes in every view it sees.
+    Equivocator,
+}
+
+/// One simulated run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub seed: u64,
+    pub validators: usize,
+    pub fault: Fault,
+    /// How long clients submit transfers, in simulated time.
+    pub load: Duration,
+    /// Funded accounts submitting transfers (each to its own home node).
+    pub accounts: usize,
+}
+
+impl Scenario {
+    pub fn new(seed: u64, validators: usize, fault: Fault) -> Scenario {
+        Scenario {
+            seed,
+            validators,
+            fault,
+            load: Duration::from_secs(8),
+            accounts: 6,
+        }
+    }
+
+    /// Most validators that may fail at once while more than two thirds stay honest.
+    pub fn f(&self) -> usize {
+        (self.validators - 1) / 3
+    }
+}
+
+/// What a passing run observed.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub seed: u64,
+    /// Height every honest node reached and agreed on.
+    pub common_height: u64,
+    pub txs_finalized: usize,
+    /// Equivocations the honest nodes reported as evidence.
+    pub equivocations_reported: usize,
+    /// blake3 over the agreed chain and the runtime's audit of every event, in hex.
+    pub digest: String,
+}
+
+/// Longest a run may take in simulated time before it is a liveness failure.
+pub const RUN_SIMULATED_TIME_MAX: Duration = Duration::from_secs(240);
+/// How long after the load stops every accepted transaction must be final everywhere.
+pub const SETTLE_TIME_MAX: Duration = Duration::from_secs(90);
+
+/// Runs one scenario to completion; panics (naming the seed) if any check fails.
+pub fn run(scenario: &Scenario) -> Report {
+    assert!(scenario.validators >= 1);
+    let cfg = deterministic::Config::new()
+        .with_seed(scenario.seed)
+        .with_timeout(Some(RUN_SIMULATED_TIME_MAX));
+    let s = scenario.clone();
+    deterministic::Runner::new(cfg).start(|context| async move { run_in(context, s).await })
+}
+
+/// The funded accounts' keys (deterministic, the same in every run).
+pub fn account_keys(n: usize) -> Vec<PrivateKey> {
+    (0..n)
+        .map(|j| PrivateKey::from_seed(1_000_000 + j as u64))
+        .collect()
+}
+
+/// The validators' keys (deterministic, the same in every run).
+pub fn validator_keys(n: usize) -> Vec<PrivateKey> {
+    (0..n).map(|i| PrivateKey::from_seed(i as u64)).collect()
+}
+
+pub const ACCOUNT_BALANCE: u128 = 1_000_000_000_000;
+
+pub fn genesis(validators: &[PrivateKey], accounts: &[PrivateKey]) -> Genesis {
+    let mut funded: Vec<GenesisAccount> = accounts
+        .iter()
+        .map(|k| GenesisAccount {
+            address: Address::from_public_key(&k.public_key()),
+            balance: Amount::new(ACCOUNT_BALANCE),
+        })
+        .collect();
+    // Validators hold a balance too, so the evidence they report can pay its fee.
+    funded.extend(validators.iter().map(|k| GenesisAccount {
+        address: Address::from_public_key(&k.public_key()),
+        balance: Amount::new(ACCOUNT_BALANCE),
+    }));
+    Genesis {
+        chain_id: "yun-sim".into(),
+        genesis_time_ms: 0,
+        accounts: funded,
+        validators: validators
+            .iter()
+            .enumerate()
+            .map(|(i, k)| GenesisValidator {
+                name: format!("v{i}"),
+                address: Address::from_public_key(&k.public_key()),
+                p2p_address: format!("10.0.0.{}:9000", i + 1),
+            })
+            .collect(),
+        params: ChainParams::default(),
+    }
+}
+
+/// Transactions the clients saw accepted, in submission order.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub accepted: Vec<TxId>,
+    pub rejected: Vec<String>,
+}
+
+async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
+    let vkeys = validator_keys(s.validators);
+    let akeys = account_keys(s.accounts);
+    let genesis = genesis(&vkeys, &akeys);
+    let byzantine = (s.fault == Fault::Equivocator).then_some(s.validators - 1);
+
+    let mut net = net::SimNet::start(&context, &vkeys, s.fault == Fault::Lossy).await;
+    let mut nodes: Vec<node::SimNode> = vkeys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| node::SimNode::new(i, k.clone(), &genesis))
+        .collect();
+    node::SimNode::share_live(&mut nodes);
+    for (i, n) in nodes.iter_mut().enumerate() {
+        if Some(i) == byzantine {
+            byzantine::start(&context, &mut net, n.key.clone(), &vkeys).await;
+        } else {
+            n.start(&context, &mut net).await;
+        }
+    }
+
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let honest: Vec<usize> = (0..s.validators)
+        .filter(|i| Some(*i) != byzantine)
+        .collect();
+    let load = {
+        let states = node::Live::of(&nodes);
+        let ledger = ledger.clone();
+        let s = s.clone();
+        let honest = honest.clone();
+        context
+            .child("load")
+            .spawn(move |ctx| load(ctx, s, akeys, honest, states, ledger))
+    };
+
+    faults(&context, &s, &mut net, &mut nodes, &vkeys).await;
+    load.await.expect("load generator");
+    // Everyone is back and connected; what was accepted must now become final everywhere.
+    net.heal(&vkeys).await;
+    for i in &honest {
+        if !nodes[*i].running() {
+            nodes[*i].start(&context, &mut net).await;
+        }
+    }
+    let accepted: Vec<TxId> = ledger.lock().expect("ledger").accepted.clone();
+    let honest_nodes: Vec<&node::SimNode> = honest.iter().map(|i| &nodes[*i]).collect();
+    checks::await_final(&context, &s, &honest_nodes, &accepted).await;
+    let verdict = checks::verify(&s, &honest_nodes, &accepted, byzantine.map(|b| &vkeys[b]));
+    let mut digest = blake3::Hasher::new();
+    digest.update(&verdict.chain_digest);
+    digest.update(context.auditor().state().as_bytes());
+    Report {
+        seed: s.seed,
+        common_height: verdict.common_height,
+        txs_finalized: accepted.len(),
+        equivocations_reported: verdict.equivocations_reported,
+        digest: digest.finalize().to_hex().to_string(),
+    }
+}
+
+/// Crashes, partitions: whatever the scenario calls for, during the load period.
+async fn faults(
+    context: &deterministic::Context,
+    s: &Scenario,
+    net: &mut net::SimNet,
+    nodes: &mut [node::SimNode],
+    vkeys: &[PrivateKey],
+) {
+    let mut ctx = context.child("faults");
+    match s.fault {
+        Fault::Steady | Fault::Lossy | Fault::Equivocator => context.sleep(s.load).await,
+        Fault::Crashes => {
+            let mut victims = BTreeSet::new();
+            while victims.len() < s.f().max(1).min(s.validators - 1) {
+                victims.insert(ctx.random_range(0..s.validators));
+            }
+            context
+                .sleep(Duration::from_millis(ctx.random_range(1_000..3_000)))
+                .await;
+            for v in &victims {
+                nodes[*v].crash().await;
+            }
+            context
+                .sleep(Duration::from_millis(ctx.random_range(1_000..4_000)))
+                .await;
+            for v in &victims {
+                nodes[*v].start(context, net).await;
+            }
+            // A second crash of one node, right after it came back: restarts must survive it.
+            let again = *victims.iter().next().expect("one victim");
+            context
+                .sleep(Duration::from_millis(ctx.random_range(100..1_500)))
+                .await;
+            nodes[again].crash().await;
+            context.sleep(Duration::from_millis(500)).await;
+            nodes[again].start(context, net).await;
+            context.sleep(s.load / 4).await;
+        }
+        Fault::Partition => {
+            context
+                .sleep(Duration::from_millis(ctx.random_range(1_000..3_000)))
+                .await;
+            let split = s.validators / 2;
+            net.partition(vkeys, split).await;
+            context
+                .sleep(Duration::from_millis(ctx.random_range(2_000..5_000)))
+                .await;
+            net.heal(vkeys).await;
+            context.sleep(s.load / 4).await;
+        }
+    }
+}
+
+/// Clients: each account submits transfers to its home node (an honest validator) with
+/// consecutive nonces, pausing while that node is down.
+async fn load(
+    mut ctx: deterministic::Context,
+    s: Scenario,
+    keys: Vec<PrivateKey>,
+    honest: Vec<usize>,
+    live: node::Live,
+    ledger: Arc<Mutex<Ledger>>,
+) {
+    let addresses: Vec<Address> = keys
+        .iter()
+        .map(|k| Address::from_public_key(&k.public_key()))
+        .collect();
+    let mut nonces = vec![0u64; keys.len()];
+    let start = ctx.current();
+    let min_fee = ChainParams::default().min_fee;
+    while ctx.current().duration_since(start).unwrap_or_default() < s.load {
+        let j = ctx.random_range(0..keys.len());
+        let home = honest[j % honest.len()];
+        let Some(state) = live.get(home) else {
+            ctx.sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let to = addresses[(j + 1 + ctx.random_range(0..keys.len() - 1)) % keys.len()];
+        let tx = Tx {
+            chain_id: "yun-sim".into(),
+            nonce: nonces[j],
+            fee: min_fee,
+            expires_at_height: state.head().height + 10_000,
+            action: Action::Transfer {
+                to,
+                amount: Amount::new(ctx.random_range(1..1_000)),
+            },
+        }
+        .sign(&keys[j]);
+        let id = tx.id();
+        match state.submit(vec![tx]).pop().expect("one result") {
+            Ok(_) => {
+                nonces[j] += 1;
+                ledger.lock().expect("ledger").accepted.push(id);
+            }
+            Err(r) => ledger
+                .lock()
+                .expect("ledger")
+                .rejected
+                .push(format!("{r:?}")),
+        }
+        drop(state);
+        let pause = Duration::from_millis(ctx.random_range(5..60));
+        ctx.sleep(pause).await;
+    }
+}
