@@ -400,10 +400,18 @@ pub async fn status(opts: &ClientOpts) -> anyhow::Result<()> {
                 .filter(|p| p.connected_since_ms.is_some())
                 .count()
         );
+        // The node reports wall-clock instants; a person reads them as ages.
+        let now_ms = crate::devnet::now_ms();
         for p in &s.peers {
             let what = match (p.connected_since_ms, p.blocked_until_ms) {
-                (_, Some(until)) => format!("blocked until {until} ms"),
-                (Some(since), None) => format!("connected since {since} ms"),
+                (_, Some(until_ms)) => format!(
+                    "blocked for another {} s",
+                    until_ms.saturating_sub(now_ms) / 1_000
+                ),
+                (Some(since_ms), None) => format!(
+                    "connected for {} s",
+                    now_ms.saturating_sub(since_ms) / 1_000
+                ),
                 (None, None) => "known".to_string(),
             };
             out += &format!("\n  {}  {what}", p.address);

@@ -93,10 +93,12 @@ pub fn localnet(args: LocalnetArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let dir = args.data_dir.clone().unwrap_or_else(default_dir);
-    let (mut nodes, accounts) = prepare(&dir, &args)?;
-    let mut children = start(&dir, &mut nodes)?;
+    let (mut nodes, accounts) = prepare(&dir, &args, &[])?;
+    let exe = std::env::current_exe().context("finding the yun binary")?;
+    let mut children = start(&exe, &dir, &mut nodes)?;
     if let Err(e) = wait_ready(&nodes, &mut children) {
         terminate(&mut children);
+        let _ = std::fs::remove_file(dir.join(MANIFEST_FILE));
         return Err(e);
     }
     print_banner(&dir, &nodes, &accounts, args.detach);
@@ -113,11 +115,13 @@ pub fn localnet(args: LocalnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes keys, a shared genesis and one `node.toml` per node, unless the directory already
-/// holds a localnet of the same shape; returns the nodes and the dev accounts.
+/// Writes keys, a shared genesis (dev accounts plus `extra` funded accounts) and one
+/// `node.toml` per node, unless the directory already holds a localnet of the same shape;
+/// returns the nodes and the dev accounts.
 pub fn prepare(
     dir: &Path,
     args: &LocalnetArgs,
+    extra: &[(Address, Amount)],
 ) -> anyhow::Result<(Vec<LocalNode>, Vec<DevAccount>)> {
     let total = args.validators + args.full_nodes;
     if args.validators == 0 || total > LOCALNET_NODES_MAX {
@@ -129,6 +133,7 @@ pub fn prepare(
             args.base_port
         );
     }
+    forget_if_stopped(dir);
     if args.reset && dir.exists() {
         if dir.join(MANIFEST_FILE).exists() {
             bail!(
@@ -186,6 +191,10 @@ pub fn prepare(
                 address: a.address,
                 balance: Amount::new(DEV_BALANCE),
             })
+            .chain(extra.iter().map(|(address, balance)| GenesisAccount {
+                address: *address,
+                balance: *balance,
+            }))
             .collect(),
         validators,
         params: devnet_params(),
@@ -279,14 +288,52 @@ fn reuse(dir: &Path, args: &LocalnetArgs) -> anyhow::Result<(Vec<LocalNode>, Vec
     Ok((nodes, accounts))
 }
 
-/// Starts one `yun node run` process per node, each in its own process group (a terminal's
+/// A manifest whose processes are all gone (a crashed or killed localnet) no longer stands
+/// for a running network.
+fn forget_if_stopped(dir: &Path) {
+    let path = dir.join(MANIFEST_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let running = serde_json::from_str::<Manifest>(&text)
+        .map(|m| m.nodes.iter().filter_map(|n| n.pid).any(alive))
+        .unwrap_or(false);
+    if !running {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Fails, naming the node and the port, if any API or p2p port of these nodes is taken: a
+/// node whose p2p listener cannot bind would otherwise die after its API answered.
+fn check_ports_free(nodes: &[LocalNode]) -> anyhow::Result<()> {
+    for node in nodes {
+        let cfg = NodeConfig::load(&node.config)?;
+        for (what, addr) in [("API", cfg.api_listen), ("p2p", cfg.p2p_listen)] {
+            if let Err(e) = std::net::TcpListener::bind(addr) {
+                bail!(
+                    "{}'s {what} port {addr} is taken ({e}); stop what uses it or pick another --base-port",
+                    node.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Starts one `exe node run` process per node, each in its own process group (a terminal's
 /// Ctrl-C reaches only `yun localnet`, which then stops them in order), logging to
 /// `NAME/node.log`; records their pids in the manifest.
-pub fn start(dir: &Path, nodes: &mut [LocalNode]) -> anyhow::Result<Vec<Child>> {
-    let exe = std::env::current_exe().context("finding the yun binary")?;
+pub fn start(exe: &Path, dir: &Path, nodes: &mut [LocalNode]) -> anyhow::Result<Vec<Child>> {
+    check_ports_free(nodes)?;
     let mut children = Vec::new();
     for node in nodes.iter_mut() {
-        let child = spawn_node(&exe, node)?;
+        let child = match spawn_node(exe, node) {
+            Ok(c) => c,
+            Err(e) => {
+                terminate(&mut children);
+                return Err(e);
+            }
+        };
         node.pid = Some(child.id());
         children.push(child);
     }
@@ -324,7 +371,7 @@ pub fn spawn_node(exe: &Path, node: &LocalNode) -> anyhow::Result<Child> {
 
 /// Waits until every node's API answers; a node that exits first fails the start with the
 /// end of its log.
-fn wait_ready(nodes: &[LocalNode], children: &mut [Child]) -> anyhow::Result<()> {
+pub fn wait_ready(nodes: &[LocalNode], children: &mut [Child]) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -364,7 +411,7 @@ fn log_tail(node: &LocalNode) -> String {
 }
 
 /// SIGTERM to every child, then waits for each (SIGKILL after the grace period).
-fn terminate(children: &mut [Child]) {
+pub fn terminate(children: &mut [Child]) {
     for c in children.iter() {
         signal(c.id(), rustix::process::Signal::TERM);
     }
@@ -410,6 +457,36 @@ pub fn stop(dir: &Path) -> anyhow::Result<usize> {
     Ok(pids.len())
 }
 
+/// Reads the manifest of the localnet running from `dir`.
+pub fn manifest(dir: &Path) -> anyhow::Result<Manifest> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("no running localnet recorded in {}", dir.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// A base port from which `nodes` consecutive API ports and their p2p ports are all free
+/// right now (tests and benchmarks run side by side, so they never use a fixed one).
+pub fn free_base_port(nodes: usize) -> anyhow::Result<u16> {
+    for _ in 0..FREE_BASE_PORT_ATTEMPTS {
+        let base = rand::random_range(FREE_BASE_PORT_RANGE);
+        let free = (0..nodes as u16).all(|i| {
+            [base + i, base + P2P_PORT_OFFSET + i]
+                .iter()
+                .all(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        });
+        if free {
+            return Ok(base);
+        }
+    }
+    bail!("found no free range of ports for {nodes} nodes")
+}
+
+/// Where `free_base_port` looks: above the usual service ports, below the ephemeral range
+/// (32768+) the kernel hands out to outgoing connections.
+const FREE_BASE_PORT_RANGE: std::ops::Range<u16> = 20_000..32_000;
+const FREE_BASE_PORT_ATTEMPTS: usize = 100;
+
 fn signal(pid: u32, sig: rustix::process::Signal) {
     if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
         let _ = rustix::process::kill_process(pid, sig);
@@ -417,7 +494,7 @@ fn signal(pid: u32, sig: rustix::process::Signal) {
 }
 
 /// Whether a process exists (and is not a zombie of ours: those are reaped by `wait`).
-fn alive(pid: u32) -> bool {
+pub fn alive(pid: u32) -> bool {
     let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
         return false;
     };

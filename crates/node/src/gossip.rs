@@ -87,7 +87,7 @@ where
                     }
                 };
                 let results = state.admit_from_peer(batch.0);
-                if results.iter().any(|r| *r == Err(TxRejection::BadSignature)) {
+                if results.contains(&Err(TxRejection::BadSignature)) {
                     warn!(%peer, "gossiped transaction with a bad signature; blocking the peer");
                     let _ = blocker.block(peer);
                 }

@@ -257,7 +257,7 @@ where
             },
             cups::Version::V1,
         );
-        let p2p_cfg = discovery::Config::local(
+        let mut p2p_cfg = discovery::Config::local(
             handshake,
             P2P_NAMESPACE,
             cfg.p2p_listen,
@@ -267,10 +267,18 @@ where
             engine::P2P_MESSAGE_BYTES_MAX,
             NZUsize!(P2P_MAILBOX_SIZE),
         );
+        // Only peer set 0 is ever tracked; every further set would multiply each channel's
+        // preallocated inbound mailbox.
+        p2p_cfg.tracked_peer_sets = NZUsize!(1);
         let (mut network, mut oracle) = discovery::Network::new(context.child("network"), p2p_cfg);
         let _ = oracle.track(0, tracked);
-        let fast = Quota::per_second(NZU32!(4096));
-        let slow = Quota::per_second(NZU32!(256));
+        // Each channel preallocates (peers × burst) inbound slots and the router their sum,
+        // so bursts stay small: with a burst of 4096 a node held ~3 GB before sending anything.
+        // A peer past its rate is only slowed down (its messages wait), never dropped.
+        let fast = Quota::per_second(NZU32!(P2P_FAST_MESSAGES_PER_SEC))
+            .allow_burst(NZU32!(P2P_BURST_MESSAGES));
+        let slow = Quota::per_second(NZU32!(P2P_SLOW_MESSAGES_PER_SEC))
+            .allow_burst(NZU32!(P2P_BURST_MESSAGES));
         let channels = Channels {
             votes: network.register(engine::CHANNEL_VOTES, fast),
             certificates: network.register(engine::CHANNEL_CERTIFICATES, fast),
@@ -285,7 +293,7 @@ where
             state.clone(),
             key,
             role,
-            "",
+            &engine::EngineConfig::node(),
             channels,
             oracle.clone(),
             oracle,
@@ -353,8 +361,14 @@ where
 }
 
 /// Most peers one peer set may hold (validators plus the full nodes they serve). Each
-/// channel preallocates `P2P_PEERS_MAX × P2P_MAILBOX_SIZE` inbound slots, so this stays modest.
+/// channel preallocates `P2P_PEERS_MAX × P2P_BURST_MESSAGES` inbound slots, so this stays modest.
 pub const P2P_PEERS_MAX: usize = 128;
+/// Per-peer message rate of the consensus-critical and transaction channels.
+pub const P2P_FAST_MESSAGES_PER_SEC: u32 = 4096;
+/// Per-peer message rate of the block and backfill channels (large messages).
+pub const P2P_SLOW_MESSAGES_PER_SEC: u32 = 256;
+/// Messages a peer may send at once before its rate applies.
+pub const P2P_BURST_MESSAGES: u32 = 64;
 /// Per-peer inbound backlog of a p2p channel, in messages.
 pub const P2P_MAILBOX_SIZE: usize = 256;
 
