@@ -293,3 +293,48 @@ impl Genesis {
         Hash32::digest(&serde_json::to_vec(self).expect("genesis serializes"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_codec::{DecodeExt, Encode};
+
+    /// A genesis file written before staking: no `self_bond`, no `params.staking`.
+    const PRE_STAKING: &str = r#"{
+        "chain_id": "yun-devnet",
+        "genesis_time_ms": 1,
+        "accounts": [],
+        "validators": [{
+            "name": "validator0",
+            "address": "yun1rgg0xjq9cmq5up6dkp5ahlw6had2a2480vv6xh9emsjdxsuhkyfshs0609",
+            "p2p_address": "127.0.0.1:9000"
+        }],
+        "params": {
+            "min_fee": "1000",
+            "fee_burn_bps": 1000,
+            "block_txs_max": 20000,
+            "tx_bytes_max": 65536,
+            "expiry_blocks_max": 100000
+        }
+    }"#;
+
+    #[test]
+    fn genesis_files_without_staking_still_load_with_defaults() {
+        let g: Genesis = serde_json::from_str(PRE_STAKING).unwrap();
+        assert_eq!(g.validators[0].self_bond, Amount::ZERO);
+        assert_eq!(g.params.staking, StakingParams::default());
+        assert_eq!(g.params.staking.epoch_blocks, 100);
+        assert_eq!(g.params.staking.active_validators_max, 21);
+        assert_eq!(g.params.staking.slash_equivocation_bps, 500);
+    }
+
+    #[test]
+    fn chain_params_round_trip_with_staking() {
+        let mut p = ChainParams::default();
+        p.staking.epoch_blocks = 7;
+        p.staking.jail_blocks = 9;
+        let bytes = p.encode();
+        assert_eq!(bytes.len(), p.encode_size());
+        assert_eq!(ChainParams::decode(bytes).unwrap(), p);
+    }
+}
