@@ -149,7 +149,9 @@ pub(super) fn undelegate<R: StateReader + ?Sized>(
         state.set_delegation(sender, validator, &d);
     }
     state.set_validator(&v);
-    let release_height = env.height + params.staking.unbonding_blocks.max(1);
+    let release_height = env
+        .height
+        .saturating_add(params.staking.unbonding_blocks.max(1));
     let mut entry = state
         .unbonding(sender, validator, release_height)
         .unwrap_or(Unbonding {
