@@ -392,3 +392,35 @@ fn staking_rejections_are_numbered_named_and_say_what_to_do() {
         assert!(!r.message().is_empty() && !r.hint().is_empty());
     }
 }
+
+#[test]
+fn a_proposers_built_block_and_its_re_execution_write_the_same_staking_state() {
+    use yun_state::{BlockEnv, Overlay, build_block, execute_block};
+    let mut s = chain(&["val1", "alice", "bob"]);
+    s.genesis_validator("g", MIN_BOND)
+        .genesis_validator("h", 2 * MIN_BOND);
+    s.tx("val1").act(register_validator(MIN_BOND)).expect_ok();
+    s.tx("alice").act(delegate("val1", 50_000)).expect_ok();
+    s.to_epoch_end();
+    let candidates = vec![
+        s.tx("alice").fee(777).sign(undelegate("val1", 20_000)),
+        s.tx("bob").fee(555).sign(delegate("g", 9_000)),
+        // A bad nonce: left out by the proposer.
+        s.tx("bob").nonce(9).sign(delegate("g", 9_000)),
+        s.tx("val1").fee(333).sign(Action::Unjail),
+    ];
+    let env = BlockEnv {
+        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
+        height: s.height + 1,
+        timestamp_ms: 0,
+        proposer: addr("h"),
+        seed: yun_types::Hash32::digest(b"seed"),
+    };
+    let mut proposer = Overlay::new(&s.state);
+    let built = build_block(&mut proposer, &env, candidates);
+    assert_eq!(built.txs.len(), 3);
+    assert_eq!(built.left_out.len(), 1);
+    let mut verifier = Overlay::new(&s.state);
+    execute_block(&mut verifier, &env, &built.txs).unwrap();
+    assert_eq!(proposer.into_writes(), verifier.into_writes());
+}
