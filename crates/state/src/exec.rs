@@ -19,7 +19,7 @@ use yun_types::{
 };
 
 /// What the block itself contributes to execution: the only source of height, time and the
-/// fee recipient.
+/// proposer (who receives what the pro-rata fee shares leave over).
 #[derive(Debug, Clone)]
 pub struct BlockEnv {
     pub chain_id: String,
