@@ -91,6 +91,7 @@ pub fn prepare_with_providers(
             name: "validator0".into(),
             address: Address::from_public_key(&key.public_key()),
             p2p_address: format!("127.0.0.1:{p2p_port}"),
+            self_bond: Amount::ZERO,
         }],
         params: devnet_params(),
     };

@@ -19,7 +19,7 @@ use yun_types::{
 };
 
 /// What the block itself contributes to execution: the only source of height, time and the
-/// fee recipient.
+/// proposer (who receives what the pro-rata fee shares leave over).
 #[derive(Debug, Clone)]
 pub struct BlockEnv {
     pub chain_id: String,
@@ -75,6 +75,9 @@ pub fn check_stateless(
         Action::PostJob { spec } => crate::market::check_job_spec(spec, params, height),
         Action::CommitResults { commits } if commits.is_empty() => Err(TxRejection::Malformed),
         Action::RevealResults { reveals } if reveals.is_empty() => Err(TxRejection::Malformed),
+        staking if crate::staking::is_staking_action(staking) => {
+            crate::staking::check_stateless(staking)
+        }
         _ => Ok(()),
     }
 }
@@ -132,7 +135,12 @@ pub fn check_admission<R: StateReader + ?Sized>(
 
 /// Fee plus whatever the action moves out of the sender's balance.
 pub fn max_spend(stx: &SignedTx) -> Result<Amount, TxRejection> {
-    let moved = crate::market::action_spend(&stx.tx.action)?;
+    let action = &stx.tx.action;
+    let moved = if crate::staking::is_staking_action(action) {
+        crate::staking::action_spend(action)
+    } else {
+        crate::market::action_spend(action)?
+    };
     stx.tx
         .fee
         .checked_add(moved)
@@ -178,6 +186,9 @@ pub fn execute_block<R: StateReader + ?Sized>(
             .map_err(|_| fail(TxRejection::AmountOverflow))?;
         receipts.push(receipt);
     }
+    let fee_pool = fees_total
+        .checked_sub(burned_total)
+        .expect("the burned share is part of the fees");
     if !burned_total.is_zero() {
         supply.burned = supply
             .burned
@@ -185,7 +196,7 @@ pub fn execute_block<R: StateReader + ?Sized>(
             .expect("burned never exceeds the fixed total supply");
         state.set_supply(&supply);
     }
-    crate::market::end_block(state, env, &params);
+    end_block(state, env, &params, fee_pool);
     Ok(BlockOutcome {
         receipts,
         fees_total,
@@ -211,6 +222,7 @@ pub fn build_block<R: StateReader + ?Sized>(
 ) -> BuiltBlock {
     let params = state.params();
     let mut built = BuiltBlock::default();
+    let mut fees_total = Amount::ZERO;
     let mut burned_total = Amount::ZERO;
     let mut bytes = 0usize;
     for stx in candidates {
@@ -223,6 +235,9 @@ pub fn build_block<R: StateReader + ?Sized>(
         match apply_tx(state, env, &params, &stx, built.txs.len() as u32) {
             Ok((receipt, burned)) => {
                 bytes += size;
+                fees_total = fees_total
+                    .checked_add(receipt.fee_paid)
+                    .expect("fees within supply");
                 burned_total = burned_total
                     .checked_add(burned)
                     .expect("burned within supply");
@@ -240,12 +255,29 @@ pub fn build_block<R: StateReader + ?Sized>(
             .expect("burned within supply");
         state.set_supply(&supply);
     }
-    crate::market::end_block(state, env, &params);
+    let fee_pool = fees_total
+        .checked_sub(burned_total)
+        .expect("the burned share is part of the fees");
+    end_block(state, env, &params, fee_pool);
     built
 }
 
-/// Applies one transaction: inclusion rules, fee (burned share and proposer share), nonce,
-/// then the action. Returns the receipt and the amount burned. On `Err` nothing was written.
+/// The end-of-block steps, after the transactions: staking (fees shared among the epoch's
+/// active validators, unbonded amounts released, the next active set chosen in an epoch's last
+/// block), then the market.
+fn end_block<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    fee_pool: Amount,
+) {
+    crate::staking::end_block(state, env, params, fee_pool);
+    crate::market::end_block(state, env, params);
+}
+
+/// Applies one transaction: inclusion rules, fee, nonce, then the action. Returns the receipt
+/// and the amount burned; the rest of the fee joins the block's fee pool, shared among the
+/// active validators at the end of the block. On `Err` nothing was written.
 fn apply_tx<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -267,13 +299,7 @@ fn apply_tx<R: StateReader + ?Sized>(
     account.nonce += 1;
     state.set_account(&sender, account);
 
-    let burned = fee
-        .mul_div_floor(u128::from(params.fee_burn_bps), 10_000)
-        .map_err(|_| TxRejection::AmountOverflow)?;
-    let reward = fee
-        .checked_sub(burned)
-        .expect("burn share is at most the fee");
-    credit(state, &env.proposer, reward);
+    let burned = crate::staking::bps_of(fee, params.fee_burn_bps);
 
     let outcome = match apply_action(state, env, params, &sender, &stx.id(), &stx.tx.action) {
         Ok(()) => TxOutcome::Success,
@@ -299,6 +325,9 @@ fn apply_action<R: StateReader + ?Sized>(
     action: &Action,
 ) -> Result<(), TxRejection> {
     match action {
+        staking if crate::staking::is_staking_action(staking) => {
+            crate::staking::apply_action(state, env, params, sender, staking)
+        }
         Action::Transfer { to, amount } => {
             let mut from = state.account(sender);
             from.balance = from

@@ -1,6 +1,14 @@
 //! Turning a genesis file into the first state.
+//!
+//! Genesis validators may bond nothing (`self_bond` 0, the default, so files written before
+//! staking still load) or at least `validator_self_bond_min`. Either way they form epoch 0's
+//! active set; from epoch 1 on only validators with at least the minimum self bond are
+//! eligible (if none is, the set carries over).
 
 use crate::overlay::{MemState, Overlay, StateWrites};
+use crate::staking::{
+    ActiveSet, ActiveValidator, Validator, ValidatorStatus, check_p2p_address, sort_by_stake,
+};
 use crate::supply::Supply;
 use std::collections::BTreeSet;
 use yun_types::limits::{CHAIN_ID_BYTES_MAX, NAME_BYTES_MAX};
@@ -23,6 +31,12 @@ pub enum GenesisError {
     Overflow,
     #[error("parameter {0} is out of range")]
     BadParam(&'static str),
+    #[error("{count} genesis validators but at most {max} may be active")]
+    TooManyValidators { count: usize, max: u32 },
+    #[error("validator {0}: p2p address is not host:port")]
+    P2pAddress(String),
+    #[error("validator {0}: a non-zero self bond must be at least validator_self_bond_min")]
+    SelfBond(String),
 }
 
 /// Validates `genesis` and returns the writes that form the state at height 0.
@@ -43,6 +57,22 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
     if p.tx_bytes_max < 256 || p.tx_bytes_max as usize > yun_types::limits::TX_BYTES_MAX {
         return Err(GenesisError::BadParam("tx_bytes_max"));
     }
+    let sp = &p.staking;
+    if sp.epoch_blocks == 0 {
+        return Err(GenesisError::BadParam("staking.epoch_blocks"));
+    }
+    if sp.active_validators_max == 0 {
+        return Err(GenesisError::BadParam("staking.active_validators_max"));
+    }
+    if sp.slash_equivocation_bps > 10_000 {
+        return Err(GenesisError::BadParam("staking.slash_equivocation_bps"));
+    }
+    if genesis.validators.len() > sp.active_validators_max as usize {
+        return Err(GenesisError::TooManyValidators {
+            count: genesis.validators.len(),
+            max: sp.active_validators_max,
+        });
+    }
     let mut seen = BTreeSet::new();
     for v in &genesis.validators {
         if v.name.len() > NAME_BYTES_MAX {
@@ -50,6 +80,12 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
         }
         if !seen.insert(v.address) {
             return Err(GenesisError::DuplicateValidator(v.address.to_string()));
+        }
+        if check_p2p_address(&v.p2p_address).is_err() {
+            return Err(GenesisError::P2pAddress(v.address.to_string()));
+        }
+        if !v.self_bond.is_zero() && v.self_bond < sp.validator_self_bond_min {
+            return Err(GenesisError::SelfBond(v.address.to_string()));
         }
     }
     let empty = MemState::default();
@@ -67,6 +103,35 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
         account.balance = a.balance;
         state.set_account(&a.address, account);
     }
+    // Genesis validators: self bonds are minted into the supply; together they are epoch 0's
+    // active set, in the canonical order (stake high to low, then address bytes), whatever
+    // order the file lists them in.
+    let mut active = Vec::with_capacity(genesis.validators.len());
+    for v in &genesis.validators {
+        total = total
+            .checked_add(v.self_bond)
+            .map_err(|_| GenesisError::Overflow)?;
+        state.set_validator(&Validator {
+            address: v.address,
+            p2p_address: v.p2p_address.clone(),
+            self_bond: v.self_bond,
+            delegated: Amount::ZERO,
+            status: ValidatorStatus::Active,
+            jailed_until_height: 0,
+            fees_earned: Amount::ZERO,
+            slashed: Amount::ZERO,
+            registered_height: 0,
+        });
+        active.push(ActiveValidator {
+            address: v.address,
+            stake: v.self_bond,
+        });
+    }
+    sort_by_stake(&mut active);
+    state.set_active_set(&ActiveSet {
+        epoch: 0,
+        validators: active,
+    });
     state.set_params(&genesis.params);
     state.set_supply(&Supply {
         total,

@@ -1,4 +1,5 @@
-//! The pure state machine of Yun: accounts, transfers, fees, genesis and the compute market.
+//! The pure state machine of Yun: accounts, transfers, fees, genesis, delegated proof of stake
+//! and the compute market.
 //!
 //! Nothing here performs I/O, reads a clock, iterates a hash map or uses floating point:
 //! every input (height, time, proposer) arrives in a [`BlockEnv`], so every node that applies
@@ -12,6 +13,7 @@ pub mod genesis;
 pub mod keys;
 pub mod market;
 pub mod overlay;
+pub mod staking;
 pub mod supply;
 
 #[cfg(feature = "scenario")]
@@ -20,6 +22,8 @@ pub mod market_sim;
 pub mod scenario;
 #[cfg(feature = "scenario")]
 pub mod scenario_market;
+#[cfg(feature = "scenario")]
+pub mod scenario_staking;
 
 pub use account::Account;
 pub use exec::{
@@ -29,4 +33,4 @@ pub use exec::{
 pub use genesis::{GenesisError, genesis_writes};
 pub use keys::StateKey;
 pub use overlay::{MemState, Overlay, StateReader, StateWrites, prefix_end};
-pub use supply::{Supply, SupplyError, check_supply};
+pub use supply::{Holdings, Supply, SupplyError, check_supply};

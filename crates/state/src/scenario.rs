@@ -37,7 +37,8 @@ pub fn genesis_with(accounts: &[(&str, u128)]) -> Genesis {
         validators: vec![GenesisValidator {
             name: "validator".into(),
             address: addr("validator"),
-            p2p_address: "127.0.0.1:0".into(),
+            p2p_address: "127.0.0.1:1".into(),
+            self_bond: Amount::ZERO,
         }],
         params: Scenario::new().params,
     }
@@ -49,7 +50,10 @@ pub struct Scenario {
     pub state: MemState,
     pub params: ChainParams,
     pub height: u64,
+    /// Who proposes the next blocks (and receives the fee remainders); "validator" unless set.
+    pub proposer: String,
     genesis_accounts: Vec<(String, Amount)>,
+    genesis_validators: Vec<(String, Amount)>,
     started: bool,
 }
 
@@ -104,7 +108,9 @@ impl Scenario {
                 ..ChainParams::default()
             },
             height: 0,
+            proposer: "validator".into(),
             genesis_accounts: Vec::new(),
+            genesis_validators: Vec::new(),
             started: false,
         }
     }
@@ -120,7 +126,19 @@ impl Scenario {
         self
     }
 
-    fn start(&mut self) {
+    /// Makes `name` a genesis validator bonding `self_bond` (only before the first block).
+    /// Without any, the chain has one validator "validator" with no self bond.
+    pub fn genesis_validator(&mut self, name: &str, self_bond: u128) -> &mut Self {
+        assert!(
+            !self.started,
+            "genesis_validator() is a genesis step: call it before any transaction"
+        );
+        self.genesis_validators
+            .push((name.to_string(), Amount::new(self_bond)));
+        self
+    }
+
+    pub(crate) fn start(&mut self) {
         if self.started {
             return;
         }
@@ -135,11 +153,19 @@ impl Scenario {
                     balance: *a,
                 })
                 .collect(),
-            validators: vec![GenesisValidator {
-                name: "validator".into(),
-                address: addr("validator"),
-                p2p_address: "127.0.0.1:0".into(),
-            }],
+            validators: if self.genesis_validators.is_empty() {
+                vec![("validator".to_string(), Amount::ZERO)]
+            } else {
+                self.genesis_validators.clone()
+            }
+            .into_iter()
+            .map(|(name, self_bond)| GenesisValidator {
+                address: addr(&name),
+                name,
+                p2p_address: "127.0.0.1:1".into(),
+                self_bond,
+            })
+            .collect(),
             params: self.params.clone(),
         };
         self.state
@@ -208,6 +234,18 @@ impl Scenario {
 
     /// Executes one block holding `txs`; on success commits it and checks supply.
     pub fn block(&mut self, txs: &[SignedTx]) -> Result<BlockOutcome, BlockError> {
+        self.block_with(txs, |_, _| ()).map(|(outcome, ())| outcome)
+    }
+
+    /// Executes one block whose first effect is `first` (what an action at index 0 would do,
+    /// e.g. slashing evidence), then `txs`; on success commits it and checks supply. If
+    /// `first` fails its writes are kept anyway, so it must leave nothing on failure (as
+    /// every action does).
+    pub fn block_with<T>(
+        &mut self,
+        txs: &[SignedTx],
+        first: impl FnOnce(&mut Overlay<'_, MemState>, &BlockEnv) -> T,
+    ) -> Result<(BlockOutcome, T), BlockError> {
         self.start();
         assert!(
             verify_signatures(txs, &mut rand::rng()),
@@ -217,10 +255,11 @@ impl Scenario {
             chain_id: SCENARIO_CHAIN_ID.into(),
             height: self.height + 1,
             timestamp_ms: (self.height + 1) * 1_000,
-            proposer: addr("validator"),
+            proposer: addr(&self.proposer),
             seed: yun_types::Hash32::digest(&self.height.to_be_bytes()),
         };
         let mut overlay = Overlay::new(&self.state);
+        let first = first(&mut overlay, &env);
         let outcome = execute_block(&mut overlay, &env, txs)?;
         let writes = overlay.into_writes();
         self.state.apply(writes);
@@ -231,7 +270,7 @@ impl Scenario {
             .iter()
             .map(|(k, v)| (k.as_slice(), v.as_slice()));
         check_supply(entries).expect("supply is conserved after every block");
-        Ok(outcome)
+        Ok((outcome, first))
     }
 }
 

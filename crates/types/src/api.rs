@@ -100,15 +100,46 @@ pub struct SubmitTxResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ActionView {
-    Transfer { to: Address, amount: Amount },
-    RegisterProvider { spec: ProviderSpec, bond: Amount },
-    UpdateProvider { spec: ProviderSpec },
-    PauseProvider { paused: bool },
+    Transfer {
+        to: Address,
+        amount: Amount,
+    },
+    RegisterProvider {
+        spec: ProviderSpec,
+        bond: Amount,
+    },
+    UpdateProvider {
+        spec: ProviderSpec,
+    },
+    PauseProvider {
+        paused: bool,
+    },
     ExitProvider,
-    PostJob { spec: JobSpec },
-    CancelJob { job: JobId },
-    CommitResults { commits: Vec<ResultCommit> },
-    RevealResults { reveals: Vec<ResultReveal> },
+    PostJob {
+        spec: JobSpec,
+    },
+    CancelJob {
+        job: JobId,
+    },
+    CommitResults {
+        commits: Vec<ResultCommit>,
+    },
+    RevealResults {
+        reveals: Vec<ResultReveal>,
+    },
+    RegisterValidator {
+        p2p_address: String,
+        self_bond: Amount,
+    },
+    Delegate {
+        validator: Address,
+        amount: Amount,
+    },
+    Undelegate {
+        validator: Address,
+        amount: Amount,
+    },
+    Unjail,
 }
 
 impl From<&Action> for ActionView {
@@ -123,6 +154,18 @@ impl From<&Action> for ActionView {
             Action::CancelJob { job } => ActionView::CancelJob { job },
             Action::CommitResults { commits } => ActionView::CommitResults { commits },
             Action::RevealResults { reveals } => ActionView::RevealResults { reveals },
+            Action::RegisterValidator {
+                p2p_address,
+                self_bond,
+            } => ActionView::RegisterValidator {
+                p2p_address,
+                self_bond,
+            },
+            Action::Delegate { validator, amount } => ActionView::Delegate { validator, amount },
+            Action::Undelegate { validator, amount } => {
+                ActionView::Undelegate { validator, amount }
+            }
+            Action::Unjail => ActionView::Unjail,
         }
     }
 }

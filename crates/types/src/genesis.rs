@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 pub struct ChainParams {
     /// Smallest fee a transaction may pay.
     pub min_fee: Amount,
-    /// Share of every fee that is burned, in basis points (1/10,000); the rest goes to the proposer.
+    /// Share of every fee that is burned, in basis points (1/10,000); the rest is shared by the
+    /// epoch's active validators pro rata by stake.
     pub fee_burn_bps: u16,
     /// Most transactions in one block.
     pub block_txs_max: u32,
@@ -21,6 +22,78 @@ pub struct ChainParams {
     /// The compute market's parameters.
     #[serde(default)]
     pub market: MarketParams,
+    /// Delegated proof of stake: epochs, the active set, bonds, unbonding, slashing.
+    #[serde(default)]
+    pub staking: StakingParams,
+}
+
+/// Parameters of delegated proof of stake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StakingParams {
+    /// Blocks per epoch. Epoch `e` is heights `e × epoch_blocks ..= (e + 1) × epoch_blocks − 1`
+    /// (height 0, genesis, is in epoch 0); the next epoch's active set is chosen at the end of
+    /// an epoch's last block.
+    pub epoch_blocks: u64,
+    /// Most validators in an epoch's active set (the top ones by bonded stake).
+    pub active_validators_max: u32,
+    /// Smallest self bond a validator may register with (and keep, unless it unbonds all).
+    pub validator_self_bond_min: Amount,
+    /// Smallest amount one `Delegate` may bond.
+    pub delegation_min: Amount,
+    /// Blocks between `Undelegate` and the amount's return to the balance.
+    pub unbonding_blocks: u64,
+    /// Share of a validator's self bond, of each delegation to it and of each of their
+    /// unbonding entries that one proven equivocation burns, in basis points.
+    pub slash_equivocation_bps: u16,
+    /// Blocks a slashed validator stays jailed before it may `Unjail`.
+    pub jail_blocks: u64,
+}
+
+impl Default for StakingParams {
+    fn default() -> Self {
+        StakingParams {
+            epoch_blocks: 100,
+            active_validators_max: 21,
+            validator_self_bond_min: Amount::new(1_000_000),
+            delegation_min: Amount::new(1_000),
+            unbonding_blocks: 1_000,
+            slash_equivocation_bps: 500,
+            jail_blocks: 1_000,
+        }
+    }
+}
+
+impl Write for StakingParams {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.epoch_blocks.write(buf);
+        self.active_validators_max.write(buf);
+        self.validator_self_bond_min.write(buf);
+        self.delegation_min.write(buf);
+        self.unbonding_blocks.write(buf);
+        self.slash_equivocation_bps.write(buf);
+        self.jail_blocks.write(buf);
+    }
+}
+
+impl EncodeSize for StakingParams {
+    fn encode_size(&self) -> usize {
+        8 + 4 + 16 + 16 + 8 + 2 + 8
+    }
+}
+
+impl Read for StakingParams {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(StakingParams {
+            epoch_blocks: u64::read(buf)?,
+            active_validators_max: u32::read(buf)?,
+            validator_self_bond_min: Amount::read(buf)?,
+            delegation_min: Amount::read(buf)?,
+            unbonding_blocks: u64::read(buf)?,
+            slash_equivocation_bps: u16::read(buf)?,
+            jail_blocks: u64::read(buf)?,
+        })
+    }
 }
 
 /// Parameters of the compute market (bonds, windows, slashing, the price index).
@@ -144,6 +217,7 @@ impl Default for ChainParams {
             tx_bytes_max: 65_536,
             expiry_blocks_max: 100_000,
             market: MarketParams::default(),
+            staking: StakingParams::default(),
         }
     }
 }
@@ -156,12 +230,13 @@ impl Write for ChainParams {
         self.tx_bytes_max.write(buf);
         self.expiry_blocks_max.write(buf);
         self.market.write(buf);
+        self.staking.write(buf);
     }
 }
 
 impl EncodeSize for ChainParams {
     fn encode_size(&self) -> usize {
-        16 + 2 + 4 + 4 + 8 + self.market.encode_size()
+        16 + 2 + 4 + 4 + 8 + self.market.encode_size() + self.staking.encode_size()
     }
 }
 
@@ -175,6 +250,7 @@ impl Read for ChainParams {
             tx_bytes_max: u32::read(buf)?,
             expiry_blocks_max: u64::read(buf)?,
             market: MarketParams::read(buf)?,
+            staking: StakingParams::read(buf)?,
         })
     }
 }
@@ -193,6 +269,12 @@ pub struct GenesisValidator {
     pub address: Address,
     /// `host:port` of its p2p listener.
     pub p2p_address: String,
+    /// Bonded at genesis (minted into the total supply, not taken from a balance). Zero, the
+    /// default, keeps genesis files written before staking loading: such a validator is in the
+    /// epoch-0 set but is not eligible afterwards until it bonds at least
+    /// `validator_self_bond_min`. A non-zero self bond must be at least that minimum.
+    #[serde(default)]
+    pub self_bond: Amount,
 }
 
 /// The whole starting point of a chain, stored as `genesis.json`.
@@ -209,5 +291,50 @@ impl Genesis {
     /// blake3 of the canonical JSON; peers compare it before talking.
     pub fn hash(&self) -> Hash32 {
         Hash32::digest(&serde_json::to_vec(self).expect("genesis serializes"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_codec::{DecodeExt, Encode};
+
+    /// A genesis file written before staking: no `self_bond`, no `params.staking`.
+    const PRE_STAKING: &str = r#"{
+        "chain_id": "yun-devnet",
+        "genesis_time_ms": 1,
+        "accounts": [],
+        "validators": [{
+            "name": "validator0",
+            "address": "yun1rgg0xjq9cmq5up6dkp5ahlw6had2a2480vv6xh9emsjdxsuhkyfshs0609",
+            "p2p_address": "127.0.0.1:9000"
+        }],
+        "params": {
+            "min_fee": "1000",
+            "fee_burn_bps": 1000,
+            "block_txs_max": 20000,
+            "tx_bytes_max": 65536,
+            "expiry_blocks_max": 100000
+        }
+    }"#;
+
+    #[test]
+    fn genesis_files_without_staking_still_load_with_defaults() {
+        let g: Genesis = serde_json::from_str(PRE_STAKING).unwrap();
+        assert_eq!(g.validators[0].self_bond, Amount::ZERO);
+        assert_eq!(g.params.staking, StakingParams::default());
+        assert_eq!(g.params.staking.epoch_blocks, 100);
+        assert_eq!(g.params.staking.active_validators_max, 21);
+        assert_eq!(g.params.staking.slash_equivocation_bps, 500);
+    }
+
+    #[test]
+    fn chain_params_round_trip_with_staking() {
+        let mut p = ChainParams::default();
+        p.staking.epoch_blocks = 7;
+        p.staking.jail_blocks = 9;
+        let bytes = p.encode();
+        assert_eq!(bytes.len(), p.encode_size());
+        assert_eq!(ChainParams::decode(bytes).unwrap(), p);
     }
 }

@@ -20,7 +20,9 @@ pub mod tx;
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
 pub use block::{Block, BlockHash, Header};
-pub use genesis::{ChainParams, Genesis, GenesisAccount, GenesisValidator, MarketParams};
+pub use genesis::{
+    ChainParams, Genesis, GenesisAccount, GenesisValidator, MarketParams, StakingParams,
+};
 pub use hash::Hash32;
 pub use receipt::{Receipt, TxOutcome};
 pub use rejection::TxRejection;

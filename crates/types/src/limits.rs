@@ -14,3 +14,5 @@ pub const BLOCK_TXS_MAX: usize = 100_000;
 pub const BLOCK_TX_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// Longest validator or account name in a genesis file, in bytes.
 pub const NAME_BYTES_MAX: usize = 64;
+/// Longest validator p2p address (`host:port`), in bytes.
+pub const P2P_ADDRESS_BYTES_MAX: usize = 256;

@@ -42,10 +42,20 @@ pub enum TxRejection {
     CommitmentMismatch = 32,
     DuplicateResult = 33,
     FuelAboveLimit = 34,
+    ValidatorExists = 35,
+    UnknownValidator = 36,
+    SelfBondBelowMin = 37,
+    DelegationBelowMin = 38,
+    NotEnoughDelegated = 39,
+    ValidatorJailed = 40,
+    InvalidP2pAddress = 41,
+    EvidenceAlreadyUsed = 42,
+    NotJailed = 43,
+    JailNotOver = 44,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 34] = [
+    pub const ALL: [TxRejection; 44] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -80,6 +90,16 @@ impl TxRejection {
         Self::CommitmentMismatch,
         Self::DuplicateResult,
         Self::FuelAboveLimit,
+        Self::ValidatorExists,
+        Self::UnknownValidator,
+        Self::SelfBondBelowMin,
+        Self::DelegationBelowMin,
+        Self::NotEnoughDelegated,
+        Self::ValidatorJailed,
+        Self::InvalidP2pAddress,
+        Self::EvidenceAlreadyUsed,
+        Self::NotJailed,
+        Self::JailNotOver,
     ];
 
     pub fn code(self) -> u16 {
@@ -126,6 +146,16 @@ impl TxRejection {
             Self::CommitmentMismatch => "CommitmentMismatch",
             Self::DuplicateResult => "DuplicateResult",
             Self::FuelAboveLimit => "FuelAboveLimit",
+            Self::ValidatorExists => "ValidatorExists",
+            Self::UnknownValidator => "UnknownValidator",
+            Self::SelfBondBelowMin => "SelfBondBelowMin",
+            Self::DelegationBelowMin => "DelegationBelowMin",
+            Self::NotEnoughDelegated => "NotEnoughDelegated",
+            Self::ValidatorJailed => "ValidatorJailed",
+            Self::InvalidP2pAddress => "InvalidP2pAddress",
+            Self::EvidenceAlreadyUsed => "EvidenceAlreadyUsed",
+            Self::NotJailed => "NotJailed",
+            Self::JailNotOver => "JailNotOver",
         }
     }
 
@@ -180,6 +210,26 @@ impl TxRejection {
             Self::FuelAboveLimit => {
                 "the revealed fuel is more than the task's fuel limit, which no sandbox run can use"
             }
+            Self::ValidatorExists => "the account is already a registered validator",
+            Self::UnknownValidator => "no validator is registered at this address",
+            Self::SelfBondBelowMin => {
+                "the self bond would be below the chain's minimum validator self bond (an unbonding validator must unbond all of it or leave at least the minimum)"
+            }
+            Self::DelegationBelowMin => "the amount is below the chain's minimum delegation",
+            Self::NotEnoughDelegated => {
+                "the account has less bonded to this validator than it asked to unbond"
+            }
+            Self::ValidatorJailed => {
+                "the validator is jailed for an equivocation and takes no new stake"
+            }
+            Self::InvalidP2pAddress => {
+                "the p2p address is not host:port (empty, too long, whitespace or control characters, or a bad port)"
+            }
+            Self::EvidenceAlreadyUsed => {
+                "this equivocation (validator and view) has already been punished"
+            }
+            Self::NotJailed => "the validator is not jailed",
+            Self::JailNotOver => "the validator's jail time is not over yet",
         }
     }
 
@@ -242,6 +292,34 @@ impl TxRejection {
             Self::FuelAboveLimit => {
                 "reveal the verdict the sandbox produced under the job's fuel limit"
             }
+            Self::ValidatorExists => {
+                "add to the self bond with `Delegate` to your own address instead"
+            }
+            Self::UnknownValidator => {
+                "check the address against the validator list (`GET /v1/validators`)"
+            }
+            Self::SelfBondBelowMin => {
+                "bond at least `validator_self_bond_min` from the chain parameters, or unbond your whole self bond to leave"
+            }
+            Self::DelegationBelowMin => {
+                "delegate at least `delegation_min` from the chain parameters"
+            }
+            Self::NotEnoughDelegated => {
+                "unbond at most what your delegation holds (`GET /v1/accounts/{address}/delegations`)"
+            }
+            Self::ValidatorJailed => {
+                "delegate to another validator, or wait until this one unjails"
+            }
+            Self::InvalidP2pAddress => {
+                "give the public host:port your node listens on for p2p, e.g. 203.0.113.7:9000"
+            }
+            Self::EvidenceAlreadyUsed => "nothing to do: each equivocation is slashed once",
+            Self::NotJailed => {
+                "nothing to do: the validator is eligible for the next active set if its stake ranks"
+            }
+            Self::JailNotOver => {
+                "send Unjail at or after the height in the validator's `jailed_until_height`"
+            }
         }
     }
 }
@@ -288,5 +366,11 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), TxRejection::ALL.len());
         assert_eq!(TxRejection::InsufficientBalance.code(), 1);
+        // Numbers are protocol: the list is dense and in order, so appending is the only change.
+        for (i, r) in TxRejection::ALL.iter().enumerate() {
+            assert_eq!(usize::from(r.code()), i + 1, "{}", r.name());
+        }
+        assert_eq!(TxRejection::ValidatorExists.code(), 35);
+        assert_eq!(TxRejection::JailNotOver.code(), 44);
     }
 }

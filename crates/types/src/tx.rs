@@ -1,7 +1,7 @@
 //! Transactions: what an account asks the chain to do, signed with its ed25519 key.
 
 use crate::codec_util::{read_str, str_size, write_str};
-use crate::limits::{CHAIN_ID_BYTES_MAX, TX_BYTES_MAX};
+use crate::limits::{CHAIN_ID_BYTES_MAX, P2P_ADDRESS_BYTES_MAX, TX_BYTES_MAX};
 use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, results_cfg};
 use crate::{Address, Amount, Hash32, TX_NAMESPACE};
 use bytes::BufMut;
@@ -33,6 +33,19 @@ pub enum Action {
     CommitResults { commits: Vec<ResultCommit> },
     /// Reveal committed verdicts.
     RevealResults { reveals: Vec<ResultReveal> },
+    /// Become a validator candidate: the signer's key is the consensus key (the validator's
+    /// address is the signer's), `self_bond` is locked from the balance, and peers reach it at
+    /// `p2p_address` (`host:port`, at most [`P2P_ADDRESS_BYTES_MAX`] bytes).
+    RegisterValidator {
+        p2p_address: String,
+        self_bond: Amount,
+    },
+    /// Bond `amount` from the balance to `validator` (to oneself: adds to the self bond).
+    Delegate { validator: Address, amount: Amount },
+    /// Unbond `amount` from `validator`; it returns to the balance after the unbonding period.
+    Undelegate { validator: Address, amount: Amount },
+    /// A jailed validator whose jail time is over becomes eligible for the active set again.
+    Unjail,
 }
 
 impl Action {
@@ -47,6 +60,10 @@ impl Action {
             Action::CancelJob { .. } => 6,
             Action::CommitResults { .. } => 7,
             Action::RevealResults { .. } => 8,
+            Action::RegisterValidator { .. } => 9,
+            Action::Delegate { .. } => 10,
+            Action::Undelegate { .. } => 11,
+            Action::Unjail => 12,
         }
     }
 
@@ -62,6 +79,10 @@ impl Action {
             Action::CancelJob { .. } => "cancel_job",
             Action::CommitResults { .. } => "commit_results",
             Action::RevealResults { .. } => "reveal_results",
+            Action::RegisterValidator { .. } => "register_validator",
+            Action::Delegate { .. } => "delegate",
+            Action::Undelegate { .. } => "undelegate",
+            Action::Unjail => "unjail",
         }
     }
 }
@@ -85,6 +106,18 @@ impl Write for Action {
             Action::CancelJob { job } => job.write(buf),
             Action::CommitResults { commits } => commits.write(buf),
             Action::RevealResults { reveals } => reveals.write(buf),
+            Action::RegisterValidator {
+                p2p_address,
+                self_bond,
+            } => {
+                write_str(p2p_address, buf);
+                self_bond.write(buf);
+            }
+            Action::Delegate { validator, amount } | Action::Undelegate { validator, amount } => {
+                validator.write(buf);
+                amount.write(buf);
+            }
+            Action::Unjail => {}
         }
     }
 }
@@ -101,6 +134,14 @@ impl EncodeSize for Action {
             Action::CancelJob { job } => job.encode_size(),
             Action::CommitResults { commits } => commits.encode_size(),
             Action::RevealResults { reveals } => reveals.encode_size(),
+            Action::RegisterValidator {
+                p2p_address,
+                self_bond,
+            } => str_size(p2p_address) + self_bond.encode_size(),
+            Action::Delegate { validator, amount } | Action::Undelegate { validator, amount } => {
+                validator.encode_size() + amount.encode_size()
+            }
+            Action::Unjail => 0,
         }
     }
 }
@@ -136,6 +177,19 @@ impl Read for Action {
             8 => Action::RevealResults {
                 reveals: Vec::read_cfg(buf, &results_cfg())?,
             },
+            9 => Action::RegisterValidator {
+                p2p_address: read_str(buf, P2P_ADDRESS_BYTES_MAX)?,
+                self_bond: Amount::read(buf)?,
+            },
+            10 => Action::Delegate {
+                validator: Address::read(buf)?,
+                amount: Amount::read(buf)?,
+            },
+            11 => Action::Undelegate {
+                validator: Address::read(buf)?,
+                amount: Amount::read(buf)?,
+            },
+            12 => Action::Unjail,
             tag => return Err(Error::InvalidEnum(tag)),
         })
     }
@@ -290,6 +344,41 @@ mod tests {
         let back = SignedTx::decode_untrusted(&bytes).unwrap();
         assert_eq!(back, stx);
         assert_eq!(back.id(), stx.id());
+    }
+
+    #[test]
+    fn staking_actions_round_trip_and_long_p2p_addresses_are_refused() {
+        let key = PrivateKey::from_seed(2);
+        let actions = [
+            Action::RegisterValidator {
+                p2p_address: "10.0.0.1:9000".into(),
+                self_bond: Amount::new(1_000_000),
+            },
+            Action::Delegate {
+                validator: Address([3; 32]),
+                amount: Amount::new(7),
+            },
+            Action::Undelegate {
+                validator: Address([4; 32]),
+                amount: Amount::new(8),
+            },
+            Action::Unjail,
+        ];
+        for (tag, action) in (9u8..).zip(actions) {
+            let mut stx = sample(&key);
+            stx.tx.action = action;
+            let bytes = stx.encode();
+            assert_eq!(bytes.len(), stx.encode_size());
+            let back = SignedTx::decode_untrusted(&bytes).unwrap();
+            assert_eq!(back, stx);
+            assert_eq!(back.tx.action.tag(), tag);
+        }
+        let mut stx = sample(&key);
+        stx.tx.action = Action::RegisterValidator {
+            p2p_address: "a".repeat(P2P_ADDRESS_BYTES_MAX + 1),
+            self_bond: Amount::new(1),
+        };
+        assert!(SignedTx::decode_untrusted(&stx.encode()).is_err());
     }
 
     #[test]

@@ -78,6 +78,10 @@ pub fn apply_action<R: StateReader + ?Sized>(
 ) -> Result<(), TxRejection> {
     match action {
         Action::Transfer { .. } => unreachable!("transfers are the bank's"),
+        Action::RegisterValidator { .. }
+        | Action::Delegate { .. }
+        | Action::Undelegate { .. }
+        | Action::Unjail => unreachable!("staking actions are staking's"),
         Action::RegisterProvider { spec, bond } => {
             actions::register_provider(state, env, params, sender, spec, *bond)
         }

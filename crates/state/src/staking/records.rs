@@ -1,0 +1,240 @@
+//! What staking keeps in state: validator, delegation and unbonding records, the epoch's
+//! active set, used evidence, the index keys the end-of-block step and slashing walk, and
+//! typed access to them through the overlay.
+//!
+//! Key layout (one tag byte, then fixed-width parts; heights big-endian so key order is
+//! height order):
+//!
+//! | key                                             | value                         |
+//! |-------------------------------------------------|-------------------------------|
+//! | `v` ‖ validator                                 | [`Validator`]                 |
+//! | `d` ‖ delegator ‖ validator                     | [`Delegation`]                |
+//! | `w` ‖ validator ‖ delegator                     | empty (delegations of a validator) |
+//! | `u` ‖ delegator ‖ validator ‖ release height    | [`Unbonding`]                 |
+//! | `r` ‖ release height ‖ delegator ‖ validator    | empty (the release queue)     |
+//! | `n` ‖ validator ‖ release height ‖ delegator    | empty (unbondings of a validator) |
+//! | `q` ‖ validator ‖ view                          | height the evidence was used  |
+//! | `k`                                             | [`ActiveSet`]                 |
+
+use crate::market::{decode, encode};
+use crate::overlay::{Overlay, StateReader};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::Serialize;
+use yun_types::{Address, Amount};
+
+pub const TAG_VALIDATOR: u8 = b'v';
+pub const TAG_DELEGATION: u8 = b'd';
+/// validator ‖ delegator: the delegations to one validator (for slashing).
+pub const TAG_DELEGATED_TO: u8 = b'w';
+pub const TAG_UNBONDING: u8 = b'u';
+/// release height ‖ delegator ‖ validator: unbondings to release at that height.
+pub const TAG_RELEASE: u8 = b'r';
+/// validator ‖ release height ‖ delegator: the unbondings from one validator (for slashing).
+pub const TAG_UNBONDING_OF: u8 = b'n';
+/// validator ‖ view: an equivocation already punished.
+pub const TAG_EVIDENCE: u8 = b'q';
+pub const TAG_ACTIVE_SET: u8 = b'k';
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidatorStatus {
+    /// Eligible for the active set whenever its self bond is at least the minimum.
+    Active,
+    /// Slashed for an equivocation; out of every active set chosen until it sends `Unjail`
+    /// at or after `jailed_until_height`.
+    Jailed,
+}
+
+/// A validator: its consensus key is its address (the key that registered it).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Validator {
+    pub address: Address,
+    /// `host:port` of its p2p listener.
+    pub p2p_address: String,
+    /// Bonded by the validator itself (slashable, unbonds like a delegation).
+    pub self_bond: Amount,
+    /// Sum of every delegation to it (not counting unbonding amounts).
+    pub delegated: Amount,
+    pub status: ValidatorStatus,
+    /// Last height of the latest jail (0: never jailed).
+    pub jailed_until_height: u64,
+    /// Fees received as an active validator, in total.
+    pub fees_earned: Amount,
+    /// Burned from its self bond by slashing, in total (delegators' losses not counted).
+    pub slashed: Amount,
+    pub registered_height: u64,
+}
+
+impl Validator {
+    /// Bonded stake: self bond plus delegations.
+    pub fn stake(&self) -> Amount {
+        self.self_bond
+            .checked_add(self.delegated)
+            .expect("stake is part of the supply")
+    }
+
+    pub fn is_jailed(&self) -> bool {
+        self.status == ValidatorStatus::Jailed
+    }
+}
+
+/// One account's bond to one validator.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Delegation {
+    pub amount: Amount,
+    /// Height of the first `Delegate` of this (delegator, validator) pair still bonded.
+    pub since_height: u64,
+}
+
+/// An amount on its way back to a balance; slashable until released. Undelegations of one
+/// pair that release at the same height share one entry.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Unbonding {
+    pub delegator: Address,
+    pub validator: Address,
+    pub amount: Amount,
+    pub release_height: u64,
+}
+
+/// One member of an epoch's active set with the stake it had when the set was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct ActiveValidator {
+    pub address: Address,
+    pub stake: Amount,
+}
+
+/// The validators of one epoch, by stake (high to low), ties by address bytes (low first).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Default)]
+pub struct ActiveSet {
+    pub epoch: u64,
+    pub validators: Vec<ActiveValidator>,
+}
+
+pub fn validator_key(v: &Address) -> Vec<u8> {
+    [&[TAG_VALIDATOR][..], v.as_bytes()].concat()
+}
+pub fn delegation_key(delegator: &Address, validator: &Address) -> Vec<u8> {
+    [
+        &[TAG_DELEGATION][..],
+        delegator.as_bytes(),
+        validator.as_bytes(),
+    ]
+    .concat()
+}
+pub fn delegated_to_key(validator: &Address, delegator: &Address) -> Vec<u8> {
+    [
+        &[TAG_DELEGATED_TO][..],
+        validator.as_bytes(),
+        delegator.as_bytes(),
+    ]
+    .concat()
+}
+pub fn unbonding_key(delegator: &Address, validator: &Address, release: u64) -> Vec<u8> {
+    [
+        &[TAG_UNBONDING][..],
+        delegator.as_bytes(),
+        validator.as_bytes(),
+        &release.to_be_bytes(),
+    ]
+    .concat()
+}
+pub fn release_key(release: u64, delegator: &Address, validator: &Address) -> Vec<u8> {
+    [
+        &[TAG_RELEASE][..],
+        &release.to_be_bytes(),
+        delegator.as_bytes(),
+        validator.as_bytes(),
+    ]
+    .concat()
+}
+pub fn unbonding_of_key(validator: &Address, release: u64, delegator: &Address) -> Vec<u8> {
+    [
+        &[TAG_UNBONDING_OF][..],
+        validator.as_bytes(),
+        &release.to_be_bytes(),
+        delegator.as_bytes(),
+    ]
+    .concat()
+}
+pub fn evidence_key(validator: &Address, view: u64) -> Vec<u8> {
+    [
+        &[TAG_EVIDENCE][..],
+        validator.as_bytes(),
+        &view.to_be_bytes(),
+    ]
+    .concat()
+}
+
+/// The address at `offset` of a raw key.
+pub fn address_at(key: &[u8], offset: usize) -> Address {
+    Address(
+        key[offset..offset + 32]
+            .try_into()
+            .expect("staking keys hold whole addresses"),
+    )
+}
+
+/// The big-endian height at `offset` of a raw key.
+pub fn height_at(key: &[u8], offset: usize) -> u64 {
+    u64::from_be_bytes(
+        key[offset..offset + 8]
+            .try_into()
+            .expect("staking keys hold whole heights"),
+    )
+}
+
+/// Typed staking access on an overlay.
+impl<R: StateReader + ?Sized> Overlay<'_, R> {
+    pub fn validator(&self, v: &Address) -> Option<Validator> {
+        self.get(&validator_key(v)).map(|raw| decode(&raw))
+    }
+    pub fn set_validator(&mut self, v: &Validator) {
+        self.put(validator_key(&v.address), encode(v));
+    }
+    pub fn delegation(&self, delegator: &Address, validator: &Address) -> Option<Delegation> {
+        self.get(&delegation_key(delegator, validator))
+            .map(|raw| decode(&raw))
+    }
+    /// Writes a delegation and its index entry, or deletes both when the amount is zero.
+    pub fn set_delegation(&mut self, delegator: &Address, validator: &Address, d: &Delegation) {
+        if d.amount.is_zero() {
+            self.delete(delegation_key(delegator, validator));
+            self.delete(delegated_to_key(validator, delegator));
+        } else {
+            self.put(delegation_key(delegator, validator), encode(d));
+            self.mark(delegated_to_key(validator, delegator));
+        }
+    }
+    pub fn unbonding(
+        &self,
+        delegator: &Address,
+        validator: &Address,
+        release: u64,
+    ) -> Option<Unbonding> {
+        self.get(&unbonding_key(delegator, validator, release))
+            .map(|raw| decode(&raw))
+    }
+    /// Writes an unbonding entry and its two index entries, or deletes all three when the
+    /// amount is zero.
+    pub fn set_unbonding(&mut self, u: &Unbonding) {
+        let (d, v, h) = (&u.delegator, &u.validator, u.release_height);
+        if u.amount.is_zero() {
+            self.delete(unbonding_key(d, v, h));
+            self.delete(release_key(h, d, v));
+            self.delete(unbonding_of_key(v, h, d));
+        } else {
+            self.put(unbonding_key(d, v, h), encode(u));
+            self.mark(release_key(h, d, v));
+            self.mark(unbonding_of_key(v, h, d));
+        }
+    }
+    /// The active set of the current epoch (empty before genesis has written one).
+    pub fn active_set(&self) -> ActiveSet {
+        self.get(&[TAG_ACTIVE_SET])
+            .map(|raw| decode(&raw))
+            .unwrap_or_default()
+    }
+    pub fn set_active_set(&mut self, set: &ActiveSet) {
+        self.put(vec![TAG_ACTIVE_SET], encode(set));
+    }
+}
