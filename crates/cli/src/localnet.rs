@@ -169,6 +169,7 @@ pub fn prepare(
                 name: name.clone(),
                 address,
                 p2p_address: format!("127.0.0.1:{p2p_port}"),
+                self_bond: Amount::ZERO,
             });
         } else {
             followers.push(address);

@@ -70,7 +70,7 @@ pub async fn verify(opts: &ClientOpts) -> anyhow::Result<()> {
                 h.state_root
             );
         }
-        head = store.commit_block(&block, executed)?;
+        head = store.commit_block(&block, &executed)?;
         txs_total += block.txs.len();
         bar.inc(1);
     }

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{debug, warn};
 use yun_state::{BlockEnv, verify_signatures};
-use yun_store::Head;
+use yun_store::{Executed, Head, StoreError};
 use yun_types::block::{ConsensusDigest, txs_root};
-use yun_types::{Address, Block, Hash32};
+use yun_types::{Address, Block, BlockHash, Hash32};
 
 /// Consensus context for our block type.
 pub type Ctx = ConsensusContext<ConsensusDigest, PublicKey>;
@@ -35,27 +35,117 @@ fn hash_of(d: &ConsensusDigest) -> Hash32 {
     Hash32(d.0)
 }
 
-/// Whether our applied head is exactly `parent`, will be later, or never can be.
+/// Where a new block's parent stands relative to our finalized head.
 enum ParentState {
-    Applied(Head),
+    /// The parent is the head, or extends it through these executions of notarized blocks
+    /// that are not finalized yet (oldest first).
+    Ready(Head, Vec<(BlockHash, Arc<Executed>)>),
+    /// The parent conflicts with the finalized chain, or is invalid: nothing can extend it.
     Unreachable,
 }
 
 impl App {
-    /// Waits until the finalized head is `parent` (height and hash). Gives up with
-    /// `Unreachable` once the head has moved past it onto something else.
-    async fn parent_applied(&self, parent: &Block) -> ParentState {
-        let want = parent.hash();
-        let mut rx = self.state.head.subscribe();
-        let head = rx
-            .wait_for(|h| h.height >= parent.height())
-            .await
-            .map(|h| *h)
-            .expect("head sender lives as long as the node");
-        if head.height == parent.height() && head.block_hash == want {
-            ParentState::Applied(head)
-        } else {
-            ParentState::Unreachable
+    /// Resolves the chain from our finalized head to `parent`. Simplex extends certified
+    /// (notarized and verified) blocks, and a block's own finalization may never arrive —
+    /// its votes lost in a partition, it is finalized through a descendant — so a proposer or
+    /// verifier must be able to build on a parent that is not finalized yet. Blocks between
+    /// the head and the parent come from `ancestry`; their executions from the verified cache,
+    /// or are computed here for blocks this node never verified.
+    async fn parent_chain(
+        &self,
+        parent: &Block,
+        ancestry: &mut impl Ancestry<Block>,
+    ) -> ParentState {
+        // The parent and its ancestors down to just above the head, newest first.
+        let mut blocks: Vec<Block> = vec![parent.clone()];
+        loop {
+            let head = self.state.head();
+            blocks.retain(|b| b.height() > head.height);
+            let Some(oldest) = blocks.last() else {
+                return if parent.height() == head.height && parent.hash() == head.block_hash {
+                    ParentState::Ready(head, Vec::new())
+                } else {
+                    ParentState::Unreachable
+                };
+            };
+            if oldest.height() > head.height + 1 {
+                match ancestry.next().await {
+                    Some(b) => blocks.push(b.inner().clone()),
+                    None => return ParentState::Unreachable,
+                }
+                continue;
+            }
+            if oldest.header.parent != head.block_hash {
+                return ParentState::Unreachable;
+            }
+            match self.pending_executions(&head, &blocks) {
+                Ok(Some(chain)) => return ParentState::Ready(head, chain),
+                Ok(None) => return ParentState::Unreachable,
+                // The head moved while we executed: look again from the new head.
+                Err(()) => continue,
+            }
+        }
+    }
+
+    /// Executions of `blocks` (newest first, the oldest extending `head`), oldest first.
+    /// `Ok(None)`: one is invalid; `Err`: the head moved meanwhile.
+    fn pending_executions(
+        &self,
+        head: &Head,
+        blocks: &[Block],
+    ) -> Result<Option<Vec<(BlockHash, Arc<Executed>)>>, ()> {
+        let mut chain: Vec<(BlockHash, Arc<Executed>)> = Vec::new();
+        for b in blocks.iter().rev() {
+            let on = chain.last().map_or(head.block_hash, |(h, _)| *h);
+            let executed = match self.state.execution(&b.hash(), &on) {
+                Some(e) => e,
+                None => {
+                    if !verify_signatures(&b.txs, &mut rand::rng()) {
+                        return Ok(None);
+                    }
+                    let env = self.env_of(b);
+                    match self.state.store.execute_on(&chain, &env, &b.txs) {
+                        Ok(Ok(e)) if e.state_root == b.header.state_root => {
+                            let e = Arc::new(e);
+                            self.state.remember_execution(b.hash(), e.clone());
+                            e
+                        }
+                        Ok(_) => return Ok(None),
+                        Err(StoreError::PendingNotOnHead { .. }) => return Err(()),
+                        Err(e) => panic!("state store failed during execution: {e}"),
+                    }
+                }
+            };
+            chain.push((b.hash(), executed));
+        }
+        Ok(Some(chain))
+    }
+
+    /// Drops from `pending` (oldest first) what the head has since finalized; `None` if the
+    /// head moved onto another chain.
+    fn rebase(
+        &self,
+        mut pending: Vec<(BlockHash, Arc<Executed>)>,
+        now: &Head,
+        parent: &Block,
+    ) -> Option<Vec<(BlockHash, Arc<Executed>)>> {
+        while let Some((hash, e)) = pending.first() {
+            if e.parent == now.block_hash {
+                return Some(pending);
+            }
+            self.state.store.height_of(hash).ok()??;
+            pending.remove(0);
+        }
+        (parent.hash() == now.block_hash).then_some(pending)
+    }
+
+    fn env_of(&self, b: &Block) -> BlockEnv {
+        BlockEnv {
+            chain_id: self.state.chain_id().to_string(),
+            height: b.height(),
+            timestamp_ms: b.header.timestamp_ms,
+            proposer: b.header.proposer,
+            seed: b.header.parent,
         }
     }
 
@@ -94,12 +184,23 @@ impl App {
         m.queue_tasks > 0 || m.slots_busy > 0
     }
 
-    async fn build<E: Clock>(&self, clock: &E, ctx: &Ctx, parent: &Block) -> Option<Block> {
-        let head = match self.parent_applied(parent).await {
-            ParentState::Applied(head) => head,
+    async fn build<E: Clock>(
+        &self,
+        clock: &E,
+        ctx: &Ctx,
+        parent: &Block,
+        ancestry: &mut impl Ancestry<Block>,
+    ) -> Option<Block> {
+        let (head, mut pending) = match self.parent_chain(parent, ancestry).await {
+            ParentState::Ready(head, pending) => (head, pending),
             ParentState::Unreachable => return None,
         };
         self.pace(clock, parent.header.timestamp_ms).await;
+        // The head may have moved while we paced: build on what is still pending above it.
+        let now = self.state.head();
+        if now != head {
+            pending = self.rebase(pending, &now, parent)?;
+        }
         let snapshot = self.state.store.snapshot().ok()?;
         let params = yun_state::Overlay::new(&snapshot).params();
         let candidates = self
@@ -110,19 +211,21 @@ impl App {
             .select(&snapshot, params.block_txs_max as usize);
         let env = BlockEnv {
             chain_id: self.state.chain_id().to_string(),
-            height: head.height + 1,
+            height: parent.height() + 1,
             timestamp_ms: millis(clock.current()).max(parent.header.timestamp_ms),
             proposer: Address::from_public_key(&ctx.leader),
-            seed: head.block_hash,
+            seed: parent.hash(),
         };
-        let proposal = match self.state.store.build(&env, candidates) {
+        let proposal = match self.state.store.build_on(&pending, &env, candidates) {
             Ok(p) => p,
             Err(e) => {
                 warn!(error = %e, "building a proposal failed");
                 return None;
             }
         };
-        {
+        // On a pending parent, what was left out may be in that parent: only the finalized
+        // chain may make the mempool forget a transaction.
+        if pending.is_empty() {
             let mut pool = self.state.mempool.lock().expect("mempool lock");
             for (tx, reason) in &proposal.left_out {
                 if *reason != yun_types::TxRejection::BlockFull {
@@ -132,7 +235,7 @@ impl App {
         }
         self.state.forget_evicted();
         let (block, executed) = (proposal.block, proposal.executed);
-        self.state.remember_execution(block.hash(), executed);
+        self.state.remember_execution(block.hash(), Arc::new(executed));
         debug!(height = block.height(), txs = block.txs.len(), "proposing");
         Some(block)
     }
@@ -144,6 +247,7 @@ impl App {
         ctx: &Ctx,
         block: &Block,
         parent: &Block,
+        ancestry: &mut impl Ancestry<Block>,
     ) -> bool {
         let h = &block.header;
         if h.parent != parent.hash() || h.height != parent.height() + 1 {
@@ -164,32 +268,32 @@ impl App {
         {
             return false;
         }
-        let head = match self.parent_applied(parent).await {
-            ParentState::Applied(head) => head,
-            ParentState::Unreachable => return false,
-        };
         if !verify_signatures(&block.txs, clock) {
             return false;
         }
-        let env = BlockEnv {
-            chain_id: self.state.chain_id().to_string(),
-            height: h.height,
-            timestamp_ms: h.timestamp_ms,
-            proposer: h.proposer,
-            seed: h.parent,
-        };
-        let executed = match self.state.store.execute(&env, &block.txs) {
-            Ok(Ok(executed)) => executed,
-            Ok(Err(e)) => {
-                debug!(error = %e, "proposal holds a transaction that is not includable");
-                return false;
+        let env = self.env_of(block);
+        let executed = loop {
+            let (head, pending) = match self.parent_chain(parent, ancestry).await {
+                ParentState::Ready(head, pending) => (head, pending),
+                ParentState::Unreachable => return false,
+            };
+            match self.state.store.execute_on(&pending, &env, &block.txs) {
+                Ok(Ok(executed)) => break executed,
+                Ok(Err(e)) => {
+                    debug!(error = %e, "proposal holds a transaction that is not includable");
+                    return false;
+                }
+                // Finalization moved the head between resolving and executing: resolve again.
+                Err(StoreError::PendingNotOnHead { .. }) if self.state.head() != head => {
+                    continue;
+                }
+                Err(e) => panic!("state store failed during verify: {e}"),
             }
-            Err(e) => panic!("state store failed during verify: {e}"),
         };
-        if executed.state_root != h.state_root || executed.parent != head.block_hash {
+        if executed.state_root != h.state_root || executed.parent != parent.hash() {
             return false;
         }
-        self.state.remember_execution(block.hash(), executed);
+        self.state.remember_execution(block.hash(), Arc::new(executed));
         true
     }
 }
@@ -214,7 +318,9 @@ where
         if hash_of(&parent.digest()) != parent.inner().hash() {
             return None;
         }
-        let block = self.build(&clock, &ctx, parent.inner()).await?;
+        let block = self
+            .build(&clock, &ctx, parent.inner(), &mut ancestry)
+            .await?;
         let digest = block.digest();
         Some(Digested::precomputed(block, digest))
     }
@@ -227,7 +333,7 @@ where
         let Some(parent) = ancestry.next().await else {
             return false;
         };
-        self.check(&mut clock, &ctx, block.inner(), parent.inner())
+        self.check(&mut clock, &ctx, block.inner(), parent.inner(), &mut ancestry)
             .await
     }
 }

@@ -64,16 +64,59 @@ pub fn participants(state: &NodeState) -> Set<PublicKey> {
 
 type Scheme = simplex::scheme::ed25519::Scheme;
 
+/// Storage and queue sizes of the consensus stack. They change speed and memory, never what
+/// is agreed: a real node uses [`EngineConfig::node`], a simulated one the small
+/// [`EngineConfig::simulation`] (the simulated storage copies a whole blob on every sync, so
+/// production-sized tables made each simulated run several times slower).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Names this node's storage partitions: empty on a real node, which owns its runtime's
+    /// storage; distinct per node when several share one simulated runtime.
+    pub partition_prefix: String,
+    /// Backlog of each consensus actor's mailbox, in messages.
+    pub mailbox_size: usize,
+    /// Initial slots of the finalized archives' hash tables (they grow as needed).
+    pub freezer_table_initial_size: u32,
+    /// Finalized items per archive section.
+    pub items_per_section: u64,
+    /// Read-ahead when replaying journals and write buffers, in bytes.
+    pub buffer_bytes: usize,
+    /// Pages (4 KiB) of the storage page cache.
+    pub page_cache_pages: usize,
+}
+
+impl EngineConfig {
+    pub fn node() -> EngineConfig {
+        EngineConfig {
+            partition_prefix: String::new(),
+            mailbox_size: 1_024,
+            freezer_table_initial_size: 1 << 16,
+            items_per_section: 262_144,
+            buffer_bytes: 1 << 20,
+            page_cache_pages: 8_192,
+        }
+    }
+
+    pub fn simulation(partition_prefix: String) -> EngineConfig {
+        EngineConfig {
+            partition_prefix,
+            mailbox_size: 256,
+            freezer_table_initial_size: 1 << 8,
+            items_per_section: 4_096,
+            buffer_bytes: 64 << 10,
+            page_cache_pages: 64,
+        }
+    }
+}
+
 /// Starts marshal, the finalized-block executor and simplex; returns the consensus handle.
-/// `partition_prefix` names this node's storage partitions (empty on a real node, which owns
-/// its runtime's storage; distinct per node when several share one simulated runtime).
 #[allow(clippy::too_many_arguments)]
 pub async fn start<E, S, R, P, B>(
     context: E,
     state: Arc<NodeState>,
     key: PrivateKey,
     role: Role,
-    partition_prefix: &str,
+    cfg: &EngineConfig,
     channels: Channels<S, R>,
     peers: P,
     blocker: B,
@@ -108,20 +151,26 @@ where
         .expect("store read")
         .expect("genesis block stored");
     let genesis_digest = genesis.digest();
-    let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(8192));
+    let partition_prefix = &cfg.partition_prefix;
+    let mailbox_size = std::num::NonZeroUsize::new(cfg.mailbox_size.max(1)).expect("non-zero");
+    let buffer_bytes = std::num::NonZeroUsize::new(cfg.buffer_bytes.max(1)).expect("non-zero");
+    let page_cache = CacheRef::new(
+        NZU16!(4096),
+        std::num::NonZeroUsize::new(cfg.page_cache_pages.max(1)).expect("non-zero"),
+    );
     let epocher = FixedEpocher::new(NZU64!(u64::MAX));
     let mcfg = marshal::Config {
         provider: ConstantProvider::<Scheme, Epoch>::new(scheme.clone()),
         epocher: epocher.clone(),
         start: Start::Genesis(Digested::precomputed(genesis.clone(), genesis_digest)),
         partition_prefix: format!("{partition_prefix}yun-marshal"),
-        mailbox_size: NZUsize!(1024),
+        mailbox_size,
         view_retention: ViewDelta::new(2_560),
         prunable_items_per_section: NZU64!(4_096),
         page_cache: page_cache.clone(),
-        replay_buffer: NZUsize!(8 << 20),
-        key_write_buffer: NZUsize!(1 << 20),
-        value_write_buffer: NZUsize!(1 << 20),
+        replay_buffer: buffer_bytes,
+        key_write_buffer: buffer_bytes,
+        value_write_buffer: buffer_bytes,
         block_codec_config: (),
         max_repair: NZUsize!(20),
         max_pending_acks: std::num::NonZeroUsize::new(executor::FINALIZED_UNACKED_MAX)
@@ -135,7 +184,7 @@ where
             public_key: me.clone(),
             peer_provider: peers.clone(),
             blocker: blocker.clone(),
-            mailbox_size: NZUsize!(1024),
+            mailbox_size,
             fetch_timeout: NZDuration!(Duration::from_secs(2)),
             fetch_retry_delay: Duration::from_millis(100),
             priority_requests: false,
@@ -147,7 +196,7 @@ where
         context.child("broadcast"),
         buffered::Config {
             public_key: me.clone(),
-            mailbox_size: NZUsize!(1024),
+            mailbox_size,
             deque_size: 10,
             priority: false,
             codec_config: (),
@@ -163,13 +212,19 @@ where
             &format!("{partition_prefix}yun-finalizations"),
             &page_cache,
             Scheme::certificate_codec_config_unbounded(),
+            cfg,
         ),
     )
     .await
     .expect("open finalizations archive");
     let blocks = immutable::Archive::init(
         context.child("finalized_blocks"),
-        archive_config(&format!("{partition_prefix}yun-blocks"), &page_cache, ()),
+        archive_config(
+            &format!("{partition_prefix}yun-blocks"),
+            &page_cache,
+            (),
+            cfg,
+        ),
     )
     .await
     .expect("open blocks archive");
@@ -214,11 +269,11 @@ where
             track_historical_votes: false,
             strategy: Sequential,
             partition: format!("{partition_prefix}yun-consensus"),
-            mailbox_size: NZUsize!(1024),
+            mailbox_size,
             epoch: Epoch::zero(),
             floor: simplex::Floor::Genesis(genesis_digest),
-            replay_buffer: NZUsize!(8 << 20),
-            write_buffer: NZUsize!(1 << 20),
+            replay_buffer: buffer_bytes,
+            write_buffer: buffer_bytes,
             page_cache,
             leader_timeout: timing.leader_timeout,
             certification_timeout: timing.leader_timeout * 3 / 2,
@@ -248,11 +303,17 @@ where
     )
 }
 
-fn archive_config<C>(name: &str, page_cache: &CacheRef, codec_config: C) -> immutable::Config<C> {
+fn archive_config<C>(
+    name: &str,
+    page_cache: &CacheRef,
+    codec_config: C,
+    cfg: &EngineConfig,
+) -> immutable::Config<C> {
+    let buffer = std::num::NonZeroUsize::new(cfg.buffer_bytes.max(1)).expect("non-zero");
     immutable::Config {
         metadata_partition: format!("{name}-metadata"),
         freezer_table_partition: format!("{name}-freezer-table"),
-        freezer_table_initial_size: 1 << 16,
+        freezer_table_initial_size: cfg.freezer_table_initial_size,
         freezer_table_resize_frequency: 4,
         freezer_table_resize_chunk_size: 1 << 16,
         freezer_key_partition: format!("{name}-freezer-key"),
@@ -261,11 +322,12 @@ fn archive_config<C>(name: &str, page_cache: &CacheRef, codec_config: C) -> immu
         freezer_value_target_size: 1 << 30,
         freezer_value_compression: Some(3),
         ordinal_partition: format!("{name}-ordinal"),
-        items_per_section: NZU64!(262_144),
+        items_per_section: std::num::NonZeroU64::new(cfg.items_per_section.max(1))
+            .expect("non-zero"),
         codec_config,
-        replay_buffer: NZUsize!(8 << 20),
-        freezer_key_write_buffer: NZUsize!(1 << 20),
-        freezer_value_write_buffer: NZUsize!(1 << 20),
-        ordinal_write_buffer: NZUsize!(1 << 20),
+        replay_buffer: buffer,
+        freezer_key_write_buffer: buffer,
+        freezer_value_write_buffer: buffer,
+        ordinal_write_buffer: buffer,
     }
 }

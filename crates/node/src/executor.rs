@@ -95,16 +95,18 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
                 proposer: block.header.proposer,
                 seed: block.header.parent,
             };
-            state
-                .store
-                .execute(&env, &block.txs)
-                .expect("store read")
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "finalized block at height {} is invalid: {e}",
-                        block.height()
-                    )
-                })
+            std::sync::Arc::new(
+                state
+                    .store
+                    .execute(&env, &block.txs)
+                    .expect("store read")
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "finalized block at height {} is invalid: {e}",
+                            block.height()
+                        )
+                    }),
+            )
         }
     };
     assert_eq!(
@@ -118,7 +120,7 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
         executed.receipts.iter().map(|r| r.tx_id).collect();
     let new_head = state
         .store
-        .commit_block(block, executed)
+        .commit_block(block, &executed)
         .expect("commit finalized block");
     let snapshot = state.store.snapshot().expect("snapshot");
     let pending = {

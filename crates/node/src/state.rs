@@ -3,7 +3,7 @@
 use crate::mempool::{Mempool, MempoolLimits};
 use crate::metrics::NodeMetrics;
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use yun_store::{Executed, Head, Store};
@@ -38,7 +38,7 @@ impl Default for BlockTiming {
 
 /// Executions this node computed itself while proposing or verifying, kept so the finalized
 /// block need not be executed twice. Bounded; entries are only used on the exact same parent.
-const VERIFIED_CACHE_MAX: usize = 8;
+const VERIFIED_CACHE_MAX: usize = 32;
 
 /// Shared node state.
 #[derive(Debug)]
@@ -59,7 +59,7 @@ pub struct NodeState {
     pub gossip_ready: Notify,
     /// Equivocations consensus reported, waiting to go on chain.
     pub evidence: std::sync::Arc<crate::evidence::EvidencePool>,
-    verified: Mutex<VecDeque<(BlockHash, Executed)>>,
+    verified: Mutex<VecDeque<(BlockHash, Arc<Executed>)>>,
 }
 
 impl NodeState {
@@ -225,7 +225,7 @@ impl NodeState {
         results
     }
 
-    pub fn remember_execution(&self, hash: BlockHash, executed: Executed) {
+    pub fn remember_execution(&self, hash: BlockHash, executed: Arc<Executed>) {
         let mut cache = self.verified.lock().expect("cache lock");
         cache.retain(|(h, _)| *h != hash);
         cache.push_back((hash, executed));
@@ -235,11 +235,21 @@ impl NodeState {
     }
 
     /// Takes a remembered execution of `hash` if it was computed on `parent`.
-    pub fn take_execution(&self, hash: &BlockHash, parent: &BlockHash) -> Option<Executed> {
+    pub fn take_execution(&self, hash: &BlockHash, parent: &BlockHash) -> Option<Arc<Executed>> {
         let mut cache = self.verified.lock().expect("cache lock");
         let pos = cache
             .iter()
             .position(|(h, e)| h == hash && e.parent == *parent)?;
         cache.remove(pos).map(|(_, e)| e)
+    }
+
+    /// A remembered execution of `hash` on `parent`, left in place (a child may build on it
+    /// before it is finalized).
+    pub fn execution(&self, hash: &BlockHash, parent: &BlockHash) -> Option<Arc<Executed>> {
+        let cache = self.verified.lock().expect("cache lock");
+        cache
+            .iter()
+            .find(|(h, e)| h == hash && e.parent == *parent)
+            .map(|(_, e)| e.clone())
     }
 }

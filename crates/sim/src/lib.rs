@@ -56,7 +56,7 @@ impl Scenario {
             seed,
             validators,
             fault,
-            load: Duration::from_secs(8),
+            load: Duration::from_secs(4),
             accounts: 6,
         }
     }
@@ -108,6 +108,8 @@ pub fn validator_keys(n: usize) -> Vec<PrivateKey> {
 }
 
 pub const ACCOUNT_BALANCE: u128 = 1_000_000_000_000;
+/// Each validator's genesis self bond (what an equivocation is slashed from).
+pub const VALIDATOR_SELF_BOND: u128 = 10_000_000;
 
 pub fn genesis(validators: &[PrivateKey], accounts: &[PrivateKey]) -> Genesis {
     let mut funded: Vec<GenesisAccount> = accounts
@@ -133,6 +135,7 @@ pub fn genesis(validators: &[PrivateKey], accounts: &[PrivateKey]) -> Genesis {
                 name: format!("v{i}"),
                 address: Address::from_public_key(&k.public_key()),
                 p2p_address: format!("10.0.0.{}:9000", i + 1),
+                self_bond: Amount::new(VALIDATOR_SELF_BOND),
             })
             .collect(),
         params: ChainParams::default(),

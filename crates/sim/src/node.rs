@@ -7,6 +7,7 @@ use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
 use commonware_runtime::{Handle, Spawner as _, Supervisor as _};
 use std::sync::{Arc, Mutex};
+use yun_node::engine::EngineConfig;
 use yun_node::mempool::MempoolLimits;
 use yun_node::run::Role;
 use yun_node::state::{BlockTiming, NodeState};
@@ -120,7 +121,7 @@ impl SimNode {
         let control = net.oracle.control(self.key.public_key());
         let manager = net.oracle.manager();
         let key = self.key.clone();
-        let prefix = format!("v{}-", self.index);
+        let engine_cfg = EngineConfig::simulation(format!("v{}-", self.index));
         let node_state = state.clone();
         let handle = context
             .child("node")
@@ -132,7 +133,7 @@ impl SimNode {
                     node_state,
                     key,
                     Role::Validator,
-                    &prefix,
+                    &engine_cfg,
                     channels,
                     manager,
                     control,

@@ -66,7 +66,7 @@ fn main() {
         assert!(proposal.left_out.is_empty());
         let t = Instant::now();
         store
-            .commit_block(&proposal.block, proposal.executed)
+            .commit_block(&proposal.block, &proposal.executed)
             .expect("commit");
         commit_s += t.elapsed().as_secs_f64();
     }

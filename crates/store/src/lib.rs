@@ -4,6 +4,7 @@
 //! One block is one redb write transaction (durable on return), so a crash at any moment leaves
 //! either the whole block applied or none of it; the node then replays from its block source.
 
+pub mod pending;
 mod tables;
 mod tree;
 
@@ -44,7 +45,14 @@ pub enum StoreError {
     NotNext { head: u64, got: u64 },
     #[error("corrupt record: {0}")]
     Corrupt(&'static str),
+    /// The pending chain given does not start at the head (it moved, or the chain is wrong).
+    #[error("the pending blocks do not extend the head at height {head}")]
+    PendingNotOnHead { head: u64 },
 }
+
+/// Uncommitted executions a new block builds on, oldest first: the first extends the head,
+/// each next one the block before (by hash).
+pub type PendingChain = [(BlockHash, std::sync::Arc<Executed>)];
 
 macro_rules! db_err {
     ($($t:ty),*) => {$(
@@ -205,26 +213,51 @@ impl Store {
         env: &BlockEnv,
         txs: &[SignedTx],
     ) -> Result<Result<Executed, BlockError>, StoreError> {
+        self.execute_on(&[], env, txs)
+    }
+
+    /// Executes `txs` on top of the head plus the `pending` (notarized, not yet finalized)
+    /// blocks, without writing anything.
+    pub fn execute_on(
+        &self,
+        pending: &PendingChain,
+        env: &BlockEnv,
+        txs: &[SignedTx],
+    ) -> Result<Result<Executed, BlockError>, StoreError> {
         let snapshot = self.snapshot()?;
-        let mut overlay = Overlay::new(&snapshot);
+        check_pending(&snapshot, pending)?;
+        let layered = pending::LayeredState::new(&snapshot, pending.iter().map(|(_, e)| &e.writes));
+        let mut overlay = Overlay::new(&layered);
         let outcome = match execute_block(&mut overlay, env, txs) {
             Ok(o) => o,
             Err(e) => return Ok(Err(e)),
         };
         let writes = overlay.into_writes();
-        Ok(Ok(self.finish(&snapshot, writes, outcome.receipts)?))
+        Ok(Ok(self.finish(&snapshot, pending, writes, outcome.receipts)?))
     }
 
     /// Builds a proposal body on top of the head from `candidates` (signatures already
     /// verified), leaving out what is not includable, and computes its state root.
     pub fn build(&self, env: &BlockEnv, candidates: Vec<SignedTx>) -> Result<Proposal, StoreError> {
+        self.build_on(&[], env, candidates)
+    }
+
+    /// [`Self::build`] on top of the head plus the `pending` blocks.
+    pub fn build_on(
+        &self,
+        pending: &PendingChain,
+        env: &BlockEnv,
+        candidates: Vec<SignedTx>,
+    ) -> Result<Proposal, StoreError> {
         let snapshot = self.snapshot()?;
-        let mut overlay = Overlay::new(&snapshot);
+        check_pending(&snapshot, pending)?;
+        let layered = pending::LayeredState::new(&snapshot, pending.iter().map(|(_, e)| &e.writes));
+        let mut overlay = Overlay::new(&layered);
         let built = yun_state::build_block(&mut overlay, env, candidates);
         let writes = overlay.into_writes();
-        let executed = self.finish(&snapshot, writes, built.receipts)?;
+        let executed = self.finish(&snapshot, pending, writes, built.receipts)?;
         let block = Block::assemble(
-            snapshot.head.block_hash,
+            executed.parent,
             env.height,
             env.timestamp_ms,
             env.proposer,
@@ -241,14 +274,33 @@ impl Store {
     fn finish(
         &self,
         snapshot: &Snapshot,
+        pending: &PendingChain,
         writes: StateWrites,
         receipts: Vec<Receipt>,
     ) -> Result<Executed, StoreError> {
+        let (parent, parent_root, parent_version) = match pending.last() {
+            None => (
+                snapshot.head.block_hash,
+                snapshot.head.state_root,
+                snapshot.head.state_version,
+            ),
+            Some((hash, e)) => (
+                *hash,
+                e.state_root,
+                snapshot.head.state_version
+                    + pending.iter().filter(|(_, e)| e.tree_batch.is_some()).count() as u64,
+            ),
+        };
         let (state_root, tree_batch) = if writes.is_empty() {
-            (snapshot.head.state_root, None)
+            (parent_root, None)
         } else {
             let rtx = self.db.begin_read()?;
-            let (root, batch) = tree::compute(&rtx, &writes, snapshot.head.state_version + 1)?;
+            let batches = pending
+                .iter()
+                .filter_map(|(_, e)| e.tree_batch.as_ref().map(|b| &b.node_batch))
+                .collect();
+            let (root, batch) =
+                tree::compute_layered(&rtx, batches, &writes, parent_version + 1)?;
             (root, Some(batch))
         };
         Ok(Executed {
@@ -256,12 +308,12 @@ impl Store {
             receipts,
             state_root,
             tree_batch,
-            parent: snapshot.head.block_hash,
+            parent,
         })
     }
 
     /// Commits a finalized block and its execution in one durable transaction.
-    pub fn commit_block(&self, block: &Block, executed: Executed) -> Result<Head, StoreError> {
+    pub fn commit_block(&self, block: &Block, executed: &Executed) -> Result<Head, StoreError> {
         let head = self.head()?;
         if block.height() != head.height + 1 || executed.parent != head.block_hash {
             return Err(StoreError::NotNext {
@@ -438,6 +490,20 @@ impl Store {
         }
         Ok(mem)
     }
+}
+
+/// Checks that `pending` starts at the snapshot's head and links by hash.
+fn check_pending(snapshot: &Snapshot, pending: &PendingChain) -> Result<(), StoreError> {
+    let mut parent = snapshot.head.block_hash;
+    for (hash, e) in pending {
+        if e.parent != parent {
+            return Err(StoreError::PendingNotOnHead {
+                head: snapshot.head.height,
+            });
+        }
+        parent = *hash;
+    }
+    Ok(())
 }
 
 /// A read-only view of the state at one head.

@@ -157,6 +157,23 @@ pub fn compute(
     Ok((Hash32(root.0), batch))
 }
 
+/// Like [`compute`], on top of uncommitted batches (oldest first) that the stored tree lacks.
+pub fn compute_layered(
+    txn: &impl TreeTables,
+    batches: Vec<&jmt::storage::NodeBatch>,
+    writes: &StateWrites,
+    version: Version,
+) -> Result<(Hash32, TreeUpdateBatch), StoreError> {
+    let view = crate::pending::LayeredTree {
+        base: txn.tree_view()?,
+        batches,
+    };
+    let (root, batch) = Tree::new(&view)
+        .put_value_set(value_set(writes), version)
+        .map_err(tree_err)?;
+    Ok((Hash32(root.0), batch))
+}
+
 /// Persists a batch's new nodes, values and stale-node index.
 pub fn write_batch(wtx: &WriteTransaction, batch: &TreeUpdateBatch) -> Result<(), StoreError> {
     let mut nodes = wtx.open_table(TREE_NODES)?;

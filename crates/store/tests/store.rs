@@ -39,7 +39,7 @@ fn commit_next(store: &Store, txs: Vec<yun_types::SignedTx>) -> Block {
     // Re-executing the finished block must reach the same root as building it did.
     let again = store.execute(&env, &block.txs).unwrap().unwrap();
     assert_eq!(again.state_root, executed.state_root);
-    store.commit_block(&block, executed).unwrap();
+    store.commit_block(&block, &executed).unwrap();
     block
 }
 
@@ -128,5 +128,5 @@ fn a_block_built_on_a_stale_head_is_refused() {
         .executed;
     let block = commit_next(&store, vec![transfer(0, "bob", 2)]);
     assert_eq!(block.height(), head.height + 1);
-    assert!(store.commit_block(&block, stale).is_err());
+    assert!(store.commit_block(&block, &stale).is_err());
 }

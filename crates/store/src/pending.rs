@@ -1,0 +1,94 @@
+//! Executing on top of blocks that are notarized but not yet finalized: simplex extends the
+//! chain from certified (notarized and verified) blocks, and a finalization can arrive only
+//! through a descendant, so a proposer and a verifier must be able to build on a parent whose
+//! state is still in memory. These readers show uncommitted executions (oldest first) layered
+//! over the committed state and tree.
+
+use crate::Snapshot;
+use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader};
+use jmt::{KeyHash, OwnedValue, Version};
+use std::collections::BTreeMap;
+use yun_state::{StateReader, StateWrites};
+
+/// Committed state with uncommitted writes on top (later writes win).
+#[allow(missing_debug_implementations)]
+pub struct LayeredState<'a> {
+    base: &'a Snapshot,
+    writes: StateWrites,
+}
+
+impl<'a> LayeredState<'a> {
+    pub fn new<'w>(base: &'a Snapshot, layers: impl IntoIterator<Item = &'w StateWrites>) -> Self {
+        let mut writes = StateWrites::new();
+        for layer in layers {
+            for (k, v) in layer {
+                writes.insert(k.clone(), v.clone());
+            }
+        }
+        LayeredState { base, writes }
+    }
+}
+
+impl StateReader for LayeredState<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        match self.writes.get(key) {
+            Some(v) => v.clone(),
+            None => self.base.get(key),
+        }
+    }
+
+    fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
+            self.base.range(start, end).into_iter().collect();
+        if start < end {
+            for (k, v) in self.writes.range(start.to_vec()..end.to_vec()) {
+                match v {
+                    Some(v) => merged.insert(k.clone(), v.clone()),
+                    None => merged.remove(k),
+                };
+            }
+        }
+        merged.into_iter().collect()
+    }
+}
+
+/// The stored tree with uncommitted node batches on top (searched newest first).
+#[allow(missing_debug_implementations)]
+pub struct LayeredTree<'a, R> {
+    pub base: R,
+    pub batches: Vec<&'a NodeBatch>,
+}
+
+impl<R: TreeReader> TreeReader for LayeredTree<'_, R> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        for b in self.batches.iter().rev() {
+            if let Some(n) = b.nodes().get(node_key) {
+                return Ok(Some(n.clone()));
+            }
+        }
+        self.base.get_node_option(node_key)
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        for b in self.batches.iter().rev() {
+            let newest = b
+                .values()
+                .iter()
+                .filter(|((v, k), _)| *k == key_hash && *v <= max_version)
+                .max_by_key(|((v, _), _)| *v);
+            if let Some((_, value)) = newest {
+                return Ok(value.clone());
+            }
+        }
+        self.base.get_value_option(max_version, key_hash)
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        // Only tree restoration asks for it, never execution on pending blocks.
+        self.base.get_rightmost_leaf()
+    }
+}
