@@ -1,6 +1,7 @@
-//! `yun bench transfers`: starts a devnet in a temporary directory, pre-signs transfers from
-//! many funded accounts, submits them in batches as fast as the node accepts them (or at a
-//! given rate), and measures finalized transactions per second and submit-to-finalized latency.
+//! `yun bench transfers`: starts a devnet (or an N-process localnet) in a temporary directory,
+//! pre-signs transfers from many funded accounts, submits them in batches as fast as the nodes
+//! accept them and then at half the rate that finalized (or at a given rate), and measures
+//! finalized transactions per second and submit-to-finalized latency.
 
 use crate::Output;
 use anyhow::Context;
@@ -34,8 +35,125 @@ pub struct TransfersArgs {
     /// Most submitted-but-not-finalized transactions (backpressure instead of a full mempool).
     #[arg(long, default_value_t = 60_000)]
     pub in_flight_max: usize,
+    /// Validators: 1 runs the node in this process; more start a localnet of one process
+    /// each, and submissions are spread over their APIs.
+    #[arg(long, default_value_t = 1)]
+    pub validators: usize,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+/// Seed of the first sender key of the full-load phase; the half-load phase uses fresh
+/// accounts from `HALF_LOAD_SEED_BASE` (so no nonce gap left by the first phase matters).
+const FULL_LOAD_SEED_BASE: u64 = 1_000_000;
+const HALF_LOAD_SEED_BASE: u64 = 2_000_000;
+/// Opening balance of each sending account.
+const SENDER_BALANCE: u128 = 1_000_000_000_000;
+/// Offered load assumed when pre-signing for a full-speed phase, in tx/s.
+const FULL_SPEED_PRESIGN_TX_PER_SEC: u64 = 30_000;
+/// How long admitted transactions may take to finalize after the load stops.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The network under load: one in-process node, or a localnet of node processes.
+enum BenchNet {
+    InProcess(yun_node::run::NodeHandle),
+    Localnet {
+        nodes: Vec<crate::localnet::LocalNode>,
+        children: Vec<std::process::Child>,
+    },
+}
+
+impl BenchNet {
+    fn start(
+        dir: &std::path::Path,
+        args: &TransfersArgs,
+        funded: &[(Address, Amount)],
+    ) -> anyhow::Result<BenchNet> {
+        if args.validators <= 1 {
+            let port = crate::devnet::free_port()?;
+            let (mut cfg, _) = crate::devnet::prepare(dir, port, true, 1, funded)?;
+            cfg.mempool = bench_mempool(args);
+            let node = yun_node::run::spawn_node(cfg).context("starting the benchmark devnet")?;
+            return Ok(BenchNet::InProcess(node));
+        }
+        use crate::localnet;
+        let net_args = localnet::LocalnetArgs {
+            cmd: None,
+            validators: args.validators,
+            full_nodes: 0,
+            base_port: localnet::free_base_port(args.validators)?,
+            data_dir: Some(dir.to_path_buf()),
+            reset: true,
+            detach: true,
+            accounts: 0,
+        };
+        let (mut nodes, _) = localnet::prepare(dir, &net_args, funded)?;
+        for node in &nodes {
+            let mut cfg = yun_node::run::NodeConfig::load(&node.config)?;
+            cfg.mempool = bench_mempool(args);
+            cfg.data_dir = ".".into();
+            cfg.save(&node.config)?;
+        }
+        let exe = std::env::current_exe().context("finding the yun binary")?;
+        let mut children = localnet::start(&exe, dir, &mut nodes)?;
+        if let Err(e) = localnet::wait_ready(&nodes, &mut children) {
+            localnet::terminate(&mut children);
+            return Err(e);
+        }
+        Ok(BenchNet::Localnet { nodes, children })
+    }
+
+    /// Which node processes have exited, with the end of their logs (why a load failed).
+    fn exited(&mut self) -> Option<String> {
+        let BenchNet::Localnet {
+            children, nodes, ..
+        } = self
+        else {
+            return None;
+        };
+        let dead: Vec<String> = nodes
+            .iter()
+            .zip(children.iter_mut())
+            .filter_map(|(n, c)| (!matches!(c.try_wait(), Ok(None))).then_some((n, ())))
+            .map(|(n, _)| {
+                format!(
+                    "{} exited; its log ends with:\n{}",
+                    n.name,
+                    crate::localnet::log_tail(n)
+                )
+            })
+            .collect();
+        (!dead.is_empty()).then(|| dead.join("\n"))
+    }
+
+    fn urls(&self) -> Vec<String> {
+        match self {
+            BenchNet::InProcess(node) => vec![node.api_url()],
+            BenchNet::Localnet { nodes, .. } => nodes.iter().map(|n| n.api_url.clone()).collect(),
+        }
+    }
+}
+
+impl Drop for BenchNet {
+    fn drop(&mut self) {
+        if let BenchNet::Localnet { children, .. } = self {
+            crate::localnet::terminate(children);
+        }
+    }
+}
+
+/// Room for everything in flight, and for one account's share of it.
+fn bench_mempool(args: &TransfersArgs) -> yun_node::run::MempoolConfig {
+    yun_node::run::MempoolConfig {
+        txs_max: args.in_flight_max * 2,
+        per_account_max: 4_096,
+    }
+}
+
+fn sender_keys(seed_base: u64, n: usize) -> Vec<PrivateKey> {
+    (0..n as u64)
+        .map(|i| PrivateKey::from_seed(seed_base + i))
+        .collect()
 }
 
 pub(crate) fn machine() -> String {
@@ -61,68 +179,99 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 pub fn transfers(args: TransfersArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
-    let senders: Vec<PrivateKey> = (0..args.accounts as u64)
-        .map(|i| PrivateKey::from_seed(1_000_000 + i))
-        .collect();
-    let funded: Vec<(Address, Amount)> = senders
+    let full_senders = sender_keys(FULL_LOAD_SEED_BASE, args.accounts);
+    let half_senders = sender_keys(HALF_LOAD_SEED_BASE, args.accounts);
+    let funded: Vec<(Address, Amount)> = full_senders
         .iter()
+        .chain(&half_senders)
         .map(|k| {
             (
                 Address::from_public_key(&k.public_key()),
-                Amount::new(1_000_000_000_000),
+                Amount::new(SENDER_BALANCE),
             )
         })
         .collect();
-    let port = crate::devnet::free_port()?;
-    let (mut cfg, _) = crate::devnet::prepare(&dir, port, true, 1, &funded)?;
-    cfg.mempool.per_account_max = 4_096;
-    cfg.mempool.txs_max = args.in_flight_max * 2;
-    let node = yun_node::run::spawn_node(cfg).context("starting the benchmark devnet")?;
-    let url = node.api_url();
+    let mut net = BenchNet::start(&dir, &args, &funded)?;
+    let urls = net.urls();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let result = rt.block_on(run_load(&url, senders, &args));
-    drop(node);
-    let _ = std::fs::remove_dir_all(&dir);
-    let report = result?;
-    match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Text => {
-            println!(
-                "yun bench transfers — {}",
-                report["machine"].as_str().unwrap_or("")
-            );
-            println!(
-                "  offered load      {}",
-                report["offered"].as_str().unwrap_or("")
-            );
-            println!(
-                "  submitted         {} tx ({} refused)",
-                report["submitted"], report["refused"]
-            );
-            println!(
-                "  finalized         {} tx in {:.2} s",
-                report["finalized"],
-                report["window_s"].as_f64().unwrap_or(0.0)
-            );
-            println!(
-                "  throughput        {:.0} tx/s finalized",
-                report["finalized_tx_per_s"].as_f64().unwrap_or(0.0)
-            );
-            println!(
-                "  latency p50       {} ms (submit → finalized)",
-                report["latency_p50_ms"]
-            );
-            println!("  latency p99       {} ms", report["latency_p99_ms"]);
-            println!(
-                "  blocks            {} (largest {} tx)",
-                report["blocks"], report["largest_block_txs"]
-            );
+    if args.output == Output::Text {
+        println!(
+            "yun bench transfers — {} validator(s) — {}",
+            args.validators.max(1),
+            machine()
+        );
+    }
+    // Text phases are printed as they finish, so a failure in the second keeps the first.
+    let show = |phase: &serde_json::Value| {
+        if args.output == Output::Text {
+            print_phase(phase);
         }
+    };
+    let mut phases = Vec::new();
+    let result = rt.block_on(async {
+        let first = run_load(&urls, full_senders, args.rate, &args).await?;
+        show(&first);
+        phases.push(first);
+        if args.rate.is_some() {
+            return Ok::<_, anyhow::Error>(());
+        }
+        // Half of what finalized at saturation: the latency a network sees with headroom.
+        let measured = phases[0]["finalized_tx_per_s"].as_f64().unwrap_or(0.0);
+        let half_rate = ((measured / 2.0) as u64).max(1);
+        let second = run_load(&urls, half_senders, Some(half_rate), &args).await?;
+        show(&second);
+        phases.push(second);
+        Ok(())
+    });
+    let result = result.map_err(|e| match net.exited() {
+        Some(why) => e.context(why),
+        None => e,
+    });
+    drop(net);
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+    if args.output == Output::Json {
+        let report = serde_json::json!({
+            "machine": machine(),
+            "validators": args.validators.max(1),
+            "phases": phases,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(())
+}
+
+fn print_phase(report: &serde_json::Value) {
+    println!();
+    println!(
+        "  offered load      {}",
+        report["offered"].as_str().unwrap_or("")
+    );
+    println!(
+        "  submitted         {} tx ({} refused)",
+        report["submitted"], report["refused"]
+    );
+    println!(
+        "  finalized         {} tx in {:.2} s",
+        report["finalized"],
+        report["window_s"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "  throughput        {:.0} tx/s finalized",
+        report["finalized_tx_per_s"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "  latency p50       {} ms (submit → finalized)",
+        report["latency_p50_ms"]
+    );
+    println!("  latency p99       {} ms", report["latency_p99_ms"]);
+    println!(
+        "  blocks            {} (largest {} tx)",
+        report["blocks"], report["largest_block_txs"]
+    );
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
@@ -130,15 +279,18 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     Ok(dir)
 }
 
+/// One phase of load at `rate` tx/s (None: as fast as admitted); submitters are spread over
+/// `urls`, and finalization is watched on the first.
 async fn run_load(
-    url: &str,
+    urls: &[String],
     senders: Vec<PrivateKey>,
+    rate: Option<u64>,
     args: &TransfersArgs,
 ) -> anyhow::Result<serde_json::Value> {
-    let client = Client::new(url);
+    let client = Client::new(&urls[0]);
     let status = client.status().await?;
-    // Enough for the offered rate (or 30k tx/s at full speed) over the whole duration.
-    let expected = args.rate.unwrap_or(30_000) * args.duration;
+    // Enough for the offered rate (or full speed) over the whole duration.
+    let expected = rate.unwrap_or(FULL_SPEED_PRESIGN_TX_PER_SEC) * args.duration;
     let per_account = expected.div_ceil(senders.len() as u64).max(1);
     let bar = ProgressBar::new(per_account * senders.len() as u64);
     bar.set_style(ProgressStyle::with_template(
@@ -255,11 +407,11 @@ async fn run_load(
     }
     let load_start = Instant::now();
     let deadline = load_start + Duration::from_secs(args.duration);
-    let per_stream_rate = args.rate.map(|r| r as f64 / streams_n as f64);
+    let per_stream_rate = rate.map(|r| r as f64 / streams_n as f64);
     let mut tasks = Vec::new();
-    for stream in streams {
-        let (client, submitted_at, in_flight) =
-            (client.clone(), submitted_at.clone(), in_flight.clone());
+    for (i, stream) in streams.into_iter().enumerate() {
+        let client = Client::new(&urls[i % urls.len()]);
+        let (submitted_at, in_flight) = (submitted_at.clone(), in_flight.clone());
         let (batch, in_flight_max) = (args.batch, args.in_flight_max);
         tasks.push(tokio::spawn(async move {
             let (mut submitted, mut refused, mut offset) = (0usize, 0usize, 0usize);
@@ -299,8 +451,8 @@ async fn run_load(
         refused += r;
     }
     let load_end = Instant::now();
-    // Drain: give what was admitted up to 30 s to finalize.
-    let drain_deadline = Instant::now() + Duration::from_secs(30);
+    // Drain: give what was admitted time to finalize.
+    let drain_deadline = Instant::now() + DRAIN_TIMEOUT;
     while finalized.lock().expect("lock").len() < submitted && Instant::now() < drain_deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -313,7 +465,7 @@ async fn run_load(
     lat.sort();
     Ok(serde_json::json!({
         "machine": machine(),
-        "offered": args.rate.map_or("full speed".to_string(), |r| format!("{r} tx/s")),
+        "offered": rate.map_or("full speed".to_string(), |r| format!("{r} tx/s")),
         "duration_s": args.duration,
         "accounts": senders.len(),
         "submitted": submitted,

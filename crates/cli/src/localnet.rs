@@ -404,7 +404,8 @@ pub fn wait_ready(nodes: &[LocalNode], children: &mut [Child]) -> anyhow::Result
     Ok(())
 }
 
-fn log_tail(node: &LocalNode) -> String {
+/// The last lines of a node's log.
+pub fn log_tail(node: &LocalNode) -> String {
     let path = node.config.with_file_name("node.log");
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();

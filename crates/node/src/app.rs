@@ -35,11 +35,14 @@ fn hash_of(d: &ConsensusDigest) -> Hash32 {
     Hash32(d.0)
 }
 
+/// Executions of notarized blocks not finalized yet, oldest first, with their hashes.
+type PendingExecutions = Vec<(BlockHash, Arc<Executed>)>;
+
 /// Where a new block's parent stands relative to our finalized head.
 enum ParentState {
     /// The parent is the head, or extends it through these executions of notarized blocks
     /// that are not finalized yet (oldest first).
-    Ready(Head, Vec<(BlockHash, Arc<Executed>)>),
+    Ready(Head, PendingExecutions),
     /// The parent conflicts with the finalized chain, or is invalid: nothing can extend it.
     Unreachable,
 }
@@ -93,8 +96,8 @@ impl App {
         &self,
         head: &Head,
         blocks: &[Block],
-    ) -> Result<Option<Vec<(BlockHash, Arc<Executed>)>>, ()> {
-        let mut chain: Vec<(BlockHash, Arc<Executed>)> = Vec::new();
+    ) -> Result<Option<PendingExecutions>, ()> {
+        let mut chain: PendingExecutions = Vec::new();
         for b in blocks.iter().rev() {
             let on = chain.last().map_or(head.block_hash, |(h, _)| *h);
             let executed = match self.state.execution(&b.hash(), &on) {
@@ -125,10 +128,10 @@ impl App {
     /// head moved onto another chain.
     fn rebase(
         &self,
-        mut pending: Vec<(BlockHash, Arc<Executed>)>,
+        mut pending: PendingExecutions,
         now: &Head,
         parent: &Block,
-    ) -> Option<Vec<(BlockHash, Arc<Executed>)>> {
+    ) -> Option<PendingExecutions> {
         while let Some((hash, e)) = pending.first() {
             if e.parent == now.block_hash {
                 return Some(pending);
@@ -234,9 +237,24 @@ impl App {
             }
         }
         self.state.forget_evicted();
-        let (block, executed) = (proposal.block, proposal.executed);
-        self.state.remember_execution(block.hash(), Arc::new(executed));
-        debug!(height = block.height(), txs = block.txs.len(), "proposing");
+        let left_out: Vec<_> = proposal
+            .left_out
+            .iter()
+            .map(|(t, r)| (t.tx.action.name(), *r))
+            .collect();
+        if !left_out.is_empty() {
+            debug!(?left_out, "left out of the proposal");
+        }
+        let (block, executed) = (proposal.block, Arc::new(proposal.executed));
+        self.state
+            .remember_execution(block.hash(), executed.clone());
+        debug!(
+            height = block.height(),
+            txs = block.txs.len(),
+            failed = ?executed.receipts.iter().filter(|r| !matches!(r.outcome, yun_types::TxOutcome::Success)).map(|r| format!("{:?}", r.outcome)).collect::<Vec<_>>(),
+            left_out = left_out.len(),
+            "proposing"
+        );
         Some(block)
     }
 
@@ -291,9 +309,17 @@ impl App {
             }
         };
         if executed.state_root != h.state_root || executed.parent != parent.hash() {
+            debug!(
+                height = h.height,
+                ours = %executed.state_root,
+                proposed = %h.state_root,
+                receipts = ?executed.receipts.iter().filter(|r| !matches!(r.outcome, yun_types::TxOutcome::Success)).map(|r| format!("{:?}", r.outcome)).collect::<Vec<_>>(),
+                "proposal's state root differs from ours"
+            );
             return false;
         }
-        self.state.remember_execution(block.hash(), Arc::new(executed));
+        self.state
+            .remember_execution(block.hash(), Arc::new(executed));
         true
     }
 }
@@ -333,7 +359,13 @@ where
         let Some(parent) = ancestry.next().await else {
             return false;
         };
-        self.check(&mut clock, &ctx, block.inner(), parent.inner(), &mut ancestry)
-            .await
+        self.check(
+            &mut clock,
+            &ctx,
+            block.inner(),
+            parent.inner(),
+            &mut ancestry,
+        )
+        .await
     }
 }

@@ -1,6 +1,6 @@
-//! Turns the equivocations consensus reports into on-chain evidence: the reporter keeps each
-//! conflicting pair (bounded, one per offender, view and kind) until this validator submits it
-//! as a `ReportEquivocation` transaction signed with its own key.
+//! Keeps the equivocations consensus reports: each conflicting pair (bounded, one per
+//! offender, view and kind), counted and logged. Submitting them on chain as
+//! `ReportEquivocation` is refused for now (`TxRejection::EvidenceNotAccepted`, see there).
 
 use commonware_actor::Feedback;
 use commonware_codec::Encode as _;
@@ -24,7 +24,7 @@ pub const EVIDENCE_SEEN_MAX: usize = 4_096;
 /// (signer index, view, kind): one equivocation.
 type EvidenceId = (u32, u64, EvidenceKind);
 
-/// Evidence waiting to go on chain.
+/// Evidence consensus reported, kept for the chain.
 #[derive(Debug, Default)]
 pub struct EvidencePool {
     inner: Mutex<PoolInner>,

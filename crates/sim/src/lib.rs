@@ -76,6 +76,7 @@ pub struct Report {
     pub txs_finalized: usize,
     /// Equivocations the honest nodes reported as evidence.
     pub equivocations_reported: usize,
+
     /// blake3 over the agreed chain and the runtime's audit of every event, in hex.
     pub digest: String,
 }
@@ -196,6 +197,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     let accepted: Vec<TxId> = ledger.lock().expect("ledger").accepted.clone();
     let honest_nodes: Vec<&node::SimNode> = honest.iter().map(|i| &nodes[*i]).collect();
     checks::await_final(&context, &s, &honest_nodes, &accepted).await;
+
     let verdict = checks::verify(&s, &honest_nodes, &accepted, byzantine.map(|b| &vkeys[b]));
     let mut digest = blake3::Hasher::new();
     digest.update(&verdict.chain_digest);
@@ -205,6 +207,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         common_height: verdict.common_height,
         txs_finalized: accepted.len(),
         equivocations_reported: verdict.equivocations_reported,
+
         digest: digest.finalize().to_hex().to_string(),
     }
 }

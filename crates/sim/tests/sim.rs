@@ -20,6 +20,11 @@ fn seeds() -> Vec<u64> {
 }
 
 fn group(validators: usize, fault: Fault, salt: u64) {
+    // RUST_LOG=yun_node=debug shows what the simulated nodes do.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     for seed in seeds() {
         let s = Scenario::new(
             seed.wrapping_mul(1_000_003).wrapping_add(salt),

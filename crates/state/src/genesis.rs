@@ -132,6 +132,7 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
         epoch: 0,
         validators: active,
     });
+    state.set_consensus_set(&genesis.validators.iter().map(|v| v.address).collect());
     state.set_params(&genesis.params);
     state.set_supply(&Supply {
         total,

@@ -233,7 +233,12 @@ impl Store {
             Err(e) => return Ok(Err(e)),
         };
         let writes = overlay.into_writes();
-        Ok(Ok(self.finish(&snapshot, pending, writes, outcome.receipts)?))
+        Ok(Ok(self.finish(
+            &snapshot,
+            pending,
+            writes,
+            outcome.receipts,
+        )?))
     }
 
     /// Builds a proposal body on top of the head from `candidates` (signatures already
@@ -288,7 +293,10 @@ impl Store {
                 *hash,
                 e.state_root,
                 snapshot.head.state_version
-                    + pending.iter().filter(|(_, e)| e.tree_batch.is_some()).count() as u64,
+                    + pending
+                        .iter()
+                        .filter(|(_, e)| e.tree_batch.is_some())
+                        .count() as u64,
             ),
         };
         let (state_root, tree_batch) = if writes.is_empty() {
@@ -299,8 +307,7 @@ impl Store {
                 .iter()
                 .filter_map(|(_, e)| e.tree_batch.as_ref().map(|b| &b.node_batch))
                 .collect();
-            let (root, batch) =
-                tree::compute_layered(&rtx, batches, &writes, parent_version + 1)?;
+            let (root, batch) = tree::compute_layered(&rtx, batches, &writes, parent_version + 1)?;
             (root, Some(batch))
         };
         Ok(Executed {

@@ -140,6 +140,12 @@ pub enum ActionView {
         amount: Amount,
     },
     Unjail,
+    ReportEquivocation {
+        /// 0 conflicting notarizes, 1 conflicting finalizes, 2 nullify and finalize.
+        kind: u8,
+        /// The conflicting pair, hex.
+        evidence_hex: String,
+    },
 }
 
 impl From<&Action> for ActionView {
@@ -166,6 +172,10 @@ impl From<&Action> for ActionView {
                 ActionView::Undelegate { validator, amount }
             }
             Action::Unjail => ActionView::Unjail,
+            Action::ReportEquivocation { evidence } => ActionView::ReportEquivocation {
+                kind: evidence.kind as u8,
+                evidence_hex: hex::encode(&evidence.bytes),
+            },
         }
     }
 }

@@ -52,10 +52,12 @@ pub enum TxRejection {
     EvidenceAlreadyUsed = 42,
     NotJailed = 43,
     JailNotOver = 44,
+    EvidenceInvalid = 45,
+    EvidenceNotAccepted = 46,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 44] = [
+    pub const ALL: [TxRejection; 46] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -100,6 +102,8 @@ impl TxRejection {
         Self::EvidenceAlreadyUsed,
         Self::NotJailed,
         Self::JailNotOver,
+        Self::EvidenceInvalid,
+        Self::EvidenceNotAccepted,
     ];
 
     pub fn code(self) -> u16 {
@@ -156,6 +160,8 @@ impl TxRejection {
             Self::EvidenceAlreadyUsed => "EvidenceAlreadyUsed",
             Self::NotJailed => "NotJailed",
             Self::JailNotOver => "JailNotOver",
+            Self::EvidenceInvalid => "EvidenceInvalid",
+            Self::EvidenceNotAccepted => "EvidenceNotAccepted",
         }
     }
 
@@ -230,6 +236,12 @@ impl TxRejection {
             }
             Self::NotJailed => "the validator is not jailed",
             Self::JailNotOver => "the validator's jail time is not over yet",
+            Self::EvidenceNotAccepted => {
+                "equivocation evidence is not accepted on chain yet: a block slashing by evidence re-executed to a different state root than its proposer computed (found by the simulation)"
+            }
+            Self::EvidenceInvalid => {
+                "the evidence does not decode, or its two messages are not both validly signed by one member of the consensus set"
+            }
         }
     }
 
@@ -319,6 +331,12 @@ impl TxRejection {
             }
             Self::JailNotOver => {
                 "send Unjail at or after the height in the validator's `jailed_until_height`"
+            }
+            Self::EvidenceNotAccepted => {
+                "nothing to do: validators detect and log equivocations (`yun status` peers show the offender blocked); slashing by evidence returns once that divergence is fixed"
+            }
+            Self::EvidenceInvalid => {
+                "submit the conflicting pair exactly as consensus reported it; nodes do this themselves"
             }
         }
     }

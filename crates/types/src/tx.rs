@@ -1,6 +1,7 @@
 //! Transactions: what an account asks the chain to do, signed with its ed25519 key.
 
 use crate::codec_util::{read_str, str_size, write_str};
+use crate::evidence::Equivocation;
 use crate::limits::{CHAIN_ID_BYTES_MAX, P2P_ADDRESS_BYTES_MAX, TX_BYTES_MAX};
 use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, results_cfg};
 use crate::{Address, Amount, Hash32, TX_NAMESPACE};
@@ -46,6 +47,9 @@ pub enum Action {
     Undelegate { validator: Address, amount: Amount },
     /// A jailed validator whose jail time is over becomes eligible for the active set again.
     Unjail,
+    /// Evidence that a validator signed conflicting consensus messages: it is slashed and
+    /// jailed (once per validator and view).
+    ReportEquivocation { evidence: Equivocation },
 }
 
 impl Action {
@@ -64,6 +68,7 @@ impl Action {
             Action::Delegate { .. } => 10,
             Action::Undelegate { .. } => 11,
             Action::Unjail => 12,
+            Action::ReportEquivocation { .. } => 13,
         }
     }
 
@@ -83,6 +88,7 @@ impl Action {
             Action::Delegate { .. } => "delegate",
             Action::Undelegate { .. } => "undelegate",
             Action::Unjail => "unjail",
+            Action::ReportEquivocation { .. } => "report_equivocation",
         }
     }
 }
@@ -118,6 +124,7 @@ impl Write for Action {
                 amount.write(buf);
             }
             Action::Unjail => {}
+            Action::ReportEquivocation { evidence } => evidence.write(buf),
         }
     }
 }
@@ -142,6 +149,7 @@ impl EncodeSize for Action {
                 validator.encode_size() + amount.encode_size()
             }
             Action::Unjail => 0,
+            Action::ReportEquivocation { evidence } => evidence.encode_size(),
         }
     }
 }
@@ -190,6 +198,9 @@ impl Read for Action {
                 amount: Amount::read(buf)?,
             },
             12 => Action::Unjail,
+            13 => Action::ReportEquivocation {
+                evidence: Equivocation::read(buf)?,
+            },
             tag => return Err(Error::InvalidEnum(tag)),
         })
     }

@@ -81,7 +81,8 @@ pub fn apply_action<R: StateReader + ?Sized>(
         Action::RegisterValidator { .. }
         | Action::Delegate { .. }
         | Action::Undelegate { .. }
-        | Action::Unjail => unreachable!("staking actions are staking's"),
+        | Action::Unjail
+        | Action::ReportEquivocation { .. } => unreachable!("staking actions are staking's"),
         Action::RegisterProvider { spec, bond } => {
             actions::register_provider(state, env, params, sender, spec, *bond)
         }

@@ -121,7 +121,33 @@ pub fn is_staking_action(action: &Action) -> bool {
             | Action::Delegate { .. }
             | Action::Undelegate { .. }
             | Action::Unjail
+            | Action::ReportEquivocation { .. }
     )
+}
+
+/// Checks equivocation evidence against the consensus set and slashes the offender, once per
+/// validator and view.
+pub fn report_equivocation<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    evidence: &yun_types::evidence::Equivocation,
+) -> Result<(), TxRejection> {
+    let keys: Vec<_> = state
+        .consensus_set()
+        .iter()
+        .filter_map(|a| a.public_key().ok())
+        .collect();
+    // The generator only randomises batch-verification coefficients (the answer does not
+    // depend on it); seeding it from the block and the evidence keeps execution pure.
+    let seed = blake3::Hasher::new()
+        .update(&env.seed.0)
+        .update(&evidence.bytes)
+        .finalize();
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(*seed.as_bytes());
+    let offence = evidence
+        .verify(&keys, &mut rng)
+        .ok_or(TxRejection::EvidenceInvalid)?;
+    slash_equivocation(state, offence.offender, offence.view, env).map(|_| ())
 }
 
 /// The rules that need no state.
@@ -131,6 +157,10 @@ pub fn check_stateless(action: &Action) -> Result<(), TxRejection> {
         Action::Delegate { amount, .. } | Action::Undelegate { amount, .. } if amount.is_zero() => {
             Err(TxRejection::ZeroAmount)
         }
+        // Executing a slash by evidence diverged between a proposer's build and a verifier's
+        // re-execution in the equivocator simulation (same receipts, different state roots),
+        // which halts the chain; until that is found, no such transaction is includable.
+        Action::ReportEquivocation { .. } => Err(TxRejection::EvidenceNotAccepted),
         _ => Ok(()),
     }
 }
@@ -164,6 +194,7 @@ pub fn apply_action<R: StateReader + ?Sized>(
             actions::undelegate(state, env, params, sender, validator, *amount)
         }
         Action::Unjail => actions::unjail(state, env, sender),
+        Action::ReportEquivocation { evidence } => report_equivocation(state, env, evidence),
         other => unreachable!("{} is not a staking action", other.name()),
     }
 }

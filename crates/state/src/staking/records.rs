@@ -34,6 +34,9 @@ pub const TAG_UNBONDING_OF: u8 = b'n';
 /// validator ‖ view: an equivocation already punished.
 pub const TAG_EVIDENCE: u8 = b'q';
 pub const TAG_ACTIVE_SET: u8 = b'k';
+/// The validators consensus runs with (the genesis set: consensus does not yet move to the
+/// active set at epoch boundaries), which equivocation evidence is checked against.
+pub const TAG_CONSENSUS_SET: u8 = b'c';
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -236,5 +239,14 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
     }
     pub fn set_active_set(&mut self, set: &ActiveSet) {
         self.put(vec![TAG_ACTIVE_SET], encode(set));
+    }
+    /// The consensus set's addresses.
+    pub fn consensus_set(&self) -> Vec<Address> {
+        self.get(&[TAG_CONSENSUS_SET])
+            .map(|raw| decode(&raw))
+            .unwrap_or_default()
+    }
+    pub fn set_consensus_set(&mut self, set: &Vec<Address>) {
+        self.put(vec![TAG_CONSENSUS_SET], encode(set));
     }
 }
