@@ -62,7 +62,9 @@ impl App {
         // The parent and its ancestors down to just above the head, newest first.
         let mut blocks: Vec<Block> = vec![parent.clone()];
         loop {
-            let head = self.state.head();
+            // The store's head, not the watched one: executions below read the store, and the
+            // watch is updated only after a commit, so it can lag behind it.
+            let head = self.state.store.head().expect("store read");
             blocks.retain(|b| b.height() > head.height);
             let Some(oldest) = blocks.last() else {
                 return if parent.height() == head.height && parent.hash() == head.block_hash {
@@ -200,7 +202,7 @@ impl App {
         };
         self.pace(clock, parent.header.timestamp_ms).await;
         // The head may have moved while we paced: build on what is still pending above it.
-        let now = self.state.head();
+        let now = self.state.store.head().ok()?;
         if now != head {
             pending = self.rebase(pending, &now, parent)?;
         }
@@ -301,8 +303,10 @@ impl App {
                     debug!(error = %e, "proposal holds a transaction that is not includable");
                     return false;
                 }
-                // Finalization moved the head between resolving and executing: resolve again.
-                Err(StoreError::PendingNotOnHead { .. }) if self.state.head() != head => {
+                // Finalization moved the head between resolving and executing: resolve again
+                // (each retry follows a commit, so this ends).
+                Err(StoreError::PendingNotOnHead { .. }) => {
+                    let _ = head;
                     continue;
                 }
                 Err(e) => panic!("state store failed during verify: {e}"),
