@@ -42,6 +42,11 @@ impl Net {
     /// A devnet with 2 dev accounts and funded provider accounts, fast blocks and a short
     /// commit window so expirations happen within the test.
     fn start() -> Net {
+        // RUST_LOG=yun_node=debug shows the node's side of a failing run.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let port = yun_cli::devnet::free_port().unwrap();
         let (mut cfg, _) =

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{debug, warn};
-use yun_state::{BlockEnv, verify_signatures};
+use yun_state::{BlockEnv, StateReader, verify_signatures};
 use yun_store::{Executed, Head, StoreError};
 use yun_types::block::{ConsensusDigest, txs_root};
 use yun_types::{Address, Block, BlockHash, Hash32};
@@ -38,29 +38,45 @@ fn hash_of(d: &ConsensusDigest) -> Hash32 {
 /// Executions of notarized blocks not finalized yet, oldest first, with their hashes.
 type PendingExecutions = Vec<(BlockHash, Arc<Executed>)>;
 
+/// How many notarized blocks above the finalized head a proposal may build on. Finalization
+/// normally trails notarization by a block or two; past this many the node declines to
+/// propose or vote (consensus nullifies the view) until finalization catches up, rather than
+/// holding and re-executing an unbounded chain in memory.
+const PENDING_BLOCKS_MAX: u64 = 32;
+
 /// Where a new block's parent stands relative to our finalized head.
 enum ParentState {
     /// The parent is the head, or extends it through these executions of notarized blocks
     /// that are not finalized yet (oldest first).
-    Ready(Head, PendingExecutions),
-    /// The parent conflicts with the finalized chain, or is invalid: nothing can extend it.
+    Ready(PendingExecutions),
+    /// The parent conflicts with the finalized chain, is invalid, or is too far ahead of
+    /// the finalized head: nothing can be built on it now.
     Unreachable,
 }
 
+/// Why the executions of a pending chain could not be computed.
+enum PendingFailure {
+    /// A block in it is invalid.
+    Invalid,
+    /// The head moved while we executed: resolve again from the new head.
+    HeadMoved,
+}
+
 impl App {
-    /// Resolves the chain from our finalized head to `parent`. Simplex extends certified
-    /// (notarized and verified) blocks, and a block's own finalization may never arrive —
-    /// its votes lost in a partition, it is finalized through a descendant — so a proposer or
-    /// verifier must be able to build on a parent that is not finalized yet. Blocks between
-    /// the head and the parent come from `ancestry`; their executions from the verified cache,
-    /// or are computed here for blocks this node never verified.
+    /// Resolves the chain from our finalized head to `parent`. Simplex extends
+    /// certified (notarized and verified) blocks, and a block's own finalization may never
+    /// arrive — its votes lost in a partition, it is finalized through a descendant — so a
+    /// proposer or verifier must be able to build on a parent that is not finalized yet.
+    /// `blocks` holds the parent and the ancestors pulled from `ancestry` so far, newest
+    /// first, less those finalized since; it is the caller's so a retry after the head moved keeps them (the stream does
+    /// not replay). Their executions come from the verified cache, or are computed here for
+    /// blocks this node never verified.
     async fn parent_chain(
         &self,
         parent: &Block,
+        blocks: &mut Vec<Block>,
         ancestry: &mut impl Ancestry<Block>,
     ) -> ParentState {
-        // The parent and its ancestors down to just above the head, newest first.
-        let mut blocks: Vec<Block> = vec![parent.clone()];
         loop {
             // The store's head, not the watched one: executions below read the store, and the
             // watch is updated only after a commit, so it can lag behind it.
@@ -68,11 +84,19 @@ impl App {
             blocks.retain(|b| b.height() > head.height);
             let Some(oldest) = blocks.last() else {
                 return if parent.height() == head.height && parent.hash() == head.block_hash {
-                    ParentState::Ready(head, Vec::new())
+                    ParentState::Ready(Vec::new())
                 } else {
                     ParentState::Unreachable
                 };
             };
+            if parent.height() - head.height > PENDING_BLOCKS_MAX {
+                debug!(
+                    parent = parent.height(),
+                    head = head.height,
+                    "parent too far above the finalized head"
+                );
+                return ParentState::Unreachable;
+            }
             if oldest.height() > head.height + 1 {
                 match ancestry.next().await {
                     Some(b) => blocks.push(b.inner().clone()),
@@ -83,22 +107,20 @@ impl App {
             if oldest.header.parent != head.block_hash {
                 return ParentState::Unreachable;
             }
-            match self.pending_executions(&head, &blocks) {
-                Ok(Some(chain)) => return ParentState::Ready(head, chain),
-                Ok(None) => return ParentState::Unreachable,
-                // The head moved while we executed: look again from the new head.
-                Err(()) => continue,
+            match self.pending_executions(&head, blocks) {
+                Ok(chain) => return ParentState::Ready(chain),
+                Err(PendingFailure::Invalid) => return ParentState::Unreachable,
+                Err(PendingFailure::HeadMoved) => continue,
             }
         }
     }
 
     /// Executions of `blocks` (newest first, the oldest extending `head`), oldest first.
-    /// `Ok(None)`: one is invalid; `Err`: the head moved meanwhile.
     fn pending_executions(
         &self,
         head: &Head,
         blocks: &[Block],
-    ) -> Result<Option<PendingExecutions>, ()> {
+    ) -> Result<PendingExecutions, PendingFailure> {
         let mut chain: PendingExecutions = Vec::new();
         for b in blocks.iter().rev() {
             let on = chain.last().map_or(head.block_hash, |(h, _)| *h);
@@ -106,42 +128,26 @@ impl App {
                 Some(e) => e,
                 None => {
                     if !verify_signatures(&b.txs, &mut rand::rng()) {
-                        return Ok(None);
+                        return Err(PendingFailure::Invalid);
                     }
                     let env = self.env_of(b);
-                    match self.state.store.execute_on(&chain, &env, &b.txs) {
+                    match self.state.store.execute_on(&on, &chain, &env, &b.txs) {
                         Ok(Ok(e)) if e.state_root == b.header.state_root => {
                             let e = Arc::new(e);
                             self.state.remember_execution(b.hash(), e.clone());
                             e
                         }
-                        Ok(_) => return Ok(None),
-                        Err(StoreError::PendingNotOnHead { .. }) => return Err(()),
+                        Ok(_) => return Err(PendingFailure::Invalid),
+                        Err(StoreError::PendingNotOnHead { .. }) => {
+                            return Err(PendingFailure::HeadMoved);
+                        }
                         Err(e) => panic!("state store failed during execution: {e}"),
                     }
                 }
             };
             chain.push((b.hash(), executed));
         }
-        Ok(Some(chain))
-    }
-
-    /// Drops from `pending` (oldest first) what the head has since finalized; `None` if the
-    /// head moved onto another chain.
-    fn rebase(
-        &self,
-        mut pending: PendingExecutions,
-        now: &Head,
-        parent: &Block,
-    ) -> Option<PendingExecutions> {
-        while let Some((hash, e)) = pending.first() {
-            if e.parent == now.block_hash {
-                return Some(pending);
-            }
-            self.state.store.height_of(hash).ok()??;
-            pending.remove(0);
-        }
-        (parent.hash() == now.block_hash).then_some(pending)
+        Ok(chain)
     }
 
     fn env_of(&self, b: &Block) -> BlockEnv {
@@ -156,10 +162,10 @@ impl App {
 
     /// Sleeps until a block is due: transactions waiting and the minimum interval passed, or
     /// the idle interval passed (the busy interval while the market has work).
-    async fn pace<E: Clock>(&self, clock: &E, parent_ms: u64) {
+    async fn pace<E: Clock>(&self, clock: &E, parent_ms: u64, market_busy: bool) {
         let timing = &self.state.timing;
         let min_at = UNIX_EPOCH + Duration::from_millis(parent_ms) + timing.min_block_interval;
-        let quiet = if self.market_busy() {
+        let quiet = if market_busy {
             timing.busy_block_interval.min(timing.idle_block_interval)
         } else {
             timing.idle_block_interval
@@ -180,13 +186,23 @@ impl App {
         }
     }
 
-    /// Whether the finalized state has tasks queued or replicas at work.
-    fn market_busy(&self) -> bool {
-        let Ok(snapshot) = self.state.store.snapshot() else {
-            return false;
-        };
-        let m = yun_state::Overlay::new(&snapshot).market();
-        m.queue_tasks > 0 || m.slots_busy > 0
+    /// Whether the market has tasks queued or replicas at work after `parent` (the tip of
+    /// `pending`, or the head). Read on the parent, not the finalized head: the block that
+    /// posted a job may not be finalized yet, and pacing by the head would sleep through the
+    /// whole idle interval (a day on a devnet) with work waiting.
+    fn market_busy(&self, parent: &BlockHash, pending: &PendingExecutions) -> bool {
+        fn busy(state: &dyn StateReader) -> bool {
+            let m = yun_state::Overlay::new(state).market();
+            m.queue_tasks > 0 || m.slots_busy > 0
+        }
+        match self.state.store.read_on(parent, pending, busy) {
+            Ok(b) => b,
+            // Finalization moved the head onto (part of) the chain meanwhile: it is as recent.
+            Err(StoreError::PendingNotOnHead { .. }) => {
+                self.state.store.snapshot().is_ok_and(|s| busy(&s))
+            }
+            Err(_) => false,
+        }
     }
 
     async fn build<E: Clock>(
@@ -196,41 +212,56 @@ impl App {
         parent: &Block,
         ancestry: &mut impl Ancestry<Block>,
     ) -> Option<Block> {
-        let (head, mut pending) = match self.parent_chain(parent, ancestry).await {
-            ParentState::Ready(head, pending) => (head, pending),
-            ParentState::Unreachable => return None,
+        let mut blocks = vec![parent.clone()];
+        // Resolve once before pacing: an unreachable parent fails fast, and the pace depends
+        // on the parent's state.
+        let ParentState::Ready(pending) = self.parent_chain(parent, &mut blocks, ancestry).await
+        else {
+            return None;
         };
-        self.pace(clock, parent.header.timestamp_ms).await;
-        // The head may have moved while we paced: build on what is still pending above it.
-        let now = self.state.store.head().ok()?;
-        if now != head {
-            pending = self.rebase(pending, &now, parent)?;
-        }
-        let snapshot = self.state.store.snapshot().ok()?;
-        let params = yun_state::Overlay::new(&snapshot).params();
-        let candidates = self
-            .state
-            .mempool
-            .lock()
-            .expect("mempool lock")
-            .select(&snapshot, params.block_txs_max as usize);
-        let env = BlockEnv {
-            chain_id: self.state.chain_id().to_string(),
-            height: parent.height() + 1,
-            timestamp_ms: millis(clock.current()).max(parent.header.timestamp_ms),
-            proposer: Address::from_public_key(&ctx.leader),
-            seed: parent.hash(),
-        };
-        let proposal = match self.state.store.build_on(&pending, &env, candidates) {
-            Ok(p) => p,
-            Err(e) => {
-                warn!(error = %e, "building a proposal failed");
+        let busy = self.market_busy(&parent.hash(), &pending);
+        self.pace(clock, parent.header.timestamp_ms, busy).await;
+        let proposal = loop {
+            // The head may have moved while we paced: resolve again (executions are cached).
+            let ParentState::Ready(pending) =
+                self.parent_chain(parent, &mut blocks, ancestry).await
+            else {
                 return None;
+            };
+            let snapshot = self.state.store.snapshot().ok()?;
+            let params = yun_state::Overlay::new(&snapshot).params();
+            let candidates = self
+                .state
+                .mempool
+                .lock()
+                .expect("mempool lock")
+                .select(&snapshot, params.block_txs_max as usize);
+            let env = BlockEnv {
+                chain_id: self.state.chain_id().to_string(),
+                height: parent.height() + 1,
+                timestamp_ms: millis(clock.current()).max(parent.header.timestamp_ms),
+                proposer: Address::from_public_key(&ctx.leader),
+                seed: parent.hash(),
+            };
+            match self
+                .state
+                .store
+                .build_on(&parent.hash(), &pending, &env, candidates)
+            {
+                Ok(p) => break (p, pending.is_empty()),
+                // Finalization moved the head since we resolved: resolve again (each retry
+                // follows a commit, so this ends).
+                Err(StoreError::PendingNotOnHead { .. }) => continue,
+                Err(e) => {
+                    warn!(error = %e, "building a proposal failed");
+                    return None;
+                }
             }
         };
+        let (proposal, on_head) = proposal;
         // On a pending parent, what was left out may be in that parent: only the finalized
         // chain may make the mempool forget a transaction.
-        if pending.is_empty() {
+        if on_head {
             let mut pool = self.state.mempool.lock().expect("mempool lock");
             for (tx, reason) in &proposal.left_out {
                 if *reason != yun_types::TxRejection::BlockFull {
@@ -239,24 +270,15 @@ impl App {
             }
         }
         self.state.forget_evicted();
-        let left_out: Vec<_> = proposal
-            .left_out
-            .iter()
-            .map(|(t, r)| (t.tx.action.name(), *r))
-            .collect();
-        if !left_out.is_empty() {
-            debug!(?left_out, "left out of the proposal");
-        }
+        debug!(
+            height = proposal.block.height(),
+            txs = proposal.block.txs.len(),
+            left_out = proposal.left_out.len(),
+            "proposing"
+        );
         let (block, executed) = (proposal.block, Arc::new(proposal.executed));
         self.state
             .remember_execution(block.hash(), executed.clone());
-        debug!(
-            height = block.height(),
-            txs = block.txs.len(),
-            failed = ?executed.receipts.iter().filter(|r| !matches!(r.outcome, yun_types::TxOutcome::Success)).map(|r| format!("{:?}", r.outcome)).collect::<Vec<_>>(),
-            left_out = left_out.len(),
-            "proposing"
-        );
         Some(block)
     }
 
@@ -292,12 +314,18 @@ impl App {
             return false;
         }
         let env = self.env_of(block);
+        let mut blocks = vec![parent.clone()];
         let executed = loop {
-            let (head, pending) = match self.parent_chain(parent, ancestry).await {
-                ParentState::Ready(head, pending) => (head, pending),
-                ParentState::Unreachable => return false,
+            let ParentState::Ready(pending) =
+                self.parent_chain(parent, &mut blocks, ancestry).await
+            else {
+                return false;
             };
-            match self.state.store.execute_on(&pending, &env, &block.txs) {
+            match self
+                .state
+                .store
+                .execute_on(&parent.hash(), &pending, &env, &block.txs)
+            {
                 Ok(Ok(executed)) => break executed,
                 Ok(Err(e)) => {
                     debug!(error = %e, "proposal holds a transaction that is not includable");
@@ -305,10 +333,7 @@ impl App {
                 }
                 // Finalization moved the head between resolving and executing: resolve again
                 // (each retry follows a commit, so this ends).
-                Err(StoreError::PendingNotOnHead { .. }) => {
-                    let _ = head;
-                    continue;
-                }
+                Err(StoreError::PendingNotOnHead { .. }) => continue,
                 Err(e) => panic!("state store failed during verify: {e}"),
             }
         };
@@ -317,7 +342,6 @@ impl App {
                 height = h.height,
                 ours = %executed.state_root,
                 proposed = %h.state_root,
-                receipts = ?executed.receipts.iter().filter(|r| !matches!(r.outcome, yun_types::TxOutcome::Success)).map(|r| format!("{:?}", r.outcome)).collect::<Vec<_>>(),
                 "proposal's state root differs from ours"
             );
             return false;

@@ -213,19 +213,33 @@ impl Store {
         env: &BlockEnv,
         txs: &[SignedTx],
     ) -> Result<Result<Executed, BlockError>, StoreError> {
-        self.execute_on(&[], env, txs)
+        self.execute_at(None, &[], env, txs)
     }
 
-    /// Executes `txs` on top of the head plus the `pending` (notarized, not yet finalized)
-    /// blocks, without writing anything.
+    /// Executes `txs` as a child of `parent`, which is the last of the `pending` (notarized,
+    /// not yet finalized) blocks on top of the head, or the head itself when none are
+    /// pending; without writing anything. The head can move between a caller resolving the
+    /// chain and this call, so the parent is checked here, under one snapshot, rather than
+    /// assumed: `PendingNotOnHead` means "resolve again".
     pub fn execute_on(
         &self,
+        parent: &BlockHash,
+        pending: &PendingChain,
+        env: &BlockEnv,
+        txs: &[SignedTx],
+    ) -> Result<Result<Executed, BlockError>, StoreError> {
+        self.execute_at(Some(parent), pending, env, txs)
+    }
+
+    fn execute_at(
+        &self,
+        parent: Option<&BlockHash>,
         pending: &PendingChain,
         env: &BlockEnv,
         txs: &[SignedTx],
     ) -> Result<Result<Executed, BlockError>, StoreError> {
         let snapshot = self.snapshot()?;
-        check_pending(&snapshot, pending)?;
+        check_pending(&snapshot, pending, parent)?;
         let layered = pending::LayeredState::new(&snapshot, pending.iter().map(|(_, e)| &e.writes));
         let mut overlay = Overlay::new(&layered);
         let outcome = match execute_block(&mut overlay, env, txs) {
@@ -241,21 +255,47 @@ impl Store {
         )?))
     }
 
+    /// Reads the state after `parent`, which is the last of the `pending` blocks on top of
+    /// the head, or the head itself (checked as in [`Self::execute_on`]).
+    pub fn read_on<T>(
+        &self,
+        parent: &BlockHash,
+        pending: &PendingChain,
+        read: impl FnOnce(&dyn StateReader) -> T,
+    ) -> Result<T, StoreError> {
+        let snapshot = self.snapshot()?;
+        check_pending(&snapshot, pending, Some(parent))?;
+        let layered = pending::LayeredState::new(&snapshot, pending.iter().map(|(_, e)| &e.writes));
+        Ok(read(&layered))
+    }
+
     /// Builds a proposal body on top of the head from `candidates` (signatures already
     /// verified), leaving out what is not includable, and computes its state root.
     pub fn build(&self, env: &BlockEnv, candidates: Vec<SignedTx>) -> Result<Proposal, StoreError> {
-        self.build_on(&[], env, candidates)
+        self.build_at(None, &[], env, candidates)
     }
 
-    /// [`Self::build`] on top of the head plus the `pending` blocks.
+    /// [`Self::build`] as a child of `parent`: the last of the `pending` blocks on top of the
+    /// head, or the head itself (checked as in [`Self::execute_on`]).
     pub fn build_on(
         &self,
+        parent: &BlockHash,
+        pending: &PendingChain,
+        env: &BlockEnv,
+        candidates: Vec<SignedTx>,
+    ) -> Result<Proposal, StoreError> {
+        self.build_at(Some(parent), pending, env, candidates)
+    }
+
+    fn build_at(
+        &self,
+        parent: Option<&BlockHash>,
         pending: &PendingChain,
         env: &BlockEnv,
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
         let snapshot = self.snapshot()?;
-        check_pending(&snapshot, pending)?;
+        check_pending(&snapshot, pending, parent)?;
         let layered = pending::LayeredState::new(&snapshot, pending.iter().map(|(_, e)| &e.writes));
         let mut overlay = Overlay::new(&layered);
         let built = yun_state::build_block(&mut overlay, env, candidates);
@@ -500,17 +540,27 @@ impl Store {
 }
 
 /// Checks that `pending` starts at the snapshot's head and links by hash.
-fn check_pending(snapshot: &Snapshot, pending: &PendingChain) -> Result<(), StoreError> {
-    let mut parent = snapshot.head.block_hash;
+/// Checks that `pending` extends the snapshot's head block by block and, when given, ends at
+/// `parent` (the head itself when nothing is pending).
+fn check_pending(
+    snapshot: &Snapshot,
+    pending: &PendingChain,
+    parent: Option<&BlockHash>,
+) -> Result<(), StoreError> {
+    let not_on_head = StoreError::PendingNotOnHead {
+        head: snapshot.head.height,
+    };
+    let mut tip = snapshot.head.block_hash;
     for (hash, e) in pending {
-        if e.parent != parent {
-            return Err(StoreError::PendingNotOnHead {
-                head: snapshot.head.height,
-            });
+        if e.parent != tip {
+            return Err(not_on_head);
         }
-        parent = *hash;
+        tip = *hash;
     }
-    Ok(())
+    match parent {
+        Some(p) if *p != tip => Err(not_on_head),
+        _ => Ok(()),
+    }
 }
 
 /// A read-only view of the state at one head.

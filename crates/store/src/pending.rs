@@ -10,42 +10,46 @@ use jmt::{KeyHash, OwnedValue, Version};
 use std::collections::BTreeMap;
 use yun_state::{StateReader, StateWrites};
 
-/// Committed state with uncommitted writes on top (later writes win).
+/// Committed state with uncommitted writes on top (later writes win). The layers are
+/// borrowed, not merged: building on a chain of pending blocks must not copy their write
+/// sets on every execution.
 #[allow(missing_debug_implementations)]
 pub struct LayeredState<'a> {
     base: &'a Snapshot,
-    writes: StateWrites,
+    /// Oldest first.
+    layers: Vec<&'a StateWrites>,
 }
 
 impl<'a> LayeredState<'a> {
-    pub fn new<'w>(base: &'a Snapshot, layers: impl IntoIterator<Item = &'w StateWrites>) -> Self {
-        let mut writes = StateWrites::new();
-        for layer in layers {
-            for (k, v) in layer {
-                writes.insert(k.clone(), v.clone());
-            }
+    pub fn new(base: &'a Snapshot, layers: impl IntoIterator<Item = &'a StateWrites>) -> Self {
+        LayeredState {
+            base,
+            layers: layers.into_iter().collect(),
         }
-        LayeredState { base, writes }
     }
 }
 
 impl StateReader for LayeredState<'_> {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        match self.writes.get(key) {
-            Some(v) => v.clone(),
-            None => self.base.get(key),
+        for layer in self.layers.iter().rev() {
+            if let Some(v) = layer.get(key) {
+                return v.clone();
+            }
         }
+        self.base.get(key)
     }
 
     fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
             self.base.range(start, end).into_iter().collect();
         if start < end {
-            for (k, v) in self.writes.range(start.to_vec()..end.to_vec()) {
-                match v {
-                    Some(v) => merged.insert(k.clone(), v.clone()),
-                    None => merged.remove(k),
-                };
+            for layer in &self.layers {
+                for (k, v) in layer.range(start.to_vec()..end.to_vec()) {
+                    match v {
+                        Some(v) => merged.insert(k.clone(), v.clone()),
+                        None => merged.remove(k),
+                    };
+                }
             }
         }
         merged.into_iter().collect()
@@ -75,13 +79,8 @@ impl<R: TreeReader> TreeReader for LayeredTree<'_, R> {
         key_hash: KeyHash,
     ) -> anyhow::Result<Option<OwnedValue>> {
         for b in self.batches.iter().rev() {
-            let newest = b
-                .values()
-                .iter()
-                .filter(|((v, k), _)| *k == key_hash && *v <= max_version)
-                .max_by_key(|((v, _), _)| *v);
-            if let Some((_, value)) = newest {
-                return Ok(value.clone());
+            if let Some(value) = newest_in_batch(b, max_version, key_hash) {
+                return Ok(value);
             }
         }
         self.base.get_value_option(max_version, key_hash)
@@ -91,4 +90,33 @@ impl<R: TreeReader> TreeReader for LayeredTree<'_, R> {
         // Only tree restoration asks for it, never execution on pending blocks.
         self.base.get_rightmost_leaf()
     }
+}
+
+/// The newest value of `key_hash` at or below `max_version` in one batch. Values are keyed by
+/// (version, key hash), so this probes each version the batch holds (one per block) instead of
+/// scanning every value.
+fn newest_in_batch(
+    batch: &NodeBatch,
+    max_version: Version,
+    key_hash: KeyHash,
+) -> Option<Option<OwnedValue>> {
+    let values = batch.values();
+    let mut found = None;
+    let mut cursor = values.keys().next().map(|(v, _)| *v);
+    while let Some(version) = cursor {
+        if version > max_version {
+            break;
+        }
+        if let Some(value) = values.get(&(version, key_hash)) {
+            found = Some(value.clone());
+        }
+        let Some(next) = version.checked_add(1) else {
+            break;
+        };
+        cursor = values
+            .range((next, KeyHash([0; 32]))..)
+            .next()
+            .map(|((v, _), _)| *v);
+    }
+    found
 }

@@ -130,3 +130,69 @@ fn a_block_built_on_a_stale_head_is_refused() {
     assert_eq!(block.height(), head.height + 1);
     assert!(store.commit_block(&block, &stale).is_err());
 }
+
+fn env_at(height: u64, parent: yun_types::BlockHash) -> BlockEnv {
+    BlockEnv {
+        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
+        height,
+        timestamp_ms: height,
+        proposer: addr("validator"),
+        seed: parent,
+    }
+}
+
+#[test]
+fn a_block_built_on_a_pending_parent_commits_like_one_built_on_the_head() {
+    let store = Store::in_memory().unwrap();
+    store.init_genesis(&genesis()).unwrap();
+    let g = store.head().unwrap();
+    let p1 = store
+        .build_on(
+            &g.block_hash,
+            &[],
+            &env_at(1, g.block_hash),
+            vec![transfer(0, "bob", 7)],
+        )
+        .unwrap();
+    let b1 = p1.block.hash();
+    let e1 = std::sync::Arc::new(p1.executed);
+    let pending = [(b1, e1.clone())];
+    let p2 = store
+        .build_on(&b1, &pending, &env_at(2, b1), vec![transfer(1, "carol", 3)])
+        .unwrap();
+    assert!(p2.left_out.is_empty(), "{:?}", p2.left_out);
+    // Naming a parent that is not the tip of the pending chain is refused, not executed on
+    // whatever the head happens to be.
+    let wrong = store.execute_on(&g.block_hash, &pending, &env_at(2, b1), &p2.block.txs);
+    assert!(matches!(
+        wrong,
+        Err(yun_store::StoreError::PendingNotOnHead { .. })
+    ));
+
+    store.commit_block(&p1.block, &e1).unwrap();
+    // The head moved: the same pending chain no longer starts at it, and the old head is no
+    // longer a parent anything executes on.
+    let stale = store.execute_on(&b1, &pending, &env_at(2, b1), &p2.block.txs);
+    assert!(matches!(
+        stale,
+        Err(yun_store::StoreError::PendingNotOnHead { .. })
+    ));
+    let stale = store.execute_on(&g.block_hash, &[], &env_at(1, g.block_hash), &[]);
+    assert!(matches!(
+        stale,
+        Err(yun_store::StoreError::PendingNotOnHead { .. })
+    ));
+
+    // What was built on the pending parent is exactly what executing on the head gives.
+    let again = store
+        .execute_on(&b1, &[], &env_at(2, b1), &p2.block.txs)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.state_root, p2.executed.state_root);
+    store.commit_block(&p2.block, &p2.executed).unwrap();
+    let head = store.head().unwrap();
+    assert_eq!(
+        (head.height, head.state_root),
+        (2, p2.block.header.state_root)
+    );
+}
