@@ -238,6 +238,14 @@ where
         .dedicated()
         .spawn(move |ctx| crate::gossip::run(ctx, gossip_state, channels.txs, gossip_blocker));
 
+    if matches!(role, Role::Validator) {
+        let evidence_state = state.clone();
+        let evidence_key = key.clone();
+        context
+            .child("evidence")
+            .spawn(move |ctx| crate::evidence::submit_loop(ctx, evidence_state, evidence_key));
+    }
+
     let (sink, finalized) = FinalizedSink::new();
     let exec_state = state.clone();
     context

@@ -8,7 +8,7 @@ use commonware_runtime::Clock;
 use commonware_runtime::deterministic::Context;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use yun_types::TxId;
+use yun_types::{Action, Address, TxId, TxOutcome};
 
 /// What the checks measured.
 #[derive(Debug, Clone)]
@@ -61,12 +61,41 @@ pub async fn await_final(context: &Context, s: &Scenario, nodes: &[&SimNode], ac
     }
 }
 
+/// Waits until every honest node's state shows the equivocator slashed: the honest validators
+/// report its conflicting votes as evidence and the chain punishes it.
+pub async fn await_slashed(
+    context: &Context,
+    s: &Scenario,
+    nodes: &[&SimNode],
+    offender: &Address,
+) {
+    let start = context.current();
+    loop {
+        let slashed = nodes.iter().all(|n| {
+            let state = n.state().expect("honest nodes run at the end");
+            let snapshot = state.store.snapshot().expect("store read");
+            yun_state::staking::validator(&snapshot, offender).is_some_and(|v| !v.slashed.is_zero())
+        });
+        if slashed {
+            return;
+        }
+        let waited = context.current().duration_since(start).unwrap_or_default();
+        if waited > crate::SETTLE_TIME_MAX {
+            panic!(
+                "seed {} ({:?}, {} validators): the equivocator {offender} was not slashed within {waited:?}",
+                s.seed, s.fault, s.validators
+            );
+        }
+        context.sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Safety, supply and exactly-once checks over the honest nodes' stores.
 pub fn verify(
     s: &Scenario,
     nodes: &[&SimNode],
     accepted: &[TxId],
-    _equivocator: Option<&commonware_cryptography::ed25519::PrivateKey>,
+    equivocator: Option<&Address>,
 ) -> Verdict {
     let fail = |what: String| -> ! {
         panic!(
@@ -85,6 +114,7 @@ pub fn verify(
         .expect("one node");
     let mut chain = blake3::Hasher::new();
     let mut included: BTreeMap<TxId, u32> = BTreeMap::new();
+    let mut reports_succeeded = 0usize;
     for h in 1..=common {
         let blocks: Vec<_> = states
             .iter()
@@ -107,6 +137,17 @@ pub fn verify(
         chain.update(&first.0);
         for tx in &blocks[0].txs {
             *included.entry(tx.id()).or_default() += 1;
+            // A report of an equivocation already punished is included (its fee taken) but
+            // fails; only the successful ones slashed.
+            if matches!(tx.tx.action, Action::ReportEquivocation { .. })
+                && states[0]
+                    .store
+                    .tx(&tx.id())
+                    .expect("store read")
+                    .is_some_and(|(_, r)| r.outcome == TxOutcome::Success)
+            {
+                reports_succeeded += 1;
+            }
         }
     }
     for (node, st) in nodes.iter().zip(&states) {
@@ -131,6 +172,11 @@ pub fn verify(
             fail(format!("node {} supply not conserved: {e}", node.index));
         }
     }
+    if let Some(offender) = equivocator
+        && let Err(e) = check_slashed_once(&states, offender, reports_succeeded)
+    {
+        fail(e);
+    }
     if let Some((id, n)) = included.iter().find(|(_, n)| **n > 1) {
         fail(format!("transaction {id} included {n} times"));
     }
@@ -149,4 +195,34 @@ pub fn verify(
             .map(|st| st.evidence.reported_total() as usize)
             .sum(),
     }
+}
+
+/// The equivocator is slashed, and exactly once per equivocation: every report the chain
+/// that succeeded punished a distinct (validator, view), recorded as evidence in state.
+fn check_slashed_once(
+    states: &[std::sync::Arc<yun_node::state::NodeState>],
+    offender: &Address,
+    reports_succeeded: usize,
+) -> Result<(), String> {
+    let key = yun_state::staking::records::evidence_key(offender, 0);
+    let prefix = &key[..key.len() - 8];
+    for st in states {
+        let snapshot = st.store.snapshot().expect("store read");
+        let Some(v) = yun_state::staking::validator(&snapshot, offender) else {
+            return Err(format!(
+                "the equivocator {offender} has no validator record"
+            ));
+        };
+        if v.slashed.is_zero() {
+            return Err(format!("the equivocator {offender} was never slashed"));
+        }
+        let mem = st.store.state_entries().expect("state scan");
+        let punished = mem.entries.keys().filter(|k| k.starts_with(prefix)).count();
+        if punished != reports_succeeded || punished == 0 {
+            return Err(format!(
+                "{punished} equivocations punished but {reports_succeeded} reports succeeded"
+            ));
+        }
+    }
+    Ok(())
 }

@@ -198,7 +198,11 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     let honest_nodes: Vec<&node::SimNode> = honest.iter().map(|i| &nodes[*i]).collect();
     checks::await_final(&context, &s, &honest_nodes, &accepted).await;
 
-    let verdict = checks::verify(&s, &honest_nodes, &accepted, byzantine.map(|b| &vkeys[b]));
+    let offender = byzantine.map(|b| Address::from_public_key(&vkeys[b].public_key()));
+    if let Some(offender) = &offender {
+        checks::await_slashed(&context, &s, &honest_nodes, offender).await;
+    }
+    let verdict = checks::verify(&s, &honest_nodes, &accepted, offender.as_ref());
     let mut digest = blake3::Hasher::new();
     digest.update(&verdict.chain_digest);
     digest.update(context.auditor().state().as_bytes());

@@ -171,7 +171,6 @@ pub fn execute_block<R: StateReader + ?Sized>(
             });
         }
     }
-    let mut supply = state.supply();
     let mut receipts = Vec::with_capacity(txs.len());
     let mut fees_total = Amount::ZERO;
     let mut burned_total = Amount::ZERO;
@@ -186,17 +185,7 @@ pub fn execute_block<R: StateReader + ?Sized>(
             .map_err(|_| fail(TxRejection::AmountOverflow))?;
         receipts.push(receipt);
     }
-    let fee_pool = fees_total
-        .checked_sub(burned_total)
-        .expect("the burned share is part of the fees");
-    if !burned_total.is_zero() {
-        supply.burned = supply
-            .burned
-            .checked_add(burned_total)
-            .expect("burned never exceeds the fixed total supply");
-        state.set_supply(&supply);
-    }
-    end_block(state, env, &params, fee_pool);
+    end_block(state, env, &params, fees_total, burned_total);
     Ok(BlockOutcome {
         receipts,
         fees_total,
@@ -247,30 +236,36 @@ pub fn build_block<R: StateReader + ?Sized>(
             Err(reason) => built.left_out.push((stx, reason)),
         }
     }
-    if !burned_total.is_zero() {
-        let mut supply = state.supply();
-        supply.burned = supply
-            .burned
-            .checked_add(burned_total)
-            .expect("burned within supply");
-        state.set_supply(&supply);
-    }
-    let fee_pool = fees_total
-        .checked_sub(burned_total)
-        .expect("the burned share is part of the fees");
-    end_block(state, env, &params, fee_pool);
+    end_block(state, env, &params, fees_total, burned_total);
     built
 }
 
 /// The end-of-block steps, after the transactions: staking (fees shared among the epoch's
 /// active validators, unbonded amounts released, the next active set chosen in an epoch's last
 /// block), then the market.
+///
+/// Shared by building and executing so the two cannot drift apart: the supply record is read
+/// here, after the transactions, because some of them write it (a slash burns stake); reading
+/// it before them and writing it back here once lost such a write on verifiers only, and
+/// their state root differed from the proposer's.
 fn end_block<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
-    fee_pool: Amount,
+    fees_total: Amount,
+    burned_total: Amount,
 ) {
+    if !burned_total.is_zero() {
+        let mut supply = state.supply();
+        supply.burned = supply
+            .burned
+            .checked_add(burned_total)
+            .expect("burned never exceeds the fixed total supply");
+        state.set_supply(&supply);
+    }
+    let fee_pool = fees_total
+        .checked_sub(burned_total)
+        .expect("the burned share is part of the fees");
     crate::staking::end_block(state, env, params, fee_pool);
     crate::market::end_block(state, env, params);
 }

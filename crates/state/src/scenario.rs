@@ -8,7 +8,9 @@
 //!
 //! Every block it executes is followed by the supply-conservation check.
 
-use crate::exec::{BlockEnv, BlockError, BlockOutcome, execute_block, verify_signatures};
+use crate::exec::{
+    BlockEnv, BlockError, BlockOutcome, build_block, execute_block, verify_signatures,
+};
 use crate::genesis::genesis_writes;
 use crate::overlay::{MemState, Overlay};
 use crate::supply::check_supply;
@@ -232,9 +234,36 @@ impl Scenario {
         Overlay::new(&self.state)
     }
 
-    /// Executes one block holding `txs`; on success commits it and checks supply.
+    /// Executes one block holding `txs`; on success commits it and checks supply. Every such
+    /// block is also built from `txs` as a proposer would, and the two must agree exactly:
+    /// a verifier that re-executes a proposer's block to another state halts the chain.
     pub fn block(&mut self, txs: &[SignedTx]) -> Result<BlockOutcome, BlockError> {
-        self.block_with(txs, |_, _| ()).map(|(outcome, ())| outcome)
+        self.start();
+        assert!(
+            verify_signatures(txs, &mut rand::rng()),
+            "scenario signs every transaction"
+        );
+        let env = self.next_env();
+        let mut overlay = Overlay::new(&self.state);
+        let outcome = execute_block(&mut overlay, &env, txs)?;
+        let writes = overlay.into_writes();
+        let mut overlay = Overlay::new(&self.state);
+        let built = build_block(&mut overlay, &env, txs.iter().cloned());
+        assert!(
+            built.left_out.is_empty(),
+            "a valid block's transactions are all includable: {:?}",
+            built.left_out
+        );
+        assert_eq!(
+            built.receipts, outcome.receipts,
+            "build and execute receipts"
+        );
+        assert!(
+            overlay.into_writes() == writes,
+            "building and executing the same block wrote different state"
+        );
+        self.commit(writes);
+        Ok(outcome)
     }
 
     /// Executes one block whose first effect is `first` (what an action at index 0 would do,
@@ -251,17 +280,26 @@ impl Scenario {
             verify_signatures(txs, &mut rand::rng()),
             "scenario signs every transaction"
         );
-        let env = BlockEnv {
+        let env = self.next_env();
+        let mut overlay = Overlay::new(&self.state);
+        let first = first(&mut overlay, &env);
+        let outcome = execute_block(&mut overlay, &env, txs)?;
+        let writes = overlay.into_writes();
+        self.commit(writes);
+        Ok((outcome, first))
+    }
+
+    fn next_env(&self) -> BlockEnv {
+        BlockEnv {
             chain_id: SCENARIO_CHAIN_ID.into(),
             height: self.height + 1,
             timestamp_ms: (self.height + 1) * 1_000,
             proposer: addr(&self.proposer),
             seed: yun_types::Hash32::digest(&self.height.to_be_bytes()),
-        };
-        let mut overlay = Overlay::new(&self.state);
-        let first = first(&mut overlay, &env);
-        let outcome = execute_block(&mut overlay, &env, txs)?;
-        let writes = overlay.into_writes();
+        }
+    }
+
+    fn commit(&mut self, writes: crate::overlay::StateWrites) {
         self.state.apply(writes);
         self.height += 1;
         let entries = self
@@ -270,7 +308,6 @@ impl Scenario {
             .iter()
             .map(|(k, v)| (k.as_slice(), v.as_slice()));
         check_supply(entries).expect("supply is conserved after every block");
-        Ok((outcome, first))
     }
 }
 

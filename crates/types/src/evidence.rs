@@ -5,14 +5,17 @@
 use crate::Address;
 use crate::block::ConsensusDigest;
 use bytes::BufMut;
+use commonware_codec::Encode as _;
 use commonware_codec::{Buf, DecodeExt as _, EncodeSize, Error, RangeCfg, Read, ReadExt, Write};
 use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_consensus::simplex::types::{
-    ConflictingFinalize, ConflictingNotarize, NullifyFinalize,
+    Attributable, ConflictingFinalize, ConflictingNotarize, Notarize, NullifyFinalize, Proposal,
 };
-use commonware_consensus::{Epochable as _, Viewable as _};
-use commonware_cryptography::ed25519::PublicKey;
+use commonware_consensus::types::{Epoch, Round, View};
+use commonware_consensus::{Epochable, Viewable};
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
 use commonware_parallel::Sequential;
+use commonware_utils::Participant;
 use commonware_utils::ordered::{Quorum as _, Set};
 
 /// Signing namespace of consensus votes (distinct from transactions').
@@ -40,6 +43,46 @@ pub struct Equivocation {
     pub bytes: Vec<u8>,
 }
 
+/// Decodes one kind of conflicting pair and checks it with `verify` (each kind has its own
+/// inherent `verify`): whether it holds, who signed, and in which epoch and view.
+fn checked<T>(
+    bytes: &[u8],
+    verify: impl FnOnce(&T) -> bool,
+) -> Option<(bool, Participant, Epoch, View)>
+where
+    T: commonware_codec::Decode<Cfg = ()> + Attributable + Epochable + Viewable,
+{
+    let pair = T::decode(commonware_codec::Copying(bytes)).ok()?;
+    Some((verify(&pair), pair.signer(), pair.epoch(), pair.view()))
+}
+
+/// Signs two notarize votes for different payloads in one view with `key`: the evidence an
+/// equivocating validator leaves behind (the simulation's Byzantine validator does this over
+/// the network; tests build it directly). `None` if `key` is not among `validators`.
+pub fn sign_conflicting_notarize(
+    key: &PrivateKey,
+    validators: &[PublicKey],
+    epoch: u64,
+    view: u64,
+) -> Option<Equivocation> {
+    let participants = Set::from_iter_dedup(validators.iter().cloned());
+    let scheme = Scheme::signer(CONSENSUS_NAMESPACE, participants, key.clone())?;
+    let round = Round::new(Epoch::new(epoch), View::new(view));
+    let vote = |payload: u8| {
+        let proposal = Proposal::new(
+            round,
+            View::new(view.saturating_sub(1)),
+            ConsensusDigest::from([payload; 32]),
+        );
+        Notarize::<Scheme, ConsensusDigest>::sign(&scheme, proposal)
+    };
+    let pair = ConflictingNotarize::new(vote(1)?, vote(2)?);
+    Some(Equivocation {
+        kind: EvidenceKind::ConflictingNotarize,
+        bytes: pair.encode().to_vec(),
+    })
+}
+
 /// Who equivocated, and where: what a verified piece of evidence proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Offence {
@@ -60,42 +103,22 @@ impl Equivocation {
     ) -> Option<Offence> {
         let participants = Set::from_iter_dedup(validators.iter().cloned());
         let scheme = Scheme::verifier(CONSENSUS_NAMESPACE, participants.clone());
+        let bytes = &self.bytes[..];
         let (ok, signer, epoch, view) = match self.kind {
             EvidenceKind::ConflictingNotarize => {
-                let c = ConflictingNotarize::<Scheme, ConsensusDigest>::decode(
-                    commonware_codec::Copying(&self.bytes[..]),
-                )
-                .ok()?;
-                (
-                    c.verify(rng, &scheme, &Sequential),
-                    commonware_consensus::simplex::types::Attributable::signer(&c),
-                    c.epoch(),
-                    c.view(),
-                )
+                checked::<ConflictingNotarize<Scheme, ConsensusDigest>>(bytes, |c| {
+                    c.verify(rng, &scheme, &Sequential)
+                })?
             }
             EvidenceKind::ConflictingFinalize => {
-                let c = ConflictingFinalize::<Scheme, ConsensusDigest>::decode(
-                    commonware_codec::Copying(&self.bytes[..]),
-                )
-                .ok()?;
-                (
-                    c.verify(rng, &scheme, &Sequential),
-                    commonware_consensus::simplex::types::Attributable::signer(&c),
-                    c.epoch(),
-                    c.view(),
-                )
+                checked::<ConflictingFinalize<Scheme, ConsensusDigest>>(bytes, |c| {
+                    c.verify(rng, &scheme, &Sequential)
+                })?
             }
             EvidenceKind::NullifyFinalize => {
-                let c = NullifyFinalize::<Scheme, ConsensusDigest>::decode(
-                    commonware_codec::Copying(&self.bytes[..]),
-                )
-                .ok()?;
-                (
-                    c.verify(rng, &scheme, &Sequential),
-                    commonware_consensus::simplex::types::Attributable::signer(&c),
-                    c.epoch(),
-                    c.view(),
-                )
+                checked::<NullifyFinalize<Scheme, ConsensusDigest>>(bytes, |c| {
+                    c.verify(rng, &scheme, &Sequential)
+                })?
             }
         };
         if !ok {

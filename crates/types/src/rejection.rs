@@ -53,11 +53,12 @@ pub enum TxRejection {
     NotJailed = 43,
     JailNotOver = 44,
     EvidenceInvalid = 45,
-    EvidenceNotAccepted = 46,
+    // 46 was EvidenceNotAccepted, a stopgap while slashing by evidence was off; retired, never
+    // to be reused.
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 46] = [
+    pub const ALL: [TxRejection; 45] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -103,7 +104,6 @@ impl TxRejection {
         Self::NotJailed,
         Self::JailNotOver,
         Self::EvidenceInvalid,
-        Self::EvidenceNotAccepted,
     ];
 
     pub fn code(self) -> u16 {
@@ -161,7 +161,6 @@ impl TxRejection {
             Self::NotJailed => "NotJailed",
             Self::JailNotOver => "JailNotOver",
             Self::EvidenceInvalid => "EvidenceInvalid",
-            Self::EvidenceNotAccepted => "EvidenceNotAccepted",
         }
     }
 
@@ -236,9 +235,6 @@ impl TxRejection {
             }
             Self::NotJailed => "the validator is not jailed",
             Self::JailNotOver => "the validator's jail time is not over yet",
-            Self::EvidenceNotAccepted => {
-                "equivocation evidence is not accepted on chain yet: a block slashing by evidence re-executed to a different state root than its proposer computed (found by the simulation)"
-            }
             Self::EvidenceInvalid => {
                 "the evidence does not decode, or its two messages are not both validly signed by one member of the consensus set"
             }
@@ -331,9 +327,6 @@ impl TxRejection {
             }
             Self::JailNotOver => {
                 "send Unjail at or after the height in the validator's `jailed_until_height`"
-            }
-            Self::EvidenceNotAccepted => {
-                "nothing to do: validators detect and log equivocations (`yun status` peers show the offender blocked); slashing by evidence returns once that divergence is fixed"
             }
             Self::EvidenceInvalid => {
                 "submit the conflicting pair exactly as consensus reported it; nodes do this themselves"

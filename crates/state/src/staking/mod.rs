@@ -157,10 +157,6 @@ pub fn check_stateless(action: &Action) -> Result<(), TxRejection> {
         Action::Delegate { amount, .. } | Action::Undelegate { amount, .. } if amount.is_zero() => {
             Err(TxRejection::ZeroAmount)
         }
-        // Executing a slash by evidence diverged between a proposer's build and a verifier's
-        // re-execution in the equivocator simulation (same receipts, different state roots),
-        // which halts the chain; until that is found, no such transaction is includable.
-        Action::ReportEquivocation { .. } => Err(TxRejection::EvidenceNotAccepted),
         _ => Ok(()),
     }
 }
