@@ -12,6 +12,12 @@ use yun_types::{Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisVa
 pub const DEVNET_CHAIN_ID: &str = "yun-devnet";
 /// A single-validator devnet proposes an empty block after this much silence: one a day.
 pub const DEVNET_IDLE_BLOCK_INTERVAL_MS: u64 = 24 * 60 * 60 * 1_000;
+/// How long the devnet's validator waits in a view before nullifying it. Shorter than the idle
+/// interval on purpose: a validator alone that restarts right after voting cannot rebuild the
+/// certificate from its journal (simplex does not re-seed its own votes on replay and expects
+/// a timeout to recover), so a day-long timeout left such a devnet stuck. The price is one
+/// nullification written per idle minute.
+pub const DEVNET_LEADER_TIMEOUT_MS: u64 = 60 * 1_000;
 /// Opening balance of each dev account, in base units.
 pub const DEV_BALANCE: u128 = 1_000_000_000_000_000;
 
@@ -117,7 +123,7 @@ pub fn prepare_with_providers(
             idle_block_interval_ms: DEVNET_IDLE_BLOCK_INTERVAL_MS,
             // While jobs wait or run, deadlines (heights) must pass: two blocks a second.
             busy_block_interval_ms: 500,
-            leader_timeout_ms: 2 * DEVNET_IDLE_BLOCK_INTERVAL_MS,
+            leader_timeout_ms: DEVNET_LEADER_TIMEOUT_MS,
         },
         mempool: Default::default(),
         worker_threads: 2,

@@ -27,17 +27,33 @@ impl Drop for NodeProcess {
     }
 }
 
-fn start(config: &std::path::Path) -> NodeProcess {
+/// Starts the node, its log (every incarnation's, `YUN_LOG` or warnings) appended to `log`.
+fn start(config: &std::path::Path, log: &std::path::Path) -> NodeProcess {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("open node log");
     NodeProcess(
         Command::new(env!("CARGO_BIN_EXE_yun"))
             .args(["node", "run", "--config"])
             .arg(config)
-            .env("YUN_LOG", "error")
+            .env(
+                "YUN_LOG",
+                std::env::var("YUN_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("spawn yun"),
     )
+}
+
+/// The end of the node's log, for a failure message.
+fn log_tail(log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(80)..].join("\n")
 }
 
 async fn wait_up(client: &Client) {
@@ -58,7 +74,11 @@ async fn sigkill_at_any_moment_loses_nothing() {
     let (mut cfg, _) = yun_cli::devnet::prepare(dir.path(), port, false, 4, &[]).unwrap();
     cfg.timing.min_block_interval_ms = 10;
     cfg.timing.idle_block_interval_ms = 200;
+    // A kill right after a vote is recovered by a view timeout (see DEVNET_LEADER_TIMEOUT_MS);
+    // a short one keeps each restart's recovery well inside the waits below.
+    cfg.timing.leader_timeout_ms = 2_000;
     let config = dir.path().join("node.toml");
+    let log = dir.path().join("node.log");
     let mut saved = cfg.clone();
     saved.data_dir = ".".into();
     saved.save(&config).unwrap();
@@ -71,7 +91,7 @@ async fn sigkill_at_any_moment_loses_nothing() {
     let mut finalized: Vec<(u64, yun_types::Hash32, yun_types::Hash32)> = Vec::new();
 
     for round in 0..6u64 {
-        let mut node = start(&config);
+        let mut node = start(&config, &log);
         wait_up(&client).await;
         // Everything finalized before any earlier crash is still exactly there.
         for (height, hash, root) in &finalized {
@@ -115,7 +135,7 @@ async fn sigkill_at_any_moment_loses_nothing() {
         node.kill();
     }
 
-    let mut node = start(&config);
+    let mut node = start(&config, &log);
     wait_up(&client).await;
     for id in &accepted {
         let s = client
@@ -125,7 +145,8 @@ async fn sigkill_at_any_moment_loses_nothing() {
         assert_eq!(
             s.state,
             TxState::Committed,
-            "accepted transaction {id} was lost: {s:?}"
+            "accepted transaction {id} was lost: {s:?}\nnode log:\n{}",
+            log_tail(&log)
         );
     }
     let opts = ClientOpts {

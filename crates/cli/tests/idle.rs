@@ -1,5 +1,6 @@
 //! An idle devnet writes nothing: no empty blocks, no journal growth, a data directory that
-//! stays the same size byte for byte.
+//! stays the same size byte for byte (until its leader timeout, a minute, nullifies the view:
+//! see `DEVNET_LEADER_TIMEOUT_MS`).
 
 use std::path::Path;
 use std::time::Duration;

@@ -20,10 +20,24 @@ use yun_types::{Address, Block, BlockHash, Hash32};
 /// Consensus context for our block type.
 pub type Ctx = ConsensusContext<ConsensusDigest, PublicKey>;
 
+/// Marshal's mailbox for our block type.
+pub type Marshal = commonware_consensus::marshal::core::Mailbox<
+    Scheme,
+    commonware_consensus::marshal::standard::Standard<Block>,
+>;
+
 /// The application half of the node handed to marshal's `Inline` wrapper.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct App {
     pub state: Arc<NodeState>,
+    /// Marshal, to make our own proposals durable before consensus votes on them.
+    pub marshal: Marshal,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
 }
 
 fn millis(t: SystemTime) -> u64 {
@@ -375,8 +389,20 @@ where
         let block = self
             .build(&clock, &ctx, parent.inner(), &mut ancestry)
             .await?;
+        // Our proposal is on disk before consensus votes on it. Marshal would sync it only
+        // after the vote, and a validator alone (a devnet) killed in between restarted with a
+        // notarized block nobody had: it could neither certify nor fetch it, and never moved
+        // again (seen in the SIGKILL test).
         let digest = block.digest();
-        Some(Digested::precomputed(block, digest))
+        let block = Digested::precomputed(block, digest);
+        if !self.marshal.verified(ctx.round, block.clone()).await {
+            warn!(
+                height = block.inner().height(),
+                "could not persist our proposal"
+            );
+            return None;
+        }
+        Some(block)
     }
 
     async fn verify(&mut self, context: (E, Ctx), mut ancestry: impl Ancestry<Block>) -> bool {

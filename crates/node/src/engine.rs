@@ -256,6 +256,7 @@ where
 
     let app = App {
         state: state.clone(),
+        marshal: mailbox.clone(),
     };
     let inline: Inline<E, Scheme, App, Block, FixedEpocher> =
         Inline::new(context.child("application"), app, mailbox, epocher);

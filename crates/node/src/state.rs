@@ -21,7 +21,10 @@ pub struct BlockTiming {
     /// after its parent even without transactions: market deadlines are heights, and a chain
     /// that waits for transactions would otherwise never reach them.
     pub busy_block_interval: Duration,
-    /// Longest a leader waits for its view; must exceed `idle_block_interval`.
+    /// Longest a validator waits in a view before voting to nullify it. Below
+    /// `idle_block_interval`, an idle chain nullifies one view per timeout instead of making
+    /// empty blocks; it must stay finite, because a whole network restarted right after voting
+    /// (a devnet's one validator) recovers only through this timeout.
     pub leader_timeout: Duration,
 }
 

@@ -157,12 +157,12 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     let byzantine = (s.fault == Fault::Equivocator).then_some(s.validators - 1);
 
     let mut net = net::SimNet::start(&context, &vkeys, s.fault == Fault::Lossy).await;
+    let live = node::Live::default();
     let mut nodes: Vec<node::SimNode> = vkeys
         .iter()
         .enumerate()
-        .map(|(i, k)| node::SimNode::new(i, k.clone(), &genesis))
+        .map(|(i, k)| node::SimNode::new(i, k.clone(), &genesis, live.clone()))
         .collect();
-    node::SimNode::share_live(&mut nodes);
     for (i, n) in nodes.iter_mut().enumerate() {
         if Some(i) == byzantine {
             byzantine::start(&context, &mut net, n.key.clone(), &vkeys).await;
@@ -176,7 +176,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         .filter(|i| Some(*i) != byzantine)
         .collect();
     let load = {
-        let states = node::Live::of(&nodes);
+        let states = live.clone();
         let ledger = ledger.clone();
         let s = s.clone();
         let honest = honest.clone();

@@ -29,10 +29,6 @@ pub fn sim_timing() -> BlockTiming {
 pub struct Live(Arc<Mutex<Vec<Option<Arc<NodeState>>>>>);
 
 impl Live {
-    pub fn of(nodes: &[SimNode]) -> Live {
-        nodes[0].live.clone()
-    }
-
     pub fn get(&self, i: usize) -> Option<Arc<NodeState>> {
         self.0.lock().expect("live").get(i).cloned().flatten()
     }
@@ -70,7 +66,8 @@ impl std::fmt::Debug for SimNode {
 }
 
 impl SimNode {
-    pub fn new(index: usize, key: PrivateKey, genesis: &Genesis) -> SimNode {
+    /// A node of a run whose running nodes are registered in `live` (one per run).
+    pub fn new(index: usize, key: PrivateKey, genesis: &Genesis, live: Live) -> SimNode {
         SimNode {
             index,
             key,
@@ -78,16 +75,8 @@ impl SimNode {
             genesis: genesis.clone(),
             handle: None,
             incarnation: 0,
-            live: Live::default(),
+            live,
             crashes: 0,
-        }
-    }
-
-    /// Shares one registry of live nodes among all nodes of a run.
-    pub fn share_live(nodes: &mut [SimNode]) {
-        let live = Live::default();
-        for n in nodes {
-            n.live = live.clone();
         }
     }
 
