@@ -84,19 +84,22 @@ pub fn check_stateless(
 
 /// Verifies every signature of `txs` in one batch. `rng` only blinds the batch equation (so
 /// crafted signatures cannot cancel out); it never affects the answer for honest input.
-pub fn verify_signatures(txs: &[SignedTx], rng: &mut impl CryptoRng) -> bool {
+pub fn verify_signatures<T: std::borrow::Borrow<SignedTx> + Sync>(
+    txs: &[T],
+    rng: &mut impl CryptoRng,
+) -> bool {
     if txs.is_empty() {
         return true;
     }
-    let messages: Vec<_> = txs.iter().map(|t| t.tx.encode()).collect();
+    let messages: Vec<_> = txs.iter().map(|t| t.borrow().tx.encode()).collect();
     PublicKey::verify_batch(
         rng,
         txs,
         |i, t| BatchEntry {
             namespace: TX_NAMESPACE,
             message: &messages[i],
-            public_key: &t.signer,
-            signature: &t.signature,
+            public_key: &t.borrow().signer,
+            signature: &t.borrow().signature,
         },
         &Sequential,
     )
