@@ -258,14 +258,7 @@ fn end_block<R: StateReader + ?Sized>(
     fees_total: Amount,
     burned_total: Amount,
 ) {
-    if !burned_total.is_zero() {
-        let mut supply = state.supply();
-        supply.burned = supply
-            .burned
-            .checked_add(burned_total)
-            .expect("burned never exceeds the fixed total supply");
-        state.set_supply(&supply);
-    }
+    crate::market::burn(state, burned_total);
     let fee_pool = fees_total
         .checked_sub(burned_total)
         .expect("the burned share is part of the fees");

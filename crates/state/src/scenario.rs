@@ -238,12 +238,7 @@ impl Scenario {
     /// block is also built from `txs` as a proposer would, and the two must agree exactly:
     /// a verifier that re-executes a proposer's block to another state halts the chain.
     pub fn block(&mut self, txs: &[SignedTx]) -> Result<BlockOutcome, BlockError> {
-        self.start();
-        assert!(
-            verify_signatures(txs, &mut rand::rng()),
-            "scenario signs every transaction"
-        );
-        let env = self.next_env();
+        let env = self.begin_block(txs);
         let mut overlay = Overlay::new(&self.state);
         let outcome = execute_block(&mut overlay, &env, txs)?;
         let writes = overlay.into_writes();
@@ -275,18 +270,23 @@ impl Scenario {
         txs: &[SignedTx],
         first: impl FnOnce(&mut Overlay<'_, MemState>, &BlockEnv) -> T,
     ) -> Result<(BlockOutcome, T), BlockError> {
-        self.start();
-        assert!(
-            verify_signatures(txs, &mut rand::rng()),
-            "scenario signs every transaction"
-        );
-        let env = self.next_env();
+        let env = self.begin_block(txs);
         let mut overlay = Overlay::new(&self.state);
         let first = first(&mut overlay, &env);
         let outcome = execute_block(&mut overlay, &env, txs)?;
         let writes = overlay.into_writes();
         self.commit(writes);
         Ok((outcome, first))
+    }
+
+    /// The genesis if not yet written, the signatures checked, and the next block's env.
+    fn begin_block(&mut self, txs: &[SignedTx]) -> BlockEnv {
+        self.start();
+        assert!(
+            verify_signatures(txs, &mut rand::rng()),
+            "scenario signs every transaction"
+        );
+        self.next_env()
     }
 
     fn next_env(&self) -> BlockEnv {
