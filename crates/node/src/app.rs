@@ -82,9 +82,9 @@ impl App {
     /// arrive — its votes lost in a partition, it is finalized through a descendant — so a
     /// proposer or verifier must be able to build on a parent that is not finalized yet.
     /// `blocks` holds the parent and the ancestors pulled from `ancestry` so far, newest
-    /// first, less those finalized since; it is the caller's so a retry after the head moved keeps them (the stream does
-    /// not replay). Their executions come from the verified cache, or are computed here for
-    /// blocks this node never verified.
+    /// first, less those finalized since; it is the caller's so a retry after the head moved
+    /// keeps them (the stream does not replay). Their executions come from the verified
+    /// cache, or are computed here for blocks this node never verified.
     async fn parent_chain(
         &self,
         parent: &Block,
@@ -170,8 +170,14 @@ impl App {
     /// proposal already, and verifying each signature once instead of twice is most of the
     /// CPU a verifier saves.
     fn unverified<'b>(&self, txs: &'b [SignedTx]) -> Vec<&'b SignedTx> {
+        // Hash outside the lock: a large block's ids must not hold up admission.
+        let ids: Vec<_> = txs.iter().map(SignedTx::id).collect();
         let pool = self.state.mempool.lock().expect("mempool lock");
-        txs.iter().filter(|t| !pool.contains(&t.id())).collect()
+        txs.iter()
+            .zip(ids)
+            .filter(|(_, id)| !pool.contains(id))
+            .map(|(t, _)| t)
+            .collect()
     }
 
     fn env_of(&self, b: &Block) -> BlockEnv {
@@ -245,7 +251,8 @@ impl App {
         };
         let busy = self.market_busy(&parent.hash(), &pending);
         self.pace(clock, parent.header.timestamp_ms, busy).await;
-        let proposal = loop {
+        let parent_hash = parent.hash();
+        let (proposal, on_head) = loop {
             // The head may have moved while we paced: resolve again (executions are cached).
             let ParentState::Ready(pending) =
                 self.parent_chain(parent, &mut blocks, ancestry).await
@@ -265,12 +272,12 @@ impl App {
                 height: parent.height() + 1,
                 timestamp_ms: millis(clock.current()).max(parent.header.timestamp_ms),
                 proposer: Address::from_public_key(&ctx.leader),
-                seed: parent.hash(),
+                seed: parent_hash,
             };
             match self
                 .state
                 .store
-                .build_on(&parent.hash(), &pending, &env, candidates)
+                .build_on(&parent_hash, &pending, &env, candidates)
             {
                 Ok(p) => break (p, pending.is_empty()),
                 // Finalization moved the head since we resolved: resolve again (each retry
@@ -282,7 +289,6 @@ impl App {
                 }
             }
         };
-        let (proposal, on_head) = proposal;
         // On a pending parent, what was left out may be in that parent: only the finalized
         // chain may make the mempool forget a transaction.
         if on_head {

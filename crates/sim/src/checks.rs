@@ -171,11 +171,11 @@ pub fn verify(
         ) {
             fail(format!("node {} supply not conserved: {e}", node.index));
         }
-    }
-    if let Some(offender) = equivocator
-        && let Err(e) = check_slashed_once(&states, offender, reports_succeeded)
-    {
-        fail(e);
+        if let Some(offender) = equivocator
+            && let Err(e) = check_slashed_once(&mem, offender, reports_succeeded)
+        {
+            fail(format!("node {}: {e}", node.index));
+        }
     }
     if let Some((id, n)) = included.iter().find(|(_, n)| **n > 1) {
         fail(format!("transaction {id} included {n} times"));
@@ -197,32 +197,32 @@ pub fn verify(
     }
 }
 
-/// The equivocator is slashed, and exactly once per equivocation: every report the chain
-/// that succeeded punished a distinct (validator, view), recorded as evidence in state.
+/// The equivocator is slashed, and exactly once per equivocation: each report that succeeded
+/// punished a distinct (validator, view), recorded as evidence in a node's state `mem`.
 fn check_slashed_once(
-    states: &[std::sync::Arc<yun_node::state::NodeState>],
+    mem: &yun_state::MemState,
     offender: &Address,
     reports_succeeded: usize,
 ) -> Result<(), String> {
+    let Some(v) = yun_state::staking::validator(mem, offender) else {
+        return Err(format!(
+            "the equivocator {offender} has no validator record"
+        ));
+    };
+    if v.slashed.is_zero() {
+        return Err(format!("the equivocator {offender} was never slashed"));
+    }
     let key = yun_state::staking::records::evidence_key(offender, 0);
     let prefix = &key[..key.len() - 8];
-    for st in states {
-        let snapshot = st.store.snapshot().expect("store read");
-        let Some(v) = yun_state::staking::validator(&snapshot, offender) else {
-            return Err(format!(
-                "the equivocator {offender} has no validator record"
-            ));
-        };
-        if v.slashed.is_zero() {
-            return Err(format!("the equivocator {offender} was never slashed"));
-        }
-        let mem = st.store.state_entries().expect("state scan");
-        let punished = mem.entries.keys().filter(|k| k.starts_with(prefix)).count();
-        if punished != reports_succeeded || punished == 0 {
-            return Err(format!(
-                "{punished} equivocations punished but {reports_succeeded} reports succeeded"
-            ));
-        }
+    let punished = mem
+        .entries
+        .range(prefix.to_vec()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .count();
+    if punished != reports_succeeded || punished == 0 {
+        return Err(format!(
+            "{punished} equivocations punished but {reports_succeeded} reports succeeded"
+        ));
     }
     Ok(())
 }
