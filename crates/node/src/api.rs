@@ -31,7 +31,6 @@ pub struct ApiState {
     pub metrics_text: Arc<dyn Fn() -> String + Send + Sync>,
     /// This node's p2p peers, as its network layer sees them.
     pub peers: Arc<dyn Fn() -> Vec<yun_types::api::PeerView> + Send + Sync>,
-    pub role: yun_types::api::NodeRole,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -375,6 +374,14 @@ async fn get_status(State(s): State<ApiState>) -> Result<Json<StatusResponse>, A
     let head = s.node.head();
     let snapshot = s.node.store.snapshot().map_err(internal)?;
     let params = yun_state::Overlay::new(&snapshot).params();
+    // The set and epoch of the next block: what consensus runs now.
+    let (epoch, active) = yun_state::staking::active_set(&snapshot);
+    let validators: Vec<_> = active.into_iter().map(|(a, _)| a).collect();
+    let role = if validators.contains(&s.node.me) {
+        yun_types::api::NodeRole::Validator
+    } else {
+        yun_types::api::NodeRole::FullNode
+    };
     Ok(Json(StatusResponse {
         chain_id: s.node.chain_id().to_string(),
         genesis_hash: s.node.genesis_hash,
@@ -382,13 +389,12 @@ async fn get_status(State(s): State<ApiState>) -> Result<Json<StatusResponse>, A
         block_hash: head.block_hash,
         state_root: head.state_root,
         latest_block_time_ms: head.timestamp_ms,
-        validators: s.node.validators.clone(),
+        validators,
         mempool_size: s.node.mempool.lock().expect("mempool lock").len() as u32,
         min_fee: params.min_fee,
         version: env!("CARGO_PKG_VERSION").to_string(),
-        role: s.role,
-        // One epoch for the whole chain until consensus reconfigures at epoch boundaries.
-        epoch: 0,
+        role,
+        epoch,
         peers: (s.peers)(),
     }))
 }
@@ -437,6 +443,9 @@ async fn metrics(State(s): State<ApiState>) -> String {
         crate::api_market::get_job,
         crate::api_market::get_job_why,
         crate::api_market::get_requester,
+        crate::api_staking::get_validators,
+        crate::api_staking::get_validator,
+        crate::api_staking::get_delegations,
         crate::api_events::events
     ),
     components(schemas(
@@ -466,6 +475,13 @@ async fn metrics(State(s): State<ApiState>) -> String {
         JobResponse,
         JobWhyResponse,
         RequesterResponse,
+        ValidatorsResponse,
+        ValidatorView,
+        ValidatorStatusView,
+        ActiveMemberView,
+        DelegationsResponse,
+        DelegationView,
+        UnbondingView,
         yun_types::events::HeadEvent
     ))
 )]
@@ -509,6 +525,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/events", get(crate::api_events::events))
         .merge(crate::api_market::routes())
+        .merge(crate::api_staking::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
         .with_state(state)

@@ -4,30 +4,23 @@
 //! deterministic runtime with its simulated network.
 
 use crate::app::App;
-use crate::evidence::EvidenceReporter;
+use crate::epochs::{self, Orchestrator, Schemes, SimplexSettings};
 use crate::executor::{self, FinalizedSink};
-use crate::run::Role;
 use crate::state::NodeState;
 use commonware_broadcast::buffered;
-use commonware_consensus::Reporters;
 use commonware_consensus::marshal::{self, Start, standard::Inline};
-use commonware_consensus::simplex::{
-    self, ForwardPolicy, SkipBudget, SkipPolicy, elector::RoundRobin,
-};
-use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
-use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
+use commonware_consensus::types::ViewDelta;
+use commonware_cryptography::certificate::Verifier as _;
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
-use commonware_cryptography::{Digested, Digestible, Sha256, Signer};
-use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_cryptography::{Digested, Digestible, Signer};
+use commonware_p2p::{Blocker, Manager, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, Supervisor};
 use commonware_storage::archive::immutable;
-use commonware_utils::ordered::Set;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
 use std::sync::Arc;
 use std::time::Duration;
-use yun_types::Block;
 
 pub use yun_types::evidence::CONSENSUS_NAMESPACE;
 /// Largest p2p message, in bytes: a full block plus framing.
@@ -52,17 +45,7 @@ pub struct Channels<S, R> {
     pub txs: (S, R),
 }
 
-/// The ordered validator set of a genesis, as consensus keys.
-pub fn participants(state: &NodeState) -> Set<PublicKey> {
-    let keys: Vec<PublicKey> = state
-        .validators
-        .iter()
-        .map(|a| a.public_key().expect("genesis validators are valid keys"))
-        .collect();
-    Set::from_iter_dedup(keys)
-}
-
-type Scheme = simplex::scheme::ed25519::Scheme;
+pub use crate::epochs::Scheme;
 
 /// Storage and queue sizes of the consensus stack. They change speed and memory, never what
 /// is agreed: a real node uses [`EngineConfig::node`], a simulated one the small
@@ -109,17 +92,19 @@ impl EngineConfig {
     }
 }
 
-/// Starts marshal, the finalized-block executor and simplex; returns the consensus handle.
+/// Starts marshal, the finalized-block executor and the epoch orchestrator (which runs
+/// simplex); returns the orchestrator's handle. `followers` are the configured full nodes
+/// every epoch's peer set admits besides its validators and candidates.
 #[allow(clippy::too_many_arguments)]
-pub async fn start<E, S, R, P, B>(
+pub async fn start<E, S, R, M, B>(
     context: E,
     state: Arc<NodeState>,
     key: PrivateKey,
-    role: Role,
     cfg: &EngineConfig,
     channels: Channels<S, R>,
-    peers: P,
+    manager: M,
     blocker: B,
+    followers: Vec<PublicKey>,
 ) -> Handle<()>
 where
     E: Clock
@@ -133,17 +118,9 @@ where
         + 'static,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
-    P: Provider<PublicKey = PublicKey>,
+    M: Manager<PublicKey = PublicKey>,
     B: Blocker<PublicKey = PublicKey>,
 {
-    let participants = participants(&state);
-    // A full node runs the same consensus as an observer: it checks votes and certificates
-    // and reports finalizations to marshal, but holds no share and never signs.
-    let scheme = match role {
-        Role::Validator => Scheme::signer(CONSENSUS_NAMESPACE, participants, key.clone())
-            .expect("a validator's key is in the validator set"),
-        Role::FullNode => Scheme::verifier(CONSENSUS_NAMESPACE, participants),
-    };
     let me = key.public_key();
     let genesis = state
         .store
@@ -158,9 +135,10 @@ where
         NZU16!(4096),
         std::num::NonZeroUsize::new(cfg.page_cache_pages.max(1)).expect("non-zero"),
     );
-    let epocher = FixedEpocher::new(NZU64!(u64::MAX));
+    let epocher = epochs::epocher(&state);
+    let schemes = Schemes::default();
     let mcfg = marshal::Config {
-        provider: ConstantProvider::<Scheme, Epoch>::new(scheme.clone()),
+        provider: schemes.clone(),
         epocher: epocher.clone(),
         start: Start::Genesis(Digested::precomputed(genesis.clone(), genesis_digest)),
         partition_prefix: format!("{partition_prefix}yun-marshal"),
@@ -182,7 +160,7 @@ where
         context.child("marshal_resolver"),
         marshal::resolver::p2p::Config {
             public_key: me.clone(),
-            peer_provider: peers.clone(),
+            peer_provider: manager.clone(),
             blocker: blocker.clone(),
             mailbox_size,
             fetch_timeout: NZDuration!(Duration::from_secs(2)),
@@ -200,7 +178,7 @@ where
             deque_size: 10,
             priority: false,
             codec_config: (),
-            peer_provider: peers.clone(),
+            peer_provider: manager.clone(),
             strategy: Sequential,
         },
     );
@@ -238,13 +216,12 @@ where
         .dedicated()
         .spawn(move |ctx| crate::gossip::run(ctx, gossip_state, channels.txs, gossip_blocker));
 
-    if matches!(role, Role::Validator) {
-        let evidence_state = state.clone();
-        let evidence_key = key.clone();
-        context
-            .child("evidence")
-            .spawn(move |ctx| crate::evidence::submit_loop(ctx, evidence_state, evidence_key));
-    }
+    // Every node runs the loop; it submits only while this node is in the active set.
+    let evidence_state = state.clone();
+    let evidence_key = key.clone();
+    context
+        .child("evidence")
+        .spawn(move |ctx| crate::evidence::submit_loop(ctx, evidence_state, evidence_key));
 
     let (sink, finalized) = FinalizedSink::new();
     let exec_state = state.clone();
@@ -258,58 +235,32 @@ where
         state: state.clone(),
         marshal: mailbox.clone(),
     };
-    let inline: Inline<E, Scheme, App, Block, FixedEpocher> =
-        Inline::new(context.child("application"), app, mailbox, epocher);
-    let timing = &state.timing;
-    let engine = simplex::Engine::new(
-        context.child("consensus"),
-        simplex::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker,
-            automaton: inline.clone(),
-            relay: inline.clone(),
-            reporter: Reporters::from((
-                inline,
-                EvidenceReporter {
-                    pool: state.evidence.clone(),
-                },
-            )),
-            track_historical_votes: false,
-            strategy: Sequential,
-            partition: format!("{partition_prefix}yun-consensus"),
+    let application: epochs::App<E> =
+        Inline::new(context.child("application"), app, mailbox.clone(), epocher);
+    let orchestrator = Orchestrator {
+        context: context.child("orchestrator"),
+        state,
+        key,
+        schemes,
+        manager,
+        blocker,
+        marshal: mailbox,
+        application,
+        followers,
+        settings: SimplexSettings {
+            partition_prefix: partition_prefix.clone(),
             mailbox_size,
-            epoch: Epoch::zero(),
-            floor: simplex::Floor::Genesis(genesis_digest),
-            replay_buffer: buffer_bytes,
-            write_buffer: buffer_bytes,
+            buffer_bytes,
             page_cache,
-            leader_timeout: timing.leader_timeout,
-            certification_timeout: timing.leader_timeout * 3 / 2,
-            timeout_retry: timing.leader_timeout * 5 / 2,
-            view_retention: ViewDelta::new(256),
-            skip: if state.validators.len() > 1 {
-                SkipPolicy::Enabled {
-                    timeout: timing.leader_timeout * 3,
-                    budget: SkipBudget::Participants,
-                }
-            } else {
-                SkipPolicy::Disabled
-            },
-            fetch_timeout: NZDuration!(Duration::from_secs(2)),
-            fetch_retry_delay: Duration::from_millis(100),
-            forward: if state.validators.len() > 1 {
-                ForwardPolicy::SilentVoters
-            } else {
-                ForwardPolicy::Disabled
-            },
         },
-    );
-    engine.start(
-        channels.votes,
-        channels.certificates,
-        channels.cert_resolver,
-    )
+    };
+    context.child("epochs").spawn(move |_| {
+        orchestrator.run(
+            channels.votes,
+            channels.certificates,
+            channels.cert_resolver,
+        )
+    })
 }
 
 fn archive_config<C>(

@@ -8,7 +8,7 @@ use commonware_actor::Feedback;
 use commonware_codec::Encode as _;
 use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_consensus::simplex::types::{Activity, Attributable as _};
-use commonware_consensus::{Reporter, Viewable as _};
+use commonware_consensus::{Epochable as _, Reporter, Viewable as _};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -24,8 +24,8 @@ pub const EVIDENCE_PENDING_MAX: usize = 256;
 /// is not resubmitted.
 pub const EVIDENCE_SEEN_MAX: usize = 4_096;
 
-/// (signer index, view, kind): one equivocation.
-type EvidenceId = (u32, u64, EvidenceKind);
+/// (epoch, signer index in that epoch's set, view, kind): one equivocation.
+type EvidenceId = (u64, u32, u64, EvidenceKind);
 
 /// Evidence consensus reported, kept for the chain.
 #[derive(Debug, Default)]
@@ -77,6 +77,7 @@ impl Reporter for EvidenceReporter {
     type Activity = Activity<Scheme, ConsensusDigest>;
 
     fn report(&mut self, activity: Self::Activity) -> Feedback {
+        let epoch = activity.epoch().get();
         let (kind, signer, view, bytes) = match &activity {
             Activity::ConflictingNotarize(c) => (
                 EvidenceKind::ConflictingNotarize,
@@ -99,13 +100,14 @@ impl Reporter for EvidenceReporter {
             _ => return Feedback::Ok,
         };
         tracing::warn!(
+            epoch,
             signer = signer.get(),
             view = view.get(),
             ?kind,
             "validator equivocated"
         );
         self.pool.add(
-            (signer.get(), view.get(), kind),
+            (epoch, signer.get(), view.get(), kind),
             Equivocation {
                 kind,
                 bytes: bytes.to_vec(),
@@ -121,7 +123,7 @@ pub const EVIDENCE_SUBMIT_INTERVAL: Duration = Duration::from_millis(500);
 /// included by then (it lacks the fee, say) gives it up, and the others still report theirs.
 pub const EVIDENCE_TX_LIFETIME_BLOCKS: u64 = 100;
 
-/// A validator's loop that submits pending evidence as `ReportEquivocation` transactions,
+/// A node's loop that, while the node is an active validator, submits pending evidence as `ReportEquivocation` transactions,
 /// paying the minimum fee from its own account. Never returns.
 pub async fn submit_loop<E: commonware_runtime::Clock>(
     clock: E,
@@ -139,19 +141,26 @@ pub async fn submit_loop<E: commonware_runtime::Clock>(
         let Ok(snapshot) = state.store.snapshot() else {
             continue;
         };
+        // Reporting is an active validator's duty (and it holds the fee); others drop theirs.
+        let (_, active) = yun_state::staking::active_set(&snapshot);
+        if !active.iter().any(|(a, _)| *a == me) {
+            continue;
+        }
         let view = yun_state::Overlay::new(&snapshot);
         let (min_fee, committed_nonce) = (view.params().min_fee, view.account(&me).nonce);
         // What another validator's report already punished would only cost a fee to fail.
-        let members: Vec<_> = view
-            .consensus_set()
-            .iter()
-            .filter_map(|a| a.public_key().ok())
-            .collect();
         let evidence: Vec<_> = evidence
             .into_iter()
             .filter(|e| {
+                let members: Vec<_> = e
+                    .epoch()
+                    .map(|epoch| view.consensus_set(epoch))
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|a| a.public_key().ok())
+                    .collect();
                 e.verify(&members, &mut rand::rng()).is_some_and(|o| {
-                    !yun_state::staking::evidence_used(&snapshot, &o.offender, o.view)
+                    !yun_state::staking::evidence_used(&snapshot, &o.offender, o.epoch, o.view)
                 })
             })
             .collect();

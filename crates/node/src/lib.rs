@@ -4,9 +4,11 @@
 pub mod api;
 pub mod api_events;
 pub mod api_market;
+pub mod api_staking;
 pub mod app;
 pub mod blob_gc;
 pub mod engine;
+pub mod epochs;
 pub mod evidence;
 pub mod executor;
 pub mod gossip;

@@ -14,6 +14,8 @@ pub struct NodeMetrics {
     pub blocks_finalized: Counter,
     pub height: Gauge,
     pub mempool_size: Gauge,
+    /// The epoch whose consensus engine runs.
+    pub consensus_epoch: Gauge,
 }
 
 impl NodeMetrics {
@@ -52,6 +54,11 @@ impl NodeMetrics {
                 "mempool_size",
                 "pending transactions",
                 self.mempool_size.clone(),
+            )),
+            Box::new(ctx.register(
+                "consensus_epoch",
+                "epoch of the running consensus engine",
+                self.consensus_epoch.clone(),
             )),
         ])
     }

@@ -11,10 +11,8 @@ use commonware_cryptography::ed25519::PrivateKey;
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_cryptography::{ChaCha20Poly1305, Signer};
 use commonware_p2p::authenticated::discovery;
-use commonware_p2p::{Manager as _, TrackedPeers};
 use commonware_runtime::{Metrics, Quota, Runner, Spawner, Supervisor, tokio as cw_tokio};
 use commonware_stream::{cups, sake};
-use commonware_utils::ordered::Set;
 use commonware_utils::{NZU32, NZUsize};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -217,13 +215,13 @@ where
     let genesis = cfg.genesis()?;
     let key = cfg.key()?;
     let me = Address::from_public_key(&key.public_key());
-    let role = if genesis.validators.iter().any(|v| v.address == me) {
-        Role::Validator
-    } else {
-        Role::FullNode
-    };
     let bootstrappers = bootstrappers(&genesis, &cfg.p2p, me)?;
-    let tracked = tracked_peers(&genesis, &cfg.p2p, me, role)?;
+    let followers = cfg
+        .p2p
+        .full_nodes
+        .iter()
+        .map(|a| a.public_key())
+        .collect::<Result<Vec<_>, _>>()?;
     std::fs::create_dir_all(&cfg.data_dir)?;
     let store = Store::open(&cfg.store_path()).with_context(|| {
         format!(
@@ -267,11 +265,11 @@ where
             engine::P2P_MESSAGE_BYTES_MAX,
             NZUsize!(P2P_MAILBOX_SIZE),
         );
-        // Only peer set 0 is ever tracked; every further set would multiply each channel's
-        // preallocated inbound mailbox.
+        // One peer set at a time, the running epoch's (the orchestrator tracks each epoch's as
+        // it enters it): every further set would multiply each channel's preallocated inbound
+        // mailbox, and a validator that left the set stays admitted as a candidate follower.
         p2p_cfg.tracked_peer_sets = NZUsize!(1);
-        let (mut network, mut oracle) = discovery::Network::new(context.child("network"), p2p_cfg);
-        let _ = oracle.track(0, tracked);
+        let (mut network, oracle) = discovery::Network::new(context.child("network"), p2p_cfg);
         // Each channel preallocates (peers × burst) inbound slots and the router their sum,
         // so bursts stay small: with a burst of 4096 a node held ~3 GB before sending anything.
         // A peer past its rate is only slowed down (its messages wait), never dropped.
@@ -292,11 +290,11 @@ where
             context.child("engine"),
             state.clone(),
             key,
-            role,
             &engine::EngineConfig::node(),
             channels,
             oracle.clone(),
             oracle,
+            followers,
         )
         .await;
 
@@ -310,7 +308,6 @@ where
             node: state.clone(),
             metrics_text: Arc::new(move || metrics_ctx.encode()),
             peers: Arc::new(move || crate::peers::connected(&peers_ctx.encode())),
-            role,
         };
         let blobs = Arc::new(
             yun_blobs::BlobStore::open(
@@ -336,7 +333,7 @@ where
                 })
                 .await
         });
-        info!(%api_addr, ?role, height = state.head().height, "node running");
+        info!(%api_addr, %me, height = state.head().height, "node running");
         if let Some(ready) = ready {
             let _ = ready.send(api_addr);
         }
@@ -420,33 +417,6 @@ fn bootstrappers(
 fn socket(s: &str) -> anyhow::Result<SocketAddr> {
     s.parse()
         .with_context(|| format!("{s} is not an IP:PORT address"))
-}
-
-/// Who may connect: the genesis validators (primary: they vote) and the configured full
-/// nodes plus this node if it is one (secondary: they follow).
-fn tracked_peers(
-    genesis: &Genesis,
-    p2p: &P2pConfig,
-    me: Address,
-    role: Role,
-) -> anyhow::Result<TrackedPeers<PublicKey>> {
-    let primary = genesis
-        .validators
-        .iter()
-        .map(|v| v.address.public_key())
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut followers = p2p.full_nodes.clone();
-    if role == Role::FullNode {
-        followers.push(me);
-    }
-    let secondary = followers
-        .iter()
-        .map(|a| a.public_key())
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TrackedPeers::new(
-        Set::from_iter_dedup(primary),
-        Set::from_iter_dedup(secondary),
-    ))
 }
 
 /// How long a stopping node waits for open API connections (event streams) to close.

@@ -9,7 +9,8 @@ use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_consensus::simplex::types::{Notarize, Proposal, Vote};
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
-use commonware_p2p::{Receiver as _, Recipients, Sender as _};
+use commonware_p2p::Recipients;
+use commonware_p2p::utils::mux::{Builder as _, Muxer};
 use commonware_runtime::{Spawner as _, Supervisor as _};
 use commonware_utils::ordered::Set;
 use rand::RngExt as _;
@@ -26,7 +27,7 @@ pub async fn start(context: &Ctx, net: &mut SimNet, key: PrivateKey, validators:
     let scheme = Scheme::signer(CONSENSUS_NAMESPACE, participants, key.clone())
         .expect("the equivocator is a validator");
     let channels = net.register(&key.public_key()).await;
-    let (mut sender, mut receiver) = channels.votes;
+    let (sender, receiver) = channels.votes;
     // The other channels stay registered (and unread) so the peer looks like a validator.
     let _keep = (
         channels.certificates,
@@ -39,8 +40,16 @@ pub async fn start(context: &Ctx, net: &mut SimNet, key: PrivateKey, validators:
         .child("equivocator")
         .spawn(move |mut ctx| async move {
             let _keep = _keep;
+            // Honest nodes split votes by epoch; with no subchannel registered, every vote
+            // arrives on the backup with its epoch, and replies go out on that epoch's.
+            let (mux, _handle, mut receiver, mut sender) =
+                Muxer::builder(ctx.child("votes_mux"), sender, receiver)
+                    .with_backup()
+                    .with_global_sender()
+                    .build();
+            mux.start();
             let mut done = BTreeSet::new();
-            while let Ok((_, bytes)) = receiver.recv().await {
+            while let Some((epoch, (_, bytes))) = receiver.recv().await {
                 let Ok(vote) = Vote::<Scheme, ConsensusDigest>::decode(bytes) else {
                     continue;
                 };
@@ -48,7 +57,7 @@ pub async fn start(context: &Ctx, net: &mut SimNet, key: PrivateKey, validators:
                     continue;
                 };
                 let view = honest.view();
-                if done.len() >= EQUIVOCATIONS_MAX || !done.insert(view) {
+                if done.len() >= EQUIVOCATIONS_MAX || !done.insert((epoch, view)) {
                     continue;
                 }
                 for _ in 0..2 {
@@ -61,7 +70,12 @@ pub async fn start(context: &Ctx, net: &mut SimNet, key: PrivateKey, validators:
                     );
                     let notarize =
                         Notarize::<Scheme, _>::sign(&scheme, proposal).expect("signer signs");
-                    let _ = sender.send(Recipients::All, Vote::Notarize(notarize).encode(), true);
+                    let _ = sender.send(
+                        epoch,
+                        Recipients::All,
+                        Vote::Notarize(notarize).encode(),
+                        true,
+                    );
                 }
             }
         });

@@ -212,8 +212,8 @@ fn check_slashed_once(
     if v.slashed.is_zero() {
         return Err(format!("the equivocator {offender} was never slashed"));
     }
-    let key = yun_state::staking::records::evidence_key(offender, 0);
-    let prefix = &key[..key.len() - 8];
+    let key = yun_state::staking::records::evidence_key(offender, 0, 0);
+    let prefix = &key[..key.len() - 16];
     let punished = mem
         .entries
         .range(prefix.to_vec()..)

@@ -11,6 +11,7 @@ pub mod byzantine;
 pub mod checks;
 pub mod net;
 pub mod node;
+pub mod rotation;
 
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
@@ -36,6 +37,11 @@ pub enum Fault {
     Lossy,
     /// The last validator signs two different notarize votes in every view it sees.
     Equivocator,
+    /// A newcomer (a follower at genesis) registers with the largest bond, so the next
+    /// epoch's set takes it in and drops one genesis validator; then the dropped one and one
+    /// more genesis validator crash. Only the new set has a quorum left, so blocks keep
+    /// finalizing only if consensus really moved to it.
+    Rotation,
 }
 
 /// One simulated run.
@@ -112,6 +118,11 @@ pub const ACCOUNT_BALANCE: u128 = 1_000_000_000_000;
 /// Each validator's genesis self bond (what an equivocation is slashed from).
 pub const VALIDATOR_SELF_BOND: u128 = 10_000_000;
 
+/// The key of the rotation scenario's newcomer (funded at genesis, not a validator).
+pub fn newcomer_key() -> PrivateKey {
+    PrivateKey::from_seed(500)
+}
+
 pub fn genesis(validators: &[PrivateKey], accounts: &[PrivateKey]) -> Genesis {
     let mut funded: Vec<GenesisAccount> = accounts
         .iter()
@@ -139,8 +150,20 @@ pub fn genesis(validators: &[PrivateKey], accounts: &[PrivateKey]) -> Genesis {
                 self_bond: Amount::new(VALIDATOR_SELF_BOND),
             })
             .collect(),
-        params: ChainParams::default(),
+        params: sim_params(validators.len()),
     }
+}
+
+/// Short epochs, so every run crosses several boundaries: consensus moves to a new engine (and,
+/// once the equivocator is jailed, to a smaller set) under crashes, partitions and loss.
+pub const SIM_EPOCH_BLOCKS: u64 = 8;
+
+/// The set holds as many validators as genesis has, so a newcomer displaces one.
+pub(crate) fn sim_params(validators: usize) -> ChainParams {
+    let mut params = ChainParams::default();
+    params.staking.epoch_blocks = SIM_EPOCH_BLOCKS;
+    params.staking.active_validators_max = validators as u32;
+    params
 }
 
 /// Transactions the clients saw accepted, in submission order.
@@ -152,13 +175,25 @@ pub struct Ledger {
 
 async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     let vkeys = validator_keys(s.validators);
-    let akeys = account_keys(s.accounts);
+    let mut akeys = account_keys(s.accounts);
+    let rotation = s.fault == Fault::Rotation;
+    if rotation {
+        akeys.push(newcomer_key());
+    }
     let genesis = genesis(&vkeys, &akeys);
+    if rotation {
+        akeys.pop();
+    }
     let byzantine = (s.fault == Fault::Equivocator).then_some(s.validators - 1);
+    // Every node's key: the validators', then the rotation's newcomer.
+    let mut keys = vkeys.clone();
+    if rotation {
+        keys.push(newcomer_key());
+    }
 
-    let mut net = net::SimNet::start(&context, &vkeys, s.fault == Fault::Lossy).await;
+    let mut net = net::SimNet::start(&context, &keys, s.fault == Fault::Lossy).await;
     let live = node::Live::default();
-    let mut nodes: Vec<node::SimNode> = vkeys
+    let mut nodes: Vec<node::SimNode> = keys
         .iter()
         .enumerate()
         .map(|(i, k)| node::SimNode::new(i, k.clone(), &genesis, live.clone()))
@@ -172,9 +207,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     }
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let honest: Vec<usize> = (0..s.validators)
-        .filter(|i| Some(*i) != byzantine)
-        .collect();
+    let honest: Vec<usize> = (0..keys.len()).filter(|i| Some(*i) != byzantine).collect();
     let load = {
         let states = live.clone();
         let ledger = ledger.clone();
@@ -185,10 +218,10 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
             .spawn(move |ctx| load(ctx, s, akeys, honest, states, ledger))
     };
 
-    faults(&context, &s, &mut net, &mut nodes, &vkeys).await;
+    faults(&context, &s, &mut net, &mut nodes, &keys).await;
     load.await.expect("load generator");
     // Everyone is back and connected; what was accepted must now become final everywhere.
-    net.heal(&vkeys).await;
+    net.heal(&keys).await;
     for i in &honest {
         if !nodes[*i].running() {
             nodes[*i].start(&context, &mut net).await;
@@ -254,6 +287,7 @@ async fn faults(
             nodes[again].start(context, net).await;
             context.sleep(s.load / 4).await;
         }
+        Fault::Rotation => rotation::run(context, s, net, nodes).await,
         Fault::Partition => {
             context
                 .sleep(Duration::from_millis(ctx.random_range(1_000..3_000)))

@@ -9,7 +9,6 @@ use commonware_runtime::{Handle, Spawner as _, Supervisor as _};
 use std::sync::{Arc, Mutex};
 use yun_node::engine::EngineConfig;
 use yun_node::mempool::MempoolLimits;
-use yun_node::run::Role;
 use yun_node::state::{BlockTiming, NodeState};
 use yun_store::Store;
 use yun_types::{Address, Genesis};
@@ -121,11 +120,11 @@ impl SimNode {
                     ctx,
                     node_state,
                     key,
-                    Role::Validator,
                     &engine_cfg,
                     channels,
                     manager,
                     control,
+                    Vec::new(),
                 )
                 .await;
                 let _ = consensus.await;

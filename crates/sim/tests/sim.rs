@@ -53,6 +53,11 @@ fn group(validators: usize, fault: Fault, salt: u64) {
 }
 
 #[test]
+fn rotation_4() {
+    group(4, Fault::Rotation, 9);
+}
+
+#[test]
 fn steady_4() {
     group(4, Fault::Steady, 1);
 }

@@ -58,7 +58,8 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
         return Err(GenesisError::BadParam("tx_bytes_max"));
     }
     let sp = &p.staking;
-    if sp.epoch_blocks == 0 {
+    // Consensus needs an epoch to hold more than its first block (genesis is epoch 0's).
+    if sp.epoch_blocks < 2 {
         return Err(GenesisError::BadParam("staking.epoch_blocks"));
     }
     if sp.active_validators_max == 0 {
@@ -132,7 +133,7 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
         epoch: 0,
         validators: active,
     });
-    state.set_consensus_set(&genesis.validators.iter().map(|v| v.address).collect());
+    state.set_consensus_set(0, &genesis.validators.iter().map(|v| v.address).collect());
     state.set_params(&genesis.params);
     state.set_supply(&Supply {
         total,

@@ -4,7 +4,7 @@
 //! s.tx("val1").act(register_validator(1_000_000)).expect_ok();
 //! s.tx("alice").act(delegate("val1", 5_000)).expect_ok();
 //! s.to_epoch_end();                       // the next active set is chosen
-//! s.slash("val1", 7).unwrap();            // an equivocation in view 7, reported in a block
+//! s.slash("val1", 7).unwrap();            // an equivocation in epoch 0, view 7, reported in a block
 //! ```
 
 use crate::scenario::{Scenario, addr};
@@ -76,13 +76,13 @@ impl Scenario {
         self
     }
 
-    /// Reports an equivocation of `validator` in `view` at the start of a block of its own,
+    /// Reports an equivocation of `validator` in epoch 0, view `view`, at the start of a block of its own,
     /// as a `ReportEquivocation` action would; returns what was burned.
     pub fn slash(&mut self, validator: &str, view: u64) -> Result<Amount, TxRejection> {
         let v = addr(validator);
         let (_, result) = self
             .block_with(&[], |state, env| {
-                staking::slash_equivocation(state, v, view, env)
+                staking::slash_equivocation(state, v, 0, view, env)
             })
             .expect("an empty block is valid");
         result

@@ -326,7 +326,7 @@ fn an_equivocation_is_slashed_once_and_delegators_lose_the_same_share() {
     assert_eq!(s.slash("val1", 7), Err(TxRejection::EvidenceAlreadyUsed));
     assert_eq!(s.burned(), burned_before + 57_000);
     assert_eq!(s.validator("val1").self_bond.base_units(), 950_000);
-    assert!(staking::evidence_used(&s.state, &addr("val1"), 7));
+    assert!(staking::evidence_used(&s.state, &addr("val1"), 0, 7));
     assert_eq!(s.slash("nobody", 7), Err(TxRejection::UnknownValidator));
 
     // Bob's unbonding returns what is left of it.
@@ -452,7 +452,7 @@ fn reported_evidence_slashes_the_equivocator_once_and_forgeries_are_refused() {
         s.burned() > burned_before + MIN_BOND / 20,
         "the slash and the fee's burned share"
     );
-    assert!(staking::evidence_used(&s.state, &addr("v1"), 7));
+    assert!(staking::evidence_used(&s.state, &addr("v1"), 0, 7));
 
     // The same equivocation again: included, fee taken, nothing slashed.
     s.tx("alice")
@@ -484,5 +484,57 @@ fn reported_evidence_slashes_the_equivocator_once_and_forgeries_are_refused() {
             .act(report(bad))
             .expect_failed(TxRejection::EvidenceInvalid);
     }
+    assert_eq!(s.validator("v2").slashed, Amount::ZERO);
+}
+
+#[test]
+fn evidence_is_checked_against_the_set_of_its_own_epoch_while_that_set_is_kept() {
+    use commonware_cryptography::Signer as _;
+    use yun_state::scenario::key_of;
+    use yun_types::evidence::sign_conflicting_notarize;
+    let mut s = chain(&["alice", "v3"]);
+    s.genesis_validator("v1", MIN_BOND)
+        .genesis_validator("v2", MIN_BOND);
+    let report = |evidence| Action::ReportEquivocation { evidence };
+    // v3 joins: from epoch 1 on, consensus signs with {v1, v2, v3}.
+    s.tx("v3").act(register_validator(2 * MIN_BOND)).expect_ok();
+    s.to_epoch_end().empty_block();
+    assert_eq!(s.active_set().0, 1);
+    let epoch1 = [
+        key_of("v1").public_key(),
+        key_of("v2").public_key(),
+        key_of("v3").public_key(),
+    ];
+    let epoch0 = [key_of("v1").public_key(), key_of("v2").public_key()];
+
+    // v3 signed nothing in epoch 0: a pair claiming that epoch does not verify.
+    let claimed_early =
+        sign_conflicting_notarize(&key_of("v3"), &epoch1, 0, 3).expect("v3 is a member");
+    s.tx("alice")
+        .act(report(claimed_early))
+        .expect_failed(TxRejection::EvidenceInvalid);
+    // In epoch 1 it was a member: slashed.
+    let in_epoch1 = sign_conflicting_notarize(&key_of("v3"), &epoch1, 1, 3).expect("member");
+    s.tx("alice").act(report(in_epoch1)).expect_ok();
+    assert!(!s.validator("v3").slashed.is_zero());
+    assert!(staking::evidence_used(&s.state, &addr("v3"), 1, 3));
+
+    // Views restart every epoch: the same view in two epochs is two equivocations.
+    for epoch in [0, 1] {
+        let set: &[_] = if epoch == 0 { &epoch0 } else { &epoch1 };
+        let pair = sign_conflicting_notarize(&key_of("v1"), set, epoch, 9).expect("member");
+        s.tx("alice").act(report(pair)).expect_ok();
+    }
+    assert!(staking::evidence_used(&s.state, &addr("v1"), 0, 9));
+    assert!(staking::evidence_used(&s.state, &addr("v1"), 1, 9));
+
+    // Once epoch 1's set has left the kept window, its evidence no longer verifies.
+    for _ in 0..staking::EVIDENCE_EPOCHS_KEPT {
+        s.to_epoch_end().empty_block();
+    }
+    let late = sign_conflicting_notarize(&key_of("v2"), &epoch1, 1, 4).expect("member");
+    s.tx("alice")
+        .act(report(late))
+        .expect_failed(TxRejection::EvidenceInvalid);
     assert_eq!(s.validator("v2").slashed, Amount::ZERO);
 }

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use crate::api_network::{NodeRole, PeerView};
+pub use crate::api_staking::{
+    ActiveMemberView, DelegationView, DelegationsResponse, UnbondingView, ValidatorStatusView,
+    ValidatorView, ValidatorsResponse,
+};
 
 /// Numbered API errors that are not about a transaction's content (codes from 100 up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

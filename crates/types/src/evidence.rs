@@ -91,7 +91,34 @@ pub struct Offence {
     pub view: u64,
 }
 
+/// The epoch a pair of one kind was signed in, if it decodes.
+fn epoch_of<T>(bytes: &[u8]) -> Option<u64>
+where
+    T: commonware_codec::Decode<Cfg = ()> + Epochable,
+{
+    T::decode(commonware_codec::Copying(bytes))
+        .ok()
+        .map(|pair| pair.epoch().get())
+}
+
 impl Equivocation {
+    /// The epoch the pair claims to be from, if it decodes: which set to check it against.
+    /// Unverified; [`Equivocation::verify`] is what proves anything.
+    pub fn epoch(&self) -> Option<u64> {
+        let bytes = &self.bytes[..];
+        match self.kind {
+            EvidenceKind::ConflictingNotarize => {
+                epoch_of::<ConflictingNotarize<Scheme, ConsensusDigest>>(bytes)
+            }
+            EvidenceKind::ConflictingFinalize => {
+                epoch_of::<ConflictingFinalize<Scheme, ConsensusDigest>>(bytes)
+            }
+            EvidenceKind::NullifyFinalize => {
+                epoch_of::<NullifyFinalize<Scheme, ConsensusDigest>>(bytes)
+            }
+        }
+    }
+
     /// Decodes the pair and checks both signatures against `validators` (the consensus set of
     /// the pair's epoch, in any order). `None`: malformed, or not signed by a member.
     ///

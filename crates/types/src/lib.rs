@@ -5,6 +5,7 @@ pub mod address;
 pub mod amount;
 pub mod api;
 pub mod api_network;
+pub mod api_staking;
 pub mod block;
 pub mod codec_util;
 pub mod events;

@@ -231,12 +231,12 @@ impl TxRejection {
                 "the p2p address is not host:port (empty, too long, whitespace or control characters, or a bad port)"
             }
             Self::EvidenceAlreadyUsed => {
-                "this equivocation (validator and view) has already been punished"
+                "this equivocation (validator, epoch and view) has already been punished"
             }
             Self::NotJailed => "the validator is not jailed",
             Self::JailNotOver => "the validator's jail time is not over yet",
             Self::EvidenceInvalid => {
-                "the evidence does not decode, or its two messages are not both validly signed by one member of the consensus set"
+                "the evidence does not decode, or its two messages are not both validly signed by one member of the consensus set of their epoch (sets are kept for the last few epochs only)"
             }
         }
     }

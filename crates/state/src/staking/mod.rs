@@ -132,8 +132,10 @@ pub fn report_equivocation<R: StateReader + ?Sized>(
     env: &BlockEnv,
     evidence: &yun_types::evidence::Equivocation,
 ) -> Result<(), TxRejection> {
+    // The set of the epoch the pair claims; the signatures then prove the claim.
+    let epoch = evidence.epoch().ok_or(TxRejection::EvidenceInvalid)?;
     let keys: Vec<_> = state
-        .consensus_set()
+        .consensus_set(epoch)
         .iter()
         .filter_map(|a| a.public_key().ok())
         .collect();
@@ -147,7 +149,7 @@ pub fn report_equivocation<R: StateReader + ?Sized>(
     let offence = evidence
         .verify(&keys, &mut rng)
         .ok_or(TxRejection::EvidenceInvalid)?;
-    slash_equivocation(state, offence.offender, offence.view, env).map(|_| ())
+    slash_equivocation(state, offence.offender, offence.epoch, offence.view, env).map(|_| ())
 }
 
 /// The rules that need no state.
@@ -199,7 +201,7 @@ pub fn apply_action<R: StateReader + ?Sized>(
 /// `slash_equivocation_bps` of its self bond, of every delegation to it and of every unbonding
 /// entry from it (each rounded down), jails it until `env.height + jail_blocks` (it leaves the
 /// active set at the next epoch boundary and stays out until it sends `Unjail` after that
-/// height), and records `(validator, view)` so the same equivocation is punished once.
+/// height), and records `(validator, epoch, view)` so the same equivocation is punished once.
 /// Returns the amount burned. The caller verifies the evidence (two conflicting signed
 /// messages of that view); on `Err` nothing was written.
 ///
@@ -208,13 +210,14 @@ pub fn apply_action<R: StateReader + ?Sized>(
 pub fn slash_equivocation<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     validator: Address,
+    epoch: u64,
     view: u64,
     env: &BlockEnv,
 ) -> Result<Amount, TxRejection> {
     let mut v = state
         .validator(&validator)
         .ok_or(TxRejection::UnknownValidator)?;
-    let evidence = evidence_key(&validator, view);
+    let evidence = evidence_key(&validator, epoch, view);
     if state.get(&evidence).is_some() {
         return Err(TxRejection::EvidenceAlreadyUsed);
     }
@@ -263,10 +266,20 @@ pub fn slash_equivocation<R: StateReader + ?Sized>(
     Ok(burned)
 }
 
-/// Whether `(validator, view)` has already been punished.
-pub fn evidence_used<R: StateReader + ?Sized>(reader: &R, validator: &Address, view: u64) -> bool {
-    reader.get(&evidence_key(validator, view)).is_some()
+/// Whether `(validator, epoch, view)` has already been punished.
+pub fn evidence_used<R: StateReader + ?Sized>(
+    reader: &R,
+    validator: &Address,
+    epoch: u64,
+    view: u64,
+) -> bool {
+    reader.get(&evidence_key(validator, epoch, view)).is_some()
 }
+
+/// How many epochs' consensus sets the state keeps (the current one included): evidence from
+/// an older epoch no longer verifies (`EvidenceInvalid`). Validators report within seconds;
+/// the window only bounds the state.
+pub const EVIDENCE_EPOCHS_KEPT: u64 = 8;
 
 /// ⌊amount × bps ÷ 10,000⌋ without overflow for any amount (bps ≤ 10,000).
 pub fn bps_of(amount: Amount, bps: u16) -> Amount {

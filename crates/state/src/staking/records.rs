@@ -159,13 +159,17 @@ pub fn unbonding_of_key(validator: &Address, release: u64, delegator: &Address) 
     ]
     .concat()
 }
-pub fn evidence_key(validator: &Address, view: u64) -> Vec<u8> {
+pub fn evidence_key(validator: &Address, epoch: u64, view: u64) -> Vec<u8> {
     [
         &[TAG_EVIDENCE][..],
         validator.as_bytes(),
+        &epoch.to_be_bytes(),
         &view.to_be_bytes(),
     ]
     .concat()
+}
+pub fn consensus_set_key(epoch: u64) -> Vec<u8> {
+    [&[TAG_CONSENSUS_SET][..], &epoch.to_be_bytes()].concat()
 }
 
 /// The address at `offset` of a raw key.
@@ -240,13 +244,16 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
     pub fn set_active_set(&mut self, set: &ActiveSet) {
         self.put(vec![TAG_ACTIVE_SET], encode(set));
     }
-    /// The consensus set's addresses.
-    pub fn consensus_set(&self) -> Vec<Address> {
-        self.get(&[TAG_CONSENSUS_SET])
+    /// The consensus set of `epoch` (empty once it is older than the kept window).
+    pub fn consensus_set(&self, epoch: u64) -> Vec<Address> {
+        self.get(&consensus_set_key(epoch))
             .map(|raw| decode(&raw))
             .unwrap_or_default()
     }
-    pub fn set_consensus_set(&mut self, set: &Vec<Address>) {
-        self.put(vec![TAG_CONSENSUS_SET], encode(set));
+    pub fn set_consensus_set(&mut self, epoch: u64, set: &Vec<Address>) {
+        self.put(consensus_set_key(epoch), encode(set));
+    }
+    pub fn remove_consensus_set(&mut self, epoch: u64) {
+        self.delete(consensus_set_key(epoch));
     }
 }

@@ -3,7 +3,7 @@
 //! block of an epoch — choose the next epoch's active set.
 
 use super::records::*;
-use super::{is_last_block_of_epoch, mul_div_floor_wide};
+use super::{EVIDENCE_EPOCHS_KEPT, is_last_block_of_epoch, mul_div_floor_wide};
 use crate::exec::BlockEnv;
 use crate::market::credit;
 use crate::overlay::{Overlay, StateReader};
@@ -23,6 +23,12 @@ pub fn end_block<R: StateReader + ?Sized>(
         let next_epoch = env.height / params.staking.epoch_blocks.max(1) + 1;
         let set = choose_active_set(state, params, next_epoch);
         state.set_active_set(&set);
+        // The set consensus signs with in that epoch, kept a while for checking evidence.
+        let members = set.validators.iter().map(|v| v.address).collect();
+        state.set_consensus_set(next_epoch, &members);
+        if let Some(old) = next_epoch.checked_sub(EVIDENCE_EPOCHS_KEPT) {
+            state.remove_consensus_set(old);
+        }
     }
 }
 

@@ -1,0 +1,150 @@
+//! The staking API: the running epoch's validator set, one validator, an account's
+//! delegations and unbondings. Every answer is read from one state snapshot.
+
+use crate::api::{ApiError, ApiState, api_err, internal, parse_address};
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use yun_state::staking::{self, Validator, ValidatorStatus};
+use yun_types::api::*;
+use yun_types::{Address, Amount};
+
+/// Most validators one `GET /v1/validators` lists (the highest stakes).
+pub const VALIDATORS_LIST_MAX: usize = 1_000;
+
+/// Runs `f` on a fresh snapshot (with its height) on the blocking pool.
+async fn read<T, F>(s: &ApiState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&yun_store::Snapshot, u64) -> Result<T, ApiError> + Send + 'static,
+{
+    let node = s.node.clone();
+    tokio::task::spawn_blocking(move || {
+        let snapshot = node.store.snapshot().map_err(internal)?;
+        let height = snapshot.head.height;
+        f(&snapshot, height)
+    })
+    .await
+    .map_err(internal)?
+}
+
+fn view(v: Validator, active: &[(Address, Amount)]) -> ValidatorView {
+    ValidatorView {
+        in_active_set: active.iter().any(|(a, _)| *a == v.address),
+        stake: v.stake(),
+        address: v.address,
+        p2p_address: v.p2p_address,
+        self_bond: v.self_bond,
+        delegated: v.delegated,
+        status: match v.status {
+            ValidatorStatus::Active => ValidatorStatusView::Active,
+            ValidatorStatus::Jailed => ValidatorStatusView::Jailed,
+        },
+        jailed_until_height: v.jailed_until_height,
+        fees_earned: v.fees_earned,
+        slashed: v.slashed,
+        registered_height: v.registered_height,
+    }
+}
+
+/// The epoch of the next block, its set (what consensus runs now), and the registered
+/// validators by stake.
+#[utoipa::path(get, path = "/v1/validators",
+    responses((status = 200, body = ValidatorsResponse), (status = "5XX", body = ErrorResponse)))]
+pub(crate) async fn get_validators(
+    State(s): State<ApiState>,
+) -> Result<Json<ValidatorsResponse>, ApiError> {
+    let params = s.node.genesis.params.staking.clone();
+    read(&s, move |snapshot, height| {
+        let (epoch, active) = staking::active_set(snapshot);
+        let mut all = staking::validators(snapshot);
+        let validators_total = all.len() as u64;
+        all.sort_by(|a, b| {
+            b.stake()
+                .cmp(&a.stake())
+                .then_with(|| a.address.as_bytes().cmp(b.address.as_bytes()))
+        });
+        all.truncate(VALIDATORS_LIST_MAX);
+        Ok(Json(ValidatorsResponse {
+            height,
+            epoch,
+            next_epoch_height: staking::first_height_of_epoch(&params, epoch + 1),
+            active_validators_max: params.active_validators_max,
+            active: active
+                .iter()
+                .map(|(address, stake)| ActiveMemberView {
+                    address: *address,
+                    stake: *stake,
+                })
+                .collect(),
+            validators: all.into_iter().map(|v| view(v, &active)).collect(),
+            validators_total,
+        }))
+    })
+    .await
+}
+
+/// One registered validator.
+#[utoipa::path(get, path = "/v1/validators/{address}", params(("address" = String, Path, description = "yun1… address")),
+    responses((status = 200, body = ValidatorView), (status = "4XX", body = ErrorResponse)))]
+pub(crate) async fn get_validator(
+    State(s): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<ValidatorView>, ApiError> {
+    let address = parse_address(&address)?;
+    read(&s, move |snapshot, _| {
+        let v = staking::validator(snapshot, &address).ok_or_else(|| {
+            api_err(
+                ApiErrorKind::NotFound,
+                format!(
+                    "{address} is not a registered validator (register with `yun stake register`)"
+                ),
+            )
+        })?;
+        let (_, active) = staking::active_set(snapshot);
+        Ok(Json(view(v, &active)))
+    })
+    .await
+}
+
+/// An account's self bond (if a validator), delegations and unbondings.
+#[utoipa::path(get, path = "/v1/accounts/{address}/delegations", params(("address" = String, Path, description = "yun1… address")),
+    responses((status = 200, body = DelegationsResponse), (status = "4XX", body = ErrorResponse)))]
+pub(crate) async fn get_delegations(
+    State(s): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<DelegationsResponse>, ApiError> {
+    let address = parse_address(&address)?;
+    read(&s, move |snapshot, height| {
+        Ok(Json(DelegationsResponse {
+            address,
+            height,
+            self_bond: staking::validator(snapshot, &address).map(|v| v.self_bond),
+            delegations: staking::delegations_of(snapshot, &address)
+                .into_iter()
+                .map(|(validator, d)| DelegationView {
+                    validator,
+                    amount: d.amount,
+                    since_height: d.since_height,
+                })
+                .collect(),
+            unbondings: staking::unbondings_of(snapshot, &address)
+                .into_iter()
+                .map(|u| UnbondingView {
+                    validator: u.validator,
+                    amount: u.amount,
+                    release_height: u.release_height,
+                })
+                .collect(),
+        }))
+    })
+    .await
+}
+
+/// The staking routes, merged into the main router.
+pub(crate) fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/validators", get(get_validators))
+        .route("/v1/validators/{address}", get(get_validator))
+        .route("/v1/accounts/{address}/delegations", get(get_delegations))
+}
