@@ -97,7 +97,9 @@ pub fn prepare_with_providers(
             name: "validator0".into(),
             address: Address::from_public_key(&key.public_key()),
             p2p_address: format!("127.0.0.1:{p2p_port}"),
-            self_bond: Amount::ZERO,
+            // Bonded like any validator, so it stays eligible: an unbonded genesis set
+            // would hand the next epoch to whoever registers first.
+            self_bond: devnet_params().staking.validator_self_bond_min,
         }],
         params: devnet_params(),
     };

@@ -176,8 +176,13 @@ pub fn dev_account(i: usize) -> DevAccount {
 
 pub const DEV_ACCOUNTS_FILE: &str = "dev-accounts.json";
 
-/// Finds the signing key `name`: a dev account of the devnet in `devnet_dir`, else the keystore.
+/// Finds the signing key `name`: `@PATH` is a node's key file (hex, as `yun localnet` and
+/// `yun devnet` write them: a validator's account is its consensus key), else a dev account of
+/// the devnet in `devnet_dir`, else the keystore.
 pub fn signer(name: &str, devnet_dir: &Path) -> anyhow::Result<PrivateKey> {
+    if let Some(path) = name.strip_prefix('@') {
+        return yun_node::run::read_key(Path::new(path));
+    }
     let dev_file = devnet_dir.join(DEV_ACCOUNTS_FILE);
     if dev_file.exists() {
         let accounts: Vec<DevAccount> = serde_json::from_str(&std::fs::read_to_string(&dev_file)?)?;

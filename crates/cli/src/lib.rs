@@ -13,6 +13,7 @@ pub mod market_text;
 pub mod provider_run;
 pub mod results;
 pub mod run;
+pub mod stake;
 pub mod submit;
 pub mod verify;
 
@@ -126,6 +127,13 @@ pub enum Command {
         #[command(flatten)]
         client: ClientOpts,
     },
+    /// Delegated proof of stake: validators, delegations, registering and unjailing.
+    Stake {
+        #[command(subcommand)]
+        cmd: stake::StakeCmd,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
     /// Whole-chain checks.
     Chain {
         #[command(subcommand)]
@@ -214,7 +222,7 @@ pub enum TxCmd {
 /// How a transaction is signed and sent (every command that signs takes these).
 #[derive(Args, Debug, Clone)]
 pub struct SignOpts {
-    /// Signing key: a key name or a dev account (dev0 …).
+    /// Signing key: a key name, a dev account (dev0 …), or `@PATH` for a node's key file.
     #[arg(long, default_value = "dev0")]
     pub from: String,
     /// Fee in base units (default: the chain's minimum).
@@ -277,6 +285,7 @@ pub fn main() -> ExitCode {
         Command::Provider { cmd, client } => commands::block_on(market::provider(cmd, &client)),
         Command::Job { cmd, client } => commands::block_on(market::job(cmd, &client)),
         Command::Market { client } => commands::block_on(market::market(&client)),
+        Command::Stake { cmd, client } => commands::block_on(stake::stake(cmd, &client)),
         Command::Chain {
             cmd: ChainCmd::Verify,
             client,

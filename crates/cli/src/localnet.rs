@@ -169,7 +169,9 @@ pub fn prepare(
                 name: name.clone(),
                 address,
                 p2p_address: format!("127.0.0.1:{p2p_port}"),
-                self_bond: Amount::ZERO,
+                // Bonded like any validator, so it stays eligible: an unbonded genesis set
+                // would hand the next epoch to whoever registers first.
+                self_bond: devnet_params().staking.validator_self_bond_min,
             });
         } else {
             followers.push(address);

@@ -4,48 +4,12 @@
 //! escrow, and unknown ids are numbered NotFound errors.
 
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
 use yun_cli::devnet::DEV_BALANCE;
 use yun_cli::keys::dev_account;
 use yun_client::Client;
 
-struct Yun<'a> {
-    node: String,
-    dir: &'a Path,
-}
-
-impl Yun<'_> {
-    /// Runs `yun ARGS --node … --devnet-dir …`; (exit code, stdout, stderr).
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_yun"))
-            .args(args)
-            .args(["--node", &self.node, "--devnet-dir"])
-            .arg(self.dir)
-            .env("YUN_HOME", self.dir.join("home"))
-            .output()
-            .unwrap();
-        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-        (
-            out.status.code().unwrap(),
-            text(out.stdout),
-            text(out.stderr),
-        )
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let (code, stdout, stderr) = self.run(args);
-        assert_eq!(code, 0, "yun {args:?} failed:\n{stderr}\n{stdout}");
-        stdout
-    }
-
-    /// Runs with `--output json` and parses the answer.
-    fn json(&self, args: &[&str]) -> Value {
-        let stdout = self.ok(&[args, &["--output", "json"]].concat());
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-    }
-}
+mod common;
+use common::Yun;
 
 #[test]
 fn provider_job_why_market_cancel() {

@@ -270,6 +270,22 @@ impl Client {
             .map_err(|source| ClientError::Unreachable { url, source })
     }
 
+    /// The running epoch, its validator set, and the registered validators by stake.
+    pub async fn validators(&self) -> Result<ValidatorsResponse, ClientError> {
+        self.get("/v1/validators").await
+    }
+
+    /// One registered validator (`NotFound` if unregistered).
+    pub async fn validator(&self, address: &Address) -> Result<ValidatorView, ClientError> {
+        self.get(&format!("/v1/validators/{address}")).await
+    }
+
+    /// An account's self bond, delegations and unbondings.
+    pub async fn delegations(&self, address: &Address) -> Result<DelegationsResponse, ClientError> {
+        self.get(&format!("/v1/accounts/{address}/delegations"))
+            .await
+    }
+
     /// The market's price index, slots, queue, recent clearing prices and parameters.
     pub async fn market(&self) -> Result<MarketResponse, ClientError> {
         self.get("/v1/market").await

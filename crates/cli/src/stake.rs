@@ -1,0 +1,231 @@
+//! `yun stake …`: delegated proof of stake from the command line — register and unjail a
+//! validator, delegate and undelegate, and show the validator set and an account's stake.
+//! A validator's account is its node's consensus key, so `register` and `unjail` usually sign
+//! with `--from @PATH/node.key` (the node's key file, read here and never sent anywhere).
+
+use crate::commands::{print, print_submitted, sign_and_submit};
+use crate::market::amount;
+use crate::{ClientOpts, SignOpts, keys};
+use clap::Subcommand;
+use std::fmt::Write as _;
+use yun_client::Client;
+use yun_types::Action;
+use yun_types::api::{DelegationsResponse, ValidatorStatusView, ValidatorView, ValidatorsResponse};
+
+#[derive(Subcommand, Debug)]
+pub enum StakeCmd {
+    /// The running epoch, its active set, and every registered validator by stake.
+    Validators,
+    /// One validator: bond, delegations, status, earnings.
+    Validator {
+        /// An address or key name.
+        validator: String,
+    },
+    /// Make the signing account a validator, locking a self bond. Sign with the node's key
+    /// (`--from @node/node.key`): the account is the consensus key.
+    Register {
+        /// `HOST:PORT` where the validator's node listens for p2p.
+        #[arg(long)]
+        p2p_address: String,
+        /// Self bond in base units (at least the chain's `validator_self_bond_min`).
+        #[arg(long)]
+        self_bond: String,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Bond stake to a validator (to yourself: adds to your self bond).
+    Delegate {
+        /// The validator: an address or key name.
+        #[arg(long)]
+        validator: String,
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Unbond stake from a validator; it returns to the balance after the unbonding period.
+    Undelegate {
+        #[arg(long)]
+        validator: String,
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Make a jailed validator eligible again once its jail time is over.
+    Unjail {
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// An account's self bond, delegations and unbondings.
+    Delegations {
+        /// An address or key name.
+        account: String,
+    },
+}
+
+pub async fn stake(cmd: StakeCmd, opts: &ClientOpts) -> anyhow::Result<()> {
+    let client = Client::new(&opts.node);
+    let resolve = |s: &str| keys::resolve_address(s, &opts.devnet_dir());
+    match cmd {
+        StakeCmd::Validators => {
+            let r = client.validators().await?;
+            print(opts.output, &r, || validators_text(&r))
+        }
+        StakeCmd::Validator { validator } => {
+            let v = client.validator(&resolve(&validator)?).await?;
+            print(opts.output, &v, || validator_text(&v))
+        }
+        StakeCmd::Register {
+            p2p_address,
+            self_bond,
+            sign,
+        } => {
+            let self_bond = amount(&self_bond, "--self-bond")?;
+            let action = Action::RegisterValidator {
+                p2p_address,
+                self_bond,
+            };
+            let s = sign_and_submit(&client, opts, &sign, action).await?;
+            print_submitted(opts, &s, |h| {
+                format!(
+                    "{} is a validator from height {h}, self bond {self_bond}; it joins the active set at the next epoch if its stake ranks ({})",
+                    s.sender, s.id
+                )
+            })
+        }
+        StakeCmd::Delegate {
+            validator,
+            amount: a,
+            sign,
+        } => {
+            let validator = resolve(&validator)?;
+            let amount = amount(&a, "--amount")?;
+            let action = Action::Delegate { validator, amount };
+            let s = sign_and_submit(&client, opts, &sign, action).await?;
+            print_submitted(opts, &s, |h| {
+                format!(
+                    "{} bonded {amount} to {validator} at height {h} ({})",
+                    s.sender, s.id
+                )
+            })
+        }
+        StakeCmd::Undelegate {
+            validator,
+            amount: a,
+            sign,
+        } => {
+            let validator = resolve(&validator)?;
+            let amount = amount(&a, "--amount")?;
+            let action = Action::Undelegate { validator, amount };
+            let s = sign_and_submit(&client, opts, &sign, action).await?;
+            let unbonding = client.genesis().await?.params.staking.unbonding_blocks;
+            print_submitted(opts, &s, |h| {
+                format!(
+                    "{} unbonding {amount} from {validator}: back in the balance after height {} ({})",
+                    s.sender,
+                    h + unbonding,
+                    s.id
+                )
+            })
+        }
+        StakeCmd::Unjail { sign } => {
+            let s = sign_and_submit(&client, opts, &sign, Action::Unjail).await?;
+            print_submitted(opts, &s, |h| {
+                format!(
+                    "{} unjailed at height {h}; eligible from the next epoch ({})",
+                    s.sender, s.id
+                )
+            })
+        }
+        StakeCmd::Delegations { account } => {
+            let r = client.delegations(&resolve(&account)?).await?;
+            print(opts.output, &r, || delegations_text(&r))
+        }
+    }
+}
+
+fn validators_text(r: &ValidatorsResponse) -> String {
+    let mut out = format!(
+        "epoch {} (at height {}; the next starts at height {}), {} of at most {} active\n",
+        r.epoch,
+        r.height,
+        r.next_epoch_height,
+        r.active.len(),
+        r.active_validators_max
+    );
+    let _ = writeln!(
+        out,
+        "{:<64}  {:>20}  {:<7}  {:<6}",
+        "validator", "stake", "status", "active"
+    );
+    for v in &r.validators {
+        let _ = writeln!(
+            out,
+            "{:<64}  {:>20}  {:<7}  {:<6}",
+            v.address,
+            v.stake,
+            status(v.status),
+            if v.in_active_set { "yes" } else { "no" }
+        );
+    }
+    if r.validators.is_empty() {
+        out.push_str("(no validator has registered; genesis validators run epoch 0)\n");
+    }
+    let _ = write!(out, "{} registered", r.validators_total);
+    out
+}
+
+fn status(s: ValidatorStatusView) -> &'static str {
+    match s {
+        ValidatorStatusView::Active => "active",
+        ValidatorStatusView::Jailed => "jailed",
+    }
+}
+
+fn validator_text(v: &ValidatorView) -> String {
+    format!(
+        "validator   {}\np2p         {}\nstake       {} (self bond {}, delegated {})\nstatus      {}{}\nactive set  {}\nearned      {}\nslashed     {}\nregistered  at height {}",
+        v.address,
+        v.p2p_address,
+        v.stake,
+        v.self_bond,
+        v.delegated,
+        status(v.status),
+        if v.status == ValidatorStatusView::Jailed {
+            format!(" until height {}", v.jailed_until_height)
+        } else {
+            String::new()
+        },
+        if v.in_active_set { "yes" } else { "no" },
+        v.fees_earned,
+        v.slashed,
+        v.registered_height
+    )
+}
+
+fn delegations_text(r: &DelegationsResponse) -> String {
+    let mut out = format!("{} at height {}\n", r.address, r.height);
+    if let Some(b) = r.self_bond {
+        let _ = writeln!(out, "self bond {b}");
+    }
+    if r.delegations.is_empty() && r.unbondings.is_empty() {
+        out.push_str("no delegations");
+        return out;
+    }
+    for d in &r.delegations {
+        let _ = writeln!(
+            out,
+            "delegated {} to {} since height {}",
+            d.amount, d.validator, d.since_height
+        );
+    }
+    for u in &r.unbondings {
+        let _ = writeln!(
+            out,
+            "unbonding {} from {} until height {}",
+            u.amount, u.validator, u.release_height
+        );
+    }
+    out.trim_end().to_string()
+}
