@@ -86,6 +86,7 @@ impl BenchNet {
             reset: true,
             detach: true,
             accounts: 0,
+            epoch_blocks: None,
         };
         let (mut nodes, _) = localnet::prepare(dir, &net_args, funded)?;
         for node in &nodes {

@@ -51,6 +51,10 @@ pub struct LocalnetArgs {
     /// Number of pre-funded dev accounts (dev0, dev1, …).
     #[arg(long, default_value_t = 10)]
     pub accounts: usize,
+    /// Blocks per epoch: the active set is re-chosen, and consensus moves to it, every this
+    /// many blocks (at least 2; default: the chain's 100).
+    #[arg(long)]
+    pub epoch_blocks: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,6 +127,9 @@ pub fn prepare(
     args: &LocalnetArgs,
     extra: &[(Address, Amount)],
 ) -> anyhow::Result<(Vec<LocalNode>, Vec<DevAccount>)> {
+    if args.epoch_blocks.is_some_and(|n| n < 2) {
+        bail!("--epoch-blocks must be at least 2 (an epoch holds more than its first block)");
+    }
     let total = args.validators + args.full_nodes;
     if args.validators == 0 || total > LOCALNET_NODES_MAX {
         bail!("a localnet has 1 to {LOCALNET_NODES_MAX} nodes, at least one of them a validator");
@@ -200,7 +207,13 @@ pub fn prepare(
             }))
             .collect(),
         validators,
-        params: devnet_params(),
+        params: {
+            let mut params = devnet_params();
+            if let Some(n) = args.epoch_blocks {
+                params.staking.epoch_blocks = n;
+            }
+            params
+        },
     };
     std::fs::write(
         dir.join("genesis.json"),

@@ -1,5 +1,7 @@
 //! A 4-validator `yun localnet` of real processes: transfers keep finalizing while one validator
 //! is SIGKILLed, and the restarted validator catches up to the others' blocks and state root.
+//! Epochs are 4 blocks, so consensus switches engines several times and the victim sleeps
+//! through at least one boundary it must catch up across.
 
 use commonware_cryptography::ed25519::PrivateKey;
 use std::path::{Path, PathBuf};
@@ -26,6 +28,8 @@ const BLOCKS_WHILE_DOWN: u64 = 5;
 const BLOCKS_AFTER_RESTART: u64 = 3;
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// Blocks per epoch: fewer than `BLOCKS_WHILE_DOWN`, so the victim misses a boundary.
+const EPOCH_BLOCKS: u64 = 4;
 
 /// Every node process of the test; all SIGKILLed on drop, so a failed assertion leaves none
 /// behind. When the test panics, the end of each node's log is printed.
@@ -73,6 +77,7 @@ fn start_localnet(dir: &Path) -> Vec<LocalNode> {
     let base_port = localnet::free_base_port(VALIDATORS).unwrap();
     let out = Command::new(exe())
         .args(["localnet", "-n", &VALIDATORS.to_string(), "--detach"])
+        .args(["--epoch-blocks", &EPOCH_BLOCKS.to_string()])
         .args(["--base-port", &base_port.to_string(), "--data-dir"])
         .arg(dir)
         .output()
@@ -84,6 +89,16 @@ fn start_localnet(dir: &Path) -> Vec<LocalNode> {
         String::from_utf8_lossy(&out.stderr)
     );
     localnet::manifest(dir).unwrap().nodes
+}
+
+/// The epoch of the consensus engine a node runs, from its metrics.
+async fn consensus_epoch(client: &Client) -> u64 {
+    let text = client.metrics_text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| !l.starts_with('#') && l.contains("consensus_epoch"))
+        .unwrap_or_else(|| panic!("no consensus_epoch gauge in:\n{text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
 async fn height(client: &Client) -> Option<u64> {
@@ -242,6 +257,24 @@ async fn a_killed_validator_does_not_stop_the_chain_and_catches_up() {
             (b.hash, b.state_root),
             (reference.hash, reference.state_root),
             "validator{i} differs at height {target}"
+        );
+    }
+    // Every node, the victim included, runs consensus in the epoch of its next block.
+    for (i, c) in clients.iter().enumerate() {
+        let s = c.status().await.unwrap();
+        assert_eq!(
+            s.epoch,
+            (s.height + 1) / EPOCH_BLOCKS,
+            "validator{i}: {s:?}"
+        );
+        assert!(s.epoch >= 2, "validator{i} never left epoch {}", s.epoch);
+        assert_eq!(s.validators.len(), VALIDATORS, "validator{i}: {s:?}");
+        // And its consensus engine is that epoch's (the node's own gauge says which runs).
+        let engine_epoch = consensus_epoch(c).await;
+        assert!(
+            engine_epoch + 1 >= s.epoch && engine_epoch <= s.epoch + 1,
+            "validator{i} runs the engine of epoch {engine_epoch}, its state is at {}",
+            s.epoch
         );
     }
     // Everything the load generator got accepted is final everywhere, the victim included.
