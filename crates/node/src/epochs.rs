@@ -244,10 +244,16 @@ where
                     if changed.is_err() {
                         return;
                     }
-                    let next = plan(&self.state);
-                    if next.epoch > active.epoch {
+                    // Cheap per block; the full plan (a scan of the validators) only when
+                    // the committed head crossed into a new epoch.
+                    let next_height = self.state.head().height + 1;
+                    let next_epoch = staking::epoch_of_height(
+                        &self.state.genesis.params.staking,
+                        next_height,
+                    );
+                    if next_epoch > active.epoch {
                         active.handle.abort();
-                        active = self.enter(next, &mut muxes).await;
+                        active = self.enter(plan(&self.state), &mut muxes).await;
                     }
                 },
                 message = votes_backup.recv() => {
