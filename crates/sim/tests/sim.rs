@@ -4,7 +4,7 @@
 
 use yun_sim::{Fault, Scenario, run};
 
-/// Seeds per group in the default run (8 groups × 25 = 200).
+/// Seeds per group in the default run (9 groups × 25 = 225).
 const DEFAULT_SEEDS_PER_GROUP: u64 = 25;
 
 fn seeds() -> Vec<u64> {
