@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 use yun_state::staking;
 use yun_types::block::ConsensusDigest;
 use yun_types::{Address, Amount, Block};
@@ -242,6 +242,7 @@ where
             commonware_macros::select! {
                 changed = heads.changed() => {
                     if changed.is_err() {
+                        active.handle.abort();
                         return;
                     }
                     // Cheap per block; the full plan (a scan of the validators) only when
@@ -257,10 +258,24 @@ where
                     }
                 },
                 message = votes_backup.recv() => {
+                    let Some(message) = message else {
+                        active.handle.abort();
+                        return;
+                    };
                     self.on_backup(active.epoch, message);
                 },
                 message = certificates_backup.recv() => {
+                    let Some(message) = message else {
+                        active.handle.abort();
+                        return;
+                    };
                     self.on_backup(active.epoch, message);
+                },
+                result = &mut active.handle => {
+                    // An engine ends only with its context: the node is stopping (or broken,
+                    // and then stopping it beats a node that silently stops voting).
+                    warn!(epoch = active.epoch, ?result, "consensus engine stopped");
+                    return;
                 },
             }
         }
@@ -273,10 +288,7 @@ where
 
     /// A message for an epoch we run no engine for. A later epoch means the sender crossed a
     /// boundary we have not: ask marshal for our epoch's last block from it.
-    fn on_backup(&self, ours: u64, message: Option<Unrouted>) {
-        let Some((theirs, (from, _))) = message else {
-            return;
-        };
+    fn on_backup(&self, ours: u64, (theirs, (from, _)): Unrouted) {
         if theirs <= ours {
             return;
         }
