@@ -137,6 +137,7 @@ async fn devnet_transfers_restart_verify_and_bad_input() {
     .await;
     let first = client.tx(&ids[0]).await.unwrap();
     assert_eq!(first.state, TxState::Committed);
+    // The very first transfer again is known (a retry); another with its nonce is stale.
     let replay = transfer(
         &chain,
         0,
@@ -146,7 +147,18 @@ async fn devnet_transfers_restart_verify_and_bad_input() {
         fee,
         status.height + 10_000,
     );
-    expect_rejected(&client, &replay, TxRejection::BadNonce).await;
+    assert_eq!(replay.id(), ids[0]);
+    expect_rejected(&client, &replay, TxRejection::AlreadyKnown).await;
+    let stale = transfer(
+        &chain,
+        0,
+        0,
+        recipients[0],
+        999,
+        fee,
+        status.height + 10_000,
+    );
+    expect_rejected(&client, &stale, TxRejection::BadNonce).await;
     expect_rejected(
         &client,
         &transfer(&chain, me, next, recipients[0], 1, fee, 1),
@@ -209,6 +221,7 @@ async fn devnet_transfers_restart_verify_and_bad_input() {
             .await
             .is_ok()
     );
+    // The same again: known, whether it is still pending or already in a block.
     let dup = transfer(&chain, me, next, recipients[0], 5, fee, height + 100);
     expect_rejected(&client, &dup, TxRejection::AlreadyKnown).await;
     let last = client

@@ -174,6 +174,14 @@ impl NodeState {
         self.gossip_ready.notify_one();
     }
 
+    /// Whether transaction `id` is in a committed block.
+    fn is_committed(&self, id: &TxId) -> bool {
+        match self.store.tx(id) {
+            Ok(found) => found.is_some(),
+            Err(e) => panic!("transaction lookup failed (storage is broken): {e}"),
+        }
+    }
+
     /// Admits transactions a peer gossiped (like [`Self::submit`], but not gossiped again, and
     /// kept in memory only: the node that answered the client made them durable and gossips
     /// them again after a restart, so a copy on every node's disk bought nothing but an fsync
@@ -204,6 +212,14 @@ impl NodeState {
                         return Err(TxRejection::BadSignature);
                     }
                     let r = pool.admit(&snapshot, self.chain_id(), next_height, tx.clone());
+                    // A client retrying what was already included gets the answer its retry
+                    // means (the stale nonce alone would say BadNonce).
+                    let r = match r {
+                        Err(TxRejection::BadNonce) if self.is_committed(&tx.id()) => {
+                            Err(TxRejection::AlreadyKnown)
+                        }
+                        r => r,
+                    };
                     if let Ok(id) = r
                         && durable_on_return
                     {
