@@ -15,8 +15,8 @@ use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
 use commonware_cryptography::{Digested, Digestible, Signer};
 use commonware_p2p::{Blocker, Manager, Receiver, Sender};
 use commonware_parallel::Sequential;
+use commonware_runtime::Handle;
 use commonware_runtime::buffer::paged::CacheRef;
-use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, Supervisor};
 use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
 use std::sync::Arc;
@@ -107,15 +107,7 @@ pub async fn start<E, S, R, M, B>(
     followers: Vec<PublicKey>,
 ) -> Handle<()>
 where
-    E: Clock
-        + Spawner
-        + Storage
-        + Metrics
-        + Supervisor
-        + rand_core::CryptoRng
-        + Send
-        + Sync
-        + 'static,
+    E: epochs::Runtime,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
     M: Manager<PublicKey = PublicKey>,
