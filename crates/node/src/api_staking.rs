@@ -57,13 +57,8 @@ pub(crate) async fn get_validators(
     let params = s.node.genesis.params.staking.clone();
     read(&s, move |snapshot, height| {
         let (epoch, active) = staking::active_set(snapshot);
-        let mut all = staking::validators(snapshot);
+        let mut all = staking::validators_by_stake(snapshot);
         let validators_total = all.len() as u64;
-        all.sort_by(|a, b| {
-            b.stake()
-                .cmp(&a.stake())
-                .then_with(|| a.address.as_bytes().cmp(b.address.as_bytes()))
-        });
         all.truncate(VALIDATORS_LIST_MAX);
         Ok(Json(ValidatorsResponse {
             height,

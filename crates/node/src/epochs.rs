@@ -36,7 +36,7 @@ use std::time::Duration;
 use tracing::{debug, info, warn};
 use yun_state::staking;
 use yun_types::block::ConsensusDigest;
-use yun_types::{Address, Amount, Block};
+use yun_types::{Address, Block};
 
 pub use yun_types::evidence::CONSENSUS_NAMESPACE;
 
@@ -113,17 +113,11 @@ pub fn plan(state: &NodeState) -> EpochPlan {
         .expect("store read")
         .expect("every committed height is stored")
         .digest();
-    let mut candidates: Vec<_> = staking::validators(&snapshot)
+    let candidates = staking::validators_by_stake(&snapshot)
         .into_iter()
-        .filter(|v| !validators.contains(&v.address))
-        .collect();
-    let stake =
-        |v: &staking::Validator| v.self_bond.checked_add(v.delegated).unwrap_or(Amount::MAX);
-    candidates.sort_by(|a, b| stake(b).cmp(&stake(a)).then(a.address.cmp(&b.address)));
-    let candidates = candidates
-        .into_iter()
-        .take(P2P_CANDIDATES_TRACKED_MAX)
         .map(|v| v.address)
+        .filter(|a| !validators.contains(a))
+        .take(P2P_CANDIDATES_TRACKED_MAX)
         .collect();
     EpochPlan {
         epoch,

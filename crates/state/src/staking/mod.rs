@@ -69,6 +69,18 @@ pub fn validators<R: StateReader + ?Sized>(reader: &R) -> Vec<Validator> {
         .collect()
 }
 
+/// Every validator ever registered, in the active set's order: stake high to low, then
+/// address bytes low to high (what the node tracks as candidates and the API lists).
+pub fn validators_by_stake<R: StateReader + ?Sized>(reader: &R) -> Vec<Validator> {
+    let mut all = validators(reader);
+    all.sort_by(|a, b| {
+        b.stake()
+            .cmp(&a.stake())
+            .then_with(|| a.address.as_bytes().cmp(b.address.as_bytes()))
+    });
+    all
+}
+
 /// An account's delegations, `(validator, delegation)` by validator address bytes. A
 /// validator's own self bond is in its [`Validator`] record, not here.
 pub fn delegations_of<R: StateReader + ?Sized>(
