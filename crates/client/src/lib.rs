@@ -302,6 +302,35 @@ impl Client {
             .await
     }
 
+    /// Jobs in id order, filtered by requester and status, one bounded page (`next_after`
+    /// continues; a page may be short and still have a next one).
+    pub async fn jobs(&self, query: &JobsQuery) -> Result<JobsResponse, ClientError> {
+        let mut q = format!("/v1/jobs?limit={}", query.limit);
+        if let Some(r) = &query.requester {
+            q.push_str(&format!("&requester={r}"));
+        }
+        if let Some(st) = query.status {
+            let st = serde_json::to_value(st).expect("a unit enum serializes");
+            q.push_str(&format!("&status={}", st.as_str().unwrap_or_default()));
+        }
+        if let Some(a) = &query.after {
+            q.push_str(&format!("&after={a}"));
+        }
+        self.get(&q).await
+    }
+
+    /// The tasks waiting for replicas in (job, index) order, one page; `after` is the previous
+    /// page's `next_after` (`JOB:INDEX`).
+    pub async fn queued_tasks(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<QueuedTasksResponse, ClientError> {
+        let after = after.map_or(String::new(), |a| format!("&after={a}"));
+        self.get(&format!("/v1/tasks/queued?limit={limit}{after}"))
+            .await
+    }
+
     /// A provider's offer, bond, status, reputation and earnings (`NotFound` if unregistered).
     pub async fn provider(&self, address: &Address) -> Result<ProviderView, ClientError> {
         self.get(&format!("/v1/providers/{address}")).await
@@ -449,4 +478,13 @@ impl Client {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// The filters of [`Client::jobs`].
+#[derive(Debug, Clone)]
+pub struct JobsQuery {
+    pub requester: Option<Address>,
+    pub status: Option<JobStatusView>,
+    pub limit: usize,
+    pub after: Option<Hash32>,
 }

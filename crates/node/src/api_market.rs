@@ -3,6 +3,7 @@
 //! one consistent state snapshot, off the async workers.
 
 use crate::api::{ApiError, ApiState, api_err, internal, parse_address, parse_hash};
+use crate::api_lists::page_after;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -24,10 +25,10 @@ use yun_types::market::{JobId, TaskRef};
 pub const PROVIDERS_LIMIT_MAX: usize = 1_000;
 pub const PROVIDERS_LIMIT_DEFAULT: usize = 100;
 
-type View<'a> = Overlay<'a, yun_store::Snapshot>;
+pub(crate) type View<'a> = Overlay<'a, yun_store::Snapshot>;
 
 /// Runs `f` on a fresh state snapshot (with its height) on the blocking pool.
-async fn read_state<T, F>(s: &ApiState, f: F) -> Result<T, ApiError>
+pub(crate) async fn read_state<T, F>(s: &ApiState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&View<'_>, u64) -> Result<T, ApiError> + Send + 'static,
@@ -161,6 +162,14 @@ fn task_why_view(t: TaskWhy) -> TaskWhyView {
     }
 }
 
+pub(crate) fn job_status_view(s: JobStatus) -> JobStatusView {
+    match s {
+        JobStatus::Open => JobStatusView::Open,
+        JobStatus::Cancelled => JobStatusView::Cancelled,
+        JobStatus::Settled => JobStatusView::Settled,
+    }
+}
+
 fn no_provider(a: &Address) -> ApiError {
     api_err(
         ApiErrorKind::NotFound,
@@ -255,38 +264,18 @@ pub(crate) async fn get_providers(
     .await
 }
 
-/// Up to `want` providers after `after`, in address order. The state reader has no bounded
-/// range, so the key space is read in 256 slices by the address's first byte and reading
-/// stops once enough are found: a page costs about `want` + n/256 entries, not n.
+/// Up to `want` providers after `after`, in address order.
 fn providers_page(
     state: &View<'_>,
     after: Option<&Address>,
     want: usize,
 ) -> Vec<(Address, Provider)> {
-    let start: Vec<u8> = match after {
-        // The smallest key greater than the cursor's own key.
-        Some(a) => [&[TAG_PROVIDER][..], a.as_bytes(), &[0][..]].concat(),
-        None => vec![TAG_PROVIDER],
-    };
-    let first = after.map_or(0, |a| a.as_bytes()[0]);
-    let mut out = Vec::new();
-    for b in first..=u8::MAX {
-        let lo = [TAG_PROVIDER, b];
-        let lo = if lo.as_slice() < start.as_slice() {
-            start.clone()
-        } else {
-            lo.to_vec()
-        };
-        let hi = yun_state::prefix_end(&[TAG_PROVIDER, b]);
-        for (k, v) in state.range(&lo, &hi) {
-            let address = Address(k[1..33].try_into().expect("provider keys hold an address"));
-            out.push((address, yun_state::market::decode(&v)));
-            if out.len() >= want {
-                return out;
-            }
-        }
-    }
-    out
+    let after = after.map(|a| a.as_bytes().as_slice());
+    let (page, _) = page_after(state, TAG_PROVIDER, after, want, usize::MAX, |body, v| {
+        let address = Address(body[..32].try_into().ok()?);
+        Some((address, yun_state::market::decode(v)))
+    });
+    page
 }
 
 /// A provider's offer, bond, status, reputation and earnings.
@@ -399,11 +388,7 @@ pub(crate) async fn get_job(
             escrow: job.escrow,
             spent: job.spent,
             refunded: job.refunded,
-            status: match job.status {
-                JobStatus::Open => JobStatusView::Open,
-                JobStatus::Cancelled => JobStatusView::Cancelled,
-                JobStatus::Settled => JobStatusView::Settled,
-            },
+            status: job_status_view(job.status),
             posted_height: job.posted_height,
             tasks_open: job.tasks_open,
             tasks_verified: job.tasks_verified,
@@ -470,6 +455,8 @@ pub(crate) fn routes() -> Router<ApiState> {
             "/v1/providers/{address}/assignments",
             get(get_provider_assignments),
         )
+        .route("/v1/jobs", get(crate::api_lists::get_jobs))
+        .route("/v1/tasks/queued", get(crate::api_lists::get_queued_tasks))
         .route("/v1/jobs/{id}", get(get_job))
         .route("/v1/jobs/{id}/why", get(get_job_why))
         .route("/v1/requesters/{address}", get(get_requester))

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod api_events;
+pub mod api_lists;
 pub mod api_market;
 pub mod api_staking;
 pub mod app;

@@ -43,6 +43,7 @@ pub fn genesis_with(accounts: &[(&str, u128)]) -> Genesis {
             self_bond: Amount::ZERO,
         }],
         params: Scenario::new().params,
+        dev_accounts: 0,
     }
 }
 
@@ -169,6 +170,7 @@ impl Scenario {
             })
             .collect(),
             params: self.params.clone(),
+            dev_accounts: 0,
         };
         self.state
             .apply(genesis_writes(&genesis).expect("scenario genesis is valid"));

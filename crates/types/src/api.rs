@@ -6,6 +6,7 @@ use crate::{Action, Address, Amount, Hash32, Receipt, SignedTx, TxId, TxOutcome,
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::api_lists::{JobSummaryView, JobsResponse, QueuedTaskView, QueuedTasksResponse};
 pub use crate::api_network::{NodeRole, PeerView};
 pub use crate::api_staking::{
     ActiveMemberView, DelegationView, DelegationsResponse, UnbondingView, ValidatorStatusView,

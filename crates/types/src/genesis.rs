@@ -285,6 +285,16 @@ pub struct Genesis {
     pub accounts: Vec<GenesisAccount>,
     pub validators: Vec<GenesisValidator>,
     pub params: ChainParams,
+    /// The first `dev_accounts` entries of `accounts` are the public dev accounts `dev0…`,
+    /// whose mnemonics anyone can derive (`yun devnet` and `yun localnet` write them): a client
+    /// may sign as `devN` on such a chain, and only there. Zero, and omitted, on real chains,
+    /// so genesis files (and their hashes) from before the field are unchanged.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dev_accounts: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Genesis {
