@@ -1,0 +1,179 @@
+//! Golden digests: a fixed story over transfers, staking and the market, and a short market
+//! simulation, each pinned to the digest it produced before a refactor, so a change meant to
+//! move code around cannot silently move state (every node must agree on it byte for byte).
+
+use commonware_cryptography::Signer as _;
+use yun_state::MemState;
+use yun_state::market_sim::{SimConfig, simulate};
+use yun_state::scenario::{Scenario, key_of};
+use yun_state::scenario_market::{Commitments, job_spec, offer, verdict};
+use yun_state::scenario_staking::{delegate, register_validator, undelegate};
+use yun_types::evidence::sign_conflicting_notarize;
+use yun_types::market::{TaskRef, Verification};
+use yun_types::{Action, TxRejection};
+
+const MIN_BOND: u128 = 1_000_000;
+const BOND: u128 = 1_000_000;
+const RICH: u128 = 1_000_000_000_000;
+
+/// blake3 over every entry in key order, lengths included so entries cannot run together.
+fn state_digest(state: &MemState) -> String {
+    let mut h = blake3::Hasher::new();
+    for (k, v) in &state.entries {
+        h.update(&(k.len() as u64).to_be_bytes());
+        h.update(k);
+        h.update(&(v.len() as u64).to_be_bytes());
+        h.update(v);
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// The story: every kind of balance movement, every staking verb with an epoch boundary, a
+/// slash by reported evidence and a release, and market jobs that verify, slash a liar,
+/// expire a silent provider, get cancelled, and a provider that exits.
+fn story() -> Scenario {
+    let mut s = Scenario::new();
+    s.params.staking.epoch_blocks = 10;
+    s.params.staking.unbonding_blocks = 5;
+    s.params.staking.jail_blocks = 20;
+    s.params.staking.active_validators_max = 3;
+    s.genesis_validator("v1", MIN_BOND)
+        .genesis_validator("v2", 2 * MIN_BOND);
+    for name in [
+        "alice", "bob", "v1", "v2", "val3", "p1", "p2", "p3", "p4", "liar", "mute",
+    ] {
+        s.fund(name, RICH);
+    }
+
+    // Transfers, one of them failing after its fee.
+    s.tx("alice").transfer("bob", 12_345).expect_ok();
+    s.tx("bob").transfer("carol", 300).expect_ok();
+    s.tx("carol")
+        .transfer("alice", 1_000)
+        .expect_failed(TxRejection::InsufficientBalance);
+
+    // Staking: a third validator, delegations, an undelegation, an epoch boundary.
+    s.tx("val3")
+        .act(register_validator(3 * MIN_BOND))
+        .expect_ok();
+    s.tx("alice").act(delegate("val3", 50_000)).expect_ok();
+    s.tx("bob").act(delegate("v1", 40_000)).expect_ok();
+    s.tx("v1").act(delegate("v1", 7)).expect_ok();
+    s.tx("alice").act(undelegate("val3", 20_000)).expect_ok();
+    s.tx("v2").act(undelegate("v2", MIN_BOND)).expect_ok();
+    s.to_epoch_end().empty_block();
+
+    // Equivocation evidence from epoch 0 slashes v1 (its delegations and unbondings too).
+    let set = [key_of("v1").public_key(), key_of("v2").public_key()];
+    let evidence = sign_conflicting_notarize(&key_of("v1"), &set, 0, 7).expect("v1 is a member");
+    s.tx("bob").act(undelegate("v1", 10_000)).expect_ok();
+    s.tx("alice")
+        .act(Action::ReportEquivocation {
+            evidence: evidence.clone(),
+        })
+        .expect_ok();
+    s.tx("alice")
+        .act(Action::ReportEquivocation { evidence })
+        .expect_failed(TxRejection::EvidenceAlreadyUsed);
+    s.tx("v1")
+        .act(Action::Unjail)
+        .expect_failed(TxRejection::JailNotOver);
+
+    // The market: four providers, one of them a liar and one silent.
+    for name in ["p1", "p2", "p3", "p4"] {
+        s.tx(name)
+            .act(offer().slots(2).ask(5).register(BOND))
+            .expect_ok();
+    }
+    s.tx("liar")
+        .act(offer().slots(2).ask(5).register(BOND))
+        .expect_ok();
+    s.tx("mute").act(offer().ask(5).register(BOND)).expect_ok();
+    let replicated = s
+        .post(&job_spec().tasks(3).replicate(3, 2).bid(10), "alice")
+        .expect_ok()
+        .tx_id;
+    let adaptive = s
+        .post(&job_spec().tasks(2).adaptive(1_000).bid(10), "bob")
+        .expect_ok()
+        .tx_id;
+    let mut book = Commitments::default();
+    let workers = ["p1", "p2", "p3", "p4", "liar"];
+    for _ in 0..4 {
+        s.work_round(&workers, &mut book, |p, t: &TaskRef| {
+            if p == "liar" {
+                verdict(66, 300_000)
+            } else {
+                verdict(t.index as u8, 400_000)
+            }
+        });
+    }
+    // The silent provider's replica expires and its task is re-queued.
+    s.blocks(s.params.market.commit_window_blocks + 1);
+    for _ in 0..3 {
+        s.work_round(&workers, &mut book, |_, t: &TaskRef| {
+            verdict(t.index as u8, 400_000)
+        });
+    }
+
+    // A job nobody can take (no provider has the label), cancelled; another left to its deadline.
+    let cancelled = s
+        .post(&job_spec().tasks(2).label("gpu", "h100"), "alice")
+        .expect_ok()
+        .tx_id;
+    s.tx("alice")
+        .act(Action::CancelJob { job: cancelled })
+        .expect_ok();
+    s.post(
+        &job_spec().label("gpu", "h100").deadline_in(4).bid(20),
+        "bob",
+    )
+    .expect_ok();
+    s.tx("p4")
+        .act(Action::PauseProvider { paused: true })
+        .expect_ok();
+    s.tx("p3").act(Action::ExitProvider).expect_ok();
+    s.blocks(s.params.market.unbonding_blocks + 1);
+
+    // Unjail after the jail, a full release of unbonding, and one more epoch boundary.
+    s.blocks(s.params.staking.jail_blocks);
+    s.tx("v1").act(Action::Unjail).expect_ok();
+    s.to_epoch_end().empty_block();
+    s.tx("bob").transfer("alice", 1).expect_ok();
+
+    // The jobs got where the story says (a pin on the path, not just on the bytes).
+    assert!(s.job(&replicated).tasks_verified >= 1);
+    assert!(s.job(&adaptive).tasks_verified >= 1);
+    assert!(!s.provider("liar").slashed.is_zero());
+    assert!(!s.provider("mute").slashed.is_zero());
+    assert!(!s.validator("v1").slashed.is_zero());
+    s
+}
+
+#[test]
+fn golden_story_state_digest_is_unchanged() {
+    let s = story();
+    assert_eq!(s.height, 191);
+    assert_eq!(
+        state_digest(&s.state),
+        "a0ba1accd4749df2a2a42fcc87ae4c8f50858e81ef57dd4ddfd69207f69f5fe4"
+    );
+}
+
+#[test]
+fn golden_market_sim_report_is_unchanged() {
+    let mut cfg = SimConfig::new(
+        Verification::Adaptive {
+            target_error_ppm: 1_000,
+        },
+        20,
+    );
+    cfg.tasks = 200;
+    let report = simulate(&cfg);
+    let digest = blake3::hash(format!("{report:?}").as_bytes()).to_hex();
+    assert_eq!(
+        digest.as_str(),
+        "352a689cef4628bbef834d8d36419b70cb4bf788ec8f3772373f1e9a999eb24d",
+        "{report:?}"
+    );
+}
