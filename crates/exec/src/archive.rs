@@ -2,7 +2,7 @@
 //! entry of `/out` in byte order of its path, so equal outputs give equal bytes and digests.
 
 use crate::limits::{OUT_BYTES_MAX, OUT_ENTRIES_MAX};
-use crate::outcome::HostFault;
+use crate::outcome::{HostFault, Outcome};
 use std::path::Path;
 use tar::{Builder, EntryType, Header};
 
@@ -130,4 +130,21 @@ pub fn read_archive(archive: &[u8]) -> std::io::Result<Vec<(String, Vec<u8>)>> {
         out.push((path, bytes));
     }
     Ok(out)
+}
+
+/// Reading an outcome's archive lives with the archive format (the outcome is plain data).
+impl Outcome {
+    /// The archive's entries: `stdout` first, then `out/…` in sorted order.
+    pub fn entries(&self) -> Vec<(String, Vec<u8>)> {
+        read_archive(&self.archive).expect("archives are built by this crate")
+    }
+
+    /// The captured stdout (the `stdout` entry of the archive).
+    pub fn stdout(&self) -> Vec<u8> {
+        self.entries()
+            .into_iter()
+            .next()
+            .map(|(_, b)| b)
+            .unwrap_or_default()
+    }
 }

@@ -131,20 +131,6 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The archive's entries: `stdout` first, then `out/…` in sorted order.
-    pub fn entries(&self) -> Vec<(String, Vec<u8>)> {
-        crate::archive::read_archive(&self.archive).expect("archives are built by this crate")
-    }
-
-    /// The captured stdout (the `stdout` entry of the archive).
-    pub fn stdout(&self) -> Vec<u8> {
-        self.entries()
-            .into_iter()
-            .next()
-            .map(|(_, b)| b)
-            .unwrap_or_default()
-    }
-
     /// Canonical verdict bytes: status, fuel used and output digest; what commitments hash.
     pub fn verdict_bytes(&self) -> Vec<u8> {
         let mut out = self.status.encode();

@@ -1,20 +1,19 @@
 //! The HTTP/JSON API (axum). Every error is a numbered, named reason in a JSON body; request
 //! bodies are size-limited; nothing a client sends can panic the node.
 
-use crate::state::NodeState;
+pub use crate::api_common::{ApiError, ApiState};
+use crate::api_common::{api_err, internal, parse_address, parse_hash};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use utoipa::OpenApi;
 use yun_types::api::*;
 use yun_types::rejection::RejectionBody;
-use yun_types::{Address, Hash32, SignedTx, TxRejection};
+use yun_types::{Hash32, SignedTx, TxRejection};
 
 /// Largest request body, in bytes (a batch of transactions at most).
 pub const REQUEST_BYTES_MAX: usize = 8 * 1024 * 1024;
@@ -22,54 +21,6 @@ pub const REQUEST_BYTES_MAX: usize = 8 * 1024 * 1024;
 pub const BATCH_TXS_MAX: usize = 10_000;
 /// Most entries `GET /v1/accounts/{address}/txs` returns.
 pub const ACCOUNT_TXS_LIMIT_MAX: usize = 1_000;
-
-/// What handlers see.
-#[derive(Clone)]
-pub struct ApiState {
-    pub node: Arc<NodeState>,
-    /// Renders the Prometheus text of the runtime's registry.
-    pub metrics_text: Arc<dyn Fn() -> String + Send + Sync>,
-    /// This node's p2p peers, as its network layer sees them.
-    pub peers: Arc<dyn Fn() -> Vec<yun_types::api::PeerView> + Send + Sync>,
-}
-
-impl std::fmt::Debug for ApiState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiState").finish_non_exhaustive()
-    }
-}
-
-/// A JSON error with its HTTP status.
-#[derive(Debug)]
-pub struct ApiError(StatusCode, RejectionBody);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(ErrorResponse { error: self.1 })).into_response()
-    }
-}
-
-impl From<TxRejection> for ApiError {
-    fn from(r: TxRejection) -> Self {
-        let status = match r {
-            TxRejection::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
-            TxRejection::AlreadyKnown => StatusCode::CONFLICT,
-            TxRejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        ApiError(status, r.into())
-    }
-}
-
-pub(crate) fn api_err(kind: ApiErrorKind, detail: impl Into<String>) -> ApiError {
-    let status =
-        StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    ApiError(status, kind.body(detail))
-}
-
-pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
-    api_err(ApiErrorKind::Unavailable, format!("storage error: {e}"))
-}
 
 /// Parses a JSON body, turning size and syntax problems into numbered errors.
 fn json_body<T: serde::de::DeserializeOwned>(
@@ -173,17 +124,6 @@ async fn submit_batch(
     .await
     .map_err(internal)?;
     Ok(Json(SubmitBatchResponse { results }))
-}
-
-pub(crate) fn parse_hash(s: &str) -> Result<Hash32, ApiError> {
-    s.parse().map_err(|e: yun_types::hash::HashParseError| {
-        api_err(ApiErrorKind::BadParameter, e.to_string())
-    })
-}
-
-pub(crate) fn parse_address(s: &str) -> Result<Address, ApiError> {
-    s.parse()
-        .map_err(|e: yun_types::AddressError| api_err(ApiErrorKind::BadParameter, e.to_string()))
 }
 
 /// Where a transaction stands: pending, committed (with receipt) or rejected.

@@ -1,7 +1,7 @@
 //! `GET /v1/events`: finalized heads as server-sent events, for agents, the CLI and the
 //! dashboard.
 
-use crate::api::ApiState;
+use crate::api_common::ApiState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;

@@ -2,13 +2,14 @@
 //! replicas. Every page is bounded twice: by `limit` (what it returns) and by a scan budget
 //! (what it reads), so no filter can make one request walk the whole state.
 
-use crate::api::{ApiError, ApiState, api_err, parse_address, parse_hash};
-use crate::api_market::{View, job_status_view, read_state};
+use crate::api_common::{
+    ApiError, ApiState, api_err, page_after, parse_address, parse_hash, read_state,
+};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use yun_state::market::{Job, TAG_JOB, TAG_QUEUE, task_ref_of_tail};
+use yun_state::market::{Job, JobStatus, TAG_JOB, TAG_QUEUE, task_ref_of_tail};
 use yun_types::api::*;
 use yun_types::market::{JobId, TaskRef};
 
@@ -21,50 +22,6 @@ pub const JOBS_SCAN_MAX: usize = 5_000;
 /// Most queued tasks one `GET /v1/tasks/queued` returns, and the default.
 pub const QUEUED_LIMIT_MAX: usize = 1_000;
 pub const QUEUED_LIMIT_DEFAULT: usize = 100;
-
-/// Where a keyed page stopped: the key body (without the tag) of the last entry read, when
-/// entries may remain after it.
-type Cursor = Option<Vec<u8>>;
-
-/// Reads entries under `tag` in key order, strictly after the key body `after`, passing each
-/// to `keep` until `want` were kept or `scan_max` were read. The state reader has no bounded
-/// range, so the key space is read in 256 slices by the body's first byte and reading stops
-/// with the page: a page costs about what it reads plus one slice, not the whole tag.
-pub(crate) fn page_after<T>(
-    state: &View<'_>,
-    tag: u8,
-    after: Option<&[u8]>,
-    want: usize,
-    scan_max: usize,
-    mut keep: impl FnMut(&[u8], &[u8]) -> Option<T>,
-) -> (Vec<T>, Cursor) {
-    let start: Vec<u8> = match after {
-        // The smallest key greater than the cursor's own key.
-        Some(body) => [&[tag][..], body, &[0][..]].concat(),
-        None => vec![tag],
-    };
-    let first = after.and_then(|b| b.first().copied()).unwrap_or(0);
-    let (mut out, mut read) = (Vec::new(), 0usize);
-    for b in first..=u8::MAX {
-        let lo = [tag, b];
-        let lo = if lo.as_slice() < start.as_slice() {
-            start.clone()
-        } else {
-            lo.to_vec()
-        };
-        let hi = yun_state::prefix_end(&[tag, b]);
-        for (k, v) in state.range(&lo, &hi) {
-            read += 1;
-            if let Some(t) = keep(&k[1..], &v) {
-                out.push(t);
-            }
-            if out.len() >= want || read >= scan_max {
-                return (out, Some(k[1..].to_vec()));
-            }
-        }
-    }
-    (out, None)
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct JobsQuery {
@@ -81,6 +38,15 @@ pub(crate) struct JobsQuery {
 /// The job id a `J` key body holds.
 fn job_id(body: &[u8]) -> Option<JobId> {
     body.try_into().ok().map(yun_types::Hash32)
+}
+
+/// The API's name for a job's status.
+pub(crate) fn job_status_view(s: JobStatus) -> JobStatusView {
+    match s {
+        JobStatus::Open => JobStatusView::Open,
+        JobStatus::Cancelled => JobStatusView::Cancelled,
+        JobStatus::Settled => JobStatusView::Settled,
+    }
 }
 
 fn job_summary(id: JobId, job: Job) -> JobSummaryView {

@@ -2,8 +2,10 @@
 //! jobs with their tasks, why a job waits, and a requester's usage. Every answer is read from
 //! one consistent state snapshot, off the async workers.
 
-use crate::api::{ApiError, ApiState, api_err, internal, parse_address, parse_hash};
-use crate::api_lists::page_after;
+use crate::api_common::{
+    ApiError, ApiState, View, api_err, page_after, parse_address, parse_hash, read_state,
+};
+use crate::api_lists::job_status_view;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -11,11 +13,10 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use yun_state::Overlay;
 use yun_state::market::why::{TaskWhy, WaitReason, explain_job};
 use yun_state::market::{
-    FailReason, Job, JobStatus, Provider, ProviderStatus, Replica, ReplicaState, TAG_ASSIGNED,
-    TAG_PROVIDER, TaskPhase, initial_price, task_ref_of_tail,
+    FailReason, Job, Provider, ProviderStatus, Replica, ReplicaState, TAG_ASSIGNED, TAG_PROVIDER,
+    TaskPhase, initial_price, task_ref_of_tail,
 };
 use yun_types::Address;
 use yun_types::api::*;
@@ -24,24 +25,6 @@ use yun_types::market::{JobId, TaskRef};
 /// Most providers one `GET /v1/providers` returns, and the default.
 pub const PROVIDERS_LIMIT_MAX: usize = 1_000;
 pub const PROVIDERS_LIMIT_DEFAULT: usize = 100;
-
-pub(crate) type View<'a> = Overlay<'a, yun_store::Snapshot>;
-
-/// Runs `f` on a fresh state snapshot (with its height) on the blocking pool.
-pub(crate) async fn read_state<T, F>(s: &ApiState, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&View<'_>, u64) -> Result<T, ApiError> + Send + 'static,
-{
-    let node = s.node.clone();
-    tokio::task::spawn_blocking(move || {
-        let snapshot = node.store.snapshot().map_err(internal)?;
-        let height = snapshot.head.height;
-        f(&Overlay::new(&snapshot), height)
-    })
-    .await
-    .map_err(internal)?
-}
 
 fn provider_view(address: Address, p: Provider) -> ProviderView {
     ProviderView {
@@ -159,14 +142,6 @@ fn task_why_view(t: TaskWhy) -> TaskWhyView {
                 providers: e.providers,
             })
             .collect(),
-    }
-}
-
-pub(crate) fn job_status_view(s: JobStatus) -> JobStatusView {
-    match s {
-        JobStatus::Open => JobStatusView::Open,
-        JobStatus::Cancelled => JobStatusView::Cancelled,
-        JobStatus::Settled => JobStatusView::Settled,
     }
 }
 

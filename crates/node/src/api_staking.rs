@@ -1,7 +1,7 @@
 //! The staking API: the running epoch's validator set, one validator, an account's
 //! delegations and unbondings. Every answer is read from one state snapshot.
 
-use crate::api::{ApiError, ApiState, api_err, internal, parse_address};
+use crate::api_common::{ApiError, ApiState, api_err, internal, parse_address};
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};

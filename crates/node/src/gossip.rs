@@ -17,9 +17,7 @@ use yun_types::{SignedTx, TxRejection};
 
 /// Most transactions in one gossip message.
 pub const GOSSIP_BATCH_TXS_MAX: usize = 1_024;
-/// Most transactions waiting to be gossiped; past it the oldest are not gossiped (they stay
-/// in this node's mempool and are proposed when this node leads).
-pub const GOSSIP_QUEUE_TXS_MAX: usize = 65_536;
+pub use crate::state::GOSSIP_QUEUE_TXS_MAX;
 /// How long submitted transactions are gathered before one message carries them all.
 pub const GOSSIP_FLUSH_INTERVAL: Duration = Duration::from_millis(5);
 /// How long to wait before trying again when no peer is connected.

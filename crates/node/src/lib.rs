@@ -2,6 +2,7 @@
 //! finalized-block executor and the HTTP API.
 
 pub mod api;
+pub mod api_common;
 pub mod api_events;
 pub mod api_lists;
 pub mod api_market;
@@ -11,6 +12,7 @@ pub mod blob_gc;
 pub mod engine;
 pub mod epochs;
 pub mod evidence;
+pub mod evidence_submit;
 pub mod executor;
 pub mod gossip;
 pub mod mempool;

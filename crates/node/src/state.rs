@@ -9,6 +9,10 @@ use tokio::sync::{Notify, watch};
 use yun_store::{Executed, Head, Store};
 use yun_types::{Address, BlockHash, Genesis, Hash32, SignedTx, TxId, TxRejection};
 
+/// Most transactions waiting to be gossiped; past it the oldest are not gossiped (they stay
+/// in this node's mempool and are proposed when this node leads).
+pub const GOSSIP_QUEUE_TXS_MAX: usize = 65_536;
+
 /// How the proposer paces blocks.
 #[derive(Debug, Clone)]
 pub struct BlockTiming {
@@ -167,9 +171,7 @@ impl NodeState {
         }
         let mut queue = self.gossip_queue.lock().expect("gossip queue lock");
         queue.extend(txs);
-        let excess = queue
-            .len()
-            .saturating_sub(crate::gossip::GOSSIP_QUEUE_TXS_MAX);
+        let excess = queue.len().saturating_sub(GOSSIP_QUEUE_TXS_MAX);
         queue.drain(..excess);
         self.gossip_ready.notify_one();
     }

@@ -6,7 +6,9 @@ use crate::{Action, Address, Amount, Hash32, Receipt, SignedTx, TxId, TxOutcome,
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::api_lists::{JobSummaryView, JobsResponse, QueuedTaskView, QueuedTasksResponse};
+pub use crate::api_lists::{
+    JobStatusView, JobSummaryView, JobsResponse, QueuedTaskView, QueuedTasksResponse,
+};
 pub use crate::api_network::{NodeRole, PeerView};
 pub use crate::api_staking::{
     ActiveMemberView, DelegationView, DelegationsResponse, UnbondingView, ValidatorStatusView,
@@ -520,15 +522,6 @@ pub struct AssignmentsResponse {
     pub provider: Address,
     pub height: u64,
     pub assignments: Vec<AssignmentView>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatusView {
-    Open,
-    Cancelled,
-    /// Every task is verified or failed and the unspent escrow went back.
-    Settled,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

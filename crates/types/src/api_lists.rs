@@ -1,11 +1,20 @@
 //! JSON shapes of the market's list routes: jobs (all, or one requester's, by status) and the
 //! tasks waiting for replicas, a bounded page at a time.
 
-use crate::api::JobStatusView;
 use crate::market::JobId;
 use crate::{Address, Amount};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatusView {
+    Open,
+    Cancelled,
+    /// Every task is verified or failed and the unspent escrow went back.
+    Settled,
+}
 
 /// One job in a list: who posted it, where it stands and what it may still spend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
