@@ -3,16 +3,18 @@
 //! accept them and then at half the rate that finalized (or at a given rate), and measures
 //! finalized transactions per second and submit-to-finalized latency.
 
-use crate::Output;
+use crate::output::Output;
 use anyhow::Context;
 use clap::Args;
 use commonware_cryptography::Signer;
 use commonware_cryptography::ed25519::PrivateKey;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use yun_client::Client;
+use yun_types::api::StatusResponse;
 use yun_types::{Action, Address, Amount, SignedTx, Tx, TxId};
 
 #[derive(Args, Debug)]
@@ -293,6 +295,61 @@ async fn run_load(
     // Enough for the offered rate (or full speed) over the whole duration.
     let expected = rate.unwrap_or(FULL_SPEED_PRESIGN_TX_PER_SEC) * args.duration;
     let per_account = expected.div_ceil(senders.len() as u64).max(1);
+    let txs = presign(&status, &senders, per_account)?;
+    eprintln!("load started: {} pre-signed transfers", txs.len());
+    let ids: Vec<TxId> = txs.iter().map(|t| t.id()).collect();
+
+    let tracking = Tracking::new(txs.len());
+    let start_height = client.status().await?.height;
+    let watcher = spawn_watcher(client.clone(), tracking.clone(), start_height);
+
+    let streams_n = args.submitters.max(1);
+    let streams = split_streams(txs, ids, senders.len(), streams_n);
+    let load_start = Instant::now();
+    let pace = Pace {
+        start: load_start,
+        deadline: load_start + Duration::from_secs(args.duration),
+        per_stream_rate: rate.map(|r| r as f64 / streams_n as f64),
+        batch: args.batch,
+        in_flight_max: args.in_flight_max,
+    };
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(i, stream)| {
+            let client = Client::new(&urls[i % urls.len()]);
+            tokio::spawn(submit_stream(client, stream, tracking.clone(), pace))
+        })
+        .collect();
+    let (mut submitted, mut refused) = (0usize, 0usize);
+    for t in tasks {
+        let (s, r) = t.await??;
+        submitted += s;
+        refused += r;
+    }
+    let load_end = Instant::now();
+    drain(&tracking, submitted).await;
+    let (blocks, largest_block_txs) = watcher.await?;
+    let finalized = tracking.finalized.lock().expect("lock").clone();
+    let tally = Tally {
+        submitted,
+        refused,
+        finalized,
+        blocks,
+        largest_block_txs,
+        load_start,
+        load_end,
+    };
+    Ok(phase_report(rate, args, senders.len(), &tally))
+}
+
+/// `per_account` transfers from every sender to one recipient, signed on all cores, in
+/// round-major order (every account's nonce k before anyone's nonce k+1).
+fn presign(
+    status: &StatusResponse,
+    senders: &[PrivateKey],
+    per_account: u64,
+) -> anyhow::Result<Vec<SignedTx>> {
     let bar = ProgressBar::new(per_account * senders.len() as u64);
     bar.set_style(ProgressStyle::with_template(
         "pre-signing {bar:40} {pos}/{len}",
@@ -318,7 +375,6 @@ async fn run_load(
         bar.inc(round.len() as u64);
         round
     };
-    // Round-major order (every account's nonce k before anyone's nonce k+1), signed on all cores.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     let rounds: Vec<Vec<SignedTx>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -339,144 +395,196 @@ async fn run_load(
         all.sort_by_key(|(n, _)| *n);
         all.into_iter().map(|(_, r)| r).collect()
     });
-    let txs: Vec<SignedTx> = rounds.into_iter().flatten().collect();
     bar.finish_and_clear();
-    eprintln!("load started: {} pre-signed transfers", txs.len());
-    let ids: Vec<TxId> = txs.iter().map(|t| t.id()).collect();
+    Ok(rounds.into_iter().flatten().collect())
+}
 
-    let submitted_at: Arc<Mutex<HashMap<TxId, Instant>>> =
-        Arc::new(Mutex::new(HashMap::with_capacity(txs.len())));
-    let finalized: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
-    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let start_height = client.status().await?.height;
+/// What a phase's submitters and its watcher share.
+#[derive(Clone)]
+struct Tracking {
+    /// When each transaction was sent.
+    submitted_at: Arc<Mutex<HashMap<TxId, Instant>>>,
+    /// For each sent transaction seen in a block: when, and how long after it was sent.
+    finalized: Arc<Mutex<Vec<(Instant, Duration)>>>,
+    /// Admitted and not yet seen in a block.
+    in_flight: Arc<AtomicUsize>,
+    /// Tells the watcher to finish.
+    stop: Arc<AtomicBool>,
+}
 
-    // Watcher: follows finalized blocks and timestamps every transaction it sees.
-    let watcher = {
-        let (client, submitted_at, finalized, in_flight, stop) = (
-            client.clone(),
-            submitted_at.clone(),
-            finalized.clone(),
-            in_flight.clone(),
-            stop.clone(),
-        );
-        tokio::spawn(async move {
-            let mut next = start_height + 1;
-            let mut blocks = 0u64;
-            let mut largest = 0usize;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let tip = match client.status().await {
-                    Ok(s) => s.height,
-                    Err(_) => break,
-                };
-                while next <= tip {
-                    let Ok(block) = client.raw_block(next).await else {
-                        break;
-                    };
-                    let now = Instant::now();
-                    let sent = submitted_at.lock().expect("lock");
-                    let mut fin = finalized.lock().expect("lock");
-                    for tx in &block.txs {
-                        if let Some(t) = sent.get(&tx.id()) {
-                            fin.push((now, now - *t));
-                        }
-                    }
-                    in_flight.fetch_sub(
-                        block
-                            .txs
-                            .len()
-                            .min(in_flight.load(std::sync::atomic::Ordering::Relaxed)),
-                        std::sync::atomic::Ordering::Relaxed,
-                    );
-                    largest = largest.max(block.txs.len());
-                    blocks += 1;
-                    next += 1;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
+impl Tracking {
+    fn new(txs: usize) -> Tracking {
+        Tracking {
+            submitted_at: Arc::new(Mutex::new(HashMap::with_capacity(txs))),
+            finalized: Arc::default(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Timestamps every sent transaction among a finalized block's `txs`.
+    fn record_block(&self, txs: &[SignedTx]) {
+        let now = Instant::now();
+        let sent = self.submitted_at.lock().expect("lock");
+        let mut fin = self.finalized.lock().expect("lock");
+        for tx in txs {
+            if let Some(t) = sent.get(&tx.id()) {
+                fin.push((now, now - *t));
             }
-            (blocks, largest)
-        })
-    };
+        }
+        self.in_flight.fetch_sub(
+            txs.len().min(self.in_flight.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
+    }
+}
 
-    // Several submitters, each owning a disjoint set of accounts, so every account's
-    // transactions still arrive in nonce order while requests overlap.
-    let streams_n = args.submitters.max(1);
-    let accounts = senders.len();
+/// Follows finalized blocks after `start_height` until told to stop, timestamping every
+/// transaction it sees; ends with the number of blocks and the largest one's transactions.
+fn spawn_watcher(
+    client: Client,
+    tracking: Tracking,
+    start_height: u64,
+) -> tokio::task::JoinHandle<(u64, usize)> {
+    tokio::spawn(async move {
+        let mut next = start_height + 1;
+        let mut blocks = 0u64;
+        let mut largest = 0usize;
+        while !tracking.stop.load(Ordering::Relaxed) {
+            let tip = match client.status().await {
+                Ok(s) => s.height,
+                Err(_) => break,
+            };
+            while next <= tip {
+                let Ok(block) = client.raw_block(next).await else {
+                    break;
+                };
+                tracking.record_block(&block.txs);
+                largest = largest.max(block.txs.len());
+                blocks += 1;
+                next += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (blocks, largest)
+    })
+}
+
+/// Deals the transactions to `streams_n` submitters, each owning a disjoint set of accounts,
+/// so every account's transactions still arrive in nonce order while requests overlap.
+fn split_streams(
+    txs: Vec<SignedTx>,
+    ids: Vec<TxId>,
+    accounts: usize,
+    streams_n: usize,
+) -> Vec<Vec<(SignedTx, TxId)>> {
     let mut streams: Vec<Vec<(SignedTx, TxId)>> = vec![Vec::new(); streams_n];
     for (i, (tx, id)) in txs.into_iter().zip(ids).enumerate() {
         streams[(i % accounts) % streams_n].push((tx, id));
     }
-    let load_start = Instant::now();
-    let deadline = load_start + Duration::from_secs(args.duration);
-    let per_stream_rate = rate.map(|r| r as f64 / streams_n as f64);
-    let mut tasks = Vec::new();
-    for (i, stream) in streams.into_iter().enumerate() {
-        let client = Client::new(&urls[i % urls.len()]);
-        let (submitted_at, in_flight) = (submitted_at.clone(), in_flight.clone());
-        let (batch, in_flight_max) = (args.batch, args.in_flight_max);
-        tasks.push(tokio::spawn(async move {
-            let (mut submitted, mut refused, mut offset) = (0usize, 0usize, 0usize);
-            while offset < stream.len() && Instant::now() < deadline {
-                if in_flight.load(std::sync::atomic::Ordering::Relaxed) + batch > in_flight_max {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                    continue;
-                }
-                if let Some(rate) = per_stream_rate {
-                    let due = load_start + Duration::from_secs_f64(offset as f64 / rate);
-                    tokio::time::sleep_until(due.into()).await;
-                }
-                let end = (offset + batch).min(stream.len());
-                let chunk: Vec<SignedTx> =
-                    stream[offset..end].iter().map(|(t, _)| t.clone()).collect();
-                let now = Instant::now();
-                {
-                    let mut sent = submitted_at.lock().expect("lock");
-                    for (_, id) in &stream[offset..end] {
-                        sent.insert(*id, now);
-                    }
-                }
-                let results = client.submit_batch(&chunk).await?;
-                let ok = results.iter().filter(|r| r.id.is_some()).count();
-                submitted += ok;
-                refused += results.len() - ok;
-                in_flight.fetch_add(ok, std::sync::atomic::Ordering::Relaxed);
-                offset = end;
+    streams
+}
+
+/// When and how fast a phase's submitters send.
+#[derive(Clone, Copy)]
+struct Pace {
+    start: Instant,
+    /// No batch is sent after this.
+    deadline: Instant,
+    /// Each submitter's share of the offered rate in tx/s; `None` is as fast as admitted.
+    per_stream_rate: Option<f64>,
+    batch: usize,
+    in_flight_max: usize,
+}
+
+/// Sends `stream` in batches, in order, holding back while too much is in flight and keeping
+/// to the paced rate, until it is sent or the deadline passes; returns (admitted, refused).
+async fn submit_stream(
+    client: Client,
+    stream: Vec<(SignedTx, TxId)>,
+    tracking: Tracking,
+    pace: Pace,
+) -> Result<(usize, usize), yun_client::ClientError> {
+    let (mut submitted, mut refused, mut offset) = (0usize, 0usize, 0usize);
+    while offset < stream.len() && Instant::now() < pace.deadline {
+        if tracking.in_flight.load(Ordering::Relaxed) + pace.batch > pace.in_flight_max {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            continue;
+        }
+        if let Some(rate) = pace.per_stream_rate {
+            let due = pace.start + Duration::from_secs_f64(offset as f64 / rate);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let end = (offset + pace.batch).min(stream.len());
+        let chunk: Vec<SignedTx> = stream[offset..end].iter().map(|(t, _)| t.clone()).collect();
+        let now = Instant::now();
+        {
+            let mut sent = tracking.submitted_at.lock().expect("lock");
+            for (_, id) in &stream[offset..end] {
+                sent.insert(*id, now);
             }
-            Ok::<_, yun_client::ClientError>((submitted, refused))
-        }));
+        }
+        let results = client.submit_batch(&chunk).await?;
+        let ok = results.iter().filter(|r| r.id.is_some()).count();
+        submitted += ok;
+        refused += results.len() - ok;
+        tracking.in_flight.fetch_add(ok, Ordering::Relaxed);
+        offset = end;
     }
-    let (mut submitted, mut refused) = (0usize, 0usize);
-    for t in tasks {
-        let (s, r) = t.await??;
-        submitted += s;
-        refused += r;
-    }
-    let load_end = Instant::now();
-    // Drain: give what was admitted time to finalize.
+    Ok((submitted, refused))
+}
+
+/// Gives what was admitted time to finalize (at most `DRAIN_TIMEOUT`), then stops the watcher.
+async fn drain(tracking: &Tracking, submitted: usize) {
     let drain_deadline = Instant::now() + DRAIN_TIMEOUT;
-    while finalized.lock().expect("lock").len() < submitted && Instant::now() < drain_deadline {
+    while tracking.finalized.lock().expect("lock").len() < submitted
+        && Instant::now() < drain_deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (blocks, largest) = watcher.await?;
-    let fin = finalized.lock().expect("lock").clone();
-    let last = fin.iter().map(|(t, _)| *t).max().unwrap_or(load_end);
-    let window = last.duration_since(load_start).as_secs_f64().max(1e-9);
+    tracking.stop.store(true, Ordering::Relaxed);
+}
+
+/// What one phase counted.
+struct Tally {
+    submitted: usize,
+    refused: usize,
+    finalized: Vec<(Instant, Duration)>,
+    blocks: u64,
+    largest_block_txs: usize,
+    load_start: Instant,
+    load_end: Instant,
+}
+
+/// The phase's report: throughput over the window from the load's start to the last
+/// finalization, and submit-to-finalized latency percentiles.
+fn phase_report(
+    rate: Option<u64>,
+    args: &TransfersArgs,
+    accounts: usize,
+    tally: &Tally,
+) -> serde_json::Value {
+    let fin = &tally.finalized;
+    let last = fin.iter().map(|(t, _)| *t).max().unwrap_or(tally.load_end);
+    let window = last
+        .duration_since(tally.load_start)
+        .as_secs_f64()
+        .max(1e-9);
     let mut lat: Vec<Duration> = fin.iter().map(|(_, d)| *d).collect();
     lat.sort();
-    Ok(serde_json::json!({
+    serde_json::json!({
         "machine": machine(),
         "offered": rate.map_or("full speed".to_string(), |r| format!("{r} tx/s")),
         "duration_s": args.duration,
-        "accounts": senders.len(),
-        "submitted": submitted,
-        "refused": refused,
+        "accounts": accounts,
+        "submitted": tally.submitted,
+        "refused": tally.refused,
         "finalized": fin.len(),
         "window_s": window,
         "finalized_tx_per_s": fin.len() as f64 / window,
         "latency_p50_ms": percentile(&lat, 0.50).as_millis() as u64,
         "latency_p99_ms": percentile(&lat, 0.99).as_millis() as u64,
-        "blocks": blocks,
-        "largest_block_txs": largest,
-    }))
+        "blocks": tally.blocks,
+        "largest_block_txs": tally.largest_block_txs,
+    })
 }

@@ -2,9 +2,11 @@
 //! requester path measured — round trips of one-task jobs (k = 1 and k = 3), settled no-op
 //! tasks per second, and 2,000 CPU-bound tasks against the ideal wall time.
 
+use crate::args::ClientOpts;
 use crate::bench::{machine, percentile};
+use crate::output::{Output, print};
+use crate::signing::SignOpts;
 use crate::submit::{Submission, SubmitArgs, run_submit};
-use crate::{ClientOpts, Output, SignOpts};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
@@ -104,7 +106,7 @@ pub fn jobs(args: JobsArgs) -> anyhow::Result<()> {
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
     let r = result?;
-    crate::commands::print(args.output, &r, || text(&r))
+    print(args.output, &r, || text(&r))
 }
 
 fn text(r: &JobsReport) -> String {

@@ -1,32 +1,76 @@
 //! Implementations of the client-facing commands.
 
+use crate::args::ClientOpts;
 use crate::keys::{self, Keystore, yun_home};
-use crate::{ClientOpts, DevnetArgs, KeysCmd, Output, SignOpts, TxCmd};
+use crate::output::{Output, print};
+use crate::signing::{SignOpts, print_submitted, sign_and_submit};
 use anyhow::{Context, bail};
-use serde::Serialize;
-use std::path::Path;
-use std::time::Duration;
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
 use yun_client::Client;
-use yun_types::api::{TxState, TxStatusResponse};
-use yun_types::{Action, Address, Amount, Tx, TxId};
+use yun_types::{Action, Amount};
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCmd {
+    /// Make a new key from a fresh 24-word mnemonic (shown once; write it down).
+    New { name: String },
+    /// Import a key from its mnemonic (asked for, or taken from YUN_MNEMONIC).
+    Import { name: String },
+    /// List key names and addresses.
+    List {
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Show a key's address.
+    Show {
+        name: String,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DevnetArgs {
+    /// Where the chain lives (created on first run).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// API port on 127.0.0.1.
+    #[arg(long, default_value_t = 8645)]
+    pub port: u16,
+    /// Delete the data directory first and start a new chain.
+    #[arg(long)]
+    pub reset: bool,
+    /// Number of pre-funded dev accounts (dev0, dev1, …).
+    #[arg(long, default_value_t = 10)]
+    pub accounts: usize,
+    /// Provider agents started inside the devnet (accounts provider0, provider1, …), so jobs
+    /// with three replicas run out of the box.
+    #[arg(long, default_value_t = 3)]
+    pub providers: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TxCmd {
+    /// Send tokens.
+    Transfer {
+        /// Recipient: an address or key name.
+        #[arg(long)]
+        to: String,
+        /// Amount in base units.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Look up a transaction by id.
+    Show { id: String },
+}
 
 pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(f)
-}
-
-pub(crate) fn print<T: Serialize>(
-    output: Output,
-    value: &T,
-    text: impl FnOnce() -> String,
-) -> anyhow::Result<()> {
-    match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Output::Text => println!("{}", text()),
-    }
-    Ok(())
 }
 
 pub fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
@@ -187,108 +231,6 @@ pub fn node_run(config: &Path, bootstrap: Vec<String>) -> anyhow::Result<()> {
             _ = term.recv() => {}
         }
     })
-}
-
-/// What `sign_and_submit` saw happen to a transaction.
-#[derive(Debug)]
-pub struct Submitted {
-    pub id: TxId,
-    pub sender: Address,
-    /// The committed transaction and its successful receipt; `None` with `--no-wait`.
-    pub status: Option<TxStatusResponse>,
-}
-
-impl Submitted {
-    /// The height it was included at, if waited for.
-    pub fn height(&self) -> Option<u64> {
-        self.status
-            .as_ref()
-            .and_then(|s| s.receipt.as_ref())
-            .map(|r| r.height)
-    }
-}
-
-/// Signs `action` with `sign.from` (nonce from the account counting pending transactions,
-/// expiry from the current height, the chain's minimum fee unless given), submits it and,
-/// unless `--no-wait`, waits until it is finalized. A rejection, a failed action (its fee was
-/// still paid) or a timeout is an error naming the reason and what to do.
-pub async fn sign_and_submit(
-    client: &Client,
-    opts: &ClientOpts,
-    sign: &SignOpts,
-    action: Action,
-) -> anyhow::Result<Submitted> {
-    let key = keys::signer(&sign.from, &opts.devnet_dir())?;
-    let sender = keys::address_of(&key);
-    let status = client.status().await?;
-    let fee = match &sign.fee {
-        Some(f) => f.parse()?,
-        None => status.min_fee,
-    };
-    let nonce = match sign.nonce {
-        Some(n) => n,
-        None => client.account(&sender).await?.next_nonce,
-    };
-    let tx = Tx {
-        chain_id: status.chain_id.clone(),
-        nonce,
-        fee,
-        expires_at_height: status.height + sign.expires_in,
-        action,
-    }
-    .sign(&key);
-    let id = client.submit(&tx).await?;
-    if sign.no_wait {
-        return Ok(Submitted {
-            id,
-            sender,
-            status: None,
-        });
-    }
-    let result = client.wait_for_tx(&id, Duration::from_secs(60)).await?;
-    match result.state {
-        TxState::Committed => {
-            let r = result.receipt.as_ref().expect("committed has a receipt");
-            if let Some(f) = &r.failure {
-                bail!(
-                    "{id} included at height {} but failed: {} ({}): {} — {}",
-                    r.height,
-                    f.name,
-                    f.code,
-                    f.message,
-                    f.hint
-                );
-            }
-            Ok(Submitted {
-                id,
-                sender,
-                status: Some(result),
-            })
-        }
-        TxState::Rejected => {
-            let r = result.rejection.expect("rejected has a reason");
-            bail!("{} ({}): {} — {}", r.name, r.code, r.message, r.hint)
-        }
-        TxState::Pending => {
-            bail!("{id} still pending after 60 s; check later with `yun tx show {id}`")
-        }
-    }
-}
-
-/// Prints a submission: the transaction's status as JSON, or `text` (given the inclusion
-/// height) once finalized, or just the id with `--no-wait`.
-pub fn print_submitted(
-    opts: &ClientOpts,
-    s: &Submitted,
-    text: impl FnOnce(u64) -> String,
-) -> anyhow::Result<()> {
-    let id = s.id;
-    match (&s.status, s.height()) {
-        (Some(status), Some(height)) => print(opts.output, status, || text(height)),
-        _ => print(opts.output, &serde_json::json!({"id": id}), || {
-            format!("submitted {id}")
-        }),
-    }
 }
 
 pub async fn tx(cmd: TxCmd, opts: &ClientOpts) -> anyhow::Result<()> {

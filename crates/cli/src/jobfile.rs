@@ -1,7 +1,7 @@
 //! `job.toml`: a job described in a file (program, inputs, arguments, limits, verification,
 //! bid, deadline, reduce), read and checked before anything is uploaded or paid for.
 
-use crate::market::{amount, mib, parse_labels};
+use crate::args::{amount, mib, parse_labels};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! The `yun` command line: keys, transactions, queries, a devnet, a node and benchmarks, as a
 //! library so tests drive the same code the binary runs.
 
+pub mod args;
 pub mod bench;
 pub mod bench_jobs;
 pub mod commands;
@@ -10,14 +11,21 @@ pub mod keys;
 pub mod localnet;
 pub mod market;
 pub mod market_text;
+pub mod output;
 pub mod provider_run;
 pub mod results;
 pub mod run;
+pub mod signing;
 pub mod stake;
 pub mod submit;
 pub mod verify;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use args::ClientOpts;
+pub use commands::{DevnetArgs, KeysCmd, TxCmd};
+pub use output::Output;
+pub use signing::SignOpts;
+
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,39 +38,6 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Options every client command takes.
-#[derive(Args, Debug, Clone)]
-pub struct ClientOpts {
-    /// Node API to talk to.
-    #[arg(
-        long,
-        global = true,
-        env = "YUN_NODE",
-        default_value = "http://127.0.0.1:8645"
-    )]
-    pub node: String,
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-    /// Devnet data directory, where dev account names (dev0, dev1, …) are looked up.
-    #[arg(long, global = true, env = "YUN_DEVNET_DIR")]
-    pub devnet_dir: Option<PathBuf>,
-}
-
-impl ClientOpts {
-    pub fn devnet_dir(&self) -> PathBuf {
-        self.devnet_dir
-            .clone()
-            .unwrap_or_else(|| keys::yun_home().join("devnet"))
-    }
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -151,45 +126,6 @@ pub enum Command {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum KeysCmd {
-    /// Make a new key from a fresh 24-word mnemonic (shown once; write it down).
-    New { name: String },
-    /// Import a key from its mnemonic (asked for, or taken from YUN_MNEMONIC).
-    Import { name: String },
-    /// List key names and addresses.
-    List {
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
-    },
-    /// Show a key's address.
-    Show {
-        name: String,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
-    },
-}
-
-#[derive(Args, Debug)]
-pub struct DevnetArgs {
-    /// Where the chain lives (created on first run).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// API port on 127.0.0.1.
-    #[arg(long, default_value_t = 8645)]
-    pub port: u16,
-    /// Delete the data directory first and start a new chain.
-    #[arg(long)]
-    pub reset: bool,
-    /// Number of pre-funded dev accounts (dev0, dev1, …).
-    #[arg(long, default_value_t = 10)]
-    pub accounts: usize,
-    /// Provider agents started inside the devnet (accounts provider0, provider1, …), so jobs
-    /// with three replicas run out of the box.
-    #[arg(long, default_value_t = 3)]
-    pub providers: usize,
-}
-
-#[derive(Subcommand, Debug)]
 pub enum NodeCmd {
     /// Run a node until Ctrl-C.
     Run {
@@ -200,43 +136,6 @@ pub enum NodeCmd {
         #[arg(long, value_delimiter = ',')]
         bootstrap: Vec<String>,
     },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum TxCmd {
-    /// Send tokens.
-    Transfer {
-        /// Recipient: an address or key name.
-        #[arg(long)]
-        to: String,
-        /// Amount in base units.
-        #[arg(long)]
-        amount: String,
-        #[command(flatten)]
-        sign: SignOpts,
-    },
-    /// Look up a transaction by id.
-    Show { id: String },
-}
-
-/// How a transaction is signed and sent (every command that signs takes these).
-#[derive(Args, Debug, Clone)]
-pub struct SignOpts {
-    /// Signing key: a key name, a dev account (dev0 …), or `@PATH` for a node's key file.
-    #[arg(long, default_value = "dev0")]
-    pub from: String,
-    /// Fee in base units (default: the chain's minimum).
-    #[arg(long)]
-    pub fee: Option<String>,
-    /// Nonce (default: the account's next nonce, counting pending transactions).
-    #[arg(long)]
-    pub nonce: Option<u64>,
-    /// Blocks until the transaction expires.
-    #[arg(long, default_value_t = 600)]
-    pub expires_in: u64,
-    /// Return right after submission instead of waiting for finalization.
-    #[arg(long)]
-    pub no_wait: bool,
 }
 
 #[derive(Subcommand, Debug)]

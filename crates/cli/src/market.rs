@@ -1,20 +1,19 @@
 //! `yun provider …`, `yun job …` and `yun market`: the compute market from the command line.
-//! Signing commands go through [`crate::commands::sign_and_submit`]; queries print the API's
+//! Signing commands go through [`crate::signing::sign_and_submit`]; queries print the API's
 //! JSON with `--output json`, readable lines and tables otherwise (see `market_text`).
 
-use crate::commands::{print, print_submitted, sign_and_submit};
+use crate::args::{
+    ClientOpts, amount, endpoint, hash, job_id, mib, parse_labels, parse_verification,
+};
+use crate::keys;
 use crate::market_text as text;
-use crate::{ClientOpts, SignOpts, keys};
+use crate::output::{Output, print};
+use crate::signing::{SignOpts, print_submitted, sign_and_submit};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use yun_client::Client;
-use yun_types::market::{
-    JobId, JobSpec, LABEL_BYTES_MAX, LABELS_MAX, Label, ProviderSpec, REPLICAS_MAX, TaskSpec, Text,
-    URL_BYTES_MAX, Verification,
-};
-use yun_types::{Action, Amount, Hash32};
-
-const MIB: u64 = 1024 * 1024;
+use yun_types::market::{JobSpec, ProviderSpec, TaskSpec};
+use yun_types::{Action, Hash32};
 
 #[derive(Subcommand, Debug)]
 pub enum ProviderCmd {
@@ -188,137 +187,6 @@ pub struct PostArgs {
     pub sign: SignOpts,
 }
 
-/// `key=value` into a label, within the wire limits.
-pub fn parse_label(s: &str) -> anyhow::Result<Label> {
-    let Some((k, v)) = s.split_once('=') else {
-        bail!("a label is key=value, got `{s}`");
-    };
-    if k.is_empty() || k.len() > LABEL_BYTES_MAX || v.len() > LABEL_BYTES_MAX {
-        bail!(
-            "label `{s}`: key of 1-{LABEL_BYTES_MAX} bytes and value of at most {LABEL_BYTES_MAX}"
-        );
-    }
-    Ok(Label {
-        key: k.into(),
-        value: v.into(),
-    })
-}
-
-pub(crate) fn parse_labels(list: &[String]) -> anyhow::Result<Vec<Label>> {
-    if list.len() > LABELS_MAX {
-        bail!("at most {LABELS_MAX} labels");
-    }
-    let mut labels = list
-        .iter()
-        .map(|s| parse_label(s))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    labels.sort();
-    labels.dedup();
-    Ok(labels)
-}
-
-pub(crate) fn endpoint(s: &str) -> anyhow::Result<Text> {
-    if !(s.starts_with("http://") || s.starts_with("https://")) || s.len() > URL_BYTES_MAX {
-        bail!("the endpoint is an http:// or https:// URL of at most {URL_BYTES_MAX} bytes");
-    }
-    Ok(s.into())
-}
-
-pub(crate) fn mib(n: u64, what: &str) -> anyhow::Result<u64> {
-    n.checked_mul(MIB)
-        .with_context(|| format!("{what}: {n} MiB is too large"))
-}
-
-pub(crate) fn amount(s: &str, what: &str) -> anyhow::Result<Amount> {
-    s.parse()
-        .map_err(|e| anyhow::anyhow!("{what} `{s}` is not an amount in base units: {e}"))
-}
-
-fn hash(s: &str, what: &str) -> anyhow::Result<Hash32> {
-    s.parse()
-        .map_err(|e| anyhow::anyhow!("{what} `{s}` is not 64 hex characters: {e}"))
-}
-
-/// `none`, `k=K[,q=Q]` or `adaptive=TARGET` (a fraction in (0, 1), e.g. `1e-3` or `0.001`,
-/// to one part per million).
-pub fn parse_verification(s: &str) -> anyhow::Result<Verification> {
-    let s = s.trim();
-    if s == "none" {
-        return Ok(Verification::None);
-    }
-    if let Some(target) = s.strip_prefix("adaptive=") {
-        return Ok(Verification::Adaptive {
-            target_error_ppm: parse_ppm(target)?,
-        });
-    }
-    let (mut k, mut q) = (None, None);
-    for part in s.split(',') {
-        let (name, value) = part
-            .split_once('=')
-            .with_context(|| format!("`{s}`: expected none, k=3, k=3,q=2 or adaptive=1e-3"))?;
-        let value: u8 = value
-            .trim()
-            .parse()
-            .with_context(|| format!("`{part}`: not a small number"))?;
-        match name.trim() {
-            "k" => k = Some(value),
-            "q" | "quorum" => q = Some(value),
-            other => bail!("`{other}`: expected k or q (as in k=3,q=2)"),
-        }
-    }
-    let k = k.with_context(|| format!("`{s}`: replication needs k (as in k=3)"))?;
-    let quorum = q.unwrap_or(k / 2 + 1);
-    if k == 0 || k > REPLICAS_MAX || quorum == 0 || quorum > k {
-        bail!("replication needs 1 <= q <= k <= {REPLICAS_MAX}, got k={k}, q={quorum}");
-    }
-    Ok(Verification::Replicate { k, quorum })
-}
-
-/// A decimal fraction (`0.001`, `1e-3`, `2.5E-4`) as parts per million, without floating
-/// point: mantissa digits × 10^(exponent − fraction digits + 6) must be a whole number in
-/// 1..=999,999.
-pub fn parse_ppm(s: &str) -> anyhow::Result<u32> {
-    let bad = || anyhow::anyhow!("adaptive target `{s}` is not a number like 1e-3 or 0.001");
-    let (mantissa, exp) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().map_err(|_| bad())?),
-        None => (s, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int.is_empty() && frac.is_empty()
-        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let range = || anyhow::anyhow!("adaptive target `{s}` must be above 0 and below 1");
-    let digits = format!("{int}{frac}");
-    let digits = digits.trim_start_matches('0');
-    if digits.is_empty() {
-        return Err(range());
-    }
-    let (digits, trailing_zeros) = {
-        let t = digits.trim_end_matches('0');
-        (t, (digits.len() - t.len()) as i64)
-    };
-    let shift = i64::from(exp) - frac.len() as i64 + 6 + trailing_zeros;
-    // The value is digits × 10^(shift − 6); at least 1 ppm and below 1e6 ppm.
-    if digits.len() as i64 + shift > 7 {
-        return Err(range());
-    }
-    if shift < 0 {
-        bail!("adaptive target `{s}` is finer than one part per million (1e-6)");
-    }
-    let ppm: u64 = digits.parse::<u64>().map_err(|_| bad())? * 10u64.pow(shift as u32);
-    if ppm == 0 || ppm >= 1_000_000 {
-        return Err(range());
-    }
-    Ok(ppm as u32)
-}
-
-fn job_id(s: &str) -> anyhow::Result<JobId> {
-    s.parse()
-        .context("a job id is the 64-hex id of the transaction that posted it")
-}
-
 pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()> {
     let client = Client::new(&opts.node);
     match cmd {
@@ -488,11 +356,11 @@ async fn post(client: &Client, opts: &ClientOpts, args: PostArgs) -> anyhow::Res
     let s = sign_and_submit(client, opts, &args.sign, Action::PostJob { spec }).await?;
     let job = s.id;
     match opts.output {
-        crate::Output::Json => {
+        Output::Json => {
             let v = serde_json::json!({"job": job, "escrow": escrow, "tx": s.status});
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
-        crate::Output::Text => match s.height() {
+        Output::Text => match s.height() {
             Some(h) => println!(
                 "job {job} posted at height {h}: {} task(s), escrow {escrow} locked, deadline height {deadline_height}\n\
                  follow it with `yun job status ID` or `yun job why ID`",
@@ -507,70 +375,4 @@ async fn post(client: &Client, opts: &ClientOpts, args: PostArgs) -> anyhow::Res
 pub async fn market(opts: &ClientOpts) -> anyhow::Result<()> {
     let m = Client::new(&opts.node).market().await?;
     print(opts.output, &m, || text::market(&m))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn verification_forms() {
-        assert_eq!(parse_verification("none").unwrap(), Verification::None);
-        assert_eq!(
-            parse_verification("k=3").unwrap(),
-            Verification::Replicate { k: 3, quorum: 2 }
-        );
-        assert_eq!(
-            parse_verification("k=3,q=3").unwrap(),
-            Verification::Replicate { k: 3, quorum: 3 }
-        );
-        assert_eq!(
-            parse_verification("adaptive=1e-3").unwrap(),
-            Verification::Adaptive {
-                target_error_ppm: 1_000
-            }
-        );
-        for bad in [
-            "k=0",
-            "k=3,q=4",
-            "k=10",
-            "q=2",
-            "x=1",
-            "adaptive=1",
-            "adaptive=0",
-            "",
-        ] {
-            assert!(parse_verification(bad).is_err(), "{bad} accepted");
-        }
-    }
-
-    #[test]
-    fn ppm_without_floats() {
-        for (s, ppm) in [
-            ("1e-3", 1_000),
-            ("0.001", 1_000),
-            ("2.5E-4", 250),
-            ("1e-6", 1),
-            (".5", 500_000),
-            ("0.999999", 999_999),
-            ("10e-3", 10_000),
-            ("100e-8", 1),
-        ] {
-            assert_eq!(parse_ppm(s).unwrap(), ppm, "{s}");
-        }
-        for s in [
-            "0", "1", "1.0", "2", "1e0", "1e-7", "1.5e-6", "-1e-3", "abc", "1e", "e-3", "1e999",
-            "0e5",
-        ] {
-            assert!(parse_ppm(s).is_err(), "{s} accepted");
-        }
-    }
-
-    #[test]
-    fn labels() {
-        let l = parse_label("region=eu").unwrap();
-        assert_eq!((l.key.0.as_str(), l.value.0.as_str()), ("region", "eu"));
-        assert!(parse_label("noequals").is_err());
-        assert!(parse_label("=v").is_err());
-    }
 }

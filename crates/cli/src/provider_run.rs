@@ -1,8 +1,7 @@
 //! `yun provider run`: the provider agent as a command, and the agents `yun devnet` embeds.
 
-use crate::keys::{self, DevAccount, address_of, key_from_mnemonic};
-use crate::market::{amount, mib, parse_labels};
-use crate::{ClientOpts, keys::yun_home};
+use crate::args::{ClientOpts, amount, mib, parse_labels};
+use crate::keys::{self, DevAccount, address_of, key_from_mnemonic, yun_home};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;

@@ -2,17 +2,41 @@
 //! it and checked against the accepted digest, unpacked; the reduce step run locally over
 //! them; and the bill.
 
-use crate::ClientOpts;
-use crate::commands::print;
-use crate::submit::{JobReport, OUTPUT_BYTES_MAX, REDUCE_FUEL_MAX, REDUCE_MEMORY_BYTES_MAX};
+use crate::args::ClientOpts;
+use crate::output::print;
 use anyhow::{Context, bail};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use yun_client::Client;
 use yun_exec::{InputFile, Sandbox, SandboxConfig, Status, Task, read_archive};
-use yun_types::api::{JobResponse, ReplicaStateView, TaskPhaseView};
+use yun_types::api::{JobResponse, JobStatusView, ReplicaStateView, TaskPhaseView};
 use yun_types::market::{JobId, TaskRef, task_seed};
 use yun_types::{Address, Amount, Hash32};
+
+/// Largest output archive downloaded for one task (the sandbox's stdout plus `/out` limits).
+pub const OUTPUT_BYTES_MAX: u64 =
+    (yun_exec::limits::STDOUT_BYTES_MAX as u64) + yun_exec::limits::OUT_BYTES_MAX + (1 << 20);
+/// Fuel and memory the local reduce run may use.
+pub const REDUCE_FUEL_MAX: u64 = 100_000_000_000;
+pub const REDUCE_MEMORY_BYTES_MAX: u64 = 1 << 30;
+
+/// What a finished job produced and cost: the `--output json` answer.
+#[derive(Debug, Serialize)]
+pub struct JobReport {
+    pub job: JobId,
+    pub status: JobStatusView,
+    pub tasks: usize,
+    pub tasks_verified: u32,
+    pub tasks_failed: u32,
+    pub fuel_verified: u64,
+    pub locked: Amount,
+    pub spent: Amount,
+    pub refunded: Amount,
+    pub paid_by_provider: BTreeMap<Address, Amount>,
+    pub out_dir: PathBuf,
+    pub reduce_stdout: Option<String>,
+}
 
 /// `yun job results ID [--out DIR]`.
 pub async fn results(id: &str, out: Option<PathBuf>, opts: &ClientOpts) -> anyhow::Result<()> {

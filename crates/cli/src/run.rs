@@ -1,7 +1,7 @@
 //! `yun run`: runs a job module locally exactly as a provider's sandbox would, so a requester
 //! can see its verdict, fuel and outputs before paying for it on the network.
 
-use crate::Output;
+use crate::output::Output;
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};

@@ -3,9 +3,10 @@
 //! A validator's account is its node's consensus key, so `register` and `unjail` usually sign
 //! with `--from @PATH/node.key` (the node's key file, read here and never sent anywhere).
 
-use crate::commands::{print, print_submitted, sign_and_submit};
-use crate::market::amount;
-use crate::{ClientOpts, SignOpts, keys};
+use crate::args::{ClientOpts, amount};
+use crate::keys;
+use crate::output::print;
+use crate::signing::{SignOpts, print_submitted, sign_and_submit};
 use clap::Subcommand;
 use std::fmt::Write as _;
 use yun_client::Client;

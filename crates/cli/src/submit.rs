@@ -2,28 +2,21 @@
 //! download every verified output (checked against its digest), run the reduce step locally,
 //! and print what the job cost.
 
-use crate::commands::{print, sign_and_submit};
+use crate::args::ClientOpts;
 use crate::jobfile::{self, Input, JobPlan};
-use crate::{ClientOpts, Output, SignOpts};
+use crate::output::{Output, print};
+use crate::results::JobReport;
+use crate::signing::{SignOpts, sign_and_submit};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use yun_client::{Client, HeadFollower};
 use yun_exec::{Sandbox, SandboxConfig};
 use yun_types::api::{JobResponse, JobStatusView, ReplicaStateView, TaskPhaseView};
 use yun_types::market::{JobId, JobSpec, ReduceSpec, TaskSpec, Text};
-use yun_types::{Action, Address, Amount, Hash32};
-
-/// Largest output archive downloaded for one task (the sandbox's stdout plus `/out` limits).
-pub const OUTPUT_BYTES_MAX: u64 =
-    (yun_exec::limits::STDOUT_BYTES_MAX as u64) + yun_exec::limits::OUT_BYTES_MAX + (1 << 20);
-/// Fuel and memory the local reduce run may use.
-pub const REDUCE_FUEL_MAX: u64 = 100_000_000_000;
-pub const REDUCE_MEMORY_BYTES_MAX: u64 = 1 << 30;
+use yun_types::{Action, Hash32};
 
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
@@ -40,23 +33,6 @@ pub struct SubmitArgs {
     pub timeout_secs: u64,
     #[command(flatten)]
     pub sign: SignOpts,
-}
-
-/// What a finished job produced and cost: the `--output json` answer.
-#[derive(Debug, Serialize)]
-pub struct JobReport {
-    pub job: JobId,
-    pub status: JobStatusView,
-    pub tasks: usize,
-    pub tasks_verified: u32,
-    pub tasks_failed: u32,
-    pub fuel_verified: u64,
-    pub locked: Amount,
-    pub spent: Amount,
-    pub refunded: Amount,
-    pub paid_by_provider: BTreeMap<Address, Amount>,
-    pub out_dir: PathBuf,
-    pub reduce_stdout: Option<String>,
 }
 
 pub async fn submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<()> {

@@ -2,7 +2,8 @@
 //! every parent link, transaction commitment and signature, and every state root by
 //! re-executing each block. Trusts nothing the node says except the genesis file.
 
-use crate::{ClientOpts, Output};
+use crate::args::ClientOpts;
+use crate::output::Output;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use yun_client::Client;
