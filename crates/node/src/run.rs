@@ -204,6 +204,10 @@ pub fn read_key(path: &Path) -> anyhow::Result<PrivateKey> {
 
 /// Runs a node until `shutdown` resolves, on the calling thread. `ready` receives the API
 /// address once the node serves requests.
+///
+/// Everything that can fail on a bad configuration (genesis, key, bootstrap peers, the
+/// store) is checked before the runtime starts; inside it, p2p comes up first, then
+/// consensus, then the API, and `ready` is told only once the API is listening.
 pub fn run_node<F>(
     cfg: NodeConfig,
     ready: Option<std::sync::mpsc::Sender<SocketAddr>>,
@@ -216,76 +220,15 @@ where
     let key = cfg.key()?;
     let me = Address::from_public_key(&key.public_key());
     let bootstrappers = bootstrappers(&genesis, &cfg.p2p, me)?;
-    let followers = cfg
-        .p2p
-        .full_nodes
-        .iter()
-        .map(|a| a.public_key())
-        .collect::<Result<Vec<_>, _>>()?;
-    std::fs::create_dir_all(&cfg.data_dir)?;
-    let store = Store::open(&cfg.store_path()).with_context(|| {
-        format!(
-            "opening the state store in {} (is another yun node using this data directory?)",
-            cfg.data_dir.display()
-        )
-    })?;
-    let state = Arc::new(NodeState::new(
-        store,
-        genesis.clone(),
-        me,
-        cfg.timing(),
-        MempoolLimits {
-            txs_max: cfg.mempool.txs_max,
-            per_account_max: cfg.mempool.per_account_max,
-            ..MempoolLimits::default()
-        },
-    )?);
+    let followers = followers(&cfg.p2p)?;
+    let state = open_state(&cfg, &genesis, me)?;
     let runtime_cfg = cw_tokio::Config::new()
         .with_storage_directory(cfg.data_dir.join("consensus"))
         .with_worker_threads(cfg.worker_threads.max(1));
     let runner = cw_tokio::Runner::new(runtime_cfg);
     runner.start(|context| async move {
         let _metric_handles = state.metrics.register(&context);
-        let handshake = cups::Cups::<_, ChaCha20Poly1305>::new(
-            sake::Sake {
-                signer: key.clone(),
-                synchrony_bound: Duration::from_secs(5),
-                max_handshake_age: Duration::from_secs(10),
-                version: sake::Version::V1,
-            },
-            cups::Version::V1,
-        );
-        let mut p2p_cfg = discovery::Config::local(
-            handshake,
-            P2P_NAMESPACE,
-            cfg.p2p_listen,
-            cfg.p2p_listen,
-            bootstrappers,
-            NZUsize!(P2P_PEERS_MAX),
-            engine::P2P_MESSAGE_BYTES_MAX,
-            NZUsize!(P2P_MAILBOX_SIZE),
-        );
-        // One peer set at a time, the running epoch's (the orchestrator tracks each epoch's as
-        // it enters it): every further set would multiply each channel's preallocated inbound
-        // mailbox, and a validator that left the set stays admitted as a candidate follower.
-        p2p_cfg.tracked_peer_sets = NZUsize!(1);
-        let (mut network, oracle) = discovery::Network::new(context.child("network"), p2p_cfg);
-        // Each channel preallocates (peers × burst) inbound slots and the router their sum,
-        // so bursts stay small: with a burst of 4096 a node held ~3 GB before sending anything.
-        // A peer past its rate is only slowed down (its messages wait), never dropped.
-        let fast = Quota::per_second(NZU32!(P2P_FAST_MESSAGES_PER_SEC))
-            .allow_burst(NZU32!(P2P_BURST_MESSAGES));
-        let slow = Quota::per_second(NZU32!(P2P_SLOW_MESSAGES_PER_SEC))
-            .allow_burst(NZU32!(P2P_BURST_MESSAGES));
-        let channels = Channels {
-            votes: network.register(engine::CHANNEL_VOTES, fast),
-            certificates: network.register(engine::CHANNEL_CERTIFICATES, fast),
-            cert_resolver: network.register(engine::CHANNEL_CERT_RESOLVER, fast),
-            blocks: network.register(engine::CHANNEL_BLOCKS, slow),
-            backfill: network.register(engine::CHANNEL_BACKFILL, slow),
-            txs: network.register(engine::CHANNEL_TXS, fast),
-        };
-        network.start();
+        let (channels, oracle) = start_p2p(&context, &cfg, &key, bootstrappers);
         let consensus = engine::start(
             context.child("engine"),
             state.clone(),
@@ -297,64 +240,183 @@ where
             followers,
         )
         .await;
-
-        let listener = tokio::net::TcpListener::bind(cfg.api_listen)
-            .await
-            .with_context(|| format!("binding the API on {}", cfg.api_listen))?;
-        let api_addr = listener.local_addr()?;
-        let metrics_ctx = Arc::new(context.child("api"));
-        let peers_ctx = metrics_ctx.clone();
-        let api = ApiState {
-            node: state.clone(),
-            metrics_text: Arc::new(move || metrics_ctx.encode()),
-            peers: Arc::new(move || crate::peers::connected(&peers_ctx.encode())),
-        };
-        let blobs = Arc::new(
-            yun_blobs::BlobStore::open(
-                &cfg.data_dir.join("blobs"),
-                yun_blobs::BlobLimits {
-                    blob_bytes_max: cfg.blobs.blob_bytes_max,
-                    store_bytes_max: cfg.blobs.store_bytes_max,
-                },
-            )
-            .context("opening the blob store")?,
-        );
-        let gc = tokio::spawn(crate::blob_gc::run(
-            state.clone(),
-            blobs.clone(),
-            Duration::from_secs(cfg.blobs.retention_secs),
-        ));
-        let app = router(api).merge(yun_blobs::routes(blobs));
-        let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = api_stopped.await;
-                })
-                .await
-        });
-        info!(%api_addr, %me, height = state.head().height, "node running");
+        let api = start_api(&context, &cfg, &state).await?;
+        info!(api_addr = %api.addr, %me, height = state.head().height, "node running");
         if let Some(ready) = ready {
-            let _ = ready.send(api_addr);
+            let _ = ready.send(api.addr);
         }
         tokio::select! {
             _ = shutdown => info!("shutting down"),
             r = consensus => info!(?r, "consensus stopped"),
         }
-        let _ = stop_api.send(());
-        // Graceful, but bounded: an event stream a client never closes must not hold the
-        // node open.
-        let abort = server.abort_handle();
-        if tokio::time::timeout(API_SHUTDOWN_GRACE, server)
+        api.stop().await;
+        context.stop(0, Some(Duration::from_secs(5))).await.ok();
+        Ok(())
+    })
+}
+
+/// The configured full nodes' identities (`[p2p] full_nodes`), which every epoch's peer set
+/// admits besides the validators: authenticated p2p talks only to peers it tracks.
+fn followers(p2p: &P2pConfig) -> anyhow::Result<Vec<PublicKey>> {
+    Ok(p2p
+        .full_nodes
+        .iter()
+        .map(|a| a.public_key())
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Creates the data directory and opens the state store in it, with the configured block
+/// timing and mempool bounds. The store is exclusive, so a second node on the same data
+/// directory fails here, before it touches the consensus journals.
+fn open_state(cfg: &NodeConfig, genesis: &Genesis, me: Address) -> anyhow::Result<Arc<NodeState>> {
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let store = Store::open(&cfg.store_path()).with_context(|| {
+        format!(
+            "opening the state store in {} (is another yun node using this data directory?)",
+            cfg.data_dir.display()
+        )
+    })?;
+    Ok(Arc::new(NodeState::new(
+        store,
+        genesis.clone(),
+        me,
+        cfg.timing(),
+        MempoolLimits {
+            txs_max: cfg.mempool.txs_max,
+            per_account_max: cfg.mempool.per_account_max,
+            ..MempoolLimits::default()
+        },
+    )?))
+}
+
+/// The registered p2p channels on the tokio runtime.
+type P2pChannels =
+    Channels<discovery::Sender<PublicKey, cw_tokio::Context>, discovery::Receiver<PublicKey>>;
+
+/// Starts the authenticated p2p network (handshake under [`P2P_NAMESPACE`] signed with the
+/// node's key, dialing `bootstrappers` first) with consensus's and gossip's channels
+/// registered; returns them and the oracle that tracks peer sets and blocks peers.
+fn start_p2p(
+    context: &cw_tokio::Context,
+    cfg: &NodeConfig,
+    key: &PrivateKey,
+    bootstrappers: Vec<(PublicKey, commonware_p2p::Ingress)>,
+) -> (P2pChannels, discovery::Oracle<PublicKey>) {
+    let handshake = cups::Cups::<_, ChaCha20Poly1305>::new(
+        sake::Sake {
+            signer: key.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let mut p2p_cfg = discovery::Config::local(
+        handshake,
+        P2P_NAMESPACE,
+        cfg.p2p_listen,
+        cfg.p2p_listen,
+        bootstrappers,
+        NZUsize!(P2P_PEERS_MAX),
+        engine::P2P_MESSAGE_BYTES_MAX,
+        NZUsize!(P2P_MAILBOX_SIZE),
+    );
+    // One peer set at a time, the running epoch's (the orchestrator tracks each epoch's as
+    // it enters it): every further set would multiply each channel's preallocated inbound
+    // mailbox, and a validator that left the set stays admitted as a candidate follower.
+    p2p_cfg.tracked_peer_sets = NZUsize!(1);
+    let (mut network, oracle) = discovery::Network::new(context.child("network"), p2p_cfg);
+    // Each channel preallocates (peers × burst) inbound slots and the router their sum,
+    // so bursts stay small: with a burst of 4096 a node held ~3 GB before sending anything.
+    // A peer past its rate is only slowed down (its messages wait), never dropped.
+    let fast = Quota::per_second(NZU32!(P2P_FAST_MESSAGES_PER_SEC))
+        .allow_burst(NZU32!(P2P_BURST_MESSAGES));
+    let slow = Quota::per_second(NZU32!(P2P_SLOW_MESSAGES_PER_SEC))
+        .allow_burst(NZU32!(P2P_BURST_MESSAGES));
+    let channels = Channels {
+        votes: network.register(engine::CHANNEL_VOTES, fast),
+        certificates: network.register(engine::CHANNEL_CERTIFICATES, fast),
+        cert_resolver: network.register(engine::CHANNEL_CERT_RESOLVER, fast),
+        blocks: network.register(engine::CHANNEL_BLOCKS, slow),
+        backfill: network.register(engine::CHANNEL_BACKFILL, slow),
+        txs: network.register(engine::CHANNEL_TXS, fast),
+    };
+    network.start();
+    (channels, oracle)
+}
+/// The running HTTP API and the blob sweeper beside it.
+struct RunningApi {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    gc: tokio::task::JoinHandle<()>,
+}
+
+/// Binds the API listener, opens the blob store, starts its sweeper and serves the node's
+/// routes with the blob routes merged in. Runs after consensus started, so the API never
+/// answers for a node whose consensus failed to come up.
+async fn start_api(
+    context: &cw_tokio::Context,
+    cfg: &NodeConfig,
+    state: &Arc<NodeState>,
+) -> anyhow::Result<RunningApi> {
+    let listener = tokio::net::TcpListener::bind(cfg.api_listen)
+        .await
+        .with_context(|| format!("binding the API on {}", cfg.api_listen))?;
+    let addr = listener.local_addr()?;
+    let metrics_ctx = Arc::new(context.child("api"));
+    let peers_ctx = metrics_ctx.clone();
+    let api = ApiState {
+        node: state.clone(),
+        metrics_text: Arc::new(move || metrics_ctx.encode()),
+        peers: Arc::new(move || crate::peers::connected(&peers_ctx.encode())),
+    };
+    let blobs = Arc::new(
+        yun_blobs::BlobStore::open(
+            &cfg.data_dir.join("blobs"),
+            yun_blobs::BlobLimits {
+                blob_bytes_max: cfg.blobs.blob_bytes_max,
+                store_bytes_max: cfg.blobs.store_bytes_max,
+            },
+        )
+        .context("opening the blob store")?,
+    );
+    let gc = tokio::spawn(crate::blob_gc::run(
+        state.clone(),
+        blobs.clone(),
+        Duration::from_secs(cfg.blobs.retention_secs),
+    ));
+    let app = router(api).merge(yun_blobs::routes(blobs));
+    let (stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = api_stopped.await;
+            })
+            .await
+    });
+    Ok(RunningApi {
+        addr,
+        stop,
+        server,
+        gc,
+    })
+}
+
+impl RunningApi {
+    /// Stops the API gracefully, but bounded: an event stream a client never closes must not
+    /// hold the node open past [`API_SHUTDOWN_GRACE`]. Then stops the blob sweeper.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let abort = self.server.abort_handle();
+        if tokio::time::timeout(API_SHUTDOWN_GRACE, self.server)
             .await
             .is_err()
         {
             abort.abort();
         }
-        gc.abort();
-        context.stop(0, Some(Duration::from_secs(5))).await.ok();
-        Ok(())
-    })
+        self.gc.abort();
+    }
 }
 
 /// Most peers one peer set may hold (validators plus the full nodes they serve). Each
