@@ -26,12 +26,21 @@ pub struct ClientOpts {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
-    /// Devnet data directory, where dev account names (dev0, dev1, …) are looked up.
+    /// A devnet data directory, where its provider accounts' names (provider0 …) are looked
+    /// up; dev accounts (dev0 …) come from the node's genesis without it.
     #[arg(long, global = true, env = "YUN_DEVNET_DIR")]
     pub devnet_dir: Option<PathBuf>,
 }
 
 impl ClientOpts {
+    /// Where dev account names are looked up: this node's genesis, and the devnet directory.
+    pub fn dev_lookup(&self) -> keys::DevLookup {
+        keys::DevLookup {
+            node: self.node.clone(),
+            devnet_dir: self.devnet_dir(),
+        }
+    }
+
     pub fn devnet_dir(&self) -> PathBuf {
         self.devnet_dir
             .clone()

@@ -206,8 +206,9 @@ fn print_devnet_banner(
         println!("  {:<6} {}\n         {}", a.name, a.address, a.mnemonic);
     }
     println!();
-    println!("Try:  ./scripts/build-guest && yun job submit examples/jobs/pi/job.toml");
-    println!("      yun tx transfer --from dev0 --to dev1 --amount 1000 && yun account dev1");
+    for (i, line) in crate::devnet::try_commands(url).iter().enumerate() {
+        println!("{}{line}", if i == 0 { "Try:  " } else { "      " });
+    }
     println!("Stop with Ctrl-C; run again to continue the same chain (--reset starts over).");
 }
 
@@ -237,7 +238,7 @@ pub async fn tx(cmd: TxCmd, opts: &ClientOpts) -> anyhow::Result<()> {
     let client = Client::new(&opts.node);
     match cmd {
         TxCmd::Transfer { to, amount, sign } => {
-            let to = keys::resolve_address(&to, &opts.devnet_dir())?;
+            let to = keys::resolve_address(&to, &opts.dev_lookup()).await?;
             let amount: Amount = amount.parse()?;
             let s = sign_and_submit(&client, opts, &sign, Action::Transfer { to, amount }).await?;
             let fee = s
@@ -283,7 +284,7 @@ pub async fn tx(cmd: TxCmd, opts: &ClientOpts) -> anyhow::Result<()> {
 }
 
 pub async fn account(address: &str, proof: bool, opts: &ClientOpts) -> anyhow::Result<()> {
-    let address = keys::resolve_address(address, &opts.devnet_dir())?;
+    let address = keys::resolve_address(address, &opts.dev_lookup()).await?;
     let client = Client::new(&opts.node);
     let a = client.account(&address).await?;
     if proof {

@@ -102,6 +102,7 @@ pub fn prepare_with_providers(
             self_bond: devnet_params().staking.validator_self_bond_min,
         }],
         params: devnet_params(),
+        dev_accounts: dev_accounts as u32,
     };
     std::fs::write(
         data_dir.join("genesis.json"),
@@ -152,4 +153,59 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// The API a client talks to when given no `--node`.
+pub const DEFAULT_NODE_URL: &str = "http://127.0.0.1:8645";
+
+/// The commands the devnet banner suggests, each runnable as printed by a shell in the current
+/// directory: the binary named the way this shell finds it (`yun` when PATH leads to this very
+/// binary, else its path), `--node` when the API is not the default, and the guest build only
+/// when the example modules are missing.
+pub fn try_commands(url: &str) -> Vec<String> {
+    let yun = invocation_name();
+    let node = if url == DEFAULT_NODE_URL {
+        String::new()
+    } else {
+        format!(" --node {url}")
+    };
+    let build = if Path::new("guest/target/wasm32-wasip1/release/pi.wasm").exists() {
+        ""
+    } else {
+        "./scripts/build-guest && "
+    };
+    vec![
+        format!("{build}{yun} job submit examples/jobs/pi/job.toml --out /tmp/pi{node}"),
+        format!(
+            "{yun} tx transfer --from dev0 --to dev1 --amount 1000{node} && {yun} account dev1{node}"
+        ),
+        format!("{yun} job list{node} && {yun} market{node}"),
+    ]
+}
+
+/// How a shell in the current directory runs this binary: `yun` if PATH finds it, else a path
+/// relative to the current directory when it lies below it, else the absolute path.
+fn invocation_name() -> String {
+    let Ok(exe) = std::env::current_exe().and_then(|e| e.canonicalize()) else {
+        return "yun".into();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths)
+            .filter_map(|d| d.join("yun").canonicalize().ok())
+            .next()
+            .is_some_and(|found| found == exe)
+    });
+    if on_path {
+        return "yun".into();
+    }
+    let cwd = std::env::current_dir().and_then(|d| d.canonicalize()).ok();
+    let shown = match cwd.as_deref().and_then(|d| exe.strip_prefix(d).ok()) {
+        Some(rel) => format!("./{}", rel.display()),
+        None => exe.display().to_string(),
+    };
+    if shown.contains(|c: char| c.is_whitespace() || c == '\'') {
+        format!("'{}'", shown.replace('\'', r"'\''"))
+    } else {
+        shown
+    }
 }

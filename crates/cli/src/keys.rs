@@ -176,46 +176,98 @@ pub fn dev_account(i: usize) -> DevAccount {
 
 pub const DEV_ACCOUNTS_FILE: &str = "dev-accounts.json";
 
+/// Where dev account names are looked up: the node the command talks to (its genesis says
+/// whether it is a dev chain, and how many `devN` it has) and a devnet data directory whose
+/// `dev-accounts.json` also names the devnet's provider accounts.
+#[derive(Debug, Clone)]
+pub struct DevLookup {
+    pub node: String,
+    pub devnet_dir: PathBuf,
+}
+
 /// Finds the signing key `name`: `@PATH` is a node's key file (hex, as `yun localnet` and
-/// `yun devnet` write them: a validator's account is its consensus key), else a dev account of
-/// the devnet in `devnet_dir`, else the keystore.
-pub fn signer(name: &str, devnet_dir: &Path) -> anyhow::Result<PrivateKey> {
+/// `yun devnet` write them: a validator's account is its consensus key), else the keystore's
+/// key of that name (a real key always wins), else a dev account, if the node is a dev chain.
+pub async fn signer(name: &str, dev: &DevLookup) -> anyhow::Result<PrivateKey> {
     if let Some(path) = name.strip_prefix('@') {
         return yun_node::run::read_key(Path::new(path));
     }
-    let dev_file = devnet_dir.join(DEV_ACCOUNTS_FILE);
-    if dev_file.exists() {
-        let accounts: Vec<DevAccount> = serde_json::from_str(&std::fs::read_to_string(&dev_file)?)?;
-        if let Some(a) = accounts.iter().find(|a| a.name == name) {
-            let m: Mnemonic = a.mnemonic.parse().context("dev account mnemonic")?;
-            return Ok(key_from_mnemonic(&m));
-        }
-    }
     let store = Keystore::open(&yun_home().join("keys"))?;
-    if store.address(name)?.is_none() {
-        bail!(
-            "no key named {name}: create one with `yun keys new {name}`, or start `yun devnet` for dev0…"
-        );
+    if store.address(name)?.is_some() {
+        return store.unlock(name, &passphrase(false)?);
     }
-    store.unlock(name, &passphrase(false)?)
+    let account = dev_account_named(name, dev).await?;
+    let m: Mnemonic = account.mnemonic.parse().context("dev account mnemonic")?;
+    Ok(key_from_mnemonic(&m))
 }
 
 /// An address given directly (`yun1…`) or by key or dev-account name.
-pub fn resolve_address(s: &str, devnet_dir: &Path) -> anyhow::Result<Address> {
-    if let Ok(a) = s.parse::<Address>() {
-        return Ok(a);
-    }
-    let dev_file = devnet_dir.join(DEV_ACCOUNTS_FILE);
-    if dev_file.exists() {
-        let accounts: Vec<DevAccount> = serde_json::from_str(&std::fs::read_to_string(&dev_file)?)?;
-        if let Some(a) = accounts.iter().find(|a| a.name == s) {
-            return Ok(a.address);
-        }
+pub async fn resolve_address(s: &str, dev: &DevLookup) -> anyhow::Result<Address> {
+    match s.parse::<Address>() {
+        Ok(a) => return Ok(a),
+        // Meant as an address, not a name: say what is wrong with it.
+        Err(e) if s.starts_with("yun1") => bail!("`{s}` is not a valid yun1… address: {e}"),
+        Err(_) => {}
     }
     if let Some(a) = Keystore::open(&yun_home().join("keys"))?.address(s)? {
         return Ok(a);
     }
-    bail!("`{s}` is neither a yun1… address nor a known key name")
+    Ok(dev_account_named(s, dev).await?.address)
+}
+
+/// `devN` as the index of a dev account.
+fn dev_index(name: &str) -> Option<usize> {
+    let n = name.strip_prefix("dev")?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| n.parse().ok())
+        .flatten()
+}
+
+/// The dev account `name` of the chain `dev.node` runs. Dev names resolve only on a chain
+/// whose genesis marks dev accounts, and only to accounts that genesis funded: a devnet
+/// directory left over from another chain never signs for this one.
+async fn dev_account_named(name: &str, dev: &DevLookup) -> anyhow::Result<DevAccount> {
+    let genesis = yun_client::Client::new(&dev.node)
+        .genesis()
+        .await
+        .with_context(|| {
+            format!(
+                "no key named `{name}` on this machine, and the node at {} did not answer to say whether it is a dev chain: start `yun devnet`, pass `--node URL`, or create the key with `yun keys new {name}`",
+                dev.node
+            )
+        })?;
+    if genesis.dev_accounts == 0 {
+        bail!(
+            "no key named `{name}`: the chain at {} (`{}`) is not a dev chain, so dev accounts (dev0 …) do not exist there; create a key with `yun keys new {name}` or import one with `yun keys import {name}`",
+            dev.node,
+            genesis.chain_id
+        );
+    }
+    let funded = |a: &Address| genesis.accounts.iter().any(|g| g.address == *a);
+    if let Some(a) = dev_file_account(name, &dev.devnet_dir)?.filter(|a| funded(&a.address)) {
+        return Ok(a);
+    }
+    match dev_index(name) {
+        Some(i) if i < genesis.dev_accounts as usize && funded(&dev_account(i).address) => {
+            Ok(dev_account(i))
+        }
+        _ => bail!(
+            "no key named `{name}`: the dev chain at {} has dev0 … dev{}; other names are keystore keys (`yun keys new {name}`) or, for a devnet's providers, found with `--devnet-dir DIR` (or YUN_DEVNET_DIR)",
+            dev.node,
+            genesis.dev_accounts - 1
+        ),
+    }
+}
+
+/// The account `name` in a devnet directory's accounts file, if the file exists and has it.
+fn dev_file_account(name: &str, devnet_dir: &Path) -> anyhow::Result<Option<DevAccount>> {
+    let dev_file = devnet_dir.join(DEV_ACCOUNTS_FILE);
+    if !dev_file.exists() {
+        return Ok(None);
+    }
+    let accounts: Vec<DevAccount> = serde_json::from_str(&std::fs::read_to_string(&dev_file)?)
+        .with_context(|| format!("reading {}", dev_file.display()))?;
+    Ok(accounts.into_iter().find(|a| a.name == name))
 }
 
 #[cfg(test)]
@@ -236,6 +288,16 @@ mod tests {
             ks.add("../evil", &m, "pw").is_err(),
             "names cannot escape the directory"
         );
+    }
+
+    #[test]
+    fn dev_names_are_dev_then_digits() {
+        assert_eq!(dev_index("dev0"), Some(0));
+        assert_eq!(dev_index("dev12"), Some(12));
+        assert_eq!(dev_index("dev"), None);
+        assert_eq!(dev_index("devx"), None);
+        assert_eq!(dev_index("dev-1"), None);
+        assert_eq!(dev_index("provider0"), None);
     }
 
     #[test]

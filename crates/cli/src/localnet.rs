@@ -214,6 +214,7 @@ pub fn prepare(
             }
             params
         },
+        dev_accounts: accounts.len() as u32,
     };
     std::fs::write(
         dir.join("genesis.json"),

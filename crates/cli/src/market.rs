@@ -143,6 +143,48 @@ pub enum JobCmd {
         /// An address or key name.
         address: String,
     },
+    /// List jobs in id order: everyone's, or one requester's, in one status.
+    List {
+        /// Only jobs this address or key name posted.
+        #[arg(long)]
+        requester: Option<String>,
+        /// Only jobs in this status.
+        #[arg(long, value_enum)]
+        status: Option<JobStatusArg>,
+        /// At most this many (the node allows at most 500).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Start after this job id (printed as `--after …` under a full page).
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// The tasks waiting in the market's queue for (more) replicas, with their bids.
+    Queue {
+        /// At most this many (the node allows at most 1,000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Start after this task, `JOB:INDEX` (printed under a full page).
+        #[arg(long)]
+        after: Option<String>,
+    },
+}
+
+/// A job's status, as `yun job list --status` takes it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum JobStatusArg {
+    Open,
+    Cancelled,
+    Settled,
+}
+
+impl From<JobStatusArg> for yun_types::api::JobStatusView {
+    fn from(s: JobStatusArg) -> Self {
+        match s {
+            JobStatusArg::Open => Self::Open,
+            JobStatusArg::Cancelled => Self::Cancelled,
+            JobStatusArg::Settled => Self::Settled,
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -211,7 +253,7 @@ pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()>
             })
         }
         ProviderCmd::Update { offer, sign } => {
-            let me = keys::address_of(&keys::signer(&sign.from, &opts.devnet_dir())?);
+            let me = keys::address_of(&keys::signer(&sign.from, &opts.dev_lookup()).await?);
             let mut spec = client
                 .provider(&me)
                 .await
@@ -264,19 +306,20 @@ pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()>
             })
         }
         ProviderCmd::Status { provider } => {
-            let a = keys::resolve_address(&provider, &opts.devnet_dir())?;
+            let a = keys::resolve_address(&provider, &opts.dev_lookup()).await?;
             let p = client.provider(&a).await?;
             print(opts.output, &p, || text::provider(&p))
         }
         ProviderCmd::Assignments { provider } => {
-            let a = keys::resolve_address(&provider, &opts.devnet_dir())?;
+            let a = keys::resolve_address(&provider, &opts.dev_lookup()).await?;
             let r = client.provider_assignments(&a).await?;
             print(opts.output, &r, || text::assignments(&r))
         }
         ProviderCmd::List { limit, after } => {
-            let after = after
-                .map(|a| keys::resolve_address(&a, &opts.devnet_dir()))
-                .transpose()?;
+            let after = match after {
+                Some(a) => Some(keys::resolve_address(&a, &opts.dev_lookup()).await?),
+                None => None,
+            };
             let r = client.providers(limit, after.as_ref()).await?;
             print(opts.output, &r, || text::providers(&r))
         }
@@ -314,9 +357,32 @@ pub async fn job(cmd: JobCmd, opts: &ClientOpts) -> anyhow::Result<()> {
             print(opts.output, &w, || text::why(&w))
         }
         JobCmd::Requester { address } => {
-            let a = keys::resolve_address(&address, &opts.devnet_dir())?;
+            let a = keys::resolve_address(&address, &opts.dev_lookup()).await?;
             let r = client.requester(&a).await?;
             print(opts.output, &r, || text::requester(&r))
+        }
+        JobCmd::List {
+            requester,
+            status,
+            limit,
+            after,
+        } => {
+            let requester = match requester {
+                Some(r) => Some(keys::resolve_address(&r, &opts.dev_lookup()).await?),
+                None => None,
+            };
+            let query = yun_client::JobsQuery {
+                requester,
+                status: status.map(Into::into),
+                limit,
+                after: after.as_deref().map(job_id).transpose()?,
+            };
+            let r = client.jobs(&query).await?;
+            print(opts.output, &r, || text::jobs(&r))
+        }
+        JobCmd::Queue { limit, after } => {
+            let r = client.queued_tasks(limit, after.as_deref()).await?;
+            print(opts.output, &r, || text::queued_tasks(&r))
         }
     }
 }

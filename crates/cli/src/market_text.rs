@@ -122,6 +122,63 @@ pub fn providers(r: &ProvidersResponse) -> String {
     out
 }
 
+pub fn jobs(r: &JobsResponse) -> String {
+    let mut out = if r.jobs.is_empty() {
+        format!("no jobs on this page (height {})", r.height)
+    } else {
+        format!(
+            "{:<64} {:<9} {:>6} {:>9} {:>6} {:>10} {:>14} {:>14}",
+            "JOB", "STATUS", "TASKS", "VERIFIED", "FAILED", "POSTED", "BID/MFUEL", "ESCROW"
+        )
+    };
+    for j in &r.jobs {
+        let status = match j.status {
+            JobStatusView::Open => "open",
+            JobStatusView::Cancelled => "cancelled",
+            JobStatusView::Settled => "settled",
+        };
+        out += &format!(
+            "\n{:<64} {:<9} {:>6} {:>9} {:>6} {:>10} {:>14} {:>14}",
+            j.id.to_string(),
+            status,
+            j.tasks,
+            j.tasks_verified,
+            j.tasks_failed,
+            j.posted_height,
+            j.bid_per_mfuel.to_string(),
+            j.escrow.to_string()
+        );
+    }
+    if let Some(next) = &r.next_after {
+        out += &format!("\n(more: --after {next})");
+    }
+    out
+}
+
+pub fn queued_tasks(r: &QueuedTasksResponse) -> String {
+    if r.tasks.is_empty() {
+        return format!("no tasks wait for replicas (height {})", r.height);
+    }
+    let mut out = format!(
+        "{} tasks wait for replicas (height {})\n{:<64} {:>5} {:>14} {:>7} {:>6}",
+        r.queue_tasks, r.height, "JOB", "TASK", "BID/MFUEL", "WANTED", "LIVE"
+    );
+    for t in &r.tasks {
+        out += &format!(
+            "\n{:<64} {:>5} {:>14} {:>7} {:>6}",
+            t.job.to_string(),
+            t.index,
+            t.bid_per_mfuel.to_string(),
+            t.replicas_wanted,
+            t.replicas_live
+        );
+    }
+    if let Some(next) = &r.next_after {
+        out += &format!("\n(more: --after {next})");
+    }
+    out
+}
+
 pub fn assignments(r: &AssignmentsResponse) -> String {
     if r.assignments.is_empty() {
         return format!("{} holds no tasks (height {})", r.provider, r.height);

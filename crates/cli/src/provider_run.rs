@@ -57,7 +57,7 @@ pub enum FaultArg {
 }
 
 pub async fn run(args: ProviderRunArgs, opts: &ClientOpts) -> anyhow::Result<()> {
-    let key = keys::signer(&args.from, &opts.devnet_dir())?;
+    let key = keys::signer(&args.from, &opts.dev_lookup()).await?;
     let address = address_of(&key);
     let data_dir = args
         .data_dir

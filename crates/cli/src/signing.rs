@@ -59,7 +59,7 @@ pub async fn sign_and_submit(
     sign: &SignOpts,
     action: Action,
 ) -> anyhow::Result<Submitted> {
-    let key = keys::signer(&sign.from, &opts.devnet_dir())?;
+    let key = keys::signer(&sign.from, &opts.dev_lookup()).await?;
     let sender = keys::address_of(&key);
     let status = client.status().await?;
     let fee = match &sign.fee {

@@ -67,14 +67,16 @@ pub enum StakeCmd {
 
 pub async fn stake(cmd: StakeCmd, opts: &ClientOpts) -> anyhow::Result<()> {
     let client = Client::new(&opts.node);
-    let resolve = |s: &str| keys::resolve_address(s, &opts.devnet_dir());
+    let dev = opts.dev_lookup();
     match cmd {
         StakeCmd::Validators => {
             let r = client.validators().await?;
             print(opts.output, &r, || validators_text(&r))
         }
         StakeCmd::Validator { validator } => {
-            let v = client.validator(&resolve(&validator)?).await?;
+            let v = client
+                .validator(&keys::resolve_address(&validator, &dev).await?)
+                .await?;
             print(opts.output, &v, || validator_text(&v))
         }
         StakeCmd::Register {
@@ -100,7 +102,7 @@ pub async fn stake(cmd: StakeCmd, opts: &ClientOpts) -> anyhow::Result<()> {
             amount: a,
             sign,
         } => {
-            let validator = resolve(&validator)?;
+            let validator = keys::resolve_address(&validator, &dev).await?;
             let amount = amount(&a, "--amount")?;
             let action = Action::Delegate { validator, amount };
             let s = sign_and_submit(&client, opts, &sign, action).await?;
@@ -116,7 +118,7 @@ pub async fn stake(cmd: StakeCmd, opts: &ClientOpts) -> anyhow::Result<()> {
             amount: a,
             sign,
         } => {
-            let validator = resolve(&validator)?;
+            let validator = keys::resolve_address(&validator, &dev).await?;
             let amount = amount(&a, "--amount")?;
             let action = Action::Undelegate { validator, amount };
             let s = sign_and_submit(&client, opts, &sign, action).await?;
@@ -140,7 +142,9 @@ pub async fn stake(cmd: StakeCmd, opts: &ClientOpts) -> anyhow::Result<()> {
             })
         }
         StakeCmd::Delegations { account } => {
-            let r = client.delegations(&resolve(&account)?).await?;
+            let r = client
+                .delegations(&keys::resolve_address(&account, &dev).await?)
+                .await?;
             print(opts.output, &r, || delegations_text(&r))
         }
     }
