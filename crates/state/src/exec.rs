@@ -5,7 +5,9 @@
 //! proposer must never include it; an *action* that fails (say, a transfer larger than the
 //! balance left after the fee) still consumes the nonce and the fee and gets a failed receipt.
 
-use crate::market::credit;
+use crate::bank;
+use crate::dispatch;
+use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
 use commonware_codec::{Encode, EncodeSize};
 use commonware_cryptography::ed25519::PublicKey;
@@ -13,23 +15,7 @@ use commonware_cryptography::{BatchEntry, BatchVerifier};
 use commonware_parallel::Sequential;
 use rand_core::CryptoRng;
 use yun_types::limits::BLOCK_TX_BYTES_MAX;
-use yun_types::{
-    Action, Address, Amount, ChainParams, Hash32, Receipt, SignedTx, TX_NAMESPACE, TxOutcome,
-    TxRejection,
-};
-
-/// What the block itself contributes to execution: the only source of height, time and the
-/// proposer (who receives what the pro-rata fee shares leave over).
-#[derive(Debug, Clone)]
-pub struct BlockEnv {
-    pub chain_id: String,
-    pub height: u64,
-    pub timestamp_ms: u64,
-    pub proposer: Address,
-    /// The parent block's hash: the block's randomness (market tie-breaks). A proposer can
-    /// influence it only by choosing among its own candidate blocks.
-    pub seed: Hash32,
-}
+use yun_types::{Amount, ChainParams, Receipt, SignedTx, TX_NAMESPACE, TxOutcome, TxRejection};
 
 /// A block that must not be accepted: the index of the offending transaction and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -70,16 +56,7 @@ pub fn check_stateless(
     if tx.expires_at_height - height > params.expiry_blocks_max {
         return Err(TxRejection::ExpiryTooFar);
     }
-    match &tx.action {
-        Action::Transfer { amount, .. } if amount.is_zero() => Err(TxRejection::ZeroAmount),
-        Action::PostJob { spec } => crate::market::check_job_spec(spec, params, height),
-        Action::CommitResults { commits } if commits.is_empty() => Err(TxRejection::Malformed),
-        Action::RevealResults { reveals } if reveals.is_empty() => Err(TxRejection::Malformed),
-        staking if crate::staking::is_staking_action(staking) => {
-            crate::staking::check_stateless(staking)
-        }
-        _ => Ok(()),
-    }
+    dispatch::check_stateless(&tx.action, params, height)
 }
 
 /// Verifies every signature of `txs` in one batch. `rng` only blinds the batch equation (so
@@ -126,7 +103,7 @@ pub fn check_admission<R: StateReader + ?Sized>(
     if stx.tx.nonce > pending_nonce {
         return Err(TxRejection::NonceTooFarAhead);
     }
-    let spend = max_spend(stx)?;
+    let spend = dispatch::max_spend(stx)?;
     let total = spend
         .checked_add(pending_spend)
         .map_err(|_| TxRejection::AmountOverflow)?;
@@ -134,20 +111,6 @@ pub fn check_admission<R: StateReader + ?Sized>(
         return Err(TxRejection::InsufficientBalance);
     }
     Ok(())
-}
-
-/// Fee plus whatever the action moves out of the sender's balance.
-pub fn max_spend(stx: &SignedTx) -> Result<Amount, TxRejection> {
-    let action = &stx.tx.action;
-    let moved = if crate::staking::is_staking_action(action) {
-        crate::staking::action_spend(action)
-    } else {
-        crate::market::action_spend(action)?
-    };
-    stx.tx
-        .fee
-        .checked_add(moved)
-        .map_err(|_| TxRejection::AmountOverflow)
 }
 
 /// Executes `txs` in order on top of `state`. Signatures must already have been verified
@@ -258,7 +221,7 @@ fn end_block<R: StateReader + ?Sized>(
     fees_total: Amount,
     burned_total: Amount,
 ) {
-    crate::market::burn(state, burned_total);
+    bank::burn(state, burned_total);
     let fee_pool = fees_total
         .checked_sub(burned_total)
         .expect("the burned share is part of the fees");
@@ -278,21 +241,10 @@ fn apply_tx<R: StateReader + ?Sized>(
 ) -> Result<(Receipt, Amount), TxRejection> {
     check_stateless(stx, &env.chain_id, params, env.height)?;
     let sender = stx.sender();
-    let mut account = state.account(&sender);
-    if stx.tx.nonce != account.nonce {
-        return Err(TxRejection::BadNonce);
-    }
     let fee = stx.tx.fee;
-    account.balance = account
-        .balance
-        .checked_sub(fee)
-        .map_err(|_| TxRejection::InsufficientBalance)?;
-    account.nonce += 1;
-    state.set_account(&sender, account);
+    let burned = bank::charge_fee(state, params, &sender, stx.tx.nonce, fee)?;
 
-    let burned = crate::staking::bps_of(fee, params.fee_burn_bps);
-
-    let outcome = match apply_action(state, env, params, &sender, &stx.id(), &stx.tx.action) {
+    let outcome = match dispatch::apply(state, env, params, &sender, &stx.id(), &stx.tx.action) {
         Ok(()) => TxOutcome::Success,
         Err(reason) => TxOutcome::Failed(reason),
     };
@@ -304,31 +256,4 @@ fn apply_tx<R: StateReader + ?Sized>(
         fee_paid: fee,
     };
     Ok((receipt, burned))
-}
-
-/// Runs the action. On error nothing it touched has been written.
-fn apply_action<R: StateReader + ?Sized>(
-    state: &mut Overlay<'_, R>,
-    env: &BlockEnv,
-    params: &ChainParams,
-    sender: &Address,
-    tx_id: &Hash32,
-    action: &Action,
-) -> Result<(), TxRejection> {
-    match action {
-        staking if crate::staking::is_staking_action(staking) => {
-            crate::staking::apply_action(state, env, params, sender, staking)
-        }
-        Action::Transfer { to, amount } => {
-            let mut from = state.account(sender);
-            from.balance = from
-                .balance
-                .checked_sub(*amount)
-                .map_err(|_| TxRejection::InsufficientBalance)?;
-            state.set_account(sender, from);
-            credit(state, to, *amount);
-            Ok(())
-        }
-        market => crate::market::apply_action(state, env, params, sender, tx_id, market),
-    }
 }

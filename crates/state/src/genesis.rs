@@ -5,6 +5,7 @@
 //! active set; from epoch 1 on only validators with at least the minimum self bond are
 //! eligible (if none is, the set carries over).
 
+use crate::bank;
 use crate::overlay::{MemState, Overlay, StateWrites};
 use crate::staking::{
     ActiveSet, ActiveValidator, Validator, ValidatorStatus, check_p2p_address, sort_by_stake,
@@ -41,6 +42,62 @@ pub enum GenesisError {
 
 /// Validates `genesis` and returns the writes that form the state at height 0.
 pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
+    check_genesis(genesis)?;
+    let empty = MemState::default();
+    let mut state = Overlay::new(&empty);
+    let mut seen = BTreeSet::new();
+    let mut total = Amount::ZERO;
+    for a in &genesis.accounts {
+        if !seen.insert(a.address) {
+            return Err(GenesisError::DuplicateAccount(a.address.to_string()));
+        }
+        total = total
+            .checked_add(a.balance)
+            .map_err(|_| GenesisError::Overflow)?;
+        bank::open_account(&mut state, &a.address, a.balance);
+    }
+    // Genesis validators: self bonds are minted into the supply; together they are epoch 0's
+    // active set, in the canonical order (stake high to low, then address bytes), whatever
+    // order the file lists them in.
+    let mut active = Vec::with_capacity(genesis.validators.len());
+    for v in &genesis.validators {
+        total = total
+            .checked_add(v.self_bond)
+            .map_err(|_| GenesisError::Overflow)?;
+        state.set_validator(&Validator {
+            address: v.address,
+            p2p_address: v.p2p_address.clone(),
+            self_bond: v.self_bond,
+            delegated: Amount::ZERO,
+            status: ValidatorStatus::Active,
+            jailed_until_height: 0,
+            fees_earned: Amount::ZERO,
+            slashed: Amount::ZERO,
+            registered_height: 0,
+        });
+        active.push(ActiveValidator {
+            address: v.address,
+            stake: v.self_bond,
+        });
+    }
+    sort_by_stake(&mut active);
+    state.set_active_set(&ActiveSet {
+        epoch: 0,
+        validators: active,
+    });
+    state.set_consensus_set(0, &genesis.validators.iter().map(|v| v.address).collect());
+    state.set_params(&genesis.params);
+    state.set_supply(&Supply {
+        total,
+        burned: Amount::ZERO,
+    });
+    Ok(state.into_writes())
+}
+
+/// The rules a genesis must meet before anything is written: a chain id, parameters in range,
+/// and a validator list that can form epoch 0's set (the accounts are checked as they are
+/// written).
+fn check_genesis(genesis: &Genesis) -> Result<(), GenesisError> {
     if genesis.chain_id.is_empty() || genesis.chain_id.len() > CHAIN_ID_BYTES_MAX {
         return Err(GenesisError::ChainId);
     }
@@ -89,55 +146,5 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
             return Err(GenesisError::SelfBond(v.address.to_string()));
         }
     }
-    let empty = MemState::default();
-    let mut state = Overlay::new(&empty);
-    let mut seen = BTreeSet::new();
-    let mut total = Amount::ZERO;
-    for a in &genesis.accounts {
-        if !seen.insert(a.address) {
-            return Err(GenesisError::DuplicateAccount(a.address.to_string()));
-        }
-        total = total
-            .checked_add(a.balance)
-            .map_err(|_| GenesisError::Overflow)?;
-        let mut account = state.account(&a.address);
-        account.balance = a.balance;
-        state.set_account(&a.address, account);
-    }
-    // Genesis validators: self bonds are minted into the supply; together they are epoch 0's
-    // active set, in the canonical order (stake high to low, then address bytes), whatever
-    // order the file lists them in.
-    let mut active = Vec::with_capacity(genesis.validators.len());
-    for v in &genesis.validators {
-        total = total
-            .checked_add(v.self_bond)
-            .map_err(|_| GenesisError::Overflow)?;
-        state.set_validator(&Validator {
-            address: v.address,
-            p2p_address: v.p2p_address.clone(),
-            self_bond: v.self_bond,
-            delegated: Amount::ZERO,
-            status: ValidatorStatus::Active,
-            jailed_until_height: 0,
-            fees_earned: Amount::ZERO,
-            slashed: Amount::ZERO,
-            registered_height: 0,
-        });
-        active.push(ActiveValidator {
-            address: v.address,
-            stake: v.self_bond,
-        });
-    }
-    sort_by_stake(&mut active);
-    state.set_active_set(&ActiveSet {
-        epoch: 0,
-        validators: active,
-    });
-    state.set_consensus_set(0, &genesis.validators.iter().map(|v| v.address).collect());
-    state.set_params(&genesis.params);
-    state.set_supply(&Supply {
-        total,
-        burned: Amount::ZERO,
-    });
-    Ok(state.into_writes())
+    Ok(())
 }

@@ -1,6 +1,98 @@
-//! The layout of the key-value state: every key is a one-byte kind tag and its body.
+//! The layout of the key-value state, and the one registry of its one-byte key tags.
+//!
+//! Every key is a one-byte kind tag and its body. A tag is protocol: two kinds sharing a byte
+//! would read each other's records, and a changed tag is a state every node reads
+//! differently. So the tags live in one list ([`ALL_TAGS`], checked unique by a test) rather
+//! than next to the records they prefix; the market's and staking's key builders
+//! (`market::records`, `staking::records`) use these. Multi-byte parts of a key follow the tag
+//! at fixed widths, heights big-endian so key order is height order.
 
 use yun_types::Address;
+
+// Accounts and chain-wide records.
+
+/// `a` ‖ address: an [`crate::Account`] (balance and nonce).
+pub const TAG_ACCOUNT: u8 = b'a';
+/// `p`: the chain parameters, fixed at genesis.
+pub const TAG_PARAMS: u8 = b'p';
+/// `s`: the [`crate::supply::Supply`] record (total minted, burned).
+pub const TAG_SUPPLY: u8 = b's';
+
+// The market.
+
+/// `P` ‖ provider: a provider record.
+pub const TAG_PROVIDER: u8 = b'P';
+/// `J` ‖ job id: a job record.
+pub const TAG_JOB: u8 = b'J';
+/// `T` ‖ job ‖ task index: a task record.
+pub const TAG_TASK: u8 = b'T';
+/// `Q` ‖ job ‖ task index: tasks that want more replicas than they have (the matching queue).
+pub const TAG_QUEUE: u8 = b'Q';
+/// `A` ‖ provider ‖ job ‖ task index: replicas a provider holds (what its agent works on).
+pub const TAG_ASSIGNED: u8 = b'A';
+/// `D` ‖ height ‖ job ‖ task index: a replica deadline falls at that height.
+pub const TAG_DEADLINE: u8 = b'D';
+/// `V` ‖ job ‖ task index: tasks whose replicas have all revealed or expired (verify at the
+/// end of the block).
+pub const TAG_VERIFY: u8 = b'V';
+/// `X` ‖ height ‖ provider: a provider bond to return at that height.
+pub const TAG_EXIT: u8 = b'X';
+/// `E` ‖ height ‖ job: a job's deadline.
+pub const TAG_JOB_DEADLINE: u8 = b'E';
+/// `M`: the market-wide numbers (price index, slots, queue length, recent clearing prices).
+pub const TAG_MARKET: u8 = b'M';
+/// `R` ‖ requester: a requester's usage.
+pub const TAG_REQUESTER: u8 = b'R';
+
+// Staking.
+
+/// `v` ‖ validator: a validator record.
+pub const TAG_VALIDATOR: u8 = b'v';
+/// `d` ‖ delegator ‖ validator: a delegation.
+pub const TAG_DELEGATION: u8 = b'd';
+/// `w` ‖ validator ‖ delegator: the delegations to one validator (for slashing).
+pub const TAG_DELEGATED_TO: u8 = b'w';
+/// `u` ‖ delegator ‖ validator ‖ release height: an unbonding entry.
+pub const TAG_UNBONDING: u8 = b'u';
+/// `r` ‖ release height ‖ delegator ‖ validator: unbondings to release at that height.
+pub const TAG_RELEASE: u8 = b'r';
+/// `n` ‖ validator ‖ release height ‖ delegator: the unbondings from one validator (for
+/// slashing).
+pub const TAG_UNBONDING_OF: u8 = b'n';
+/// `q` ‖ validator ‖ epoch ‖ view: an equivocation already punished.
+pub const TAG_EVIDENCE: u8 = b'q';
+/// `k`: the active set of the epoch the next block belongs to.
+pub const TAG_ACTIVE_SET: u8 = b'k';
+/// `c` ‖ epoch: the validators consensus signs with in that epoch, which equivocation
+/// evidence is checked against (kept for `staking::EVIDENCE_EPOCHS_KEPT` epochs).
+pub const TAG_CONSENSUS_SET: u8 = b'c';
+
+/// Every tag with its name: the registry a new kind of key must join.
+pub const ALL_TAGS: &[(u8, &str)] = &[
+    (TAG_ACCOUNT, "account"),
+    (TAG_PARAMS, "params"),
+    (TAG_SUPPLY, "supply"),
+    (TAG_PROVIDER, "provider"),
+    (TAG_JOB, "job"),
+    (TAG_TASK, "task"),
+    (TAG_QUEUE, "queue"),
+    (TAG_ASSIGNED, "assigned"),
+    (TAG_DEADLINE, "deadline"),
+    (TAG_VERIFY, "verify"),
+    (TAG_EXIT, "exit"),
+    (TAG_JOB_DEADLINE, "job_deadline"),
+    (TAG_MARKET, "market"),
+    (TAG_REQUESTER, "requester"),
+    (TAG_VALIDATOR, "validator"),
+    (TAG_DELEGATION, "delegation"),
+    (TAG_DELEGATED_TO, "delegated_to"),
+    (TAG_UNBONDING, "unbonding"),
+    (TAG_RELEASE, "release"),
+    (TAG_UNBONDING_OF, "unbonding_of"),
+    (TAG_EVIDENCE, "evidence"),
+    (TAG_ACTIVE_SET, "active_set"),
+    (TAG_CONSENSUS_SET, "consensus_set"),
+];
 
 /// A typed state key; [`StateKey::bytes`] is what the authenticated tree stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -9,10 +101,6 @@ pub enum StateKey {
     Params,
     Supply,
 }
-
-pub const TAG_ACCOUNT: u8 = b'a';
-pub const TAG_PARAMS: u8 = b'p';
-pub const TAG_SUPPLY: u8 = b's';
 
 impl StateKey {
     pub fn bytes(&self) -> Vec<u8> {
@@ -34,5 +122,44 @@ impl StateKey {
             [TAG_ACCOUNT, rest @ ..] => rest.try_into().ok().map(Address),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ALL_TAGS;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_tag_is_unique_and_named_once() {
+        let mut bytes: BTreeMap<u8, &str> = BTreeMap::new();
+        let mut names: BTreeMap<&str, u8> = BTreeMap::new();
+        for &(tag, name) in ALL_TAGS {
+            if let Some(other) = bytes.insert(tag, name) {
+                panic!("{other} and {name} share the tag {:?}", tag as char);
+            }
+            if let Some(other) = names.insert(name, tag) {
+                panic!(
+                    "{name} names both {:?} and {:?}",
+                    other as char, tag as char
+                );
+            }
+        }
+    }
+
+    /// The registry is the whole list: every `TAG_` constant of this file is in `ALL_TAGS`
+    /// (a tag defined but not registered would escape the uniqueness check above).
+    #[test]
+    fn every_tag_constant_is_registered() {
+        let source = include_str!("keys.rs");
+        let defined = source
+            .lines()
+            .filter(|l| l.starts_with("pub const TAG_") && l.contains(": u8 = b'"))
+            .count();
+        assert_eq!(
+            defined,
+            ALL_TAGS.len(),
+            "a TAG_ constant is missing from ALL_TAGS"
+        );
     }
 }

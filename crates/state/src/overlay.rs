@@ -61,6 +61,11 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
         self.writes.insert(key, None);
     }
 
+    /// Marks an index entry present (the value carries nothing: the key is the entry).
+    pub fn mark(&mut self, key: Vec<u8>) {
+        self.put(key, Vec::new());
+    }
+
     /// Entries with `start <= key < end` as they stand with this overlay's writes applied.
     pub fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =

@@ -8,12 +8,11 @@
 //!
 //! Every block it executes is followed by the supply-conservation check.
 
-use crate::exec::{
-    BlockEnv, BlockError, BlockOutcome, build_block, execute_block, verify_signatures,
-};
+use crate::conservation::check_supply;
+use crate::env::BlockEnv;
+use crate::exec::{BlockError, BlockOutcome, build_block, execute_block, verify_signatures};
 use crate::genesis::genesis_writes;
 use crate::overlay::{MemState, Overlay};
-use crate::supply::check_supply;
 use commonware_cryptography::Signer;
 use commonware_cryptography::ed25519::PrivateKey;
 use std::collections::BTreeMap;

@@ -1,5 +1,7 @@
-//! Golden digests: a fixed story over transfers, staking and the market, and a short market
-//! simulation, each pinned to the digest it produced before a refactor, so a change meant to
+//! Golden digests that pin the state machine's output across changes meant to move no state.
+//!
+//! A fixed story over transfers, staking and the market, and a short market simulation, each
+//! pinned to the digest it produced before the issue 13 restructuring, so a change meant to
 //! move code around cannot silently move state (every node must agree on it byte for byte).
 
 use commonware_cryptography::Signer as _;

@@ -1,9 +1,11 @@
 //! The market's transactions: provider lifecycle, posting and cancelling jobs, and the
 //! commit-reveal of results. Each checks everything before writing anything.
 
+use super::escrow::{escrow_for, settle_job_if_done};
 use super::records::*;
-use super::{escrow_for, replica_cap, settle_job_if_done};
-use crate::exec::BlockEnv;
+use super::verification::open_reveals_if_all_committed;
+use crate::bank;
+use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
 use std::collections::BTreeSet;
 use yun_types::market::{
@@ -27,7 +29,7 @@ fn check_provider_spec(spec: &ProviderSpec, params: &ChainParams) -> Result<()> 
     }
 }
 
-pub(super) fn register_provider<R: StateReader + ?Sized>(
+pub(crate) fn register_provider<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
@@ -42,12 +44,7 @@ pub(super) fn register_provider<R: StateReader + ?Sized>(
     if bond < params.market.provider_bond_min {
         return Err(TxRejection::BondTooLow);
     }
-    let mut account = state.account(sender);
-    account.balance = account
-        .balance
-        .checked_sub(bond)
-        .map_err(|_| TxRejection::InsufficientBalance)?;
-    state.set_account(sender, account);
+    bank::debit(state, sender, bond)?;
     let provider = Provider {
         spec: spec.clone(),
         bond,
@@ -66,7 +63,7 @@ pub(super) fn register_provider<R: StateReader + ?Sized>(
     Ok(())
 }
 
-pub(super) fn update_provider<R: StateReader + ?Sized>(
+pub(crate) fn update_provider<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     params: &ChainParams,
     sender: &Address,
@@ -83,7 +80,7 @@ pub(super) fn update_provider<R: StateReader + ?Sized>(
     Ok(())
 }
 
-pub(super) fn pause_provider<R: StateReader + ?Sized>(
+pub(crate) fn pause_provider<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     sender: &Address,
     paused: bool,
@@ -101,7 +98,7 @@ pub(super) fn pause_provider<R: StateReader + ?Sized>(
     Ok(())
 }
 
-pub(super) fn exit_provider<R: StateReader + ?Sized>(
+pub(crate) fn exit_provider<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
@@ -116,7 +113,7 @@ pub(super) fn exit_provider<R: StateReader + ?Sized>(
     if p.tasks_in_flight > 0 || !state.scan(&pending).is_empty() {
         return Err(TxRejection::TasksInFlight);
     }
-    let release_height = env.height + params.market.unbonding_blocks.max(1);
+    let release_height = env.height_after(params.market.unbonding_blocks);
     p.status = ProviderStatus::Exiting { release_height };
     state.set_provider(sender, &p);
     state.mark(exit_key(release_height, sender));
@@ -148,7 +145,7 @@ pub fn check_job_spec(spec: &JobSpec, params: &ChainParams, height: u64) -> Resu
     Ok(())
 }
 
-pub(super) fn post_job<R: StateReader + ?Sized>(
+pub(crate) fn post_job<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
@@ -158,12 +155,8 @@ pub(super) fn post_job<R: StateReader + ?Sized>(
 ) -> Result<()> {
     check_job_spec(spec, params, env.height)?;
     let escrow = escrow_for(spec)?;
-    let mut account = state.account(sender);
-    account.balance = account
-        .balance
-        .checked_sub(escrow)
-        .map_err(|_| TxRejection::InsufficientEscrow)?;
-    state.set_account(sender, account);
+    // Short of the escrow is its own reason: the requester may have meant a smaller job.
+    bank::debit(state, sender, escrow).map_err(|_| TxRejection::InsufficientEscrow)?;
     let tasks = spec.tasks.len() as u32;
     let wanted = initial_replicas(&spec.verification);
     for index in 0..tasks {
@@ -197,7 +190,10 @@ pub(super) fn post_job<R: StateReader + ?Sized>(
     state.set_job(job_id, &job);
     state.mark(job_deadline_key(spec.deadline_height, job_id));
     let mut stats = state.requester_stats(sender);
-    stats.jobs_posted += 1;
+    stats.jobs_posted = stats
+        .jobs_posted
+        .checked_add(1)
+        .expect("invariant: one job per transaction, far fewer than u64::MAX");
     state.set_requester_stats(sender, &stats);
     Ok(())
 }
@@ -212,7 +208,7 @@ pub fn initial_replicas(v: &Verification) -> u8 {
     }
 }
 
-pub(super) fn cancel_job<R: StateReader + ?Sized>(
+pub(crate) fn cancel_job<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     sender: &Address,
@@ -246,8 +242,7 @@ pub(super) fn cancel_job<R: StateReader + ?Sized>(
             task.phase = TaskPhase::Failed {
                 reason: FailReason::Cancelled,
             };
-            job.tasks_open -= 1;
-            job.tasks_failed += 1;
+            job.task_failed();
             state.set_task(&t, &task);
         }
     }
@@ -274,7 +269,7 @@ fn no_duplicates<'a>(tasks: impl Iterator<Item = &'a TaskRef>) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn commit_results<R: StateReader + ?Sized>(
+pub(crate) fn commit_results<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
@@ -300,7 +295,7 @@ pub(super) fn commit_results<R: StateReader + ?Sized>(
     // the reveal waits (adaptive may hold reveals until another replica has committed; holding
     // slots meanwhile let every slot wait on every other one).
     let mut provider = state.provider(sender).expect("a replica's provider exists");
-    provider.tasks_in_flight -= updated.len() as u32;
+    provider.release_slots(updated.len());
     state.set_provider(sender, &provider);
     for (t, mut task) in updated {
         open_reveals_if_all_committed(state, env, params, &t, &mut task);
@@ -309,89 +304,7 @@ pub(super) fn commit_results<R: StateReader + ?Sized>(
     Ok(())
 }
 
-/// When no replica is still committing, every committed replica gets its reveal deadline.
-pub(super) fn open_reveals_if_all_committed<R: StateReader + ?Sized>(
-    state: &mut Overlay<'_, R>,
-    env: &BlockEnv,
-    params: &ChainParams,
-    t: &TaskRef,
-    task: &mut Task,
-) {
-    if task
-        .replicas
-        .iter()
-        .any(|r| matches!(r.state, ReplicaState::Assigned { .. }))
-    {
-        return;
-    }
-    if adaptive_wants_another(state, env, params, t, task) {
-        // Reveals stay closed until the new replica has committed too, so it cannot copy.
-        task.replicas_wanted = (task.live_replicas() + 1) as u8;
-        state.mark(queue_key(t));
-        return;
-    }
-    let deadline = env.height + params.market.reveal_window_blocks.max(1);
-    let mut opened = false;
-    for r in &mut task.replicas {
-        if let ReplicaState::Committed {
-            reveal_deadline: d @ None,
-            ..
-        } = &mut r.state
-        {
-            *d = Some(deadline);
-            opened = true;
-        }
-    }
-    if opened {
-        state.mark(deadline_key(deadline, t));
-    }
-}
-
-/// One in this many tasks accepted on a single trusted replica gets a second one anyway, so
-/// trust keeps being checked (BOINC-style spot checks).
-pub const SPOT_CHECK_ONE_IN: u64 = 10;
-
-/// Adaptive verification decides how many replicas a task needs while verdicts are still
-/// sealed: if the committed replicas, were they to agree, would not be trusted enough (or a
-/// spot check falls on a lone one), another replica is added before anyone reveals.
-fn adaptive_wants_another<R: StateReader + ?Sized>(
-    state: &Overlay<'_, R>,
-    env: &BlockEnv,
-    params: &ChainParams,
-    t: &TaskRef,
-    task: &Task,
-) -> bool {
-    let job = state.job(&t.job).expect("a task's job exists");
-    let Verification::Adaptive { target_error_ppm } = job.spec.verification else {
-        return false;
-    };
-    let committed: Vec<Address> = task
-        .replicas
-        .iter()
-        .filter(|r| matches!(r.state, ReplicaState::Committed { .. }))
-        .map(|r| r.provider)
-        .collect();
-    let can_add = !committed.is_empty()
-        && task.live_replicas() < replica_cap(&job.spec.verification) as usize
-        && job.status == JobStatus::Open
-        && env.height < job.spec.deadline_height;
-    if !can_add {
-        return false;
-    }
-    let trusted = super::group_error_ppm(state, params, &committed) <= u64::from(target_error_ppm);
-    !trusted || (committed.len() == 1 && spot_check(env, t))
-}
-
-fn spot_check(env: &BlockEnv, t: &TaskRef) -> bool {
-    let mut h = blake3::Hasher::new_derive_key("yun/market/spot-check/v1");
-    h.update(env.seed.as_bytes());
-    h.update(t.job.as_bytes());
-    h.update(&t.index.to_be_bytes());
-    let x = u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"));
-    x % SPOT_CHECK_ONE_IN == 0
-}
-
-pub(super) fn reveal_results<R: StateReader + ?Sized>(
+pub(crate) fn reveal_results<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     sender: &Address,

@@ -1,29 +1,18 @@
 //! What the market keeps in state: provider, job and task records, the index keys the
 //! end-of-block step walks, and typed access to them through the overlay.
 
+// The tags live in the one registry (`keys`); re-exported so `market::TAG_…` keeps naming them.
+pub use crate::keys::{
+    TAG_ASSIGNED, TAG_DEADLINE, TAG_EXIT, TAG_JOB, TAG_JOB_DEADLINE, TAG_MARKET, TAG_PROVIDER,
+    TAG_QUEUE, TAG_REQUESTER, TAG_TASK, TAG_VERIFY,
+};
 use crate::overlay::{Overlay, StateReader};
+// Re-exported so `market::decode` keeps decoding a record read raw (as the API does).
+pub use crate::record::{decode, encode};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 use yun_types::market::{JobId, JobSpec, ProviderSpec, TaskRef, Verdict};
 use yun_types::{Address, Amount, Hash32};
-
-pub const TAG_PROVIDER: u8 = b'P';
-pub const TAG_JOB: u8 = b'J';
-pub const TAG_TASK: u8 = b'T';
-/// Tasks that want more replicas than they have: the matching queue.
-pub const TAG_QUEUE: u8 = b'Q';
-/// provider ‖ task: replicas a provider holds (what its agent works on).
-pub const TAG_ASSIGNED: u8 = b'A';
-/// height ‖ task: a replica deadline falls at that height.
-pub const TAG_DEADLINE: u8 = b'D';
-/// Tasks whose replicas have all revealed or expired: verify at the end of the block.
-pub const TAG_VERIFY: u8 = b'V';
-/// height ‖ provider: a bond to return at that height.
-pub const TAG_EXIT: u8 = b'X';
-/// height ‖ job: a job's deadline.
-pub const TAG_JOB_DEADLINE: u8 = b'E';
-pub const TAG_MARKET: u8 = b'M';
-pub const TAG_REQUESTER: u8 = b'R';
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -52,9 +41,54 @@ pub struct Provider {
     pub registered_height: u64,
 }
 
+// The counters change only through these, checked: a count that would wrap is a broken
+// invariant (a slot freed twice, a task closed twice), and consensus stops on it rather than
+// carrying a wrapped number into every later block.
 impl Provider {
     pub fn free_slots(&self) -> u32 {
         self.spec.slots.saturating_sub(self.tasks_in_flight)
+    }
+
+    /// A replica assigned: one more slot busy.
+    pub(crate) fn take_slot(&mut self) {
+        self.tasks_in_flight = self
+            .tasks_in_flight
+            .checked_add(1)
+            .expect("invariant: a provider is assigned at most its free slots");
+    }
+
+    /// `n` assigned replicas committed or expired: their slots are free again.
+    pub(crate) fn release_slots(&mut self, n: usize) {
+        self.tasks_in_flight = u32::try_from(n)
+            .ok()
+            .and_then(|n| self.tasks_in_flight.checked_sub(n))
+            .expect("invariant: only assigned replicas release slots, each once");
+    }
+
+    /// A result others corroborated: +1 reputation, +1 to the run of verified results.
+    pub(crate) fn gain_trust(&mut self) {
+        let within = "invariant: one step per verified result, far fewer than u64::MAX";
+        self.reputation = self.reputation.checked_add(1).expect(within);
+        self.streak = self.streak.checked_add(1).expect(within);
+    }
+
+    /// A dissent or a silence: reputation ×2/3 (rounded down), the run of verified results
+    /// starts over.
+    pub(crate) fn lose_trust(&mut self) {
+        self.reputation = self.reputation.checked_mul(2).expect(
+            "invariant: reputation grows by one per verified result, far below u64::MAX / 2",
+        ) / 3;
+        self.streak = 0;
+    }
+
+    /// One more verified result of `fuel`, paid.
+    pub(crate) fn count_verified(&mut self, fuel: u64) {
+        self.tasks_verified = self
+            .tasks_verified
+            .checked_add(1)
+            .expect("invariant: one per verified replica, far fewer than u64::MAX");
+        // A running total for display: saturating is its stated rule (as before).
+        self.fuel_verified = self.fuel_verified.saturating_add(fuel);
     }
 }
 
@@ -83,6 +117,33 @@ pub struct Job {
     pub settled_height: Option<u64>,
     /// Set when the requester cancelled (the status moves on to `Settled` once work drains).
     pub cancelled_height: Option<u64>,
+}
+
+impl Job {
+    /// An open task failed.
+    pub(crate) fn task_failed(&mut self) {
+        self.close_task();
+        self.tasks_failed = self
+            .tasks_failed
+            .checked_add(1)
+            .expect("invariant: at most the job's task count fails");
+    }
+
+    /// An open task verified.
+    pub(crate) fn task_verified(&mut self) {
+        self.close_task();
+        self.tasks_verified = self
+            .tasks_verified
+            .checked_add(1)
+            .expect("invariant: at most the job's task count verifies");
+    }
+
+    fn close_task(&mut self) {
+        self.tasks_open = self
+            .tasks_open
+            .checked_sub(1)
+            .expect("invariant: only an open task closes, once");
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
@@ -253,14 +314,6 @@ pub fn task_ref_of_tail(key: &[u8]) -> TaskRef {
     }
 }
 
-pub fn encode<T: BorshSerialize>(v: &T) -> Vec<u8> {
-    borsh::to_vec(v).expect("in-memory serialization")
-}
-
-pub fn decode<T: BorshDeserialize>(raw: &[u8]) -> T {
-    borsh::from_slice(raw).expect("state records decode (written by this crate)")
-}
-
 /// Typed market access on an overlay.
 impl<R: StateReader + ?Sized> Overlay<'_, R> {
     pub fn provider(&self, a: &Address) -> Option<Provider> {
@@ -296,9 +349,5 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
     }
     pub fn set_requester_stats(&mut self, a: &Address, s: &RequesterStats) {
         self.put(requester_key(a), encode(s));
-    }
-    /// Marks an index entry present (the value carries nothing).
-    pub fn mark(&mut self, key: Vec<u8>) {
-        self.put(key, Vec::new());
     }
 }

@@ -1,8 +1,8 @@
 //! "Why is my job not running": for each unfinished task, the reason in words and how many
 //! providers each matching constraint excluded, computed from current state on request.
 
+use super::auction::{fits, initial_price};
 use super::records::*;
-use super::step::fits;
 use crate::overlay::{Overlay, StateReader};
 use serde::Serialize;
 use yun_types::market::{JobId, TaskRef};
@@ -79,7 +79,7 @@ pub fn explain_job<R: StateReader + ?Sized>(
     let index = state
         .market()
         .price_index_per_mfuel
-        .max(super::initial_price(params));
+        .max(initial_price(params));
     let mut out = Vec::new();
     for i in 0..job.spec.tasks.len() as u32 {
         let t = TaskRef {

@@ -2,7 +2,8 @@
 //! everything before writing anything.
 
 use super::records::*;
-use crate::exec::BlockEnv;
+use crate::bank::debit;
+use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
 use yun_types::limits::P2P_ADDRESS_BYTES_MAX;
 use yun_types::{Address, Amount, ChainParams, TxRejection};
@@ -29,21 +30,7 @@ pub fn check_p2p_address(address: &str) -> Result<()> {
     }
 }
 
-fn debit<R: StateReader + ?Sized>(
-    state: &mut Overlay<'_, R>,
-    who: &Address,
-    amount: Amount,
-) -> Result<()> {
-    let mut account = state.account(who);
-    account.balance = account
-        .balance
-        .checked_sub(amount)
-        .map_err(|_| TxRejection::InsufficientBalance)?;
-    state.set_account(who, account);
-    Ok(())
-}
-
-pub(super) fn register_validator<R: StateReader + ?Sized>(
+pub(crate) fn register_validator<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
@@ -73,7 +60,7 @@ pub(super) fn register_validator<R: StateReader + ?Sized>(
     Ok(())
 }
 
-pub(super) fn delegate<R: StateReader + ?Sized>(
+pub(crate) fn delegate<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
@@ -114,7 +101,7 @@ pub(super) fn delegate<R: StateReader + ?Sized>(
     Ok(())
 }
 
-pub(super) fn undelegate<R: StateReader + ?Sized>(
+pub(crate) fn undelegate<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
@@ -149,9 +136,7 @@ pub(super) fn undelegate<R: StateReader + ?Sized>(
         state.set_delegation(sender, validator, &d);
     }
     state.set_validator(&v);
-    let release_height = env
-        .height
-        .saturating_add(params.staking.unbonding_blocks.max(1));
+    let release_height = env.height_after(params.staking.unbonding_blocks);
     let mut entry = state
         .unbonding(sender, validator, release_height)
         .unwrap_or(Unbonding {
@@ -168,7 +153,7 @@ pub(super) fn undelegate<R: StateReader + ?Sized>(
     Ok(())
 }
 
-pub(super) fn unjail<R: StateReader + ?Sized>(
+pub(crate) fn unjail<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     sender: &Address,

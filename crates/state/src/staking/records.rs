@@ -13,30 +13,22 @@
 //! | `u` ‖ delegator ‖ validator ‖ release height    | [`Unbonding`]                 |
 //! | `r` ‖ release height ‖ delegator ‖ validator    | empty (the release queue)     |
 //! | `n` ‖ validator ‖ release height ‖ delegator    | empty (unbondings of a validator) |
-//! | `q` ‖ validator ‖ view                          | height the evidence was used  |
+//! | `q` ‖ validator ‖ epoch ‖ view                  | height the evidence was used  |
 //! | `k`                                             | [`ActiveSet`]                 |
+//! | `c` ‖ epoch                                     | the epoch's consensus set     |
+//!
+//! The tag bytes themselves are registered in `crate::keys`.
 
-use crate::market::{decode, encode};
+// The tags live in the one registry (`keys`); re-exported so `staking::TAG_…` keeps naming them.
+pub use crate::keys::{
+    TAG_ACTIVE_SET, TAG_CONSENSUS_SET, TAG_DELEGATED_TO, TAG_DELEGATION, TAG_EVIDENCE, TAG_RELEASE,
+    TAG_UNBONDING, TAG_UNBONDING_OF, TAG_VALIDATOR,
+};
 use crate::overlay::{Overlay, StateReader};
+use crate::record::{decode, encode};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 use yun_types::{Address, Amount};
-
-pub const TAG_VALIDATOR: u8 = b'v';
-pub const TAG_DELEGATION: u8 = b'd';
-/// validator ‖ delegator: the delegations to one validator (for slashing).
-pub const TAG_DELEGATED_TO: u8 = b'w';
-pub const TAG_UNBONDING: u8 = b'u';
-/// release height ‖ delegator ‖ validator: unbondings to release at that height.
-pub const TAG_RELEASE: u8 = b'r';
-/// validator ‖ release height ‖ delegator: the unbondings from one validator (for slashing).
-pub const TAG_UNBONDING_OF: u8 = b'n';
-/// validator ‖ view: an equivocation already punished.
-pub const TAG_EVIDENCE: u8 = b'q';
-pub const TAG_ACTIVE_SET: u8 = b'k';
-/// The validators consensus runs with (the genesis set: consensus does not yet move to the
-/// active set at epoch boundaries), which equivocation evidence is checked against.
-pub const TAG_CONSENSUS_SET: u8 = b'c';
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 #[serde(rename_all = "snake_case")]

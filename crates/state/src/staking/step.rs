@@ -2,11 +2,13 @@
 //! active validators, return unbonded amounts whose release height has come, and — in the last
 //! block of an epoch — choose the next epoch's active set.
 
+use super::epoch::{EVIDENCE_EPOCHS_KEPT, epoch_of_height, is_last_block_of_epoch};
 use super::records::*;
-use super::{EVIDENCE_EPOCHS_KEPT, is_last_block_of_epoch, mul_div_floor_wide};
-use crate::exec::BlockEnv;
-use crate::market::credit;
+use crate::arith::mul_div_floor_wide;
+use crate::bank::credit;
+use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
+use crate::record::decode;
 use yun_types::{Amount, ChainParams};
 
 /// Runs the step after the block's transactions (and before the market's step).
@@ -20,7 +22,9 @@ pub fn end_block<R: StateReader + ?Sized>(
     distribute_fees(state, env, fee_pool);
     release_unbonded(state, env);
     if is_last_block_of_epoch(&params.staking, env.height) {
-        let next_epoch = env.height / params.staking.epoch_blocks.max(1) + 1;
+        let next_epoch = epoch_of_height(&params.staking, env.height)
+            .checked_add(1)
+            .expect("invariant: epochs are heights divided, far below u64::MAX");
         let set = choose_active_set(state, params, next_epoch);
         state.set_active_set(&set);
         // The set consensus signs with in that epoch, kept a while for checking evidence.
@@ -85,7 +89,11 @@ pub fn distribute_fees<R: StateReader + ?Sized>(
 /// Unbonding entries whose release height is at or below this block's go back to their
 /// delegators' balances.
 fn release_unbonded<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, env: &BlockEnv) {
-    let end = [&[TAG_RELEASE][..], &(env.height + 1).to_be_bytes()[..]].concat();
+    let next = env
+        .height
+        .checked_add(1)
+        .expect("invariant: no block reaches the last height");
+    let end = [&[TAG_RELEASE][..], &next.to_be_bytes()[..]].concat();
     for (key, _) in state.range(&[TAG_RELEASE], &end) {
         let release = height_at(&key, 1);
         let delegator = address_at(&key, 9);
@@ -118,7 +126,7 @@ pub fn choose_active_set<R: StateReader + ?Sized>(
     let mut candidates: Vec<ActiveValidator> = state
         .scan(&[TAG_VALIDATOR])
         .into_iter()
-        .map(|(_, raw)| crate::market::decode::<Validator>(&raw))
+        .map(|(_, raw)| decode::<Validator>(&raw))
         .filter(|v| eligible(v, params))
         .map(|v| ActiveValidator {
             address: v.address,

@@ -1,0 +1,109 @@
+//! The bank: every movement of a balance or of the burned total goes through here.
+//!
+//! Money is never created after genesis and never destroyed except by burning: a bond, an
+//! escrow or a delegation leaves a balance by [`debit`] and comes back by [`credit`] (or goes
+//! to `burned` by [`burn`]), fees leave by [`charge_fee`] (which also consumes the nonce, as
+//! paying for a transaction and spending its nonce are one step), and [`open_account`] is the
+//! one mint (genesis). Keeping them in one place is what lets `conservation::check_supply` hold
+//! after every block: a new kind of movement is written here or nowhere.
+
+use crate::arith::bps_of;
+use crate::overlay::{Overlay, StateReader};
+use yun_types::{Address, Amount, ChainParams, TxRejection};
+
+/// Adds to a balance. Cannot overflow: every balance is part of the fixed supply. A zero
+/// credit writes nothing.
+pub fn credit<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, to: &Address, amount: Amount) {
+    if amount.is_zero() {
+        return;
+    }
+    let mut account = state.account(to);
+    account.balance = account
+        .balance
+        .checked_add(amount)
+        .expect("a balance never exceeds the supply");
+    state.set_account(to, account);
+}
+
+/// Takes from a balance (into a bond, escrow, delegation or another balance); on
+/// `InsufficientBalance` nothing is written. The account is written even for zero, as every
+/// debit always has been (the written value is the same either way).
+pub fn debit<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    from: &Address,
+    amount: Amount,
+) -> Result<(), TxRejection> {
+    let mut account = state.account(from);
+    account.balance = account
+        .balance
+        .checked_sub(amount)
+        .map_err(|_| TxRejection::InsufficientBalance)?;
+    state.set_account(from, account);
+    Ok(())
+}
+
+/// Moves `amount` from one balance to another; on `InsufficientBalance` nothing is written.
+pub fn transfer<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    from: &Address,
+    to: &Address,
+    amount: Amount,
+) -> Result<(), TxRejection> {
+    debit(state, from, amount)?;
+    credit(state, to, amount);
+    Ok(())
+}
+
+/// Pays for a transaction: its nonce must be the payer's next, then the fee is taken and the
+/// nonce consumed, in one write. Returns the share of the fee that is burned (`fee_burn_bps`,
+/// rounded down); the caller burns the block's burned shares and pools the rest for the
+/// validators at the end of the block. On `BadNonce` or `InsufficientBalance` nothing is
+/// written.
+pub fn charge_fee<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    params: &ChainParams,
+    payer: &Address,
+    nonce: u64,
+    fee: Amount,
+) -> Result<Amount, TxRejection> {
+    let mut account = state.account(payer);
+    if nonce != account.nonce {
+        return Err(TxRejection::BadNonce);
+    }
+    account.balance = account
+        .balance
+        .checked_sub(fee)
+        .map_err(|_| TxRejection::InsufficientBalance)?;
+    account.nonce = account
+        .nonce
+        .checked_add(1)
+        .expect("invariant: a nonce counts committed transactions, far fewer than u64::MAX");
+    state.set_account(payer, account);
+    Ok(bps_of(fee, params.fee_burn_bps))
+}
+
+/// Moves `amount` (already taken from a balance, bond, escrow or stake) to the burned total.
+pub fn burn<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, amount: Amount) {
+    if amount.is_zero() {
+        return;
+    }
+    let mut supply = state.supply();
+    supply.burned = supply
+        .burned
+        .checked_add(amount)
+        .expect("burned stays within the supply");
+    state.set_supply(&supply);
+}
+
+/// Sets an opening balance: the only mint, used by genesis (which adds it to the supply's
+/// total and refuses an account listed twice). Written even for a zero balance, so such an
+/// account exists from genesis on.
+pub fn open_account<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    who: &Address,
+    balance: Amount,
+) {
+    let mut account = state.account(who);
+    account.balance = balance;
+    state.set_account(who, account);
+}

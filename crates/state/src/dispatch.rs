@@ -1,0 +1,117 @@
+//! Every transaction action routed to its domain by exhaustive matches with no catch-all arm.
+//!
+//! One match per question: is it well formed, what can it spend, and what does it do. Each
+//! names every `Action` variant, so a new action does not compile until it has answered all
+//! three, and no action can reach a domain that does not handle it (a misrouted action used to
+//! meet an `unreachable!`, which would have panicked consensus). The domains (`bank`,
+//! `market`, `staking`) never dispatch among themselves.
+
+use crate::bank;
+use crate::env::BlockEnv;
+use crate::market::{self, escrow_for};
+use crate::overlay::{Overlay, StateReader};
+use crate::staking;
+use yun_types::{Action, Address, Amount, ChainParams, Hash32, SignedTx, TxRejection};
+
+/// The rules of an action that need no state (the transaction's own are checked by
+/// `exec::check_stateless`, which calls this).
+pub fn check_stateless(
+    action: &Action,
+    params: &ChainParams,
+    height: u64,
+) -> Result<(), TxRejection> {
+    match action {
+        Action::Transfer { amount, .. }
+        | Action::Delegate { amount, .. }
+        | Action::Undelegate { amount, .. } => {
+            if amount.is_zero() {
+                Err(TxRejection::ZeroAmount)
+            } else {
+                Ok(())
+            }
+        }
+        Action::PostJob { spec } => market::check_job_spec(spec, params, height),
+        Action::CommitResults { commits } if commits.is_empty() => Err(TxRejection::Malformed),
+        Action::RevealResults { reveals } if reveals.is_empty() => Err(TxRejection::Malformed),
+        Action::RegisterValidator { p2p_address, .. } => staking::check_p2p_address(p2p_address),
+        // Checked against state when applied.
+        Action::CommitResults { .. }
+        | Action::RevealResults { .. }
+        | Action::RegisterProvider { .. }
+        | Action::UpdateProvider { .. }
+        | Action::PauseProvider { .. }
+        | Action::ExitProvider
+        | Action::CancelJob { .. }
+        | Action::Unjail
+        | Action::ReportEquivocation { .. } => Ok(()),
+    }
+}
+
+/// The most a transaction can take out of its sender's balance: its fee plus what its action
+/// moves or locks (a transfer, a bond, a job's escrow, a self bond or delegation). The one
+/// place this is computed: the mempool's admission and its pending-spend accounting use it.
+pub fn max_spend(stx: &SignedTx) -> Result<Amount, TxRejection> {
+    let moved = match &stx.tx.action {
+        Action::Transfer { amount, .. } | Action::Delegate { amount, .. } => *amount,
+        Action::RegisterProvider { bond, .. } => *bond,
+        Action::RegisterValidator { self_bond, .. } => *self_bond,
+        Action::PostJob { spec } => escrow_for(spec)?,
+        // Moves stake out of a bond into unbonding, never out of the balance.
+        Action::Undelegate { .. } => Amount::ZERO,
+        Action::UpdateProvider { .. }
+        | Action::PauseProvider { .. }
+        | Action::ExitProvider
+        | Action::CancelJob { .. }
+        | Action::CommitResults { .. }
+        | Action::RevealResults { .. }
+        | Action::Unjail
+        | Action::ReportEquivocation { .. } => Amount::ZERO,
+    };
+    stx.tx
+        .fee
+        .checked_add(moved)
+        .map_err(|_| TxRejection::AmountOverflow)
+}
+
+/// Applies an action for `sender` (its fee is already paid). On error nothing it touched has
+/// been written: every domain function checks everything before writing anything.
+pub fn apply<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    sender: &Address,
+    tx_id: &Hash32,
+    action: &Action,
+) -> Result<(), TxRejection> {
+    use market::actions as m;
+    use staking::actions as s;
+    match action {
+        Action::Transfer { to, amount } => bank::transfer(state, sender, to, *amount),
+
+        Action::RegisterProvider { spec, bond } => {
+            m::register_provider(state, env, params, sender, spec, *bond)
+        }
+        Action::UpdateProvider { spec } => m::update_provider(state, params, sender, spec),
+        Action::PauseProvider { paused } => m::pause_provider(state, sender, *paused),
+        Action::ExitProvider => m::exit_provider(state, env, params, sender),
+        Action::PostJob { spec } => m::post_job(state, env, params, sender, tx_id, spec),
+        Action::CancelJob { job } => m::cancel_job(state, env, sender, job),
+        Action::CommitResults { commits } => m::commit_results(state, env, params, sender, commits),
+        Action::RevealResults { reveals } => m::reveal_results(state, env, sender, reveals),
+
+        Action::RegisterValidator {
+            p2p_address,
+            self_bond,
+        } => s::register_validator(state, env, params, sender, p2p_address, *self_bond),
+        Action::Delegate { validator, amount } => {
+            s::delegate(state, env, params, sender, validator, *amount)
+        }
+        Action::Undelegate { validator, amount } => {
+            s::undelegate(state, env, params, sender, validator, *amount)
+        }
+        Action::Unjail => s::unjail(state, env, sender),
+        Action::ReportEquivocation { evidence } => {
+            staking::report_equivocation(state, env, evidence)
+        }
+    }
+}

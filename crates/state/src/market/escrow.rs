@@ -1,0 +1,63 @@
+//! A job's money: its replica cap, the escrow locked at posting, and the refund at the end.
+//!
+//! The cap bounds what a job can ever owe, so the escrow is locked in full at posting and no
+//! payment can find it short; what is left returns once every task is verified or failed.
+
+use super::records::JobStatus;
+use crate::bank;
+use crate::env::BlockEnv;
+use crate::overlay::{Overlay, StateReader};
+use yun_types::market::{JobId, JobSpec, REPLICAS_MAX, Verification};
+use yun_types::{Amount, TxRejection};
+
+/// The most replicas a task of this policy may ever get (and be paid for).
+pub fn replica_cap(v: &Verification) -> u8 {
+    match v {
+        Verification::None => 1,
+        Verification::Replicate { k, .. } => k.saturating_add(2).min(REPLICAS_MAX),
+        Verification::Adaptive { .. } => REPLICAS_MAX - 1,
+    }
+}
+
+/// Escrow locked at posting: the worst case, every task paid at its bid for all fuel on every
+/// replica the policy allows.
+pub fn escrow_for(spec: &JobSpec) -> Result<Amount, TxRejection> {
+    let replicas = u128::from(replica_cap(&spec.verification));
+    let units = (spec.tasks.len() as u128)
+        .checked_mul(replicas)
+        .and_then(|n| n.checked_mul(u128::from(spec.fuel_per_task)))
+        .ok_or(TxRejection::AmountOverflow)?;
+    let reduce_units = if spec.reduce.is_some() {
+        u128::from(spec.fuel_per_task)
+    } else {
+        0
+    };
+    let fuel = units
+        .checked_add(reduce_units)
+        .ok_or(TxRejection::AmountOverflow)?;
+    let cost = spec
+        .bid_per_mfuel
+        .base_units()
+        .checked_mul(fuel)
+        .ok_or(TxRejection::AmountOverflow)?;
+    Ok(Amount::new(cost.div_ceil(1_000_000)))
+}
+
+/// A job whose tasks are all verified or failed returns its unspent escrow in the same block.
+pub(crate) fn settle_job_if_done<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    job_id: &JobId,
+) {
+    let mut job = state.job(job_id).expect("the job exists");
+    if job.tasks_open > 0 || job.status == JobStatus::Settled {
+        return;
+    }
+    let refund = job.escrow;
+    job.escrow = Amount::ZERO;
+    job.refunded = job.refunded.checked_add(refund).expect("within supply");
+    job.status = JobStatus::Settled;
+    job.settled_height = Some(env.height);
+    state.set_job(job_id, &job);
+    bank::credit(state, &job.requester, refund);
+}
