@@ -109,7 +109,8 @@ struct PutQuery {
         (status = 413, description = "BlobTooLarge (105)", body = ErrorResponse),
         (status = 422, description = "BlobHashMismatch (107)", body = ErrorResponse),
         (status = 507, description = "StoreFull (109)", body = ErrorResponse),
-        (status = "4XX", body = ErrorResponse)))]
+        (status = 400, description = "BadParameter (103): a malformed `expected` hash", body = ErrorResponse),
+        (status = 503, description = "Unavailable (104): the store could not write", body = ErrorResponse)))]
 async fn put_blob(
     State(store): State<Arc<BlobStore>>,
     query: Result<Query<PutQuery>, QueryRejection>,
@@ -140,7 +141,8 @@ async fn put_blob(
         (status = 206, description = "the requested range", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 404, description = "BlobNotFound (106)", body = ErrorResponse),
         (status = 416, description = "BadRange (108)", body = ErrorResponse),
-        (status = "4XX", body = ErrorResponse)))]
+        (status = 400, description = "BadParameter (103): a malformed hash", body = ErrorResponse),
+        (status = 503, description = "Unavailable (104): the store could not read", body = ErrorResponse)))]
 async fn get_blob(
     State(store): State<Arc<BlobStore>>,
     Path(hash): Path<String>,

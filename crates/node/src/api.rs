@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 use yun_types::api::*;
 use yun_types::rejection::RejectionBody;
-use yun_types::{Hash32, SignedTx, TxRejection};
+use yun_types::{Address, Hash32, SignedTx, TxRejection};
 
 /// Largest request body, in bytes (a batch of transactions at most).
 pub const REQUEST_BYTES_MAX: usize = 8 * 1024 * 1024;
@@ -49,7 +49,7 @@ fn decode_tx(hex_str: &str) -> Result<SignedTx, TxRejection> {
 
 /// Submit one signed transaction.
 #[utoipa::path(post, path = "/v1/txs", request_body = SubmitTxRequest,
-    responses((status = 200, body = SubmitTxResponse), (status = "4XX", body = ErrorResponse)))]
+    responses((status = 200, body = SubmitTxResponse), (status = 400, description = "MalformedJson", body = ErrorResponse), (status = 409, description = "AlreadyKnown", body = ErrorResponse), (status = 413, description = "BodyTooLarge or TooLarge", body = ErrorResponse), (status = 422, description = "a numbered TxRejection", body = ErrorResponse), (status = 503, description = "MempoolFull or Unavailable", body = ErrorResponse)))]
 async fn submit_tx(
     State(s): State<ApiState>,
     body: Result<Bytes, BytesRejection>,
@@ -84,7 +84,7 @@ pub struct BatchResult {
 
 /// Submit up to 10,000 signed transactions at once.
 #[utoipa::path(post, path = "/v1/txs/batch", request_body = SubmitBatchRequest,
-    responses((status = 200, body = SubmitBatchResponse), (status = "4XX", body = ErrorResponse)))]
+    responses((status = 200, body = SubmitBatchResponse), (status = 400, description = "MalformedJson", body = ErrorResponse), (status = 409, description = "AlreadyKnown", body = ErrorResponse), (status = 413, description = "BodyTooLarge or TooLarge", body = ErrorResponse), (status = 422, description = "a numbered TxRejection", body = ErrorResponse), (status = 503, description = "MempoolFull or Unavailable", body = ErrorResponse)))]
 async fn submit_batch(
     State(s): State<ApiState>,
     body: Result<Bytes, BytesRejection>,
@@ -127,8 +127,8 @@ async fn submit_batch(
 }
 
 /// Where a transaction stands: pending, committed (with receipt) or rejected.
-#[utoipa::path(get, path = "/v1/txs/{id}", params(("id" = String, Path, description = "tx id, 64 hex")),
-    responses((status = 200, body = TxStatusResponse), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/txs/{id}", params(("id" = Hash32, Path, description = "tx id, 64 hex")),
+    responses((status = 200, body = TxStatusResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 async fn get_tx(
     State(s): State<ApiState>,
     Path(id): Path<String>,
@@ -169,8 +169,8 @@ async fn get_tx(
 }
 
 /// Balance and nonces of an account (zero for an account never seen).
-#[utoipa::path(get, path = "/v1/accounts/{address}", params(("address" = String, Path, description = "yun1… address")),
-    responses((status = 200, body = AccountResponse), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/accounts/{address}", params(("address" = Address, Path, description = "yun1… address (bech32m)")),
+    responses((status = 200, body = AccountResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 async fn get_account(
     State(s): State<ApiState>,
     Path(address): Path<String>,
@@ -195,8 +195,8 @@ async fn get_account(
 }
 
 /// The account's state value with a sparse Merkle proof against the latest state root.
-#[utoipa::path(get, path = "/v1/accounts/{address}/proof", params(("address" = String, Path)),
-    responses((status = 200, body = AccountProofResponse), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/accounts/{address}/proof", params(("address" = Address, Path, description = "yun1… address (bech32m)")),
+    responses((status = 200, body = AccountProofResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 async fn get_account_proof(
     State(s): State<ApiState>,
     Path(address): Path<String>,
@@ -219,8 +219,8 @@ struct LimitQuery {
 }
 
 /// Ids of the account's committed transactions, newest first.
-#[utoipa::path(get, path = "/v1/accounts/{address}/txs", params(("address" = String, Path), LimitQuery),
-    responses((status = 200, body = Vec<Hash32>), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/accounts/{address}/txs", params(("address" = Address, Path, description = "yun1… address (bech32m)"), LimitQuery),
+    responses((status = 200, body = Vec<Hash32>), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 async fn get_account_txs(
     State(s): State<ApiState>,
     Path(address): Path<String>,
@@ -245,7 +245,7 @@ struct BlockQuery {
 
 /// A finalized block by height, or the latest.
 #[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, description = "a height or `latest`"), BlockQuery),
-    responses((status = 200, body = BlockResponse), (status = "4XX", body = ErrorResponse)))]
+    responses((status = 200, body = BlockResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 async fn get_block(
     State(s): State<ApiState>,
     Path(height): Path<String>,
@@ -273,7 +273,7 @@ async fn get_block(
 
 /// The canonical bytes of a finalized block.
 #[utoipa::path(get, path = "/v1/blocks/{height}/raw", params(("height" = u64, Path)),
-    responses((status = 200, body = RawBlockResponse), (status = "4XX", body = ErrorResponse)))]
+    responses((status = 200, body = RawBlockResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 async fn get_raw_block(
     State(s): State<ApiState>,
     Path(height): Path<String>,

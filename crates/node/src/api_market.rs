@@ -18,7 +18,7 @@ use yun_state::market::{
     FailReason, Job, Provider, ProviderStatus, Replica, ReplicaState, TAG_ASSIGNED, TAG_PROVIDER,
     TaskPhase, initial_price, task_ref_of_tail,
 };
-use yun_types::Address;
+use yun_types::{Address, Hash32};
 use yun_types::api::*;
 use yun_types::market::{JobId, TaskRef};
 
@@ -159,7 +159,7 @@ fn no_job(id: &JobId) -> ApiError {
 /// The price index, slots, utilization, queue, recent clearing prices and the market's
 /// parameters.
 #[utoipa::path(get, path = "/v1/market",
-    responses((status = 200, body = MarketResponse), (status = "4XX", body = ErrorResponse)))]
+    responses((status = 200, body = MarketResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_market(
     State(s): State<ApiState>,
 ) -> Result<Json<MarketResponse>, ApiError> {
@@ -213,7 +213,7 @@ pub(crate) struct ProvidersQuery {
 
 /// Registered providers in address order, a page at a time.
 #[utoipa::path(get, path = "/v1/providers", params(ProvidersQuery),
-    responses((status = 200, body = ProvidersResponse), (status = "4XX", body = ErrorResponse)))]
+    responses((status = 200, body = ProvidersResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_providers(
     State(s): State<ApiState>,
     q: Result<Query<ProvidersQuery>, QueryRejection>,
@@ -254,8 +254,8 @@ fn providers_page(
 }
 
 /// A provider's offer, bond, status, reputation and earnings.
-#[utoipa::path(get, path = "/v1/providers/{address}", params(("address" = String, Path, description = "yun1… address")),
-    responses((status = 200, body = ProviderView), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/providers/{address}", params(("address" = Address, Path, description = "yun1… address (bech32m)")),
+    responses((status = 200, body = ProviderView), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_provider(
     State(s): State<ApiState>,
     Path(address): Path<String>,
@@ -272,8 +272,8 @@ pub(crate) async fn get_provider(
 
 /// The replicas a provider holds now (assigned or committed), with their deadlines and what
 /// its agent needs to run them, in task order.
-#[utoipa::path(get, path = "/v1/providers/{address}/assignments", params(("address" = String, Path, description = "yun1… address")),
-    responses((status = 200, body = AssignmentsResponse), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/providers/{address}/assignments", params(("address" = Address, Path, description = "yun1… address (bech32m)")),
+    responses((status = 200, body = AssignmentsResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_provider_assignments(
     State(s): State<ApiState>,
     Path(address): Path<String>,
@@ -333,8 +333,8 @@ pub(crate) async fn get_provider_assignments(
 }
 
 /// A job: its spec, escrow, status and every task with its replicas.
-#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "job id (the posting tx id), 64 hex")),
-    responses((status = 200, body = JobResponse), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = Hash32, Path, description = "job id (the posting tx id), 64 hex")),
+    responses((status = 200, body = JobResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_job(
     State(s): State<ApiState>,
     Path(id): Path<String>,
@@ -378,8 +378,8 @@ pub(crate) async fn get_job(
 
 /// Why each unfinished task of a job is still waiting, and how many providers each matching
 /// constraint excluded.
-#[utoipa::path(get, path = "/v1/jobs/{id}/why", params(("id" = String, Path, description = "job id, 64 hex")),
-    responses((status = 200, body = JobWhyResponse), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/jobs/{id}/why", params(("id" = Hash32, Path, description = "job id, 64 hex")),
+    responses((status = 200, body = JobWhyResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_job_why(
     State(s): State<ApiState>,
     Path(id): Path<String>,
@@ -398,8 +398,8 @@ pub(crate) async fn get_job_why(
 }
 
 /// A requester's usage: jobs posted, verified work, spending and compensation received.
-#[utoipa::path(get, path = "/v1/requesters/{address}", params(("address" = String, Path, description = "yun1… address")),
-    responses((status = 200, body = RequesterResponse), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/requesters/{address}", params(("address" = Address, Path, description = "yun1… address (bech32m)")),
+    responses((status = 200, body = RequesterResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_requester(
     State(s): State<ApiState>,
     Path(address): Path<String>,

@@ -80,8 +80,8 @@ pub(crate) async fn get_validators(
 }
 
 /// One registered validator.
-#[utoipa::path(get, path = "/v1/validators/{address}", params(("address" = String, Path, description = "yun1… address")),
-    responses((status = 200, body = ValidatorView), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/validators/{address}", params(("address" = Address, Path, description = "yun1… address (bech32m)")),
+    responses((status = 200, body = ValidatorView), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_validator(
     State(s): State<ApiState>,
     Path(address): Path<String>,
@@ -103,8 +103,8 @@ pub(crate) async fn get_validator(
 }
 
 /// An account's self bond (if a validator), delegations and unbondings.
-#[utoipa::path(get, path = "/v1/accounts/{address}/delegations", params(("address" = String, Path, description = "yun1… address")),
-    responses((status = 200, body = DelegationsResponse), (status = "4XX", body = ErrorResponse)))]
+#[utoipa::path(get, path = "/v1/accounts/{address}/delegations", params(("address" = Address, Path, description = "yun1… address (bech32m)")),
+    responses((status = 200, body = DelegationsResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_delegations(
     State(s): State<ApiState>,
     Path(address): Path<String>,

@@ -80,6 +80,8 @@ impl utoipa::PartialSchema for Hash32 {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .description(Some("32-byte blake3 digest, 64 lowercase hex characters"))
+            .format(Some(utoipa::openapi::SchemaFormat::Custom("hex".into())))
+            .pattern(Some("^[0-9a-f]{64}$"))
             .into()
     }
 }
