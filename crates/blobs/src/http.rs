@@ -103,7 +103,7 @@ struct PutQuery {
 #[utoipa::path(post, path = "/v1/blobs",
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "the blob's bytes, at most `blob_bytes_max` (see this operation's description)"),
-    params(("expected" = Option<String>, Query,
+    params(("expected" = Option<Hash32>, Query,
         description = "blake3 of the body, 64 hex; the upload is refused (107) if the bytes differ")),
     responses((status = 200, body = PutBlobResponse),
         (status = 413, description = "BlobTooLarge (105)", body = ErrorResponse),
@@ -134,7 +134,7 @@ async fn put_blob(
 /// Download a blob; a full download is verified against the hash while it streams and breaks
 /// off (never completes) if the stored copy is corrupt. One `Range: bytes=a-b` is honoured.
 #[utoipa::path(get, path = "/v1/blobs/{hash}",
-    params(("hash" = String, Path, description = "blake3 of the blob, 64 hex"),
+    params(("hash" = Hash32, Path, description = "blake3 of the blob, 64 hex"),
         ("Range" = Option<String>, Header, description = "one byte range, e.g. `bytes=0-1023`")),
     responses(
         (status = 200, description = "the blob", content_type = "application/octet-stream", body = Vec<u8>),
@@ -187,8 +187,9 @@ async fn get_blob(
 
 /// A blob's length and ETag without its bytes (does not count as a use for retention).
 #[utoipa::path(head, path = "/v1/blobs/{hash}",
-    params(("hash" = String, Path, description = "blake3 of the blob, 64 hex")),
+    params(("hash" = Hash32, Path, description = "blake3 of the blob, 64 hex")),
     responses((status = 200, description = "the blob exists; Content-Length is its size"),
+        (status = 400, description = "BadParameter (103): a malformed hash"),
         (status = 404, description = "BlobNotFound (106)")))]
 async fn head_blob(
     State(store): State<Arc<BlobStore>>,

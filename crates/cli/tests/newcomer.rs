@@ -8,22 +8,18 @@ use std::path::Path;
 use std::process::Command;
 use yun_cli::keys::dev_account;
 
+mod common;
+
 /// Runs `yun ARGS --node NODE` with `YUN_HOME` at `home` and no devnet directory or variable.
 fn yun(node: &str, home: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_yun"))
-        .args(args)
-        .args(["--node", node])
-        .env("YUN_HOME", home)
-        .env_remove("YUN_DEVNET_DIR")
-        .env_remove("YUN_NODE")
-        .env("YUN_PASSPHRASE", "newcomer passphrase")
-        .output()
-        .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
+    common::outcome(
+        Command::new(env!("CARGO_BIN_EXE_yun"))
+            .args(args)
+            .args(["--node", node])
+            .env("YUN_HOME", home)
+            .env_remove("YUN_DEVNET_DIR")
+            .env_remove("YUN_NODE")
+            .env("YUN_PASSPHRASE", "newcomer passphrase"),
     )
 }
 

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+
 fn example(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../guest/target/wasm32-wasip1/release")
@@ -16,16 +18,7 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn yun(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_yun"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
-    )
+    common::outcome(Command::new(env!("CARGO_BIN_EXE_yun")).args(args))
 }
 
 #[test]

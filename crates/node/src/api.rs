@@ -244,7 +244,7 @@ struct BlockQuery {
 }
 
 /// A finalized block by height, or the latest.
-#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, description = "a height or `latest`"), BlockQuery),
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, pattern = "^([0-9]{1,18}|latest)$", description = "a height or `latest`"), BlockQuery),
     responses((status = 200, body = BlockResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 async fn get_block(
     State(s): State<ApiState>,
