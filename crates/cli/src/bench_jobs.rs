@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use yun_client::Client;
 use yun_exec::{Sandbox, SandboxConfig, Task};
-use yun_types::api::JobStatusView;
+use yun_types::api::JobStatus;
 use yun_types::market::JobId;
 
 #[derive(Args, Debug)]
@@ -246,11 +246,11 @@ async fn settle_many(
     for id in ids {
         loop {
             let j = client.job(&id).await?;
-            if j.status == JobStatusView::Settled {
-                if j.tasks_verified as usize != j.tasks.len() {
+            if j.job.status == JobStatus::Settled {
+                if j.job.tasks_verified as usize != j.tasks.len() {
                     bail!(
                         "job {id}: {} of {} tasks failed",
-                        j.tasks_failed,
+                        j.job.tasks_failed,
                         j.tasks.len()
                     );
                 }

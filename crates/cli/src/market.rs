@@ -177,7 +177,7 @@ pub enum JobStatusArg {
     Settled,
 }
 
-impl From<JobStatusArg> for yun_types::api::JobStatusView {
+impl From<JobStatusArg> for yun_types::api::JobStatus {
     fn from(s: JobStatusArg) -> Self {
         match s {
             JobStatusArg::Open => Self::Open,
@@ -258,6 +258,7 @@ pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()>
                 .provider(&me)
                 .await
                 .with_context(|| format!("{me} is not a provider yet: `yun provider register`"))?
+                .provider
                 .spec;
             if let Some(n) = offer.slots {
                 spec.slots = n;
@@ -296,8 +297,8 @@ pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()>
             let s = sign_and_submit(&client, opts, &sign, Action::ExitProvider).await?;
             let p = client.provider(&s.sender).await.ok();
             print_submitted(opts, &s, |h| {
-                let release = p.map_or(String::new(), |p| match p.status {
-                    yun_types::api::ProviderStatusView::Exiting { release_height } => {
+                let release = p.map_or(String::new(), |p| match p.provider.status {
+                    yun_types::api::ProviderStatus::Exiting { release_height } => {
                         format!("; the bond returns at height {release_height}")
                     }
                     _ => String::new(),
@@ -341,8 +342,8 @@ pub async fn job(cmd: JobCmd, opts: &ClientOpts) -> anyhow::Result<()> {
                     format!(
                         "; now {}, {} refunded, {} still in escrow",
                         text::job_status(&j),
-                        j.refunded,
-                        j.escrow
+                        j.job.refunded,
+                        j.job.escrow
                     )
                 });
                 format!("job {job} cancelled at height {h}{after}")

@@ -27,11 +27,11 @@ fn labels(l: &[Label]) -> String {
         .join(", ")
 }
 
-fn provider_status(s: &ProviderStatusView) -> String {
+fn provider_status(s: &ProviderStatus) -> String {
     match s {
-        ProviderStatusView::Active => "active".into(),
-        ProviderStatusView::Paused => "paused".into(),
-        ProviderStatusView::Exiting { release_height } => {
+        ProviderStatus::Active => "active".into(),
+        ProviderStatus::Paused => "paused".into(),
+        ProviderStatus::Exiting { release_height } => {
             format!("exiting (bond returns at height {release_height})")
         }
     }
@@ -48,10 +48,10 @@ pub fn verification(v: &Verification) -> String {
 }
 
 pub fn provider(p: &ProviderView) -> String {
-    let last_paid = if p.last_paid_height == 0 {
+    let last_paid = if p.provider.last_paid_height == 0 {
         "never".to_string()
     } else {
-        format!("height {}", p.last_paid_height)
+        format!("height {}", p.provider.last_paid_height)
     };
     format!(
         "address:     {}\n\
@@ -70,23 +70,23 @@ pub fn provider(p: &ProviderView) -> String {
          last paid:   {last_paid}\n\
          registered:  height {}",
         p.address,
-        provider_status(&p.status),
-        p.spec.slots,
-        p.tasks_in_flight,
+        provider_status(&p.provider.status),
+        p.provider.spec.slots,
+        p.provider.tasks_in_flight,
         p.free_slots,
-        mib(p.spec.memory_bytes_per_slot),
-        mib(p.spec.storage_bytes),
-        p.spec.ask_per_mfuel,
-        labels(&p.spec.labels),
-        p.spec.endpoint.0,
-        p.bond,
-        p.reputation,
-        p.streak,
-        p.tasks_verified,
-        p.fuel_verified,
-        p.earned,
-        p.slashed,
-        p.registered_height,
+        mib(p.provider.spec.memory_bytes_per_slot),
+        mib(p.provider.spec.storage_bytes),
+        p.provider.spec.ask_per_mfuel,
+        labels(&p.provider.spec.labels),
+        p.provider.spec.endpoint.0,
+        p.provider.bond,
+        p.provider.reputation,
+        p.provider.streak,
+        p.provider.tasks_verified,
+        p.provider.fuel_verified,
+        p.provider.earned,
+        p.provider.slashed,
+        p.provider.registered_height,
     )
 }
 
@@ -99,21 +99,21 @@ pub fn providers(r: &ProvidersResponse) -> String {
         "ADDRESS", "STATUS", "SLOTS", "BUSY", "MEM/SLOT", "ASK", "BOND", "REP"
     );
     for p in &r.providers {
-        let status = match p.status {
-            ProviderStatusView::Active => "active",
-            ProviderStatusView::Paused => "paused",
-            ProviderStatusView::Exiting { .. } => "exiting",
+        let status = match p.provider.status {
+            ProviderStatus::Active => "active",
+            ProviderStatus::Paused => "paused",
+            ProviderStatus::Exiting { .. } => "exiting",
         };
         out += &format!(
             "\n{:<62} {:<8} {:>5} {:>5} {:>10} {:>10} {:>14} {:>6}",
             p.address.to_string(),
             status,
-            p.spec.slots,
-            p.tasks_in_flight,
-            mib(p.spec.memory_bytes_per_slot),
-            p.spec.ask_per_mfuel.to_string(),
-            p.bond.to_string(),
-            p.reputation
+            p.provider.spec.slots,
+            p.provider.tasks_in_flight,
+            mib(p.provider.spec.memory_bytes_per_slot),
+            p.provider.spec.ask_per_mfuel.to_string(),
+            p.provider.bond.to_string(),
+            p.provider.reputation
         );
     }
     if let Some(next) = &r.next_after {
@@ -133,9 +133,9 @@ pub fn jobs(r: &JobsResponse) -> String {
     };
     for j in &r.jobs {
         let status = match j.status {
-            JobStatusView::Open => "open",
-            JobStatusView::Cancelled => "cancelled",
-            JobStatusView::Settled => "settled",
+            JobStatus::Open => "open",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Settled => "settled",
         };
         out += &format!(
             "\n{:<64} {:<9} {:>6} {:>9} {:>6} {:>10} {:>14} {:>14}",
@@ -203,26 +203,27 @@ pub fn assignments(r: &AssignmentsResponse) -> String {
 
 pub fn job_status(j: &JobResponse) -> String {
     let cancelled = j
+        .job
         .cancelled_height
         .map(|h| format!(", cancelled at height {h}"))
         .unwrap_or_default();
-    match (j.status, j.settled_height) {
-        (JobStatusView::Open, _) => "open".into(),
-        (JobStatusView::Cancelled, _) => format!("cancelled (running tasks finishing){cancelled}"),
-        (JobStatusView::Settled, Some(h)) => format!("settled at height {h}{cancelled}"),
-        (JobStatusView::Settled, None) => format!("settled{cancelled}"),
+    match (j.job.status, j.job.settled_height) {
+        (JobStatus::Open, _) => "open".into(),
+        (JobStatus::Cancelled, _) => format!("cancelled (running tasks finishing){cancelled}"),
+        (JobStatus::Settled, Some(h)) => format!("settled at height {h}{cancelled}"),
+        (JobStatus::Settled, None) => format!("settled{cancelled}"),
     }
 }
 
-fn phase(p: &TaskPhaseView) -> String {
+fn phase(p: &TaskPhase) -> String {
     match p {
-        TaskPhaseView::Open => "open".into(),
-        TaskPhaseView::Verified { verdict } => format!("verified ({} fuel)", verdict.fuel_used),
-        TaskPhaseView::Failed { reason } => format!("failed: {reason:?}").to_lowercase(),
+        TaskPhase::Open => "open".into(),
+        TaskPhase::Verified { verdict } => format!("verified ({} fuel)", verdict.fuel_used),
+        TaskPhase::Failed { reason } => format!("failed: {reason:?}").to_lowercase(),
     }
 }
 
-fn replica(r: &ReplicaView) -> String {
+fn replica(r: &Replica) -> String {
     let deadline = r
         .state
         .deadline()
@@ -231,7 +232,7 @@ fn replica(r: &ReplicaView) -> String {
 }
 
 pub fn job(j: &JobResponse) -> String {
-    let s = &j.spec;
+    let s = &j.job.spec;
     let mut out = format!(
         "job:        {}\n\
          requester:  {}\n\
@@ -243,13 +244,13 @@ pub fn job(j: &JobResponse) -> String {
          labels:     {}\n\
          escrow:     {} locked, {} spent, {} refunded",
         j.id,
-        j.requester,
+        j.job.requester,
         job_status(j),
-        j.posted_height,
+        j.job.posted_height,
         s.tasks.len(),
-        j.tasks_open,
-        j.tasks_verified,
-        j.tasks_failed,
+        j.job.tasks_open,
+        j.job.tasks_verified,
+        j.job.tasks_failed,
         s.program_hash,
         s.program_bytes,
         s.fuel_per_task,
@@ -258,16 +259,17 @@ pub fn job(j: &JobResponse) -> String {
         s.bid_per_mfuel,
         s.deadline_height,
         labels(&s.required_labels),
-        j.escrow,
-        j.spent,
-        j.refunded,
+        j.job.escrow,
+        j.job.spent,
+        j.job.refunded,
     );
     out += &format!("\n\n{:>5}  {:<24} REPLICAS", "TASK", "PHASE");
     for t in &j.tasks {
-        let replicas = if t.replicas.is_empty() {
+        let replicas = if t.task.replicas.is_empty() {
             "-".to_string()
         } else {
-            t.replicas
+            t.task
+                .replicas
                 .iter()
                 .map(replica)
                 .collect::<Vec<_>>()
@@ -276,8 +278,8 @@ pub fn job(j: &JobResponse) -> String {
         out += &format!(
             "\n{:>5}  {:<24} {replicas} ({} wanted)",
             t.index,
-            phase(&t.phase),
-            t.replicas_wanted
+            phase(&t.task.phase),
+            t.task.replicas_wanted
         );
     }
     out
@@ -383,10 +385,10 @@ pub fn requester(r: &RequesterResponse) -> String {
          spent:         {}\n\
          compensation:  {} (from slashed dissenters)",
         r.address,
-        r.jobs_posted,
-        r.tasks_verified,
-        r.fuel_verified,
-        r.spent,
-        r.compensation_received
+        r.stats.jobs_posted,
+        r.stats.tasks_verified,
+        r.stats.fuel_verified,
+        r.stats.spent,
+        r.stats.compensation_received
     )
 }

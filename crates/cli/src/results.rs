@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use yun_client::Client;
 use yun_exec::{InputFile, Sandbox, SandboxConfig, Status, Task, read_archive};
-use yun_types::api::{JobResponse, JobStatusView, ReplicaStateView, TaskPhaseView};
+use yun_types::api::{JobResponse, JobStatus, ReplicaState, TaskPhase};
 use yun_types::market::{JobId, TaskRef, task_seed};
 use yun_types::{Address, Amount, Hash32};
 
@@ -25,7 +25,7 @@ pub const REDUCE_MEMORY_BYTES_MAX: u64 = 1 << 30;
 #[derive(Debug, Serialize)]
 pub struct JobReport {
     pub job: JobId,
-    pub status: JobStatusView,
+    pub status: JobStatus,
     pub tasks: usize,
     pub tasks_verified: u32,
     pub tasks_failed: u32,
@@ -45,7 +45,7 @@ pub async fn results(id: &str, out: Option<PathBuf>, opts: &ClientOpts) -> anyho
         .map_err(|e| anyhow::anyhow!("job id `{id}`: {e}"))?;
     let client = Client::new(&opts.node);
     let job = client.job(&id).await?;
-    let reduce = match &job.spec.reduce {
+    let reduce = match &job.job.spec.reduce {
         None => None,
         Some(r) => {
             let program = client
@@ -72,20 +72,21 @@ pub async fn collect(
     let mut paid_by_provider: BTreeMap<Address, Amount> = BTreeMap::new();
     let mut fuel_verified = 0u64;
     for t in &job.tasks {
-        for r in &t.replicas {
-            if let ReplicaStateView::Paid { amount } = r.state {
+        for r in &t.task.replicas {
+            if let ReplicaState::Paid { amount } = r.state {
                 let e = paid_by_provider.entry(r.provider).or_insert(Amount::ZERO);
                 *e = e.checked_add(amount).context("payments overflow")?;
             }
         }
-        let TaskPhaseView::Verified { verdict } = t.phase else {
+        let TaskPhase::Verified { verdict } = t.task.phase else {
             continue;
         };
         fuel_verified += verdict.fuel_used;
         let holders: Vec<Address> = t
+            .task
             .replicas
             .iter()
-            .filter(|r| matches!(r.state, ReplicaStateView::Paid { .. }))
+            .filter(|r| matches!(r.state, ReplicaState::Paid { .. }))
             .map(|r| r.provider)
             .collect();
         let archive = download(client, &mut endpoints, &holders, &verdict.output_digest).await?;
@@ -99,11 +100,11 @@ pub async fn collect(
             });
         }
     }
-    let locked = [job.escrow, job.spent, job.refunded]
+    let locked = [job.job.escrow, job.job.spent, job.job.refunded]
         .iter()
         .try_fold(Amount::ZERO, |a, b| a.checked_add(*b))
         .context("escrow overflow")?;
-    let all_verified = job.tasks_verified as usize == job.tasks.len();
+    let all_verified = job.job.tasks_verified as usize == job.tasks.len();
     let reduce_stdout = match reduce {
         Some((program, args)) if all_verified => {
             // The sandbox blocks (wasmtime-wasi runs its own executor): off the async workers.
@@ -115,14 +116,14 @@ pub async fn collect(
     };
     Ok(JobReport {
         job: job.id,
-        status: job.status,
+        status: job.job.status,
         tasks: job.tasks.len(),
-        tasks_verified: job.tasks_verified,
-        tasks_failed: job.tasks_failed,
+        tasks_verified: job.job.tasks_verified,
+        tasks_failed: job.job.tasks_failed,
         fuel_verified,
         locked,
-        spent: job.spent,
-        refunded: job.refunded,
+        spent: job.job.spent,
+        refunded: job.job.refunded,
         paid_by_provider,
         out_dir: out.to_path_buf(),
         reduce_stdout,
@@ -140,7 +141,7 @@ async fn download(
     for p in holders {
         if !endpoints.contains_key(p) {
             let view = client.provider(p).await?;
-            endpoints.insert(*p, view.spec.endpoint.0);
+            endpoints.insert(*p, view.provider.spec.endpoint.0);
         }
         let url = &endpoints[p];
         match yun_client::fetch_blob(url, digest, OUTPUT_BYTES_MAX).await {

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use yun_client::{Client, HeadFollower};
 use yun_exec::{Sandbox, SandboxConfig};
-use yun_types::api::{JobResponse, JobStatusView, ReplicaStateView, TaskPhaseView};
+use yun_types::api::{JobResponse, JobStatus, ReplicaState, TaskPhase};
 use yun_types::market::{JobId, JobSpec, ReduceSpec, TaskSpec, Text};
 use yun_types::{Action, Hash32};
 
@@ -204,15 +204,15 @@ pub struct Progress {
 pub fn progress(job: &JobResponse) -> Progress {
     let mut p = Progress::default();
     for t in &job.tasks {
-        match t.phase {
-            TaskPhaseView::Verified { .. } => p.verified += 1,
-            TaskPhaseView::Failed { .. } => p.failed += 1,
-            TaskPhaseView::Open => {
-                let busy = t.replicas.iter().any(|r| {
+        match t.task.phase {
+            TaskPhase::Verified { .. } => p.verified += 1,
+            TaskPhase::Failed { .. } => p.failed += 1,
+            TaskPhase::Open => {
+                let busy = t.task.replicas.iter().any(|r| {
                     r.state.deadline().is_some()
                         || matches!(
                             r.state,
-                            ReplicaStateView::Committed { .. } | ReplicaStateView::Revealed { .. }
+                            ReplicaState::Committed { .. } | ReplicaState::Revealed { .. }
                         )
                 });
                 if busy { p.running += 1 } else { p.pending += 1 }
@@ -238,9 +238,9 @@ async fn watch(
         bar.set_position(u64::from(p.verified + p.failed));
         bar.set_message(format!(
             "pending {} · running {} · verified {} · failed {} · spent {}",
-            p.pending, p.running, p.verified, p.failed, job.spent
+            p.pending, p.running, p.verified, p.failed, job.job.spent
         ));
-        if job.status == JobStatusView::Settled {
+        if job.job.status == JobStatus::Settled {
             bar.finish();
             return Ok(job);
         }

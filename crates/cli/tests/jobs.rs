@@ -14,7 +14,7 @@ use yun_cli::{ClientOpts, Output, SignOpts};
 use yun_client::Client;
 use yun_node::run::NodeHandle;
 use yun_provider::{AgentConfig, AgentHandle, Fault, Offer};
-use yun_types::api::{JobStatusView, ReplicaStateView, TaskPhaseView, WaitReasonView};
+use yun_types::api::{JobStatus, ReplicaState, TaskPhase, WaitReasonView};
 use yun_types::{Address, Amount};
 
 const PROVIDERS: usize = 4;
@@ -163,8 +163,8 @@ fn verified_job_pays_exactly_and_the_liar_is_slashed() {
             panic!("not detached")
         };
         let job = net.client.job(&report.job).await.unwrap();
-        assert_eq!(job.status, JobStatusView::Settled);
-        assert_eq!(job.tasks_verified, 8, "every task verified: {job:?}");
+        assert_eq!(job.job.status, JobStatus::Settled);
+        assert_eq!(job.job.tasks_verified, 8, "every task verified: {job:?}");
 
         // Outputs equal the native computation, and the reduce adds them up.
         let (mut inside, mut total) = (0, 0);
@@ -187,12 +187,12 @@ fn verified_job_pays_exactly_and_the_liar_is_slashed() {
         let mut paid = std::collections::BTreeMap::<Address, u128>::new();
         let mut liar_outvoted = 0;
         for t in &job.tasks {
-            let TaskPhaseView::Verified { verdict } = t.phase else {
+            let TaskPhase::Verified { verdict } = t.task.phase else {
                 unreachable!()
             };
-            for r in &t.replicas {
+            for r in &t.task.replicas {
                 match r.state {
-                    ReplicaStateView::Paid { amount } => {
+                    ReplicaState::Paid { amount } => {
                         let due = r.price_per_mfuel.base_units() * u128::from(verdict.fuel_used)
                             / 1_000_000;
                         assert_eq!(
@@ -205,7 +205,7 @@ fn verified_job_pays_exactly_and_the_liar_is_slashed() {
                         *paid.entry(r.provider).or_default() += due;
                         assert_ne!(r.provider, liar, "the liar is never paid");
                     }
-                    ReplicaStateView::Slashed { .. } => {
+                    ReplicaState::Slashed { .. } => {
                         assert_eq!(r.provider, liar, "only the liar is slashed");
                         liar_outvoted += 1;
                     }
@@ -214,11 +214,17 @@ fn verified_job_pays_exactly_and_the_liar_is_slashed() {
             }
         }
         let spent: u128 = paid.values().sum();
-        assert_eq!(job.spent.base_units(), spent);
-        assert_eq!(job.escrow, Amount::ZERO);
+        assert_eq!(job.job.spent.base_units(), spent);
+        assert_eq!(job.job.escrow, Amount::ZERO);
         for (p, amount) in &paid {
             assert_eq!(
-                net.client.provider(p).await.unwrap().earned.base_units(),
+                net.client
+                    .provider(p)
+                    .await
+                    .unwrap()
+                    .provider
+                    .earned
+                    .base_units(),
                 *amount
             );
         }
@@ -230,6 +236,7 @@ fn verified_job_pays_exactly_and_the_liar_is_slashed() {
             .requester(&requester)
             .await
             .unwrap()
+            .stats
             .compensation_received;
         assert!(
             compensation > Amount::ZERO,
@@ -253,8 +260,11 @@ fn verified_job_pays_exactly_and_the_liar_is_slashed() {
             liar_outvoted > 0,
             "the liar was on some task (4 providers, 3 per task)"
         );
-        assert!(liar_view.slashed > Amount::ZERO && liar_view.bond < Amount::new(10_000_000));
-        assert_eq!(liar_view.earned, Amount::ZERO);
+        assert!(
+            liar_view.provider.slashed > Amount::ZERO
+                && liar_view.provider.bond < Amount::new(10_000_000)
+        );
+        assert_eq!(liar_view.provider.earned, Amount::ZERO);
         for a in agents {
             a.shutdown().await.unwrap();
         }
@@ -277,6 +287,7 @@ fn killed_provider_is_replaced_and_an_unrunnable_job_is_refunded() {
         };
         wait_until(&net.client, &id, |j| {
             j.tasks[0]
+                .task
                 .replicas
                 .iter()
                 .any(|r| r.provider == slow_address)
@@ -284,13 +295,16 @@ fn killed_provider_is_replaced_and_an_unrunnable_job_is_refunded() {
         .await;
         slow.kill().await;
         let fresh = net.agent(1, None, Duration::ZERO).await;
-        let job = wait_until(&net.client, &id, |j| j.status == JobStatusView::Settled).await;
+        let job = wait_until(&net.client, &id, |j| j.job.status == JobStatus::Settled).await;
         let t = &job.tasks[0];
-        assert!(matches!(t.phase, TaskPhaseView::Verified { .. }), "{t:?}");
-        assert_eq!(t.replicas[0].provider, slow_address);
-        assert_eq!(t.replicas[0].state, ReplicaStateView::Expired);
-        assert_eq!(t.replicas[1].provider, fresh.address);
-        assert!(matches!(t.replicas[1].state, ReplicaStateView::Paid { .. }));
+        assert!(matches!(t.task.phase, TaskPhase::Verified { .. }), "{t:?}");
+        assert_eq!(t.task.replicas[0].provider, slow_address);
+        assert_eq!(t.task.replicas[0].state, ReplicaState::Expired);
+        assert_eq!(t.task.replicas[1].provider, fresh.address);
+        assert!(matches!(
+            t.task.replicas[1].state,
+            ReplicaState::Paid { .. }
+        ));
 
         // A job needing a label nobody carries waits, fails at its deadline, and is refunded.
         let job_file = net.pi_job(
@@ -303,11 +317,11 @@ fn killed_provider_is_replaced_and_an_unrunnable_job_is_refunded() {
         let Submission::Posted(id) = net.submit(job_file, &out, true).await else {
             panic!("detached")
         };
-        let job = wait_until(&net.client, &id, |j| j.status == JobStatusView::Settled).await;
-        assert_eq!(job.tasks_failed, 2);
-        assert_eq!(job.spent, Amount::ZERO);
-        assert_eq!(job.escrow, Amount::ZERO);
-        assert!(job.refunded > Amount::ZERO);
+        let job = wait_until(&net.client, &id, |j| j.job.status == JobStatus::Settled).await;
+        assert_eq!(job.job.tasks_failed, 2);
+        assert_eq!(job.job.spent, Amount::ZERO);
+        assert_eq!(job.job.escrow, Amount::ZERO);
+        assert!(job.job.refunded > Amount::ZERO);
         let why = net.client.job_why(&id).await.unwrap();
         assert_eq!(why.tasks.len(), 2);
         let WaitReasonView::Failed {
@@ -353,11 +367,11 @@ fn a_provider_restarted_after_committing_reveals_from_its_journal_without_rerunn
             panic!("detached")
         };
         let committed = |j: &yun_types::api::JobResponse| {
-            j.tasks[0].replicas.iter().any(|r| {
+            j.tasks[0].task.replicas.iter().any(|r| {
                 r.provider == first_address
                     && matches!(
                         r.state,
-                        ReplicaStateView::Committed {
+                        ReplicaState::Committed {
                             reveal_deadline: None,
                             ..
                         }
@@ -368,23 +382,21 @@ fn a_provider_restarted_after_committing_reveals_from_its_journal_without_rerunn
         assert_eq!(first.tasks_run(), 1);
         first.kill().await;
         let restarted = net.agent(0, None, Duration::ZERO).await;
-        let job = wait_until(&net.client, &id, |j| j.status == JobStatusView::Settled).await;
+        let job = wait_until(&net.client, &id, |j| j.job.status == JobStatus::Settled).await;
         let mine = job.tasks[0]
+            .task
             .replicas
             .iter()
             .find(|r| r.provider == first_address)
             .unwrap();
-        assert!(
-            matches!(mine.state, ReplicaStateView::Paid { .. }),
-            "{job:?}"
-        );
+        assert!(matches!(mine.state, ReplicaState::Paid { .. }), "{job:?}");
         assert_eq!(
             restarted.tasks_run(),
             0,
             "the verdict came from the journal"
         );
         // And its output is served from the agent's store after the restart.
-        let TaskPhaseView::Verified { verdict } = job.tasks[0].phase else {
+        let TaskPhase::Verified { verdict } = job.tasks[0].task.phase else {
             unreachable!()
         };
         let archive = yun_client::fetch_blob(&restarted.endpoint, &verdict.output_digest, 1 << 20)

@@ -484,7 +484,7 @@ impl Client {
 #[derive(Debug, Clone)]
 pub struct JobsQuery {
     pub requester: Option<Address>,
-    pub status: Option<JobStatusView>,
+    pub status: Option<JobStatus>,
     pub limit: usize,
     pub after: Option<Hash32>,
 }

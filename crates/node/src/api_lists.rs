@@ -28,7 +28,7 @@ pub(crate) struct JobsQuery {
     /// Only jobs this `yun1…` address posted.
     requester: Option<String>,
     /// Only jobs in this status: `open`, `cancelled` or `settled`.
-    status: Option<JobStatusView>,
+    status: Option<JobStatus>,
     /// At most this many (default 50, at most 500).
     limit: Option<usize>,
     /// Start after this job id (the previous page's `next_after`).
@@ -40,20 +40,11 @@ fn job_id(body: &[u8]) -> Option<JobId> {
     body.try_into().ok().map(yun_types::Hash32)
 }
 
-/// The API's name for a job's status.
-pub(crate) fn job_status_view(s: JobStatus) -> JobStatusView {
-    match s {
-        JobStatus::Open => JobStatusView::Open,
-        JobStatus::Cancelled => JobStatusView::Cancelled,
-        JobStatus::Settled => JobStatusView::Settled,
-    }
-}
-
 fn job_summary(id: JobId, job: Job) -> JobSummaryView {
     JobSummaryView {
         id,
         requester: job.requester,
-        status: job_status_view(job.status),
+        status: job.status,
         posted_height: job.posted_height,
         deadline_height: job.spec.deadline_height,
         bid_per_mfuel: job.spec.bid_per_mfuel,
@@ -91,7 +82,7 @@ pub(crate) async fn get_jobs(
             |body, value| {
                 let job: Job = yun_state::market::decode(value);
                 let wanted = requester.is_none_or(|r| job.requester == r)
-                    && q.status.is_none_or(|st| job_status_view(job.status) == st);
+                    && q.status.is_none_or(|st| job.status == st);
                 let id = job_id(body)?;
                 wanted.then(|| job_summary(id, job))
             },

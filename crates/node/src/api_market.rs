@@ -5,7 +5,6 @@
 use crate::api_common::{
     ApiError, ApiState, View, api_err, page_after, parse_address, parse_hash, read_state,
 };
-use crate::api_lists::job_status_view;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -14,88 +13,20 @@ use axum::routing::get;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use yun_state::market::why::{TaskWhy, WaitReason, explain_job};
-use yun_state::market::{
-    FailReason, Job, Provider, ProviderStatus, Replica, ReplicaState, TAG_ASSIGNED, TAG_PROVIDER,
-    TaskPhase, initial_price, task_ref_of_tail,
-};
-use yun_types::{Address, Hash32};
+use yun_state::market::{TAG_ASSIGNED, TAG_PROVIDER, initial_price, task_ref_of_tail};
 use yun_types::api::*;
 use yun_types::market::{JobId, TaskRef};
+use yun_types::{Address, Hash32};
 
 /// Most providers one `GET /v1/providers` returns, and the default.
 pub const PROVIDERS_LIMIT_MAX: usize = 1_000;
 pub const PROVIDERS_LIMIT_DEFAULT: usize = 100;
 
-fn provider_view(address: Address, p: Provider) -> ProviderView {
+fn provider_view(address: Address, provider: Provider) -> ProviderView {
     ProviderView {
         address,
-        free_slots: p.free_slots(),
-        status: match p.status {
-            ProviderStatus::Active => ProviderStatusView::Active,
-            ProviderStatus::Paused => ProviderStatusView::Paused,
-            ProviderStatus::Exiting { release_height } => {
-                ProviderStatusView::Exiting { release_height }
-            }
-        },
-        spec: p.spec,
-        bond: p.bond,
-        reputation: p.reputation,
-        streak: p.streak,
-        tasks_in_flight: p.tasks_in_flight,
-        tasks_verified: p.tasks_verified,
-        fuel_verified: p.fuel_verified,
-        earned: p.earned,
-        slashed: p.slashed,
-        last_paid_height: p.last_paid_height,
-        registered_height: p.registered_height,
-    }
-}
-
-fn replica_state_view(s: ReplicaState) -> ReplicaStateView {
-    match s {
-        ReplicaState::Assigned { commit_deadline } => {
-            ReplicaStateView::Assigned { commit_deadline }
-        }
-        ReplicaState::Committed {
-            commitment,
-            reveal_deadline,
-        } => ReplicaStateView::Committed {
-            commitment,
-            reveal_deadline,
-        },
-        ReplicaState::Revealed { verdict } => ReplicaStateView::Revealed { verdict },
-        ReplicaState::Expired => ReplicaStateView::Expired,
-        ReplicaState::Paid { amount } => ReplicaStateView::Paid { amount },
-        ReplicaState::Slashed { amount } => ReplicaStateView::Slashed { amount },
-        ReplicaState::Unsettled => ReplicaStateView::Unsettled,
-    }
-}
-
-fn replica_view(r: Replica) -> ReplicaView {
-    ReplicaView {
-        provider: r.provider,
-        assigned_height: r.assigned_height,
-        price_per_mfuel: r.price_per_mfuel,
-        state: replica_state_view(r.state),
-    }
-}
-
-fn phase_view(p: TaskPhase) -> TaskPhaseView {
-    match p {
-        TaskPhase::Open => TaskPhaseView::Open,
-        TaskPhase::Verified { verdict } => TaskPhaseView::Verified { verdict },
-        TaskPhase::Failed { reason } => TaskPhaseView::Failed {
-            reason: fail_reason_view(reason),
-        },
-    }
-}
-
-fn fail_reason_view(r: FailReason) -> FailReasonView {
-    match r {
-        FailReason::NoQuorum => FailReasonView::NoQuorum,
-        FailReason::TooManyExpirations => FailReasonView::TooManyExpirations,
-        FailReason::DeadlinePassed => FailReasonView::DeadlinePassed,
-        FailReason::Cancelled => FailReasonView::Cancelled,
+        free_slots: provider.free_slots(),
+        provider,
     }
 }
 
@@ -122,7 +53,7 @@ fn wait_reason_view(r: WaitReason) -> WaitReasonView {
         WaitReason::Verifying => WaitReasonView::Verifying,
         WaitReason::JobClosed => WaitReasonView::JobClosed,
         WaitReason::Failed { fail, unmet } => WaitReasonView::Failed {
-            fail: fail_reason_view(fail),
+            fail,
             unmet: unmet.map(|u| Box::new(wait_reason_view(*u))),
         },
     }
@@ -308,14 +239,13 @@ pub(crate) async fn get_provider_assignments(
             else {
                 continue;
             };
-            let state_view = replica_state_view(replica.state);
             assignments.push(AssignmentView {
                 job: t.job,
                 index: t.index,
                 assigned_height: replica.assigned_height,
                 price_per_mfuel: replica.price_per_mfuel,
-                deadline: state_view.deadline(),
-                state: state_view,
+                deadline: replica.state.deadline(),
+                state: replica.state,
                 program_hash: job.spec.program_hash,
                 program_bytes: job.spec.program_bytes,
                 fuel_per_task: job.spec.fuel_per_task,
@@ -346,30 +276,13 @@ pub(crate) async fn get_job(
         let tasks = (0..job.spec.tasks.len() as u32)
             .filter_map(|index| {
                 let task = state.task(&TaskRef { job: id, index })?;
-                Some(TaskView {
-                    index,
-                    phase: phase_view(task.phase),
-                    replicas_wanted: task.replicas_wanted,
-                    expirations: task.expirations,
-                    replicas: task.replicas.into_iter().map(replica_view).collect(),
-                })
+                Some(TaskView { index, task })
             })
             .collect();
         Ok(Json(JobResponse {
             id,
             height,
-            requester: job.requester,
-            spec: job.spec,
-            escrow: job.escrow,
-            spent: job.spent,
-            refunded: job.refunded,
-            status: job_status_view(job.status),
-            posted_height: job.posted_height,
-            tasks_open: job.tasks_open,
-            tasks_verified: job.tasks_verified,
-            tasks_failed: job.tasks_failed,
-            settled_height: job.settled_height,
-            cancelled_height: job.cancelled_height,
+            job,
             tasks,
         }))
     })
@@ -406,15 +319,10 @@ pub(crate) async fn get_requester(
 ) -> Result<Json<RequesterResponse>, ApiError> {
     let address = parse_address(&address)?;
     read_state(&s, move |state, height| {
-        let r = state.requester_stats(&address);
         Ok(Json(RequesterResponse {
             address,
             height,
-            jobs_posted: r.jobs_posted,
-            tasks_verified: r.tasks_verified,
-            fuel_verified: r.fuel_verified,
-            spent: r.spent,
-            compensation_received: r.compensation_received,
+            stats: state.requester_stats(&address),
         }))
     })
     .await

@@ -26,7 +26,7 @@ use tracing::{info, warn};
 use yun_blobs::{BlobLimits, BlobStore};
 use yun_client::{Client, HeadFollower};
 use yun_exec::{Sandbox, SandboxConfig};
-use yun_types::api::{AssignmentView, AssignmentsResponse, ReplicaStateView};
+use yun_types::api::{AssignmentView, AssignmentsResponse, ReplicaState};
 use yun_types::market::{Label, ProviderSpec, ResultCommit, ResultReveal, TaskRef, Text};
 use yun_types::{Action, Address, Amount, TxId};
 
@@ -207,7 +207,7 @@ async fn register(
 ) -> anyhow::Result<()> {
     let spec = desired_spec(cfg, endpoint);
     match node.provider(&signer.address).await {
-        Ok(p) if p.spec == spec => Ok(()),
+        Ok(p) if p.provider.spec == spec => Ok(()),
         Ok(_) => {
             let h = signer
                 .submit_and_wait(node, Action::UpdateProvider { spec })
@@ -330,7 +330,7 @@ impl Agent {
         self.forget_finished(&view, &mut journal)?;
         if start_new {
             for a in &view.assignments {
-                if matches!(a.state, ReplicaStateView::Assigned { .. })
+                if matches!(a.state, ReplicaState::Assigned { .. })
                     && !journal.contains_key(&task_of(a))
                 {
                     self.start(a, view.height);
@@ -421,10 +421,10 @@ impl Agent {
                 break;
             }
             let ready = match kind {
-                Send::Commit => matches!(a.state, ReplicaStateView::Assigned { .. }),
+                Send::Commit => matches!(a.state, ReplicaState::Assigned { .. }),
                 Send::Reveal => matches!(
                     a.state,
-                    ReplicaStateView::Committed {
+                    ReplicaState::Committed {
                         reveal_deadline: Some(_),
                         ..
                     }

@@ -108,7 +108,9 @@ impl utoipa::PartialSchema for Address {
                 "bech32m address `yun1…` over an ed25519 public key (the pattern cannot check \
                  the bech32m checksum; a wrong one is refused with BadParameter)",
             ))
-            .format(Some(utoipa::openapi::SchemaFormat::Custom("bech32m".into())))
+            .format(Some(utoipa::openapi::SchemaFormat::Custom(
+                "bech32m".into(),
+            )))
             .pattern(Some("^yun1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$"))
             .examples([serde_json::json!(
                 "yun1rgg0xjq9cmq5up6dkp5ahlw6had2a2480vv6xh9emsjdxsuhkyfshs0609"

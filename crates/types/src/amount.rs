@@ -138,8 +138,12 @@ impl utoipa::PartialSchema for Amount {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("token amount in base units, as a decimal string (u128)"))
-            .format(Some(utoipa::openapi::SchemaFormat::Custom("decimal".into())))
+            .description(Some(
+                "token amount in base units, as a decimal string (u128)",
+            ))
+            .format(Some(utoipa::openapi::SchemaFormat::Custom(
+                "decimal".into(),
+            )))
             .pattern(Some("^(0|[1-9][0-9]{0,37})$"))
             .examples([serde_json::json!("1000000")])
             .into()

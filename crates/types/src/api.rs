@@ -1,18 +1,20 @@
 //! JSON shapes of the HTTP API, shared by the node (server) and the client.
 
-use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, TaskSpec, Verdict};
+use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, TaskSpec};
 use crate::rejection::RejectionBody;
 use crate::{Action, Address, Amount, Hash32, Receipt, SignedTx, TxId, TxOutcome, TxRejection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::api_lists::{
-    JobStatusView, JobSummaryView, JobsResponse, QueuedTaskView, QueuedTasksResponse,
-};
+pub use crate::api_lists::{JobSummaryView, JobsResponse, QueuedTaskView, QueuedTasksResponse};
 pub use crate::api_network::{NodeRole, PeerView};
 pub use crate::api_staking::{
     ActiveMemberView, DelegationView, DelegationsResponse, UnbondingView, ValidatorStatusView,
     ValidatorView, ValidatorsResponse,
+};
+pub use crate::market_records::{
+    FailReason, Job, JobStatus, Provider, ProviderStatus, Replica, ReplicaState, RequesterStats,
+    Task, TaskPhase,
 };
 
 /// Numbered API errors that are not about a transaction's content (codes from 100 up).
@@ -94,6 +96,9 @@ impl ApiErrorKind {
 /// `POST /v1/txs` body: the canonical signed transaction bytes, hex-encoded.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SubmitTxRequest {
+    /// The canonical signed transaction, hex (it must also decode and verify: a pattern cannot
+    /// say that, so well-formed hex may still be refused as Malformed or BadSignature).
+    #[schema(pattern = "^([0-9a-f]{2})+$")]
     pub tx_hex: String,
 }
 
@@ -350,9 +355,8 @@ impl From<TxRejection> for ErrorResponse {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The compute market. These mirror the state records (`yun_state::market::records`) field for
-// field and serialize the same way; the node converts with exhaustive matches, so a record that
-// changes shape breaks the build here instead of the JSON silently.
+// The compute market. The state records (`crate::market_records`, re-exported here) are served
+// as they are; a view adds only what the API computes (an address, free slots, a height).
 
 /// The market-wide numbers: `GET /v1/market`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -390,37 +394,15 @@ pub struct ClearingView {
     pub price_per_mfuel: Amount,
 }
 
-/// Where a provider stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum ProviderStatusView {
-    Active,
-    Paused,
-    /// Exited; its bond returns at `release_height`.
-    Exiting {
-        release_height: u64,
-    },
-}
-
 /// A provider: `GET /v1/providers/{address}` (the seed's `getMinerStatus`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProviderView {
     pub address: Address,
-    pub spec: ProviderSpec,
-    pub bond: Amount,
-    pub status: ProviderStatusView,
-    /// +1 per verified result, ×2/3 per dissent or silence.
-    pub reputation: u64,
-    /// Consecutive verified results since the last dissent or silence.
-    pub streak: u64,
-    pub tasks_in_flight: u32,
+    /// The state record, its fields inline.
+    #[serde(flatten)]
+    pub provider: Provider,
+    /// `spec.slots - tasks_in_flight`.
     pub free_slots: u32,
-    pub tasks_verified: u64,
-    pub fuel_verified: u64,
-    pub earned: Amount,
-    pub slashed: Amount,
-    pub last_paid_height: u64,
-    pub registered_height: u64,
 }
 
 /// `GET /v1/providers`: providers in address order.
@@ -432,72 +414,6 @@ pub struct ProvidersResponse {
     pub next_after: Option<Address>,
 }
 
-/// The state of one replica (one provider's run of one task).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum ReplicaStateView {
-    /// Must commit its verdict by `commit_deadline`.
-    Assigned {
-        commit_deadline: u64,
-    },
-    /// Committed; `reveal_deadline` is set once no replica of the task is still committing.
-    Committed {
-        commitment: Hash32,
-        reveal_deadline: Option<u64>,
-    },
-    Revealed {
-        verdict: Verdict,
-    },
-    /// Missed a deadline; never paid.
-    Expired,
-    /// Agreed with the accepted verdict and was paid.
-    Paid {
-        amount: Amount,
-    },
-    /// Disagreed with the accepted verdict and was slashed.
-    Slashed {
-        amount: Amount,
-    },
-    /// Revealed, but the task failed without a quorum.
-    Unsettled,
-}
-
-impl ReplicaStateView {
-    /// The next height this replica must act by, if it must act.
-    pub fn deadline(&self) -> Option<u64> {
-        match self {
-            ReplicaStateView::Assigned { commit_deadline } => Some(*commit_deadline),
-            ReplicaStateView::Committed {
-                reveal_deadline, ..
-            } => *reveal_deadline,
-            _ => None,
-        }
-    }
-
-    /// One word for tables.
-    pub fn name(&self) -> &'static str {
-        match self {
-            ReplicaStateView::Assigned { .. } => "assigned",
-            ReplicaStateView::Committed { .. } => "committed",
-            ReplicaStateView::Revealed { .. } => "revealed",
-            ReplicaStateView::Expired => "expired",
-            ReplicaStateView::Paid { .. } => "paid",
-            ReplicaStateView::Slashed { .. } => "slashed",
-            ReplicaStateView::Unsettled => "unsettled",
-        }
-    }
-}
-
-/// One replica of a task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ReplicaView {
-    pub provider: Address,
-    pub assigned_height: u64,
-    /// The clearing price it was matched at, per million fuel.
-    pub price_per_mfuel: Amount,
-    pub state: ReplicaStateView,
-}
-
 /// A replica a provider is working on: `GET /v1/providers/{address}/assignments`, with what
 /// its agent needs to run it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -506,7 +422,7 @@ pub struct AssignmentView {
     pub index: u32,
     pub assigned_height: u64,
     pub price_per_mfuel: Amount,
-    pub state: ReplicaStateView,
+    pub state: ReplicaState,
     /// The next height the provider must commit (or reveal) by.
     pub deadline: Option<u64>,
     pub program_hash: Hash32,
@@ -524,36 +440,13 @@ pub struct AssignmentsResponse {
     pub assignments: Vec<AssignmentView>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FailReasonView {
-    NoQuorum,
-    TooManyExpirations,
-    DeadlinePassed,
-    Cancelled,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "phase", rename_all = "snake_case")]
-pub enum TaskPhaseView {
-    /// Waiting for (more) replicas or for their verdicts.
-    Open,
-    Verified {
-        verdict: Verdict,
-    },
-    Failed {
-        reason: FailReasonView,
-    },
-}
-
 /// One task of a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TaskView {
     pub index: u32,
-    pub phase: TaskPhaseView,
-    pub replicas_wanted: u8,
-    pub expirations: u8,
-    pub replicas: Vec<ReplicaView>,
+    /// The state record, its fields inline.
+    #[serde(flatten)]
+    pub task: Task,
 }
 
 /// `GET /v1/jobs/{id}`: the job and every task (at most 1,024).
@@ -561,20 +454,9 @@ pub struct TaskView {
 pub struct JobResponse {
     pub id: JobId,
     pub height: u64,
-    pub requester: Address,
-    pub spec: JobSpec,
-    /// Locked and not yet paid out or refunded.
-    pub escrow: Amount,
-    pub spent: Amount,
-    pub refunded: Amount,
-    pub status: JobStatusView,
-    pub posted_height: u64,
-    pub tasks_open: u32,
-    pub tasks_verified: u32,
-    pub tasks_failed: u32,
-    pub settled_height: Option<u64>,
-    /// Height at which the requester cancelled, if it did.
-    pub cancelled_height: Option<u64>,
+    /// The state record, its fields inline.
+    #[serde(flatten)]
+    pub job: Job,
     pub tasks: Vec<TaskView>,
 }
 
@@ -608,7 +490,7 @@ pub enum WaitReasonView {
     JobClosed,
     /// The task failed; `unmet` is what kept it from getting its replicas, when that is why.
     Failed {
-        fail: FailReasonView,
+        fail: FailReason,
         #[schema(no_recursion)]
         unmet: Option<Box<WaitReasonView>>,
     },
@@ -643,16 +525,16 @@ impl WaitReasonView {
             Self::JobClosed => "the job is closed: no new replicas".into(),
             Self::Failed { fail, unmet } => {
                 let why = match fail {
-                    FailReasonView::NoQuorum => {
+                    FailReason::NoQuorum => {
                         "failed: no quorum of equal verdicts within the replica cap (the program may be nondeterministic, or providers disagreed); the unspent escrow was refunded"
                     }
-                    FailReasonView::TooManyExpirations => {
+                    FailReason::TooManyExpirations => {
                         "failed: too many assigned providers stayed silent; the unspent escrow was refunded — post it again"
                     }
-                    FailReasonView::DeadlinePassed => {
+                    FailReason::DeadlinePassed => {
                         "failed: the deadline passed first; the unspent escrow was refunded"
                     }
-                    FailReasonView::Cancelled => {
+                    FailReason::Cancelled => {
                         "failed: the job was cancelled; the unspent escrow was refunded"
                     }
                 };
@@ -695,9 +577,7 @@ pub struct JobWhyResponse {
 pub struct RequesterResponse {
     pub address: Address,
     pub height: u64,
-    pub jobs_posted: u64,
-    pub tasks_verified: u64,
-    pub fuel_verified: u64,
-    pub spent: Amount,
-    pub compensation_received: Amount,
+    /// The state record, its fields inline.
+    #[serde(flatten)]
+    pub stats: RequesterStats,
 }

@@ -2,26 +2,17 @@
 //! tasks waiting for replicas, a bounded page at a time.
 
 use crate::market::JobId;
+use crate::market_records::JobStatus;
 use crate::{Address, Amount};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Where a job stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatusView {
-    Open,
-    Cancelled,
-    /// Every task is verified or failed and the unspent escrow went back.
-    Settled,
-}
 
 /// One job in a list: who posted it, where it stands and what it may still spend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct JobSummaryView {
     pub id: JobId,
     pub requester: Address,
-    pub status: JobStatusView,
+    pub status: JobStatus,
     pub posted_height: u64,
     /// The last height at which its tasks may still be matched.
     pub deadline_height: u64,

@@ -15,6 +15,7 @@ pub mod genesis;
 pub mod hash;
 pub mod limits;
 pub mod market;
+pub mod market_records;
 pub mod receipt;
 pub mod rejection;
 pub mod tx;
