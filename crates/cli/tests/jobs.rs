@@ -14,7 +14,7 @@ use yun_cli::{ClientOpts, Output, SignOpts};
 use yun_client::Client;
 use yun_node::run::NodeHandle;
 use yun_provider::{AgentConfig, AgentHandle, Fault, Offer};
-use yun_types::api::{JobStatus, ReplicaState, TaskPhase, WaitReasonView};
+use yun_types::api::{JobStatus, ReplicaState, TaskPhase, WaitReason};
 use yun_types::{Address, Amount};
 
 const PROVIDERS: usize = 4;
@@ -324,13 +324,13 @@ fn killed_provider_is_replaced_and_an_unrunnable_job_is_refunded() {
         assert!(job.job.refunded > Amount::ZERO);
         let why = net.client.job_why(&id).await.unwrap();
         assert_eq!(why.tasks.len(), 2);
-        let WaitReasonView::Failed {
+        let WaitReason::Failed {
             unmet: Some(unmet), ..
         } = &why.tasks[0].reason
         else {
             panic!("{why:?}")
         };
-        assert_eq!(**unmet, WaitReasonView::NoProviderWithLabels);
+        assert_eq!(**unmet, WaitReason::NoProviderWithLabels);
         let text = Command::new(env!("CARGO_BIN_EXE_yun"))
             .args(["job", "why", &id.to_string(), "--node", &net.node.api_url()])
             .output()

@@ -255,6 +255,6 @@ fn provider_job_why_market_cancel() {
             "{path} missing from OpenAPI"
         );
     }
-    assert!(api["components"]["schemas"]["WaitReasonView"].is_object());
+    assert!(api["components"]["schemas"]["WaitReason"].is_object());
     node.stop().unwrap();
 }

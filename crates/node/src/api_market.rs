@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use yun_state::market::why::{TaskWhy, WaitReason, explain_job};
+use yun_state::market::why::explain_job;
 use yun_state::market::{TAG_ASSIGNED, TAG_PROVIDER, initial_price, task_ref_of_tail};
 use yun_types::api::*;
 use yun_types::market::{JobId, TaskRef};
@@ -27,52 +27,6 @@ fn provider_view(address: Address, provider: Provider) -> ProviderView {
         address,
         free_slots: provider.free_slots(),
         provider,
-    }
-}
-
-fn wait_reason_view(r: WaitReason) -> WaitReasonView {
-    match r {
-        WaitReason::BidBelowIndex {
-            bid_per_mfuel,
-            index_per_mfuel,
-        } => WaitReasonView::BidBelowIndex {
-            bid_per_mfuel,
-            index_per_mfuel,
-        },
-        WaitReason::NoActiveProvider => WaitReasonView::NoActiveProvider,
-        WaitReason::NoProviderWithEnoughMemory => WaitReasonView::NoProviderWithEnoughMemory,
-        WaitReason::NoProviderWithLabels => WaitReasonView::NoProviderWithLabels,
-        WaitReason::AllAsksAboveBid => WaitReasonView::AllAsksAboveBid,
-        WaitReason::TooFewDistinctProviders { eligible, needed } => {
-            WaitReasonView::TooFewDistinctProviders { eligible, needed }
-        }
-        WaitReason::AllEligibleBusy => WaitReasonView::AllEligibleBusy,
-        WaitReason::MatchingNextBlock => WaitReasonView::MatchingNextBlock,
-        WaitReason::WaitingForCommits => WaitReasonView::WaitingForCommits,
-        WaitReason::WaitingForReveals => WaitReasonView::WaitingForReveals,
-        WaitReason::Verifying => WaitReasonView::Verifying,
-        WaitReason::JobClosed => WaitReasonView::JobClosed,
-        WaitReason::Failed { fail, unmet } => WaitReasonView::Failed {
-            fail,
-            unmet: unmet.map(|u| Box::new(wait_reason_view(*u))),
-        },
-    }
-}
-
-fn task_why_view(t: TaskWhy) -> TaskWhyView {
-    TaskWhyView {
-        index: t.index,
-        reason: wait_reason_view(t.reason),
-        replicas_wanted: t.replicas_wanted,
-        replicas_live: t.replicas_live,
-        excluded: t
-            .excluded
-            .into_iter()
-            .map(|e| ExcludedView {
-                constraint: e.constraint.to_string(),
-                providers: e.providers,
-            })
-            .collect(),
     }
 }
 
@@ -304,7 +258,7 @@ pub(crate) async fn get_job_why(
         Ok(Json(JobWhyResponse {
             job: id,
             height,
-            tasks: tasks.into_iter().map(task_why_view).collect(),
+            tasks,
         }))
     })
     .await

@@ -16,6 +16,7 @@ pub mod hash;
 pub mod limits;
 pub mod market;
 pub mod market_records;
+pub mod market_why;
 pub mod receipt;
 pub mod rejection;
 pub mod tx;

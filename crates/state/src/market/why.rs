@@ -4,60 +4,9 @@
 use super::auction::{fits, initial_price};
 use super::records::*;
 use crate::overlay::{Overlay, StateReader};
-use serde::Serialize;
+use yun_types::ChainParams;
 use yun_types::market::{JobId, TaskRef};
-use yun_types::{Amount, ChainParams};
-
-/// Why a task is not finished yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
-pub enum WaitReason {
-    /// The job's bid is below the market's price index; it runs when the index falls.
-    BidBelowIndex {
-        bid_per_mfuel: Amount,
-        index_per_mfuel: Amount,
-    },
-    NoActiveProvider,
-    NoProviderWithEnoughMemory,
-    NoProviderWithLabels,
-    /// Every provider that fits asks more than the bid.
-    AllAsksAboveBid,
-    /// The providers that fit are already replicas of this task (or are the requester).
-    TooFewDistinctProviders {
-        eligible: u32,
-        needed: u32,
-    },
-    /// Providers fit but have no free slot.
-    AllEligibleBusy,
-    /// Capacity fits: the task is matched at the end of the next block.
-    MatchingNextBlock,
-    WaitingForCommits,
-    WaitingForReveals,
-    /// All verdicts are in; verified at the end of this block.
-    Verifying,
-    JobClosed,
-    /// The task failed; `unmet` is what kept it from getting its replicas, when that is why.
-    Failed {
-        fail: FailReason,
-        unmet: Option<Box<WaitReason>>,
-    },
-}
-
-/// How many providers one constraint removed, in the order they are applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Excluded {
-    pub constraint: &'static str,
-    pub providers: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TaskWhy {
-    pub index: u32,
-    pub reason: WaitReason,
-    pub replicas_wanted: u8,
-    pub replicas_live: u8,
-    pub excluded: Vec<Excluded>,
-}
+pub use yun_types::market_why::{Excluded, TaskWhy, WaitReason};
 
 /// Explains every unfinished or failed task of a job; `None` if there is no such job.
 pub fn explain_job<R: StateReader + ?Sized>(
@@ -224,7 +173,7 @@ fn pending_reason(
         let before = remaining.len();
         remaining.retain(|(a, p)| keep(a, p));
         excluded.push(Excluded {
-            constraint: name,
+            constraint: name.to_string(),
             providers: (before - remaining.len()) as u32,
         });
         if remaining.is_empty() && reason.is_none() {
