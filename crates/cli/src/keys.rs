@@ -57,6 +57,9 @@ pub struct Keystore {
 impl Keystore {
     pub fn open(dir: &Path) -> anyhow::Result<Keystore> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        // Only the owner may list or read the keystore: the files are encrypted, but a copied
+        // file can be attacked offline for as long as the attacker likes.
+        set_mode(dir, 0o700)?;
         Ok(Keystore {
             dir: dir.to_path_buf(),
         })
@@ -83,6 +86,7 @@ impl Keystore {
         passphrase: &str,
     ) -> anyhow::Result<Address> {
         Self::check_name(name)?;
+        check_new_passphrase(passphrase)?;
         if self.dir.join(name).exists() {
             bail!(
                 "a key named {name} exists already; pick another name or delete {}",
@@ -99,6 +103,9 @@ impl Keystore {
             Some(name),
         )
         .map_err(|e| anyhow::anyhow!("writing the keystore: {e}"))?;
+        // eth-keystore writes with the process umask; the directory is the owner's alone
+        // already, and the file is made so too.
+        set_mode(&self.dir.join(name), 0o600)?;
         let address = address_of(&key);
         std::fs::write(
             self.dir.join(format!("{name}.address")),
@@ -139,6 +146,30 @@ impl Keystore {
         PrivateKey::decode(commonware_codec::Copying(&secret[..]))
             .map_err(|e| anyhow::anyhow!("key {name} is corrupt: {e}"))
     }
+}
+
+/// Refuses a passphrase for a new key that would protect nothing.
+pub fn check_new_passphrase(passphrase: &str) -> anyhow::Result<()> {
+    if passphrase.is_empty() {
+        bail!(
+            "an empty passphrase would leave the key readable by anyone who copies its file; \
+             choose one (or set YUN_PASSPHRASE in scripts)"
+        );
+    }
+    Ok(())
+}
+
+/// Sets a file's or directory's permission bits (Unix only; elsewhere the OS's defaults stay).
+fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("restricting {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 /// The passphrase from `YUN_PASSPHRASE`, or asked for on the terminal.
@@ -284,6 +315,17 @@ mod tests {
         assert_eq!(address_of(&ks.unlock("alice", "pw").unwrap()), addr);
         assert!(ks.unlock("alice", "wrong").is_err());
         assert!(ks.add("alice", &m, "pw").is_err(), "names are unique");
+        assert!(
+            ks.add("bob", &m, "").is_err(),
+            "an empty passphrase is refused"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(dir.path()), 0o700, "the keystore is the owner's alone");
+            assert_eq!(mode(&dir.path().join("alice")), 0o600);
+        }
         assert!(
             ks.add("../evil", &m, "pw").is_err(),
             "names cannot escape the directory"

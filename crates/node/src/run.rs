@@ -184,13 +184,26 @@ impl NodeConfig {
 }
 
 /// Writes a consensus key as hex (mode 0600 where supported).
+/// Writes a node key file readable by its owner only: the file is created with mode 0600
+/// before the key is written into it, so no other user can open it in between.
 pub fn write_key(path: &Path, key: &PrivateKey) -> anyhow::Result<()> {
-    std::fs::write(path, hex::encode(key.encode()))?;
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        // An existing file keeps its old mode on open: restrict it before writing too.
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
     }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(hex::encode(key.encode()).as_bytes())?;
+    file.sync_all()?;
     Ok(())
 }
 
@@ -545,5 +558,30 @@ pub fn spawn_node(cfg: NodeConfig) -> anyhow::Result<NodeHandle> {
             result?;
             bail!("node did not become ready")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_are_the_owners_alone_and_read_back() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.key");
+        // A file left readable by a previous tool is restricted before the key goes in.
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let key = PrivateKey::from_seed(7);
+        write_key(&path, &key).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(read_key(&path).unwrap().encode(), key.encode());
+        let fresh = dir.path().join("fresh.key");
+        write_key(&fresh, &key).unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }
