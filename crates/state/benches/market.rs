@@ -404,14 +404,7 @@ fn reveal(state: &mut MemState, n: usize) {
 /// The first bytes of a hash over every entry: equal digests, equal states (so a faster step
 /// can be checked to change nothing).
 fn digest(state: &MemState) -> String {
-    let mut h = blake3::Hasher::new();
-    for (k, v) in &state.entries {
-        h.update(&(k.len() as u64).to_be_bytes());
-        h.update(k);
-        h.update(&(v.len() as u64).to_be_bytes());
-        h.update(v);
-    }
-    h.finalize().to_hex()[..12].to_string()
+    state.content_digest().to_string()[..12].to_string()
 }
 
 fn describe(shape: Shape) -> String {

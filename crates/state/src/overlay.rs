@@ -136,6 +136,21 @@ pub struct MemState {
     pub entries: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
+impl MemState {
+    /// blake3 over every entry in key order, lengths included so entries cannot run together:
+    /// equal digests, equal states (how tests and benches check that a change moved nothing).
+    pub fn content_digest(&self) -> yun_types::Hash32 {
+        let mut h = blake3::Hasher::new();
+        for (k, v) in &self.entries {
+            h.update(&(k.len() as u64).to_be_bytes());
+            h.update(k);
+            h.update(&(v.len() as u64).to_be_bytes());
+            h.update(v);
+        }
+        yun_types::Hash32(*h.finalize().as_bytes())
+    }
+}
+
 impl StateReader for MemState {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.entries.get(key).cloned()

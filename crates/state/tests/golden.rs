@@ -18,16 +18,9 @@ const MIN_BOND: u128 = 1_000_000;
 const BOND: u128 = 1_000_000;
 const RICH: u128 = 1_000_000_000_000;
 
-/// blake3 over every entry in key order, lengths included so entries cannot run together.
+/// The state's content digest, as hex.
 fn state_digest(state: &MemState) -> String {
-    let mut h = blake3::Hasher::new();
-    for (k, v) in &state.entries {
-        h.update(&(k.len() as u64).to_be_bytes());
-        h.update(k);
-        h.update(&(v.len() as u64).to_be_bytes());
-        h.update(v);
-    }
-    h.finalize().to_hex().to_string()
+    state.content_digest().to_string()
 }
 
 /// The story: every kind of balance movement, every staking verb with an epoch boundary, a
