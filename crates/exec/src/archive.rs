@@ -1,7 +1,7 @@
 //! The canonical output archive: a tar with fixed metadata holding `stdout` and then every
 //! entry of `/out` in byte order of its path, so equal outputs give equal bytes and digests.
 
-use crate::limits::{OUT_BYTES_MAX, OUT_ENTRIES_MAX};
+use crate::limits::{OUT_BYTES_MAX, OUT_ENTRIES_MAX, PATH_BYTES_MAX};
 use crate::outcome::{HostFault, Outcome};
 use std::path::Path;
 use tar::{Builder, EntryType, Header};
@@ -79,6 +79,11 @@ fn walk(
         } else {
             format!("{prefix}/{name}")
         };
+        // Renaming a deep tree into another can nest entries past what any call could name;
+        // such an output is over the limit before its host path could grow past the host's.
+        if rel.len() > PATH_BYTES_MAX {
+            return Ok(Err(OverLimit));
+        }
         if kind.is_dir() {
             out.push((rel.clone(), true));
             if walk(&dir.join(&name), &rel, out, budget)?.is_err() {

@@ -168,6 +168,16 @@ pub enum HostFault {
     Io(#[from] std::io::Error),
     #[error("sandbox failure: {0}")]
     Internal(String),
+    /// A filesystem call met an error only the host's resources or health explain (a full
+    /// disk, the descriptor limit, an I/O error). The guest never sees such an errno.
+    #[error("the host's filesystem failed: {call} got {errno}")]
+    HostResource {
+        call: &'static str,
+        errno: &'static str,
+    },
+    /// The sandbox is not of the fingerprint class the provider declared.
+    #[error("this sandbox is not of the declared class {declared}; it is {actual}")]
+    ClassMismatch { declared: String, actual: String },
 }
 
 fn hex32<S: serde::Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {

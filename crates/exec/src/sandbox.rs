@@ -3,10 +3,11 @@
 
 use crate::admission::{Refusal, admit};
 use crate::archive::collect;
-use crate::host::{Host, Limiter, add_wrappers};
+use crate::fingerprint::{EngineFingerprint, TARGET};
+use crate::host::{Host, HostErrno, Limiter, add_wrappers};
 use crate::limits::{
-    EXCERPT_BYTES_MAX, MODULE_CACHE_ENTRIES_MAX, STDERR_BYTES_MAX, STDOUT_BYTES_MAX,
-    TABLE_ELEMENTS_MAX, WASM_STACK_BYTES_MAX,
+    EXCERPT_BYTES_MAX, HOSTCALL_BYTES_MAX, MODULE_CACHE_ENTRIES_MAX, STDERR_BYTES_MAX,
+    STDOUT_BYTES_MAX, TABLE_ELEMENTS_MAX, WASM_STACK_BYTES_MAX,
 };
 use crate::outcome::{Diagnostics, HostFault, Outcome, Status, TrapKind};
 use crate::world::{CapturePipe, Dirs, Task, wasi_ctx};
@@ -96,7 +97,7 @@ pub struct Sandbox {
     engine: Engine,
     /// What modules link against: wasmtime-wasi's preview 1 functions, some wrapped by Yun's.
     linker: Linker<Host>,
-    fingerprint: [u8; 32],
+    fingerprint: EngineFingerprint,
     cache: Mutex<ModuleCache>,
     config: SandboxConfig,
     ticker_stop: Arc<AtomicBool>,
@@ -116,9 +117,12 @@ impl std::fmt::Debug for Sandbox {
 }
 
 /// The engine settings that make execution deterministic, as one description that is also
-/// hashed into the cache key and the engine fingerprint.
-fn engine_config(config: &SandboxConfig) -> (Config, String) {
+/// part of the engine fingerprint. Wasm is compiled for the bare target triple: no CPU feature
+/// the host happens to have changes the machine code, so frame sizes (and the depth at which a
+/// recursion overflows the fixed stack) are the same on every host of one triple.
+fn engine_config(config: &SandboxConfig) -> wasmtime::Result<(Config, String)> {
     let mut c = Config::new();
+    c.target(TARGET)?;
     c.consume_fuel(config.fuel_metering)
         .epoch_interruption(true)
         .cranelift_nan_canonicalization(true)
@@ -146,24 +150,23 @@ fn engine_config(config: &SandboxConfig) -> (Config, String) {
     }
     // Only settings that can change a verdict belong in the description; pooling cannot.
     let description = format!(
-        "wasmtime=48.0.8;fuel={};nan_canonical=1;simd=1;relaxed_simd=0;threads=0;stack={};\
-         target={}",
-        config.fuel_metering,
-        WASM_STACK_BYTES_MAX,
-        std::env::consts::ARCH
+        "fuel={},nan_canonical=1,simd=1,relaxed_simd=0,threads=0,stack={},opt=speed,\
+         cpu_features=baseline",
+        config.fuel_metering, WASM_STACK_BYTES_MAX,
     );
-    (c, description)
+    Ok((c, description))
 }
 
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Result<Sandbox, HostFault> {
         let internal = |e: wasmtime::Error| HostFault::Internal(format!("{e:#}"));
-        let (engine_config, description) = engine_config(&config);
+        let (engine_config, description) = engine_config(&config).map_err(internal)?;
         let engine = Engine::new(&engine_config).map_err(internal)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
             .map_err(internal)?;
         add_wrappers(&mut linker).map_err(internal)?;
+        let fingerprint = EngineFingerprint::new(&engine, &description);
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let engine = engine.clone();
@@ -184,7 +187,7 @@ impl Sandbox {
         Ok(Sandbox {
             engine,
             linker,
-            fingerprint: *blake3::hash(description.as_bytes()).as_bytes(),
+            fingerprint,
             cache: Mutex::new(ModuleCache::default()),
             config,
             ticker_stop,
@@ -193,15 +196,16 @@ impl Sandbox {
         })
     }
 
-    /// Identifies the verdict-relevant engine settings; replicas compare only under equal ones.
-    pub fn engine_fingerprint(&self) -> [u8; 32] {
-        self.fingerprint
+    /// Everything about this sandbox that can change a verdict: replicas compare verdicts only
+    /// within one fingerprint class (see [`EngineFingerprint`]).
+    pub fn engine_fingerprint(&self) -> &EngineFingerprint {
+        &self.fingerprint
     }
 
     /// Admits and compiles a module, or returns the cached program for the same bytes.
     pub fn admit(&self, bytes: &[u8]) -> Result<Program, Refusal> {
         let module_hash = *blake3::hash(bytes).as_bytes();
-        let key = (self.fingerprint, module_hash);
+        let key = (self.fingerprint.hash(), module_hash);
         {
             let mut cache = self.cache.lock().expect("cache lock");
             cache.clock += 1;
@@ -267,6 +271,7 @@ impl Sandbox {
         );
         let mut store = Store::new(&self.engine, host);
         store.limiter(|h| &mut h.limiter);
+        store.set_hostcall_fuel(HOSTCALL_BYTES_MAX);
         let internal = |e: wasmtime::Error| HostFault::Internal(format!("{e:#}"));
         if self.config.fuel_metering {
             store.set_fuel(task.fuel).map_err(internal)?;
@@ -288,10 +293,11 @@ impl Sandbox {
             0
         };
         let limiter_hit = store.data().limiter.hit;
+        let host_fault = store.data().host_fault;
         drop(store);
         let (mut status, trap_message) = match result {
             Ok(()) => (Status::Ok(0), None),
-            Err(e) => self.classify(e, limiter_hit, &output_limit_hit)?,
+            Err(e) => self.classify(e, host_fault, limiter_hit, &output_limit_hit)?,
         };
         let stdout_bytes = stdout.contents();
         let stderr_bytes = stderr.contents();
@@ -323,14 +329,19 @@ impl Sandbox {
         })
     }
 
-    /// Maps a failed run to its verdict. Order matters: an exit request and the limits Yun
-    /// enforces are recognised before wasmtime's trap codes, because they surface as traps too.
+    /// Maps a failed run to its verdict. Order matters: a host-resource error is a host fault
+    /// whatever else happened, and an exit request and the limits Yun enforces are recognised
+    /// before wasmtime's trap codes, because they surface as traps too.
     fn classify(
         &self,
         error: wasmtime::Error,
+        host_fault: Option<HostErrno>,
         limiter_hit: bool,
         output_limit_hit: &AtomicBool,
     ) -> Result<(Status, Option<String>), HostFault> {
+        if let Some(HostErrno { call, errno }) = host_fault {
+            return Err(HostFault::HostResource { call, errno });
+        }
         if let Some(exit) = error.downcast_ref::<I32Exit>() {
             return Ok((Status::Ok(exit.0), None));
         }
