@@ -21,8 +21,13 @@ pub(crate) const ERRNO_NOTSUP: i32 = 58;
 /// their deterministic causes (a call copying more than `HOSTCALL_BYTES_MAX`, a path or name
 /// over `PATH_BYTES_MAX`/`NAME_BYTES_MAX`) before the host is asked; `EMFILE` because
 /// `OPEN_FILES_MAX` does; `EFBIG`, `ENOSPC`, `EDQUOT` and `EMLINK` because the `/out` budgets
-/// (`OUT_BYTES_MAX`, `OUT_ENTRIES_MAX`) stop a task long before any filesystem's limits.
+/// (`OUT_BYTES_MAX`, `OUT_ENTRIES_MAX`) stop a task long before any filesystem's limits;
+/// `EACCES` and `EROFS` because wasmtime-wasi refuses what a task may not do with `EPERM`,
+/// so those two only come from the host's permissions (its umask, a security module, a
+/// read-only mount). wasmtime-wasi reports host errors it has no WASI name for (`EMFILE`,
+/// `ENFILE`, `EDQUOT`, `ESTALE`…) as `EIO`, which is here too.
 pub(crate) const HOST_FAULT_ERRNOS: &[(i32, &str)] = &[
+    (2, "EACCES"),
     (6, "EAGAIN"),
     (10, "EBUSY"),
     (19, "EDQUOT"),
@@ -38,6 +43,7 @@ pub(crate) const HOST_FAULT_ERRNOS: &[(i32, &str)] = &[
     (ERRNO_NOMEM, "ENOMEM"),
     (51, "ENOSPC"),
     (60, "ENXIO"),
+    (67, "EROFS"),
     (70, "ESTALE"),
     (71, "ETIMEDOUT"),
     (73, "EXDEV"),
@@ -82,9 +88,9 @@ mod tests {
         ] {
             assert_eq!(host_fault_name(errno), Some(name));
         }
-        // ENOENT 44, EEXIST 20, EBADF 8, EINVAL 28, ENOTEMPTY 55, EACCES 2, EPERM 63, EISDIR 31,
+        // ENOENT 44, EEXIST 20, EBADF 8, EINVAL 28, ENOTEMPTY 55, EPERM 63, EISDIR 31,
         // ENOTCAPABLE 76, EINTR 27: the task's own doing, identical everywhere.
-        for errno in [0, 44, 20, 8, 28, 55, 2, 63, 31, 76, 27] {
+        for errno in [0, 44, 20, 8, 28, 55, 63, 31, 76, 27] {
             assert_eq!(host_fault_name(errno), None, "errno {errno}");
         }
     }

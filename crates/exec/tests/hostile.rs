@@ -1,6 +1,7 @@
 //! The hostile-module catalogue: each module attacks the host or probes for nondeterminism and
 //! must end in its deterministic verdict or a named refusal, with the host unharmed.
 
+use yun_exec::limits::{NAME_BYTES_MAX, OPEN_FILES_MAX, PATH_BYTES_MAX};
 use yun_exec::{
     InputFile, Outcome, Refusal, RunError, Sandbox, SandboxConfig, Status, Task, TrapKind,
 };
@@ -52,6 +53,10 @@ fn wasi_module(data: &str, body: &str) -> String {
   (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (import "wasi_snapshot_preview1" "path_create_directory" (func $path_create_directory (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_get" (func $path_filestat_get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pwrite" (func $fd_pwrite (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_set_size" (func $fd_filestat_set_size (param i32 i64) (result i32)))
   (memory (export "memory") 2)
   {data}
   ;; write(fd, ptr, len): one iovec at address 0, count written at 8
@@ -469,4 +474,315 @@ fn rss_bytes() -> u64 {
         .expect("VmRSS");
     let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib * 1024
+}
+
+// Probes for host facts: each runs identically on any filesystem (see
+// `host_dependent_probes_agree_on_tmpfs_and_disk`), and each has its own test of what it shows.
+
+/// WASI errnos the probes print.
+const ERRNO_MFILE: u8 = 33;
+const ERRNO_NAMETOOLONG: u8 = 37;
+const ERRNO_NOMEM: u8 = 48;
+/// 16 TiB: past ext4's largest file (4 KiB blocks), well inside tmpfs's and btrfs's.
+const FAR_OFFSET: &str = "0x100000000000";
+/// Names a probe creates inside a directory, so that its host size grows with them.
+const DIR_STAT_ENTRIES: u32 = 40;
+
+/// A task whose `/in` holds a file and a subdirectory.
+fn task_with_inputs() -> Task {
+    let mut t = task();
+    for path in ["data", "sub/a", "sub/b"] {
+        t.files.push(InputFile {
+            path: path.into(),
+            bytes: path.as_bytes().to_vec(),
+        });
+    }
+    t
+}
+
+/// Creates `/out/d` with entries, then prints the filestats of `/out/d` (by path and by fd),
+/// `/in`, `/out` and `/in/sub`: 5 × 64 bytes.
+fn probe_directory_stat() -> (String, Task) {
+    let data = r#"(data (i32.const 1024) "d") (data (i32.const 1100) "entry-with-a-rather-long-name-00") (data (i32.const 1200) "sub")"#;
+    let body = format!("(local $i i32)
+      (drop (call $path_create_directory (i32.const 4) (i32.const 1024) (i32.const 1)))
+      (drop (call $path_open (i32.const 4) (i32.const 0) (i32.const 1024) (i32.const 1) (i32.const 2) (i64.const 2) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
+      (loop $l
+        (i32.store8 (i32.const 1130) (i32.add (i32.const 48) (i32.div_u (local.get $i) (i32.const 10))))
+        (i32.store8 (i32.const 1131) (i32.add (i32.const 48) (i32.rem_u (local.get $i) (i32.const 10))))
+        (if (i32.eqz (call $path_open (i32.load (i32.const 16)) (i32.const 0) (i32.const 1100) (i32.const 32) (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 20)))
+          (then (drop (call $fd_close (i32.load (i32.const 20))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (i32.const {DIR_STAT_ENTRIES}))))
+      (drop (call $path_filestat_get (i32.const 4) (i32.const 0) (i32.const 1024) (i32.const 1) (i32.const 256)))
+      (drop (call $fd_filestat_get (i32.load (i32.const 16)) (i32.const 320)))
+      (drop (call $fd_filestat_get (i32.const 3) (i32.const 384)))
+      (drop (call $fd_filestat_get (i32.const 4) (i32.const 448)))
+      (drop (call $path_filestat_get (i32.const 3) (i32.const 0) (i32.const 1200) (i32.const 3) (i32.const 512)))
+      (drop (call $write (i32.const 1) (i32.const 256) (i32.const 320)))");
+    (wasi_module(data, &body), task_with_inputs())
+}
+
+/// Opens `/in/data` until `path_open` fails; prints the count and the errno (u32 each).
+fn probe_open_files() -> (String, Task) {
+    let data = r#"(data (i32.const 1024) "data")"#;
+    let body = "(local $n i32) (local $e i32)
+      (block $done (loop $l
+        (local.set $e (call $path_open (i32.const 3) (i32.const 0) (i32.const 1024) (i32.const 4) (i32.const 0) (i64.const 0x200006) (i64.const 0) (i32.const 0) (i32.const 16)))
+        (br_if $done (local.get $e))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $n) (i32.const 100000)))))
+      (i32.store (i32.const 64) (local.get $n))
+      (i32.store (i32.const 68) (local.get $e))
+      (drop (call $write (i32.const 1) (i32.const 64) (i32.const 8)))";
+    (wasi_module(data, body), task_with_inputs())
+}
+
+/// Writes 64 KiB chunks into `/out/big` until a write fails, then prints that errno.
+fn probe_fill_the_disk() -> (String, Task) {
+    let data = r#"(data (i32.const 1024) "big")"#;
+    let body = "(local $e i32)
+      (drop (call $path_open (i32.const 4) (i32.const 0) (i32.const 1024) (i32.const 3) (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
+      (loop $l
+        (local.set $e (call $write (i32.load (i32.const 16)) (i32.const 1024) (i32.const 65536)))
+        (br_if $l (i32.eqz (local.get $e))))
+      (i32.store8 (i32.const 64) (local.get $e))
+      (drop (call $write (i32.const 1) (i32.const 64) (i32.const 1)))";
+    (wasi_module(data, body), task())
+}
+
+/// Writes one byte at 16 TiB into `/out/far` and prints the errno.
+fn probe_far_write() -> (String, Task) {
+    let data = r#"(data (i32.const 1024) "far")"#;
+    let body = format!("(drop (call $path_open (i32.const 4) (i32.const 0) (i32.const 1024) (i32.const 3) (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
+      (i32.store (i32.const 0) (i32.const 1024))
+      (i32.store (i32.const 4) (i32.const 1))
+      (i32.store8 (i32.const 64) (call $fd_pwrite (i32.load (i32.const 16)) (i32.const 0) (i32.const 1) (i64.const {FAR_OFFSET}) (i32.const 8)))
+      (drop (call $write (i32.const 1) (i32.const 64) (i32.const 1)))");
+    (wasi_module(data, &body), task())
+}
+
+/// Grows `/out/huge` to 16 TiB with `fd_filestat_set_size` and prints the errno.
+fn probe_grow_a_file() -> (String, Task) {
+    let data = r#"(data (i32.const 1024) "huge")"#;
+    let body = format!("(drop (call $path_open (i32.const 4) (i32.const 0) (i32.const 1024) (i32.const 4) (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
+      (i32.store8 (i32.const 64) (call $fd_filestat_set_size (i32.load (i32.const 16)) (i64.const {FAR_OFFSET})))
+      (drop (call $write (i32.const 1) (i32.const 64) (i32.const 1)))");
+    (wasi_module(data, &body), task())
+}
+
+/// A 300-byte name to `path_open` and `path_create_directory` (over `NAME_BYTES_MAX`) and a
+/// 2000-byte path to `path_filestat_get` (over `PATH_BYTES_MAX`); prints the three errnos.
+fn probe_long_names() -> (String, Task) {
+    let data = format!(r#"(data (i32.const 2048) "{}")"#, "n".repeat(300));
+    let body = "(i32.store8 (i32.const 64) (call $path_open (i32.const 4) (i32.const 0) (i32.const 2048) (i32.const 300) (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
+      (i32.store8 (i32.const 65) (call $path_create_directory (i32.const 4) (i32.const 2048) (i32.const 256)))
+      (i32.store8 (i32.const 66) (call $path_filestat_get (i32.const 3) (i32.const 0) (i32.const 2048) (i32.const 2000) (i32.const 256)))
+      (drop (call $write (i32.const 1) (i32.const 64) (i32.const 3)))";
+    (wasi_module(&data, body), task())
+}
+
+/// Nests 200-byte directory names in `/out` until a call fails; prints depth and errno.
+fn probe_deep_directories() -> (String, Task) {
+    let data = format!(r#"(data (i32.const 3000) "{}")"#, "d".repeat(200));
+    let body = "(local $fd i32) (local $depth i32) (local $e i32)
+      (local.set $fd (i32.const 4))
+      (block $done (loop $l
+        (local.set $e (call $path_create_directory (local.get $fd) (i32.const 3000) (i32.const 200)))
+        (br_if $done (local.get $e))
+        (local.set $e (call $path_open (local.get $fd) (i32.const 0) (i32.const 3000) (i32.const 200) (i32.const 2) (i64.const 2) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
+        (br_if $done (local.get $e))
+        (local.set $fd (i32.load (i32.const 16)))
+        (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $depth) (i32.const 100)))))
+      (i32.store (i32.const 64) (local.get $depth))
+      (i32.store (i32.const 68) (local.get $e))
+      (drop (call $write (i32.const 1) (i32.const 64) (i32.const 8)))";
+    (wasi_module(&data, body), task())
+}
+
+/// Reads stdin into a 200 MiB buffer (over `HOSTCALL_BYTES_MAX`); prints the errno.
+fn probe_huge_read() -> (String, Task) {
+    let body = "(i32.store (i32.const 0) (i32.const 1024))
+      (i32.store (i32.const 4) (i32.const 209715200))
+      (i32.store8 (i32.const 64) (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (drop (call $write (i32.const 1) (i32.const 64) (i32.const 1)))";
+    (wasi_module("", body), task())
+}
+
+type Probe = fn() -> (String, Task);
+
+/// Every probe of a host fact, by name. (Directories are opened with `fd_read` rights only:
+/// asking to write a directory is `EISDIR`.)
+const HOST_PROBES: &[(&str, Probe)] = &[
+    ("directory_stat", probe_directory_stat),
+    ("open_files", probe_open_files),
+    ("fill_the_disk", probe_fill_the_disk),
+    ("far_write", probe_far_write),
+    ("grow_a_file", probe_grow_a_file),
+    ("long_names", probe_long_names),
+    ("deep_directories", probe_deep_directories),
+    ("huge_read", probe_huge_read),
+];
+
+fn run_probe(sb: &Sandbox, probe: Probe) -> Outcome {
+    let (wat, task) = probe();
+    let o = run(sb, &wat, &task).expect("a verdict, not a host fault");
+    eprintln!(
+        "status {:?} fuel {} stdout {:?}",
+        o.status,
+        o.fuel_used,
+        stdout(&o)
+    );
+    o
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
+}
+
+#[test]
+fn directory_stats_show_no_host_size_links_inodes_or_times() {
+    let o = run_probe(&sandbox(), probe_directory_stat);
+    assert_eq!(o.status, Status::Ok(0));
+    let out = stdout(&o);
+    assert_eq!(out.len(), 5 * 64);
+    for stat in out.chunks(64) {
+        assert_eq!(&stat[0..16], &[0u8; 16], "dev and ino");
+        assert_eq!(stat[16], 3, "a directory");
+        assert_eq!(u64_at(stat, 24), 1, "nlink");
+        assert_eq!(u64_at(stat, 32), 0, "a directory's size is masked to 0");
+        assert_eq!(&stat[40..64], &[0u8; 24], "times");
+    }
+    assert_eq!(o.entries().len(), 2 + DIR_STAT_ENTRIES as usize);
+}
+
+#[test]
+fn holding_too_many_files_open_is_yuns_emfile() {
+    let o = run_probe(&sandbox(), probe_open_files);
+    let out = stdout(&o);
+    assert_eq!(
+        u32_at(&out, 0) as usize,
+        OPEN_FILES_MAX - 2,
+        "beside the preopens"
+    );
+    assert_eq!(u32_at(&out, 4), u32::from(ERRNO_MFILE));
+}
+
+#[test]
+fn filling_the_disk_hits_the_output_limit_first() {
+    let o = run_probe(&sandbox(), probe_fill_the_disk);
+    assert_eq!(o.status, Status::OutputLimit);
+}
+
+#[test]
+fn writing_or_growing_past_any_file_size_limit_is_an_output_limit() {
+    // On ext4 the host would answer EFBIG, on tmpfs succeed: Yun ends both first.
+    assert_eq!(
+        run_probe(&sandbox(), probe_far_write).status,
+        Status::OutputLimit
+    );
+    assert_eq!(
+        run_probe(&sandbox(), probe_grow_a_file).status,
+        Status::OutputLimit
+    );
+}
+
+#[test]
+fn long_names_and_paths_are_yuns_enametoolong() {
+    let o = run_probe(&sandbox(), probe_long_names);
+    const { assert!(300 > NAME_BYTES_MAX && 2000 > PATH_BYTES_MAX) };
+    assert_eq!(stdout(&o), vec![ERRNO_NAMETOOLONG; 3]);
+    assert_eq!(o.entries().len(), 1, "nothing created");
+}
+
+#[test]
+fn directories_nest_only_to_the_path_limit() {
+    let o = run_probe(&sandbox(), probe_deep_directories);
+    let out = stdout(&o);
+    // 200-byte names with separators: depth 5 is 1004 bytes below /out, depth 6 would be 1205.
+    assert_eq!(u32_at(&out, 0), 5);
+    assert_eq!(u32_at(&out, 4), u32::from(ERRNO_NAMETOOLONG));
+}
+
+#[test]
+fn a_read_larger_than_one_call_may_copy_is_yuns_enomem() {
+    let o = run_probe(&sandbox(), probe_huge_read);
+    assert_eq!(stdout(&o), vec![ERRNO_NOMEM]);
+}
+
+/// The filesystem type of `path` as statfs(2) reports it (through `stat -f`).
+fn fs_type(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("stat")
+        .args(["-f", "-c", "%T"])
+        .arg(path)
+        .output()
+        .expect("`stat -f` (coreutils) runs");
+    assert!(out.status.success(), "stat -f {}", path.display());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The tmpfs this test needs: `/dev/shm`, checked with statfs. Without one the test fails
+/// loudly rather than comparing the disk with itself.
+fn tmpfs_dir() -> std::path::PathBuf {
+    let shm = std::path::PathBuf::from("/dev/shm");
+    let kind = if shm.is_dir() {
+        fs_type(&shm)
+    } else {
+        "absent".into()
+    };
+    assert_eq!(
+        kind, "tmpfs",
+        "this test needs a tmpfs at /dev/shm to compare with the disk; found {kind}"
+    );
+    shm
+}
+
+#[test]
+fn host_dependent_probes_agree_on_tmpfs_and_disk() {
+    let tmpfs = tempfile::tempdir_in(tmpfs_dir()).unwrap();
+    let disk = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let (tmpfs_kind, disk_kind) = (fs_type(tmpfs.path()), fs_type(disk.path()));
+    eprintln!(
+        "tmpfs: {tmpfs_kind} at {:?}; disk: {disk_kind} at {:?}",
+        tmpfs.path(),
+        disk.path()
+    );
+    assert_ne!(
+        disk_kind, "tmpfs",
+        "the disk side must be another filesystem"
+    );
+    // The two really differ in what the probes look at: a directory's size.
+    for root in [tmpfs.path(), disk.path()] {
+        std::fs::create_dir(root.join("sized")).unwrap();
+        std::fs::write(root.join("sized/entry"), b"x").unwrap();
+    }
+    let raw = |root: &std::path::Path| std::fs::metadata(root.join("sized")).unwrap().len();
+    assert_ne!(
+        raw(tmpfs.path()),
+        raw(disk.path()),
+        "host directory sizes differ"
+    );
+    let on = |dir: &std::path::Path| {
+        Sandbox::new(SandboxConfig {
+            work_dir: dir.into(),
+            ..SandboxConfig::default()
+        })
+        .unwrap()
+    };
+    let (a, b) = (on(tmpfs.path()), on(disk.path()));
+    for (name, probe) in HOST_PROBES {
+        let (x, y) = (run_probe(&a, *probe), run_probe(&b, *probe));
+        eprintln!("{name}: {} fuel {}", x.status, x.fuel_used);
+        assert_eq!(
+            x.verdict_bytes(),
+            y.verdict_bytes(),
+            "{name}: verdicts differ"
+        );
+        assert_eq!(x.archive, y.archive, "{name}: archives differ");
+    }
 }
