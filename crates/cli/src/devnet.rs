@@ -7,7 +7,9 @@ use commonware_cryptography::ed25519::PrivateKey;
 use std::net::SocketAddr;
 use std::path::Path;
 use yun_node::run::{NodeConfig, write_key};
-use yun_types::{Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator};
+use yun_types::{
+    Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, SeedSigner,
+};
 
 pub const DEVNET_CHAIN_ID: &str = "yun-devnet";
 /// A single-validator devnet proposes an empty block after this much silence: one a day.
@@ -100,6 +102,7 @@ pub fn prepare_with_providers(
             // Bonded like any validator, so it stays eligible: an unbonded genesis set
             // would hand the next epoch to whoever registers first.
             self_bond: devnet_params().staking.validator_self_bond_min,
+            seed_key: SeedSigner::from_node_key(&key).key(),
         }],
         params: devnet_params(),
         dev_accounts: dev_accounts as u32,

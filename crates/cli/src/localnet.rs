@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use yun_node::run::{NodeConfig, P2pConfig, TimingConfig, write_key};
-use yun_types::{Address, Amount, Genesis, GenesisAccount, GenesisValidator};
+use yun_types::{Address, Amount, Genesis, GenesisAccount, GenesisValidator, SeedSigner};
 
 pub const LOCALNET_CHAIN_ID: &str = "yun-localnet";
 /// Most nodes (validators plus full nodes) one localnet runs.
@@ -179,6 +179,7 @@ pub fn prepare(
                 // Bonded like any validator, so it stays eligible: an unbonded genesis set
                 // would hand the next epoch to whoever registers first.
                 self_bond: devnet_params().staking.validator_self_bond_min,
+                seed_key: SeedSigner::from_node_key(&key).key(),
             });
         } else {
             followers.push(address);

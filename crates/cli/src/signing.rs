@@ -59,8 +59,20 @@ pub async fn sign_and_submit(
     sign: &SignOpts,
     action: Action,
 ) -> anyhow::Result<Submitted> {
+    sign_and_submit_with(client, opts, sign, |_| action).await
+}
+
+/// [`sign_and_submit`] for an action that depends on the signing key itself (a validator
+/// registration carries the seed key derived from it); the key is resolved once.
+pub async fn sign_and_submit_with(
+    client: &Client,
+    opts: &ClientOpts,
+    sign: &SignOpts,
+    action: impl FnOnce(&commonware_cryptography::ed25519::PrivateKey) -> Action,
+) -> anyhow::Result<Submitted> {
     let key = keys::signer(&sign.from, &opts.dev_lookup()).await?;
     let sender = keys::address_of(&key);
+    let action = action(&key);
     let status = client.status().await?;
     let fee = match &sign.fee {
         Some(f) => f.parse()?,

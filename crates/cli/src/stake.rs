@@ -6,12 +6,12 @@
 use crate::args::{ClientOpts, amount};
 use crate::keys;
 use crate::output::print;
-use crate::signing::{SignOpts, print_submitted, sign_and_submit};
+use crate::signing::{SignOpts, print_submitted, sign_and_submit, sign_and_submit_with};
 use clap::Subcommand;
 use std::fmt::Write as _;
 use yun_client::Client;
-use yun_types::Action;
 use yun_types::api::{DelegationsResponse, ValidatorStatusView, ValidatorView, ValidatorsResponse};
+use yun_types::{Action, SeedSigner};
 
 #[derive(Subcommand, Debug)]
 pub enum StakeCmd {
@@ -85,11 +85,18 @@ pub async fn stake(cmd: StakeCmd, opts: &ClientOpts) -> anyhow::Result<()> {
             sign,
         } => {
             let self_bond = amount(&self_bond, "--self-bond")?;
-            let action = Action::RegisterValidator {
-                p2p_address,
-                self_bond,
+            // The seed key comes from the signing key, which must be the node's own key: the
+            // node derives the same seed key to sign its blocks' randomness.
+            let action = |key: &commonware_cryptography::ed25519::PrivateKey| {
+                let seed = SeedSigner::from_node_key(key);
+                Action::RegisterValidator {
+                    p2p_address,
+                    self_bond,
+                    seed_key: seed.key(),
+                    seed_key_possession: seed.possession(&keys::address_of(key)),
+                }
             };
-            let s = sign_and_submit(&client, opts, &sign, action).await?;
+            let s = sign_and_submit_with(&client, opts, &sign, action).await?;
             print_submitted(opts, &s, |h| {
                 format!(
                     "{} is a validator from height {h}, self bond {self_bond}; it joins the active set at the next epoch if its stake ranks ({})",

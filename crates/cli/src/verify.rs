@@ -54,13 +54,8 @@ pub async fn verify(opts: &ClientOpts) -> anyhow::Result<()> {
         if !verify_signatures(&block.txs, &mut rand::rng()) {
             bail!("block {height} carries an invalid signature");
         }
-        let env = BlockEnv {
-            chain_id: genesis.chain_id.clone(),
-            height,
-            timestamp_ms: h.timestamp_ms,
-            proposer: h.proposer,
-            seed: h.parent,
-        };
+        // Execution checks the seed proof against the proposer's key and the last seed.
+        let env = BlockEnv::from_header(&genesis.chain_id, h);
         let executed = store
             .execute(&env, &block.txs)?
             .map_err(|e| anyhow::anyhow!("block {height} is invalid: {e}"))?;

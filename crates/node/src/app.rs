@@ -11,11 +11,11 @@ use commonware_runtime::{Clock, Metrics, Spawner};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tracing::{debug, warn};
-use yun_state::{BlockEnv, StateReader, verify_signatures};
+use tracing::{debug, info, warn};
+use yun_state::{BlockDraft, BlockEnv, StateReader, verify_signatures};
 use yun_store::{Executed, Head, StoreError};
 use yun_types::block::{ConsensusDigest, txs_root};
-use yun_types::{Address, Block, BlockHash, Hash32, SignedTx};
+use yun_types::{Address, Block, BlockHash, Hash32, SeedSigner, SignedTx};
 
 /// Consensus context for our block type.
 pub type Ctx = ConsensusContext<ConsensusDigest, PublicKey>;
@@ -32,6 +32,24 @@ pub struct App {
     pub state: Arc<NodeState>,
     /// Marshal, to make our own proposals durable before consensus votes on them.
     pub marshal: Marshal,
+    /// Signs our blocks' seeds (derived from the node key, registered on chain).
+    pub seed: SeedSigner,
+    /// Set only by the simulation's Byzantine proposer.
+    pub seed_bias: Option<SeedBias>,
+}
+
+/// A Byzantine proposer's attempt to bias the chain's randomness, the only one a unique
+/// signature leaves it: it withholds every proposal whose seed's lowest bit is not `wanted`,
+/// so the round times out and the next leader's seed (a fresh coin) comes instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedBias {
+    pub wanted: u8,
+}
+
+impl SeedBias {
+    pub fn likes(&self, seed: &Hash32) -> bool {
+        seed.0[0] & 1 == self.wanted
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -181,13 +199,7 @@ impl App {
     }
 
     fn env_of(&self, b: &Block) -> BlockEnv {
-        BlockEnv {
-            chain_id: self.state.chain_id().to_string(),
-            height: b.height(),
-            timestamp_ms: b.header.timestamp_ms,
-            proposer: b.header.proposer,
-            seed: b.header.parent,
-        }
+        BlockEnv::from_header(self.state.chain_id(), &b.header)
     }
 
     /// Sleeps until a block is due: transactions waiting and the minimum interval passed, or
@@ -267,17 +279,16 @@ impl App {
                 .lock()
                 .expect("mempool lock")
                 .select(&snapshot, params.block_txs_max as usize);
-            let env = BlockEnv {
+            let draft = BlockDraft {
                 chain_id: self.state.chain_id().to_string(),
                 height: parent.height() + 1,
                 timestamp_ms: millis(clock.current()).max(parent.header.timestamp_ms),
                 proposer: Address::from_public_key(&ctx.leader),
-                seed: parent_hash,
             };
             match self
                 .state
                 .store
-                .build_on(&parent_hash, &pending, &env, candidates)
+                .build_on(&parent_hash, &pending, &draft, &self.seed, candidates)
             {
                 Ok(p) => break (p, pending.is_empty()),
                 // Finalization moved the head since we resolved: resolve again (each retry
@@ -306,6 +317,15 @@ impl App {
             left_out = proposal.left_out.len(),
             "proposing"
         );
+        if let Some(bias) = self.seed_bias
+            && !bias.likes(&proposal.block.header.seed_proof.seed())
+        {
+            info!(
+                height = proposal.block.height(),
+                "withholding a proposal whose seed we dislike"
+            );
+            return None;
+        }
         let (block, executed) = (proposal.block, Arc::new(proposal.executed));
         self.state
             .remember_execution(block.hash(), executed.clone());

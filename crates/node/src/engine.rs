@@ -25,8 +25,8 @@ use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
 use std::sync::Arc;
 use std::time::Duration;
-use yun_types::Block;
 use yun_types::block::ConsensusDigest;
+use yun_types::{Block, SeedSigner};
 
 pub use yun_types::evidence::CONSENSUS_NAMESPACE;
 /// Largest p2p message, in bytes: a full block plus framing.
@@ -72,6 +72,9 @@ pub struct EngineConfig {
     pub buffer_bytes: usize,
     /// Pages (4 KiB) of the storage page cache.
     pub page_cache_pages: usize,
+    /// Fault injection for the simulation's Byzantine proposer, never set on a real node: it
+    /// withholds every proposal whose seed it does not like (see [`crate::app::SeedBias`]).
+    pub seed_bias: Option<crate::app::SeedBias>,
 }
 
 impl EngineConfig {
@@ -83,6 +86,7 @@ impl EngineConfig {
             items_per_section: 262_144,
             buffer_bytes: 1 << 20,
             page_cache_pages: 8_192,
+            seed_bias: None,
         }
     }
 
@@ -94,6 +98,7 @@ impl EngineConfig {
             items_per_section: 4_096,
             buffer_bytes: 64 << 10,
             page_cache_pages: 64,
+            seed_bias: None,
         }
     }
 }
@@ -142,7 +147,8 @@ where
     let sink = spawn_node_tasks(&context, &state, &key, &blocker, txs);
     actor.start(sink, buffer, resolver);
 
-    let application = application(&context, &state, &mailbox, epocher);
+    let seed = SeedSigner::from_node_key(&key);
+    let application = application(&context, &state, &mailbox, epocher, (seed, cfg.seed_bias));
     let orchestrator = Orchestrator {
         context: context.child("orchestrator"),
         state,
@@ -384,10 +390,13 @@ fn application<E: epochs::Runtime>(
     state: &Arc<NodeState>,
     mailbox: &Marshal,
     epocher: FixedEpocher,
+    (seed, seed_bias): (SeedSigner, Option<crate::app::SeedBias>),
 ) -> epochs::App<E> {
     let app = App {
         state: state.clone(),
         marshal: mailbox.clone(),
+        seed,
+        seed_bias,
     };
     Inline::new(context.child("application"), app, mailbox.clone(), epocher)
 }

@@ -88,13 +88,7 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
                 "finalized block at height {} carries an invalid signature",
                 block.height()
             );
-            let env = BlockEnv {
-                chain_id: state.chain_id().to_string(),
-                height: block.height(),
-                timestamp_ms: block.header.timestamp_ms,
-                proposer: block.header.proposer,
-                seed: block.header.parent,
-            };
+            let env = BlockEnv::from_header(state.chain_id(), &block.header);
             std::sync::Arc::new(
                 state
                     .store

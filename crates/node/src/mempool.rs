@@ -421,13 +421,17 @@ mod tests {
         p.admit(&s, SCENARIO_CHAIN_ID, 1, t1.clone()).unwrap();
         // Commit t0 into the state the pool re-checks against.
         let mut o = yun_state::Overlay::new(&s);
-        let env = yun_state::BlockEnv {
+        let draft = yun_state::BlockDraft {
             chain_id: SCENARIO_CHAIN_ID.into(),
             height: 1,
             timestamp_ms: 1,
             proposer: addr("validator"),
-            seed: yun_types::Hash32::ZERO,
         };
+        let env = yun_state::next_env(
+            &yun_state::Overlay::new(&s),
+            &draft,
+            &yun_state::scenario::seed_signer_of("validator"),
+        );
         yun_state::execute_block(&mut o, &env, std::slice::from_ref(&t0)).unwrap();
         let w = o.into_writes();
         s.apply(w);

@@ -226,3 +226,26 @@ fn check_slashed_once(
     }
     Ok(())
 }
+
+/// Counts the seeds of the finalized blocks 1..=`height` on `node` by proposer: `biased`'s own
+/// blocks, and everyone else's, with how many of each have the lowest bit 0 (what the biased
+/// proposer wants).
+pub fn seed_bias(node: &SimNode, biased: &Address, height: u64) -> crate::SeedBiasReport {
+    let mut r = crate::SeedBiasReport::default();
+    for h in 1..=height {
+        let header = node
+            .store
+            .header(h)
+            .expect("store read")
+            .expect("a finalized height has a header");
+        let liked = u64::from(header.seed_proof.seed().0[0] & 1 == 0);
+        if header.proposer == *biased {
+            r.own_blocks += 1;
+            r.own_liked += liked;
+        } else {
+            r.other_blocks += 1;
+            r.other_liked += liked;
+        }
+    }
+    r
+}

@@ -21,7 +21,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use yun_types::{
-    Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, Tx, TxId,
+    Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, SeedSigner,
+    Tx, TxId,
 };
 
 /// What goes wrong during a run.
@@ -42,6 +43,9 @@ pub enum Fault {
     /// more genesis validator crash. Only the new set has a quorum left, so blocks keep
     /// finalizing only if consensus really moved to it.
     Rotation,
+    /// The last validator tries to bias the chain's randomness: it withholds every proposal
+    /// whose seed's lowest bit is 1 (the one lever a unique-signature seed leaves it).
+    SeedBias,
 }
 
 /// One simulated run.
@@ -82,9 +86,31 @@ pub struct Report {
     pub txs_finalized: usize,
     /// Equivocations the honest nodes reported as evidence.
     pub equivocations_reported: usize,
-
+    /// With [`Fault::SeedBias`]: what the biased proposer achieved.
+    pub seed_bias: Option<SeedBiasReport>,
     /// blake3 over the agreed chain and the runtime's audit of every event, in hex.
     pub digest: String,
+}
+
+/// The finalized chain's seeds, as the seed-biasing proposer would count them: how many have
+/// the lowest bit it wants, among its own blocks and among everyone else's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeedBiasReport {
+    pub own_blocks: u64,
+    pub own_liked: u64,
+    pub other_blocks: u64,
+    pub other_liked: u64,
+}
+
+impl SeedBiasReport {
+    /// Liked seeds among all blocks, in parts per million (500,000 is no bias).
+    pub fn liked_ppm(&self) -> u64 {
+        let all = self.own_blocks + self.other_blocks;
+        if all == 0 {
+            return 0;
+        }
+        (self.own_liked + self.other_liked) * 1_000_000 / all
+    }
 }
 
 /// Longest a run may take in simulated time before it is a liveness failure.
@@ -148,6 +174,7 @@ pub fn genesis(validators: &[PrivateKey], accounts: &[PrivateKey]) -> Genesis {
                 address: Address::from_public_key(&k.public_key()),
                 p2p_address: format!("10.0.0.{}:9000", i + 1),
                 self_bond: Amount::new(VALIDATOR_SELF_BOND),
+                seed_key: SeedSigner::from_node_key(k).key(),
             })
             .collect(),
         params: sim_params(validators.len()),
@@ -186,6 +213,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         akeys.pop();
     }
     let byzantine = (s.fault == Fault::Equivocator).then_some(s.validators - 1);
+    let biased = (s.fault == Fault::SeedBias).then_some(s.validators - 1);
     // Every node's key: the validators', then the rotation's newcomer.
     let mut keys = vkeys.clone();
     if rotation {
@@ -199,6 +227,9 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         .enumerate()
         .map(|(i, k)| node::SimNode::new(i, k.clone(), &genesis, live.clone()))
         .collect();
+    if let Some(b) = biased {
+        nodes[b].seed_bias = Some(yun_node::app::SeedBias { wanted: 0 });
+    }
     for (i, n) in nodes.iter_mut().enumerate() {
         if Some(i) == byzantine {
             byzantine::start(&context, &mut net, n.key.clone(), &vkeys).await;
@@ -237,6 +268,8 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         checks::await_slashed(&context, &s, &honest_nodes, offender).await;
     }
     let verdict = checks::verify(&s, &honest_nodes, &accepted, offender.as_ref());
+    let seed_bias =
+        biased.map(|b| checks::seed_bias(&nodes[0], &nodes[b].address(), verdict.common_height));
     let mut digest = blake3::Hasher::new();
     digest.update(&verdict.chain_digest);
     digest.update(context.auditor().state().as_bytes());
@@ -245,7 +278,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         common_height: verdict.common_height,
         txs_finalized: accepted.len(),
         equivocations_reported: verdict.equivocations_reported,
-
+        seed_bias,
         digest: digest.finalize().to_hex().to_string(),
     }
 }
@@ -260,7 +293,9 @@ async fn faults(
 ) {
     let mut ctx = context.child("faults");
     match s.fault {
-        Fault::Steady | Fault::Lossy | Fault::Equivocator => context.sleep(s.load).await,
+        Fault::Steady | Fault::Lossy | Fault::Equivocator | Fault::SeedBias => {
+            context.sleep(s.load).await
+        }
         Fault::Crashes => {
             let mut victims = BTreeSet::new();
             while victims.len() < s.f().max(1).min(s.validators - 1) {

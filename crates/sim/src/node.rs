@@ -51,6 +51,8 @@ pub struct SimNode {
     live: Live,
     /// How many times this node was crashed.
     pub crashes: u32,
+    /// Set on the seed-biasing Byzantine proposer only.
+    pub seed_bias: Option<yun_node::app::SeedBias>,
 }
 
 impl std::fmt::Debug for SimNode {
@@ -76,6 +78,7 @@ impl SimNode {
             incarnation: 0,
             live,
             crashes: 0,
+            seed_bias: None,
         }
     }
 
@@ -109,7 +112,8 @@ impl SimNode {
         let control = net.oracle.control(self.key.public_key());
         let manager = net.oracle.manager();
         let key = self.key.clone();
-        let engine_cfg = EngineConfig::simulation(format!("v{}-", self.index));
+        let mut engine_cfg = EngineConfig::simulation(format!("v{}-", self.index));
+        engine_cfg.seed_bias = self.seed_bias;
         let node_state = state.clone();
         let handle = context
             .child("node")

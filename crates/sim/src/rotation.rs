@@ -5,6 +5,7 @@
 use crate::net::{Ctx, SimNet};
 use crate::node::SimNode;
 use crate::{Scenario, VALIDATOR_SELF_BOND, newcomer_key};
+use commonware_cryptography::Signer as _;
 use commonware_runtime::Clock as _;
 use std::time::Duration;
 use yun_state::staking;
@@ -68,6 +69,7 @@ pub async fn run(context: &Ctx, s: &Scenario, net: &mut SimNet, nodes: &mut [Sim
 /// The newcomer's `RegisterValidator`, bonding twice what each genesis validator holds.
 fn register(s: &Scenario, node: &SimNode) {
     let state = node.state().expect("node 0 runs at the start");
+    let seed = yun_types::SeedSigner::from_node_key(&newcomer_key());
     let tx = Tx {
         chain_id: "yun-sim".into(),
         nonce: 0,
@@ -76,6 +78,9 @@ fn register(s: &Scenario, node: &SimNode) {
         action: Action::RegisterValidator {
             p2p_address: "10.0.0.99:9000".into(),
             self_bond: Amount::new(2 * VALIDATOR_SELF_BOND),
+            seed_key: seed.key(),
+            seed_key_possession: seed
+                .possession(&Address::from_public_key(&newcomer_key().public_key())),
         },
     }
     .sign(&newcomer_key());

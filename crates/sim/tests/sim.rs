@@ -97,6 +97,56 @@ fn equivocator_7() {
     group(7, Fault::Equivocator, 8);
 }
 
+/// A Byzantine proposer that withholds every block whose seed it dislikes. A unique signature
+/// leaves it nothing else: its own blocks all carry seeds it likes (so the test sees the
+/// attack run), the other proposers' seeds stay fair coins, and the chain stays live. The
+/// measured bias over all blocks is printed: with n validators its expected share of liked
+/// seeds is (1/2 · (n−1)/n + 1/(2n)) / ((n−1)/n + 1/(2n)), 57.1 % for n = 4.
+#[test]
+fn seed_bias_4() {
+    let mut total = yun_sim::SeedBiasReport::default();
+    for seed in seeds() {
+        let s = Scenario::new(
+            seed.wrapping_mul(1_000_003).wrapping_add(10),
+            4,
+            Fault::SeedBias,
+        );
+        let r = run(&s);
+        let b = r.seed_bias.expect("a seed-bias run reports its bias");
+        assert_eq!(
+            b.own_liked, b.own_blocks,
+            "seed {}: the biased proposer finalized a seed it dislikes",
+            s.seed
+        );
+        total.own_blocks += b.own_blocks;
+        total.own_liked += b.own_liked;
+        total.other_blocks += b.other_blocks;
+        total.other_liked += b.other_liked;
+    }
+    // Everyone else's seeds are fair coins: within 4 standard deviations of half.
+    let (n, k) = (total.other_blocks as f64, total.other_liked as f64);
+    let sigma = (n * 0.25).sqrt();
+    assert!(
+        (k - n / 2.0).abs() <= 4.0 * sigma,
+        "honest proposers' seeds are biased: {total:?}"
+    );
+    assert!(
+        total.own_blocks > 0,
+        "the biased proposer never proposed: {total:?}"
+    );
+    eprintln!(
+        "seed bias, 4 validators, one withholding: {} of {} blocks liked ({}.{:04} %); its own {} of {}, others {} of {}",
+        total.own_liked + total.other_liked,
+        total.own_blocks + total.other_blocks,
+        total.liked_ppm() / 10_000,
+        total.liked_ppm() % 10_000,
+        total.own_liked,
+        total.own_blocks,
+        total.other_liked,
+        total.other_blocks,
+    );
+}
+
 #[test]
 fn the_same_seed_gives_the_same_run() {
     for fault in [Fault::Crashes, Fault::Partition, Fault::Equivocator] {

@@ -10,6 +10,7 @@ use crate::bank;
 use crate::env::BlockEnv;
 use crate::market::{self, escrow_for};
 use crate::overlay::{Overlay, StateReader};
+use crate::randomness;
 use crate::staking;
 use yun_types::{Action, Address, Amount, ChainParams, Hash32, SignedTx, TxRejection};
 
@@ -102,7 +103,15 @@ pub fn apply<R: StateReader + ?Sized>(
         Action::RegisterValidator {
             p2p_address,
             self_bond,
-        } => s::register_validator(state, env, params, sender, p2p_address, *self_bond),
+            seed_key,
+            seed_key_possession,
+        } => {
+            // The key first: nothing is written when it is refused.
+            randomness::check_key(sender, seed_key, seed_key_possession)?;
+            s::register_validator(state, env, params, sender, p2p_address, *self_bond)?;
+            randomness::register_key(state, sender, seed_key);
+            Ok(())
+        }
         Action::Delegate { validator, amount } => {
             s::delegate(state, env, params, sender, validator, *amount)
         }

@@ -1,6 +1,6 @@
 //! What a block gives its execution from outside the state: chain, height, time, proposer, seed.
 
-use yun_types::{Address, Hash32};
+use yun_types::{Address, Hash32, Header, SeedProof};
 
 /// What the block itself contributes to execution: the only source of height, time and the
 /// proposer (who receives what the pro-rata fee shares leave over).
@@ -10,12 +10,44 @@ pub struct BlockEnv {
     pub height: u64,
     pub timestamp_ms: u64,
     pub proposer: Address,
-    /// The parent block's hash: the block's randomness (market tie-breaks). A proposer can
-    /// influence it only by choosing among its own candidate blocks.
+    /// The block's randomness: the hash of `seed_proof` (verifier selection, spot checks,
+    /// tie-breaks). Nobody knows it before the proposer signs, and the proposer has no choice
+    /// in it but to withhold the block.
     pub seed: Hash32,
+    /// The proposer's unique BLS signature over the previous seed, checked by the state.
+    pub seed_proof: SeedProof,
 }
 
 impl BlockEnv {
+    /// The environment of a block, its seed derived from its proof.
+    pub fn new(
+        chain_id: &str,
+        height: u64,
+        timestamp_ms: u64,
+        proposer: Address,
+        seed_proof: SeedProof,
+    ) -> BlockEnv {
+        BlockEnv {
+            chain_id: chain_id.to_string(),
+            height,
+            timestamp_ms,
+            proposer,
+            seed: seed_proof.seed(),
+            seed_proof,
+        }
+    }
+
+    /// The environment a block's header gives its execution (what verifiers re-execute with).
+    pub fn from_header(chain_id: &str, header: &Header) -> BlockEnv {
+        BlockEnv::new(
+            chain_id,
+            header.height,
+            header.timestamp_ms,
+            header.proposer,
+            header.seed_proof,
+        )
+    }
+
     /// The height `blocks` after this block's, at least the next one: where a window or
     /// period that starts in this block ends. A period reaching past the last height
     /// saturates (it never ends) rather than wrapping to a height already past.

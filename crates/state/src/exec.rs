@@ -9,6 +9,7 @@ use crate::bank;
 use crate::dispatch;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
+use crate::randomness::{self, SeedError};
 use commonware_codec::{Encode, EncodeSize};
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_cryptography::{BatchEntry, BatchVerifier};
@@ -17,12 +18,14 @@ use rand_core::CryptoRng;
 use yun_types::limits::BLOCK_TX_BYTES_MAX;
 use yun_types::{Amount, ChainParams, Receipt, SignedTx, TX_NAMESPACE, TxOutcome, TxRejection};
 
-/// A block that must not be accepted: the index of the offending transaction and why.
+/// A block that must not be accepted: an offending transaction (its index and why), or
+/// randomness that is not its proposer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("transaction {index} is not includable: {reason}")]
-pub struct BlockError {
-    pub index: usize,
-    pub reason: TxRejection,
+pub enum BlockError {
+    #[error("transaction {index} is not includable: {reason}")]
+    Tx { index: usize, reason: TxRejection },
+    #[error("the block's randomness is invalid: {0}")]
+    Seed(#[from] SeedError),
 }
 
 /// The result of executing a valid block.
@@ -122,7 +125,7 @@ pub fn execute_block<R: StateReader + ?Sized>(
 ) -> Result<BlockOutcome, BlockError> {
     let params = state.params();
     if txs.len() > params.block_txs_max as usize {
-        return Err(BlockError {
+        return Err(BlockError::Tx {
             index: params.block_txs_max as usize,
             reason: TxRejection::BlockFull,
         });
@@ -131,17 +134,18 @@ pub fn execute_block<R: StateReader + ?Sized>(
     for (index, stx) in txs.iter().enumerate() {
         bytes += stx.encode_size();
         if bytes > BLOCK_TX_BYTES_MAX {
-            return Err(BlockError {
+            return Err(BlockError::Tx {
                 index,
                 reason: TxRejection::BlockFull,
             });
         }
     }
+    randomness::advance(state, env)?;
     let mut receipts = Vec::with_capacity(txs.len());
     let mut fees_total = Amount::ZERO;
     let mut burned_total = Amount::ZERO;
     for (index, stx) in txs.iter().enumerate() {
-        let fail = |reason| BlockError { index, reason };
+        let fail = |reason| BlockError::Tx { index, reason };
         let (receipt, burned) = apply_tx(state, env, &params, stx, index as u32).map_err(fail)?;
         fees_total = fees_total
             .checked_add(receipt.fee_paid)
@@ -169,13 +173,15 @@ pub struct BuiltBlock {
 
 /// Builds a block body for a proposer: applies `candidates` in order and leaves out every
 /// transaction that is not includable now, so the block is always valid. The writes it leaves
-/// in `state` are exactly those [`execute_block`] makes for the included transactions.
+/// in `state` are exactly those [`execute_block`] makes for the included transactions. Fails
+/// only if `env`'s seed proof is not the proposer's (see [`crate::randomness::next_env`]).
 pub fn build_block<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     candidates: impl IntoIterator<Item = SignedTx>,
-) -> BuiltBlock {
+) -> Result<BuiltBlock, SeedError> {
     let params = state.params();
+    randomness::advance(state, env)?;
     let mut built = BuiltBlock::default();
     let mut fees_total = Amount::ZERO;
     let mut burned_total = Amount::ZERO;
@@ -203,7 +209,7 @@ pub fn build_block<R: StateReader + ?Sized>(
         }
     }
     end_block(state, env, &params, fees_total, burned_total);
-    built
+    Ok(built)
 }
 
 /// The end-of-block steps, after the transactions: staking (fees shared among the epoch's

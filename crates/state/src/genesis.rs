@@ -7,6 +7,7 @@
 
 use crate::bank;
 use crate::overlay::{MemState, Overlay, StateWrites};
+use crate::randomness;
 use crate::staking::{
     ActiveSet, ActiveValidator, Validator, ValidatorStatus, check_p2p_address, sort_by_stake,
 };
@@ -38,6 +39,10 @@ pub enum GenesisError {
     P2pAddress(String),
     #[error("validator {0}: a non-zero self bond must be at least validator_self_bond_min")]
     SelfBond(String),
+    #[error(
+        "validator {0}: its seed_key is not a BLS12-381 public key (write the genesis with `yun`, which derives it from the validator's node key)"
+    )]
+    SeedKey(String),
 }
 
 /// Validates `genesis` and returns the writes that form the state at height 0.
@@ -87,6 +92,12 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
     });
     state.set_consensus_set(0, &genesis.validators.iter().map(|v| v.address).collect());
     state.set_params(&genesis.params);
+    randomness::write_genesis(
+        &mut state,
+        &genesis.chain_id,
+        genesis.genesis_time_ms,
+        genesis.validators.iter().map(|v| (v.address, v.seed_key)),
+    );
     state.set_supply(&Supply {
         total,
         burned: Amount::ZERO,
@@ -144,6 +155,9 @@ fn check_genesis(genesis: &Genesis) -> Result<(), GenesisError> {
         }
         if !v.self_bond.is_zero() && v.self_bond < sp.validator_self_bond_min {
             return Err(GenesisError::SelfBond(v.address.to_string()));
+        }
+        if !v.seed_key.is_valid() {
+            return Err(GenesisError::SeedKey(v.address.to_string()));
         }
     }
     Ok(())

@@ -44,6 +44,13 @@ pub const TAG_MARKET: u8 = b'M';
 /// `R` ‖ requester: a requester's usage.
 pub const TAG_REQUESTER: u8 = b'R';
 
+// Block randomness.
+
+/// `z`: the seed of the last executed block (what the next proposer signs).
+pub const TAG_SEED: u8 = b'z';
+/// `y` ‖ validator: the BLS key its seed proofs verify under.
+pub const TAG_SEED_KEY: u8 = b'y';
+
 // Staking.
 
 /// `v` ‖ validator: a validator record.
@@ -72,6 +79,8 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_ACCOUNT, "account"),
     (TAG_PARAMS, "params"),
     (TAG_SUPPLY, "supply"),
+    (TAG_SEED, "seed"),
+    (TAG_SEED_KEY, "seed key"),
     (TAG_PROVIDER, "provider"),
     (TAG_JOB, "job"),
     (TAG_TASK, "task"),

@@ -12,7 +12,7 @@
 //!    registry and the small records;
 //! 2. `overlay`: reading state and collecting writes;
 //! 3. `bank`: every movement of a balance or of the burned total;
-//! 4. `market`, `staking`: the domains (neither imports the other);
+//! 4. `market`, `staking`, `randomness`: the domains (none imports another);
 //! 5. `dispatch`: every action routed to its domain; `genesis`, `conservation`;
 //! 6. `exec`: transactions and blocks;
 //! 7. with the `scenario` feature, the test helpers on top.
@@ -30,6 +30,7 @@ pub mod genesis;
 pub mod keys;
 pub mod market;
 pub mod overlay;
+pub mod randomness;
 pub mod record;
 pub mod staking;
 pub mod supply;
@@ -54,4 +55,5 @@ pub use exec::{
 pub use genesis::{GenesisError, genesis_writes};
 pub use keys::StateKey;
 pub use overlay::{MemState, Overlay, StateReader, StateWrites, prefix_end};
+pub use randomness::{BlockDraft, SeedError, next_env};
 pub use supply::Supply;

@@ -18,7 +18,7 @@ use commonware_cryptography::ed25519::PrivateKey;
 use std::collections::BTreeMap;
 use yun_types::{
     Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, Receipt,
-    SignedTx, Tx, TxOutcome, TxRejection,
+    SeedSigner, SignedTx, Tx, TxOutcome, TxRejection,
 };
 
 pub const SCENARIO_CHAIN_ID: &str = "yun-scenario";
@@ -40,6 +40,7 @@ pub fn genesis_with(accounts: &[(&str, u128)]) -> Genesis {
             address: addr("validator"),
             p2p_address: "127.0.0.1:1".into(),
             self_bond: Amount::ZERO,
+            seed_key: seed_signer_of("validator").key(),
         }],
         params: Scenario::new().params,
         dev_accounts: 0,
@@ -85,6 +86,19 @@ fn derive_key(name: &str) -> PrivateKey {
             .unwrap_or([0; 8]),
     );
     PrivateKey::from_seed(seed)
+}
+
+/// The seed signer of a named test validator (derived from its key, as a node derives its own).
+pub fn seed_signer_of(name: &str) -> SeedSigner {
+    thread_local! {
+        static CACHE: std::cell::RefCell<BTreeMap<String, SeedSigner>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+    }
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .entry(name.to_string())
+            .or_insert_with(|| SeedSigner::from_node_key(&key_of(name)))
+            .clone()
+    })
 }
 
 /// The address of a named test account.
@@ -163,6 +177,7 @@ impl Scenario {
             .into_iter()
             .map(|(name, self_bond)| GenesisValidator {
                 address: addr(&name),
+                seed_key: seed_signer_of(&name).key(),
                 name,
                 p2p_address: "127.0.0.1:1".into(),
                 self_bond,
@@ -173,6 +188,11 @@ impl Scenario {
         };
         self.state
             .apply(genesis_writes(&genesis).expect("scenario genesis is valid"));
+        // Only a validator can propose (it signs the block's seed): with named genesis
+        // validators and the default proposer, the first of them proposes.
+        if self.proposer == "validator" && !self.genesis_validators.is_empty() {
+            self.proposer = self.genesis_validators[0].0.clone();
+        }
         self.started = true;
     }
 
@@ -244,7 +264,8 @@ impl Scenario {
         let outcome = execute_block(&mut overlay, &env, txs)?;
         let writes = overlay.into_writes();
         let mut overlay = Overlay::new(&self.state);
-        let built = build_block(&mut overlay, &env, txs.iter().cloned());
+        let built = build_block(&mut overlay, &env, txs.iter().cloned())
+            .expect("the scenario's proposer signs its seed");
         assert!(
             built.left_out.is_empty(),
             "a valid block's transactions are all includable: {:?}",
@@ -290,13 +311,22 @@ impl Scenario {
         self.next_env()
     }
 
+    /// The next block's env, its seed signed by the proposer (which must be a validator).
     fn next_env(&self) -> BlockEnv {
-        BlockEnv {
+        crate::randomness::next_env(
+            &Overlay::new(&self.state),
+            &self.draft(),
+            &seed_signer_of(&self.proposer),
+        )
+    }
+
+    /// The next block as its proposer starts it: height, time (a second a block), proposer.
+    pub fn draft(&self) -> crate::randomness::BlockDraft {
+        crate::randomness::BlockDraft {
             chain_id: SCENARIO_CHAIN_ID.into(),
             height: self.height + 1,
             timestamp_ms: (self.height + 1) * 1_000,
             proposer: addr(&self.proposer),
-            seed: yun_types::Hash32::digest(&self.height.to_be_bytes()),
         }
     }
 
@@ -372,7 +402,8 @@ impl TxBuilder<'_> {
         let stx = tx.sign(&signer);
         match scenario.block(std::slice::from_ref(&stx)) {
             Ok(mut outcome) => Step::Included(outcome.receipts.remove(0)),
-            Err(e) => Step::Rejected(e.reason),
+            Err(BlockError::Tx { reason, .. }) => Step::Rejected(reason),
+            Err(e @ BlockError::Seed(_)) => panic!("the scenario's block was refused: {e}"),
         }
     }
 }

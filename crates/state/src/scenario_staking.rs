@@ -1,24 +1,28 @@
 //! Staking verbs for the scenario helper, so staking tests read like the story they pin:
 //!
 //! ```text
-//! s.tx("val1").act(register_validator(1_000_000)).expect_ok();
+//! s.tx("val1").act(register_validator("val1", 1_000_000)).expect_ok();
 //! s.tx("alice").act(delegate("val1", 5_000)).expect_ok();
 //! s.to_epoch_end();                       // the next active set is chosen
 //! s.slash("val1", 7).unwrap();            // an equivocation in epoch 0, view 7, reported in a block
 //! ```
 
-use crate::scenario::{Scenario, addr};
+use crate::scenario::{Scenario, addr, seed_signer_of};
 use crate::staking::{self, Delegation, Unbonding, Validator};
 use yun_types::{Action, Address, Amount, TxRejection};
 
 /// The p2p address scenario validators register with.
 pub const SCENARIO_P2P: &str = "127.0.0.1:9000";
 
-/// Registers the signer as a validator bonding `self_bond`.
-pub fn register_validator(self_bond: u128) -> Action {
+/// Registers `name` (the signer) as a validator bonding `self_bond`, with the seed key its
+/// node key derives.
+pub fn register_validator(name: &str, self_bond: u128) -> Action {
+    let seed = seed_signer_of(name);
     Action::RegisterValidator {
         p2p_address: SCENARIO_P2P.into(),
         self_bond: Amount::new(self_bond),
+        seed_key: seed.key(),
+        seed_key_possession: seed.possession(&addr(name)),
     }
 }
 

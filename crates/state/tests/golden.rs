@@ -49,7 +49,7 @@ fn story() -> Scenario {
 
     // Staking: a third validator, delegations, an undelegation, an epoch boundary.
     s.tx("val3")
-        .act(register_validator(3 * MIN_BOND))
+        .act(register_validator("val3", 3 * MIN_BOND))
         .expect_ok();
     s.tx("alice").act(delegate("val3", 50_000)).expect_ok();
     s.tx("bob").act(delegate("v1", 40_000)).expect_ok();
@@ -151,7 +151,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "a0ba1accd4749df2a2a42fcc87ae4c8f50858e81ef57dd4ddfd69207f69f5fe4"
+        "41b72210e2357539c3d2fcf2383c24a70a71a58e8bfdd4a7297d91e9e2c3c5bb"
     );
 }
 
@@ -168,7 +168,7 @@ fn golden_market_sim_report_is_unchanged() {
     let digest = blake3::hash(format!("{report:?}").as_bytes()).to_hex();
     assert_eq!(
         digest.as_str(),
-        "352a689cef4628bbef834d8d36419b70cb4bf788ec8f3772373f1e9a999eb24d",
+        "bf708fef1cdb9444944d8ad0eda8383f873eb401ac3ab8afdc8906358634443e",
         "{report:?}"
     );
 }

@@ -30,7 +30,9 @@ fn chain(names: &[&str]) -> Scenario {
 #[test]
 fn registering_a_validator_locks_its_self_bond_under_its_own_address() {
     let mut s = chain(&["val1"]);
-    s.tx("val1").act(register_validator(MIN_BOND)).expect_ok();
+    s.tx("val1")
+        .act(register_validator("val1", MIN_BOND))
+        .expect_ok();
     assert_eq!(s.balance("val1"), RICH - MIN_BOND - 10);
     let v = s.validator("val1");
     assert_eq!(v.address, addr("val1"));
@@ -40,7 +42,7 @@ fn registering_a_validator_locks_its_self_bond_under_its_own_address() {
     assert_eq!(v.p2p_address, "127.0.0.1:9000");
     // Once is enough; more self bond goes through Delegate to oneself.
     s.tx("val1")
-        .act(register_validator(MIN_BOND))
+        .act(register_validator("val1", MIN_BOND))
         .expect_failed(TxRejection::ValidatorExists);
     s.tx("val1").act(delegate("val1", 5)).expect_ok();
     assert_eq!(s.validator("val1").self_bond.base_units(), MIN_BOND + 5);
@@ -51,17 +53,27 @@ fn a_registration_needs_the_minimum_bond_a_dialable_address_and_the_funds() {
     let mut s = chain(&["val1"]);
     s.fund("poor", MIN_BOND);
     s.tx("val1")
-        .act(register_validator(MIN_BOND - 1))
+        .act(register_validator("val1", MIN_BOND - 1))
         .expect_failed(TxRejection::SelfBondBelowMin);
     // The fee comes first, so the bond no longer fits.
     s.tx("poor")
-        .act(register_validator(MIN_BOND))
+        .act(register_validator("poor", MIN_BOND))
         .expect_failed(TxRejection::InsufficientBalance);
     for bad in ["", "127.0.0.1", "host:0", "host name:9000"] {
+        let Action::RegisterValidator {
+            seed_key,
+            seed_key_possession,
+            ..
+        } = register_validator("val1", MIN_BOND)
+        else {
+            unreachable!()
+        };
         s.tx("val1")
             .act(Action::RegisterValidator {
                 p2p_address: bad.into(),
                 self_bond: Amount::new(MIN_BOND),
+                seed_key,
+                seed_key_possession,
             })
             .expect_rejected(TxRejection::InvalidP2pAddress);
     }
@@ -75,7 +87,9 @@ fn a_registration_needs_the_minimum_bond_a_dialable_address_and_the_funds() {
 #[test]
 fn delegating_bonds_from_the_balance_and_adds_to_the_validators_stake() {
     let mut s = chain(&["val1", "alice"]);
-    s.tx("val1").act(register_validator(MIN_BOND)).expect_ok();
+    s.tx("val1")
+        .act(register_validator("val1", MIN_BOND))
+        .expect_ok();
     s.tx("alice").act(delegate("val1", 5_000)).expect_ok();
     s.tx("alice").act(delegate("val1", 1_000)).expect_ok();
     assert_eq!(s.balance("alice"), RICH - 6_000 - 20);
@@ -109,7 +123,9 @@ fn delegating_bonds_from_the_balance_and_adds_to_the_validators_stake() {
 #[test]
 fn undelegated_stake_returns_to_the_balance_only_after_the_unbonding_period() {
     let mut s = chain(&["val1", "alice"]);
-    s.tx("val1").act(register_validator(MIN_BOND)).expect_ok();
+    s.tx("val1")
+        .act(register_validator("val1", MIN_BOND))
+        .expect_ok();
     s.tx("alice").act(delegate("val1", 5_000)).expect_ok();
     s.tx("alice")
         .act(undelegate("val1", 5_001))
@@ -141,7 +157,7 @@ fn undelegated_stake_returns_to_the_balance_only_after_the_unbonding_period() {
 fn a_validator_unbonds_all_of_its_self_bond_or_keeps_the_minimum() {
     let mut s = chain(&["val1"]);
     s.tx("val1")
-        .act(register_validator(MIN_BOND + 500))
+        .act(register_validator("val1", MIN_BOND + 500))
         .expect_ok();
     s.tx("val1")
         .act(undelegate("val1", 501))
@@ -168,9 +184,11 @@ fn names(set: &[(Address, u128)]) -> Vec<Address> {
 fn the_last_block_of_an_epoch_picks_the_top_validators_by_stake_with_ties_by_address() {
     let mut s = chain(&["v1", "v2", "v3", "v4", "v5", "alice"]);
     assert_eq!(s.active_set(), (0, vec![(addr("validator"), 0)]));
-    s.tx("v1").act(register_validator(2 * MIN_BOND)).expect_ok();
+    s.tx("v1")
+        .act(register_validator("v1", 2 * MIN_BOND))
+        .expect_ok();
     for v in ["v2", "v3", "v4", "v5"] {
-        s.tx(v).act(register_validator(MIN_BOND)).expect_ok();
+        s.tx(v).act(register_validator(v, MIN_BOND)).expect_ok();
     }
     s.tx("alice").act(delegate("v5", 2_000)).expect_ok();
     // Registrations take effect at the next epoch, not mid-epoch.
@@ -300,7 +318,9 @@ fn fees_are_shared_among_the_active_validators_by_stake_with_the_remainder_to_th
 #[test]
 fn an_equivocation_is_slashed_once_and_delegators_lose_the_same_share() {
     let mut s = chain(&["val1", "alice", "bob"]);
-    s.tx("val1").act(register_validator(MIN_BOND)).expect_ok();
+    s.tx("val1")
+        .act(register_validator("val1", MIN_BOND))
+        .expect_ok();
     s.tx("alice").act(delegate("val1", 100_000)).expect_ok();
     s.tx("bob").act(delegate("val1", 40_000)).expect_ok();
     s.tx("bob").act(undelegate("val1", 20_000)).expect_ok();
@@ -339,7 +359,7 @@ fn an_equivocation_is_slashed_once_and_delegators_lose_the_same_share() {
 fn a_jailed_validator_takes_no_stake_and_unjails_only_after_its_jail_time() {
     let mut s = chain(&["val1", "alice"]);
     s.tx("val1")
-        .act(register_validator(2 * MIN_BOND))
+        .act(register_validator("val1", 2 * MIN_BOND))
         .expect_ok();
     s.tx("val1")
         .act(Action::Unjail)
@@ -395,11 +415,13 @@ fn staking_rejections_are_numbered_named_and_say_what_to_do() {
 
 #[test]
 fn a_proposers_built_block_and_its_re_execution_write_the_same_staking_state() {
-    use yun_state::{BlockEnv, Overlay, build_block, execute_block};
+    use yun_state::{Overlay, build_block, execute_block};
     let mut s = chain(&["val1", "alice", "bob"]);
     s.genesis_validator("g", MIN_BOND)
         .genesis_validator("h", 2 * MIN_BOND);
-    s.tx("val1").act(register_validator(MIN_BOND)).expect_ok();
+    s.tx("val1")
+        .act(register_validator("val1", MIN_BOND))
+        .expect_ok();
     s.tx("alice").act(delegate("val1", 50_000)).expect_ok();
     s.to_epoch_end();
     let candidates = vec![
@@ -409,15 +431,15 @@ fn a_proposers_built_block_and_its_re_execution_write_the_same_staking_state() {
         s.tx("bob").nonce(9).sign(delegate("g", 9_000)),
         s.tx("val1").fee(333).sign(Action::Unjail),
     ];
-    let env = BlockEnv {
-        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
-        height: s.height + 1,
-        timestamp_ms: 0,
-        proposer: addr("h"),
-        seed: yun_types::Hash32::digest(b"seed"),
-    };
+    let mut draft = s.draft();
+    draft.proposer = addr("h");
+    let env = yun_state::next_env(
+        &Overlay::new(&s.state),
+        &draft,
+        &yun_state::scenario::seed_signer_of("h"),
+    );
     let mut proposer = Overlay::new(&s.state);
-    let built = build_block(&mut proposer, &env, candidates);
+    let built = build_block(&mut proposer, &env, candidates).unwrap();
     assert_eq!(built.txs.len(), 3);
     assert_eq!(built.left_out.len(), 1);
     let mut verifier = Overlay::new(&s.state);
@@ -497,7 +519,9 @@ fn evidence_is_checked_against_the_set_of_its_own_epoch_while_that_set_is_kept()
         .genesis_validator("v2", MIN_BOND);
     let report = |evidence| Action::ReportEquivocation { evidence };
     // v3 joins: from epoch 1 on, consensus signs with {v1, v2, v3}.
-    s.tx("v3").act(register_validator(2 * MIN_BOND)).expect_ok();
+    s.tx("v3")
+        .act(register_validator("v3", 2 * MIN_BOND))
+        .expect_ok();
     s.to_epoch_end().empty_block();
     assert_eq!(s.active_set().0, 1);
     let epoch1 = [

@@ -116,7 +116,7 @@ proptest! {
             let height = s.height;
             match op {
                 Op::Register { who, bond } => {
-                    s.tx(ACCOUNTS[who]).act(register_validator(bond));
+                    s.tx(ACCOUNTS[who]).act(register_validator(ACCOUNTS[who], bond));
                 }
                 Op::Delegate { who, to, amount } => {
                     s.tx(ACCOUNTS[who]).act(delegate(TARGETS[to], amount));

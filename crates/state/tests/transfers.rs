@@ -1,5 +1,6 @@
 //! Transfers, fees and inclusion rules, as scenarios.
 
+use yun_state::BlockError;
 use yun_state::scenario::{Scenario, addr};
 use yun_types::TxRejection;
 
@@ -88,7 +89,13 @@ fn a_block_with_one_bad_transaction_is_invalid_as_a_whole() {
     let good = s.tx("alice").sign_transfer("bob", 1);
     let bad = s.tx("carol").nonce(7).sign_transfer("bob", 1);
     let err = s.block(&[good, bad]).unwrap_err();
-    assert_eq!((err.index, err.reason), (1, TxRejection::BadNonce));
+    assert_eq!(
+        err,
+        BlockError::Tx {
+            index: 1,
+            reason: TxRejection::BadNonce
+        }
+    );
     // Nothing of the invalid block was applied.
     assert_eq!(s.balance("bob"), 0);
     assert_eq!(s.nonce("alice"), 0);
@@ -115,7 +122,13 @@ fn a_block_over_the_byte_limit_is_invalid() {
         .map(|i| s.tx("alice").nonce(i).sign_transfer("bob", 1))
         .collect();
     let err = s.block(&txs).unwrap_err();
-    assert_eq!((err.index, err.reason), (n - 1, TxRejection::BlockFull));
+    assert_eq!(
+        err,
+        BlockError::Tx {
+            index: n - 1,
+            reason: TxRejection::BlockFull
+        }
+    );
     s.block(&txs[..n - 1]).unwrap();
     assert_eq!(s.nonce("alice"), n as u64 - 1);
 }

@@ -4,8 +4,8 @@
 //! `cargo bench -p yun-store` (release profile).
 
 use std::time::Instant;
-use yun_state::BlockEnv;
-use yun_state::scenario::{addr, genesis_with, key_of};
+use yun_state::BlockDraft;
+use yun_state::scenario::{addr, genesis_with, key_of, seed_signer_of};
 use yun_store::Store;
 use yun_types::{Action, Amount, Tx};
 
@@ -51,17 +51,17 @@ fn main() {
     }
 
     let (mut build_s, mut commit_s) = (0.0, 0.0);
+    let seed = seed_signer_of("validator");
     for txs in blocks {
         let head = store.head().expect("head");
-        let env = BlockEnv {
+        let draft = BlockDraft {
             chain_id: genesis.chain_id.clone(),
             height: head.height + 1,
             timestamp_ms: head.height + 1,
             proposer: addr("validator"),
-            seed: head.block_hash,
         };
         let t = Instant::now();
-        let proposal = store.build(&env, txs).expect("build");
+        let proposal = store.build(&draft, &seed, txs).expect("build");
         build_s += t.elapsed().as_secs_f64();
         assert!(proposal.left_out.is_empty());
         let t = Instant::now();

@@ -15,10 +15,12 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use std::path::Path;
 use tables::*;
 use yun_state::{
-    BlockEnv, BlockError, MemState, Overlay, StateReader, StateWrites, execute_block,
+    BlockDraft, BlockEnv, BlockError, MemState, Overlay, StateReader, StateWrites, execute_block,
     genesis_writes,
 };
-use yun_types::{Address, Block, BlockHash, Genesis, Hash32, Header, Receipt, SignedTx, TxId};
+use yun_types::{
+    Address, Block, BlockHash, Genesis, Hash32, Header, Receipt, SeedSigner, SignedTx, TxId,
+};
 
 pub use tree::{Blake3Hasher, StateProof, verify_state_proof};
 
@@ -48,6 +50,9 @@ pub enum StoreError {
     /// The pending chain given does not start at the head (it moved, or the chain is wrong).
     #[error("the pending blocks do not extend the head at height {head}")]
     PendingNotOnHead { head: u64 },
+    /// Building a block whose seed this node cannot sign (its key is not the proposer's).
+    #[error("cannot sign the block's seed: {0}")]
+    Seed(#[from] yun_state::SeedError),
 }
 
 /// Uncommitted executions a new block builds on, oldest first: the first extends the head,
@@ -271,8 +276,13 @@ impl Store {
 
     /// Builds a proposal body on top of the head from `candidates` (signatures already
     /// verified), leaving out what is not includable, and computes its state root.
-    pub fn build(&self, env: &BlockEnv, candidates: Vec<SignedTx>) -> Result<Proposal, StoreError> {
-        self.build_at(None, &[], env, candidates)
+    pub fn build(
+        &self,
+        draft: &BlockDraft,
+        seed: &SeedSigner,
+        candidates: Vec<SignedTx>,
+    ) -> Result<Proposal, StoreError> {
+        self.build_at(None, &[], (draft, seed), candidates)
     }
 
     /// [`Self::build`] as a child of `parent`: the last of the `pending` blocks on top of the
@@ -281,24 +291,27 @@ impl Store {
         &self,
         parent: &BlockHash,
         pending: &PendingChain,
-        env: &BlockEnv,
+        draft: &BlockDraft,
+        seed: &SeedSigner,
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
-        self.build_at(Some(parent), pending, env, candidates)
+        self.build_at(Some(parent), pending, (draft, seed), candidates)
     }
 
+    /// Builds on the parent's state, signing the block's seed over the parent's seed there.
     fn build_at(
         &self,
         parent: Option<&BlockHash>,
         pending: &PendingChain,
-        env: &BlockEnv,
+        (draft, seed): (&BlockDraft, &SeedSigner),
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
         let snapshot = self.snapshot()?;
         check_pending(&snapshot, pending, parent)?;
         let layered = pending::LayeredState::new(&snapshot, pending.iter().map(|(_, e)| &e.writes));
         let mut overlay = Overlay::new(&layered);
-        let built = yun_state::build_block(&mut overlay, env, candidates);
+        let env = yun_state::next_env(&overlay, draft, seed);
+        let built = yun_state::build_block(&mut overlay, &env, candidates)?;
         let writes = overlay.into_writes();
         let executed = self.finish(&snapshot, pending, writes, built.receipts)?;
         let block = Block::assemble(
@@ -306,6 +319,7 @@ impl Store {
             env.height,
             env.timestamp_ms,
             env.proposer,
+            env.seed_proof,
             executed.state_root,
             built.txs,
         );

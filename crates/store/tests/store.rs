@@ -1,7 +1,7 @@
 //! The store commits blocks atomically, survives reopening, and proves account values.
 
-use yun_state::scenario::{addr, genesis_with, key_of};
-use yun_state::{BlockEnv, StateKey, check_supply};
+use yun_state::scenario::{addr, genesis_with, key_of, seed_signer_of};
+use yun_state::{BlockDraft, BlockEnv, StateKey, check_supply};
 use yun_store::{Store, verify_state_proof};
 use yun_types::{Action, Amount, Block, Genesis, Tx};
 
@@ -25,14 +25,11 @@ fn transfer(nonce: u64, to: &str, amount: u128) -> yun_types::SignedTx {
 
 fn commit_next(store: &Store, txs: Vec<yun_types::SignedTx>) -> Block {
     let head = store.head().unwrap();
-    let env = BlockEnv {
-        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
-        height: head.height + 1,
-        timestamp_ms: head.timestamp_ms + 1,
-        proposer: addr("validator"),
-        seed: head.block_hash,
-    };
-    let proposal = store.build(&env, txs).unwrap();
+    let draft = draft_at(head.height + 1, head.timestamp_ms + 1);
+    let proposal = store
+        .build(&draft, &seed_signer_of("validator"), txs)
+        .unwrap();
+    let env = BlockEnv::from_header(&draft.chain_id, &proposal.block.header);
     assert!(proposal.left_out.is_empty(), "{:?}", proposal.left_out);
     let (block, executed) = (proposal.block, proposal.executed);
     assert_eq!(block.header.parent, head.block_hash);
@@ -57,9 +54,9 @@ fn blocks_commit_reopen_and_prove() {
         );
         assert_ne!(b1.header.state_root, g.state_root);
         let b2 = commit_next(&store, vec![]);
-        assert_eq!(
+        assert_ne!(
             b2.header.state_root, b1.header.state_root,
-            "an empty block changes no state"
+            "even an empty block records its seed in the state"
         );
         commit_next(&store, vec![transfer(2, "bob", 1)]);
         let head = store.head().unwrap();
@@ -115,15 +112,12 @@ fn a_block_built_on_a_stale_head_is_refused() {
     let store = Store::in_memory().unwrap();
     store.init_genesis(&genesis()).unwrap();
     let head = store.head().unwrap();
-    let env = BlockEnv {
-        chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
-        height: 1,
-        timestamp_ms: 1,
-        proposer: addr("validator"),
-        seed: yun_types::Hash32::ZERO,
-    };
     let stale = store
-        .build(&env, vec![transfer(0, "bob", 1)])
+        .build(
+            &draft_at(1, 1),
+            &seed_signer_of("validator"),
+            vec![transfer(0, "bob", 1)],
+        )
         .unwrap()
         .executed;
     let block = commit_next(&store, vec![transfer(0, "bob", 2)]);
@@ -131,13 +125,12 @@ fn a_block_built_on_a_stale_head_is_refused() {
     assert!(store.commit_block(&block, &stale).is_err());
 }
 
-fn env_at(height: u64, parent: yun_types::BlockHash) -> BlockEnv {
-    BlockEnv {
+fn draft_at(height: u64, timestamp_ms: u64) -> BlockDraft {
+    BlockDraft {
         chain_id: yun_state::scenario::SCENARIO_CHAIN_ID.into(),
         height,
-        timestamp_ms: height,
+        timestamp_ms,
         proposer: addr("validator"),
-        seed: parent,
     }
 }
 
@@ -150,7 +143,8 @@ fn a_block_built_on_a_pending_parent_commits_like_one_built_on_the_head() {
         .build_on(
             &g.block_hash,
             &[],
-            &env_at(1, g.block_hash),
+            &draft_at(1, 1),
+            &seed_signer_of("validator"),
             vec![transfer(0, "bob", 7)],
         )
         .unwrap();
@@ -158,12 +152,19 @@ fn a_block_built_on_a_pending_parent_commits_like_one_built_on_the_head() {
     let e1 = std::sync::Arc::new(p1.executed);
     let pending = [(b1, e1.clone())];
     let p2 = store
-        .build_on(&b1, &pending, &env_at(2, b1), vec![transfer(1, "carol", 3)])
+        .build_on(
+            &b1,
+            &pending,
+            &draft_at(2, 2),
+            &seed_signer_of("validator"),
+            vec![transfer(1, "carol", 3)],
+        )
         .unwrap();
     assert!(p2.left_out.is_empty(), "{:?}", p2.left_out);
     // Naming a parent that is not the tip of the pending chain is refused, not executed on
     // whatever the head happens to be.
-    let wrong = store.execute_on(&g.block_hash, &pending, &env_at(2, b1), &p2.block.txs);
+    let env2 = BlockEnv::from_header(yun_state::scenario::SCENARIO_CHAIN_ID, &p2.block.header);
+    let wrong = store.execute_on(&g.block_hash, &pending, &env2, &p2.block.txs);
     assert!(matches!(
         wrong,
         Err(yun_store::StoreError::PendingNotOnHead { .. })
@@ -172,12 +173,13 @@ fn a_block_built_on_a_pending_parent_commits_like_one_built_on_the_head() {
     store.commit_block(&p1.block, &e1).unwrap();
     // The head moved: the same pending chain no longer starts at it, and the old head is no
     // longer a parent anything executes on.
-    let stale = store.execute_on(&b1, &pending, &env_at(2, b1), &p2.block.txs);
+    let stale = store.execute_on(&b1, &pending, &env2, &p2.block.txs);
     assert!(matches!(
         stale,
         Err(yun_store::StoreError::PendingNotOnHead { .. })
     ));
-    let stale = store.execute_on(&g.block_hash, &[], &env_at(1, g.block_hash), &[]);
+    let env1 = BlockEnv::from_header(yun_state::scenario::SCENARIO_CHAIN_ID, &p1.block.header);
+    let stale = store.execute_on(&g.block_hash, &[], &env1, &[]);
     assert!(matches!(
         stale,
         Err(yun_store::StoreError::PendingNotOnHead { .. })
@@ -185,7 +187,7 @@ fn a_block_built_on_a_pending_parent_commits_like_one_built_on_the_head() {
 
     // What was built on the pending parent is exactly what executing on the head gives.
     let again = store
-        .execute_on(&b1, &[], &env_at(2, b1), &p2.block.txs)
+        .execute_on(&b1, &[], &env2, &p2.block.txs)
         .unwrap()
         .unwrap();
     assert_eq!(again.state_root, p2.executed.state_root);

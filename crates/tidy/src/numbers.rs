@@ -26,14 +26,34 @@ pub fn match_codes(source: &str, name: &str) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// Codes a comment in `enum NAME`'s body retires (`// N was Name, …`): never reused, and not
+/// a gap.
+pub fn retired_codes(source: &str, name: &str) -> Vec<u32> {
+    let Some(body) = source.split(&format!("enum {name} {{")).nth(1) else {
+        return Vec::new();
+    };
+    let body = body.split("\n}").next().unwrap_or_default();
+    let retired = regex::Regex::new(r"(?m)^\s*// (\d+) was ").expect("ok");
+    retired
+        .captures_iter(body)
+        .map(|c| c[1].parse().expect("digits"))
+        .collect()
+}
+
 /// What is wrong with one numbered enum against the range documented as "`NAME` LO–HI":
-/// duplicate codes, a gap, or a documented range that is not the enum's.
-pub fn check_codes(name: &str, codes: &[(String, u32)], architecture: &str) -> Vec<String> {
+/// duplicate codes (a retired code reused counts), a gap, or a documented range that is not
+/// the enum's.
+pub fn check_codes(
+    name: &str,
+    codes: &[(String, u32)],
+    retired: &[u32],
+    architecture: &str,
+) -> Vec<String> {
     let mut out = Vec::new();
     if codes.is_empty() {
         return vec![format!("{name}: no numbered variants found")];
     }
-    let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
+    let mut seen: BTreeMap<u32, &str> = retired.iter().map(|c| (*c, "a retired code")).collect();
     for (v, c) in codes {
         if let Some(other) = seen.insert(*c, v) {
             out.push(format!("{name}: {other} and {v} both have code {c}"));
@@ -64,19 +84,24 @@ pub fn check_codes(name: &str, codes: &[(String, u32)], architecture: &str) -> V
 pub fn rejection_violations(root: &Path) -> Vec<String> {
     let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
     let arch = read("ARCHITECTURE.md");
+    let rejections = read("crates/types/src/rejection.rs");
     let mut out = check_codes(
         "TxRejection",
-        &enum_codes(&read("crates/types/src/rejection.rs"), "TxRejection"),
+        &enum_codes(&rejections, "TxRejection"),
+        &retired_codes(&rejections, "TxRejection"),
         &arch,
     );
+    let api = read("crates/types/src/api.rs");
     out.extend(check_codes(
         "ApiErrorKind",
-        &enum_codes(&read("crates/types/src/api.rs"), "ApiErrorKind"),
+        &enum_codes(&api, "ApiErrorKind"),
+        &retired_codes(&api, "ApiErrorKind"),
         &arch,
     ));
     out.extend(check_codes(
         "Refusal",
         &match_codes(&read("crates/exec/src/admission.rs"), "Refusal"),
+        &[],
         &arch,
     ));
     out

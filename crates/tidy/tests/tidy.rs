@@ -158,8 +158,15 @@ fn paths_expand_groups() {
 #[test]
 fn rejection_ranges_must_match_the_docs() {
     let codes = vec![("A".to_string(), 1), ("B".to_string(), 2)];
-    assert!(numbers::check_codes("X", &codes, "`X` 1–2").is_empty());
-    assert!(!numbers::check_codes("X", &codes, "`X` 1–3").is_empty());
+    assert!(numbers::check_codes("X", &codes, &[], "`X` 1–2").is_empty());
+    assert!(!numbers::check_codes("X", &codes, &[], "`X` 1–3").is_empty());
     let dup = vec![("A".to_string(), 1), ("B".to_string(), 1)];
-    assert!(!numbers::check_codes("X", &dup, "`X` 1–1").is_empty());
+    assert!(!numbers::check_codes("X", &dup, &[], "`X` 1–1").is_empty());
+    // A retired code fills its gap, and may never be reused.
+    let gap = vec![("A".to_string(), 1), ("C".to_string(), 3)];
+    assert!(!numbers::check_codes("X", &gap, &[], "`X` 1–3").is_empty());
+    assert!(numbers::check_codes("X", &gap, &[2], "`X` 1–3").is_empty());
+    assert!(!numbers::check_codes("X", &codes, &[2], "`X` 1–2").is_empty());
+    let source = "enum X {\n    A = 1,\n    // 2 was B, retired\n    C = 3,\n}";
+    assert_eq!(numbers::retired_codes(source, "X"), vec![2]);
 }

@@ -143,6 +143,7 @@ pub enum ActionView {
     RegisterValidator {
         p2p_address: String,
         self_bond: Amount,
+        seed_key: crate::SeedKey,
     },
     Delegate {
         validator: Address,
@@ -176,9 +177,12 @@ impl From<&Action> for ActionView {
             Action::RegisterValidator {
                 p2p_address,
                 self_bond,
+                seed_key,
+                ..
             } => ActionView::RegisterValidator {
                 p2p_address,
                 self_bond,
+                seed_key,
             },
             Action::Delegate { validator, amount } => ActionView::Delegate { validator, amount },
             Action::Undelegate { validator, amount } => {

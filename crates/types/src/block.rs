@@ -1,7 +1,7 @@
 //! Blocks: a header committing to the parent, the transactions and the post-state root.
 
 use crate::limits::BLOCK_TXS_MAX;
-use crate::{Address, Hash32, SignedTx, TxId};
+use crate::{Address, Hash32, SeedProof, SignedTx, TxId};
 use bytes::BufMut;
 use commonware_codec::{Buf, Encode, EncodeSize, Error, RangeCfg, Read, ReadExt, Write};
 
@@ -16,6 +16,9 @@ pub struct Header {
     /// Proposer's clock, in milliseconds since the Unix epoch; never earlier than the parent's.
     pub timestamp_ms: u64,
     pub proposer: Address,
+    /// The proposer's BLS signature over the previous block's seed: this block's randomness
+    /// is its hash (see [`crate::seed`]). Zero bytes in the genesis block.
+    pub seed_proof: SeedProof,
     /// Root of the authenticated state after applying this block's transactions.
     pub state_root: Hash32,
     /// Commitment to the ordered transaction ids (see [`txs_root`]).
@@ -29,6 +32,7 @@ impl Write for Header {
         self.height.write(buf);
         self.timestamp_ms.write(buf);
         self.proposer.write(buf);
+        self.seed_proof.write(buf);
         self.state_root.write(buf);
         self.txs_root.write(buf);
         self.tx_count.write(buf);
@@ -36,7 +40,8 @@ impl Write for Header {
 }
 
 impl commonware_codec::FixedSize for Header {
-    const SIZE: usize = 32 + 8 + 8 + 32 + 32 + 32 + 4;
+    const SIZE: usize =
+        32 + 8 + 8 + 32 + <SeedProof as commonware_codec::FixedSize>::SIZE + 32 + 32 + 4;
 }
 
 impl Read for Header {
@@ -47,6 +52,7 @@ impl Read for Header {
             height: u64::read(buf)?,
             timestamp_ms: u64::read(buf)?,
             proposer: Address::read(buf)?,
+            seed_proof: SeedProof::read(buf)?,
             state_root: Hash32::read(buf)?,
             txs_root: Hash32::read(buf)?,
             tx_count: u32::read(buf)?,
@@ -102,6 +108,7 @@ impl Block {
         height: u64,
         timestamp_ms: u64,
         proposer: Address,
+        seed_proof: SeedProof,
         state_root: Hash32,
         txs: Vec<SignedTx>,
     ) -> Block {
@@ -110,6 +117,7 @@ impl Block {
             height,
             timestamp_ms,
             proposer,
+            seed_proof,
             state_root,
             txs_root: txs_root(txs.iter().map(SignedTx::id)),
             tx_count: txs.len() as u32,
@@ -166,6 +174,7 @@ pub fn genesis_block(genesis: &crate::Genesis, state_root: Hash32) -> Block {
             height: 0,
             timestamp_ms: genesis.genesis_time_ms,
             proposer: Address([0; 32]),
+            seed_proof: SeedProof::GENESIS,
             state_root,
             txs_root: txs_root([]),
             tx_count: 0,

@@ -1,6 +1,6 @@
 //! Genesis: the chain id, opening balances, validators and the initial chain parameters.
 
-use crate::{Address, Amount, Hash32};
+use crate::{Address, Amount, Hash32, SeedKey};
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
@@ -275,6 +275,11 @@ pub struct GenesisValidator {
     /// `validator_self_bond_min`. A non-zero self bond must be at least that minimum.
     #[serde(default)]
     pub self_bond: Amount,
+    /// The BLS key its blocks' seed proofs verify under ([`crate::seed`]); `yun` derives it
+    /// from the validator's node key. Required: a validator without one could not propose, so
+    /// a file written before seeds loads (as the all-zero key) but the chain refuses to start.
+    #[serde(default)]
+    pub seed_key: SeedKey,
 }
 
 /// The whole starting point of a chain, stored as `genesis.json`.
@@ -332,6 +337,10 @@ mod tests {
     fn genesis_files_without_staking_still_load_with_defaults() {
         let g: Genesis = serde_json::from_str(PRE_STAKING).unwrap();
         assert_eq!(g.validators[0].self_bond, Amount::ZERO);
+        assert!(
+            !g.validators[0].seed_key.is_valid(),
+            "no key: genesis refuses it"
+        );
         assert_eq!(g.params.staking, StakingParams::default());
         assert_eq!(g.params.staking.epoch_blocks, 100);
         assert_eq!(g.params.staking.active_validators_max, 21);

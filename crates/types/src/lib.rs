@@ -19,6 +19,7 @@ pub mod market_records;
 pub mod market_why;
 pub mod receipt;
 pub mod rejection;
+pub mod seed;
 pub mod tx;
 
 pub use address::{Address, AddressError};
@@ -30,6 +31,7 @@ pub use genesis::{
 pub use hash::Hash32;
 pub use receipt::{Receipt, TxOutcome};
 pub use rejection::TxRejection;
+pub use seed::{SeedKey, SeedProof, SeedSigner};
 pub use tx::{Action, SignedTx, Tx, TxId};
 
 /// Signing namespace for transactions, so a transaction signature can never be replayed as a

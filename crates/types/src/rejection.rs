@@ -55,10 +55,11 @@ pub enum TxRejection {
     EvidenceInvalid = 45,
     // 46 was EvidenceNotAccepted, a stopgap while slashing by evidence was off; retired, never
     // to be reused.
+    SeedKeyInvalid = 47,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 45] = [
+    pub const ALL: [TxRejection; 46] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -104,6 +105,7 @@ impl TxRejection {
         Self::NotJailed,
         Self::JailNotOver,
         Self::EvidenceInvalid,
+        Self::SeedKeyInvalid,
     ];
 
     pub fn code(self) -> u16 {
@@ -161,6 +163,7 @@ impl TxRejection {
             Self::NotJailed => "NotJailed",
             Self::JailNotOver => "JailNotOver",
             Self::EvidenceInvalid => "EvidenceInvalid",
+            Self::SeedKeyInvalid => "SeedKeyInvalid",
         }
     }
 
@@ -237,6 +240,9 @@ impl TxRejection {
             Self::JailNotOver => "the validator's jail time is not over yet",
             Self::EvidenceInvalid => {
                 "the evidence does not decode, or its two messages are not both validly signed by one member of the consensus set of their epoch (sets are kept for the last few epochs only)"
+            }
+            Self::SeedKeyInvalid => {
+                "the seed key is not a valid BLS12-381 public key, or its proof of possession is not its signature of the validator's address"
             }
         }
     }
@@ -331,6 +337,9 @@ impl TxRejection {
             Self::EvidenceInvalid => {
                 "submit the conflicting pair exactly as consensus reported it; nodes do this themselves"
             }
+            Self::SeedKeyInvalid => {
+                "register with `yun stake register --node-key PATH`, which derives the seed key and its proof from the validator's node key"
+            }
         }
     }
 }
@@ -377,9 +386,16 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), TxRejection::ALL.len());
         assert_eq!(TxRejection::InsufficientBalance.code(), 1);
-        // Numbers are protocol: the list is dense and in order, so appending is the only change.
-        for (i, r) in TxRejection::ALL.iter().enumerate() {
-            assert_eq!(usize::from(r.code()), i + 1, "{}", r.name());
+        // Numbers are protocol: the list is in order and dense but for retired codes (46), so
+        // appending is the only change.
+        let retired = [46u16];
+        let mut expected = 1u16;
+        for r in TxRejection::ALL {
+            while retired.contains(&expected) {
+                expected += 1;
+            }
+            assert_eq!(r.code(), expected, "{}", r.name());
+            expected += 1;
         }
         assert_eq!(TxRejection::ValidatorExists.code(), 35);
         assert_eq!(TxRejection::JailNotOver.code(), 44);

@@ -4,9 +4,9 @@ use crate::codec_util::{read_str, str_size, write_str};
 use crate::evidence::Equivocation;
 use crate::limits::{CHAIN_ID_BYTES_MAX, P2P_ADDRESS_BYTES_MAX, TX_BYTES_MAX};
 use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, results_cfg};
-use crate::{Address, Amount, Hash32, TX_NAMESPACE};
+use crate::{Address, Amount, Hash32, SeedKey, SeedProof, TX_NAMESPACE};
 use bytes::BufMut;
-use commonware_codec::{Buf, Decode, Encode, EncodeSize, Error, Read, ReadExt, Write};
+use commonware_codec::{Buf, Decode, Encode, EncodeSize, Error, FixedSize, Read, ReadExt, Write};
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
 use commonware_cryptography::{Signer, Verifier};
 
@@ -36,10 +36,14 @@ pub enum Action {
     RevealResults { reveals: Vec<ResultReveal> },
     /// Become a validator candidate: the signer's key is the consensus key (the validator's
     /// address is the signer's), `self_bond` is locked from the balance, and peers reach it at
-    /// `p2p_address` (`host:port`, at most [`P2P_ADDRESS_BYTES_MAX`] bytes).
+    /// `p2p_address` (`host:port`, at most [`P2P_ADDRESS_BYTES_MAX`] bytes). `seed_key` is
+    /// the BLS key its block randomness verifies under, and `seed_key_possession` its
+    /// signature of the validator's address (see [`crate::seed`]).
     RegisterValidator {
         p2p_address: String,
         self_bond: Amount,
+        seed_key: SeedKey,
+        seed_key_possession: SeedProof,
     },
     /// Bond `amount` from the balance to `validator` (to oneself: adds to the self bond).
     Delegate { validator: Address, amount: Amount },
@@ -115,9 +119,13 @@ impl Write for Action {
             Action::RegisterValidator {
                 p2p_address,
                 self_bond,
+                seed_key,
+                seed_key_possession,
             } => {
                 write_str(p2p_address, buf);
                 self_bond.write(buf);
+                seed_key.write(buf);
+                seed_key_possession.write(buf);
             }
             Action::Delegate { validator, amount } | Action::Undelegate { validator, amount } => {
                 validator.write(buf);
@@ -144,7 +152,8 @@ impl EncodeSize for Action {
             Action::RegisterValidator {
                 p2p_address,
                 self_bond,
-            } => str_size(p2p_address) + self_bond.encode_size(),
+                ..
+            } => str_size(p2p_address) + self_bond.encode_size() + SeedKey::SIZE + SeedProof::SIZE,
             Action::Delegate { validator, amount } | Action::Undelegate { validator, amount } => {
                 validator.encode_size() + amount.encode_size()
             }
@@ -188,6 +197,8 @@ impl Read for Action {
             9 => Action::RegisterValidator {
                 p2p_address: read_str(buf, P2P_ADDRESS_BYTES_MAX)?,
                 self_bond: Amount::read(buf)?,
+                seed_key: SeedKey::read(buf)?,
+                seed_key_possession: SeedProof::read(buf)?,
             },
             10 => Action::Delegate {
                 validator: Address::read(buf)?,
@@ -364,6 +375,8 @@ mod tests {
             Action::RegisterValidator {
                 p2p_address: "10.0.0.1:9000".into(),
                 self_bond: Amount::new(1_000_000),
+                seed_key: SeedKey([7; 48]),
+                seed_key_possession: SeedProof([9; 96]),
             },
             Action::Delegate {
                 validator: Address([3; 32]),
@@ -388,6 +401,8 @@ mod tests {
         stx.tx.action = Action::RegisterValidator {
             p2p_address: "a".repeat(P2P_ADDRESS_BYTES_MAX + 1),
             self_bond: Amount::new(1),
+            seed_key: SeedKey([7; 48]),
+            seed_key_possession: SeedProof([9; 96]),
         };
         assert!(SignedTx::decode_untrusted(&stx.encode()).is_err());
     }
