@@ -53,12 +53,15 @@ pub enum TxRejection {
     NotJailed = 43,
     JailNotOver = 44,
     EvidenceInvalid = 45,
-    // 46 was EvidenceNotAccepted, a stopgap while slashing by evidence was off; retired, never
-    // to be reused.
+    // 46 was EvidenceNotAccepted, a stopgap while slashing by evidence was off; it is now the
+    // block randomness's seed key (issue 14).
+    SeedKeyInvalid = 46,
+    LabelNotGoverned = 47,
+    SlotsChangeTooSoon = 48,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 45] = [
+    pub const ALL: [TxRejection; 48] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -104,6 +107,9 @@ impl TxRejection {
         Self::NotJailed,
         Self::JailNotOver,
         Self::EvidenceInvalid,
+        Self::SeedKeyInvalid,
+        Self::LabelNotGoverned,
+        Self::SlotsChangeTooSoon,
     ];
 
     pub fn code(self) -> u16 {
@@ -161,6 +167,9 @@ impl TxRejection {
             Self::NotJailed => "NotJailed",
             Self::JailNotOver => "JailNotOver",
             Self::EvidenceInvalid => "EvidenceInvalid",
+            Self::SeedKeyInvalid => "SeedKeyInvalid",
+            Self::LabelNotGoverned => "LabelNotGoverned",
+            Self::SlotsChangeTooSoon => "SlotsChangeTooSoon",
         }
     }
 
@@ -237,6 +246,15 @@ impl TxRejection {
             Self::JailNotOver => "the validator's jail time is not over yet",
             Self::EvidenceInvalid => {
                 "the evidence does not decode, or its two messages are not both validly signed by one member of the consensus set of their epoch (sets are kept for the last few epochs only)"
+            }
+            Self::SeedKeyInvalid => {
+                "the seed key is not a valid BLS12-381 public key or its proof of possession does not verify"
+            }
+            Self::LabelNotGoverned => {
+                "the job requires a label that is not in the chain's governed list (market.governed_labels), so no provider may be matched on it"
+            }
+            Self::SlotsChangeTooSoon => {
+                "the provider changed its slots too recently (market.slots_change_interval_blocks)"
             }
         }
     }
@@ -330,6 +348,15 @@ impl TxRejection {
             }
             Self::EvidenceInvalid => {
                 "submit the conflicting pair exactly as consensus reported it; nodes do this themselves"
+            }
+            Self::SeedKeyInvalid => {
+                "derive the seed key from the validator's key with `yun` (it does this for you)"
+            }
+            Self::LabelNotGoverned => {
+                "require only labels the chain governs (`GET /v1/genesis`: params.market.governed_labels), or drop the label"
+            }
+            Self::SlotsChangeTooSoon => {
+                "keep the current slots (other fields may change) and send the new slot count after the interval"
             }
         }
     }
