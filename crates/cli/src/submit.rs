@@ -212,7 +212,9 @@ pub fn progress(job: &JobResponse) -> Progress {
                     r.state.deadline().is_some()
                         || matches!(
                             r.state,
-                            ReplicaState::Committed { .. } | ReplicaState::Revealed { .. }
+                            ReplicaState::Committed { .. }
+                                | ReplicaState::Revealed { .. }
+                                | ReplicaState::Sealed
                         )
                 });
                 if busy { p.running += 1 } else { p.pending += 1 }

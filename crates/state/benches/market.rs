@@ -120,6 +120,7 @@ fn build(shape: Shape) -> Built {
                 slashed: Amount::ZERO,
                 last_paid_height: 0,
                 registered_height: 0,
+                slots_changed_height: 0,
             };
             o.set_provider(&a, &p);
         }

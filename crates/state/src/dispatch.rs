@@ -92,7 +92,7 @@ pub fn apply<R: StateReader + ?Sized>(
         Action::RegisterProvider { spec, bond } => {
             m::register_provider(state, env, params, sender, spec, *bond)
         }
-        Action::UpdateProvider { spec } => m::update_provider(state, params, sender, spec),
+        Action::UpdateProvider { spec } => m::update_provider(state, env, params, sender, spec),
         Action::PauseProvider { paused } => m::pause_provider(state, sender, *paused),
         Action::ExitProvider => m::exit_provider(state, env, params, sender),
         Action::PostJob { spec } => m::post_job(state, env, params, sender, tx_id, spec),

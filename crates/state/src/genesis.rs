@@ -105,6 +105,37 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
     Ok(state.into_writes())
 }
 
+/// The market parameters that make no sense: shares above 100 %, a selection cap of 0, and
+/// governed labels that are empty, too long, too many or listed twice.
+fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> {
+    use yun_types::market::LABEL_BYTES_MAX;
+    if m.protocol_fee_bps > 10_000 {
+        return Err(GenesisError::BadParam("market.protocol_fee_bps"));
+    }
+    if m.selection_weight_cap_bps == 0 || m.selection_weight_cap_bps > 10_000 {
+        return Err(GenesisError::BadParam("market.selection_weight_cap_bps"));
+    }
+    let mut seen = BTreeSet::new();
+    let labels_ok = m.governed_labels.len() <= yun_types::GOVERNED_LABELS_MAX
+        && m.governed_labels.iter().all(|l| {
+            let ok = |t: &str| !t.is_empty() && t.len() <= LABEL_BYTES_MAX;
+            ok(&l.key.0) && ok(&l.value.0) && seen.insert(l.clone())
+        });
+    if !labels_ok {
+        return Err(GenesisError::BadParam("market.governed_labels"));
+    }
+    for (name, bps) in [
+        ("market.slash_dissent_bps", m.slash_dissent_bps),
+        ("market.slash_silent_bps", m.slash_silent_bps),
+        ("market.slash_to_requester_bps", m.slash_to_requester_bps),
+    ] {
+        if bps > 10_000 {
+            return Err(GenesisError::BadParam(name));
+        }
+    }
+    Ok(())
+}
+
 /// The rules a genesis must meet before anything is written: a chain id, parameters in range,
 /// and a validator list that can form epoch 0's set (the accounts are checked as they are
 /// written).
@@ -125,6 +156,7 @@ fn check_genesis(genesis: &Genesis) -> Result<(), GenesisError> {
     if p.tx_bytes_max < 256 || p.tx_bytes_max as usize > yun_types::limits::TX_BYTES_MAX {
         return Err(GenesisError::BadParam("tx_bytes_max"));
     }
+    check_market_params(&p.market)?;
     let sp = &p.staking;
     // Consensus needs an epoch to hold more than its first block (genesis is epoch 0's).
     if sp.epoch_blocks < 2 {

@@ -43,6 +43,12 @@ pub const TAG_JOB_DEADLINE: u8 = b'E';
 pub const TAG_MARKET: u8 = b'M';
 /// `R` ‖ requester: a requester's usage.
 pub const TAG_REQUESTER: u8 = b'R';
+/// `H` ‖ job ‖ task index: the verdicts revealed for a task, sealed (kept out of the task
+/// record) until no replica of it is working any more.
+pub const TAG_SEALED: u8 = b'H';
+/// `C` ‖ height ‖ job ‖ task index: a task whose spot check is decided at that height, a
+/// block after its last commit, with that block's seed.
+pub const TAG_SPOT_CHECK: u8 = b'C';
 
 // Block randomness.
 
@@ -92,6 +98,8 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_JOB_DEADLINE, "job_deadline"),
     (TAG_MARKET, "market"),
     (TAG_REQUESTER, "requester"),
+    (TAG_SEALED, "sealed"),
+    (TAG_SPOT_CHECK, "spot_check"),
     (TAG_VALIDATOR, "validator"),
     (TAG_DELEGATION, "delegation"),
     (TAG_DELEGATED_TO, "delegated_to"),

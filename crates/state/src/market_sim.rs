@@ -258,7 +258,11 @@ enum Role {
 }
 
 const FUEL_USED: u64 = 400_000;
-const BID: u128 = 1_000;
+/// Asks (per million fuel) of honest providers and of liars that undercut: a replica's pay
+/// (400,000 fuel × the clearing price) is at least the default `trust_payment_min`.
+const ASK: u128 = 5_000;
+const ASK_UNDERCUT: u128 = 2_500;
+const BID: u128 = 1_000_000;
 const REQUESTERS: usize = 3;
 
 /// The verdict an honest provider computes for a task.
@@ -365,9 +369,9 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
         .zip(&roles)
         .map(|(name, role)| {
             let ask = if cfg.liars_undercut && *role == Role::Liar {
-                1
+                ASK_UNDERCUT
             } else {
-                2
+                ASK
             };
             s.tx(name)
                 .sign(offer().slots(cfg.slots).ask(ask).register(bond))

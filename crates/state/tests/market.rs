@@ -39,15 +39,20 @@ fn honest(_: &str, _: &TaskRef) -> yun_types::market::Verdict {
 #[test]
 fn happy_path_with_three_replicas_pays_each_provider_its_fuel_and_refunds_the_rest() {
     let mut s = market(3);
-    register(&mut s, &["p1", "p2", "p3"], offer().slots(2).ask(5));
+    register(&mut s, &["p1", "p2", "p3"], offer().slots(2).ask(2_500));
     let alice_before = s.balance("alice");
+    let supply_burned = s.burned();
     let job = post(
         &mut s,
-        job_spec().tasks(2).replicate(3, 2).bid(10).fuel(1_000_000),
+        job_spec()
+            .tasks(2)
+            .replicate(3, 2)
+            .bid(10_000)
+            .fuel(1_000_000),
     );
-    // Escrow: 2 tasks × cap 5 replicas × 1,000,000 fuel × 10 per million.
-    assert_eq!(s.job(&job).escrow.base_units(), 100);
-    assert_eq!(s.balance("alice"), alice_before - 10 - 100);
+    // Escrow: 2 tasks × cap 5 replicas × 1,000,000 fuel × 10,000 per million.
+    assert_eq!(s.job(&job).escrow.base_units(), 100_000);
+    assert_eq!(s.balance("alice"), alice_before - 10 - 100_000);
     // Matching ran at the end of the posting block: 6 replicas on 3 providers with 2 slots.
     assert_eq!(s.assigned("p1").len(), 2);
     let mut book = Commitments::default();
@@ -55,17 +60,20 @@ fn happy_path_with_three_replicas_pays_each_provider_its_fuel_and_refunds_the_re
     let job_now = s.job(&job);
     assert_eq!(job_now.status, JobStatus::Settled);
     assert_eq!(job_now.tasks_verified, 2);
-    // Clearing price = the highest matched ask (5): each replica gets 400,000 × 5 / 1e6 = 2.
+    // Clearing price = the highest matched ask (2,500): each replica is due 400,000 × 2,500 /
+    // 1e6 = 1,000, of which the protocol fee (5 %) is burned: 950 reaches the provider.
     for p in ["p1", "p2", "p3"] {
         let prov = s.provider(p);
-        assert_eq!(prov.earned.base_units(), 4, "{p}");
+        assert_eq!(prov.earned.base_units(), 1_900, "{p}");
         assert_eq!(prov.tasks_verified, 2);
+        // Each payment reached `trust_payment_min` (1,000): trust grew.
         assert_eq!(prov.reputation, 2);
         assert_eq!(prov.tasks_in_flight, 0);
     }
-    assert_eq!(job_now.spent.base_units(), 12);
-    assert_eq!(job_now.refunded.base_units(), 88);
-    assert_eq!(s.balance("alice"), alice_before - 10 - 12);
+    assert_eq!(job_now.spent.base_units(), 6_000);
+    assert_eq!(job_now.refunded.base_units(), 94_000);
+    assert_eq!(s.balance("alice"), alice_before - 10 - 6_000);
+    assert!(s.burned() >= supply_burned + 6 * 50);
 }
 
 #[test]
@@ -291,13 +299,18 @@ fn why_names_memory_labels_busy_and_too_few_providers() {
     assert_eq!(s.why(&gpu)[0].reason, WaitReason::NoProviderWithLabels);
 
     let three = post(&mut s, job_spec().replicate(3, 2));
-    // Two providers took two replicas; the third needs a provider not already on the task.
-    assert_eq!(s.task(&three, 0).live_replicas(), 2);
-    assert!(matches!(
+    // Two providers cannot make three independent replicas: the task waits whole, it is not
+    // run on the two that are there.
+    assert_eq!(s.task(&three, 0).live_replicas(), 0);
+    assert_eq!(
         s.why(&three)[0].reason,
-        WaitReason::TooFewDistinctProviders { .. }
-    ));
+        WaitReason::TooFewIndependentProviders {
+            eligible: 2,
+            needed: 3
+        }
+    );
 
+    let _busy = post(&mut s, job_spec().tasks(2));
     let queued = post(&mut s, job_spec());
     assert_eq!(s.why(&queued)[0].reason, WaitReason::AllEligibleBusy);
 }

@@ -1,8 +1,9 @@
 //! Genesis: the chain id, opening balances, validators and the initial chain parameters.
 
+use crate::market::Label;
 use crate::{Address, Amount, Hash32, SeedKey};
 use bytes::BufMut;
-use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
+use commonware_codec::{Buf, EncodeSize, Error, RangeCfg, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
 /// Parameters kept in state (not constants), so governance can change them later.
@@ -132,6 +133,67 @@ pub struct MarketParams {
     /// (adaptive verification: a provider with a run of s verified results is trusted to err
     /// with prior / (s + 1)).
     pub adaptive_prior_error_ppm: u32,
+    /// Most of the total selection weight one provider may hold, in basis points: replicas are
+    /// drawn at random weighted by bond and reputation, and a provider whose weight would be a
+    /// larger share is counted at the cap (so no one is on nearly every task).
+    #[serde(default = "default_selection_weight_cap_bps")]
+    pub selection_weight_cap_bps: u16,
+    /// The labels a job may require (exact key and value): eligibility is decided only on
+    /// labels the chain governs, so a requester cannot name a label only its own providers
+    /// carry. Providers may carry other labels; they are informative only.
+    #[serde(default = "default_governed_labels")]
+    pub governed_labels: Vec<Label>,
+    /// Share of every payment to a provider that is burned, in basis points: what reputation
+    /// costs a provider that farms it on its owner's jobs.
+    #[serde(default = "default_protocol_fee_bps")]
+    pub protocol_fee_bps: u16,
+    /// Smallest payment for one replica that builds trust (reputation and streak); cheaper
+    /// results are paid but prove nothing.
+    #[serde(default = "default_trust_payment_min")]
+    pub trust_payment_min: Amount,
+    /// Blocks that must pass between two changes of a provider's slot count.
+    #[serde(default = "default_slots_change_interval_blocks")]
+    pub slots_change_interval_blocks: u64,
+}
+
+/// Most entries in `MarketParams::governed_labels`.
+pub const GOVERNED_LABELS_MAX: usize = 256;
+
+fn default_selection_weight_cap_bps() -> u16 {
+    MarketParams::default().selection_weight_cap_bps
+}
+fn default_governed_labels() -> Vec<Label> {
+    MarketParams::default().governed_labels
+}
+fn default_protocol_fee_bps() -> u16 {
+    MarketParams::default().protocol_fee_bps
+}
+fn default_trust_payment_min() -> Amount {
+    MarketParams::default().trust_payment_min
+}
+fn default_slots_change_interval_blocks() -> u64 {
+    MarketParams::default().slots_change_interval_blocks
+}
+
+/// The labels a new chain governs: GPU models, CPU architectures, regions.
+pub fn default_labels() -> Vec<Label> {
+    let pairs = [
+        ("arch", "x86_64"),
+        ("arch", "aarch64"),
+        ("gpu", "a100"),
+        ("gpu", "h100"),
+        ("gpu", "l4"),
+        ("region", "eu"),
+        ("region", "us"),
+        ("region", "asia"),
+    ];
+    pairs
+        .iter()
+        .map(|(k, v)| Label {
+            key: (*k).into(),
+            value: (*v).into(),
+        })
+        .collect()
 }
 
 impl Default for MarketParams {
@@ -153,6 +215,11 @@ impl Default for MarketParams {
             price_target_utilization_bps: 5_000,
             price_step_divisor: 8,
             adaptive_prior_error_ppm: 200_000,
+            selection_weight_cap_bps: 1_000,
+            governed_labels: default_labels(),
+            protocol_fee_bps: 500,
+            trust_payment_min: Amount::new(1_000),
+            slots_change_interval_blocks: 100,
         }
     }
 }
@@ -175,12 +242,28 @@ impl Write for MarketParams {
         self.price_target_utilization_bps.write(buf);
         self.price_step_divisor.write(buf);
         self.adaptive_prior_error_ppm.write(buf);
+        self.selection_weight_cap_bps.write(buf);
+        self.governed_labels.write(buf);
+        self.protocol_fee_bps.write(buf);
+        self.trust_payment_min.write(buf);
+        self.slots_change_interval_blocks.write(buf);
     }
 }
 
 impl EncodeSize for MarketParams {
     fn encode_size(&self) -> usize {
-        16 + 4 + 8 * 6 + 1 + 2 * 3 + 16 + 2 * 2 + 4
+        16 + 4
+            + 8 * 6
+            + 1
+            + 2 * 3
+            + 16
+            + 2 * 2
+            + 4
+            + 2
+            + self.governed_labels.encode_size()
+            + 2
+            + 16
+            + 8
     }
 }
 
@@ -204,6 +287,14 @@ impl Read for MarketParams {
             price_target_utilization_bps: u16::read(buf)?,
             price_step_divisor: u16::read(buf)?,
             adaptive_prior_error_ppm: u32::read(buf)?,
+            selection_weight_cap_bps: u16::read(buf)?,
+            governed_labels: Vec::<Label>::read_cfg(
+                buf,
+                &(RangeCfg::new(0..=GOVERNED_LABELS_MAX), ()),
+            )?,
+            protocol_fee_bps: u16::read(buf)?,
+            trust_payment_min: Amount::read(buf)?,
+            slots_change_interval_blocks: u64::read(buf)?,
         })
     }
 }

@@ -26,7 +26,8 @@ pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
 pub use block::{Block, BlockHash, Header};
 pub use genesis::{
-    ChainParams, Genesis, GenesisAccount, GenesisValidator, MarketParams, StakingParams,
+    ChainParams, GOVERNED_LABELS_MAX, Genesis, GenesisAccount, GenesisValidator, MarketParams,
+    StakingParams,
 };
 pub use hash::Hash32;
 pub use receipt::{Receipt, TxOutcome};

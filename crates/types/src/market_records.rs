@@ -53,6 +53,9 @@ pub struct Provider {
     pub slashed: Amount,
     pub last_paid_height: u64,
     pub registered_height: u64,
+    /// When the slot count last changed (registration counts): `UpdateProvider` may change it
+    /// again only `slots_change_interval_blocks` later.
+    pub slots_changed_height: u64,
 }
 
 // The counters change only through these, checked: a count that would wrap is a broken
@@ -263,6 +266,9 @@ pub enum ReplicaState {
     },
     /// Revealed, but the task failed without a quorum: neither paid nor slashed.
     Unsettled,
+    /// Revealed; the verdict is kept out of the record (sealed in state) until no replica of
+    /// the task is still working, so a replica added later cannot read it here.
+    Sealed,
 }
 
 impl ReplicaState {
@@ -295,6 +301,7 @@ impl ReplicaState {
             ReplicaState::Paid { .. } => "paid",
             ReplicaState::Slashed { .. } => "slashed",
             ReplicaState::Unsettled => "unsettled",
+            ReplicaState::Sealed => "sealed",
         }
     }
 }

@@ -28,6 +28,12 @@ pub enum WaitReason {
     },
     /// Providers fit but have no free slot.
     AllEligibleBusy,
+    /// The policy needs this many independent providers (distinct, not the requester) at
+    /// once and fewer are eligible: the task waits rather than run on fewer.
+    TooFewIndependentProviders {
+        eligible: u32,
+        needed: u32,
+    },
     /// Capacity fits: the task is matched at the end of the next block.
     MatchingNextBlock,
     WaitingForCommits,
@@ -65,6 +71,9 @@ impl WaitReason {
                 "needs {needed} more distinct providers, {eligible} eligible (a task's replicas run on different providers, never the requester)"
             ),
             Self::AllEligibleBusy => "every eligible provider is busy; waiting for a slot".into(),
+            Self::TooFewIndependentProviders { eligible, needed } => format!(
+                "the verification policy needs {needed} independent providers (distinct, not the requester) with a free slot at once and {eligible} are eligible: it waits rather than run on fewer"
+            ),
             Self::MatchingNextBlock => "capacity fits: matched at the end of the next block".into(),
             Self::WaitingForCommits => "running: waiting for providers to commit".into(),
             Self::WaitingForReveals => "running: waiting for providers to reveal".into(),

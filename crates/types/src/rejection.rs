@@ -56,10 +56,12 @@ pub enum TxRejection {
     // 46 was EvidenceNotAccepted, a stopgap while slashing by evidence was off; retired, never
     // to be reused.
     SeedKeyInvalid = 47,
+    LabelNotGoverned = 48,
+    SlotsChangeTooSoon = 49,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 46] = [
+    pub const ALL: [TxRejection; 48] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -106,6 +108,8 @@ impl TxRejection {
         Self::JailNotOver,
         Self::EvidenceInvalid,
         Self::SeedKeyInvalid,
+        Self::LabelNotGoverned,
+        Self::SlotsChangeTooSoon,
     ];
 
     pub fn code(self) -> u16 {
@@ -164,6 +168,8 @@ impl TxRejection {
             Self::JailNotOver => "JailNotOver",
             Self::EvidenceInvalid => "EvidenceInvalid",
             Self::SeedKeyInvalid => "SeedKeyInvalid",
+            Self::LabelNotGoverned => "LabelNotGoverned",
+            Self::SlotsChangeTooSoon => "SlotsChangeTooSoon",
         }
     }
 
@@ -243,6 +249,12 @@ impl TxRejection {
             }
             Self::SeedKeyInvalid => {
                 "the seed key is not a valid BLS12-381 public key, or its proof of possession is not its signature of the validator's address"
+            }
+            Self::LabelNotGoverned => {
+                "the job requires a label that is not in the chain's governed list (market.governed_labels), so no provider may be matched on it"
+            }
+            Self::SlotsChangeTooSoon => {
+                "the provider changed its slots too recently (market.slots_change_interval_blocks)"
             }
         }
     }
@@ -338,7 +350,13 @@ impl TxRejection {
                 "submit the conflicting pair exactly as consensus reported it; nodes do this themselves"
             }
             Self::SeedKeyInvalid => {
-                "register with `yun stake register --node-key PATH`, which derives the seed key and its proof from the validator's node key"
+                "register with `yun stake register --from @PATH/node.key`: it derives the seed key and its proof from the validator's node key"
+            }
+            Self::LabelNotGoverned => {
+                "require only labels the chain governs (`GET /v1/genesis`: params.market.governed_labels), or drop the label"
+            }
+            Self::SlotsChangeTooSoon => {
+                "keep the current slots (other fields may change) and send the new slot count after the interval"
             }
         }
     }

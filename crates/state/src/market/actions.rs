@@ -3,7 +3,7 @@
 
 use super::escrow::{escrow_for, settle_job_if_done};
 use super::records::*;
-use super::verification::open_reveals_if_all_committed;
+use super::verification::{has_verdict, open_reveals_if_all_committed, seal};
 use crate::bank;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
@@ -58,13 +58,18 @@ pub(crate) fn register_provider<R: StateReader + ?Sized>(
         slashed: Amount::ZERO,
         last_paid_height: 0,
         registered_height: env.height,
+        slots_changed_height: env.height,
     };
     state.set_provider(sender, &provider);
     Ok(())
 }
 
+/// Changes a provider's offer. Its slot count may change only every
+/// `slots_change_interval_blocks` (the price index counts slots: changing them every block
+/// would let a provider pump or suppress it).
 pub(crate) fn update_provider<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
     params: &ChainParams,
     sender: &Address,
     spec: &ProviderSpec,
@@ -74,6 +79,15 @@ pub(crate) fn update_provider<R: StateReader + ?Sized>(
         return Err(TxRejection::ProviderExiting);
     }
     check_provider_spec(spec, params)?;
+    if spec.slots != p.spec.slots {
+        let next = p
+            .slots_changed_height
+            .saturating_add(params.market.slots_change_interval_blocks);
+        if env.height < next {
+            return Err(TxRejection::SlotsChangeTooSoon);
+        }
+        p.slots_changed_height = env.height;
+    }
     // Shrinking below the tasks in flight is allowed: no new tasks arrive until they finish.
     p.spec = spec.clone();
     state.set_provider(sender, &p);
@@ -142,7 +156,18 @@ pub fn check_job_spec(spec: &JobSpec, params: &ChainParams, height: u64) -> Resu
     if spec.deadline_height <= height || spec.deadline_height - height > m.job_deadline_blocks_max {
         return Err(TxRejection::DeadlineOutOfRange);
     }
-    Ok(())
+    check_labels_governed(spec, params)
+}
+
+/// Every label a job requires must be one the chain governs: a requester may not decide
+/// eligibility with a label only its own providers carry.
+pub fn check_labels_governed(spec: &JobSpec, params: &ChainParams) -> Result<()> {
+    let governed = &params.market.governed_labels;
+    if spec.required_labels.iter().all(|l| governed.contains(l)) {
+        Ok(())
+    } else {
+        Err(TxRejection::LabelNotGoverned)
+    }
 }
 
 pub(crate) fn post_job<R: StateReader + ?Sized>(
@@ -237,7 +262,7 @@ pub(crate) fn cancel_job<R: StateReader + ?Sized>(
         if !task
             .replicas
             .iter()
-            .any(|r| r.state.in_flight() || matches!(r.state, ReplicaState::Revealed { .. }))
+            .any(|r| r.state.in_flight() || has_verdict(r))
         {
             task.phase = TaskPhase::Failed {
                 reason: FailReason::Cancelled,
@@ -313,7 +338,7 @@ pub(crate) fn reveal_results<R: StateReader + ?Sized>(
     no_duplicates(reveals.iter().map(|r| &r.task))?;
     let mut updated = Vec::with_capacity(reveals.len());
     for rv in reveals {
-        let mut task = state.task(&rv.task).ok_or(TxRejection::NotAssigned)?;
+        let task = state.task(&rv.task).ok_or(TxRejection::NotAssigned)?;
         let i = my_replica(&task, sender)?;
         let commitment = match task.replicas[i].state {
             ReplicaState::Committed {
@@ -329,12 +354,10 @@ pub(crate) fn reveal_results<R: StateReader + ?Sized>(
         if rv.verdict.fuel_used > job.spec.fuel_per_task {
             return Err(TxRejection::FuelAboveLimit);
         }
-        task.replicas[i].state = ReplicaState::Revealed {
-            verdict: rv.verdict,
-        };
-        updated.push((rv.task, task));
+        updated.push((rv.task, task, i, rv.verdict));
     }
-    for (t, task) in updated {
+    for (t, mut task, i, verdict) in updated {
+        seal(state, &t, &mut task, i, verdict);
         // The slot was freed at commit; verification happens at the end of the block.
         state.delete(assigned_key(sender, &t));
         if task.replicas.iter().all(|r| !r.state.in_flight()) {

@@ -6,12 +6,12 @@
 //! price), the ranking of the cleared sellers, the assignment of replicas, and the index
 //! update.
 
+use super::draw;
 use super::records::*;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
-use std::cmp::Reverse;
 use std::collections::BTreeMap;
-use yun_types::market::{JobId, TaskRef};
+use yun_types::market::{JobId, Label, TaskRef};
 use yun_types::{Address, Amount, ChainParams};
 
 /// The index a market starts from: the floor.
@@ -88,7 +88,6 @@ pub(crate) fn match_tasks<R: StateReader + ?Sized>(
     let clearing = clear(&sellers, &mut demand.buyers, index);
     let mut matched = 0usize;
     if clearing.volume > 0 {
-        rank_sellers(&mut sellers, env, clearing.price);
         let dequeued;
         (matched, dequeued) = assign(state, env, params, &mut sellers, &mut demand, clearing);
         demand.queue_len = demand
@@ -232,35 +231,13 @@ fn clear(sellers: &[Seller], buyers: &mut [Buyer], index: Amount) -> Clearing {
     Clearing { price, volume }
 }
 
-/// Keeps the sellers whose ask clears and puts them in the order replicas are handed out:
-/// reputation first (it is earned only by agreeing with other providers and lost by
-/// dissenting or going silent, so it cannot be bought the way a low ask can: colluders
-/// undercutting the ask would otherwise take every replica; see the market simulation), then
-/// ask, then load, then the block's tie-break.
-fn rank_sellers(sellers: &mut Vec<Seller>, env: &BlockEnv, clearing: Amount) {
-    sellers.retain(|s| s.provider.spec.ask_per_mfuel <= clearing);
-    sellers.sort_by_cached_key(|s| {
-        (
-            Reverse(s.provider.reputation),
-            s.provider.spec.ask_per_mfuel,
-            s.provider.tasks_in_flight,
-            tiebreak(env, &s.address),
-        )
-    });
-}
-
-/// The per-block randomness that breaks ties between otherwise equal providers.
-fn tiebreak(env: &BlockEnv, provider: &Address) -> [u8; 32] {
-    let mut h = blake3::Hasher::new_derive_key("yun/market/tiebreak/v1");
-    h.update(env.seed.as_bytes());
-    h.update(&env.height.to_be_bytes());
-    h.update(provider.as_bytes());
-    *h.finalize().as_bytes()
-}
-
-/// Fills the buyers that bid at least the clearing price, in order, from the ranked sellers,
-/// until the volume is matched or no slot is free. Returns (replicas matched, tasks that got
-/// every replica they wanted and left the queue).
+/// Fills the buyers that bid at least the clearing price, in order, by drawing each task's
+/// providers at random from the sellers that fit it and ask at most its bid (see `draw`),
+/// until the volume is matched or no slot is free. A replica is paid the clearing price, or
+/// its provider's ask if higher (never above the bid): an ask below the others' buys no
+/// better chance of being drawn, so colluders who undercut do not take the replicas. A task gets every replica it wants in one block or none: it
+/// never runs on fewer independent providers than its policy needs. Returns (replicas
+/// matched, tasks that left the queue).
 fn assign<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -270,82 +247,116 @@ fn assign<R: StateReader + ?Sized>(
     clearing: Clearing,
 ) -> (usize, u64) {
     let commit_deadline = env.height_after(params.market.commit_window_blocks);
-    let mut matched = 0;
-    let mut dequeued = 0;
-    let mut free_total: u64 = sellers
+    let mut weights: Vec<u128> = sellers
         .iter()
-        .map(|s| u64::from(s.provider.free_slots()))
-        .sum();
-    let replica = |provider| Replica {
-        provider,
-        assigned_height: env.height,
-        price_per_mfuel: clearing.price,
-        state: ReplicaState::Assigned { commit_deadline },
-    };
-    let n = sellers.len();
-    let mut first_free = 0;
+        .map(|s| draw::weight(&s.provider, params))
+        .collect();
+    draw::cap_weights(&mut weights, params.market.selection_weight_cap_bps);
+    let mut pools: BTreeMap<(u64, Vec<Label>, Amount), ClassPool> = BTreeMap::new();
+    let (mut matched, mut dequeued) = (0usize, 0u64);
     for b in demand.buyers.iter_mut().filter(|b| b.bid >= clearing.price) {
-        if free_total == 0 || n == 0 {
+        let room = clearing.volume - matched;
+        if room == 0 {
             break;
+        }
+        if b.units > room {
+            continue;
         }
         let job = &demand.jobs[&b.task_ref.job];
-        // Sellers before `first_free` are full; skipping them keeps the walk short.
-        while first_free < n && sellers[first_free].provider.free_slots() == 0 {
-            first_free += 1;
+        let class = (
+            job.spec.memory_bytes_per_task,
+            job.spec.required_labels.clone(),
+            b.bid,
+        );
+        let pool = pools
+            .entry(class)
+            .or_insert_with(|| ClassPool::new(sellers, &weights, job, b.bid));
+        let Some(chosen) = pool.choose(sellers, env, b) else {
+            continue;
+        };
+        for si in chosen {
+            let s = &mut sellers[si];
+            b.task.replicas.push(Replica {
+                provider: s.address,
+                assigned_height: env.height,
+                price_per_mfuel: clearing.price.max(s.provider.spec.ask_per_mfuel),
+                state: ReplicaState::Assigned { commit_deadline },
+            });
+            s.provider.take_slot();
+            s.changed = true;
+            state.mark(assigned_key(&s.address, &b.task_ref));
         }
-        let room = clearing.volume - matched;
-        let got = fill(state, &mut sellers[first_free..], b, job, &replica, room);
-        matched += got;
-        free_total = free_total
-            .checked_sub(got as u64)
-            .expect("invariant: each replica took one free slot");
-        if got > 0 {
-            state.mark(deadline_key(commit_deadline, &b.task_ref));
-            if got == b.units {
-                state.delete(queue_key(&b.task_ref));
-                dequeued += 1;
-            }
-            state.set_task(&b.task_ref, &b.task);
-        }
-        if matched == clearing.volume {
-            break;
-        }
+        matched += b.units;
+        state.mark(deadline_key(commit_deadline, &b.task_ref));
+        state.delete(queue_key(&b.task_ref));
+        dequeued += 1;
+        state.set_task(&b.task_ref, &b.task);
     }
     (matched, dequeued)
 }
 
-/// Gives one buyer up to `room` replicas (and at most the units it wants) from `sellers` in
-/// their order, skipping sellers that are full, already on the task, the requester itself, or
-/// without the memory or labels; `replica` makes a new replica for a provider. Returns how
-/// many it got.
-fn fill<R: StateReader + ?Sized>(
-    state: &mut Overlay<'_, R>,
-    sellers: &mut [Seller],
-    b: &mut Buyer,
-    job: &Job,
-    replica: &impl Fn(Address) -> Replica,
-    room: usize,
-) -> usize {
-    let mut got = 0;
-    for s in sellers {
-        if got == b.units || got == room {
-            break;
+/// The sellers that fit one kind of task (memory, labels, an ask at or below its bid), as a
+/// weighted pool.
+/// Built the first time a task of that kind is filled in a block; a seller found full is taken
+/// out for good, one that may not serve a given task only for that task.
+struct ClassPool {
+    members: Vec<usize>,
+    pool: draw::Pool,
+}
+
+impl ClassPool {
+    fn new(sellers: &[Seller], weights: &[u128], job: &Job, bid: Amount) -> ClassPool {
+        let (members, w): (Vec<usize>, Vec<u128>) = (0..sellers.len())
+            .zip(weights)
+            .filter(|(i, _)| {
+                let p = &sellers[*i].provider;
+                p.spec.ask_per_mfuel <= bid && p.free_slots() > 0 && fits(p, job)
+            })
+            .map(|(i, w)| (i, *w))
+            .unzip();
+        ClassPool {
+            members,
+            pool: draw::Pool::new(w),
         }
-        let taken = b.task.replicas.iter().any(|r| r.provider == s.address);
-        if s.provider.free_slots() == 0
-            || taken
-            || s.address == b.requester
-            || !fits(&s.provider, job)
-        {
-            continue;
-        }
-        b.task.replicas.push(replica(s.address));
-        s.provider.take_slot();
-        s.changed = true;
-        state.mark(assigned_key(&s.address, &b.task_ref));
-        got += 1;
     }
-    got
+
+    /// Draws `b.units` distinct providers for the task, none of them the requester or already
+    /// on the task, each with a free slot; `None` (and nothing taken) if there are not enough.
+    fn choose(&mut self, sellers: &[Seller], env: &BlockEnv, b: &Buyer) -> Option<Vec<usize>> {
+        let mut out: Vec<(usize, usize, u128)> = Vec::with_capacity(b.units);
+        let mut aside: Vec<(usize, u128)> = Vec::new();
+        let mut i = 0u32;
+        while out.len() < b.units && self.pool.live() >= b.units - out.len() {
+            let pos = self
+                .pool
+                .find(draw::draw(env, &b.task_ref, i, self.pool.total()));
+            i += 1;
+            let si = self.members[pos];
+            let s = &sellers[si];
+            if s.provider.free_slots() == 0 {
+                self.pool.remove(pos);
+                continue;
+            }
+            let w = self.pool.remove(pos);
+            let on_task = b.task.replicas.iter().any(|r| r.provider == s.address);
+            if on_task || s.address == b.requester {
+                aside.push((pos, w));
+            } else {
+                out.push((pos, si, w));
+            }
+        }
+        let enough = out.len() == b.units;
+        for (pos, si, w) in &out {
+            // A chosen seller stays in the pool if it will still have a free slot after this one.
+            if sellers[*si].provider.free_slots() > 1 || !enough {
+                self.pool.restore(*pos, *w);
+            }
+        }
+        for (pos, w) in aside {
+            self.pool.restore(pos, w);
+        }
+        enough.then(|| out.iter().map(|(_, si, _)| *si).collect())
+    }
 }
 
 /// EIP-1559-style: the index moves toward the utilization target by at most 1/divisor per

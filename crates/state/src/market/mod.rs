@@ -15,6 +15,7 @@
 
 pub mod actions;
 pub mod auction;
+pub mod draw;
 pub mod escrow;
 pub mod records;
 pub mod step;

@@ -5,12 +5,12 @@
 // The tags live in the one registry (`keys`); re-exported so `market::TAG_…` keeps naming them.
 pub use crate::keys::{
     TAG_ASSIGNED, TAG_DEADLINE, TAG_EXIT, TAG_JOB, TAG_JOB_DEADLINE, TAG_MARKET, TAG_PROVIDER,
-    TAG_QUEUE, TAG_REQUESTER, TAG_TASK, TAG_VERIFY,
+    TAG_QUEUE, TAG_REQUESTER, TAG_SEALED, TAG_SPOT_CHECK, TAG_TASK, TAG_VERIFY,
 };
 use crate::overlay::{Overlay, StateReader};
 // Re-exported so `market::decode` keeps decoding a record read raw (as the API does).
 pub use crate::record::{decode, encode};
-use yun_types::market::{JobId, TaskRef};
+use yun_types::market::{JobId, TaskRef, Verdict};
 // The records themselves: one type each, shared with the API and the client.
 pub use yun_types::market_records::*;
 use yun_types::{Address, Hash32};
@@ -36,6 +36,17 @@ pub fn assigned_key(p: &Address, t: &TaskRef) -> Vec<u8> {
 pub fn deadline_key(height: u64, t: &TaskRef) -> Vec<u8> {
     [
         &[TAG_DEADLINE][..],
+        &height.to_be_bytes()[..],
+        &task_suffix(t),
+    ]
+    .concat()
+}
+pub fn sealed_key(t: &TaskRef) -> Vec<u8> {
+    [&[TAG_SEALED][..], &task_suffix(t)].concat()
+}
+pub fn spot_check_key(height: u64, t: &TaskRef) -> Vec<u8> {
+    [
+        &[TAG_SPOT_CHECK][..],
         &height.to_be_bytes()[..],
         &task_suffix(t),
     ]
@@ -95,6 +106,19 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
     }
     pub fn set_market(&mut self, m: &MarketState) {
         self.put(vec![TAG_MARKET], encode(m));
+    }
+    /// The verdicts revealed for a task and still sealed: (replica index, verdict).
+    pub fn sealed(&self, t: &TaskRef) -> Vec<(u32, Verdict)> {
+        self.get(&sealed_key(t))
+            .map(|v| decode(&v))
+            .unwrap_or_default()
+    }
+    pub fn set_sealed(&mut self, t: &TaskRef, sealed: &[(u32, Verdict)]) {
+        if sealed.is_empty() {
+            self.delete(sealed_key(t));
+        } else {
+            self.put(sealed_key(t), encode(&sealed.to_vec()));
+        }
     }
     pub fn requester_stats(&self, a: &Address) -> RequesterStats {
         self.get(&requester_key(a))

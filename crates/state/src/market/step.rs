@@ -5,7 +5,11 @@
 use super::auction::match_tasks;
 use super::escrow::{replica_cap, settle_job_if_done};
 use super::records::*;
-use super::verification::{group_error_ppm, open_reveals_if_all_committed};
+use super::verification::{
+    decide_spot_check, drop_sealed, group_error_ppm, has_verdict, open_reveals_if_all_committed,
+    unsealed,
+};
+use crate::arith::bps_of;
 use crate::bank;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
@@ -20,6 +24,7 @@ pub fn end_block<R: StateReader + ?Sized>(
     params: &ChainParams,
 ) {
     release_exits(state, env);
+    spot_checks(state, env, params);
     expire_replicas(state, env, params);
     verify_ready(state, env, params);
     close_past_deadline(state, env, params);
@@ -46,6 +51,18 @@ fn release_exits<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, env: &Bloc
         let p = state.provider(&addr).expect("an exiting provider exists");
         bank::credit(state, &addr, p.bond);
         state.delete(provider_key(&addr));
+    }
+}
+
+/// Spot checks due now: tasks whose lone trusted replica committed in an earlier block.
+fn spot_checks<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+) {
+    for key in due(state, TAG_SPOT_CHECK, env.height) {
+        state.delete(key.clone());
+        decide_spot_check(state, env, params, &task_ref_of_tail(&key));
     }
 }
 
@@ -141,10 +158,11 @@ fn fail_task<R: StateReader + ?Sized>(
 ) {
     task.phase = TaskPhase::Failed { reason };
     for r in &mut task.replicas {
-        if matches!(r.state, ReplicaState::Revealed { .. }) {
+        if has_verdict(r) {
             r.state = ReplicaState::Unsettled;
         }
     }
+    drop_sealed(state, t);
     state.delete(queue_key(t));
     let mut job = state.job(&t.job).expect("a task's job exists");
     job.task_failed();
@@ -166,7 +184,12 @@ fn verify_ready<R: StateReader + ?Sized>(
             continue;
         }
         let job = state.job(&t.job).expect("a task's job exists");
-        if let Some(verdict) = accepted_verdict(state, params, &job, &task) {
+        // The round is closed: the sealed verdicts are judged (and stay sealed if another
+        // round is needed).
+        let open = unsealed(state, &t, &task);
+        if let Some(verdict) = accepted_verdict(state, params, &job, &open) {
+            task = open;
+            drop_sealed(state, &t);
             settle_verified(state, env, params, (&t, &mut task), verdict, job);
             continue;
         }
@@ -179,10 +202,7 @@ fn verify_ready<R: StateReader + ?Sized>(
             state.set_task(&t, &task);
         } else {
             // Without any revealed verdict the task did not fail for lack of agreement.
-            let revealed = task
-                .replicas
-                .iter()
-                .any(|r| matches!(r.state, ReplicaState::Revealed { .. }));
+            let revealed = task.replicas.iter().any(has_verdict);
             let reason = if revealed {
                 FailReason::NoQuorum
             } else if env.height >= job.spec.deadline_height {
@@ -258,9 +278,9 @@ fn settle_verified<R: StateReader + ?Sized>(
             continue;
         };
         r.state = if v == verdict {
-            let pay = pay_agreeing(state, env, &mut job, r, fuel, corroborated);
+            let (pay, net) = pay_agreeing(state, env, params, &mut job, r, fuel, corroborated);
             stats.spent = stats.spent.checked_add(pay).expect("within supply");
-            ReplicaState::Paid { amount: pay }
+            ReplicaState::Paid { amount: net }
         } else {
             let (slash, to_requester) = slash_dissenter(state, params, &job, &r.provider);
             stats.compensation_received = stats
@@ -284,16 +304,31 @@ fn settle_verified<R: StateReader + ?Sized>(
     settle_job_if_done(state, env, &t.job);
 }
 
-/// Pays an agreeing replica fuel × its clearing price from escrow. A provider that has exited
-/// since revealing is still paid, to its account; only its (deleted) record is not updated.
+/// Pays an agreeing replica fuel × its clearing price from escrow, less the protocol fee,
+/// which is burned. A provider that has exited since revealing is still paid, to its account;
+/// only its (deleted) record is not updated. Returns (taken from escrow, paid to the provider).
+///
+/// What reputation costs. Trust (reputation and streak, +1) grows only from a corroborated
+/// result whose payment is at least `trust_payment_min`, and `protocol_fee_bps` of every
+/// payment is burned. So a provider that farms trust on its owner's jobs (the escrow comes
+/// back to the owner, the provider's pay goes to the owner too) still burns at least
+/// `trust_payment_min × protocol_fee_bps / 10,000` per point, for each of the two or more
+/// agreeing Sybils a corroborated result needs, plus the transaction fees of the commits and
+/// reveals. What a point is worth: at most `1 / REPUTATION_WEIGHT_FULL` of extra selection
+/// weight (reputation at most doubles the weight, `draw`), i.e. of the provider's future
+/// payments, of which the fee takes the same share again; and one step toward being trusted
+/// alone under adaptive verification, where a trusted lie is still spot-checked (a block
+/// after the commit) and costs `slash_dissent_bps` of the bond and all its trust when caught.
+/// The market simulation's table E prices a whole farming campaign.
 fn pay_agreeing<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
+    params: &ChainParams,
     job: &mut Job,
     r: &Replica,
     fuel: u64,
     corroborated: bool,
-) -> Amount {
+) -> (Amount, Amount) {
     let due = r
         .price_per_mfuel
         .mul_div_floor(u128::from(fuel), 1_000_000)
@@ -304,17 +339,20 @@ fn pay_agreeing<R: StateReader + ?Sized>(
         .checked_sub(pay)
         .expect("pay is at most the escrow");
     job.spent = job.spent.checked_add(pay).expect("within supply");
+    let fee = bps_of(pay, params.market.protocol_fee_bps);
+    let net = pay.checked_sub(fee).expect("the fee is a share of the pay");
     if let Some(mut p) = state.provider(&r.provider) {
-        p.earned = p.earned.checked_add(pay).expect("within supply");
+        p.earned = p.earned.checked_add(net).expect("within supply");
         p.count_verified(fuel);
-        if corroborated {
+        if corroborated && pay >= params.market.trust_payment_min {
             p.gain_trust();
         }
         p.last_paid_height = env.height;
         state.set_provider(&r.provider, &p);
     }
-    bank::credit(state, &r.provider, pay);
-    pay
+    bank::credit(state, &r.provider, net);
+    bank::burn(state, fee);
+    (pay, net)
 }
 
 /// Takes `slash_dissent_bps` of a dissenter's bond: part to the requester, the rest burned.
@@ -378,11 +416,7 @@ fn close_past_deadline<R: StateReader + ?Sized>(
                 state.set_task(&t, &task);
                 continue;
             }
-            if task
-                .replicas
-                .iter()
-                .any(|r| matches!(r.state, ReplicaState::Revealed { .. }))
-            {
+            if task.replicas.iter().any(has_verdict) {
                 state.mark(verify_key(&t));
             } else {
                 fail_task(state, env, &t, &mut task, FailReason::DeadlinePassed);

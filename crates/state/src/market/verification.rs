@@ -1,14 +1,20 @@
 //! The verification rules shared by transactions and the end-of-block step.
 //!
-//! How much a group of agreeing providers is trusted, and when a task's reveals open:
-//! adaptive verification may first ask for another replica while every verdict is still
-//! sealed, so the new replica cannot copy a revealed one.
+//! How much a group of agreeing providers is trusted, when a task's reveals open, and how
+//! revealed verdicts are sealed. Adaptive verification may first ask for another replica while
+//! every verdict is still committed only, so the new replica cannot copy a revealed one; a
+//! lone trusted replica's spot check is decided a block after its commit, with that block's
+//! seed. Every revealed verdict is kept out of the task record (`ReplicaState::Sealed`, the
+//! verdict under the task's sealed key) until no replica of the task is working: a replica
+//! added after a tie or an expiry starts a new commit-reveal round and cannot read the
+//! earlier verdicts from the record. (They are still in the blocks that carried the reveals;
+//! see ARCHITECTURE.md, "Market randomness and sealing".)
 
 use super::escrow::replica_cap;
 use super::records::*;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
-use yun_types::market::{TaskRef, Verification};
+use yun_types::market::{TaskRef, Verdict, Verification};
 use yun_types::{Address, ChainParams};
 
 /// One in this many tasks accepted on a single trusted replica gets a second one anyway, so
@@ -31,13 +37,64 @@ pub fn group_error_ppm<R: StateReader + ?Sized>(
     error as u64
 }
 
-/// When no replica is still committing, every committed replica gets its reveal deadline.
+/// What adaptive verification asks for once every replica has committed.
+enum Need {
+    /// Open the reveals.
+    Reveals,
+    /// Another replica first (reveals stay closed so it cannot copy).
+    Another,
+    /// A spot check may add one: decided in a later block (see [`decide_spot_check`]).
+    SpotCheckLater,
+}
+
+/// When no replica is still committing: adaptive verification may first ask for another
+/// replica (or defer to a spot check a block later); otherwise every committed replica gets
+/// its reveal deadline.
 pub(crate) fn open_reveals_if_all_committed<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
     t: &TaskRef,
     task: &mut Task,
+) {
+    open_or_wait(state, env, params, t, task, false);
+}
+
+/// The spot check of a lone trusted replica, decided in a block strictly after the one holding
+/// its commit (the key was written a block earlier), with this block's seed: nobody knew that
+/// seed when the commit was sent, so nobody can commit a lie only where no check will fall.
+pub(crate) fn decide_spot_check<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    t: &TaskRef,
+) {
+    let Some(mut task) = state.task(t) else {
+        return;
+    };
+    let undecided = task.phase == TaskPhase::Open
+        && task.replicas.iter().any(|r| {
+            matches!(
+                r.state,
+                ReplicaState::Committed {
+                    reveal_deadline: None,
+                    ..
+                }
+            )
+        });
+    if undecided {
+        open_or_wait(state, env, params, t, &mut task, true);
+        state.set_task(t, &task);
+    }
+}
+
+fn open_or_wait<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    t: &TaskRef,
+    task: &mut Task,
+    spot_check_now: bool,
 ) {
     if task
         .replicas
@@ -46,12 +103,18 @@ pub(crate) fn open_reveals_if_all_committed<R: StateReader + ?Sized>(
     {
         return;
     }
-    if adaptive_wants_another(state, env, params, t, task) {
-        // Reveals stay closed until the new replica has committed too, so it cannot copy.
-        task.replicas_wanted = u8::try_from(task.live_replicas() + 1)
-            .expect("invariant: another replica is asked for only below the replica cap");
-        state.mark(queue_key(t));
-        return;
+    match adaptive_need(state, env, params, t, task, spot_check_now) {
+        Need::Another => {
+            task.replicas_wanted = u8::try_from(task.live_replicas() + 1)
+                .expect("invariant: another replica is asked for only below the replica cap");
+            state.mark(queue_key(t));
+            return;
+        }
+        Need::SpotCheckLater => {
+            state.mark(spot_check_key(env.height_after(1), t));
+            return;
+        }
+        Need::Reveals => {}
     }
     let deadline = env.height_after(params.market.reveal_window_blocks);
     let mut opened = false;
@@ -71,18 +134,20 @@ pub(crate) fn open_reveals_if_all_committed<R: StateReader + ?Sized>(
 }
 
 /// Adaptive verification decides how many replicas a task needs while verdicts are still
-/// sealed: if the committed replicas, were they to agree, would not be trusted enough (or a
-/// spot check falls on a lone one), another replica is added before anyone reveals.
-fn adaptive_wants_another<R: StateReader + ?Sized>(
+/// sealed: if the committed replicas, were they to agree, would not be trusted enough, another
+/// replica is added before anyone reveals; a lone trusted one is spot-checked one time in
+/// [`SPOT_CHECK_ONE_IN`], decided a block later.
+fn adaptive_need<R: StateReader + ?Sized>(
     state: &Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
     t: &TaskRef,
     task: &Task,
-) -> bool {
+    spot_check_now: bool,
+) -> Need {
     let job = state.job(&t.job).expect("a task's job exists");
     let Verification::Adaptive { target_error_ppm } = job.spec.verification else {
-        return false;
+        return Need::Reveals;
     };
     let committed: Vec<Address> = task
         .replicas
@@ -95,17 +160,74 @@ fn adaptive_wants_another<R: StateReader + ?Sized>(
         && job.status == JobStatus::Open
         && env.height < job.spec.deadline_height;
     if !can_add {
-        return false;
+        return Need::Reveals;
     }
     let trusted = group_error_ppm(state, params, &committed) <= u64::from(target_error_ppm);
-    !trusted || (committed.len() == 1 && spot_check(env, t))
+    // Only a task that has never revealed is spot-checked: a later round is checked already.
+    let lone = committed.len() == 1 && task.live_replicas() == 1;
+    match (trusted, lone, spot_check_now) {
+        (false, _, _) => Need::Another,
+        (true, false, _) => Need::Reveals,
+        (true, true, false) => Need::SpotCheckLater,
+        (true, true, true) if spot_check(env, t) => Need::Another,
+        (true, true, true) => Need::Reveals,
+    }
 }
 
 fn spot_check(env: &BlockEnv, t: &TaskRef) -> bool {
-    let mut h = blake3::Hasher::new_derive_key("yun/market/spot-check/v1");
+    let mut h = blake3::Hasher::new_derive_key("yun/market/spot-check/v2");
     h.update(env.seed.as_bytes());
+    h.update(&env.height.to_be_bytes());
     h.update(t.job.as_bytes());
     h.update(&t.index.to_be_bytes());
     let x = u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"));
     x % SPOT_CHECK_ONE_IN == 0
+}
+
+/// Keeps a revealed verdict out of the task record: the replica shows `Sealed` and the verdict
+/// waits under the task's sealed key until [`unsealed`] brings it back for verification.
+pub(crate) fn seal<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    t: &TaskRef,
+    task: &mut Task,
+    i: usize,
+    verdict: Verdict,
+) {
+    let mut sealed = state.sealed(t);
+    sealed.push((
+        u32::try_from(i).expect("invariant: a task has few replicas"),
+        verdict,
+    ));
+    state.set_sealed(t, &sealed);
+    task.replicas[i].state = ReplicaState::Sealed;
+}
+
+/// The task with its sealed verdicts back in place (`Revealed`), for verification. The state
+/// is not changed: a caller that closes the round also calls [`drop_sealed`].
+pub(crate) fn unsealed<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    t: &TaskRef,
+    task: &Task,
+) -> Task {
+    let mut out = task.clone();
+    for (i, verdict) in state.sealed(t) {
+        let r = &mut out.replicas[i as usize];
+        if r.state == ReplicaState::Sealed {
+            r.state = ReplicaState::Revealed { verdict };
+        }
+    }
+    out
+}
+
+/// The round is over (verified or failed): the sealed verdicts are no longer needed.
+pub(crate) fn drop_sealed<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, t: &TaskRef) {
+    state.set_sealed(t, &[]);
+}
+
+/// Revealed, whether sealed or not: its verdict is in.
+pub(crate) fn has_verdict(r: &Replica) -> bool {
+    matches!(
+        r.state,
+        ReplicaState::Revealed { .. } | ReplicaState::Sealed
+    )
 }

@@ -169,7 +169,12 @@ fn pending_reason(
     let mut remaining: Vec<&(yun_types::Address, Provider)> = providers.iter().collect();
     let mut excluded = Vec::new();
     let mut reason = None;
+    // Independent providers for this task whatever their load: counted before the slot filter.
+    let mut independent = 0;
     for (name, why, keep) in &filters {
+        if *name == "free_slot" {
+            independent = remaining.len();
+        }
         let before = remaining.len();
         remaining.retain(|(a, p)| keep(a, p));
         excluded.push(Excluded {
@@ -180,11 +185,14 @@ fn pending_reason(
             reason = Some(why.clone());
         }
     }
-    let reason = reason.unwrap_or(if remaining.len() < needed {
-        WaitReason::TooFewDistinctProviders {
-            eligible: remaining.len() as u32,
+    // A task gets all the replicas it wants at once or waits: never fewer providers.
+    let reason = reason.unwrap_or(if independent < needed {
+        WaitReason::TooFewIndependentProviders {
+            eligible: independent as u32,
             needed: needed as u32,
         }
+    } else if remaining.len() < needed {
+        WaitReason::AllEligibleBusy
     } else {
         WaitReason::MatchingNextBlock
     });
