@@ -39,6 +39,9 @@ pub const TAG_VERIFY: u8 = b'V';
 pub const TAG_EXIT: u8 = b'X';
 /// `E` ‖ height ‖ job: a job's deadline.
 pub const TAG_JOB_DEADLINE: u8 = b'E';
+/// `U` ‖ provider ‖ job ‖ task index: a revealed replica awaiting its verdict (the provider
+/// cannot leave, nor its bond return, while one remains: a dissent slash must reach it).
+pub const TAG_REVEALED: u8 = b'U';
 /// `M`: the market-wide numbers (price index, slots, queue length, recent clearing prices).
 pub const TAG_MARKET: u8 = b'M';
 /// `R` ‖ requester: a requester's usage.
@@ -92,6 +95,7 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_TASK, "task"),
     (TAG_QUEUE, "queue"),
     (TAG_ASSIGNED, "assigned"),
+    (TAG_REVEALED, "revealed"),
     (TAG_DEADLINE, "deadline"),
     (TAG_VERIFY, "verify"),
     (TAG_EXIT, "exit"),

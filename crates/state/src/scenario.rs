@@ -53,6 +53,10 @@ pub struct Scenario {
     pub state: MemState,
     pub params: ChainParams,
     pub height: u64,
+    /// Block time of the last block, and how far each next block's time moves (1 s unless a
+    /// test fills blocks faster).
+    pub time_ms: u64,
+    pub block_ms: u64,
     /// Who proposes the next blocks (and receives the fee remainders); "validator" unless set.
     pub proposer: String,
     genesis_accounts: Vec<(String, Amount)>,
@@ -124,6 +128,8 @@ impl Scenario {
                 ..ChainParams::default()
             },
             height: 0,
+            time_ms: 0,
+            block_ms: 1_000,
             proposer: "validator".into(),
             genesis_accounts: Vec::new(),
             genesis_validators: Vec::new(),
@@ -325,7 +331,7 @@ impl Scenario {
         crate::randomness::BlockDraft {
             chain_id: SCENARIO_CHAIN_ID.into(),
             height: self.height + 1,
-            timestamp_ms: (self.height + 1) * 1_000,
+            timestamp_ms: self.time_ms + self.block_ms,
             proposer: addr(&self.proposer),
         }
     }
@@ -333,6 +339,7 @@ impl Scenario {
     fn commit(&mut self, writes: crate::overlay::StateWrites) {
         self.state.apply(writes);
         self.height += 1;
+        self.time_ms += self.block_ms;
         let entries = self
             .state
             .entries

@@ -168,7 +168,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "785443beba0f81d42a832ce514d5a036f4cf1b16ce4455953892e186d72828b1"
+        "2f7892e9782ddb36c8bf3d264a015be45668904d7fb01d653c1d4f88e9ffb2a6"
     );
 }
 

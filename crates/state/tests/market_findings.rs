@@ -61,10 +61,12 @@ fn a_replica_cannot_claim_more_fuel_than_its_task_allows() {
     assert_eq!(s.job(&job).tasks_verified, 1);
 }
 
-/// A provider whose replica revealed may exit while the task waits for more replicas (no
-/// quorum yet); when the task later settles it is paid to its account, and nothing panics.
+/// A provider whose replica revealed cannot leave while the task waits for more replicas (no
+/// quorum yet): its bond must still be there for the verdict. Once the verdict is in, it is
+/// paid — or, as a dissenter, slashed — and only then may it exit (issue 15: a dissenter
+/// that exits is still slashed).
 #[test]
-fn a_task_settles_after_one_of_its_providers_has_exited() {
+fn a_provider_awaiting_a_verdict_cannot_leave_and_a_dissenter_is_still_slashed() {
     let mut s = market(&["p1", "p2", "p3"]);
     for p in ["p1", "p2"] {
         s.tx(p).act(offer().ask(10).register(BOND)).expect_ok();
@@ -74,7 +76,7 @@ fn a_task_settles_after_one_of_its_providers_has_exited() {
         .expect_ok()
         .tx_id;
     let mut book = Commitments::default();
-    // p1 and p2 disagree: no quorum, a third replica is wanted.
+    // p1 and p2 disagree: no quorum, a third replica is wanted. p2 is the liar.
     s.work_round(&["p1", "p2"], &mut book, |p, _| {
         if p == "p2" {
             verdict(9, 400_000)
@@ -83,29 +85,39 @@ fn a_task_settles_after_one_of_its_providers_has_exited() {
         }
     });
     assert_eq!(s.task(&job, 0).replicas_wanted, 3);
-    s.tx("p1").act(Action::ExitProvider).expect_ok();
+    for p in ["p1", "p2"] {
+        s.tx(p)
+            .act(Action::ExitProvider)
+            .expect_failed(yun_types::TxRejection::TasksInFlight);
+    }
     s.blocks(s.params.market.unbonding_blocks);
-    assert!(s.view().provider(&addr("p1")).is_none(), "p1 is gone");
-    let p1_balance = s.balance("p1");
     s.tx("p3").act(offer().ask(10).register(BOND)).expect_ok();
     assert_eq!(s.assigned("p3").len(), 1);
-    s.work_round(&["p3"], &mut book, honest);
+    s.work_round(&["p3"], &mut book, |_, _| verdict(7, 400_000));
     assert_eq!(s.job(&job).tasks_verified, 1);
-    let task = s.task(&job, 0);
-    let paid = task
-        .replicas
-        .iter()
-        .find(|r| r.provider == addr("p1"))
-        .map(|r| r.state);
-    let Some(ReplicaState::Paid { amount }) = paid else {
-        panic!("p1 not paid: {paid:?}")
+    let state_of = |s: &mut Scenario, p: &str| {
+        s.task(&job, 0)
+            .replicas
+            .iter()
+            .find(|r| r.provider == addr(p))
+            .map(|r| r.state)
     };
-    assert!(!amount.is_zero());
-    assert_eq!(
-        s.balance("p1"),
-        p1_balance + amount.base_units(),
-        "paid to its account"
+    assert!(matches!(
+        state_of(&mut s, "p1"),
+        Some(ReplicaState::Paid { .. })
+    ));
+    assert!(matches!(
+        state_of(&mut s, "p2"),
+        Some(ReplicaState::Slashed { .. })
+    ));
+    assert!(
+        !s.provider("p2").slashed.is_zero(),
+        "the dissenter's bond was there"
     );
+    // With its verdicts in, each may go.
+    for p in ["p1", "p2"] {
+        s.tx(p).act(Action::ExitProvider).expect_ok();
+    }
 }
 
 /// A quorum of at most half the replicas would let two disjoint groups both reach it, and the

@@ -3,7 +3,9 @@
 //! commit and reveal windows, and no provider that always answers correctly is ever slashed.
 
 use proptest::prelude::*;
-use yun_state::market::{JobStatus, ReplicaState};
+use yun_state::market::{
+    JobStatus, ReplicaState, TAG_ASSIGNED, TAG_REVEALED, TaskPhase, task_ref_of_tail,
+};
 use yun_state::scenario::{Scenario, addr};
 use yun_state::scenario_market::{Commitments, JobDraft, job_spec, offer, verdict};
 use yun_types::Action;
@@ -126,6 +128,9 @@ proptest! {
                 }
             }
             honest_round(&mut s, &mut book);
+            if let Err(e) = keys_follow_their_tasks(&mut s) {
+                prop_assert!(false, "{}", e);
+            }
         }
         // Past every deadline plus the windows a running replica may still use, all is settled.
         let m = s.params.market.clone();
@@ -162,5 +167,47 @@ proptest! {
         let fee = spent * u128::from(s.params.market.protocol_fee_bps) / 10_000;
         prop_assert!(earned <= spent, "providers got more than jobs spent");
         prop_assert!(spent - earned <= fee, "providers got less than jobs spent less the fee");
+        // Every assignment ended with its task, and every provider can leave.
+        prop_assert!(s.view().scan(&[TAG_ASSIGNED]).is_empty(), "an assignment outlived its task");
+        prop_assert!(s.view().scan(&[TAG_REVEALED]).is_empty(), "a reveal awaits a verdict forever");
+        for p in HONEST.iter().chain(&SILENT) {
+            if s.view().provider(&addr(p)).is_some() {
+                let step = s.tx(p).act(Action::ExitProvider);
+                prop_assert!(
+                    matches!(&step, yun_state::scenario::Step::Included(r) if r.outcome == yun_types::TxOutcome::Success),
+                    "{} cannot exit: {:?}", p, step
+                );
+            }
+        }
     }
+}
+
+/// An assignment key exists only for a replica still working on an open task, and a
+/// revealed-awaiting key only for a replica whose verdict is sealed or revealed: so bonds
+/// cover every slash still to come, and no key outlives its task.
+fn keys_follow_their_tasks(s: &mut Scenario) -> Result<(), String> {
+    let view = s.view();
+    for (tag, what) in [(TAG_ASSIGNED, "assigned"), (TAG_REVEALED, "revealed")] {
+        for (k, _) in view.scan(&[tag]) {
+            let provider = yun_types::Address(k[1..33].try_into().expect("address"));
+            let t = task_ref_of_tail(&k);
+            let task = view.task(&t).ok_or(format!("{what} key without a task"))?;
+            let live = task.replicas.iter().any(|r| {
+                r.provider == provider
+                    && match tag {
+                        TAG_ASSIGNED => r.state.in_flight(),
+                        _ => matches!(
+                            r.state,
+                            ReplicaState::Sealed | ReplicaState::Revealed { .. }
+                        ),
+                    }
+            });
+            if task.phase != TaskPhase::Open || !live {
+                return Err(format!(
+                    "{what} key of {t:?} outlived its replica: {task:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -154,6 +154,28 @@ pub struct MarketParams {
     /// Blocks that must pass between two changes of a provider's slot count.
     #[serde(default = "default_slots_change_interval_blocks")]
     pub slots_change_interval_blocks: u64,
+    /// Largest program a job may name, in bytes: the sandbox's module limit, so no posted job
+    /// names a program every honest provider would refuse.
+    #[serde(default = "default_program_bytes_max")]
+    pub program_bytes_max: u64,
+    /// Largest input (stdin) of one task, in bytes: the sandbox's stdin limit.
+    #[serde(default = "default_input_bytes_max")]
+    pub input_bytes_max: u64,
+    /// Fuel the slowest admitted provider burns per second: a task's fuel must finish within
+    /// `task_seconds_max` at this speed, and its commit window is that long plus a margin.
+    #[serde(default = "default_fuel_per_second_min")]
+    pub fuel_per_second_min: u64,
+    /// Longest a task may run at `fuel_per_second_min` (below the sandbox's wall-clock kill).
+    #[serde(default = "default_task_seconds_max")]
+    pub task_seconds_max: u64,
+    /// Time an assigned replica has beyond its task's run time to fetch, start and commit, in
+    /// milliseconds of block time.
+    #[serde(default = "default_commit_margin_ms")]
+    pub commit_margin_ms: u64,
+    /// Least block time a reveal window stays open, in milliseconds: fast blocks cannot
+    /// shrink it.
+    #[serde(default = "default_reveal_window_ms_min")]
+    pub reveal_window_ms_min: u64,
 }
 
 /// Most entries in `MarketParams::governed_labels`.
@@ -173,6 +195,43 @@ fn default_trust_payment_min() -> Amount {
 }
 fn default_slots_change_interval_blocks() -> u64 {
     MarketParams::default().slots_change_interval_blocks
+}
+fn default_program_bytes_max() -> u64 {
+    MarketParams::default().program_bytes_max
+}
+fn default_input_bytes_max() -> u64 {
+    MarketParams::default().input_bytes_max
+}
+fn default_fuel_per_second_min() -> u64 {
+    MarketParams::default().fuel_per_second_min
+}
+fn default_task_seconds_max() -> u64 {
+    MarketParams::default().task_seconds_max
+}
+fn default_commit_margin_ms() -> u64 {
+    MarketParams::default().commit_margin_ms
+}
+fn default_reveal_window_ms_min() -> u64 {
+    MarketParams::default().reveal_window_ms_min
+}
+
+impl MarketParams {
+    /// Most fuel a task may ask for: what the slowest admitted provider burns in
+    /// `task_seconds_max` (and never more than `task_fuel_max`).
+    pub fn task_fuel_wall_clock_max(&self) -> u64 {
+        self.fuel_per_second_min
+            .saturating_mul(self.task_seconds_max)
+            .min(self.task_fuel_max)
+    }
+
+    /// Block time an assigned replica of a task with `fuel` has to commit, in milliseconds:
+    /// the run at the slowest admitted speed plus the margin.
+    pub fn commit_window_ms(&self, fuel: u64) -> u64 {
+        let run_ms = u128::from(fuel) * 1_000 / u128::from(self.fuel_per_second_min.max(1));
+        u64::try_from(run_ms)
+            .unwrap_or(u64::MAX)
+            .saturating_add(self.commit_margin_ms)
+    }
 }
 
 /// The labels a new chain governs: GPU models, CPU architectures, regions.
@@ -220,6 +279,12 @@ impl Default for MarketParams {
             protocol_fee_bps: 500,
             trust_payment_min: Amount::new(1_000),
             slots_change_interval_blocks: 100,
+            program_bytes_max: 32 * 1024 * 1024,
+            input_bytes_max: 64 * 1024 * 1024,
+            fuel_per_second_min: 100_000_000,
+            task_seconds_max: 240,
+            commit_margin_ms: 10_000,
+            reveal_window_ms_min: 10_000,
         }
     }
 }
@@ -247,6 +312,12 @@ impl Write for MarketParams {
         self.protocol_fee_bps.write(buf);
         self.trust_payment_min.write(buf);
         self.slots_change_interval_blocks.write(buf);
+        self.program_bytes_max.write(buf);
+        self.input_bytes_max.write(buf);
+        self.fuel_per_second_min.write(buf);
+        self.task_seconds_max.write(buf);
+        self.commit_margin_ms.write(buf);
+        self.reveal_window_ms_min.write(buf);
     }
 }
 
@@ -264,6 +335,7 @@ impl EncodeSize for MarketParams {
             + 2
             + 16
             + 8
+            + 8 * 6
     }
 }
 
@@ -295,6 +367,12 @@ impl Read for MarketParams {
             protocol_fee_bps: u16::read(buf)?,
             trust_payment_min: Amount::read(buf)?,
             slots_change_interval_blocks: u64::read(buf)?,
+            program_bytes_max: u64::read(buf)?,
+            input_bytes_max: u64::read(buf)?,
+            fuel_per_second_min: u64::read(buf)?,
+            task_seconds_max: u64::read(buf)?,
+            commit_margin_ms: u64::read(buf)?,
+            reveal_window_ms_min: u64::read(buf)?,
         })
     }
 }

@@ -269,6 +269,9 @@ pub enum ReplicaState {
     /// Revealed; the verdict is kept out of the record (sealed in state) until no replica of
     /// the task is still working, so a replica added later cannot read it here.
     Sealed,
+    /// The task ended (failed or its job closed) before this replica finished: its slot and
+    /// assignment are released; neither paid nor punished.
+    Closed,
 }
 
 impl ReplicaState {
@@ -302,6 +305,7 @@ impl ReplicaState {
             ReplicaState::Slashed { .. } => "slashed",
             ReplicaState::Unsettled => "unsettled",
             ReplicaState::Sealed => "sealed",
+            ReplicaState::Closed => "closed",
         }
     }
 }
@@ -316,6 +320,10 @@ pub struct Replica {
     /// The block's clearing price when it was matched, per million fuel.
     pub price_per_mfuel: Amount,
     pub state: ReplicaState,
+    /// Its current deadline passes only once the block time reaches this too (milliseconds
+    /// since the Unix epoch): windows are time, so filling blocks faster cannot shrink them.
+    #[serde(default)]
+    pub deadline_ms: u64,
 }
 
 /// One task of a job and its replicas.

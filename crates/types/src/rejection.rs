@@ -58,10 +58,13 @@ pub enum TxRejection {
     SeedKeyInvalid = 47,
     LabelNotGoverned = 48,
     SlotsChangeTooSoon = 49,
+    ProgramTooLarge = 50,
+    InputTooLarge = 51,
+    FuelOutlastsWallClock = 52,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 48] = [
+    pub const ALL: [TxRejection; 51] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -110,6 +113,9 @@ impl TxRejection {
         Self::SeedKeyInvalid,
         Self::LabelNotGoverned,
         Self::SlotsChangeTooSoon,
+        Self::ProgramTooLarge,
+        Self::InputTooLarge,
+        Self::FuelOutlastsWallClock,
     ];
 
     pub fn code(self) -> u16 {
@@ -170,6 +176,9 @@ impl TxRejection {
             Self::SeedKeyInvalid => "SeedKeyInvalid",
             Self::LabelNotGoverned => "LabelNotGoverned",
             Self::SlotsChangeTooSoon => "SlotsChangeTooSoon",
+            Self::ProgramTooLarge => "ProgramTooLarge",
+            Self::InputTooLarge => "InputTooLarge",
+            Self::FuelOutlastsWallClock => "FuelOutlastsWallClock",
         }
     }
 
@@ -255,6 +264,15 @@ impl TxRejection {
             }
             Self::SlotsChangeTooSoon => {
                 "the provider changed its slots too recently (market.slots_change_interval_blocks)"
+            }
+            Self::ProgramTooLarge => {
+                "the job's program is larger than any provider's sandbox admits (market.program_bytes_max)"
+            }
+            Self::InputTooLarge => {
+                "a task's input is larger than the sandbox's stdin limit (market.input_bytes_max)"
+            }
+            Self::FuelOutlastsWallClock => {
+                "the fuel per task would outlast the sandbox's wall clock on the slowest admitted provider (market.fuel_per_second_min × market.task_seconds_max)"
             }
         }
     }
@@ -357,6 +375,15 @@ impl TxRejection {
             }
             Self::SlotsChangeTooSoon => {
                 "keep the current slots (other fields may change) and send the new slot count after the interval"
+            }
+            Self::ProgramTooLarge => {
+                "shrink the module (strip debug sections: `wasm-opt -Os` or `cargo build --release` with `strip = true`)"
+            }
+            Self::InputTooLarge => {
+                "split the input across more tasks, each within the limit (`GET /v1/genesis`: params.market.input_bytes_max)"
+            }
+            Self::FuelOutlastsWallClock => {
+                "split the work into more tasks with less fuel each, within the limit `GET /v1/genesis` gives"
             }
         }
     }

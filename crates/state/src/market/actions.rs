@@ -122,9 +122,14 @@ pub(crate) fn exit_provider<R: StateReader + ?Sized>(
     if matches!(p.status, ProviderStatus::Exiting { .. }) {
         return Err(TxRejection::ProviderExiting);
     }
-    // Assigned and committed-but-unrevealed replicas both keep a provider from leaving.
+    // Assigned and committed-but-unrevealed replicas keep a provider from leaving, and so do
+    // revealed ones awaiting their verdict: a dissent slash must still find the bond.
     let pending = [&[TAG_ASSIGNED][..], sender.as_bytes()].concat();
-    if p.tasks_in_flight > 0 || !state.scan(&pending).is_empty() {
+    let awaiting = [&[TAG_REVEALED][..], sender.as_bytes()].concat();
+    if p.tasks_in_flight > 0
+        || !state.scan(&pending).is_empty()
+        || !state.scan(&awaiting).is_empty()
+    {
         return Err(TxRejection::TasksInFlight);
     }
     let release_height = env.height_after(params.market.unbonding_blocks);
@@ -156,7 +161,26 @@ pub fn check_job_spec(spec: &JobSpec, params: &ChainParams, height: u64) -> Resu
     if spec.deadline_height <= height || spec.deadline_height - height > m.job_deadline_blocks_max {
         return Err(TxRejection::DeadlineOutOfRange);
     }
+    check_runnable(spec, params)?;
     check_labels_governed(spec, params)
+}
+
+/// What no honest provider could run is refused here, not discovered by replicas (which
+/// would then look silent and be punished for the requester's data): a program or an input
+/// over the sandbox's limits, or fuel the slowest admitted provider cannot burn before the
+/// sandbox's wall clock stops it.
+pub fn check_runnable(spec: &JobSpec, params: &ChainParams) -> Result<()> {
+    let m = &params.market;
+    if spec.program_bytes > m.program_bytes_max {
+        return Err(TxRejection::ProgramTooLarge);
+    }
+    if spec.tasks.iter().any(|t| t.input_bytes > m.input_bytes_max) {
+        return Err(TxRejection::InputTooLarge);
+    }
+    if spec.fuel_per_task > m.task_fuel_wall_clock_max() {
+        return Err(TxRejection::FuelOutlastsWallClock);
+    }
+    Ok(())
 }
 
 /// Every label a job requires must be one the chain governs: a requester may not decide
@@ -277,10 +301,19 @@ pub(crate) fn cancel_job<R: StateReader + ?Sized>(
 }
 
 /// Finds the caller's replica of a task.
+/// A window is open until both its last height and its block time have passed (so neither
+/// fast blocks nor a stalled chain closes it early).
+fn open_at(env: &BlockEnv, deadline_height: u64, deadline_ms: u64) -> bool {
+    env.height <= deadline_height || env.timestamp_ms < deadline_ms
+}
+
 fn my_replica(task: &Task, provider: &Address) -> Result<usize> {
     task.replicas
         .iter()
-        .position(|r| r.provider == *provider && r.state != ReplicaState::Expired)
+        .position(|r| {
+            r.provider == *provider
+                && !matches!(r.state, ReplicaState::Expired | ReplicaState::Closed)
+        })
         .ok_or(TxRejection::NotAssigned)
 }
 
@@ -307,7 +340,8 @@ pub(crate) fn commit_results<R: StateReader + ?Sized>(
         let mut task = state.task(&c.task).ok_or(TxRejection::NotAssigned)?;
         let i = my_replica(&task, sender)?;
         match task.replicas[i].state {
-            ReplicaState::Assigned { commit_deadline } if env.height <= commit_deadline => {}
+            ReplicaState::Assigned { commit_deadline }
+                if open_at(env, commit_deadline, task.replicas[i].deadline_ms) => {}
             _ => return Err(TxRejection::CommitClosed),
         }
         task.replicas[i].state = ReplicaState::Committed {
@@ -344,7 +378,7 @@ pub(crate) fn reveal_results<R: StateReader + ?Sized>(
             ReplicaState::Committed {
                 commitment,
                 reveal_deadline: Some(d),
-            } if env.height <= d => commitment,
+            } if open_at(env, d, task.replicas[i].deadline_ms) => commitment,
             _ => return Err(TxRejection::RevealNotOpen),
         };
         if rv.verdict.commitment(&rv.salt, sender, &rv.task) != commitment {
@@ -358,8 +392,10 @@ pub(crate) fn reveal_results<R: StateReader + ?Sized>(
     }
     for (t, mut task, i, verdict) in updated {
         seal(state, &t, &mut task, i, verdict);
-        // The slot was freed at commit; verification happens at the end of the block.
+        // The slot was freed at commit; verification happens at the end of the block. Until
+        // then the provider's bond stays (see `exit_provider`).
         state.delete(assigned_key(sender, &t));
+        state.mark(revealed_key(sender, &t));
         if task.replicas.iter().all(|r| !r.state.in_flight()) {
             state.mark(verify_key(&t));
         }

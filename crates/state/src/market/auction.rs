@@ -281,6 +281,9 @@ fn assign<R: StateReader + ?Sized>(
                 assigned_height: env.height,
                 price_per_mfuel: clearing.price.max(s.provider.spec.ask_per_mfuel),
                 state: ReplicaState::Assigned { commit_deadline },
+                deadline_ms: env
+                    .timestamp_ms
+                    .saturating_add(params.market.commit_window_ms(job.spec.fuel_per_task)),
             });
             s.provider.take_slot();
             s.changed = true;
@@ -338,7 +341,13 @@ impl ClassPool {
                 continue;
             }
             let w = self.pool.remove(pos);
-            let on_task = b.task.replicas.iter().any(|r| r.provider == s.address);
+            // A provider whose replica expired may be drawn again: otherwise a task that
+            // expired at every provider could never be matched nor fail.
+            let on_task = b
+                .task
+                .replicas
+                .iter()
+                .any(|r| r.provider == s.address && r.state != ReplicaState::Expired);
             if on_task || s.address == b.requester {
                 aside.push((pos, w));
             } else {

@@ -5,7 +5,7 @@
 // The tags live in the one registry (`keys`); re-exported so `market::TAG_…` keeps naming them.
 pub use crate::keys::{
     TAG_ASSIGNED, TAG_DEADLINE, TAG_EXIT, TAG_JOB, TAG_JOB_DEADLINE, TAG_MARKET, TAG_PROVIDER,
-    TAG_QUEUE, TAG_REQUESTER, TAG_SEALED, TAG_SPOT_CHECK, TAG_TASK, TAG_VERIFY,
+    TAG_QUEUE, TAG_REQUESTER, TAG_REVEALED, TAG_SEALED, TAG_SPOT_CHECK, TAG_TASK, TAG_VERIFY,
 };
 use crate::overlay::{Overlay, StateReader};
 // Re-exported so `market::decode` keeps decoding a record read raw (as the API does).
@@ -32,6 +32,9 @@ pub fn queue_key(t: &TaskRef) -> Vec<u8> {
 }
 pub fn assigned_key(p: &Address, t: &TaskRef) -> Vec<u8> {
     [&[TAG_ASSIGNED][..], p.as_bytes(), &task_suffix(t)].concat()
+}
+pub fn revealed_key(p: &Address, t: &TaskRef) -> Vec<u8> {
+    [&[TAG_REVEALED][..], p.as_bytes(), &task_suffix(t)].concat()
 }
 pub fn deadline_key(height: u64, t: &TaskRef) -> Vec<u8> {
     [

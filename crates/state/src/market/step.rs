@@ -44,10 +44,42 @@ fn due<R: StateReader + ?Sized>(state: &Overlay<'_, R>, tag: u8, height: u64) ->
         .collect()
 }
 
+/// Every replica of a task that ended without a verdict ends too: a revealed one is unsettled,
+/// one still working is closed (its slot and assignment released), so no key outlives its
+/// task and every provider on it can leave.
+fn close_replicas<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    t: &TaskRef,
+    task: &mut Task,
+) {
+    for r in &mut task.replicas {
+        if has_verdict(r) {
+            r.state = ReplicaState::Unsettled;
+            state.delete(revealed_key(&r.provider, t));
+        } else if r.state.in_flight() {
+            if matches!(r.state, ReplicaState::Assigned { .. })
+                && let Some(mut p) = state.provider(&r.provider)
+            {
+                p.release_slots(1);
+                state.set_provider(&r.provider, &p);
+            }
+            state.delete(assigned_key(&r.provider, t));
+            r.state = ReplicaState::Closed;
+        }
+    }
+}
+
 fn release_exits<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, env: &BlockEnv) {
     for key in due(state, TAG_EXIT, env.height) {
         state.delete(key.clone());
         let addr = Address(key[9..41].try_into().expect("address"));
+        // A reveal still awaiting its verdict keeps the bond (exit refuses them; this is the
+        // second line): the release waits a block at a time until the verdict is in.
+        let awaiting = [&[TAG_REVEALED][..], addr.as_bytes()].concat();
+        if !state.scan(&awaiting).is_empty() {
+            state.mark(exit_key(env.height_after(1), &addr));
+            continue;
+        }
         let p = state.provider(&addr).expect("an exiting provider exists");
         bank::credit(state, &addr, p.bond);
         state.delete(provider_key(&addr));
@@ -78,8 +110,9 @@ fn expire_replicas<R: StateReader + ?Sized>(
             continue;
         };
         let mut expired_any = false;
+        let mut recheck_ms: Option<u64> = None;
         for i in 0..task.replicas.len() {
-            let late = match task.replicas[i].state {
+            let due_height = match task.replicas[i].state {
                 ReplicaState::Assigned { commit_deadline } => commit_deadline <= env.height,
                 ReplicaState::Committed {
                     reveal_deadline: Some(d),
@@ -87,6 +120,14 @@ fn expire_replicas<R: StateReader + ?Sized>(
                 } => d <= env.height,
                 _ => false,
             };
+            // A window is time as well as blocks: due by height, it waits for its block time.
+            let wait_ms = task.replicas[i]
+                .deadline_ms
+                .saturating_sub(env.timestamp_ms);
+            if due_height && wait_ms > 0 {
+                recheck_ms = Some(recheck_ms.map_or(wait_ms, |w| w.min(wait_ms)));
+            }
+            let late = due_height && wait_ms == 0;
             if late {
                 let provider = task.replicas[i].provider;
                 // Committing and then not revealing is withholding a verdict: it costs what a
@@ -101,6 +142,11 @@ fn expire_replicas<R: StateReader + ?Sized>(
                 expired_any = true;
                 task.expirations = task.expirations.saturating_add(1);
             }
+        }
+        if let Some(wait_ms) = recheck_ms {
+            // Look again after about a block per second still to wait (block times vary; a
+            // later look only ever favours the provider).
+            state.mark(deadline_key(env.height_after(wait_ms / 1_000), &t));
         }
         if !expired_any {
             continue;
@@ -157,11 +203,7 @@ fn fail_task<R: StateReader + ?Sized>(
     reason: FailReason,
 ) {
     task.phase = TaskPhase::Failed { reason };
-    for r in &mut task.replicas {
-        if has_verdict(r) {
-            r.state = ReplicaState::Unsettled;
-        }
-    }
+    close_replicas(state, t, task);
     drop_sealed(state, t);
     state.delete(queue_key(t));
     let mut job = state.job(&t.job).expect("a task's job exists");
@@ -277,6 +319,7 @@ fn settle_verified<R: StateReader + ?Sized>(
         let ReplicaState::Revealed { verdict: v } = r.state else {
             continue;
         };
+        state.delete(revealed_key(&r.provider, t));
         r.state = if v == verdict {
             let (pay, net) = pay_agreeing(state, env, params, &mut job, r, fuel, corroborated);
             stats.spent = stats.spent.checked_add(pay).expect("within supply");

@@ -117,6 +117,9 @@ fn open_or_wait<R: StateReader + ?Sized>(
         Need::Reveals => {}
     }
     let deadline = env.height_after(params.market.reveal_window_blocks);
+    let deadline_ms = env
+        .timestamp_ms
+        .saturating_add(params.market.reveal_window_ms_min);
     let mut opened = false;
     for r in &mut task.replicas {
         if let ReplicaState::Committed {
@@ -125,6 +128,7 @@ fn open_or_wait<R: StateReader + ?Sized>(
         } = &mut r.state
         {
             *d = Some(deadline);
+            r.deadline_ms = deadline_ms;
             opened = true;
         }
     }

@@ -158,7 +158,13 @@ fn pending_reason(
                 eligible: 0,
                 needed: needed as u32,
             },
-            Box::new(|a, _| *a != job.requester && !task.replicas.iter().any(|r| r.provider == *a)),
+            Box::new(|a, _| {
+                *a != job.requester
+                    && !task
+                        .replicas
+                        .iter()
+                        .any(|r| r.provider == *a && r.state != ReplicaState::Expired)
+            }),
         ),
         (
             "free_slot",
