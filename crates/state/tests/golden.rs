@@ -168,7 +168,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "2f7892e9782ddb36c8bf3d264a015be45668904d7fb01d653c1d4f88e9ffb2a6"
+        "5355f292549668f3ff4e7a1c16176fd6c2768d75d211686002ea6a8cf8e9297d"
     );
 }
 

@@ -132,3 +132,48 @@ fn the_stuck_adaptive_replica_drains() {
     assert!(s.provider("p1").slashed.is_zero(), "p1 did nothing wrong");
     s.tx("p1").act(Action::ExitProvider).expect_ok();
 }
+
+/// The requester's module is refused by every sandbox: the replicas say so in a cannot-run
+/// verdict, which is verified like any other. They are paid `cannot_run_fuel`, nobody is
+/// punished, and the requester gets the rest of the escrow back.
+#[test]
+fn replicas_agreeing_the_job_cannot_run_are_paid_not_punished() {
+    use yun_types::market::{CannotRun, Verdict};
+    let mut s = market(&["p1", "p2"]);
+    for p in ["p1", "p2"] {
+        s.tx(p).act(offer().ask(10).register(BOND)).expect_ok();
+    }
+    let before = s.balance("alice");
+    let job = s
+        .post(
+            &job_spec().replicate(2, 2).bid(1_000).deadline_in(500),
+            "alice",
+        )
+        .expect_ok()
+        .tx_id;
+    let refused = Verdict::cannot_run(CannotRun::ModuleRefused, 3);
+    let mut book = Commitments::default();
+    s.work_round(&["p1", "p2"], &mut book, |_, _| refused);
+    let task = s.task(&job, 0);
+    assert_eq!(task.phase, TaskPhase::Verified { verdict: refused });
+    let cannot_run_fuel = u128::from(s.params.market.cannot_run_fuel);
+    for p in ["p1", "p2"] {
+        let prov = s.provider(p);
+        assert!(
+            prov.slashed.is_zero(),
+            "{p} was punished for the requester's module"
+        );
+        assert!(!prov.earned.is_zero(), "{p} was not paid for checking");
+        assert_eq!(prov.streak, 0, "a cannot-run verdict builds no trust");
+    }
+    let j = s.job(&job);
+    assert_eq!(
+        j.spent.base_units(),
+        2 * cannot_run_fuel * 1_000 / 1_000_000
+    );
+    // Posting fee, the two payments; everything else came back.
+    assert_eq!(
+        before - s.balance("alice"),
+        j.spent.base_units() + u128::from(s.params.min_fee.base_units() as u64)
+    );
+}

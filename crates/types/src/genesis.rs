@@ -176,6 +176,10 @@ pub struct MarketParams {
     /// shrink it.
     #[serde(default = "default_reveal_window_ms_min")]
     pub reveal_window_ms_min: u64,
+    /// Fuel an agreeing replica of a verified *cannot-run* verdict is paid for (checking the
+    /// job's data is work; the requester's escrow pays it, the rest is refunded).
+    #[serde(default = "default_cannot_run_fuel")]
+    pub cannot_run_fuel: u64,
 }
 
 /// Most entries in `MarketParams::governed_labels`.
@@ -210,6 +214,9 @@ fn default_task_seconds_max() -> u64 {
 }
 fn default_commit_margin_ms() -> u64 {
     MarketParams::default().commit_margin_ms
+}
+fn default_cannot_run_fuel() -> u64 {
+    MarketParams::default().cannot_run_fuel
 }
 fn default_reveal_window_ms_min() -> u64 {
     MarketParams::default().reveal_window_ms_min
@@ -285,6 +292,7 @@ impl Default for MarketParams {
             task_seconds_max: 240,
             commit_margin_ms: 10_000,
             reveal_window_ms_min: 10_000,
+            cannot_run_fuel: 10_000_000,
         }
     }
 }
@@ -318,6 +326,7 @@ impl Write for MarketParams {
         self.task_seconds_max.write(buf);
         self.commit_margin_ms.write(buf);
         self.reveal_window_ms_min.write(buf);
+        self.cannot_run_fuel.write(buf);
     }
 }
 
@@ -335,7 +344,7 @@ impl EncodeSize for MarketParams {
             + 2
             + 16
             + 8
-            + 8 * 6
+            + 8 * 7
     }
 }
 
@@ -373,6 +382,7 @@ impl Read for MarketParams {
             task_seconds_max: u64::read(buf)?,
             commit_margin_ms: u64::read(buf)?,
             reveal_window_ms_min: u64::read(buf)?,
+            cannot_run_fuel: u64::read(buf)?,
         })
     }
 }

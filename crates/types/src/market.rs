@@ -356,7 +356,38 @@ codec_struct!(Verdict {
     output_digest: ()
 });
 
+/// `status_tag` of a *cannot-run* verdict: the job's own data is unfit to run (the sandbox
+/// refuses the module, or a blob's size is not the declared one). Replicas commit and reveal it
+/// like any verdict, so it is verified — a provider that claims it about runnable data is
+/// outvoted as a dissenter — and agreeing replicas are paid `cannot_run_fuel`, not silence.
+pub const CANNOT_RUN_TAG: u8 = 0xC0;
+
+/// Why a job cannot run, as the `status_value` of a cannot-run verdict (`cause << 16 | detail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum CannotRun {
+    /// The sandbox's deterministic admission refuses the module; detail: the refusal's code.
+    ModuleRefused = 1,
+    /// The program's bytes are not the size the job declares.
+    ProgramSizeMismatch = 2,
+    /// A task's input bytes are not the size the job declares.
+    InputSizeMismatch = 3,
+}
+
 impl Verdict {
+    /// The cannot-run verdict for `cause` (no fuel, no output).
+    pub fn cannot_run(cause: CannotRun, detail: u16) -> Verdict {
+        Verdict {
+            status_tag: CANNOT_RUN_TAG,
+            status_value: ((cause as i32) << 16) | i32::from(detail),
+            fuel_used: 0,
+            output_digest: Hash32::ZERO,
+        }
+    }
+
+    pub fn is_cannot_run(&self) -> bool {
+        self.status_tag == CANNOT_RUN_TAG
+    }
     /// The commitment a provider publishes before revealing: binds the verdict, a secret salt,
     /// the provider and the task, so nobody can copy or replay another's commitment.
     pub fn commitment(&self, salt: &Hash32, provider: &Address, task: &TaskRef) -> Hash32 {

@@ -312,9 +312,15 @@ fn settle_verified<R: StateReader + ?Sized>(
         .count();
     // Trust grows only from results someone else corroborated: a lone result (no verification,
     // or one trusted replica) is paid but proves nothing.
-    let corroborated = agreeing >= 2;
+    // A cannot-run verdict is paid, but costs nothing to compute: it builds no trust.
+    let corroborated = agreeing >= 2 && !verdict.is_cannot_run();
     // Reveals above the fuel limit are refused, but pay is bounded by it regardless.
-    let fuel = verdict.fuel_used.min(job.spec.fuel_per_task);
+    let fuel = if verdict.is_cannot_run() {
+        params.market.cannot_run_fuel
+    } else {
+        verdict.fuel_used
+    }
+    .min(job.spec.fuel_per_task);
     for r in &mut task.replicas {
         let ReplicaState::Revealed { verdict: v } = r.state else {
             continue;
