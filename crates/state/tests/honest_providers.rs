@@ -156,7 +156,8 @@ fn replicas_agreeing_the_job_cannot_run_are_paid_not_punished() {
     s.work_round(&["p1", "p2"], &mut book, |_, _| refused);
     let task = s.task(&job, 0);
     assert_eq!(task.phase, TaskPhase::Verified { verdict: refused });
-    let cannot_run_fuel = u128::from(s.params.market.cannot_run_fuel);
+    // Paid for `cannot_run_fuel`, at most the task's own fuel limit.
+    let cannot_run_fuel = u128::from(s.params.market.cannot_run_fuel.min(1_000_000));
     for p in ["p1", "p2"] {
         let prov = s.provider(p);
         assert!(
@@ -167,13 +168,16 @@ fn replicas_agreeing_the_job_cannot_run_are_paid_not_punished() {
         assert_eq!(prov.streak, 0, "a cannot-run verdict builds no trust");
     }
     let j = s.job(&job);
-    assert_eq!(
-        j.spent.base_units(),
-        2 * cannot_run_fuel * 1_000 / 1_000_000
-    );
-    // Posting fee, the two payments; everything else came back.
+    let due: u128 = task
+        .replicas
+        .iter()
+        .map(|r| r.price_per_mfuel.base_units() * cannot_run_fuel / 1_000_000)
+        .sum();
+    assert!(due > 0);
+    assert_eq!(j.spent.base_units(), due, "paid for checking, from escrow");
+    // The posting fee and the two payments; everything else came back.
     assert_eq!(
         before - s.balance("alice"),
-        j.spent.base_units() + u128::from(s.params.min_fee.base_units() as u64)
+        due + s.params.min_fee.base_units()
     );
 }
