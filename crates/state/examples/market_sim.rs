@@ -2,7 +2,8 @@
 //! liars (plus silent providers), then the adversarial variants.
 //!
 //! `cargo run --release -p yun-state --features scenario --example market_sim [-- --tasks N --seed S]`
-//! Optional filters: `--table A|B|C|D`, `--policy none|replicate|adaptive-10000|adaptive-1000|adaptive-100`,
+//! Optional filters: `--table A|B|C|D|adversaries` (adversaries: the issue 14 table, 10,000
+//! tasks a row unless `--tasks`), `--policy none|replicate|adaptive-10000|adaptive-1000|adaptive-100`,
 //! `--liars P`; load: `--post-percent P` (default 50), `--job-tasks-max N` (default 12).
 
 // This example measures wall time and names the machine it ran on (from /proc/cpuinfo): the
@@ -107,6 +108,34 @@ fn table(key: &str, title: &str, tasks: u32, seed: u64, tweak: impl Fn(&mut SimC
     }
 }
 
+/// `--table adversaries`: one row per strategy, colluder share and policy (issue 14), plus
+/// each policy's cost with nobody lying.
+fn adversaries(tasks: u32, seed: u64) {
+    use yun_state::market_sim::adversaries::*;
+    println!("\nadversaries ({tasks} tasks a row, seed {seed})\n{HEADER}");
+    let honest = Strategy {
+        key: '-',
+        name: "nobody lies",
+        liar_strategy: LiarStrategy::Always,
+        undercut: false,
+    };
+    let mut failed = 0;
+    for policy in [ADAPTIVE_1E3, REPLICATE_3_2] {
+        let row = run_row(&honest, policy, 0, tasks, seed);
+        println!("{}", row.line());
+        for s in &STRATEGIES {
+            for share in SHARES {
+                let t = Instant::now();
+                let row = run_row(s, policy, share, tasks, seed);
+                let ok = row.within_target() && row.report.honest_slashed == 0;
+                failed += usize::from(!ok);
+                println!("{}   ({:.1} s)", row.line(), t.elapsed().as_secs_f64());
+            }
+        }
+    }
+    println!("rows outside their target or slashing the honest: {failed}");
+}
+
 fn main() {
     let tasks = arg("--tasks").unwrap_or(5_000) as u32;
     let seed = arg("--seed").unwrap_or(1);
@@ -135,6 +164,11 @@ fn main() {
         "wrong-accept = verified tasks with the liars' verdict ÷ verified; cost = replicas that ran ÷ verified (1st/2nd = jobs posted in the first/second half); liar share = replicas run by liars ÷ replicas run"
     );
     let t = Instant::now();
+    if arg_str("--table").as_deref() == Some("adversaries") {
+        adversaries(arg("--tasks").unwrap_or(10_000) as u32, seed);
+        println!("\ntotal {:.1} s", t.elapsed().as_secs_f64());
+        return;
+    }
     table(
         "A",
         "liars always lie, everyone asks the same",

@@ -11,6 +11,8 @@
 //! Rates are integers (parts per million, or thousandths for the replication cost): the crate
 //! forbids floating point.
 
+pub mod adversaries;
+
 use crate::market::records::*;
 use crate::market::{group_error_ppm, replica_cap};
 use crate::overlay::{MemState, Overlay};
@@ -30,6 +32,11 @@ pub enum LiarStrategy {
     /// adaptive target (`group_error_ppm([self]) <= target`), then lie (on non-adaptive jobs:
     /// always lie).
     Patient,
+    /// Late replicas that copy (table H): before committing, read the task record for any
+    /// other replica's revealed verdict and commit that; if none is visible (reveals are
+    /// sealed until the round closes), commit the shared wrong verdict. `SimReport::copied`
+    /// counts the verdicts it could read.
+    Copy,
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +137,7 @@ impl HalfReport {
     }
 }
 
-fn ratio(num: u64, den: u64, scale: u64) -> u64 {
+pub(crate) fn ratio(num: u64, den: u64, scale: u64) -> u64 {
     if den == 0 {
         0
     } else {
@@ -154,7 +161,16 @@ pub struct SimReport {
     pub honest_slashed: u64,
     pub honest_silence_punished: u64,
     pub liars_slashed: u64,
+    /// Outvoted replicas (unpaid, trust lost, bond kept), by role.
+    pub honest_outvoted: u64,
+    pub liars_outvoted: u64,
+    /// What the liars lost in all, in base units: what they were funded with, less their
+    /// balances and bonds at the end (transaction fees + slashes − net pay; the burned
+    /// protocol fee is already out of the pay). Negative: they earned.
+    pub liar_cost: i128,
     pub silent_punished: u64,
+    /// Verdicts of other replicas a copying liar could read from the task record.
+    pub copied: u64,
     /// Liars whose bond fell below the minimum (they no longer receive tasks).
     pub liars_ejected: usize,
     /// The largest streak any liar reached at the end, and any honest provider.
@@ -192,12 +208,12 @@ pub fn policy_name(v: &Verification) -> String {
 }
 
 impl SimReport {
-    pub const HEADER: &'static str = "policy                 | liars | tasks | verified | wrong | wrong-accept | failed nq/exp/dl | cost all | cost 1st | cost 2nd | liar share | expired | workers 1st/2nd | honest slashed | liars slashed | liars out | blocks";
+    pub const HEADER: &'static str = "policy                 | liars | tasks | verified | wrong | wrong-accept | failed nq/exp/dl | cost all | cost 1st | cost 2nd | liar share | expired | workers 1st/2nd | honest slashed | outvoted h/l | liar cost | liars out | blocks";
 
     pub fn row(&self) -> String {
         let t = self.total();
         format!(
-            "{:<22} | {:>4}% | {:>5} | {:>8} | {:>5} | {:>12} | {:>16} | {:>8} | {:>8} | {:>8} | {:>10} | {:>7} | {:>15} | {:>14} | {:>13} | {:>9} | {:>6}",
+            "{:<22} | {:>4}% | {:>5} | {:>8} | {:>5} | {:>12} | {:>16} | {:>8} | {:>8} | {:>8} | {:>10} | {:>7} | {:>15} | {:>14} | {:>12} | {:>9} | {:>9} | {:>6}",
             policy_name(&self.policy),
             self.liar_percent,
             t.tasks,
@@ -215,7 +231,8 @@ impl SimReport {
             t.replicas_expired,
             format!("{}/{}", self.first_half.workers, self.second_half.workers),
             self.honest_slashed + self.honest_silence_punished,
-            self.liars_slashed,
+            format!("{}/{}", self.honest_outvoted, self.liars_outvoted),
+            self.liar_cost,
             format!("{}/{}", self.liars_ejected, self.liars),
             self.blocks,
         )
@@ -295,6 +312,9 @@ struct Sim {
     book: BTreeMap<(usize, TaskRef), (Verdict, Hash32)>,
     /// Jobs in posting order, with whether they belong to the first half.
     jobs: Vec<(JobId, bool)>,
+    /// What each provider was funded with (bond included).
+    funded: u128,
+    copied: u64,
 }
 
 /// What provider `who` commits to for task `t`.
@@ -320,6 +340,15 @@ fn choose_verdict(
             _ => wrong_verdict(),
         },
     }
+}
+
+/// Another replica's verdict, if the task record shows one (it never should: reveals are
+/// sealed until the round closes).
+fn visible_verdict(task: &Task, who: &Address) -> Option<Verdict> {
+    task.replicas.iter().find_map(|r| match r.state {
+        ReplicaState::Revealed { verdict } if r.provider != *who => Some(verdict),
+        _ => None,
+    })
 }
 
 /// Runs one simulation. Panics if any transaction the simulated parties send fails (that
@@ -357,8 +386,9 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
         .base_units()
         .checked_mul(cfg.bond_multiple)
         .expect("bond fits");
+    let funded = bond + 1_000_000_000;
     for name in &names {
-        s.fund(name, bond + 1_000_000_000);
+        s.fund(name, funded);
     }
     for r in 0..REQUESTERS {
         s.fund(&format!("sim-req{r}"), 1u128 << 100);
@@ -392,6 +422,8 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
         roles,
         book: BTreeMap::new(),
         jobs: Vec::new(),
+        funded,
+        copied: 0,
     };
     let mut posted = 0u32;
     let mut next_requester = 0usize;
@@ -475,8 +507,14 @@ impl Sim {
             };
             match r.state {
                 ReplicaState::Assigned { .. } => {
-                    let v =
+                    let mut v =
                         choose_verdict(&self.cfg, self.roles[p], &view, &self.s.params, &who, &t);
+                    if self.roles[p] == Role::Liar && self.cfg.liar_strategy == LiarStrategy::Copy {
+                        if let Some(seen) = visible_verdict(&task, &who) {
+                            v = seen;
+                            self.copied += 1;
+                        }
+                    }
                     let salt = Hash32::digest(
                         &[name.as_bytes(), t.job.as_bytes(), &t.index.to_be_bytes()].concat(),
                     );
@@ -538,6 +576,7 @@ impl Sim {
         ];
         let (mut honest_slashed, mut honest_silence, mut liars_slashed, mut silent_punished) =
             (0u64, 0u64, 0u64, 0u64);
+        let (mut honest_outvoted, mut liars_outvoted) = (0u64, 0u64);
         let cap = replica_cap(&cfg.policy) as usize;
         let view = Overlay::new(&self.s.state);
         for (id, first) in &self.jobs {
@@ -568,9 +607,14 @@ impl Sim {
                     },
                     TaskPhase::Open => panic!("task {t:?} still open in a settled job"),
                 }
+                let verified = matches!(task.phase, TaskPhase::Verified { .. });
                 for r in &task.replicas {
                     let role = role_of[&r.provider];
                     match r.state {
+                        ReplicaState::Unsettled if verified => match role {
+                            Role::Liar => liars_outvoted += 1,
+                            _ => honest_outvoted += 1,
+                        },
                         ReplicaState::Paid { .. } | ReplicaState::Unsettled => {}
                         ReplicaState::Slashed { .. } => match role {
                             Role::Honest => honest_slashed += 1,
@@ -597,10 +641,17 @@ impl Sim {
         }
         let bond_min = self.s.params.market.provider_bond_min;
         let (mut liars_ejected, mut liar_streak_max, mut honest_streak_max) = (0, 0, 0);
+        let mut liar_cost = 0i128;
         for (name, role) in self.names.iter().zip(&self.roles) {
             let p = view.provider(&addr(name)).expect("providers never exit");
             match role {
                 Role::Liar => {
+                    let held = view
+                        .account(&addr(name))
+                        .balance
+                        .checked_add(p.bond)
+                        .expect("within supply");
+                    liar_cost += self.funded as i128 - held.base_units() as i128;
                     liar_streak_max = liar_streak_max.max(p.streak);
                     if p.bond < bond_min {
                         liars_ejected += 1;
@@ -630,7 +681,11 @@ impl Sim {
             honest_slashed,
             honest_silence_punished: honest_silence,
             liars_slashed,
+            honest_outvoted,
+            liars_outvoted,
+            liar_cost,
             silent_punished,
+            copied: self.copied,
             liars_ejected,
             liar_streak_max,
             honest_streak_max,

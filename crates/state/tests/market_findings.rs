@@ -198,8 +198,9 @@ fn a_new_replica_cannot_read_an_earlier_verdict_of_its_task() {
     );
 }
 
-/// A replica that committed but does not reveal loses what a dissenter loses (10 %), not the
-/// silent rate (1 %): withholding a losing verdict does not pay.
+/// A replica that committed but does not reveal loses `slash_dissent_bps` (10 %), not the
+/// silent rate (1 %), while a revealed wrong verdict is only outvoted (no vote slashes):
+/// withholding a losing verdict never pays.
 #[test]
 fn withholding_a_committed_verdict_costs_as_much_as_revealing_a_wrong_one() {
     let mut s = market(&["p1", "p2", "p3"]);

@@ -71,12 +71,11 @@ fn adaptive_1e3_with_20_percent_colluding_liars_accepts_no_more_wrong_results_th
     assert!(t.replicas_run_by_liars > 0);
 }
 
-/// Finding (issue 14): with replicas drawn at random the work spreads over every provider, so
-/// within 3,000 tasks no one reaches the streak (199) that trusts it alone at 10⁻³ and the
-/// second half costs ~1.87 replicas a task (it was 1.2 with the reputation-first order, which
-/// concentrated work, and with it the trust, on a few providers).
+/// Once a finding (issue 14): with replicas drawn at random the work spreads over every
+/// provider, and on the old estimate prior/(s+1) nobody reached the run (199) that trusts it
+/// alone at 10⁻³ within 3,000 tasks (1.87 replicas a task). The estimate for a clean history
+/// is now Sarmenta's prior/(e·(s+1)) with blacklisting (`provider_error_ppm`).
 #[test]
-#[ignore = "finding: random selection spreads trust; 1.87 replicas a task at 3,000 tasks"]
 fn adaptive_with_nobody_lying_costs_at_most_1_2_replicas_a_task_once_trust_has_built() {
     let r = run(ADAPTIVE_1E3, 0, 3_000, 2);
     let (first, second) = (&r.first_half, &r.second_half);
@@ -97,11 +96,10 @@ fn adaptive_with_nobody_lying_costs_at_most_1_2_replicas_a_task_once_trust_has_b
     );
 }
 
-/// Finding (issue 14): at 33 % colluders and adaptive 10⁻², random selection sometimes gives
-/// the colluders a trusted majority of a task, and the honest minority is slashed as a
-/// dissenter (24–32 honest slashes in this 300-task run).
+/// Once a finding (issue 14): at 33 % colluders random selection sometimes gives the
+/// colluders a task's majority, and the honest minority was slashed as a dissenter. A vote
+/// never slashes now (`step::outvote_dissenter`).
 #[test]
-#[ignore = "finding: 33 % colluders sometimes hold a task's majority under random selection"]
 fn the_same_seed_gives_the_same_report_and_other_policies_never_slash_the_honest() {
     let a = run(
         Verification::Adaptive {
@@ -135,30 +133,50 @@ fn the_same_seed_gives_the_same_report_and_other_policies_never_slash_the_honest
     }
 }
 
-/// Once findings, now fixed: colluding liars that undercut the ask took every replica while
-/// the auction filled from the cheapest (now replicas are drawn at random among every provider
-/// whose ask is at most the bid, and an ask buys no better chance); patient liars won the 1–1
-/// tie against their spot check (a tie is never accepted, and the check is decided a block
-/// after the commit).
+/// `replicate{3,2}` against colluders: a majority vote is wrong exactly when colluders hold
+/// two or three of a task's replicas, 3f²(1−f)+f³ of tasks; the measured rate stays within
+/// the Poisson 99 % bound of that, and the honest minority is outvoted, never slashed.
 #[test]
-fn colluding_liars_that_undercut_the_ask_get_no_more_wrong_results_accepted_than_the_target() {
-    let mut cfg = SimConfig::new(ADAPTIVE_1E3, 20);
-    cfg.tasks = 1_500;
-    cfg.liars_undercut = true;
-    let r = simulate(&cfg);
-    println!("{}\n{r}", SimReport::HEADER);
-    let t = r.total();
-    assert!(t.wrong <= poisson_99(t.verified), "{r}");
-    assert_eq!(r.honest_slashed, 0, "{r}");
+fn replicate_3_2_accepts_wrong_results_at_most_at_the_colluders_majority_rate_and_slashes_no_one_honest()
+ {
+    use yun_state::market_sim::adversaries::*;
+    for share in SHARES {
+        let row = run_row(&STRATEGIES[0], REPLICATE_3_2, share, 600, 3);
+        println!("{HEADER}\n{}", row.line());
+        assert!(row.within_target(), "{}", row.line());
+        assert_eq!(row.report.honest_slashed, 0, "{}", row.line());
+    }
 }
 
+/// The adversary table, short: every simulated strategy at a fifth of capacity, under both
+/// policies, within its policy's target and with nobody honest slashed. The full table is
+/// `scripts/market-table` (10,000 tasks a row, release).
 #[test]
-fn patient_liars_get_no_more_wrong_results_accepted_than_the_target() {
-    let mut cfg = SimConfig::new(ADAPTIVE_1E3, 20);
-    cfg.tasks = 3_000;
-    cfg.liar_strategy = yun_state::market_sim::LiarStrategy::Patient;
-    let r = simulate(&cfg);
-    println!("{}\n{r}", SimReport::HEADER);
-    let t = r.total();
-    assert!(t.wrong <= poisson_99(t.verified), "{r}");
+fn the_short_adversary_table_keeps_every_row_within_its_target() {
+    use yun_state::market_sim::adversaries::*;
+    println!("{HEADER}");
+    for policy in [ADAPTIVE_1E3, REPLICATE_3_2] {
+        for s in &STRATEGIES {
+            let row = run_row(s, policy, 20, 300, 5);
+            println!("{}", row.line());
+            assert!(row.within_target(), "{}", row.line());
+            assert_eq!(row.report.honest_slashed, 0, "{}", row.line());
+            if s.key == 'H' {
+                assert_eq!(row.report.copied, 0, "a late replica read a sealed verdict");
+            }
+        }
+    }
+}
+
+/// Finding (issue 14): naive colluders at a third of capacity (10 of the 28 working
+/// providers) hold the majority of enough adaptive groups that their shared wrong verdict
+/// wins, outvotes the honest members (who lose their clean history) and builds the colluders'
+/// trust: 62 wrong of 2,908 at 3,000 tasks, seed 1 (bound 8).
+#[test]
+#[ignore = "finding: adaptive 1e-3 against 33 % naive colluders: 62 wrong per 3,000"]
+fn adaptive_1e3_against_a_third_of_naive_colluders_stays_within_its_target() {
+    use yun_state::market_sim::adversaries::*;
+    let row = run_row(&STRATEGIES[0], ADAPTIVE_1E3, 33, 3_000, 1);
+    println!("{HEADER}\n{}", row.line());
+    assert!(row.within_target(), "{}", row.line());
 }

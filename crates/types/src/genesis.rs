@@ -117,11 +117,14 @@ pub struct MarketParams {
     pub task_memory_bytes_max: u64,
     /// Silent replicas a task tolerates before it fails.
     pub task_expirations_max: u8,
-    /// Share of the bond a dissenting provider loses, in basis points.
+    /// Share of the bond a provider loses for withholding a committed verdict, in basis
+    /// points. (An outvoted dissenter is not slashed: a vote cannot tell an honest minority
+    /// from a lying one.)
     pub slash_dissent_bps: u16,
     /// Share of the bond a silent provider loses, in basis points.
     pub slash_silent_bps: u16,
-    /// Share of a dissent slash paid to the requester; the rest is burned.
+    /// Share of a dissent slash that went to the requester. Unused since no vote slashes
+    /// (withholding and silence slashes are burned); kept so encoded parameters still load.
     pub slash_to_requester_bps: u16,
     /// The price index never falls below this, per million fuel.
     pub price_floor_per_mfuel: Amount,

@@ -17,24 +17,99 @@ use crate::overlay::{Overlay, StateReader};
 use yun_types::market::{TaskRef, Verdict, Verification};
 use yun_types::{Address, ChainParams};
 
-/// One in this many tasks accepted on a single trusted replica gets a second one anyway, so
-/// trust keeps being checked (BOINC-style spot checks).
+/// At least one in this many tasks accepted on a single trusted replica gets a second one
+/// anyway, so trust keeps being checked (BOINC-style spot checks); a provider that only just
+/// became trusted alone is checked far more often ([`spot_check_ppm`]).
 pub const SPOT_CHECK_ONE_IN: u64 = 10;
 
+/// Euler's number in thousandths: the `e` of Sarmenta's spot-checking bound.
+const E_MILLI: u128 = 2_718;
+
+/// A provider's error estimate, in parts per million, from its run of corroborated results.
+///
+/// A provider with a *clean history* (it never dissented nor went silent while it had trust to
+/// lose: `reputation == streak`) and a run of s corroborated results is estimated to err with
+/// prior / (e·(s+1)). This is Sarmenta's bound for spot-checking with blacklisting
+/// ("Sabotage-tolerance mechanisms for volunteer computing systems", 2002): a saboteur that
+/// errs at any fixed rate ε survives s checks with probability (1−ε)^s, so the errors it slips
+/// through are at most max_ε ε(1−ε)^s ≤ 1/(e·s) of the prior share of saboteurs — *provided
+/// a caught one is never trusted on the fast curve again*. That proviso is the blacklist here:
+/// a provider whose history is not clean gets prior / (s+1), the old, e-times slower curve
+/// (about 200 corroborations before it is trusted alone at 10⁻³, against 74). Strategic liars
+/// that wait are not a fixed rate: the probation spot checks ([`spot_check_ppm`]) meet them.
+pub fn provider_error_ppm(params: &ChainParams, p: Option<&Provider>) -> u128 {
+    let prior = u128::from(params.market.adaptive_prior_error_ppm);
+    p.map_or(prior, |p| estimate(prior, clean(p), p.streak))
+}
+
+/// Never dissented nor went silent while it had trust to lose.
+fn clean(p: &Provider) -> bool {
+    p.reputation == p.streak
+}
+
+fn estimate(prior: u128, clean: bool, streak: u64) -> u128 {
+    let runs = u128::from(streak) + 1;
+    if clean {
+        prior * 1_000 / (E_MILLI * runs)
+    } else {
+        prior / runs
+    }
+}
+
 /// The combined error estimate of agreeing providers, in parts per million: the product of
-/// each one's `prior / (streak + 1)`, treating providers as independent.
+/// each one's slow estimate prior/(s+1), treating them as independent — or, if smaller, the
+/// best member's own [`provider_error_ppm`] (the group's verdict is that member's verdict).
+///
+/// Why the fast curve is not multiplied. Colluders drawn into the same task corroborate each
+/// other, so agreeing members are not independent checks of each other; Sarmenta's bound is
+/// for checks the provider cannot steer. Multiplying fast estimates let three fresh colluders
+/// be trusted together (0.074³ ≈ 400 ppm ≤ 10⁻³) and measured 22 wrong in 3,000 tasks at
+/// 20 % colluders; the slow product needs five fresh providers, as before.
 pub fn group_error_ppm<R: StateReader + ?Sized>(
     state: &Overlay<'_, R>,
     params: &ChainParams,
     providers: &[Address],
 ) -> u64 {
-    let mut error: u128 = 1_000_000;
+    let prior = u128::from(params.market.adaptive_prior_error_ppm);
+    let mut product: u128 = 1_000_000;
+    let mut best: u128 = 1_000_000;
     for a in providers {
-        let streak = state.provider(a).map(|p| p.streak).unwrap_or(0);
-        let e = u128::from(params.market.adaptive_prior_error_ppm) / (u128::from(streak) + 1);
-        error = error * e / 1_000_000;
+        let p = state.provider(a);
+        let streak = p.as_ref().map_or(0, |p| p.streak);
+        product = product * estimate(prior, false, streak) / 1_000_000;
+        best = best.min(provider_error_ppm(params, p.as_ref()));
     }
-    error as u64
+    product.min(best) as u64
+}
+
+/// How often a lone trusted replica is spot-checked, in parts per million: 1,500,000 / (2+m)
+/// where m is how many corroborated results the provider has beyond the least that trusts it
+/// alone at the target (75 % when it has only just become trusted, 50 %, 37 %, …), never
+/// below 1 in [`SPOT_CHECK_ONE_IN`]. A lie on a lone task slips through only if no check falls
+/// on it, and an accepted lone result adds nothing to the run, so a patient liar that lies as
+/// soon as it is trusted is caught on its first lie three times in four (expected wrong
+/// accepts per liar: (1−p)/p = ⅓), then blacklisted (see [`provider_error_ppm`]). Honest
+/// providers pay for probation once: each check that passes moves m up by one.
+pub fn spot_check_ppm(params: &ChainParams, p: &Provider, target_error_ppm: u32) -> u64 {
+    let floor = 1_000_000 / SPOT_CHECK_ONE_IN;
+    // The least run that is trusted alone: the estimate falls as the run grows.
+    let prior = u128::from(params.market.adaptive_prior_error_ppm);
+    let error_at = |streak: u64| estimate(prior, clean(p), streak);
+    let target = u128::from(target_error_ppm);
+    if error_at(p.streak) > target {
+        return 1_000_000;
+    }
+    let (mut lo, mut hi) = (0u64, p.streak);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if error_at(mid) <= target {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    let margin = p.streak - lo;
+    (1_500_000 / (2 + margin)).max(floor)
 }
 
 /// What adaptive verification asks for once every replica has committed.
@@ -173,19 +248,28 @@ fn adaptive_need<R: StateReader + ?Sized>(
         (false, _, _) => Need::Another,
         (true, false, _) => Need::Reveals,
         (true, true, false) => Need::SpotCheckLater,
-        (true, true, true) if spot_check(env, t) => Need::Another,
-        (true, true, true) => Need::Reveals,
+        (true, true, true) => {
+            let rate = state
+                .provider(&committed[0])
+                .map_or(1_000_000, |p| spot_check_ppm(params, &p, target_error_ppm));
+            if spot_check(env, t, rate) {
+                Need::Another
+            } else {
+                Need::Reveals
+            }
+        }
     }
 }
 
-fn spot_check(env: &BlockEnv, t: &TaskRef) -> bool {
+/// Whether this block's seed puts a spot check on task `t`, at `rate_ppm`.
+fn spot_check(env: &BlockEnv, t: &TaskRef, rate_ppm: u64) -> bool {
     let mut h = blake3::Hasher::new_derive_key("yun/market/spot-check/v2");
     h.update(env.seed.as_bytes());
     h.update(&env.height.to_be_bytes());
     h.update(t.job.as_bytes());
     h.update(&t.index.to_be_bytes());
     let x = u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"));
-    x % SPOT_CHECK_ONE_IN == 0
+    x % 1_000_000 < rate_ppm
 }
 
 /// Keeps a revealed verdict out of the task record: the replica shows `Sealed` and the verdict

@@ -1,0 +1,197 @@
+//! The adversary table: one row per attacker strategy, colluder share and policy, each with
+//! the wrong results accepted per 10,000 tasks against the policy's target, the honest
+//! providers slashed, what the attack cost its providers and what it copied.
+//!
+//! Targets. `adaptive{1e-3}` promises at most 10 wrong per 10,000 whatever the colluders do;
+//! `replicate{3,2}` promises only a majority vote, so its target is the rate at which
+//! colluders holding a share f of capacity hold two or three of a task's three replicas,
+//! 3f²(1−f)+f³ (it cannot be zero when they hold the majority). A row passes when its wrong
+//! accepts are at most the 99th percentile of Poisson(verified × target): a policy exactly at
+//! its target stays under it 99 % of the time.
+
+use super::{LiarStrategy, SimConfig, SimReport, simulate};
+use yun_types::market::Verification;
+
+/// The adaptive policy of the table.
+pub const ADAPTIVE_1E3: Verification = Verification::Adaptive {
+    target_error_ppm: 1_000,
+};
+/// The replication policy of the table.
+pub const REPLICATE_3_2: Verification = Verification::Replicate { k: 3, quorum: 2 };
+
+/// An attacker strategy: its letter, what it does, and how it changes the simulation.
+#[derive(Debug, Clone, Copy)]
+pub struct Strategy {
+    pub key: char,
+    pub name: &'static str,
+    pub liar_strategy: LiarStrategy,
+    pub undercut: bool,
+}
+
+/// The strategies the simulation plays (E, F and G are not simulated yet: see ARCHITECTURE.md).
+pub const STRATEGIES: [Strategy; 5] = [
+    Strategy {
+        key: 'A',
+        name: "naive colluders",
+        liar_strategy: LiarStrategy::Always,
+        undercut: false,
+    },
+    Strategy {
+        key: 'B',
+        name: "colluders who undercut",
+        liar_strategy: LiarStrategy::Always,
+        undercut: true,
+    },
+    Strategy {
+        key: 'C',
+        name: "patient liars",
+        liar_strategy: LiarStrategy::Patient,
+        undercut: false,
+    },
+    Strategy {
+        key: 'D',
+        name: "patient liars who undercut",
+        liar_strategy: LiarStrategy::Patient,
+        undercut: true,
+    },
+    Strategy {
+        key: 'H',
+        name: "late replicas that copy",
+        liar_strategy: LiarStrategy::Copy,
+        undercut: false,
+    },
+];
+
+/// The colluders' shares of capacity the table is measured at, in percent.
+pub const SHARES: [u32; 3] = [10, 20, 33];
+
+/// One measured row.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub strategy: Strategy,
+    pub report: SimReport,
+    /// The policy's target, in parts per million of verified tasks.
+    pub target_ppm: u64,
+    /// The most wrong accepts a policy at its target shows 99 % of the time.
+    pub bound: u64,
+}
+
+impl Row {
+    pub fn within_target(&self) -> bool {
+        self.report.total().wrong <= self.bound
+    }
+}
+
+/// The wrong-accept rate a policy promises against colluders holding `percent` % of capacity,
+/// in parts per million.
+pub fn target_ppm(policy: &Verification, percent: u32) -> u64 {
+    match policy {
+        Verification::Adaptive { target_error_ppm } => u64::from(*target_error_ppm),
+        Verification::Replicate { k: 3, quorum: 2 } => {
+            // 3f²(1−f) + f³ with f in hundredths: parts per 10⁶ = f³ scaled.
+            let f = u64::from(percent);
+            3 * f * f * (100 - f) + f * f * f
+        }
+        Verification::Replicate { .. } | Verification::None => 1_000_000,
+    }
+}
+
+/// The smallest k with P(Poisson(λ) > k) < 1 %, λ given in thousandths. Exact for λ ≤ 30
+/// (the cumulative sum, in fixed point); above that, the normal approximation
+/// λ + 2.33√λ + 1, which errs on the high side by at most one or two.
+pub fn poisson_99(lambda_milli: u64) -> u64 {
+    if lambda_milli > 30_000 {
+        let l = u128::from(lambda_milli);
+        // √λ in thousandths = √(λ_milli × 1000).
+        let root_milli = isqrt(l * 1_000);
+        return ((l + 2_330 * root_milli / 1_000) / 1_000 + 1) as u64;
+    }
+    // e^-λ as (e^-(λ/64))^64, each factor by its series (λ/64 < 0.5).
+    let scale: u128 = 1_000_000_000_000_000_000;
+    let x = u128::from(lambda_milli) * scale / 64_000;
+    let (mut term, mut e) = (scale, scale);
+    for i in 1..30u128 {
+        term = term * x / scale / i;
+        e = if i % 2 == 1 { e - term } else { e + term };
+    }
+    let mut p = scale;
+    for _ in 0..64 {
+        p = p * e / scale;
+    }
+    let (mut cum, mut k) = (p, 0u64);
+    while cum * 100 < 99 * scale {
+        k += 1;
+        p = p * u128::from(lambda_milli) / 1_000 / u128::from(k);
+        cum += p;
+    }
+    k
+}
+
+fn isqrt(n: u128) -> u128 {
+    if n < 2 {
+        return n;
+    }
+    let mut x = n;
+    let mut y = x.div_ceil(2);
+    while y < x {
+        x = y;
+        y = (x + n / x) / 2;
+    }
+    x
+}
+
+/// The configuration of one row.
+pub fn config(
+    s: &Strategy,
+    policy: Verification,
+    percent: u32,
+    tasks: u32,
+    seed: u64,
+) -> SimConfig {
+    let mut cfg = SimConfig::new(policy, percent);
+    cfg.tasks = tasks;
+    cfg.seed = seed;
+    cfg.liar_strategy = s.liar_strategy;
+    cfg.liars_undercut = s.undercut;
+    cfg
+}
+
+/// Runs one row.
+pub fn run_row(s: &Strategy, policy: Verification, percent: u32, tasks: u32, seed: u64) -> Row {
+    let report = simulate(&config(s, policy, percent, tasks, seed));
+    let target = target_ppm(&policy, percent);
+    let verified = report.total().verified;
+    let bound = poisson_99(verified * target / 1_000);
+    Row {
+        strategy: *s,
+        report,
+        target_ppm: target,
+        bound,
+    }
+}
+
+pub const HEADER: &str = "strategy                        | policy                 | share | verified | wrong/10k | target/10k | 99% bound (of run) | ok | honest slashed | honest outvoted | attacker cost | copied | cost 2nd half";
+
+impl Row {
+    pub fn line(&self) -> String {
+        let r = &self.report;
+        let t = r.total();
+        format!(
+            "{} {:<29} | {:<22} | {:>4}% | {:>8} | {:>9} | {:>10} | {:>18} | {:>2} | {:>14} | {:>15} | {:>13} | {:>6} | {}",
+            self.strategy.key,
+            self.strategy.name,
+            super::policy_name(&r.policy),
+            r.liar_percent,
+            t.verified,
+            super::milli(super::ratio(t.wrong, t.verified, 10_000_000)),
+            super::milli(self.target_ppm * 10),
+            format!("{} (wrong {})", self.bound, t.wrong),
+            if self.within_target() { "ok" } else { "NO" },
+            r.honest_slashed + r.honest_silence_punished,
+            r.honest_outvoted,
+            r.liar_cost,
+            r.copied,
+            super::milli(r.second_half.cost_milli()),
+        )
+    }
+}
