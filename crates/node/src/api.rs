@@ -134,6 +134,22 @@ async fn get_tx(
     Path(id): Path<String>,
 ) -> Result<Json<TxStatusResponse>, ApiError> {
     let id = parse_hash(&id)?;
+    // The mempool first, then the store: a finalized block is committed to the store before
+    // the mempool forgets its transactions, so a transaction moving from one to the other is
+    // found in at least one of them (the other order could miss it in both).
+    let dropped = {
+        let pool = s.node.mempool.lock().expect("mempool lock");
+        if let Some(stx) = pool.get(&id) {
+            return Ok(Json(TxStatusResponse {
+                id,
+                state: TxState::Pending,
+                tx: Some(stx.into()),
+                receipt: None,
+                rejection: None,
+            }));
+        }
+        pool.dropped_reason(&id)
+    };
     if let Some((stx, receipt)) = s.node.store.tx(&id).map_err(internal)? {
         return Ok(Json(TxStatusResponse {
             id,
@@ -143,17 +159,7 @@ async fn get_tx(
             rejection: None,
         }));
     }
-    let pool = s.node.mempool.lock().expect("mempool lock");
-    if let Some(stx) = pool.get(&id) {
-        return Ok(Json(TxStatusResponse {
-            id,
-            state: TxState::Pending,
-            tx: Some(stx.into()),
-            receipt: None,
-            rejection: None,
-        }));
-    }
-    if let Some(reason) = pool.dropped_reason(&id) {
+    if let Some(reason) = dropped {
         return Ok(Json(TxStatusResponse {
             id,
             state: TxState::Rejected,
@@ -176,14 +182,16 @@ async fn get_account(
     Path(address): Path<String>,
 ) -> Result<Json<AccountResponse>, ApiError> {
     let address = parse_address(&address)?;
-    let snapshot = s.node.store.snapshot().map_err(internal)?;
-    let account = yun_state::Overlay::new(&snapshot).account(&address);
-    let (next_nonce, pending) = s
-        .node
-        .mempool
-        .lock()
-        .expect("mempool lock")
-        .pending_nonce(&address, account.nonce);
+    // The mempool first, then the state (see `get_tx`): a snapshot taken before the lock could
+    // predate a block whose transactions the mempool has already forgotten, and answer a nonce
+    // that block used.
+    let (snapshot, account, (next_nonce, pending)) = {
+        let pool = s.node.mempool.lock().expect("mempool lock");
+        let snapshot = s.node.store.snapshot().map_err(internal)?;
+        let account = yun_state::Overlay::new(&snapshot).account(&address);
+        let nonces = pool.pending_nonce(&address, account.nonce);
+        (snapshot, account, nonces)
+    };
     Ok(Json(AccountResponse {
         address,
         balance: account.balance,
@@ -475,4 +483,46 @@ pub fn router(state: ApiState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::NodeState;
+    use crate::state::race::{node_with_pending, while_a_block_commits};
+    use std::sync::Arc;
+
+    /// Runs a handler to its answer, as the server would.
+    fn answer<T>(f: impl std::future::Future<Output = Result<Json<T>, ApiError>>) -> T {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(f).expect("the handler answers").0
+    }
+
+    fn api(node: Arc<NodeState>) -> State<ApiState> {
+        State(ApiState {
+            node,
+            metrics_text: Arc::new(String::new),
+            peers: Arc::new(Vec::new),
+        })
+    }
+
+    #[test]
+    fn an_account_read_during_a_block_counts_that_blocks_nonce() {
+        let (node, tx0) = node_with_pending();
+        let alice = tx0.sender().to_string();
+        let account = while_a_block_commits(&node, tx0, move |n| {
+            answer(get_account(api(n), Path(alice)))
+        });
+        assert_eq!((account.nonce, account.next_nonce), (1, 1));
+    }
+
+    #[test]
+    fn a_transaction_read_while_its_block_commits_is_found() {
+        let (node, tx0) = node_with_pending();
+        let id = tx0.id().to_string();
+        let status = while_a_block_commits(&node, tx0, move |n| answer(get_tx(api(n), Path(id))));
+        assert_eq!(status.state, TxState::Committed);
+    }
 }

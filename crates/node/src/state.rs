@@ -199,14 +199,18 @@ impl NodeState {
         } else {
             txs.iter().map(SignedTx::verify_signature).collect()
         };
-        let snapshot = match self.store.snapshot() {
-            Ok(s) => s,
-            Err(e) => panic!("state snapshot failed (storage is broken): {e}"),
-        };
-        let next_height = snapshot.head.height + 1;
         let mut durable = Vec::new();
         let results: Vec<_> = {
+            // The mempool first, then the state: a finalized block is committed to the store
+            // before the mempool forgets its transactions, so a snapshot taken under the lock
+            // is never older than the pending set (the other order could judge a correct
+            // nonce too far ahead of a stale committed one).
             let mut pool = self.mempool.lock().expect("mempool lock");
+            let snapshot = match self.store.snapshot() {
+                Ok(s) => s,
+                Err(e) => panic!("state snapshot failed (storage is broken): {e}"),
+            };
+            let next_height = snapshot.head.height + 1;
             txs.iter()
                 .zip(signatures_ok)
                 .map(|(tx, signature_ok)| {
@@ -277,5 +281,96 @@ impl NodeState {
             .iter()
             .find(|(h, e)| h == hash && e.parent == *parent)
             .map(|(_, e)| e.clone())
+    }
+}
+
+/// A block finalized while a reader waits for the mempool: the interleaving that decides
+/// whether readers take their state snapshot under the mempool lock.
+#[cfg(test)]
+pub(crate) mod race {
+    use super::*;
+    use yun_state::BlockDraft;
+    use yun_state::scenario::{SCENARIO_CHAIN_ID, addr, genesis_with, key_of, seed_signer_of};
+    use yun_types::{Action, Amount, Tx};
+
+    /// How long the reader gets to reach the mempool lock before the block commits.
+    const REACH_LOCK: Duration = Duration::from_millis(200);
+
+    /// A node whose only account, alice, has transaction nonce 0 pending.
+    pub(crate) fn node_with_pending() -> (Arc<NodeState>, SignedTx) {
+        let store = Store::in_memory().expect("in-memory store");
+        let genesis = genesis_with(&[("alice", 1_000_000)]);
+        let limits = MempoolLimits::default();
+        let node = NodeState::new(
+            store,
+            genesis,
+            addr("validator"),
+            BlockTiming::default(),
+            limits,
+        )
+        .expect("node state");
+        let tx = transfer(0);
+        assert_eq!(node.submit(vec![tx.clone()]), [Ok(tx.id())]);
+        (Arc::new(node), tx)
+    }
+
+    pub(crate) fn transfer(nonce: u64) -> SignedTx {
+        Tx {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            nonce,
+            fee: Amount::new(10),
+            expires_at_height: 1_000,
+            action: Action::Transfer {
+                to: addr("bob"),
+                amount: Amount::new(1),
+            },
+        }
+        .sign(&key_of("alice"))
+    }
+
+    /// Runs `read` on another thread while the test holds the mempool; once `read` had time
+    /// to reach the lock, commits a block with `included` to the store and then updates the
+    /// mempool, as the executor does; returns what `read` saw.
+    pub(crate) fn while_a_block_commits<T: Send + 'static>(
+        node: &Arc<NodeState>,
+        included: SignedTx,
+        read: impl FnOnce(Arc<NodeState>) -> T + Send + 'static,
+    ) -> T {
+        let mut pool = node.mempool.lock().expect("mempool lock");
+        let reader = {
+            let node = node.clone();
+            std::thread::spawn(move || read(node))
+        };
+        std::thread::sleep(REACH_LOCK);
+        let head = node.store.head().expect("head");
+        let draft = BlockDraft {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            height: head.height + 1,
+            timestamp_ms: head.timestamp_ms + 1,
+            proposer: addr("validator"),
+        };
+        let id = included.id();
+        let p = node
+            .store
+            .build(&draft, &seed_signer_of("validator"), vec![included])
+            .expect("block builds");
+        assert!(p.left_out.is_empty(), "{:?}", p.left_out);
+        let new_head = node
+            .store
+            .commit_block(&p.block, &p.executed)
+            .expect("commit");
+        let snapshot = node.store.snapshot().expect("snapshot");
+        pool.on_block(&snapshot, new_head.height, &[id].into_iter().collect());
+        drop(pool);
+        reader.join().expect("reader thread")
+    }
+
+    #[test]
+    fn admission_during_a_block_judges_nonces_against_that_block() {
+        let (node, tx0) = node_with_pending();
+        let tx1 = transfer(1);
+        let id = tx1.id();
+        let admitted = while_a_block_commits(&node, tx0, move |n| n.submit(vec![tx1]));
+        assert_eq!(admitted, [Ok(id)]);
     }
 }
