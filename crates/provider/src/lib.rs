@@ -6,11 +6,13 @@
 //! is sent, so a restarted agent reveals what it committed and never runs a finished task
 //! again; a task interrupted mid-run left nothing and simply runs again.
 
+mod batch;
 pub mod chain;
 pub mod journal;
 pub mod work;
 
-use crate::chain::{Landed, TxSigner, landed};
+use crate::batch::Send;
+use crate::chain::{Landed, Sent, TxSigner, landed};
 use crate::journal::{Journal, WorkRecord, WorkResult};
 use crate::work::Runner;
 pub use crate::work::{Fault, verdict_of};
@@ -27,8 +29,8 @@ use yun_blobs::{BlobLimits, BlobStore};
 use yun_client::{Client, HeadFollower};
 use yun_exec::{Sandbox, SandboxConfig};
 use yun_types::api::{AssignmentView, AssignmentsResponse, ReplicaState};
-use yun_types::market::{Label, ProviderSpec, ResultCommit, ResultReveal, TaskRef, Text};
-use yun_types::{Action, Address, Amount, TxId};
+use yun_types::market::{Label, ProviderSpec, TaskRef, Text};
+use yun_types::{Action, Address, Amount};
 
 /// Re-reads assignments at least this often even if no event arrives.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -40,6 +42,13 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub const OUTPUT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Most commits or reveals in one transaction (the chain's limit).
 const BATCH_MAX: usize = yun_types::market::RESULTS_PER_TX_MAX;
+/// The agent looks at its own bond (and warns if it is below the minimum) this often.
+pub const BOND_CHECK_BLOCKS: u64 = 30;
+/// How long [`AgentHandle::kill`] waits for blocking journal work already under way to let go
+/// of the journal.
+const KILL_RELEASE_WAIT: Duration = Duration::from_secs(10);
+/// How often [`AgentHandle::kill`] looks whether the journal was let go.
+const KILL_RELEASE_POLL: Duration = Duration::from_millis(10);
 
 /// What the machine offers; becomes the on-chain `ProviderSpec` with the endpoint.
 #[derive(Debug, Clone)]
@@ -76,6 +85,8 @@ pub struct AgentHandle {
     pub address: Address,
     pub endpoint: String,
     runner: Arc<Runner>,
+    /// Gone once the agent and any blocking work it started have dropped the journal.
+    journal: std::sync::Weak<Journal>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -91,10 +102,15 @@ impl AgentHandle {
 
     /// Stops at once, as a crash would: nothing more is sent or persisted. Returns once the
     /// agent's state is dropped (its journal closed), so the same data directory can be
-    /// reopened.
+    /// reopened (blocking journal work already under way finishes first, as it would
+    /// before a real crash took the process).
     pub async fn kill(self) {
         self.task.abort();
         let _ = self.task.await;
+        let deadline = tokio::time::Instant::now() + KILL_RELEASE_WAIT;
+        while self.journal.strong_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(KILL_RELEASE_POLL).await;
+        }
     }
 
     /// Tasks this agent has run in the sandbox since it started.
@@ -156,10 +172,12 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
     });
     let runner_handle = runner.clone();
     let (done_tx, done_rx) = mpsc::channel(cfg.offer.slots.max(1) as usize);
+    let journal = Arc::new(journal);
+    let journal_handle = Arc::downgrade(&journal);
     let agent = Agent {
         node,
         signer,
-        journal: Arc::new(journal),
+        journal,
         runner,
         blobs,
         running: BTreeSet::new(),
@@ -167,6 +185,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         done_tx,
         done_rx,
         in_flight: [None, None],
+        bond_checked_height: None,
     };
     let (stop, stopped) = oneshot::channel();
     let address = agent.signer.address;
@@ -181,6 +200,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         address,
         endpoint,
         runner: runner_handle,
+        journal: journal_handle,
         stop: Some(stop),
         task,
     })
@@ -242,14 +262,32 @@ struct Agent {
     done_rx: mpsc::Receiver<WorkRecord>,
     /// The last commit and reveal transactions sent and not yet seen finalized: one of each
     /// at a time, so a batch is built only from a view that already reflects the previous one.
-    in_flight: [Option<TxId>; 2],
+    in_flight: [Option<InFlight>; 2],
+    /// Height of the last look at this provider's bond.
+    bond_checked_height: Option<u64>,
 }
 
-fn task_of(a: &AssignmentView) -> TaskRef {
+/// A commit or reveal transaction on its way, and the replicas it carries.
+struct InFlight {
+    sent: Sent,
+    tasks: Vec<TaskRef>,
+}
+
+pub(crate) fn task_of(a: &AssignmentView) -> TaskRef {
     TaskRef {
         job: a.job,
         index: a.index,
     }
+}
+
+/// Runs blocking work (disk, hashing, the sandbox) on the blocking pool, off the async workers
+/// that follow the chain.
+pub(crate) async fn blocking<T: std::marker::Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + std::marker::Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .context("blocking worker panicked")?
 }
 
 impl Agent {
@@ -297,37 +335,62 @@ impl Agent {
         Ok(())
     }
 
-    /// Makes every finished task durable: their output archives with one sync of the blob
-    /// store, then their records in one journal transaction. Only then may they be committed.
-    fn persist_finished(&mut self) -> anyhow::Result<()> {
+    /// Makes every finished task durable — their output archives with one sync of the blob
+    /// store, then their records in one journal transaction, both on the blocking pool — and
+    /// only then adds them to `journal`, the map batches are picked from. This is where the
+    /// invariant "no commit before the journal entry of its salt and verdict is on disk"
+    /// holds: `journal` is otherwise only ever read back from disk.
+    async fn persist_finished(
+        &mut self,
+        journal: &mut BTreeMap<TaskRef, WorkRecord>,
+    ) -> anyhow::Result<()> {
         while let Ok(more) = self.done_rx.try_recv() {
             self.finished.push(more);
         }
         if self.finished.is_empty() {
             return Ok(());
         }
-        self.blobs.sync().context("syncing output archives")?;
-        self.journal.put_many(&self.finished)?;
+        let (blobs, store, records) = (
+            self.blobs.clone(),
+            self.journal.clone(),
+            self.finished.clone(),
+        );
+        blocking(move || {
+            blobs.sync().context("syncing output archives")?;
+            store.put_many(&records)
+        })
+        .await?;
         for r in std::mem::take(&mut self.finished) {
             self.running.remove(&r.task);
+            journal.insert(r.task, r);
         }
         Ok(())
     }
 
     fn collect_outputs(&self) {
         // Programs, inputs and outputs alike: whatever nobody read for the retention period.
-        if let Err(e) = self.blobs.collect(|_| false, OUTPUT_RETENTION) {
-            warn!(error = %e, "collecting old outputs failed");
-        }
+        let blobs = self.blobs.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = blobs.collect(|_| false, OUTPUT_RETENTION) {
+                warn!(error = %e, "collecting old outputs failed");
+            }
+        });
     }
 
-    /// One look at the chain: start new work, forget finished replicas, send commits and
-    /// reveals. `start_new` is off while shutting down.
+    /// One look at the chain: reveal, persist what finished, forget finished replicas, start
+    /// new work, commit. Reveals go first and each kind is sent whatever became of the other:
+    /// a reveal needs nothing this pass produces, and a late one is slashed. `start_new` is
+    /// off while shutting down.
     async fn pass(&mut self, start_new: bool) -> anyhow::Result<()> {
-        self.persist_finished()?;
         let view = self.node.provider_assignments(&self.signer.address).await?;
-        let mut journal = self.journal.all()?;
-        self.forget_finished(&view, &mut journal)?;
+        let store = self.journal.clone();
+        let mut journal = blocking(move || store.all()).await?;
+        let mut sent = Vec::new();
+        let revealed = self
+            .send(Send::Reveal, &view, &mut journal, &mut sent)
+            .await;
+        let persisted = self.persist_finished(&mut journal).await;
+        let forgotten = self.forget_finished(&view, &mut journal).await;
         if start_new {
             for a in &view.assignments {
                 if matches!(a.state, ReplicaState::Assigned { .. })
@@ -337,12 +400,29 @@ impl Agent {
                 }
             }
         }
-        self.send(Send::Commit, &view, &mut journal).await?;
-        self.send(Send::Reveal, &view, &mut journal).await
+        let committed = self
+            .send(Send::Commit, &view, &mut journal, &mut sent)
+            .await;
+        let recorded = self.record_sent(sent).await;
+        self.check_bond(view.height).await;
+        revealed
+            .and(committed)
+            .and(persisted)
+            .and(forgotten)
+            .and(recorded)
+    }
+
+    /// Journals when each record was last sent (a crash before this merely sends it again).
+    async fn record_sent(&self, sent: Vec<WorkRecord>) -> anyhow::Result<()> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let store = self.journal.clone();
+        blocking(move || store.put_many(&sent)).await
     }
 
     /// Drops journal records of replicas the chain no longer lists as in flight.
-    fn forget_finished(
+    async fn forget_finished(
         &self,
         view: &AssignmentsResponse,
         journal: &mut BTreeMap<TaskRef, WorkRecord>,
@@ -357,10 +437,14 @@ impl Agent {
             })
             .map(|r| r.task)
             .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
         for t in &gone {
             journal.remove(t);
         }
-        self.journal.remove(&gone)
+        let store = self.journal.clone();
+        blocking(move || store.remove(&gone)).await
     }
 
     fn start(&mut self, a: &AssignmentView, height: u64) {
@@ -386,117 +470,86 @@ impl Agent {
         });
     }
 
-    /// Whether the last transaction of a kind has taken effect in `view` (or never will).
-    async fn settled(&self, sent: Option<TxId>, view_height: u64) -> bool {
-        match sent {
-            None => true,
-            Some(id) => match landed(&self.node, &id).await {
-                Landed::Pending => false,
-                Landed::Done(Some(h)) => h <= view_height,
-                Landed::Done(None) => true,
-            },
+    /// Whether the last transaction of `kind` has taken effect in `view` (or never will). One
+    /// that failed on chain or was dropped is logged, and the replicas it carried are due again
+    /// at once (the next batch leaves out any whose deadline has passed).
+    async fn settled(
+        &mut self,
+        kind: Send,
+        view_height: u64,
+        journal: &mut BTreeMap<TaskRef, WorkRecord>,
+    ) -> bool {
+        let Some(f) = &self.in_flight[kind as usize] else {
+            return true;
+        };
+        let why = match landed(&self.node, &f.sent, view_height).await {
+            Landed::Pending => return false,
+            Landed::Finalized { height, .. } if height > view_height => return false,
+            Landed::Finalized { failure: None, .. } => None,
+            Landed::Finalized {
+                failure: Some(name),
+                ..
+            } => Some(name),
+            Landed::Dropped { reason } => Some(reason),
+        };
+        if let Some(rejection) = why {
+            warn!(tx = %f.sent.id, tasks = f.tasks.len(), %rejection,
+                "{} transaction did not take effect; re-sending its live replicas", kind.verb());
+            for t in &f.tasks {
+                if let Some(r) = journal.get_mut(t) {
+                    *kind.sent_mut(r) = None;
+                }
+            }
         }
+        self.in_flight[kind as usize] = None;
+        true
     }
 
-    fn due(sent: Option<u64>, height: u64) -> bool {
-        sent.is_none_or(|s| height >= s + RESEND_AFTER_BLOCKS)
-    }
-
+    /// Sends the next batch of `kind` (see [`batch::pick`]) unless one is still in flight;
+    /// what was sent goes to `sent`, to be journaled with its sent height.
     async fn send(
         &mut self,
         kind: Send,
         view: &AssignmentsResponse,
         journal: &mut BTreeMap<TaskRef, WorkRecord>,
+        sent: &mut Vec<WorkRecord>,
     ) -> anyhow::Result<()> {
-        if !self
-            .settled(self.in_flight[kind as usize], view.height)
-            .await
-        {
+        if !self.settled(kind, view.height, journal).await {
             return Ok(());
         }
-        self.in_flight[kind as usize] = None;
-        let mut records = Vec::new();
-        for a in &view.assignments {
-            if records.len() == BATCH_MAX {
-                break;
-            }
-            let ready = match kind {
-                Send::Commit => matches!(a.state, ReplicaState::Assigned { .. }),
-                Send::Reveal => matches!(
-                    a.state,
-                    ReplicaState::Committed {
-                        reveal_deadline: Some(_),
-                        ..
-                    }
-                ),
-            };
-            let Some(r) = journal.get_mut(&task_of(a)).filter(|_| ready) else {
-                continue;
-            };
-            if !matches!(r.result, WorkResult::Verdict { .. }) {
-                continue;
-            }
-            let sent = match kind {
-                Send::Commit => &mut r.commit_sent_height,
-                Send::Reveal => &mut r.reveal_sent_height,
-            };
-            if !Self::due(*sent, view.height) {
-                continue;
-            }
-            *sent = Some(view.height);
-            records.push(r.clone());
-        }
+        let records = batch::pick(kind, view, journal);
         if records.is_empty() {
             return Ok(());
         }
         let action = kind.action(&records, &self.signer.address);
-        let id = self.signer.submit(&self.node, action).await?;
-        self.journal.put_many(&records)?;
-        info!(tasks = records.len(), tx = %id, "{} verdicts", kind.verb());
-        self.in_flight[kind as usize] = Some(id);
+        let tx = self.signer.submit_tracked(&self.node, action).await?;
+        info!(tasks = records.len(), tx = %tx.id, "{} verdicts", kind.verb());
+        let tasks = records.iter().map(|r| r.task).collect();
+        self.in_flight[kind as usize] = Some(InFlight { sent: tx, tasks });
+        sent.extend(records);
         Ok(())
     }
-}
 
-/// The two transactions an agent sends for its verdicts.
-#[derive(Debug, Clone, Copy)]
-enum Send {
-    Commit = 0,
-    Reveal = 1,
-}
-
-impl Send {
-    fn verb(self) -> &'static str {
-        match self {
-            Send::Commit => "committed",
-            Send::Reveal => "revealed",
+    /// Warns (every [`BOND_CHECK_BLOCKS`]) while this provider's bond is below the market's
+    /// minimum: the market then assigns it nothing.
+    async fn check_bond(&mut self, height: u64) {
+        if self
+            .bond_checked_height
+            .is_some_and(|h| height < h + BOND_CHECK_BLOCKS)
+        {
+            return;
         }
-    }
-
-    /// The transaction for `records`, each of which holds a verdict.
-    fn action(self, records: &[WorkRecord], me: &Address) -> Action {
-        let verdicts = records.iter().filter_map(|r| match &r.result {
-            WorkResult::Verdict { verdict, salt } => Some((r.task, verdict, salt)),
-            WorkResult::HostFault { .. } => None,
-        });
-        match self {
-            Send::Commit => Action::CommitResults {
-                commits: verdicts
-                    .map(|(task, v, salt)| ResultCommit {
-                        task,
-                        commitment: v.commitment(salt, me, &task),
-                    })
-                    .collect(),
-            },
-            Send::Reveal => Action::RevealResults {
-                reveals: verdicts
-                    .map(|(task, v, salt)| ResultReveal {
-                        task,
-                        verdict: *v,
-                        salt: *salt,
-                    })
-                    .collect(),
-            },
+        self.bond_checked_height = Some(height);
+        let me = self.signer.address;
+        match tokio::try_join!(self.node.provider(&me), self.node.market()) {
+            Ok((p, m)) if p.provider.bond < m.params.provider_bond_min => warn!(
+                bond = %p.provider.bond,
+                provider_bond_min = %m.params.provider_bond_min,
+                slashed = %p.provider.slashed,
+                "this provider's bond is below provider_bond_min: it receives no new tasks"
+            ),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "reading this provider's bond failed"),
         }
     }
 }

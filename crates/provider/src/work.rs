@@ -84,24 +84,26 @@ impl Runner {
             fuel: a.fuel_per_task,
             memory_bytes_max: a.memory_bytes_per_task,
         };
-        let sandbox = self.sandbox.clone();
+        let (sandbox, blobs) = (self.sandbox.clone(), self.blobs.clone());
         let _core = self.cores.acquire().await.context("agent stopping")?;
         self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let outcome = tokio::task::spawn_blocking(move || sandbox.run_module(&program, &task))
-            .await
-            .context("sandbox worker panicked")?
-            .map_err(|e| match e {
+        let outcome = crate::blocking(move || {
+            let outcome = sandbox.run_module(&program, &task).map_err(|e| match e {
                 RunError::Refused(r) => {
                     anyhow::anyhow!("module refused: {} ({})", r.name(), r.code())
                 }
                 RunError::Fault(f) => anyhow::anyhow!("host fault: {f}"),
             })?;
+            // Kept before anything is committed, so every committed verdict can be served;
+            // the agent syncs the store once for a batch of finished tasks before journaling
+            // them.
+            blobs
+                .put_bytes_unsynced(&outcome.archive)
+                .context("storing the output archive")?;
+            Ok(outcome)
+        })
+        .await?;
         let mut verdict = verdict_of(&outcome);
-        // Kept before anything is committed, so every committed verdict can be served; the
-        // agent syncs the store once for a batch of finished tasks before journaling them.
-        self.blobs
-            .put_bytes_unsynced(&outcome.archive)
-            .context("storing the output archive")?;
         if self.fault == Some(Fault::WrongOutput) {
             verdict.output_digest =
                 Hash32(*blake3::hash(verdict.output_digest.as_bytes()).as_bytes());
@@ -114,7 +116,9 @@ impl Runner {
         if bytes == 0 {
             return Ok(Vec::new());
         }
-        if let Some(b) = self.blobs.get(hash)? {
+        let (blobs, h) = (self.blobs.clone(), *hash);
+        // Reading a local blob checks its hash: blocking work.
+        if let Some(b) = crate::blocking(move || Ok(blobs.get(&h)?)).await? {
             return Ok(b);
         }
         let b = self
@@ -127,8 +131,12 @@ impl Runner {
             "blob {hash} has {} bytes, the job says {bytes}",
             b.len()
         );
-        self.blobs.put_bytes(&b)?;
-        Ok(b)
+        let blobs = self.blobs.clone();
+        crate::blocking(move || {
+            blobs.put_bytes(&b)?;
+            Ok(b)
+        })
+        .await
     }
 
     fn salt(&self, t: &TaskRef) -> Hash32 {
