@@ -58,7 +58,7 @@ pub enum Submission {
 /// `yun job submit` without the printing of its result (tests call this).
 pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<Submission> {
     let plan = jobfile::load(&args.job_file)?;
-    check_program(&plan)?;
+    check_program(&plan).await?;
     let client = Client::new(&opts.node);
     let spec = upload(&client, &plan, opts.output).await?;
     let height = client.status().await?.height;
@@ -113,22 +113,33 @@ async fn check_size(client: &Client, action: &Action, tasks: usize) -> anyhow::R
     Ok(())
 }
 
-/// Refuses a program the sandbox would refuse, before anything is paid for.
-fn check_program(plan: &JobPlan) -> anyhow::Result<()> {
-    let sandbox = Sandbox::new(SandboxConfig::default())?;
-    for path in std::iter::once(&plan.program).chain(plan.reduce.as_ref().map(|(p, _)| p)) {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        if let Err(r) = sandbox.admit(&bytes) {
-            bail!(
-                "{} would be refused by every provider: {} ({}): {r} — {}",
-                path.display(),
-                r.name(),
-                r.code(),
-                r.hint()
-            );
+/// Refuses a program the sandbox would refuse, before anything is paid for. Compiling a
+/// module is long blocking work: it runs on the blocking pool, not on the async workers that
+/// a process embedding providers (`yun bench jobs`) shares with them.
+async fn check_program(plan: &JobPlan) -> anyhow::Result<()> {
+    let paths: Vec<PathBuf> = std::iter::once(&plan.program)
+        .chain(plan.reduce.as_ref().map(|(p, _)| p))
+        .cloned()
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new(SandboxConfig::default())?;
+        for path in &paths {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            if let Err(r) = sandbox.admit(&bytes) {
+                bail!(
+                    "{} would be refused by every provider: {} ({}): {r} — {}",
+                    path.display(),
+                    r.name(),
+                    r.code(),
+                    r.hint()
+                );
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
+    .await
+    .context("the program check panicked")?
 }
 
 /// Uploads the program(s) and every input; returns the spec without its deadline.
