@@ -212,7 +212,18 @@ async fn measure(args: &JobsArgs, url: &str, dir: &Path) -> anyhow::Result<JobsR
     })
 }
 
-/// Posts `tasks` tasks (in jobs of at most 1,024) and waits until every job settled.
+/// Blocks `settle_many` waits for a job without one more task verified before it gives up and
+/// says why (at the busy block interval, about a minute).
+pub const STALL_BLOCKS_MAX: u64 = 600;
+/// Longest `settle_many` waits for all its jobs, stalled or not.
+const SETTLE_WAIT_MAX: Duration = Duration::from_secs(1_800);
+/// Lines of `yun job why` a stall report quotes.
+const STALL_WHY_LINES_MAX: usize = 12;
+/// Tasks in one posted job: what fits in one transaction with these arguments (the chain's
+/// 64 KiB limit).
+const TASKS_PER_JOB: usize = 512;
+
+/// Posts `tasks` tasks (in jobs of [`TASKS_PER_JOB`]) and waits until every job settled.
 async fn settle_many(
     client: &Client,
     opts: &ClientOpts,
@@ -221,12 +232,27 @@ async fn settle_many(
     tasks: usize,
     samples: u64,
 ) -> anyhow::Result<Duration> {
-    // What fits in one transaction with these arguments (the chain's 64 KiB limit).
-    let per_job = 512;
-    let mut ids: Vec<JobId> = Vec::new();
     let start = Instant::now();
-    for (j, first) in (0..tasks).step_by(per_job).enumerate() {
-        let n = per_job.min(tasks - first);
+    let ids = post_jobs(opts, dir, name, tasks, samples).await?;
+    // Re-read a job only when a block is finalized: a 512-task job view is large, and polling
+    // it faster only takes CPU from the node and the agents being measured.
+    let mut heads = yun_client::HeadFollower::start(client.base_url());
+    for id in ids {
+        wait_settled(client, &id, &mut heads, start).await?;
+    }
+    Ok(start.elapsed())
+}
+
+async fn post_jobs(
+    opts: &ClientOpts,
+    dir: &Path,
+    name: &str,
+    tasks: usize,
+    samples: u64,
+) -> anyhow::Result<Vec<JobId>> {
+    let mut ids = Vec::new();
+    for (j, first) in (0..tasks).step_by(TASKS_PER_JOB).enumerate() {
+        let n = TASKS_PER_JOB.min(tasks - first);
         let file = job_file(dir, &format!("{name}{j}"), n, samples, 1)?;
         let submit = SubmitArgs {
             job_file: file,
@@ -240,29 +266,79 @@ async fn settle_many(
             Submission::Finished(_) => bail!("a detached submit waited"),
         }
     }
-    // Re-read a job only when a block is finalized: a 512-task job view is large, and polling
-    // it faster only takes CPU from the node and the agents being measured.
-    let mut heads = yun_client::HeadFollower::start(client.base_url());
-    for id in ids {
-        loop {
-            let j = client.job(&id).await?;
-            if j.job.status == JobStatus::Settled {
-                if j.job.tasks_verified as usize != j.tasks.len() {
-                    bail!(
-                        "job {id}: {} of {} tasks failed",
-                        j.job.tasks_failed,
-                        j.tasks.len()
-                    );
-                }
-                break;
+    Ok(ids)
+}
+
+/// Waits until job `id` settled with every task verified; fails, saying why, if no task of it
+/// was verified for [`STALL_BLOCKS_MAX`] blocks or everything took over [`SETTLE_WAIT_MAX`].
+async fn wait_settled(
+    client: &Client,
+    id: &JobId,
+    heads: &mut yun_client::HeadFollower,
+    start: Instant,
+) -> anyhow::Result<()> {
+    // Verified tasks so far, and the height at which that count was first seen.
+    let mut progress: Option<(u64, u64)> = None;
+    loop {
+        let j = client.job(id).await?;
+        if j.job.status == JobStatus::Settled {
+            if j.job.tasks_verified as usize != j.tasks.len() {
+                bail!(
+                    "job {id}: {} of {} tasks failed",
+                    j.job.tasks_failed,
+                    j.tasks.len()
+                );
             }
-            if start.elapsed() > Duration::from_secs(1_800) {
-                bail!("job {id} not settled after 30 minutes");
-            }
-            let _ = tokio::time::timeout(Duration::from_secs(1), heads.next()).await;
+            return Ok(());
         }
+        let verified = u64::from(j.job.tasks_verified);
+        let since = match progress {
+            Some((v, h)) if v == verified => h,
+            _ => j.height,
+        };
+        progress = Some((verified, since));
+        if j.height >= since + STALL_BLOCKS_MAX {
+            bail!(stalled(client, id, verified, since, j.height).await);
+        }
+        if start.elapsed() > SETTLE_WAIT_MAX {
+            bail!("job {id} not settled after {SETTLE_WAIT_MAX:?}");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), heads.next()).await;
     }
-    Ok(start.elapsed())
+}
+
+/// Why a job stopped progressing: what `yun job why` says about it and every provider's bond.
+async fn stalled(client: &Client, id: &JobId, verified: u64, since: u64, now: u64) -> String {
+    let mut out = format!(
+        "job {id}: no task verified from height {since} to {now} (over {STALL_BLOCKS_MAX} \
+         blocks; {verified} verified) — the market is stuck"
+    );
+    match client.job_why(id).await {
+        Ok(w) => {
+            let why = crate::market_text::why(&w);
+            for line in why.lines().take(STALL_WHY_LINES_MAX) {
+                out += &format!("\n  {line}");
+            }
+        }
+        Err(e) => out += &format!("\n  job why: {e}"),
+    }
+    match (client.providers(100, None).await, client.market().await) {
+        (Ok(ps), Ok(m)) => {
+            out += &format!(
+                "\n  providers (provider_bond_min {}):",
+                m.params.provider_bond_min
+            );
+            for p in ps.providers {
+                let v = &p.provider;
+                out += &format!(
+                    "\n    {}: bond {}, slashed {}, {:?}, {} in flight, {} verified",
+                    p.address, v.bond, v.slashed, v.status, v.tasks_in_flight, v.tasks_verified
+                );
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => out += &format!("\n  providers: {e}"),
+    }
+    out
 }
 
 fn run_pi(sandbox: &Sandbox, program: &[u8], samples: u64) -> anyhow::Result<Duration> {
