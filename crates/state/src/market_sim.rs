@@ -509,11 +509,12 @@ impl Sim {
                 ReplicaState::Assigned { .. } => {
                     let mut v =
                         choose_verdict(&self.cfg, self.roles[p], &view, &self.s.params, &who, &t);
-                    if self.roles[p] == Role::Liar && self.cfg.liar_strategy == LiarStrategy::Copy {
-                        if let Some(seen) = visible_verdict(&task, &who) {
-                            v = seen;
-                            self.copied += 1;
-                        }
+                    if self.roles[p] == Role::Liar
+                        && self.cfg.liar_strategy == LiarStrategy::Copy
+                        && let Some(seen) = visible_verdict(&task, &who)
+                    {
+                        v = seen;
+                        self.copied += 1;
                     }
                     let salt = Hash32::digest(
                         &[name.as_bytes(), t.job.as_bytes(), &t.index.to_be_bytes()].concat(),

@@ -6,8 +6,9 @@
 
 use commonware_cryptography::Signer as _;
 use yun_state::MemState;
+use yun_state::market::ReplicaState;
 use yun_state::market_sim::{SimConfig, simulate};
-use yun_state::scenario::{Scenario, key_of};
+use yun_state::scenario::{Scenario, addr, key_of};
 use yun_state::scenario_market::{Commitments, job_spec, offer, verdict};
 use yun_state::scenario_staking::{delegate, register_validator, undelegate};
 use yun_types::evidence::sign_conflicting_notarize;
@@ -156,7 +157,14 @@ fn story() -> Scenario {
     // The jobs got where the story says (a pin on the path, not just on the bytes).
     assert!(s.job(&replicated).tasks_verified >= 1);
     assert!(s.job(&adaptive).tasks_verified >= 1);
-    assert!(!s.provider("liar").slashed.is_zero());
+    // The liar was outvoted (never slashed for a vote: issue 14), unpaid for it.
+    let outvoted = (0..s.job(&replicated).spec.tasks.len() as u32).any(|i| {
+        s.task(&replicated, i)
+            .replicas
+            .iter()
+            .any(|r| r.provider == addr("liar") && r.state == ReplicaState::Unsettled)
+    });
+    assert!(outvoted, "the liar was outvoted");
     assert!(!s.provider("mute").slashed.is_zero());
     assert!(!s.validator("v1").slashed.is_zero());
     s
@@ -168,7 +176,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "5355f292549668f3ff4e7a1c16176fd6c2768d75d211686002ea6a8cf8e9297d"
+        "b0216f1491030aae0b0c6185d537f6f9ce0d3e85506d2ab363b782682802de3a"
     );
 }
 
@@ -185,7 +193,7 @@ fn golden_market_sim_report_is_unchanged() {
     let digest = blake3::hash(format!("{report:?}").as_bytes()).to_hex();
     assert_eq!(
         digest.as_str(),
-        "e6d3f878803399e25d41ef65f545cf020ea679a71f48997d23d60e7ec4053a18",
+        "3069b1b15cf78efbf00ed92fe6931ab6496259efbc6893855a8281b381630362",
         "{report:?}"
     );
 }

@@ -62,11 +62,11 @@ fn a_replica_cannot_claim_more_fuel_than_its_task_allows() {
 }
 
 /// A provider whose replica revealed cannot leave while the task waits for more replicas (no
-/// quorum yet): its bond must still be there for the verdict. Once the verdict is in, it is
-/// paid — or, as a dissenter, slashed — and only then may it exit (issue 15: a dissenter
-/// that exits is still slashed).
+/// quorum yet): its bond stays until the verdict (issue 15). Once the verdict is in, it is
+/// paid — or, outvoted, unpaid and distrusted (a vote never slashes: issue 14) — and only
+/// then may it exit.
 #[test]
-fn a_provider_awaiting_a_verdict_cannot_leave_and_a_dissenter_is_still_slashed() {
+fn a_provider_awaiting_a_verdict_cannot_leave_until_it_is_in() {
     let mut s = market(&["p1", "p2", "p3"]);
     for p in ["p1", "p2"] {
         s.tx(p).act(offer().ask(10).register(BOND)).expect_ok();
@@ -106,13 +106,10 @@ fn a_provider_awaiting_a_verdict_cannot_leave_and_a_dissenter_is_still_slashed()
         state_of(&mut s, "p1"),
         Some(ReplicaState::Paid { .. })
     ));
-    assert!(matches!(
-        state_of(&mut s, "p2"),
-        Some(ReplicaState::Slashed { .. })
-    ));
+    assert_eq!(state_of(&mut s, "p2"), Some(ReplicaState::Unsettled));
     assert!(
-        !s.provider("p2").slashed.is_zero(),
-        "the dissenter's bond was there"
+        s.provider("p2").earned.is_zero(),
+        "the outvoted is not paid"
     );
     // With its verdicts in, each may go.
     for p in ["p1", "p2"] {
