@@ -383,7 +383,7 @@ pub fn requester(r: &RequesterResponse) -> String {
          jobs posted:   {}\n\
          verified:      {} tasks, {} fuel\n\
          spent:         {}\n\
-         compensation:  {} (from slashed dissenters)",
+         compensation:  {} (shares of dissent slashes; votes no longer slash)",
         r.address,
         r.stats.jobs_posted,
         r.stats.tasks_verified,

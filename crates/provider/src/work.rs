@@ -10,7 +10,7 @@ use yun_client::Client;
 use yun_exec::{Outcome, RunError, Sandbox, Status, Task};
 use yun_types::Hash32;
 use yun_types::api::AssignmentView;
-use yun_types::market::{TaskRef, Verdict, task_seed};
+use yun_types::market::{CannotRun, TaskRef, Verdict, task_seed};
 
 /// A deliberate misbehaviour, for tests and demonstrations of verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +74,14 @@ impl Runner {
         if !self.run_delay.is_zero() {
             tokio::time::sleep(self.run_delay).await;
         }
-        let program = self.blob(&a.program_hash, a.program_bytes).await?;
-        let stdin = self.blob(&a.task.input_hash, a.task.input_bytes).await?;
+        // The job's own data unfit to run is a verdict (cannot-run), not silence: every honest
+        // replica finds the same, so it is verified and paid like any other.
+        let Some(program) = self.blob(&a.program_hash, a.program_bytes).await? else {
+            return Ok(Verdict::cannot_run(CannotRun::ProgramSizeMismatch, 0));
+        };
+        let Some(stdin) = self.blob(&a.task.input_hash, a.task.input_bytes).await? else {
+            return Ok(Verdict::cannot_run(CannotRun::InputSizeMismatch, 0));
+        };
         let task = Task {
             args: a.task.args.iter().map(|t| t.0.clone()).collect(),
             stdin,
@@ -88,21 +94,27 @@ impl Runner {
         let _core = self.cores.acquire().await.context("agent stopping")?;
         self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outcome = crate::blocking(move || {
-            let outcome = sandbox.run_module(&program, &task).map_err(|e| match e {
-                RunError::Refused(r) => {
-                    anyhow::anyhow!("module refused: {} ({})", r.name(), r.code())
+            let outcome = match sandbox.run_module(&program, &task) {
+                Ok(o) => o,
+                // Admission is deterministic: every replica refuses the same module alike.
+                Err(RunError::Refused(r)) => {
+                    return Ok(Err(Verdict::cannot_run(CannotRun::ModuleRefused, r.code())));
                 }
-                RunError::Fault(f) => anyhow::anyhow!("host fault: {f}"),
-            })?;
+                Err(RunError::Fault(f)) => anyhow::bail!("host fault: {f}"),
+            };
             // Kept before anything is committed, so every committed verdict can be served;
             // the agent syncs the store once for a batch of finished tasks before journaling
             // them.
             blobs
                 .put_bytes_unsynced(&outcome.archive)
                 .context("storing the output archive")?;
-            Ok(outcome)
+            Ok(Ok(outcome))
         })
         .await?;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(cannot_run) => return Ok(cannot_run),
+        };
         let mut verdict = verdict_of(&outcome);
         if self.fault == Some(Fault::WrongOutput) {
             verdict.output_digest =
@@ -111,30 +123,34 @@ impl Runner {
         Ok(verdict)
     }
 
-    /// A blob from the local store, else from the node (verified by the client, then kept).
-    async fn blob(&self, hash: &Hash32, bytes: u64) -> anyhow::Result<Vec<u8>> {
+    /// A blob from the local store, else from the node (verified by the client, then kept);
+    /// `None` if its size is not the one the job declares (content-addressed, so every replica
+    /// sees the same: the requester's mistake, a cannot-run verdict).
+    async fn blob(&self, hash: &Hash32, bytes: u64) -> anyhow::Result<Option<Vec<u8>>> {
         if bytes == 0 {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         }
         let (blobs, h) = (self.blobs.clone(), *hash);
         // Reading a local blob checks its hash: blocking work.
         if let Some(b) = crate::blocking(move || Ok(blobs.get(&h)?)).await? {
-            return Ok(b);
+            return Ok((b.len() as u64 == bytes).then_some(b));
         }
-        let b = self
-            .node
-            .get_blob(hash, bytes)
-            .await
-            .with_context(|| format!("fetching blob {hash} from the node"))?;
-        anyhow::ensure!(
-            b.len() as u64 == bytes,
-            "blob {hash} has {} bytes, the job says {bytes}",
-            b.len()
-        );
+        let b = match self.node.get_blob(hash, bytes).await {
+            Ok(b) => b,
+            Err(yun_client::ClientError::BlobTooLarge { .. }) => return Ok(None),
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("fetching blob {hash} from the node"))
+                );
+            }
+        };
+        if b.len() as u64 != bytes {
+            return Ok(None);
+        }
         let blobs = self.blobs.clone();
         crate::blocking(move || {
             blobs.put_bytes(&b)?;
-            Ok(b)
+            Ok(Some(b))
         })
         .await
     }

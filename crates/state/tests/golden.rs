@@ -193,7 +193,7 @@ fn golden_market_sim_report_is_unchanged() {
     let digest = blake3::hash(format!("{report:?}").as_bytes()).to_hex();
     assert_eq!(
         digest.as_str(),
-        "3069b1b15cf78efbf00ed92fe6931ab6496259efbc6893855a8281b381630362",
+        "1172a54860ab848506c7abf66ee322bf0947630c1c3528cf963ebb772a325dd3",
         "{report:?}"
     );
 }

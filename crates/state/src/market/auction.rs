@@ -325,11 +325,18 @@ impl ClassPool {
 
     /// Draws `b.units` distinct providers for the task, none of them the requester or already
     /// on the task, each with a free slot; `None` (and nothing taken) if there are not enough.
+    /// A provider whose replica of this task expired is drawn only if the others are not
+    /// enough: it is not barred (a task that expired at every provider must still be matched,
+    /// and so reach `task_expirations_max` and fail), but it is the last resort.
     fn choose(&mut self, sellers: &[Seller], env: &BlockEnv, b: &Buyer) -> Option<Vec<usize>> {
         let mut out: Vec<(usize, usize, u128)> = Vec::with_capacity(b.units);
         let mut aside: Vec<(usize, u128)> = Vec::new();
+        let mut expired_here: Vec<(usize, usize, u128)> = Vec::new();
         let mut i = 0u32;
-        while out.len() < b.units && self.pool.live() >= b.units - out.len() {
+        while out.len() < b.units
+            && self.pool.live() > 0
+            && self.pool.live() + expired_here.len() >= b.units - out.len()
+        {
             let pos = self
                 .pool
                 .find(draw::draw(env, &b.task_ref, i, self.pool.total()));
@@ -341,18 +348,25 @@ impl ClassPool {
                 continue;
             }
             let w = self.pool.remove(pos);
-            // A provider whose replica expired may be drawn again: otherwise a task that
-            // expired at every provider could never be matched nor fail.
-            let on_task = b
+            let (live, expired) = b
                 .task
                 .replicas
                 .iter()
-                .any(|r| r.provider == s.address && r.state != ReplicaState::Expired);
-            if on_task || s.address == b.requester {
+                .filter(|r| r.provider == s.address)
+                .fold((false, false), |(l, e), r| {
+                    let x = r.state == ReplicaState::Expired;
+                    (l || !x, e || x)
+                });
+            if live || s.address == b.requester {
                 aside.push((pos, w));
+            } else if expired {
+                expired_here.push((pos, si, w));
             } else {
                 out.push((pos, si, w));
             }
+        }
+        while out.len() < b.units && !expired_here.is_empty() {
+            out.push(expired_here.remove(0));
         }
         let enough = out.len() == b.units;
         for (pos, si, w) in &out {
@@ -360,6 +374,9 @@ impl ClassPool {
             if sellers[*si].provider.free_slots() > 1 || !enough {
                 self.pool.restore(*pos, *w);
             }
+        }
+        for (pos, _, w) in expired_here {
+            self.pool.restore(pos, w);
         }
         for (pos, w) in aside {
             self.pool.restore(pos, w);
