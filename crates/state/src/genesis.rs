@@ -40,7 +40,7 @@ pub enum GenesisError {
     #[error("validator {0}: a non-zero self bond must be at least validator_self_bond_min")]
     SelfBond(String),
     #[error(
-        "validator {0}: its seed_key is not a BLS12-381 public key (write the genesis with `yun`, which derives it from the validator's node key)"
+        "validator {0}: its seed_key is not a BLS12-381 public key (a genesis from before block randomness: start over with `yun devnet --reset`, or write the genesis again with `yun`, which derives the key from the validator's node key)"
     )]
     SeedKey(String),
 }
