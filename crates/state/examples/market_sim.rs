@@ -158,7 +158,7 @@ fn main() {
         base.bond_multiple,
     );
     println!(
-        "chain: default market params (prior 200,000 ppm, commit/reveal windows 20 blocks, dissent slash 10 %, silence slash 1 %)"
+        "chain: default market params (prior 200,000 ppm, commit/reveal windows 20 blocks, withheld-reveal slash 10 %, silence slash 1 %, no slash for a vote)"
     );
     println!(
         "wrong-accept = verified tasks with the liars' verdict ÷ verified; cost = replicas that ran ÷ verified (1st/2nd = jobs posted in the first/second half); liar share = replicas run by liars ÷ replicas run"

@@ -62,8 +62,8 @@ pub struct SimConfig {
     pub liars_undercut: bool,
     /// Job deadline, in blocks after posting.
     pub deadline_in: u64,
-    /// Every provider's bond, in multiples of the minimum (so a liar survives many 10 %
-    /// dissent slashes before it drops below the minimum and stops receiving tasks).
+    /// Every provider's bond, in multiples of the minimum (so a provider survives many
+    /// silence and withheld-reveal slashes before it drops below the minimum).
     pub bond_multiple: u128,
 }
 
