@@ -442,79 +442,102 @@ async fn wait_until(
 /// nobody is slashed, and the rest of the escrow goes back (issue 15).
 #[test]
 fn a_refused_module_is_a_paid_cannot_run_verdict_not_a_slash() {
-    use yun_types::market::{JobSpec, TaskSpec, Verification};
-    use yun_types::{Action, Hash32, Tx};
     let net = Net::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let agents = [
-            net.agent(0, None, Duration::ZERO).await,
-            net.agent(1, None, Duration::ZERO).await,
-        ];
         // A wasm header and then garbage: admission refuses it, the same on every host.
         let garbage = b"\0asm\x01\0\0\0not a module at all".to_vec();
         let program_hash = net.client.put_blob(garbage.clone()).await.unwrap();
-        let status = net.client.status().await.unwrap();
-        let dev0 = yun_cli::keys::dev_account(0);
-        let key = key_from_mnemonic(&dev0.mnemonic.parse().unwrap());
-        let spec = JobSpec {
-            program_hash,
-            program_bytes: garbage.len() as u64,
-            tasks: vec![TaskSpec {
-                input_hash: Hash32::digest(&[]),
-                input_bytes: 0,
-                args: Vec::new(),
-            }],
-            fuel_per_task: 100_000_000,
-            memory_bytes_per_task: 32 << 20,
-            verification: Verification::Replicate { k: 2, quorum: 2 },
-            bid_per_mfuel: Amount::new(1_000),
-            deadline_height: status.height + 2_000,
-            required_labels: Vec::new(),
-            reduce: None,
-            data_sources: Vec::new(),
-        };
-        let before = net.balance(&dev0.address).await;
-        let tx = Tx {
-            chain_id: status.chain_id.clone(),
-            nonce: net.client.account(&dev0.address).await.unwrap().next_nonce,
-            fee: status.min_fee,
-            expires_at_height: status.height + 600,
-            action: Action::PostJob { spec },
-        }
-        .sign(&key);
-        let id = net.client.submit(&tx).await.unwrap();
-        // The job exists once its transaction is in a block.
-        for _ in 0..600 {
-            if net.client.job(&id).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let job = wait_until(&net.client, &id, |j| j.job.status == JobStatus::Settled).await;
-        let t = &job.tasks[0];
-        let TaskPhase::Verified { verdict } = t.task.phase else {
-            panic!("not verified: {t:?}")
-        };
-        assert!(verdict.is_cannot_run(), "{verdict:?}");
-        assert_eq!(t.task.replicas.len(), 2);
-        for r in &t.task.replicas {
-            assert!(matches!(r.state, ReplicaState::Paid { .. }), "{r:?}");
-        }
-        for a in &agents {
-            let p = net.client.provider(&a.address).await.unwrap().provider;
-            assert_eq!(p.slashed, Amount::ZERO, "an honest provider was slashed");
-            assert!(p.earned > Amount::ZERO, "checking was not paid");
-        }
-        assert_eq!(job.job.escrow, Amount::ZERO);
-        let after = net.balance(&dev0.address).await;
-        assert_eq!(
-            before.base_units() - after.base_units(),
-            job.job.spent.base_units() + status.min_fee.base_units(),
-            "the requester paid the checking and the fee, and got the rest back"
-        );
-        for a in agents {
-            a.shutdown().await.unwrap();
-        }
+        cannot_run_is_paid(&net, program_hash, garbage.len() as u64, 0).await;
     });
+}
+
+/// The same for an input the requester never uploaded: the replicas agree it is missing.
+#[test]
+fn a_missing_input_is_a_paid_cannot_run_verdict_not_a_slash() {
+    let net = Net::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pi = std::fs::read(guest("pi")).unwrap();
+        let program_hash = net.client.put_blob(pi.clone()).await.unwrap();
+        cannot_run_is_paid(&net, program_hash, pi.len() as u64, 1_000).await;
+    });
+}
+
+/// Posts one task of `program` (with a never-uploaded input of `input_bytes`, if any) at
+/// k = 2 on two providers, and checks it ends as a paid cannot-run verdict, no one slashed.
+async fn cannot_run_is_paid(
+    net: &Net,
+    program_hash: yun_types::Hash32,
+    program_bytes: u64,
+    input_bytes: u64,
+) {
+    use yun_types::market::{JobSpec, TaskSpec, Verification};
+    use yun_types::{Action, Hash32, Tx};
+    let agents = [
+        net.agent(0, None, Duration::ZERO).await,
+        net.agent(1, None, Duration::ZERO).await,
+    ];
+    let status = net.client.status().await.unwrap();
+    let dev0 = yun_cli::keys::dev_account(0);
+    let key = key_from_mnemonic(&dev0.mnemonic.parse().unwrap());
+    let spec = JobSpec {
+        program_hash,
+        program_bytes,
+        tasks: vec![TaskSpec {
+            input_hash: Hash32::digest(b"an input nobody uploaded"),
+            input_bytes,
+            args: Vec::new(),
+        }],
+        fuel_per_task: 100_000_000,
+        memory_bytes_per_task: 32 << 20,
+        verification: Verification::Replicate { k: 2, quorum: 2 },
+        bid_per_mfuel: Amount::new(1_000),
+        deadline_height: status.height + 2_000,
+        required_labels: Vec::new(),
+        reduce: None,
+        data_sources: Vec::new(),
+    };
+    let before = net.balance(&dev0.address).await;
+    let tx = Tx {
+        chain_id: status.chain_id.clone(),
+        nonce: net.client.account(&dev0.address).await.unwrap().next_nonce,
+        fee: status.min_fee,
+        expires_at_height: status.height + 600,
+        action: Action::PostJob { spec },
+    }
+    .sign(&key);
+    let id = net.client.submit(&tx).await.unwrap();
+    // The job exists once its transaction is in a block.
+    for _ in 0..600 {
+        if net.client.job(&id).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let job = wait_until(&net.client, &id, |j| j.job.status == JobStatus::Settled).await;
+    let t = &job.tasks[0];
+    let TaskPhase::Verified { verdict } = t.task.phase else {
+        panic!("not verified: {t:?}")
+    };
+    assert!(verdict.is_cannot_run(), "{verdict:?}");
+    assert_eq!(t.task.replicas.len(), 2);
+    for r in &t.task.replicas {
+        assert!(matches!(r.state, ReplicaState::Paid { .. }), "{r:?}");
+    }
+    for a in &agents {
+        let p = net.client.provider(&a.address).await.unwrap().provider;
+        assert_eq!(p.slashed, Amount::ZERO, "an honest provider was slashed");
+        assert!(p.earned > Amount::ZERO, "checking was not paid");
+    }
+    assert_eq!(job.job.escrow, Amount::ZERO);
+    let after = net.balance(&dev0.address).await;
+    assert_eq!(
+        before.base_units() - after.base_units(),
+        job.job.spent.base_units() + status.min_fee.base_units(),
+        "the requester paid the checking and the fee, and got the rest back"
+    );
+    for a in agents {
+        a.shutdown().await.unwrap();
+    }
 }

@@ -12,6 +12,16 @@ use yun_types::Hash32;
 use yun_types::api::AssignmentView;
 use yun_types::market::{CannotRun, TaskRef, Verdict, task_seed};
 
+/// Why the job's own data cannot be run (see [`Runner::blob`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unfit {
+    WrongSize,
+    Missing,
+}
+
+/// The node's answer for a blob it does not hold.
+const BLOB_NOT_FOUND: u16 = yun_types::api::ApiErrorKind::BlobNotFound as u16;
+
 /// A deliberate misbehaviour, for tests and demonstrations of verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -76,11 +86,19 @@ impl Runner {
         }
         // The job's own data unfit to run is a verdict (cannot-run), not silence: every honest
         // replica finds the same, so it is verified and paid like any other.
-        let Some(program) = self.blob(&a.program_hash, a.program_bytes).await? else {
-            return Ok(Verdict::cannot_run(CannotRun::ProgramSizeMismatch, 0));
+        let program = match self.blob(&a.program_hash, a.program_bytes).await? {
+            Ok(b) => b,
+            Err(Unfit::WrongSize) => {
+                return Ok(Verdict::cannot_run(CannotRun::ProgramSizeMismatch, 0));
+            }
+            Err(Unfit::Missing) => return Ok(Verdict::cannot_run(CannotRun::DataMissing, 0)),
         };
-        let Some(stdin) = self.blob(&a.task.input_hash, a.task.input_bytes).await? else {
-            return Ok(Verdict::cannot_run(CannotRun::InputSizeMismatch, 0));
+        let stdin = match self.blob(&a.task.input_hash, a.task.input_bytes).await? {
+            Ok(b) => b,
+            Err(Unfit::WrongSize) => {
+                return Ok(Verdict::cannot_run(CannotRun::InputSizeMismatch, 0));
+            }
+            Err(Unfit::Missing) => return Ok(Verdict::cannot_run(CannotRun::DataMissing, 1)),
         };
         let task = Task {
             args: a.task.args.iter().map(|t| t.0.clone()).collect(),
@@ -124,20 +142,28 @@ impl Runner {
     }
 
     /// A blob from the local store, else from the node (verified by the client, then kept);
-    /// `None` if its size is not the one the job declares (content-addressed, so every replica
-    /// sees the same: the requester's mistake, a cannot-run verdict).
-    async fn blob(&self, hash: &Hash32, bytes: u64) -> anyhow::Result<Option<Vec<u8>>> {
+    /// `Unfit` if its size is not the one the job declares (content-addressed, so every
+    /// replica sees the same: the requester's mistake) or the node has no such blob: both are
+    /// cannot-run verdicts, not silence.
+    async fn blob(&self, hash: &Hash32, bytes: u64) -> anyhow::Result<Result<Vec<u8>, Unfit>> {
         if bytes == 0 {
-            return Ok(Some(Vec::new()));
+            return Ok(Ok(Vec::new()));
         }
         let (blobs, h) = (self.blobs.clone(), *hash);
         // Reading a local blob checks its hash: blocking work.
         if let Some(b) = crate::blocking(move || Ok(blobs.get(&h)?)).await? {
-            return Ok((b.len() as u64 == bytes).then_some(b));
+            return Ok(if b.len() as u64 == bytes {
+                Ok(b)
+            } else {
+                Err(Unfit::WrongSize)
+            });
         }
         let b = match self.node.get_blob(hash, bytes).await {
             Ok(b) => b,
-            Err(yun_client::ClientError::BlobTooLarge { .. }) => return Ok(None),
+            Err(yun_client::ClientError::BlobTooLarge { .. }) => return Ok(Err(Unfit::WrongSize)),
+            Err(yun_client::ClientError::Rejected(r)) if r.code == BLOB_NOT_FOUND => {
+                return Ok(Err(Unfit::Missing));
+            }
             Err(e) => {
                 return Err(
                     anyhow::Error::new(e).context(format!("fetching blob {hash} from the node"))
@@ -145,12 +171,12 @@ impl Runner {
             }
         };
         if b.len() as u64 != bytes {
-            return Ok(None);
+            return Ok(Err(Unfit::WrongSize));
         }
         let blobs = self.blobs.clone();
         crate::blocking(move || {
             blobs.put_bytes(&b)?;
-            Ok(Some(b))
+            Ok(Ok(b))
         })
         .await
     }

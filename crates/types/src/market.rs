@@ -372,6 +372,10 @@ pub enum CannotRun {
     ProgramSizeMismatch = 2,
     /// A task's input bytes are not the size the job declares.
     InputSizeMismatch = 3,
+    /// A program or input the job names is on no node the provider can reach. Not provable
+    /// on chain yet (that needs storage receipts), so it is only as good as the replicas that
+    /// agree: one claiming it wrongly is outvoted (unpaid, distrusted), never paid for it.
+    DataMissing = 4,
 }
 
 impl Verdict {
