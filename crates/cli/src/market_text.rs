@@ -357,7 +357,7 @@ pub fn market(m: &MarketResponse) -> String {
          recent clearing: {clearing}\n\
          parameters:      bond min {}, unbonding {} blocks, commit/reveal windows {}/{} blocks,\n\
          \x20                price floor {}, target utilization {}, step 1/{} per block,\n\
-         \x20                slash dissent {} / silent {} (to requester {})",
+         \x20                slash withheld reveal {} / silent {}",
         m.height,
         m.price_index.compute_per_mfuel,
         m.slots_total,
@@ -373,7 +373,6 @@ pub fn market(m: &MarketResponse) -> String {
         p.price_step_divisor,
         bps(u32::from(p.slash_dissent_bps)),
         bps(u32::from(p.slash_silent_bps)),
-        bps(u32::from(p.slash_to_requester_bps)),
     )
 }
 

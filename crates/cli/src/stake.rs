@@ -1,7 +1,8 @@
 //! `yun stake …`: delegated proof of stake from the command line — register and unjail a
 //! validator, delegate and undelegate, and show the validator set and an account's stake.
-//! A validator's account is its node's consensus key, so `register` and `unjail` usually sign
-//! with `--from @PATH/node.key` (the node's key file, read here and never sent anywhere).
+//! A validator's account is its node's consensus key, so `register` and `unjail` sign with
+//! `--from @PATH/node.key` (the node's key file, read here and never sent anywhere); `register`
+//! must, since it derives the validator's seed key from the signing key.
 
 use crate::args::{ClientOpts, amount};
 use crate::keys;

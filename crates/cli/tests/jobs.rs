@@ -194,9 +194,8 @@ fn verified_job_pays_exactly_and_the_liar_is_outvoted() {
             .params
             .market
             .protocol_fee_bps;
-        let net_of = |due: u128| {
-            due - (due / 10_000 * u128::from(fee_bps) + due % 10_000 * u128::from(fee_bps) / 10_000)
-        };
+        let net_of =
+            |due: u128| due - yun_state::arith::bps_of(Amount::new(due), fee_bps).base_units();
         let mut gross = 0u128;
         let mut paid = std::collections::BTreeMap::<Address, u128>::new();
         let mut liar_outvoted = 0;
@@ -508,13 +507,17 @@ async fn cannot_run_is_paid(
     }
     .sign(&key);
     let id = net.client.submit(&tx).await.unwrap();
-    // The job exists once its transaction is in a block.
-    for _ in 0..600 {
-        if net.client.job(&id).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The job exists once its transaction is committed; a refusal is reported as such.
+    let landed = net
+        .client
+        .wait_for_tx(&id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        landed.state,
+        yun_types::api::TxState::Committed,
+        "{landed:?}"
+    );
     let job = wait_until(&net.client, &id, |j| j.job.status == JobStatus::Settled).await;
     let t = &job.tasks[0];
     let TaskPhase::Verified { verdict } = t.task.phase else {

@@ -183,7 +183,6 @@ impl NodeConfig {
     }
 }
 
-/// Writes a consensus key as hex (mode 0600 where supported).
 /// Writes a node key file readable by its owner only: the file is created with mode 0600
 /// before the key is written into it, so no other user can open it in between.
 pub fn write_key(path: &Path, key: &PrivateKey) -> anyhow::Result<()> {

@@ -228,9 +228,12 @@ fn check_slashed_once(
 }
 
 /// Counts the seeds of the finalized blocks 1..=`height` on `node` by proposer: `biased`'s own
-/// blocks, and everyone else's, with how many of each have the lowest bit 0 (what the biased
-/// proposer wants).
-pub fn seed_bias(node: &SimNode, biased: &Address, height: u64) -> crate::SeedBiasReport {
+/// blocks, and everyone else's, with how many of each `bias` likes.
+pub fn seed_bias(
+    node: &SimNode,
+    (biased, bias): (&Address, yun_node::app::SeedBias),
+    height: u64,
+) -> crate::SeedBiasReport {
     let mut r = crate::SeedBiasReport::default();
     for h in 1..=height {
         let header = node
@@ -238,7 +241,7 @@ pub fn seed_bias(node: &SimNode, biased: &Address, height: u64) -> crate::SeedBi
             .header(h)
             .expect("store read")
             .expect("a finalized height has a header");
-        let liked = u64::from(header.seed_proof.seed().0[0] & 1 == 0);
+        let liked = u64::from(bias.likes(&header.seed_proof.seed()));
         if header.proposer == *biased {
             r.own_blocks += 1;
             r.own_liked += liked;

@@ -268,8 +268,14 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         checks::await_slashed(&context, &s, &honest_nodes, offender).await;
     }
     let verdict = checks::verify(&s, &honest_nodes, &accepted, offender.as_ref());
-    let seed_bias =
-        biased.map(|b| checks::seed_bias(&nodes[0], &nodes[b].address(), verdict.common_height));
+    let seed_bias = biased.map(|b| {
+        let bias = nodes[b].seed_bias.expect("the biased node has its bias");
+        checks::seed_bias(
+            &nodes[0],
+            (&nodes[b].address(), bias),
+            verdict.common_height,
+        )
+    });
     let mut digest = blake3::Hasher::new();
     digest.update(&verdict.chain_digest);
     digest.update(context.auditor().state().as_bytes());

@@ -300,13 +300,13 @@ pub(crate) fn cancel_job<R: StateReader + ?Sized>(
     Ok(())
 }
 
-/// Finds the caller's replica of a task.
 /// A window is open until both its last height and its block time have passed (so neither
 /// fast blocks nor a stalled chain closes it early).
 fn open_at(env: &BlockEnv, deadline_height: u64, deadline_ms: u64) -> bool {
     env.height <= deadline_height || env.timestamp_ms < deadline_ms
 }
 
+/// Finds the caller's replica of a task (not one that expired or was closed).
 fn my_replica(task: &Task, provider: &Address) -> Result<usize> {
     task.replicas
         .iter()

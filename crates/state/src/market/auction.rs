@@ -365,9 +365,8 @@ impl ClassPool {
                 out.push((pos, si, w));
             }
         }
-        while out.len() < b.units && !expired_here.is_empty() {
-            out.push(expired_here.remove(0));
-        }
+        let short = (b.units - out.len()).min(expired_here.len());
+        out.extend(expired_here.drain(..short));
         let enough = out.len() == b.units;
         for (pos, si, w) in &out {
             // A chosen seller stays in the pool if it will still have a free slot after this one.

@@ -1,6 +1,7 @@
-//! The market's end-of-block step, in this order: return exited bonds, expire silent replicas,
-//! verify and settle revealed tasks, close jobs past their deadline, match pending tasks to
-//! free slots in a sealed call auction, and move the price index (those two in `auction`).
+//! The market's end-of-block step, in this order: return exited bonds, decide due spot checks,
+//! expire silent replicas, verify and settle revealed tasks, close jobs past their deadline,
+//! match pending tasks to free slots in a sealed call auction, and move the price index (those
+//! two in `auction`).
 
 use super::auction::match_tasks;
 use super::escrow::{replica_cap, settle_job_if_done};
@@ -364,7 +365,8 @@ fn settle_verified<R: StateReader + ?Sized>(
 /// weight (reputation at most doubles the weight, `draw`), i.e. of the provider's future
 /// payments, of which the fee takes the same share again; and one step toward being trusted
 /// alone under adaptive verification, where a trusted lie is still spot-checked (a block
-/// after the commit) and costs `slash_dissent_bps` of the bond and all its trust when caught.
+/// after the commit) and, when caught, loses its pay and all its trust (and `slash_dissent_bps`
+/// of its bond only if the reveal is withheld).
 /// The market simulation's table E prices a whole farming campaign.
 fn pay_agreeing<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,

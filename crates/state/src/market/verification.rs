@@ -214,8 +214,9 @@ fn open_or_wait<R: StateReader + ?Sized>(
 
 /// Adaptive verification decides how many replicas a task needs while verdicts are still
 /// sealed: if the committed replicas, were they to agree, would not be trusted enough, another
-/// replica is added before anyone reveals; a lone trusted one is spot-checked one time in
-/// [`SPOT_CHECK_ONE_IN`], decided a block later.
+/// replica is added before anyone reveals; a lone trusted one is spot-checked at the
+/// probation rate of [`spot_check_ppm`] (never below one time in [`SPOT_CHECK_ONE_IN`]),
+/// decided a block later.
 fn adaptive_need<R: StateReader + ?Sized>(
     state: &Overlay<'_, R>,
     env: &BlockEnv,
