@@ -52,6 +52,9 @@ pub const TAG_SEALED: u8 = b'H';
 /// `C` ‖ height ‖ job ‖ task index: a task whose spot check is decided at that height, a
 /// block after its last commit, with that block's seed.
 pub const TAG_SPOT_CHECK: u8 = b'C';
+/// `I` ‖ job: the inputs of a job's reduce task (the verified map outputs, in index order),
+/// written when the chain adds the reduce task.
+pub const TAG_REDUCE_INPUTS: u8 = b'I';
 
 // Block randomness.
 
@@ -104,6 +107,7 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_REQUESTER, "requester"),
     (TAG_SEALED, "sealed"),
     (TAG_SPOT_CHECK, "spot_check"),
+    (TAG_REDUCE_INPUTS, "reduce_inputs"),
     (TAG_VALIDATOR, "validator"),
     (TAG_DELEGATION, "delegation"),
     (TAG_DELEGATED_TO, "delegated_to"),

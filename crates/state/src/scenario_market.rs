@@ -13,8 +13,8 @@ use crate::market::why::{TaskWhy, explain_job};
 use crate::scenario::{Scenario, Step, addr};
 use std::collections::BTreeMap;
 use yun_types::market::{
-    JobId, JobSpec, Label, ProviderSpec, ResultCommit, ResultReveal, TaskRef, TaskSpec, Text,
-    Verdict, Verification,
+    JobId, JobSpec, Label, ProviderSpec, ReduceSpec, ResultCommit, ResultReveal, TaskRef, TaskSpec,
+    Text, Verdict, Verification,
 };
 use yun_types::{Action, Amount, Hash32};
 
@@ -127,6 +127,15 @@ impl JobDraft {
         self.spec.required_labels.push(Label {
             key: key.into(),
             value: value.into(),
+        });
+        self
+    }
+    /// Adds a reduce step (its program is never run in `state`: only its hash is recorded).
+    pub fn reduce(mut self) -> Self {
+        self.spec.reduce = Some(ReduceSpec {
+            program_hash: Hash32::digest(b"reduce program"),
+            program_bytes: 1_000,
+            args: vec!["--merge".into()],
         });
         self
     }

@@ -13,8 +13,8 @@ pub use crate::api_staking::{
     ValidatorView, ValidatorsResponse,
 };
 pub use crate::market_records::{
-    FailReason, Job, JobStatus, Provider, ProviderStatus, Replica, ReplicaState, RequesterStats,
-    Task, TaskPhase,
+    FailReason, Job, JobStatus, Provider, ProviderStatus, ReduceInput, Replica, ReplicaState,
+    RequesterStats, Task, TaskPhase,
 };
 pub use crate::market_why::{Excluded, TaskWhy, WaitReason};
 
@@ -434,7 +434,12 @@ pub struct AssignmentView {
     pub program_bytes: u64,
     pub fuel_per_task: u64,
     pub memory_bytes_per_task: u64,
+    /// For a map task, its input and arguments; for the reduce task, no input and the reduce's
+    /// arguments (`program_hash` is then the reduce program's).
     pub task: TaskSpec,
+    /// Set for the reduce task: the verified map outputs it runs over, in index order.
+    #[serde(default)]
+    pub reduce_inputs: Option<Vec<ReduceInput>>,
 }
 
 /// `GET /v1/providers/{address}/assignments`.
@@ -462,7 +467,22 @@ pub struct JobResponse {
     /// The state record, its fields inline.
     #[serde(flatten)]
     pub job: Job,
+    /// The map tasks (the reduce task, once added, is `reduce.task`).
     pub tasks: Vec<TaskView>,
+    /// The reduce step on the network, once the chain added it (every map task ended and one
+    /// has an accepted output). Its verified verdict's digest names the reduce's output.
+    #[serde(default)]
+    pub reduce: Option<ReduceView>,
+}
+
+/// A job's reduce task: its inputs, fixed when it was added, and the task record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReduceView {
+    pub index: u32,
+    pub inputs: Vec<ReduceInput>,
+    /// The state record, its fields inline.
+    #[serde(flatten)]
+    pub task: Task,
 }
 
 /// `GET /v1/jobs/{id}/why`: every unfinished task (finished ones are left out).

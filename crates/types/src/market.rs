@@ -240,7 +240,10 @@ codec_struct!(TaskSpec {
     args: list(TASK_ARGS_MAX, TASK_ARG_BYTES_MAX),
 });
 
-/// The optional reduce step, run over all verified outputs once every task is verified.
+/// The optional reduce step. Once every map task has ended and at least one has an accepted
+/// output, the chain adds a reduce task (index: the number of map tasks) that runs this
+/// program over those outputs on the network, with the job's fuel, memory, verification and
+/// bid; `yun job submit --reduce local` runs it on the requester's machine instead.
 #[derive(
     Debug,
     Clone,
@@ -376,6 +379,10 @@ pub enum CannotRun {
     /// on chain yet (that needs storage receipts), so it is only as good as the replicas that
     /// agree: one claiming it wrongly is outvoted (unpaid, distrusted), never paid for it.
     DataMissing = 4,
+    /// A reduce task's inputs (the verified map outputs, unpacked) exceed what the sandbox
+    /// takes under `/in`; detail: 1 bytes (`IN_BYTES_MAX`), 2 files (`IN_FILES_MAX`), 3 a
+    /// name or path too long. Fixed by the outputs' digests, so every replica finds the same.
+    ReduceInputTooLarge = 5,
 }
 
 impl Verdict {

@@ -152,6 +152,23 @@ pub struct Job {
 }
 
 impl Job {
+    /// The index of the job's reduce task, if it has a reduce step: one past the map tasks.
+    /// The task itself exists only once every map task ended and one was verified.
+    pub fn reduce_index(&self) -> Option<u32> {
+        self.spec
+            .reduce
+            .as_ref()
+            .map(|_| self.spec.tasks.len() as u32)
+    }
+
+    /// The reduce task was added: one more open task.
+    pub fn task_added(&mut self) {
+        self.tasks_open = self
+            .tasks_open
+            .checked_add(1)
+            .expect("invariant: at most the job's task count plus its reduce is open");
+    }
+
     /// An open task failed.
     pub fn task_failed(&mut self) {
         self.close_task();
@@ -346,6 +363,30 @@ impl Task {
             .filter(|r| r.state != ReplicaState::Expired)
             .count()
     }
+}
+
+/// One input of a job's reduce task: a verified map task's output, as its verdict records it.
+/// The list is fixed by the chain when the reduce task is added (every map task with an
+/// accepted output, in index order) and stored with the job, so every reducer reads the same.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+    ToSchema,
+)]
+pub struct ReduceInput {
+    /// The map task's index (its files appear as `/in/NNNNN.stdout`, `/in/NNNNN.NAME`).
+    pub index: u32,
+    /// The accepted output archive's blake3, served by the providers paid for it.
+    pub output_digest: Hash32,
 }
 
 /// Market-wide numbers the end-of-block step maintains.

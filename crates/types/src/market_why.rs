@@ -41,6 +41,10 @@ pub enum WaitReason {
     /// All verdicts are in; verified at the end of this block.
     Verifying,
     JobClosed,
+    /// The reduce task: added once every map task has ended (and one has an output).
+    WaitingForMaps {
+        maps_open: u32,
+    },
     /// The task failed; `unmet` is what kept it from getting its replicas, when that is why.
     Failed {
         fail: FailReason,
@@ -79,6 +83,9 @@ impl WaitReason {
             Self::WaitingForReveals => "running: waiting for providers to reveal".into(),
             Self::Verifying => "all verdicts are in: verified at the end of this block".into(),
             Self::JobClosed => "the job is closed: no new replicas".into(),
+            Self::WaitingForMaps { maps_open } => format!(
+                "the reduce step runs on the network once every map task has ended: {maps_open} still open"
+            ),
             Self::Failed { fail, unmet } => {
                 let why = match fail {
                     FailReason::NoQuorum => {

@@ -1,8 +1,10 @@
 //! The market's transactions: provider lifecycle, posting and cancelling jobs, and the
 //! commit-reveal of results. Each checks everything before writing anything.
 
-use super::escrow::{escrow_for, settle_job_if_done};
+use super::escrow::escrow_for;
+pub use super::escrow::initial_replicas;
 use super::records::*;
+use super::reduce::settle_or_reduce;
 use super::verification::{has_verdict, open_reveals_if_all_committed, seal};
 use crate::bank;
 use crate::env::BlockEnv;
@@ -247,16 +249,6 @@ pub(crate) fn post_job<R: StateReader + ?Sized>(
     Ok(())
 }
 
-/// Replicas a task starts with: k for replication, one otherwise (adaptive adds one at a time
-/// until the agreeing replicas are trusted enough).
-pub fn initial_replicas(v: &Verification) -> u8 {
-    match v {
-        Verification::None => 1,
-        Verification::Replicate { k, .. } => *k,
-        Verification::Adaptive { .. } => 1,
-    }
-}
-
 pub(crate) fn cancel_job<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -273,11 +265,7 @@ pub(crate) fn cancel_job<R: StateReader + ?Sized>(
     job.status = JobStatus::Cancelled;
     job.cancelled_height = Some(env.height);
     // Tasks with no replica working on them fail now; running ones finish and are paid.
-    for index in 0..job.spec.tasks.len() as u32 {
-        let t = TaskRef {
-            job: *job_id,
-            index,
-        };
+    for t in state.job_tasks(job_id, &job) {
         let mut task = state.task(&t).expect("every task of a job exists");
         if task.phase != TaskPhase::Open {
             continue;
@@ -296,7 +284,7 @@ pub(crate) fn cancel_job<R: StateReader + ?Sized>(
         }
     }
     state.set_job(job_id, &job);
-    settle_job_if_done(state, env, job_id);
+    settle_or_reduce(state, env, job_id);
     Ok(())
 }
 

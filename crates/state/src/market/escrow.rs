@@ -19,21 +19,25 @@ pub fn replica_cap(v: &Verification) -> u8 {
     }
 }
 
+/// Replicas a task starts with: k for replication, one otherwise (adaptive adds one at a time
+/// until the agreeing replicas are trusted enough).
+pub fn initial_replicas(v: &Verification) -> u8 {
+    match v {
+        Verification::None => 1,
+        Verification::Replicate { k, .. } => *k,
+        Verification::Adaptive { .. } => 1,
+    }
+}
+
 /// Escrow locked at posting: the worst case, every task paid at its bid for all fuel on every
-/// replica the policy allows.
+/// replica the policy allows. A reduce step is one more task of the same kind (the job's fuel,
+/// memory and policy), so it is locked like a map task.
 pub fn escrow_for(spec: &JobSpec) -> Result<Amount, TxRejection> {
     let replicas = u128::from(replica_cap(&spec.verification));
-    let units = (spec.tasks.len() as u128)
+    let tasks = (spec.tasks.len() as u128) + u128::from(spec.reduce.is_some());
+    let fuel = tasks
         .checked_mul(replicas)
         .and_then(|n| n.checked_mul(u128::from(spec.fuel_per_task)))
-        .ok_or(TxRejection::AmountOverflow)?;
-    let reduce_units = if spec.reduce.is_some() {
-        u128::from(spec.fuel_per_task)
-    } else {
-        0
-    };
-    let fuel = units
-        .checked_add(reduce_units)
         .ok_or(TxRejection::AmountOverflow)?;
     let cost = spec
         .bid_per_mfuel
@@ -43,7 +47,8 @@ pub fn escrow_for(spec: &JobSpec) -> Result<Amount, TxRejection> {
     Ok(Amount::new(cost.div_ceil(1_000_000)))
 }
 
-/// A job whose tasks are all verified or failed returns its unspent escrow in the same block.
+/// A job whose tasks are all verified or failed returns its unspent escrow in the same block
+/// (callers go through `reduce::settle_or_reduce`, which first adds a due reduce task).
 pub(crate) fn settle_job_if_done<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,

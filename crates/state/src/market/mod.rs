@@ -9,7 +9,8 @@
 //!
 //! The parts, lowest first: `records` (what is stored, and its keys), `escrow` (what a job
 //! locks and gets back), `verification` (trust in agreeing providers, when reveals open),
-//! then `actions` (the transactions), `auction` (matching and the price index), `step` (the
+//! `reduce` (adding a job's reduce task once its map tasks ended), then `actions` (the
+//! transactions), `auction` (matching and the price index), `step` (the
 //! end-of-block step) and `why` (explanations). This file only names them; transactions are
 //! dispatched to `actions` from `crate::dispatch`.
 
@@ -18,6 +19,7 @@ pub mod auction;
 pub mod draw;
 pub mod escrow;
 pub mod records;
+pub mod reduce;
 pub mod step;
 pub mod verification;
 pub mod why;

@@ -5,7 +5,8 @@
 // The tags live in the one registry (`keys`); re-exported so `market::TAG_…` keeps naming them.
 pub use crate::keys::{
     TAG_ASSIGNED, TAG_DEADLINE, TAG_EXIT, TAG_JOB, TAG_JOB_DEADLINE, TAG_MARKET, TAG_PROVIDER,
-    TAG_QUEUE, TAG_REQUESTER, TAG_REVEALED, TAG_SEALED, TAG_SPOT_CHECK, TAG_TASK, TAG_VERIFY,
+    TAG_QUEUE, TAG_REDUCE_INPUTS, TAG_REQUESTER, TAG_REVEALED, TAG_SEALED, TAG_SPOT_CHECK,
+    TAG_TASK, TAG_VERIFY,
 };
 use crate::overlay::{Overlay, StateReader};
 // Re-exported so `market::decode` keeps decoding a record read raw (as the API does).
@@ -69,6 +70,9 @@ pub fn job_deadline_key(height: u64, j: &JobId) -> Vec<u8> {
     ]
     .concat()
 }
+pub fn reduce_inputs_key(j: &JobId) -> Vec<u8> {
+    [&[TAG_REDUCE_INPUTS][..], j.as_bytes()].concat()
+}
 pub fn requester_key(a: &Address) -> Vec<u8> {
     [&[TAG_REQUESTER][..], a.as_bytes()].concat()
 }
@@ -101,6 +105,24 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
     }
     pub fn set_task(&mut self, t: &TaskRef, task: &Task) {
         self.put(task_key(t), encode(task));
+    }
+    /// Every task of a job that exists: its map tasks, then its reduce task once added.
+    pub fn job_tasks(&self, j: &JobId, job: &Job) -> Vec<TaskRef> {
+        let maps = (0..job.spec.tasks.len() as u32).map(|index| TaskRef { job: *j, index });
+        let reduce = job
+            .reduce_index()
+            .map(|index| TaskRef { job: *j, index })
+            .filter(|t| self.get(&task_key(t)).is_some());
+        maps.chain(reduce).collect()
+    }
+    /// The inputs of a job's reduce task; empty until the task is added.
+    pub fn reduce_inputs(&self, j: &JobId) -> Vec<ReduceInput> {
+        self.get(&reduce_inputs_key(j))
+            .map(|v| decode(&v))
+            .unwrap_or_default()
+    }
+    pub fn set_reduce_inputs(&mut self, j: &JobId, inputs: &[ReduceInput]) {
+        self.put(reduce_inputs_key(j), encode(&inputs.to_vec()));
     }
     pub fn market(&self) -> MarketState {
         self.get(&[TAG_MARKET])

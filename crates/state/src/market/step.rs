@@ -4,8 +4,9 @@
 //! two in `auction`).
 
 use super::auction::match_tasks;
-use super::escrow::{replica_cap, settle_job_if_done};
+use super::escrow::replica_cap;
 use super::records::*;
+use super::reduce::settle_or_reduce;
 use super::verification::{
     decide_spot_check, drop_sealed, group_error_ppm, has_verdict, open_reveals_if_all_committed,
     unsealed,
@@ -212,7 +213,7 @@ fn fail_task<R: StateReader + ?Sized>(
     job.task_failed();
     state.set_job(&t.job, &job);
     state.set_task(t, task);
-    settle_job_if_done(state, env, &t.job);
+    settle_or_reduce(state, env, &t.job);
 }
 
 fn verify_ready<R: StateReader + ?Sized>(
@@ -348,7 +349,7 @@ fn settle_verified<R: StateReader + ?Sized>(
     state.set_job(&t.job, &job);
     state.delete(queue_key(t));
     state.set_task(t, task);
-    settle_job_if_done(state, env, &t.job);
+    settle_or_reduce(state, env, &t.job);
 }
 
 /// Pays an agreeing replica fuel × its clearing price from escrow, less the protocol fee,
@@ -439,8 +440,7 @@ fn close_past_deadline<R: StateReader + ?Sized>(
         if job.status == JobStatus::Settled {
             continue;
         }
-        for index in 0..job.spec.tasks.len() as u32 {
-            let t = TaskRef { job: job_id, index };
+        for t in state.job_tasks(&job_id, &job) {
             let mut task = state.task(&t).expect("every task of a job exists");
             if task.phase != TaskPhase::Open {
                 continue;

@@ -5,7 +5,7 @@ use super::auction::{fits, initial_price};
 use super::records::*;
 use crate::overlay::{Overlay, StateReader};
 use yun_types::ChainParams;
-use yun_types::market::{JobId, TaskRef};
+use yun_types::market::JobId;
 pub use yun_types::market_why::{Excluded, TaskWhy, WaitReason};
 
 /// Explains every unfinished or failed task of a job; `None` if there is no such job.
@@ -30,12 +30,10 @@ pub fn explain_job<R: StateReader + ?Sized>(
         .price_index_per_mfuel
         .max(initial_price(params));
     let mut out = Vec::new();
-    for i in 0..job.spec.tasks.len() as u32 {
-        let t = TaskRef {
-            job: *job_id,
-            index: i,
-        };
-        let task = state.task(&t).expect("every task of a job exists");
+    let tasks = state.job_tasks(job_id, &job);
+    for t in &tasks {
+        let i = t.index;
+        let task = state.task(t).expect("every task of a job exists");
         let live = task.live_replicas();
         if let TaskPhase::Failed { reason } = task.phase {
             out.push(failed_why(i, reason, &providers, &job, &task, params, live));
@@ -69,6 +67,20 @@ pub fn explain_job<R: StateReader + ?Sized>(
             replicas_wanted: task.replicas_wanted,
             replicas_live: live as u8,
             excluded,
+        });
+    }
+    if let Some(index) = job.reduce_index()
+        && tasks.last().is_none_or(|t| t.index != index)
+        && job.status == JobStatus::Open
+    {
+        out.push(TaskWhy {
+            index,
+            reason: WaitReason::WaitingForMaps {
+                maps_open: job.tasks_open,
+            },
+            replicas_wanted: 0,
+            replicas_live: 0,
+            excluded: Vec::new(),
         });
     }
     Some(out)
