@@ -5,6 +5,7 @@
 use crate::args::ClientOpts;
 use crate::bench::{machine, percentile};
 use crate::output::{Output, print};
+use crate::results::ReduceWhere;
 use crate::signing::SignOpts;
 use crate::submit::{Submission, SubmitArgs, run_submit};
 use anyhow::{Context, bail};
@@ -176,6 +177,7 @@ async fn measure(args: &JobsArgs, url: &str, dir: &Path) -> anyhow::Result<JobsR
                 out: Some(dir.join(format!("out-rt{k}-{n}"))),
                 detach: false,
                 timeout_secs: 120,
+                reduce: ReduceWhere::Network,
                 sign: sign(),
             };
             run_submit(submit, &opts).await?;
@@ -259,6 +261,7 @@ async fn post_jobs(
             out: None,
             detach: true,
             timeout_secs: 600,
+            reduce: ReduceWhere::Network,
             sign: sign(),
         };
         match run_submit(submit, opts).await? {

@@ -118,12 +118,15 @@ pub struct OfferUpdateArgs {
 pub enum JobCmd {
     /// Submit a job file: upload, post, watch it run, download the verified outputs, reduce.
     Submit(Box<crate::submit::SubmitArgs>),
-    /// Download a job's verified outputs (checked against their digests) and run its reduce.
+    /// Download a job's verified outputs (checked against their digests) and its network
+    /// reduce's verified output (or run its reduce here with `--reduce local`).
     Results {
         id: String,
         /// Where to put them (default ./yun-out/JOB).
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+        #[arg(long, value_enum, default_value_t = crate::results::ReduceWhere::Network)]
+        reduce: crate::results::ReduceWhere,
     },
     /// Post a job by hand: N tasks of one uploaded program, escrow locked for the worst case.
     Post(Box<PostArgs>),
@@ -332,7 +335,9 @@ pub async fn job(cmd: JobCmd, opts: &ClientOpts) -> anyhow::Result<()> {
     match cmd {
         JobCmd::Post(args) => post(&client, opts, *args).await,
         JobCmd::Submit(args) => crate::submit::submit(*args, opts).await,
-        JobCmd::Results { id, out } => crate::results::results(&id, out, opts).await,
+        JobCmd::Results { id, out, reduce } => {
+            crate::results::results(&id, out, reduce, opts).await
+        }
         JobCmd::Cancel { id, sign } => {
             let job = job_id(&id)?;
             let s = sign_and_submit(&client, opts, &sign, Action::CancelJob { job }).await?;

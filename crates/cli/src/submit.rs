@@ -1,11 +1,11 @@
 //! `yun job submit job.toml` and `yun job results`: upload, post, watch with a progress bar,
-//! download every verified output (checked against its digest), run the reduce step locally,
-//! and print what the job cost.
+//! download every verified output (checked against its digest) and the network reduce's
+//! verified output (or run the reduce here with `--reduce local`), and print what the job cost.
 
 use crate::args::ClientOpts;
 use crate::jobfile::{self, Input, JobPlan};
 use crate::output::{Output, print};
-use crate::results::JobReport;
+use crate::results::{JobReport, Reduce, ReduceWhere};
 use crate::signing::{SignOpts, sign_and_submit};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -31,6 +31,11 @@ pub struct SubmitArgs {
     /// Give up waiting after this many seconds (the job goes on; `yun job results` later).
     #[arg(long, default_value_t = 3_600)]
     pub timeout_secs: u64,
+    /// Where the job file's reduce step runs: `network` (a task run by providers, verified by
+    /// the job's policy, paid from escrow) or `local` (here, over the downloaded outputs; the
+    /// job is then posted without a reduce).
+    #[arg(long, value_enum, default_value_t = ReduceWhere::Network)]
+    pub reduce: ReduceWhere,
     #[command(flatten)]
     pub sign: SignOpts,
 }
@@ -52,7 +57,7 @@ pub enum Submission {
     /// Posted with `--detach`.
     Posted(JobId),
     /// Settled, outputs downloaded and reduced.
-    Finished(JobReport),
+    Finished(Box<JobReport>),
 }
 
 /// `yun job submit` without the printing of its result (tests call this).
@@ -60,7 +65,10 @@ pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<S
     let plan = jobfile::load(&args.job_file)?;
     check_program(&plan).await?;
     let client = Client::new(&opts.node);
-    let spec = upload(&client, &plan, opts.output).await?;
+    let mut spec = upload(&client, &plan, opts.output).await?;
+    if args.reduce == ReduceWhere::Local {
+        spec.reduce = None;
+    }
     let height = client.status().await?.height;
     let spec = JobSpec {
         deadline_height: height + plan.deadline_blocks,
@@ -89,13 +97,13 @@ pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<S
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("yun-out").join(id.to_string()));
-    let reduce = plan
-        .reduce
-        .as_ref()
-        .map(|(p, a)| Ok::<_, anyhow::Error>((std::fs::read(p)?, a.clone())))
-        .transpose()?;
+    let reduce = match (&plan.reduce, args.reduce) {
+        (None, _) => Reduce::None,
+        (Some(_), ReduceWhere::Network) => Reduce::Network,
+        (Some((p, a)), ReduceWhere::Local) => Reduce::Local(std::fs::read(p)?, a.clone()),
+    };
     let report = crate::results::collect(&client, &job, &out, reduce).await?;
-    Ok(Submission::Finished(report))
+    Ok(Submission::Finished(Box::new(report)))
 }
 
 /// Refuses a posting larger than a transaction may be, saying how many tasks would fit.
@@ -162,6 +170,7 @@ async fn upload(client: &Client, plan: &JobPlan, output: Output) -> anyhow::Resu
         });
         bar.inc(1);
     }
+    // Uploaded whichever way it runs: the program is on the node for `yun job results`.
     let reduce = match &plan.reduce {
         None => None,
         Some((path, args)) => {
@@ -203,36 +212,54 @@ fn bar(len: u64, output: Output, prefix: &'static str) -> ProgressBar {
     bar
 }
 
-/// Task counts by where they stand.
+/// Task counts by where they stand (map tasks), and the reduce step's.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Progress {
     pub pending: u32,
     pub running: u32,
     pub verified: u32,
     pub failed: u32,
+    /// The network reduce in a word, if the job has one.
+    pub reduce: Option<&'static str>,
 }
 
 pub fn progress(job: &JobResponse) -> Progress {
     let mut p = Progress::default();
     for t in &job.tasks {
-        match t.task.phase {
-            TaskPhase::Verified { .. } => p.verified += 1,
-            TaskPhase::Failed { .. } => p.failed += 1,
-            TaskPhase::Open => {
-                let busy = t.task.replicas.iter().any(|r| {
-                    r.state.deadline().is_some()
-                        || matches!(
-                            r.state,
-                            ReplicaState::Committed { .. }
-                                | ReplicaState::Revealed { .. }
-                                | ReplicaState::Sealed
-                        )
-                });
-                if busy { p.running += 1 } else { p.pending += 1 }
-            }
+        count(&mut p, &t.task);
+    }
+    p.reduce = match (&job.job.spec.reduce, &job.reduce) {
+        (None, _) => None,
+        (Some(_), None) if job.job.status == JobStatus::Settled => Some("not run"),
+        (Some(_), None) => Some("waiting for the maps"),
+        (Some(_), Some(r)) => Some(match r.task.phase {
+            TaskPhase::Verified { .. } => "verified",
+            TaskPhase::Failed { .. } => "failed",
+            TaskPhase::Open if r.task.replicas.iter().any(|r| r.state.in_flight()) => "running",
+            TaskPhase::Open => "queued",
+        }),
+    };
+    p
+}
+
+/// Counts one map task by where it stands.
+fn count(p: &mut Progress, t: &yun_types::api::Task) {
+    match t.phase {
+        TaskPhase::Verified { .. } => p.verified += 1,
+        TaskPhase::Failed { .. } => p.failed += 1,
+        TaskPhase::Open => {
+            let busy = t.replicas.iter().any(|r| {
+                r.state.deadline().is_some()
+                    || matches!(
+                        r.state,
+                        ReplicaState::Committed { .. }
+                            | ReplicaState::Revealed { .. }
+                            | ReplicaState::Sealed
+                    )
+            });
+            if busy { p.running += 1 } else { p.pending += 1 }
         }
     }
-    p
 }
 
 /// Follows the job on every new head until it is settled (or `timeout` passes).
@@ -249,8 +276,12 @@ async fn watch(
     loop {
         let p = progress(&job);
         bar.set_position(u64::from(p.verified + p.failed));
+        let reduce = p
+            .reduce
+            .map(|r| format!(" · reduce {r}"))
+            .unwrap_or_default();
         bar.set_message(format!(
-            "pending {} · running {} · verified {} · failed {} · spent {}",
+            "pending {} · running {} · verified {} · failed {}{reduce} · spent {}",
             p.pending, p.running, p.verified, p.failed, job.job.spent
         ));
         if job.job.status == JobStatus::Settled {

@@ -1,15 +1,18 @@
 //! End to end on an in-process devnet with provider agents: an 8-task job with k = 3 is
-//! verified and reduced, its outputs equal the native computation, every provider is paid
-//! exactly its verified fuel at the clearing price and the rest of the escrow goes back; a
-//! provider that lies is outvoted (unpaid, distrusted; a vote never slashes); a provider killed mid-task is replaced; a job
-//! nobody can run is refunded at its deadline and `yun job why` says why; a module every
-//! sandbox refuses is a verified, paid cannot-run verdict, not a slash.
+//! verified and reduced on the network, its outputs equal the native computation, every
+//! provider is paid exactly its verified fuel at the clearing price and the rest of the escrow
+//! goes back; a provider that lies is outvoted (unpaid, distrusted; a vote never slashes); a
+//! reduce run on the network at k = 3 outvotes a lying reducer and equals the local reduce; a
+//! provider killed mid-task is replaced; a job nobody can run is refunded at its deadline and
+//! `yun job why` says why; a module every sandbox refuses is a verified, paid cannot-run
+//! verdict, not a slash.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use yun_cli::keys::key_from_mnemonic;
 use yun_cli::provider_run::provider_account;
+use yun_cli::results::ReduceWhere;
 use yun_cli::submit::{Submission, SubmitArgs, run_submit};
 use yun_cli::{ClientOpts, Output, SignOpts};
 use yun_client::Client;
@@ -96,8 +99,27 @@ impl Net {
         yun_provider::start(cfg).await.unwrap()
     }
 
-    /// Writes a job file for `tasks` pi tasks with the given verification table.
+    /// Writes a job file for `tasks` pi tasks with the given verification table and a
+    /// `pi --merge` reduce step.
     fn pi_job(
+        &self,
+        name: &str,
+        tasks: u32,
+        verification: &str,
+        extra: &str,
+        deadline_blocks: u64,
+    ) -> PathBuf {
+        let pi = guest("pi");
+        let path = self.pi_job_without_reduce(name, tasks, verification, extra, deadline_blocks);
+        let mut body = std::fs::read_to_string(&path).unwrap();
+        body.push_str(&format!(
+            "\n[reduce]\nprogram = {pi:?}\nargs = [\"--merge\"]\n"
+        ));
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    fn pi_job_without_reduce(
         &self,
         name: &str,
         tasks: u32,
@@ -110,7 +132,7 @@ impl Net {
             "program = {pi:?}\nargs = [\"--samples\", \"200000\", \"--seed\", \"{{index}}\"]\n\
              fuel_per_task = 500000000\nmemory_mb = 32\nbid_per_mfuel = \"1000\"\n\
              deadline_blocks = {deadline_blocks}\n{extra}\n[verification]\n{verification}\n\
-             [inputs]\ncount = {tasks}\n\n[reduce]\nprogram = {pi:?}\nargs = [\"--merge\"]\n"
+             [inputs]\ncount = {tasks}\n"
         );
         let path = self.dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, body).unwrap();
@@ -118,11 +140,23 @@ impl Net {
     }
 
     async fn submit(&self, job_file: PathBuf, out: &Path, detach: bool) -> Submission {
+        self.submit_reducing(job_file, out, detach, ReduceWhere::Network)
+            .await
+    }
+
+    async fn submit_reducing(
+        &self,
+        job_file: PathBuf,
+        out: &Path,
+        detach: bool,
+        reduce: ReduceWhere,
+    ) -> Submission {
         let args = SubmitArgs {
             job_file,
             out: Some(out.to_path_buf()),
             detach,
             timeout_secs: 300,
+            reduce,
             sign: SignOpts {
                 from: "dev0".into(),
                 fee: None,
@@ -165,7 +199,11 @@ fn verified_job_pays_exactly_and_the_liar_is_outvoted() {
         };
         let job = net.client.job(&report.job).await.unwrap();
         assert_eq!(job.job.status, JobStatus::Settled);
-        assert_eq!(job.job.tasks_verified, 8, "every task verified: {job:?}");
+        assert_eq!(
+            job.job.tasks_verified, 9,
+            "every map task and the reduce verified: {job:?}"
+        );
+        let reduce = job.reduce.as_ref().expect("the reduce ran on the network");
 
         // Outputs equal the native computation, and the reduce adds them up.
         let (mut inside, mut total) = (0, 0);
@@ -177,6 +215,15 @@ fn verified_job_pays_exactly_and_the_liar_is_outvoted() {
             total += s.total;
         }
         let reduced = report.reduce_stdout.clone().expect("reduce ran");
+        let TaskPhase::Verified { verdict } = reduce.task.phase else {
+            panic!("the reduce is verified: {reduce:?}")
+        };
+        assert_eq!(report.reduce_digest, Some(verdict.output_digest));
+        assert_eq!(
+            std::fs::read_to_string(out.join("reduce/stdout")).unwrap(),
+            reduced,
+            "the reduce output is downloaded"
+        );
         assert!(
             reduced.starts_with(&format!("{inside} {total} ")),
             "{reduced}"
@@ -199,11 +246,12 @@ fn verified_job_pays_exactly_and_the_liar_is_outvoted() {
         let mut gross = 0u128;
         let mut paid = std::collections::BTreeMap::<Address, u128>::new();
         let mut liar_outvoted = 0;
-        for t in &job.tasks {
-            let TaskPhase::Verified { verdict } = t.task.phase else {
+        let maps = job.tasks.iter().map(|t| (t.index, &t.task));
+        for (index, task) in maps.chain([(reduce.index, &reduce.task)]) {
+            let TaskPhase::Verified { verdict } = task.phase else {
                 unreachable!()
             };
-            for r in &t.task.replicas {
+            for r in &task.replicas {
                 match r.state {
                     ReplicaState::Paid { amount } => {
                         let due = r.price_per_mfuel.base_units() * u128::from(verdict.fuel_used)
@@ -211,8 +259,7 @@ fn verified_job_pays_exactly_and_the_liar_is_outvoted() {
                         assert_eq!(
                             amount.base_units(),
                             net_of(due),
-                            "task {} replica {}",
-                            t.index,
+                            "task {index} replica {}",
                             r.provider
                         );
                         gross += due;
@@ -223,7 +270,7 @@ fn verified_job_pays_exactly_and_the_liar_is_outvoted() {
                         assert_eq!(r.provider, liar, "only the liar is outvoted");
                         liar_outvoted += 1;
                     }
-                    ref s => panic!("task {} replica in state {s:?}", t.index),
+                    ref s => panic!("task {index} replica in state {s:?}"),
                 }
             }
         }
@@ -270,6 +317,151 @@ fn verified_job_pays_exactly_and_the_liar_is_outvoted() {
         for a in agents {
             a.shutdown().await.unwrap();
         }
+    });
+}
+
+/// Issue 15, item 7: the reduce step is a task on the network. Three providers, k = 3, one of
+/// them honest on every map task but lying about the reduce: the reduce is verified by the
+/// two honest reducers, the liar is outvoted (unpaid for it, its trust gone, its bond
+/// untouched: a vote never slashes), and `yun job submit` downloads the verified reduce
+/// output, which equals what `--reduce local` computes over the same outputs.
+#[test]
+fn a_network_reduce_outvotes_a_lying_reducer_and_equals_the_local_reduce() {
+    let net = Net::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut agents = Vec::new();
+        for i in 0..3 {
+            let fault = (i == 2).then_some(Fault::WrongReduceOutput);
+            agents.push(net.agent(i, fault, Duration::ZERO).await);
+        }
+        let liar = agents[2].address;
+        let k3 = "policy = \"replicate\"\nk = 3\nquorum = 2";
+        let job_file = net.pi_job("net-reduce", 4, k3, "", 400);
+        let out = net.dir.path().join("out-net-reduce");
+        let Submission::Finished(report) = net.submit(job_file.clone(), &out, false).await else {
+            panic!("not detached")
+        };
+        let job = net.client.job(&report.job).await.unwrap();
+        assert_eq!(job.job.status, JobStatus::Settled);
+        let reduce = job.reduce.as_ref().expect("the reduce ran on the network");
+        assert_eq!(reduce.index, 4);
+        assert_eq!(
+            reduce.inputs.iter().map(|i| i.index).collect::<Vec<_>>(),
+            [0, 1, 2, 3],
+            "over every map output, in order"
+        );
+        let TaskPhase::Verified { verdict } = reduce.task.phase else {
+            panic!("the reduce is verified: {reduce:?}")
+        };
+        assert_eq!(report.reduce_digest, Some(verdict.output_digest));
+        let mut paid = 0;
+        for r in &reduce.task.replicas {
+            if r.provider == liar {
+                assert_eq!(
+                    r.state,
+                    ReplicaState::Unsettled,
+                    "the lying reducer is outvoted"
+                );
+            } else {
+                assert!(matches!(r.state, ReplicaState::Paid { .. }), "{r:?}");
+                paid += 1;
+            }
+        }
+        assert_eq!(paid, 2, "both honest reducers are paid");
+        let liar_view = net.client.provider(&liar).await.unwrap().provider;
+        assert_eq!(liar_view.slashed, Amount::ZERO, "a vote never slashes");
+        assert_eq!(liar_view.streak, 0, "the lying reducer loses its trust");
+        assert_eq!(
+            liar_view.tasks_verified, 4,
+            "paid for its four honest map results, not for the lie"
+        );
+
+        // The reduce output is the sum of the map outputs, and the same as a local reduce.
+        let (mut inside, mut total) = (0, 0);
+        for i in 0..4u64 {
+            let s = yun_kernels::pi_monte_carlo(i, 200_000);
+            inside += s.inside;
+            total += s.total;
+        }
+        let network = report.reduce_stdout.clone().expect("the reduce output");
+        assert!(
+            network.starts_with(&format!("{inside} {total} ")),
+            "{network}"
+        );
+        let out_local = net.dir.path().join("out-local-reduce");
+        let Submission::Finished(local) = net
+            .submit_reducing(job_file, &out_local, false, ReduceWhere::Local)
+            .await
+        else {
+            panic!("not detached")
+        };
+        let local_job = net.client.job(&local.job).await.unwrap();
+        assert!(
+            local_job.job.spec.reduce.is_none(),
+            "posted without a reduce"
+        );
+        assert!(local_job.reduce.is_none());
+        assert_eq!(local.reduce_stdout, Some(network));
+        for a in agents {
+            a.shutdown().await.unwrap();
+        }
+    });
+}
+
+/// A map provider that stops serving its output (here: it crashes right after its map result
+/// is verified) leaves the reducer nothing to fetch. The reducer says so in a `DataMissing`
+/// cannot-run verdict, which is verified and paid like any other, never silence.
+#[test]
+fn a_reduce_whose_map_output_nobody_serves_is_a_paid_cannot_run_verdict() {
+    use yun_types::market::{CannotRun, Verdict};
+    let net = Net::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // Alone, and slow to start each task: it takes the map, then the reduce, and is
+        // killed before it runs the reduce.
+        let mapper = net.agent(0, None, Duration::from_secs(2)).await;
+        let mapper_address = mapper.address;
+        let job_file = net.pi_job("gone", 1, "policy = \"none\"", "", 400);
+        let out = net.dir.path().join("out-gone");
+        let Submission::Posted(id) = net.submit(job_file, &out, true).await else {
+            panic!("detached")
+        };
+        wait_until(&net.client, &id, |j| j.reduce.is_some()).await;
+        mapper.kill().await;
+        let reducer = net.agent(1, None, Duration::ZERO).await;
+        let job = wait_until(&net.client, &id, |j| j.job.status == JobStatus::Settled).await;
+        let reduce = job.reduce.as_ref().unwrap();
+        assert_eq!(
+            reduce.task.phase,
+            TaskPhase::Verified {
+                verdict: Verdict::cannot_run(CannotRun::DataMissing, 2)
+            },
+            "{reduce:?}"
+        );
+        let mine = reduce
+            .task
+            .replicas
+            .iter()
+            .find(|r| r.provider == reducer.address)
+            .unwrap();
+        assert!(matches!(mine.state, ReplicaState::Paid { .. }), "{mine:?}");
+        assert!(
+            reduce
+                .task
+                .replicas
+                .iter()
+                .any(|r| r.provider == mapper_address && r.state == ReplicaState::Expired),
+            "the crashed mapper's reduce replica expired"
+        );
+        let reducer_view = net
+            .client
+            .provider(&reducer.address)
+            .await
+            .unwrap()
+            .provider;
+        assert_eq!(reducer_view.slashed, Amount::ZERO);
+        reducer.shutdown().await.unwrap();
     });
 }
 
@@ -357,7 +549,8 @@ fn a_provider_restarted_after_committing_reveals_from_its_journal_without_rerunn
         let second = net.agent(1, None, Duration::ZERO).await;
         let slow = net.agent(2, None, Duration::from_secs(4)).await;
         let first_address = first.address;
-        let job_file = net.pi_job(
+        // No reduce: the restarted agent must run nothing at all.
+        let job_file = net.pi_job_without_reduce(
             "restart",
             1,
             "policy = \"replicate\"\nk = 3\nquorum = 2",

@@ -1,7 +1,9 @@
 //! A typed HTTP client for the Yun node API, shared by the CLI, the provider agent and tests.
 
 mod events;
+mod outputs;
 pub use events::{EVENTS_RECONNECT_DELAY, HeadFollower};
+pub use outputs::{OutputFetcher, Unavailable, paid_holders};
 
 use commonware_codec::Encode;
 use serde::de::DeserializeOwned;

@@ -18,6 +18,7 @@ mod host;
 pub mod limits;
 mod outcome;
 mod paths;
+mod reduce;
 mod sandbox;
 mod world;
 
@@ -25,5 +26,6 @@ pub use admission::{ALLOWED_WASI_IMPORTS, Refusal, WASI_MODULE};
 pub use archive::read_archive;
 pub use fingerprint::{EngineFingerprint, SANDBOX_SEMANTICS_VERSION, VERDICT_CRATES};
 pub use outcome::{Diagnostics, HostFault, Outcome, Status, TrapKind};
+pub use reduce::{ReduceInputUnfit, add_reduce_input, reduce_input_name};
 pub use sandbox::{Program, RunError, Sandbox, SandboxConfig};
 pub use world::{InputFile, Task, check_relative_path};

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use yun_state::market::why::explain_job;
 use yun_state::market::{TAG_ASSIGNED, TAG_PROVIDER, initial_price, task_ref_of_tail};
 use yun_types::api::*;
-use yun_types::market::{JobId, TaskRef};
+use yun_types::market::{JobId, TaskRef, TaskSpec};
 use yun_types::{Address, Hash32};
 
 /// Most providers one `GET /v1/providers` returns, and the default.
@@ -182,9 +182,28 @@ pub(crate) async fn get_provider_assignments(
             let (Some(task), Some(job)) = (state.task(&t), jobs.get(&t.job)) else {
                 continue;
             };
-            let Some(spec) = job.spec.tasks.get(t.index as usize) else {
-                continue;
-            };
+            // A map task runs the job's program on its input; the reduce task runs the reduce
+            // program over the accepted map outputs.
+            let (program_hash, program_bytes, spec, reduce_inputs) =
+                match (job.spec.tasks.get(t.index as usize), &job.spec.reduce) {
+                    (Some(spec), _) => (
+                        job.spec.program_hash,
+                        job.spec.program_bytes,
+                        spec.clone(),
+                        None,
+                    ),
+                    (None, Some(r)) if Some(t.index) == job.reduce_index() => (
+                        r.program_hash,
+                        r.program_bytes,
+                        TaskSpec {
+                            input_hash: Hash32::ZERO,
+                            input_bytes: 0,
+                            args: r.args.clone(),
+                        },
+                        Some(state.reduce_inputs(&t.job)),
+                    ),
+                    _ => continue,
+                };
             let Some(replica) = task
                 .replicas
                 .iter()
@@ -200,11 +219,12 @@ pub(crate) async fn get_provider_assignments(
                 price_per_mfuel: replica.price_per_mfuel,
                 deadline: replica.state.deadline(),
                 state: replica.state,
-                program_hash: job.spec.program_hash,
-                program_bytes: job.spec.program_bytes,
+                program_hash,
+                program_bytes,
                 fuel_per_task: job.spec.fuel_per_task,
                 memory_bytes_per_task: job.spec.memory_bytes_per_task,
-                task: spec.clone(),
+                task: spec,
+                reduce_inputs,
             });
         }
         Ok(Json(AssignmentsResponse {
@@ -233,11 +253,20 @@ pub(crate) async fn get_job(
                 Some(TaskView { index, task })
             })
             .collect();
+        let reduce = job.reduce_index().and_then(|index| {
+            let task = state.task(&TaskRef { job: id, index })?;
+            Some(ReduceView {
+                index,
+                inputs: state.reduce_inputs(&id),
+                task,
+            })
+        });
         Ok(Json(JobResponse {
             id,
             height,
             job,
             tasks,
+            reduce,
         }))
     })
     .await

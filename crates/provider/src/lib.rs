@@ -15,7 +15,7 @@ use crate::batch::Send;
 use crate::chain::{Landed, Sent, TxSigner, landed};
 use crate::journal::{Journal, WorkRecord, WorkResult};
 use crate::work::Runner;
-pub use crate::work::{Fault, verdict_of};
+pub use crate::work::{Fault, OUTPUT_BYTES_MAX, verdict_of};
 use anyhow::Context;
 use commonware_cryptography::ed25519::PrivateKey;
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,5 +1,6 @@
-//! Running one assignment: fetch the program and input (each checked against its hash), run
-//! the task in the sandbox with the job's limits, keep the output archive for serving.
+//! Running one assignment: fetch the program and input (each checked against its hash) — for
+//! a reduce task, the verified map outputs from the providers paid for them — run the task in
+//! the sandbox with the job's limits, keep the output archive for serving.
 
 use crate::journal::WorkResult;
 use anyhow::Context;
@@ -7,10 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use yun_blobs::BlobStore;
 use yun_client::Client;
-use yun_exec::{Outcome, RunError, Sandbox, Status, Task};
+use yun_client::OutputFetcher;
+use yun_exec::{InputFile, Outcome, RunError, Sandbox, Status, Task, add_reduce_input};
 use yun_types::Hash32;
-use yun_types::api::AssignmentView;
+use yun_types::api::{AssignmentView, ReduceInput};
 use yun_types::market::{CannotRun, TaskRef, Verdict, task_seed};
+
+/// Largest output archive fetched for one map task: the sandbox's stdout and `/out` limits
+/// plus room for the archive's headers. Anything larger is no honest output.
+pub const OUTPUT_BYTES_MAX: u64 =
+    (yun_exec::limits::STDOUT_BYTES_MAX as u64) + yun_exec::limits::OUT_BYTES_MAX + (1 << 20);
 
 /// Why the job's own data cannot be run (see [`Runner::blob`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +34,8 @@ const BLOB_NOT_FOUND: u16 = yun_types::api::ApiErrorKind::BlobNotFound as u16;
 pub enum Fault {
     /// Report a wrong output digest for every task (a provider that cheats or is broken).
     WrongOutput,
+    /// Report a wrong output digest for reduce tasks only (a lying reducer).
+    WrongReduceOutput,
 }
 
 /// The verdict replicas compare, from a sandbox outcome.
@@ -93,6 +102,13 @@ impl Runner {
             }
             Err(Unfit::Missing) => return Ok(Verdict::cannot_run(CannotRun::DataMissing, 0)),
         };
+        let files = match &a.reduce_inputs {
+            None => Vec::new(),
+            Some(inputs) => match self.reduce_files(&a.job, inputs).await? {
+                Ok(files) => files,
+                Err(cannot_run) => return Ok(cannot_run),
+            },
+        };
         let stdin = match self.blob(&a.task.input_hash, a.task.input_bytes).await? {
             Ok(b) => b,
             Err(Unfit::WrongSize) => {
@@ -103,7 +119,7 @@ impl Runner {
         let task = Task {
             args: a.task.args.iter().map(|t| t.0.clone()).collect(),
             stdin,
-            files: Vec::new(),
+            files,
             seed: task_seed(t),
             fuel: a.fuel_per_task,
             memory_bytes_max: a.memory_bytes_per_task,
@@ -134,11 +150,67 @@ impl Runner {
             Err(cannot_run) => return Ok(cannot_run),
         };
         let mut verdict = verdict_of(&outcome);
-        if self.fault == Some(Fault::WrongOutput) {
+        let lies = match self.fault {
+            Some(Fault::WrongOutput) => true,
+            Some(Fault::WrongReduceOutput) => a.reduce_inputs.is_some(),
+            None => false,
+        };
+        if lies {
             verdict.output_digest =
                 Hash32(*blake3::hash(verdict.output_digest.as_bytes()).as_bytes());
         }
         Ok(verdict)
+    }
+
+    /// A reduce task's `/in`: each verified map output from this agent's own store (it may
+    /// have computed it) or from a provider paid for it, checked against the accepted digest
+    /// and unpacked. An output no holder serves is a `DataMissing` cannot-run verdict, outputs
+    /// past the sandbox's input limits a `ReduceInputTooLarge` one: never silence.
+    async fn reduce_files(
+        &self,
+        job: &yun_types::market::JobId,
+        inputs: &[ReduceInput],
+    ) -> anyhow::Result<Result<Vec<InputFile>, Verdict>> {
+        let view = self
+            .node
+            .job(job)
+            .await
+            .context("reading the job's map tasks")?;
+        let mut fetcher = OutputFetcher::new(self.node.clone());
+        let mut files = Vec::new();
+        for input in inputs {
+            let digest = input.output_digest;
+            let blobs = self.blobs.clone();
+            let local = crate::blocking(move || Ok(blobs.get(&digest)?)).await?;
+            let archive = match local {
+                Some(b) => b,
+                None => {
+                    let holders = view
+                        .tasks
+                        .iter()
+                        .find(|t| t.index == input.index)
+                        .map(|t| yun_client::paid_holders(&t.task))
+                        .unwrap_or_default();
+                    match fetcher.fetch(&holders, &digest, OUTPUT_BYTES_MAX).await? {
+                        Ok(b) => b,
+                        Err(gone) if gone.too_large => {
+                            return Ok(Err(Verdict::cannot_run(CannotRun::ReduceInputTooLarge, 1)));
+                        }
+                        Err(gone) => {
+                            tracing::warn!(task = input.index, %gone, "no provider serves a map output");
+                            return Ok(Err(Verdict::cannot_run(CannotRun::DataMissing, 2)));
+                        }
+                    }
+                }
+            };
+            if let Err(unfit) = add_reduce_input(&mut files, input.index, &archive) {
+                return Ok(Err(Verdict::cannot_run(
+                    CannotRun::ReduceInputTooLarge,
+                    unfit as u16,
+                )));
+            }
+        }
+        Ok(Ok(files))
     }
 
     /// A blob from the local store, else from the node (verified by the client, then kept);

@@ -245,7 +245,7 @@ fn a_reduce_the_deadline_overtakes_fails_and_the_rest_of_the_escrow_goes_back() 
     let draft = job_spec().bid(10_000).reduce().deadline_in(10);
     let job = s.post(&draft, "alice").expect_ok().tx_id;
     let mut book = Commitments::default();
-    let commit = s.sign_commits("p1", &mut book, |t| map_output(t)).unwrap();
+    let commit = s.sign_commits("p1", &mut book, map_output).unwrap();
     s.block(&[commit]).unwrap();
     // The provider pauses in the block its map is verified: the reduce task is added but no
     // provider may take it, and `why` says so.

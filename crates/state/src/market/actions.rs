@@ -173,7 +173,8 @@ pub fn check_job_spec(spec: &JobSpec, params: &ChainParams, height: u64) -> Resu
 /// sandbox's wall clock stops it.
 pub fn check_runnable(spec: &JobSpec, params: &ChainParams) -> Result<()> {
     let m = &params.market;
-    if spec.program_bytes > m.program_bytes_max {
+    let reduce_bytes = spec.reduce.as_ref().map_or(0, |r| r.program_bytes);
+    if spec.program_bytes.max(reduce_bytes) > m.program_bytes_max {
         return Err(TxRejection::ProgramTooLarge);
     }
     if spec.tasks.iter().any(|t| t.input_bytes > m.input_bytes_max) {
