@@ -282,6 +282,47 @@ pub fn job(j: &JobResponse) -> String {
             t.task.replicas_wanted
         );
     }
+    out + &reduce(j)
+}
+
+/// The reduce step's lines of `job status`: waiting for the maps, or its task and output.
+fn reduce(j: &JobResponse) -> String {
+    let Some(spec) = &j.job.spec.reduce else {
+        return String::new();
+    };
+    let program = format!(
+        "program {} ({} bytes)",
+        spec.program_hash, spec.program_bytes
+    );
+    let Some(r) = &j.reduce else {
+        let when = if j.job.status == JobStatus::Settled {
+            "not run: no map task produced an output"
+        } else {
+            "runs on the network once every map task has ended"
+        };
+        return format!("\n\nreduce:     {program}, {when}");
+    };
+    let replicas = if r.task.replicas.is_empty() {
+        "-".to_string()
+    } else {
+        r.task
+            .replicas
+            .iter()
+            .map(replica)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut out = format!(
+        "\n\nreduce:     {program}, task {} over {} map outputs\n{:>5}  {:<24} {replicas} ({} wanted)",
+        r.index,
+        r.inputs.len(),
+        r.index,
+        phase(&r.task.phase),
+        r.task.replicas_wanted
+    );
+    if let TaskPhase::Verified { verdict } = r.task.phase {
+        out += &format!("\nreduce output: {}", verdict.output_digest);
+    }
     out
 }
 
