@@ -247,7 +247,10 @@ pub fn job(j: &JobResponse) -> String {
         j.job.requester,
         job_status(j),
         j.job.posted_height,
-        s.tasks.len(),
+        match &j.reduce {
+            Some(_) => format!("{} + reduce", s.tasks.len()),
+            None => s.tasks.len().to_string(),
+        },
         j.job.tasks_open,
         j.job.tasks_verified,
         j.job.tasks_failed,

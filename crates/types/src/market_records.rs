@@ -143,6 +143,8 @@ pub struct Job {
     pub refunded: Amount,
     pub status: JobStatus,
     pub posted_height: u64,
+    /// Task counts; once the reduce task is added they count it too (one more than the map
+    /// tasks in all).
     pub tasks_open: u32,
     pub tasks_verified: u32,
     pub tasks_failed: u32,
