@@ -279,3 +279,37 @@ fn a_reduce_the_deadline_overtakes_fails_and_the_rest_of_the_escrow_goes_back() 
         escrow_for(&draft.spec).unwrap().base_units() - spent
     );
 }
+
+#[test]
+fn a_job_cancelled_while_its_reduce_waits_fails_the_reduce_and_refunds_the_rest() {
+    let mut s = market(1);
+    register(&mut s, &["p1"], offer().slots(4).ask(2_500));
+    let draft = job_spec().bid(10_000).reduce();
+    let job = s.post(&draft, "alice").expect_ok().tx_id;
+    let mut book = Commitments::default();
+    let commit = s.sign_commits("p1", &mut book, map_output).unwrap();
+    s.block(&[commit]).unwrap();
+    let reveal = s.sign_reveals("p1", &book).unwrap();
+    let next = s.nonce("p1") + 1;
+    let pause = s
+        .tx("p1")
+        .nonce(next)
+        .sign(Action::PauseProvider { paused: true });
+    s.block(&[reveal, pause]).unwrap();
+    assert_eq!(s.task(&job, 1).phase, TaskPhase::Open, "the reduce waits");
+    s.tx("alice").act(Action::CancelJob { job }).expect_ok();
+    assert_eq!(
+        s.task(&job, 1).phase,
+        TaskPhase::Failed {
+            reason: FailReason::Cancelled
+        }
+    );
+    let j = s.job(&job);
+    assert_eq!(j.status, JobStatus::Settled);
+    let spent: u128 = paid(&mut s, &job, 0, MAP_FUEL).iter().map(|r| r.1).sum();
+    assert_eq!(j.spent.base_units(), spent);
+    assert_eq!(
+        j.refunded.base_units(),
+        escrow_for(&draft.spec).unwrap().base_units() - spent
+    );
+}
