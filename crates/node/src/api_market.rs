@@ -205,6 +205,7 @@ pub(crate) async fn get_provider_assignments(
                 fuel_per_task: job.spec.fuel_per_task,
                 memory_bytes_per_task: job.spec.memory_bytes_per_task,
                 task: spec.clone(),
+                engine_class: task.engine_class,
             });
         }
         Ok(Json(AssignmentsResponse {

@@ -139,6 +139,7 @@ mod tests {
                 input_bytes: 0,
                 args: Vec::new(),
             },
+            engine_class: None,
         }
     }
 

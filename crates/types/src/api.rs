@@ -435,6 +435,10 @@ pub struct AssignmentView {
     pub fuel_per_task: u64,
     pub memory_bytes_per_task: u64,
     pub task: TaskSpec,
+    /// The engine class the task's replicas were drawn from: the agent runs it only if its
+    /// sandbox is of that class (else a host fault, never a verdict).
+    #[serde(default)]
+    pub engine_class: Option<Hash32>,
 }
 
 /// `GET /v1/providers/{address}/assignments`.
