@@ -121,7 +121,11 @@ fn provider_job_why_market_cancel() {
     assert_eq!(list.len(), 1, "{a}");
     assert_eq!(list[0]["job"], small_id.as_str());
     assert_eq!(list[0]["state"]["state"], "assigned");
-    assert_eq!(list[0]["engine_class"], class.as_str(), "drawn for dev1's class");
+    assert_eq!(
+        list[0]["engine_class"],
+        class.as_str(),
+        "drawn for dev1's class"
+    );
     assert!(list[0]["deadline"].as_u64().unwrap() > 0);
     let m = yun.json(&["market"]);
     assert_eq!(m["slots_busy"], 1, "{m}");

@@ -137,17 +137,16 @@ fn an_escalation_stays_in_the_tasks_engine_class() {
         .find(|e| e.constraint == "engine_class")
         .expect("the engine class is a named constraint");
     assert_eq!(by_class.providers, 5, "the five class-B providers");
-    s.tx("a4").act(offer().class("A").register(BOND)).expect_ok();
+    s.tx("a4")
+        .act(offer().class("A").register(BOND))
+        .expect_ok();
     let providers = providers_of(&mut s, &job, 0);
     assert_eq!(providers.len(), 4);
     assert_eq!(providers[3], addr("a4"));
     s.work_round(&["a4"], &mut book, |_, _| verdict(3, 1_000));
     s.empty_block();
     let task = s.task(&job, 0);
-    assert!(
-        matches!(task.phase, TaskPhase::Verified { .. }),
-        "{task:?}"
-    );
+    assert!(matches!(task.phase, TaskPhase::Verified { .. }), "{task:?}");
     assert!(
         classes_of(&mut s, &job, 0)
             .iter()
@@ -164,7 +163,9 @@ fn a_class_too_small_for_the_task_does_not_qualify_and_the_task_waits() {
     for (n, class) in [("a1", "A"), ("a2", "A"), ("b1", "B"), ("b2", "B")] {
         s.tx(n).act(offer().class(class).register(BOND)).expect_ok();
     }
-    s.tx("c1").act(offer().class("C").register(BOND)).expect_ok();
+    s.tx("c1")
+        .act(offer().class("C").register(BOND))
+        .expect_ok();
     let job = s
         .post(
             &job_spec().replicate(3, 2).bid(100).deadline_in(1_000),
@@ -189,7 +190,9 @@ fn a_class_too_small_for_the_task_does_not_qualify_and_the_task_waits() {
             .describe()
             .contains("one engine class")
     );
-    s.tx("a3").act(offer().class("A").register(BOND)).expect_ok();
+    s.tx("a3")
+        .act(offer().class("A").register(BOND))
+        .expect_ok();
     let classes = classes_of(&mut s, &job, 0);
     assert_eq!(classes, vec![engine_class("A"); 3]);
 }
@@ -199,7 +202,9 @@ fn a_class_too_small_for_the_task_does_not_qualify_and_the_task_waits() {
 #[test]
 fn a_provider_cannot_change_engine_class_under_a_task() {
     let mut s = market(&["p1"]);
-    s.tx("p1").act(offer().class("A").register(BOND)).expect_ok();
+    s.tx("p1")
+        .act(offer().class("A").register(BOND))
+        .expect_ok();
     let job = s
         .post(&job_spec().bid(100).deadline_in(1_000), "alice")
         .expect_ok()
@@ -252,7 +257,13 @@ fn the_weight_cap_applies_within_the_pool_a_task_is_drawn_from() {
     }
     for n in &big {
         s.tx(n)
-            .act(offer().slots(100).memory_mb(1_024).class("B").register(100 * BOND))
+            .act(
+                offer()
+                    .slots(100)
+                    .memory_mb(1_024)
+                    .class("B")
+                    .register(100 * BOND),
+            )
             .expect_ok();
     }
     let job = s

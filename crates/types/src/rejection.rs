@@ -61,7 +61,14 @@ pub enum TxRejection {
     ProgramTooLarge = 50,
     InputTooLarge = 51,
     FuelOutlastsWallClock = 52,
-    // 53–60 are assigned on other branches of this change set.
+    // 53 was held for a parallel branch: at the merge its variant takes this line.
+    // 54 was held for a parallel branch: at the merge its variant takes this line.
+    // 55 was held for a parallel branch: at the merge its variant takes this line.
+    // 56 was held for a parallel branch: at the merge its variant takes this line.
+    // 57 was held for a parallel branch: at the merge its variant takes this line.
+    // 58 was held for a parallel branch: at the merge its variant takes this line.
+    // 59 was held for a parallel branch: at the merge its variant takes this line.
+    // 60 was held for a parallel branch: at the merge its variant takes this line.
     EngineClassMissing = 61,
     EngineClassChangeInFlight = 62,
 }
