@@ -113,3 +113,35 @@ fn a_seed_key_is_registered_only_with_a_proof_that_its_owner_holds_it() {
         Some(own.key())
     );
 }
+
+/// The proof of possession is a pairing check: a registration that fails a cheap rule is
+/// refused for that rule before any pairing is computed (the bad proof is never looked at).
+#[test]
+fn a_registration_failing_a_cheap_rule_is_refused_before_its_key_is_checked() {
+    let mut s = Scenario::new();
+    s.fund("val1", 10 * MIN_BOND)
+        .fund("val2", 10 * MIN_BOND)
+        .fund("poor", MIN_BOND / 2);
+    let bad_key = |name: &str, self_bond: u128, p2p_address: &str| Action::RegisterValidator {
+        p2p_address: p2p_address.into(),
+        self_bond: yun_types::Amount::new(self_bond),
+        seed_key: yun_types::SeedKey([0xff; 48]),
+        seed_key_possession: seed_signer_of(name).possession(&addr(name)),
+    };
+    s.tx("val1")
+        .act(bad_key("val1", MIN_BOND - 1, "127.0.0.1:9000"))
+        .expect_failed(TxRejection::SelfBondBelowMin);
+    s.tx("poor")
+        .act(bad_key("poor", MIN_BOND, "127.0.0.1:9000"))
+        .expect_failed(TxRejection::InsufficientBalance);
+    s.tx("val1")
+        .act(register_validator("val1", MIN_BOND))
+        .expect_ok();
+    s.tx("val1")
+        .act(bad_key("val1", MIN_BOND, "127.0.0.1:9000"))
+        .expect_failed(TxRejection::ValidatorExists);
+    // Only a registration that passes every cheap rule meets the key check.
+    s.tx("val2")
+        .act(bad_key("val2", MIN_BOND, "127.0.0.1:9000"))
+        .expect_failed(TxRejection::SeedKeyInvalid);
+}
