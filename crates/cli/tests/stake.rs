@@ -1,8 +1,7 @@
 //! Staking through the `yun` binary against an in-process devnet: the genesis validator is
 //! bonded and active in epoch 0, a delegation and an undelegation show in the validator and the
 //! account, the node's own key file signs for the validator (`--from @PATH`) and registers a
-//! new one from its `node.key`, and bad input is
-//! refused with its numbered reason and a hint.
+//! new one from its `node.key`, and bad input is refused with its numbered reason and a hint.
 
 use yun_client::Client;
 
