@@ -62,6 +62,7 @@ pub fn provider(p: &ProviderView) -> String {
          ask:         {} per Mfuel\n\
          labels:      {}\n\
          endpoint:    {}\n\
+         engine:      {} (class hash)\n\
          bond:        {}\n\
          reputation:  {} (streak {})\n\
          verified:    {} tasks, {} fuel\n\
@@ -79,6 +80,7 @@ pub fn provider(p: &ProviderView) -> String {
         p.provider.spec.ask_per_mfuel,
         labels(&p.provider.spec.labels),
         p.provider.spec.endpoint.0,
+        p.provider.spec.engine_class,
         p.provider.bond,
         p.provider.reputation,
         p.provider.streak,

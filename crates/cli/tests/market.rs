@@ -56,6 +56,14 @@ fn provider_job_why_market_cancel() {
         yun.ok(&["provider", "status", "dev1"])
             .contains("2 (0 busy, 2 free)")
     );
+    // It declared this machine's sandbox engine class, and `status` shows it.
+    let sandbox = yun_exec::Sandbox::new(yun_exec::SandboxConfig::default()).unwrap();
+    let class = sandbox.engine_fingerprint().hash_hex();
+    assert_eq!(p["spec"]["engine_class"], class.as_str(), "{p}");
+    assert!(
+        yun.ok(&["provider", "status", "dev1"])
+            .contains(&format!("engine:      {class}"))
+    );
 
     // A job that wants 128 MiB per task waits, and `why` says memory.
     let program = "ab".repeat(32);
@@ -113,6 +121,11 @@ fn provider_job_why_market_cancel() {
     assert_eq!(list.len(), 1, "{a}");
     assert_eq!(list[0]["job"], small_id.as_str());
     assert_eq!(list[0]["state"]["state"], "assigned");
+    assert_eq!(
+        list[0]["engine_class"],
+        class.as_str(),
+        "drawn for dev1's class"
+    );
     assert!(list[0]["deadline"].as_u64().unwrap() > 0);
     let m = yun.json(&["market"]);
     assert_eq!(m["slots_busy"], 1, "{m}");

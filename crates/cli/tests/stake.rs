@@ -1,7 +1,7 @@
 //! Staking through the `yun` binary against an in-process devnet: the genesis validator is
 //! bonded and active in epoch 0, a delegation and an undelegation show in the validator and the
-//! account, the node's own key file signs for the validator (`--from @PATH`), and bad input is
-//! refused with its numbered reason and a hint.
+//! account, the node's own key file signs for the validator (`--from @PATH`) and registers a
+//! new one from its `node.key`, and bad input is refused with its numbered reason and a hint.
 
 use yun_client::Client;
 
@@ -148,5 +148,50 @@ fn delegate_undelegate_register_and_refusals() {
     assert_eq!(v["in_active_set"], false, "{v}");
     assert_eq!(v["status"], "active", "{v}");
     assert_eq!(yun.json(&["stake", "validators"])["validators_total"], 2);
+
+    // An operator registers its new node's key file itself: the account is that key, and the
+    // seed key and its proof of possession are derived from it (the chain checks the proof,
+    // so a wrong derivation would be SeedKeyInvalid).
+    let node_dir = dir.path().join("second-node");
+    std::fs::create_dir_all(&node_dir).unwrap();
+    let node_key_file = node_dir.join("node.key");
+    let node_key = <commonware_cryptography::ed25519::PrivateKey as commonware_cryptography::Signer>::from_seed(4242);
+    yun_node::run::write_key(&node_key_file, &node_key).unwrap();
+    let operator = yun_cli::keys::address_of(&node_key).to_string();
+    // Enough for two bonds, so a second registration reaches the chain and is refused there.
+    let fund = (2 * min_bond.parse::<u128>().unwrap() + 100_000).to_string();
+    yun.ok(&[
+        "tx", "transfer", "--to", &operator, "--amount", &fund, "--from", "dev0",
+    ]);
+    let from_node_key = format!("@{}", node_key_file.display());
+    let registered = yun.ok(&[
+        "stake",
+        "register",
+        "--p2p-address",
+        "127.0.0.1:9100",
+        "--self-bond",
+        &min_bond,
+        "--from",
+        &from_node_key,
+    ]);
+    assert!(registered.contains(&operator), "{registered}");
+    let v = yun.json(&["stake", "validator", &operator]);
+    assert_eq!(v["address"], operator.as_str(), "{v}");
+    assert_eq!(v["p2p_address"], "127.0.0.1:9100", "{v}");
+    assert_eq!(v["self_bond"], min_bond.as_str(), "{v}");
+    assert_eq!(yun.json(&["stake", "validators"])["validators_total"], 3);
+    refused(
+        &[
+            "stake",
+            "register",
+            "--p2p-address",
+            "127.0.0.1:9100",
+            "--self-bond",
+            &min_bond,
+            "--from",
+            &from_node_key,
+        ],
+        "ValidatorExists",
+    );
     node.stop().unwrap();
 }

@@ -509,6 +509,20 @@ mod tests {
     }
 
     #[test]
+    fn the_schema_names_the_engine_class_of_offers_and_tasks() {
+        let doc = serde_json::to_value(openapi_doc()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let class = &schemas["ProviderSpec"]["properties"]["engine_class"];
+        assert_eq!(class["$ref"], "#/components/schemas/Hash32", "{class}");
+        assert_eq!(schemas["Hash32"]["pattern"], "^[0-9a-f]{64}$");
+        assert!(
+            schemas["Task"]["properties"]["engine_class"].is_object(),
+            "{}",
+            schemas["Task"]
+        );
+    }
+
+    #[test]
     fn an_account_read_during_a_block_counts_that_blocks_nonce() {
         let (node, tx0) = node_with_pending();
         let alice = tx0.sender().to_string();

@@ -225,6 +225,7 @@ pub(crate) async fn get_provider_assignments(
                 memory_bytes_per_task: job.spec.memory_bytes_per_task,
                 task: spec,
                 reduce_inputs,
+                engine_class: task.engine_class,
             });
         }
         Ok(Json(AssignmentsResponse {

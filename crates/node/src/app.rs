@@ -12,7 +12,7 @@ use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{debug, info, warn};
-use yun_state::{BlockDraft, BlockEnv, StateReader, verify_signatures};
+use yun_state::{BlockDraft, BlockEnv, SignedSeed, StateReader, verify_signatures};
 use yun_store::{Executed, Head, StoreError};
 use yun_types::block::{ConsensusDigest, txs_root};
 use yun_types::{Address, Block, BlockHash, Hash32, SeedSigner, SignedTx};
@@ -36,7 +36,14 @@ pub struct App {
     pub seed: SeedSigner,
     /// Set only by the simulation's Byzantine proposer.
     pub seed_bias: Option<SeedBias>,
+    /// Our last seed proof and the (height, parent) it was signed and checked for: a proposal
+    /// built again on the same parent (a retry after the head moved, or a later view at the
+    /// same height) reuses it instead of signing and verifying again.
+    pub signed_seed: SignedSeedCache,
 }
+
+/// See [`App::signed_seed`].
+pub type SignedSeedCache = Arc<std::sync::Mutex<Option<((u64, BlockHash), SignedSeed)>>>;
 
 /// A Byzantine proposer's attempt to bias the chain's randomness, the only one a unique
 /// signature leaves it: it withholds every proposal whose seed's lowest bit is not `wanted`,
@@ -247,6 +254,29 @@ impl App {
         }
     }
 
+    /// The seed proof for `draft` on `parent`: the cached one if it was made for this height
+    /// and parent, else signed (and checked once) now.
+    fn seed_for(
+        &self,
+        parent: &BlockHash,
+        pending: &yun_store::PendingChain,
+        draft: &BlockDraft,
+    ) -> Result<SignedSeed, StoreError> {
+        let at = (draft.height, *parent);
+        let mut cache = self.signed_seed.lock().expect("seed cache lock");
+        if let Some((key, signed)) = cache.as_ref()
+            && *key == at
+        {
+            return Ok(signed.clone());
+        }
+        let signed = self
+            .state
+            .store
+            .sign_seed_on(parent, pending, draft, &self.seed)?;
+        *cache = Some((at, signed.clone()));
+        Ok(signed)
+    }
+
     async fn build<E: Clock>(
         &self,
         clock: &E,
@@ -285,11 +315,21 @@ impl App {
                 timestamp_ms: millis(clock.current()).max(parent.header.timestamp_ms),
                 proposer: Address::from_public_key(&ctx.leader),
             };
-            match self
-                .state
-                .store
-                .build_on(&parent_hash, &pending, &draft, &self.seed, candidates)
-            {
+            let seed = match self.seed_for(&parent_hash, &pending, &draft) {
+                Ok(seed) => seed,
+                Err(StoreError::PendingNotOnHead { .. }) => continue,
+                Err(e) => {
+                    warn!(error = %e, "signing the block's seed failed");
+                    return None;
+                }
+            };
+            match self.state.store.build_on_signed(
+                &parent_hash,
+                &pending,
+                &draft,
+                &seed,
+                candidates,
+            ) {
                 Ok(p) => break (p, pending.is_empty()),
                 // Finalization moved the head since we resolved: resolve again (each retry
                 // follows a commit, so this ends).

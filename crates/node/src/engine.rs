@@ -397,6 +397,7 @@ fn application<E: epochs::Runtime>(
         marshal: mailbox.clone(),
         seed,
         seed_bias,
+        signed_seed: Default::default(),
     };
     Inline::new(context.child("application"), app, mailbox.clone(), epocher)
 }

@@ -140,6 +140,7 @@ mod tests {
                 args: Vec::new(),
             },
             reduce_inputs: None,
+            engine_class: None,
         }
     }
 

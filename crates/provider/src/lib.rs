@@ -30,7 +30,7 @@ use yun_client::{Client, HeadFollower};
 use yun_exec::{Sandbox, SandboxConfig};
 use yun_types::api::{AssignmentView, AssignmentsResponse, ReplicaState};
 use yun_types::market::{Label, ProviderSpec, TaskRef, Text};
-use yun_types::{Action, Address, Amount};
+use yun_types::{Action, Address, Amount, Hash32};
 
 /// Re-reads assignments at least this often even if no event arrives.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -146,7 +146,6 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
 
     let signer = TxSigner::new(cfg.key.clone());
     let node = Client::new(&cfg.node_url);
-    register(&node, &signer, &cfg, &endpoint).await?;
     let work_dir = cfg.data_dir.join("scratch");
     std::fs::create_dir_all(&work_dir)?;
     let sandbox = Sandbox::new(SandboxConfig {
@@ -154,6 +153,9 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         work_dir,
         ..SandboxConfig::default()
     })?;
+    let declared_class = Hash32(sandbox.engine_fingerprint().hash());
+    register(&node, &signer, &cfg, &endpoint, declared_class).await?;
+    info!(class = %sandbox.engine_fingerprint(), hash = %declared_class, "engine class declared");
     let salt_key = blake3::derive_key(
         "yun/provider/salt/v1",
         &commonware_codec::Encode::encode(&cfg.key),
@@ -169,6 +171,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         ),
         runs: std::sync::atomic::AtomicU64::new(0),
+        declared_class,
     });
     let runner_handle = runner.clone();
     let (done_tx, done_rx) = mpsc::channel(cfg.offer.slots.max(1) as usize);
@@ -206,7 +209,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
     })
 }
 
-fn desired_spec(cfg: &AgentConfig, endpoint: &str) -> ProviderSpec {
+fn desired_spec(cfg: &AgentConfig, endpoint: &str, engine_class: Hash32) -> ProviderSpec {
     ProviderSpec {
         slots: cfg.offer.slots,
         memory_bytes_per_slot: cfg.offer.memory_bytes_per_slot,
@@ -214,18 +217,22 @@ fn desired_spec(cfg: &AgentConfig, endpoint: &str) -> ProviderSpec {
         labels: cfg.offer.labels.clone(),
         ask_per_mfuel: cfg.offer.ask_per_mfuel,
         endpoint: Text(endpoint.to_string()),
+        engine_class,
     }
 }
 
 /// Registers the offer, or updates it if the registered one differs (a new endpoint port
-/// after a restart, say).
+/// after a restart, say, or a new build whose sandbox is of another engine class: the chain
+/// refuses that while tasks drawn for the old class are in flight, and the agent does not
+/// start, so it never runs them on the wrong class).
 async fn register(
     node: &Client,
     signer: &TxSigner,
     cfg: &AgentConfig,
     endpoint: &str,
+    engine_class: Hash32,
 ) -> anyhow::Result<()> {
-    let spec = desired_spec(cfg, endpoint);
+    let spec = desired_spec(cfg, endpoint, engine_class);
     match node.provider(&signer.address).await {
         Ok(p) if p.provider.spec == spec => Ok(()),
         Ok(_) => {

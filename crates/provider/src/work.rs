@@ -69,6 +69,8 @@ pub struct Runner {
     pub cores: tokio::sync::Semaphore,
     /// Sandbox runs since start.
     pub runs: std::sync::atomic::AtomicU64,
+    /// The engine class this provider declared on chain (its sandbox's, at registration).
+    pub declared_class: Hash32,
 }
 
 impl Runner {
@@ -90,6 +92,15 @@ impl Runner {
     }
 
     async fn try_run(&self, a: &AssignmentView, t: &TaskRef) -> anyhow::Result<Verdict> {
+        // A task drawn for another engine class than this sandbox's (the binary changed under
+        // the declaration, or the offer was changed elsewhere) must not get a verdict from
+        // here: its replicas compare verdicts within one class. The provider's fault, so a
+        // host fault (never committed), not a verdict.
+        let declared = a.engine_class.unwrap_or(self.declared_class);
+        self.sandbox
+            .engine_fingerprint()
+            .require(declared.as_bytes())
+            .map_err(|f| anyhow::anyhow!("host fault: {f}"))?;
         if !self.run_delay.is_zero() {
             tokio::time::sleep(self.run_delay).await;
         }
@@ -258,5 +269,80 @@ impl Runner {
         h.update(t.job.as_bytes());
         h.update(&t.index.to_be_bytes());
         Hash32(*h.finalize().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::WorkResult;
+    use yun_exec::SandboxConfig;
+    use yun_types::api::ReplicaState;
+    use yun_types::market::TaskSpec;
+
+    fn runner(dir: &std::path::Path) -> Runner {
+        let sandbox = Sandbox::new(SandboxConfig {
+            work_dir: dir.join("scratch"),
+            ..SandboxConfig::default()
+        })
+        .unwrap();
+        let declared_class = Hash32(sandbox.engine_fingerprint().hash());
+        Runner {
+            sandbox: Arc::new(sandbox),
+            blobs: Arc::new(
+                BlobStore::open(&dir.join("blobs"), yun_blobs::BlobLimits::default()).unwrap(),
+            ),
+            // Never reached: the class is checked before anything is fetched.
+            node: Client::new("http://127.0.0.1:9"),
+            fault: None,
+            run_delay: Duration::ZERO,
+            salt_key: [0; 32],
+            cores: tokio::sync::Semaphore::new(1),
+            runs: std::sync::atomic::AtomicU64::new(0),
+            declared_class,
+        }
+    }
+
+    fn assignment(engine_class: Option<Hash32>) -> AssignmentView {
+        AssignmentView {
+            job: Hash32([1; 32]),
+            index: 0,
+            assigned_height: 1,
+            price_per_mfuel: yun_types::Amount::ZERO,
+            state: ReplicaState::Assigned { commit_deadline: 9 },
+            deadline: Some(9),
+            program_hash: Hash32([2; 32]),
+            program_bytes: 0,
+            fuel_per_task: 1_000,
+            memory_bytes_per_task: 1 << 20,
+            task: TaskSpec {
+                input_hash: Hash32([3; 32]),
+                input_bytes: 0,
+                args: Vec::new(),
+            },
+            reduce_inputs: None,
+            engine_class,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_drawn_for_another_engine_class_is_a_host_fault_not_a_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = runner(dir.path());
+        let other = Hash32::digest(b"another engine class");
+        match r.run(&assignment(Some(other))).await {
+            WorkResult::HostFault { message } => {
+                assert!(message.contains("not of the declared class"), "{message}");
+                assert!(message.contains(&other.to_string()), "{message}");
+            }
+            v => panic!("expected a host fault, got {v:?}"),
+        }
+        assert_eq!(r.runs.load(std::sync::atomic::Ordering::Relaxed), 0);
+        // Of its own class it runs (an empty program is refused by admission: a verdict).
+        let own = Some(r.declared_class);
+        assert!(matches!(
+            r.run(&assignment(own)).await,
+            WorkResult::Verdict { .. }
+        ));
     }
 }

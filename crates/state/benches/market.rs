@@ -108,6 +108,7 @@ fn build(shape: Shape) -> Built {
                     labels,
                     ask_per_mfuel: Amount::new(1 + u128::from(rng.below(50))),
                     endpoint: Text("http://127.0.0.1:9000".into()),
+                    engine_class: Hash32::digest(b"engine class A"),
                 },
                 bond,
                 status: ProviderStatus::Active,
@@ -182,6 +183,7 @@ fn build(shape: Shape) -> Built {
                         replicas: Vec::new(),
                         replicas_wanted: initial_replicas(&spec.verification),
                         expirations: 0,
+                        engine_class: None,
                     },
                 );
                 o.mark(queue_key(&t));

@@ -106,9 +106,17 @@ pub fn apply<R: StateReader + ?Sized>(
             seed_key,
             seed_key_possession,
         } => {
-            // The key first: nothing is written when it is refused.
-            randomness::check_key(sender, seed_key, seed_key_possession)?;
-            s::register_validator(state, env, params, sender, p2p_address, *self_bond)?;
+            // The costly key check runs last of the checks, before anything is written.
+            let check_key = || randomness::check_key(sender, seed_key, seed_key_possession);
+            s::register_validator(
+                state,
+                env,
+                params,
+                sender,
+                p2p_address,
+                *self_bond,
+                check_key,
+            )?;
             randomness::register_key(state, sender, seed_key);
             Ok(())
         }

@@ -180,8 +180,30 @@ pub fn build_block<R: StateReader + ?Sized>(
     env: &BlockEnv,
     candidates: impl IntoIterator<Item = SignedTx>,
 ) -> Result<BuiltBlock, SeedError> {
-    let params = state.params();
     randomness::advance(state, env)?;
+    build_body(state, env, candidates)
+}
+
+/// [`build_block`] with a seed proof [`crate::sign_seed`] already signed and checked on this
+/// state: the proposer's path, which does not repeat the pairing on every build attempt
+/// (executions always check it).
+pub fn build_block_signed<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    signed: &crate::SignedSeed,
+    candidates: impl IntoIterator<Item = SignedTx>,
+) -> Result<BuiltBlock, SeedError> {
+    randomness::advance_signed(state, env, signed)?;
+    build_body(state, env, candidates)
+}
+
+/// The transactions and the end of block, after the seed was recorded.
+fn build_body<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    candidates: impl IntoIterator<Item = SignedTx>,
+) -> Result<BuiltBlock, SeedError> {
+    let params = state.params();
     let mut built = BuiltBlock::default();
     let mut fees_total = Amount::ZERO;
     let mut burned_total = Amount::ZERO;

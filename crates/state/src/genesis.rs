@@ -33,6 +33,10 @@ pub enum GenesisError {
     Overflow,
     #[error("parameter {0} is out of range")]
     BadParam(&'static str),
+    #[error(
+        "parameter {0} must be above zero: a job must fit within its limits at posting (fuel ≤ market.fuel_per_second_min × market.task_seconds_max and ≤ market.task_fuel_max, program ≤ market.program_bytes_max), and at zero the market could never take one"
+    )]
+    ZeroMarketLimit(&'static str),
     #[error("{count} genesis validators but at most {max} may be active")]
     TooManyValidators { count: usize, max: u32 },
     #[error("validator {0}: p2p address is not host:port")]
@@ -114,6 +118,18 @@ fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> 
     }
     if m.selection_weight_cap_bps == 0 || m.selection_weight_cap_bps > 10_000 {
         return Err(GenesisError::BadParam("market.selection_weight_cap_bps"));
+    }
+    // What `check_runnable` compares a job against: at zero it refuses every job, and a zero
+    // `fuel_per_second_min` would also make every commit window a division by zero's guess.
+    for (name, limit) in [
+        ("market.fuel_per_second_min", m.fuel_per_second_min),
+        ("market.task_seconds_max", m.task_seconds_max),
+        ("market.task_fuel_max", m.task_fuel_max),
+        ("market.program_bytes_max", m.program_bytes_max),
+    ] {
+        if limit == 0 {
+            return Err(GenesisError::ZeroMarketLimit(name));
+        }
     }
     let mut seen = BTreeSet::new();
     let labels_ok = m.governed_labels.len() <= yun_types::GOVERNED_LABELS_MAX

@@ -49,11 +49,11 @@ pub use conservation::{Holdings, SupplyError, check_supply};
 pub use dispatch::max_spend;
 pub use env::BlockEnv;
 pub use exec::{
-    BlockError, BlockOutcome, BuiltBlock, build_block, check_admission, execute_block,
-    verify_signatures,
+    BlockError, BlockOutcome, BuiltBlock, build_block, build_block_signed, check_admission,
+    execute_block, verify_signatures,
 };
 pub use genesis::{GenesisError, genesis_writes};
 pub use keys::StateKey;
 pub use overlay::{MemState, Overlay, StateReader, StateWrites, prefix_end};
-pub use randomness::{BlockDraft, SeedError, next_env};
+pub use randomness::{BlockDraft, SeedError, SignedSeed, next_env, sign_seed};
 pub use supply::Supply;

@@ -100,6 +100,77 @@ pub(crate) fn advance<R: StateReader + ?Sized>(
     Ok(())
 }
 
+/// [`advance`] for a proof [`sign_seed`] signed and checked on this very state: comparing what
+/// it was checked for (chain, height, proposer, previous seed, proof) replaces the pairing, so
+/// a proposer that builds again on the same parent (a retry after the head moved) neither
+/// signs nor verifies again. Anything else falls back to the full check. Only the proposer's
+/// build path uses it; every execution (`execute_block`) runs [`advance`].
+pub(crate) fn advance_signed<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    signed: &SignedSeed,
+) -> Result<(), SeedError> {
+    let checked_here = signed.chain_id == env.chain_id
+        && signed.height == env.height
+        && signed.proposer == env.proposer
+        && signed.proof == env.seed_proof
+        && signed.previous == last_seed(state);
+    if !checked_here {
+        return advance(state, env);
+    }
+    if env.seed != env.seed_proof.seed() {
+        return Err(SeedError::SeedMismatch);
+    }
+    state.put(vec![TAG_SEED], env.seed.0.to_vec());
+    Ok(())
+}
+
+/// A proposer's seed proof for the block after some state, signed and checked once against
+/// its registered key (see [`sign_seed`]), and what it was checked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedSeed {
+    pub proof: SeedProof,
+    chain_id: String,
+    height: u64,
+    proposer: Address,
+    previous: Hash32,
+}
+
+impl SignedSeed {
+    /// The environment of the block `draft` describes, with this proof.
+    pub fn env(&self, draft: &BlockDraft) -> BlockEnv {
+        BlockEnv::new(
+            &draft.chain_id,
+            draft.height,
+            draft.timestamp_ms,
+            draft.proposer,
+            self.proof,
+        )
+    }
+}
+
+/// Signs the seed of the block after `state` (the previous seed is `state`'s) and checks it
+/// once, as [`advance`] would, so a build may reuse it ([`advance_signed`]).
+pub fn sign_seed<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    draft: &BlockDraft,
+    signer: &SeedSigner,
+) -> Result<SignedSeed, SeedError> {
+    let previous = last_seed(state);
+    let proof = signer.prove_seed(&draft.chain_id, draft.height, &previous);
+    let key = seed_key(state, &draft.proposer).ok_or(SeedError::NoSeedKey)?;
+    if !key.verify_seed(&draft.chain_id, draft.height, &previous, &proof) {
+        return Err(SeedError::BadProof);
+    }
+    Ok(SignedSeed {
+        proof,
+        chain_id: draft.chain_id.clone(),
+        height: draft.height,
+        proposer: draft.proposer,
+        previous,
+    })
+}
+
 /// What a proposer decides about its next block before it can sign the block's seed (which
 /// needs the parent's state).
 #[derive(Debug, Clone)]

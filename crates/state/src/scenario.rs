@@ -10,7 +10,7 @@
 
 use crate::conservation::check_supply;
 use crate::env::BlockEnv;
-use crate::exec::{BlockError, BlockOutcome, build_block, execute_block, verify_signatures};
+use crate::exec::{BlockError, BlockOutcome, build_block_signed, execute_block, verify_signatures};
 use crate::genesis::genesis_writes;
 use crate::overlay::{MemState, Overlay};
 use commonware_cryptography::Signer;
@@ -269,9 +269,14 @@ impl Scenario {
         let mut overlay = Overlay::new(&self.state);
         let outcome = execute_block(&mut overlay, &env, txs)?;
         let writes = overlay.into_writes();
-        let mut overlay = Overlay::new(&self.state);
-        let built = build_block(&mut overlay, &env, txs.iter().cloned())
+        // Built as the node's proposer builds: its seed signed and checked once, then reused.
+        let signer = seed_signer_of(&self.proposer);
+        let signed = crate::sign_seed(&Overlay::new(&self.state), &self.draft(), &signer)
             .expect("the scenario's proposer signs its seed");
+        assert_eq!(signed.proof, env.seed_proof, "a BLS signature is unique");
+        let mut overlay = Overlay::new(&self.state);
+        let built = build_block_signed(&mut overlay, &env, &signed, txs.iter().cloned())
+            .expect("a seed checked on this state");
         assert!(
             built.left_out.is_empty(),
             "a valid block's transactions are all includable: {:?}",

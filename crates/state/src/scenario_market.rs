@@ -20,7 +20,16 @@ use yun_types::{Action, Amount, Hash32};
 
 const MIB: u64 = 1024 * 1024;
 
-/// A provider offer being described: 1 slot, 1 GiB, ask 1 per million fuel.
+/// The engine class every scenario offer declares unless told otherwise.
+pub const ENGINE_CLASS_DEFAULT: &str = "engine class A";
+
+/// The class hash a scenario offer declares for the class named `name`.
+pub fn engine_class(name: &str) -> Hash32 {
+    Hash32::digest(name.as_bytes())
+}
+
+/// A provider offer being described: 1 slot, 1 GiB, ask 1 per million fuel, engine class
+/// [`ENGINE_CLASS_DEFAULT`].
 #[derive(Debug, Clone)]
 pub struct Offer(pub ProviderSpec);
 
@@ -32,6 +41,7 @@ pub fn offer() -> Offer {
         labels: Vec::new(),
         ask_per_mfuel: Amount::new(1),
         endpoint: Text("http://127.0.0.1:9000".into()),
+        engine_class: engine_class(ENGINE_CLASS_DEFAULT),
     })
 }
 
@@ -54,6 +64,19 @@ impl Offer {
             value: value.into(),
         });
         self
+    }
+    /// Declares the engine class named `name` (see [`engine_class`]).
+    pub fn class(mut self, name: &str) -> Self {
+        self.0.engine_class = engine_class(name);
+        self
+    }
+    /// Declares no engine class at all (the zero hash), as an old client would.
+    pub fn no_class(mut self) -> Self {
+        self.0.engine_class = Hash32::ZERO;
+        self
+    }
+    pub fn update(self) -> Action {
+        Action::UpdateProvider { spec: self.0 }
     }
     pub fn register(self, bond: u128) -> Action {
         Action::RegisterProvider {

@@ -176,7 +176,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "b0216f1491030aae0b0c6185d537f6f9ce0d3e85506d2ab363b782682802de3a"
+        "7889aaa932da162aa1d7c13ce57bea93c2699f3829d6fc14b836cac3ef0f748e"
     );
 }
 

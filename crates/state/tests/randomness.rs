@@ -3,7 +3,10 @@
 
 use yun_state::scenario::{SCENARIO_CHAIN_ID, Scenario, addr, seed_signer_of};
 use yun_state::scenario_staking::register_validator;
-use yun_state::{BlockEnv, BlockError, Overlay, SeedError, execute_block, next_env};
+use yun_state::{
+    BlockEnv, BlockError, Overlay, SeedError, build_block_signed, execute_block, next_env,
+    sign_seed,
+};
 use yun_types::{Action, Hash32, SeedProof, SeedSigner, TxRejection};
 
 const MIN_BOND: u128 = 1_000_000;
@@ -111,5 +114,94 @@ fn a_seed_key_is_registered_only_with_a_proof_that_its_owner_holds_it() {
     assert_eq!(
         yun_state::randomness::seed_key(&Overlay::new(&s.state), &addr("mallory")),
         Some(own.key())
+    );
+}
+
+/// The proof of possession is a pairing check: a registration that fails a cheap rule is
+/// refused for that rule before any pairing is computed (the bad proof is never looked at).
+#[test]
+fn a_registration_failing_a_cheap_rule_is_refused_before_its_key_is_checked() {
+    let mut s = Scenario::new();
+    s.fund("val1", 10 * MIN_BOND)
+        .fund("val2", 10 * MIN_BOND)
+        .fund("poor", MIN_BOND / 2);
+    let bad_key = |name: &str, self_bond: u128, p2p_address: &str| Action::RegisterValidator {
+        p2p_address: p2p_address.into(),
+        self_bond: yun_types::Amount::new(self_bond),
+        seed_key: yun_types::SeedKey([0xff; 48]),
+        seed_key_possession: seed_signer_of(name).possession(&addr(name)),
+    };
+    s.tx("val1")
+        .act(bad_key("val1", MIN_BOND - 1, "127.0.0.1:9000"))
+        .expect_failed(TxRejection::SelfBondBelowMin);
+    s.tx("poor")
+        .act(bad_key("poor", MIN_BOND, "127.0.0.1:9000"))
+        .expect_failed(TxRejection::InsufficientBalance);
+    s.tx("val1")
+        .act(register_validator("val1", MIN_BOND))
+        .expect_ok();
+    s.tx("val1")
+        .act(bad_key("val1", MIN_BOND, "127.0.0.1:9000"))
+        .expect_failed(TxRejection::ValidatorExists);
+    // Only a registration that passes every cheap rule meets the key check.
+    s.tx("val2")
+        .act(bad_key("val2", MIN_BOND, "127.0.0.1:9000"))
+        .expect_failed(TxRejection::SeedKeyInvalid);
+}
+
+/// The proposer signs and checks its seed once per parent (`sign_seed`) and builds with it
+/// without pairing again; a proof checked for another state is never taken on trust: the
+/// build falls back to the full check and refuses it.
+#[test]
+fn a_seed_checked_once_is_reused_only_on_the_state_it_was_checked_on() {
+    let mut s = Scenario::new();
+    s.genesis_validator("v1", MIN_BOND)
+        .genesis_validator("v2", MIN_BOND);
+    s.proposer = "v1".into();
+    s.empty_block();
+    let signer = seed_signer_of("v1");
+    let draft = s.draft();
+    // Someone else's key, or a proposer with none, is refused when signing.
+    let mut theirs = draft.clone();
+    theirs.proposer = addr("v2");
+    assert_eq!(
+        sign_seed(&Overlay::new(&s.state), &theirs, &signer),
+        Err(SeedError::BadProof)
+    );
+    theirs.proposer = addr("mallory");
+    assert_eq!(
+        sign_seed(&Overlay::new(&s.state), &theirs, &signer),
+        Err(SeedError::NoSeedKey)
+    );
+    let signed = sign_seed(&Overlay::new(&s.state), &draft, &signer).unwrap();
+    let env = signed.env(&draft);
+    // Built with the checked proof, the block writes what its execution writes.
+    let mut built = Overlay::new(&s.state);
+    build_block_signed(&mut built, &env, &signed, Vec::new()).unwrap();
+    let mut executed = Overlay::new(&s.state);
+    execute_block(&mut executed, &env, &[]).unwrap();
+    assert!(built.into_writes() == executed.into_writes());
+    // A block later the same proof is stale: building the next height with it falls back to
+    // the full check, which refuses it.
+    s.empty_block();
+    let next = s.draft();
+    let stale_env = signed.env(&next);
+    let mut o = Overlay::new(&s.state);
+    assert_eq!(
+        build_block_signed(&mut o, &stale_env, &signed, Vec::new()).err(),
+        Some(SeedError::BadProof)
+    );
+    // And a proof claimed for the right height but signed over another parent's seed.
+    let mut forged = Overlay::new(&s.state);
+    let wrong = BlockEnv::new(
+        SCENARIO_CHAIN_ID,
+        next.height,
+        next.timestamp_ms,
+        next.proposer,
+        signed.proof,
+    );
+    assert_eq!(
+        build_block_signed(&mut forged, &wrong, &signed, Vec::new()).err(),
+        Some(SeedError::BadProof)
     );
 }

@@ -284,6 +284,31 @@ fn genesis_refuses_small_bonds_bad_addresses_and_more_validators_than_seats() {
 }
 
 #[test]
+fn genesis_refuses_market_limits_that_no_job_could_fit() {
+    let base = || yun_state::scenario::genesis_with(&[("alice", 1)]);
+    type Limit = fn(&mut yun_types::MarketParams) -> &mut u64;
+    let limits: [(&str, Limit); 4] = [
+        ("market.fuel_per_second_min", |m| &mut m.fuel_per_second_min),
+        ("market.task_seconds_max", |m| &mut m.task_seconds_max),
+        ("market.task_fuel_max", |m| &mut m.task_fuel_max),
+        ("market.program_bytes_max", |m| &mut m.program_bytes_max),
+    ];
+    for (name, limit) in limits {
+        let mut g = base();
+        *limit(&mut g.params.market) = 0;
+        let err = genesis_writes(&g).expect_err(name);
+        assert_eq!(err, GenesisError::ZeroMarketLimit(name));
+        let words = err.to_string();
+        assert!(
+            words.contains(name) && words.contains("above zero"),
+            "{words}"
+        );
+        *limit(&mut g.params.market) = 1;
+        assert!(genesis_writes(&g).is_ok(), "{name} = 1 is allowed");
+    }
+}
+
+#[test]
 fn fees_are_shared_among_the_active_validators_by_stake_with_the_remainder_to_the_proposer() {
     let mut s = chain(&["alice"]);
     s.genesis_validator("a", 3 * MIN_BOND)

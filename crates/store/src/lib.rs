@@ -15,8 +15,8 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use std::path::Path;
 use tables::*;
 use yun_state::{
-    BlockDraft, BlockEnv, BlockError, MemState, Overlay, StateReader, StateWrites, execute_block,
-    genesis_writes,
+    BlockDraft, BlockEnv, BlockError, MemState, Overlay, SignedSeed, StateReader, StateWrites,
+    execute_block, genesis_writes,
 };
 use yun_types::{
     Address, Block, BlockHash, Genesis, Hash32, Header, Receipt, SeedSigner, SignedTx, TxId,
@@ -96,6 +96,13 @@ pub struct Executed {
     tree_batch: Option<TreeUpdateBatch>,
     /// The head this was computed on; committing on any other head is refused.
     pub parent: BlockHash,
+}
+
+/// Where a build's seed proof comes from: signed now, or signed and checked before on the
+/// same parent.
+enum Seed<'a> {
+    Sign(&'a SeedSigner),
+    Signed(&'a SignedSeed),
 }
 
 /// A block built on the head, the candidates it left out (with why), and its execution.
@@ -282,7 +289,7 @@ impl Store {
         seed: &SeedSigner,
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
-        self.build_at(None, &[], (draft, seed), candidates)
+        self.build_at(None, &[], (draft, Seed::Sign(seed)), candidates)
     }
 
     /// [`Self::build`] as a child of `parent`: the last of the `pending` blocks on top of the
@@ -295,23 +302,61 @@ impl Store {
         seed: &SeedSigner,
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
-        self.build_at(Some(parent), pending, (draft, seed), candidates)
+        self.build_at(Some(parent), pending, (draft, Seed::Sign(seed)), candidates)
     }
 
-    /// Builds on the parent's state, signing the block's seed over the parent's seed there.
+    /// [`Self::build_on`] with the seed proof [`Self::sign_seed_on`] made for this parent, so
+    /// a proposer that builds again on the same parent neither signs nor verifies again.
+    pub fn build_on_signed(
+        &self,
+        parent: &BlockHash,
+        pending: &PendingChain,
+        draft: &BlockDraft,
+        seed: &SignedSeed,
+        candidates: Vec<SignedTx>,
+    ) -> Result<Proposal, StoreError> {
+        self.build_at(
+            Some(parent),
+            pending,
+            (draft, Seed::Signed(seed)),
+            candidates,
+        )
+    }
+
+    /// The proposer's seed proof for the block after `parent` (checked as in
+    /// [`Self::execute_on`]), signed over the parent's seed and checked once.
+    pub fn sign_seed_on(
+        &self,
+        parent: &BlockHash,
+        pending: &PendingChain,
+        draft: &BlockDraft,
+        seed: &SeedSigner,
+    ) -> Result<SignedSeed, StoreError> {
+        let snapshot = self.snapshot()?;
+        check_pending(&snapshot, pending, Some(parent))?;
+        let layered = pending::LayeredState::new(&snapshot, pending.iter().map(|(_, e)| &e.writes));
+        Ok(yun_state::sign_seed(&Overlay::new(&layered), draft, seed)?)
+    }
+
+    /// Builds on the parent's state, signing the block's seed over the parent's seed there
+    /// (or reusing a proof signed and checked on that state).
     fn build_at(
         &self,
         parent: Option<&BlockHash>,
         pending: &PendingChain,
-        (draft, seed): (&BlockDraft, &SeedSigner),
+        (draft, seed): (&BlockDraft, Seed<'_>),
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
         let snapshot = self.snapshot()?;
         check_pending(&snapshot, pending, parent)?;
         let layered = pending::LayeredState::new(&snapshot, pending.iter().map(|(_, e)| &e.writes));
         let mut overlay = Overlay::new(&layered);
-        let env = yun_state::next_env(&overlay, draft, seed);
-        let built = yun_state::build_block(&mut overlay, &env, candidates)?;
+        let built = match seed {
+            Seed::Sign(signer) => yun_state::sign_seed(&overlay, draft, signer)?,
+            Seed::Signed(signed) => signed.clone(),
+        };
+        let env = built.env(draft);
+        let built = yun_state::build_block_signed(&mut overlay, &env, &built, candidates)?;
         let writes = overlay.into_writes();
         let executed = self.finish(&snapshot, pending, writes, built.receipts)?;
         let block = Block::assemble(

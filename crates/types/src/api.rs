@@ -440,6 +440,10 @@ pub struct AssignmentView {
     /// Set for the reduce task: the verified map outputs it runs over, in index order.
     #[serde(default)]
     pub reduce_inputs: Option<Vec<ReduceInput>>,
+    /// The engine class the task's replicas were drawn from: the agent runs it only if its
+    /// sandbox is of that class (else a host fault, never a verdict).
+    #[serde(default)]
+    pub engine_class: Option<Hash32>,
 }
 
 /// `GET /v1/providers/{address}/assignments`.

@@ -141,6 +141,11 @@ pub struct ProviderSpec {
     pub ask_per_mfuel: Amount,
     /// Where it serves task outputs.
     pub endpoint: Text,
+    /// blake3 of the provider's sandbox engine fingerprint class (`yun_exec::EngineFingerprint`):
+    /// the replicas of one task all come from one class, so their verdicts can be compared.
+    /// Zero (or absent in JSON) is refused (`EngineClassMissing`).
+    #[serde(default)]
+    pub engine_class: Hash32,
 }
 codec_struct!(ProviderSpec {
     slots: (),
@@ -149,6 +154,7 @@ codec_struct!(ProviderSpec {
     labels: list(LABELS_MAX, ()),
     ask_per_mfuel: (),
     endpoint: URL_BYTES_MAX,
+    engine_class: (),
 });
 
 /// How a job's results are verified; the requester pays for the replicas it asks for.

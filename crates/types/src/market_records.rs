@@ -355,6 +355,11 @@ pub struct Task {
     /// Replicas that should be running or done (not expired) right now.
     pub replicas_wanted: u8,
     pub expirations: u8,
+    /// The engine class its first replicas were drawn from; every later replica (escalation,
+    /// spot check, a replacement for an expired one) comes from the same class, so all its
+    /// verdicts are comparable. `None` until the first draw.
+    #[serde(default)]
+    pub engine_class: Option<Hash32>,
 }
 
 impl Task {

@@ -34,6 +34,15 @@ pub enum WaitReason {
         eligible: u32,
         needed: u32,
     },
+    /// A task's replicas all run on one engine class: the task's class (fixed by its first
+    /// draw) has no eligible provider left.
+    NoProviderOfTaskEngineClass,
+    /// Enough independent providers, but no single engine class holds as many as the policy
+    /// needs at once; `eligible` is the most any one class holds.
+    TooFewInOneEngineClass {
+        eligible: u32,
+        needed: u32,
+    },
     /// Capacity fits: the task is matched at the end of the next block.
     MatchingNextBlock,
     WaitingForCommits,
@@ -77,6 +86,12 @@ impl WaitReason {
             Self::AllEligibleBusy => "every eligible provider is busy; waiting for a slot".into(),
             Self::TooFewIndependentProviders { eligible, needed } => format!(
                 "the verification policy needs {needed} independent providers (distinct, not the requester) with a free slot at once and {eligible} are eligible: it waits rather than run on fewer"
+            ),
+            Self::NoProviderOfTaskEngineClass => {
+                "no eligible provider of the engine class this task's earlier replicas ran on (a task's replicas never mix engine classes)".into()
+            }
+            Self::TooFewInOneEngineClass { eligible, needed } => format!(
+                "the verification policy needs {needed} independent providers of one engine class at once and the largest class has {eligible}: it waits rather than mix engine classes"
             ),
             Self::MatchingNextBlock => "capacity fits: matched at the end of the next block".into(),
             Self::WaitingForCommits => "running: waiting for providers to commit".into(),

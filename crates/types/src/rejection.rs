@@ -61,10 +61,20 @@ pub enum TxRejection {
     ProgramTooLarge = 50,
     InputTooLarge = 51,
     FuelOutlastsWallClock = 52,
+    // 53 was held for a parallel branch: at the merge its variant takes this line.
+    // 54 was held for a parallel branch: at the merge its variant takes this line.
+    // 55 was held for a parallel branch: at the merge its variant takes this line.
+    // 56 was held for a parallel branch: at the merge its variant takes this line.
+    // 57 was held for a parallel branch: at the merge its variant takes this line.
+    // 58 was held for a parallel branch: at the merge its variant takes this line.
+    // 59 was held for a parallel branch: at the merge its variant takes this line.
+    // 60 was held for a parallel branch: at the merge its variant takes this line.
+    EngineClassMissing = 61,
+    EngineClassChangeInFlight = 62,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 51] = [
+    pub const ALL: [TxRejection; 53] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -116,6 +126,8 @@ impl TxRejection {
         Self::ProgramTooLarge,
         Self::InputTooLarge,
         Self::FuelOutlastsWallClock,
+        Self::EngineClassMissing,
+        Self::EngineClassChangeInFlight,
     ];
 
     pub fn code(self) -> u16 {
@@ -179,6 +191,8 @@ impl TxRejection {
             Self::ProgramTooLarge => "ProgramTooLarge",
             Self::InputTooLarge => "InputTooLarge",
             Self::FuelOutlastsWallClock => "FuelOutlastsWallClock",
+            Self::EngineClassMissing => "EngineClassMissing",
+            Self::EngineClassChangeInFlight => "EngineClassChangeInFlight",
         }
     }
 
@@ -273,6 +287,12 @@ impl TxRejection {
             }
             Self::FuelOutlastsWallClock => {
                 "the fuel per task would outlast the sandbox's wall clock on the slowest admitted provider (market.fuel_per_second_min × market.task_seconds_max)"
+            }
+            Self::EngineClassMissing => {
+                "the provider offer declares no engine class (engine_class is zero or absent), so its verdicts could not be compared with anyone's"
+            }
+            Self::EngineClassChangeInFlight => {
+                "the offer changes the engine class while the provider still has tasks in flight, which were drawn for its old class"
             }
         }
     }
@@ -385,6 +405,12 @@ impl TxRejection {
             Self::FuelOutlastsWallClock => {
                 "split the work into more tasks with less fuel each, within the limit `GET /v1/genesis` gives"
             }
+            Self::EngineClassMissing => {
+                "register with `yun provider register` or the agent (`yun provider run`): both declare this machine's sandbox class, which `yun provider status` then shows"
+            }
+            Self::EngineClassChangeInFlight => {
+                "let the tasks in flight finish (commit and reveal) with the old build, or let them expire, then update; `yun provider status` shows them"
+            }
         }
     }
 }
@@ -433,7 +459,8 @@ mod tests {
         assert_eq!(TxRejection::InsufficientBalance.code(), 1);
         // Numbers are protocol: the list is in order and dense but for retired codes (46), so
         // appending is the only change.
-        let retired = [46u16];
+        // 53–60 belong to other branches until they merge.
+        let retired = [46u16, 53, 54, 55, 56, 57, 58, 59, 60];
         let mut expected = 1u16;
         for r in TxRejection::ALL {
             while retired.contains(&expected) {

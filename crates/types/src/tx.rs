@@ -408,6 +408,57 @@ mod tests {
     }
 
     #[test]
+    fn provider_offers_carry_their_engine_class_in_bytes_and_json() {
+        use crate::market::Text;
+        let key = PrivateKey::from_seed(3);
+        let spec = ProviderSpec {
+            slots: 2,
+            memory_bytes_per_slot: 1 << 30,
+            storage_bytes: 0,
+            labels: Vec::new(),
+            ask_per_mfuel: Amount::new(1),
+            endpoint: Text("http://127.0.0.1:9000".into()),
+            engine_class: Hash32::digest(b"yun-exec/1|target=x86_64"),
+        };
+        let actions = [
+            Action::RegisterProvider {
+                spec: spec.clone(),
+                bond: Amount::new(5),
+            },
+            Action::UpdateProvider { spec: spec.clone() },
+        ];
+        for action in actions {
+            let mut stx = sample(&key);
+            stx.tx.action = action;
+            let bytes = stx.encode();
+            assert_eq!(bytes.len(), stx.encode_size());
+            let back = SignedTx::decode_untrusted(&bytes).unwrap();
+            assert_eq!(back, stx);
+            // The class is the last 32 bytes of the offer: a different class is a different tx.
+            let mut other = stx.clone();
+            if let Action::RegisterProvider { spec, .. } | Action::UpdateProvider { spec } =
+                &mut other.tx.action
+            {
+                spec.engine_class = Hash32::ZERO;
+            }
+            assert_ne!(other.encode(), bytes);
+        }
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(
+            json["engine_class"],
+            serde_json::json!(spec.engine_class.to_string())
+        );
+        let back: ProviderSpec = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, spec);
+        // An old client's offer without the field reads as the zero class, which the chain
+        // refuses (EngineClassMissing) rather than guessing one.
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("engine_class");
+        let back: ProviderSpec = serde_json::from_value(old).unwrap();
+        assert_eq!(back.engine_class, Hash32::ZERO);
+    }
+
+    #[test]
     fn tampering_breaks_the_signature() {
         let key = PrivateKey::from_seed(1);
         let mut stx = sample(&key);

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use yun_types::market::{
     JobId, JobSpec, ProviderSpec, REPLICAS_MAX, ResultCommit, ResultReveal, TaskRef, Verification,
 };
-use yun_types::{Address, Amount, ChainParams, TxRejection};
+use yun_types::{Address, Amount, ChainParams, Hash32, TxRejection};
 
 type Result<T> = std::result::Result<T, TxRejection>;
 
@@ -24,11 +24,13 @@ fn check_provider_spec(spec: &ProviderSpec, params: &ChainParams) -> Result<()> 
         && spec.memory_bytes_per_slot > 0
         && (url.starts_with("http://") || url.starts_with("https://"))
         && url.len() > "http://".len();
-    if ok {
-        Ok(())
-    } else {
-        Err(TxRejection::InvalidProviderSpec)
+    if !ok {
+        return Err(TxRejection::InvalidProviderSpec);
     }
+    if spec.engine_class == Hash32::ZERO {
+        return Err(TxRejection::EngineClassMissing);
+    }
+    Ok(())
 }
 
 pub(crate) fn register_provider<R: StateReader + ?Sized>(
@@ -68,7 +70,10 @@ pub(crate) fn register_provider<R: StateReader + ?Sized>(
 
 /// Changes a provider's offer. Its slot count may change only every
 /// `slots_change_interval_blocks` (the price index counts slots: changing them every block
-/// would let a provider pump or suppress it).
+/// would let a provider pump or suppress it). Its engine class may change only while no task
+/// is in flight: those were drawn for the old class, and a replica must run on the class its
+/// task was drawn from (a provider that changed its binary mid-task would otherwise serve a
+/// task of another class).
 pub(crate) fn update_provider<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -81,6 +86,9 @@ pub(crate) fn update_provider<R: StateReader + ?Sized>(
         return Err(TxRejection::ProviderExiting);
     }
     check_provider_spec(spec, params)?;
+    if spec.engine_class != p.spec.engine_class && p.tasks_in_flight > 0 {
+        return Err(TxRejection::EngineClassChangeInFlight);
+    }
     if spec.slots != p.spec.slots {
         let next = p
             .slots_changed_height
@@ -221,6 +229,7 @@ pub(crate) fn post_job<R: StateReader + ?Sized>(
             replicas: Vec::new(),
             replicas_wanted: wanted,
             expirations: 0,
+            engine_class: None,
         };
         state.set_task(&t, &task);
         state.mark(queue_key(&t));

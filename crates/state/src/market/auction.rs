@@ -12,7 +12,7 @@ use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
 use std::collections::BTreeMap;
 use yun_types::market::{JobId, Label, TaskRef};
-use yun_types::{Address, Amount, ChainParams};
+use yun_types::{Address, Amount, ChainParams, Hash32};
 
 /// The index a market starts from: the floor.
 pub fn initial_price(params: &ChainParams) -> Amount {
@@ -235,9 +235,10 @@ fn clear(sellers: &[Seller], buyers: &mut [Buyer], index: Amount) -> Clearing {
 /// providers at random from the sellers that fit it and ask at most its bid (see `draw`),
 /// until the volume is matched or no slot is free. A replica is paid the clearing price, or
 /// its provider's ask if higher (never above the bid): an ask below the others' buys no
-/// better chance of being drawn, so colluders who undercut do not take the replicas. A task gets every replica it wants in one block or none: it
-/// never runs on fewer independent providers than its policy needs. Returns (replicas
-/// matched, tasks that left the queue).
+/// better chance of being drawn, so colluders who undercut do not take the replicas. A task gets every replica it wants in one block or
+/// none: it never runs on fewer independent providers than its policy needs, and all of them
+/// are of one engine class (see [`Pools::choose`]). Returns (replicas matched, tasks that left
+/// the queue).
 fn assign<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -247,12 +248,7 @@ fn assign<R: StateReader + ?Sized>(
     clearing: Clearing,
 ) -> (usize, u64) {
     let commit_deadline = env.height_after(params.market.commit_window_blocks);
-    let mut weights: Vec<u128> = sellers
-        .iter()
-        .map(|s| draw::weight(&s.provider, params))
-        .collect();
-    draw::cap_weights(&mut weights, params.market.selection_weight_cap_bps);
-    let mut pools: BTreeMap<(u64, Vec<Label>, Amount), ClassPool> = BTreeMap::new();
+    let mut pools = Pools::default();
     let (mut matched, mut dequeued) = (0usize, 0u64);
     for b in demand.buyers.iter_mut().filter(|b| b.bid >= clearing.price) {
         let room = clearing.volume - matched;
@@ -263,17 +259,10 @@ fn assign<R: StateReader + ?Sized>(
             continue;
         }
         let job = &demand.jobs[&b.task_ref.job];
-        let class = (
-            job.spec.memory_bytes_per_task,
-            job.spec.required_labels.clone(),
-            b.bid,
-        );
-        let pool = pools
-            .entry(class)
-            .or_insert_with(|| ClassPool::new(sellers, &weights, job, b.bid));
-        let Some(chosen) = pool.choose(sellers, env, b) else {
+        let Some((class, chosen)) = pools.choose(sellers, params, env, job, b) else {
             continue;
         };
+        b.task.engine_class = Some(class);
         for si in chosen {
             let s = &mut sellers[si];
             b.task.replicas.push(Replica {
@@ -298,8 +287,75 @@ fn assign<R: StateReader + ?Sized>(
     (matched, dequeued)
 }
 
-/// The sellers that fit one kind of task (memory, labels, an ask at or below its bid), as a
-/// weighted pool.
+/// The kind of task a pool serves: memory per task, required labels, bid.
+type Kind = (u64, Vec<Label>, Amount);
+
+/// This block's draw pools: for each kind of task met so far, one [`ClassPool`] per engine
+/// class among the sellers that fit it.
+#[derive(Default)]
+struct Pools {
+    by_kind: BTreeMap<Kind, BTreeMap<Hash32, ClassPool>>,
+}
+
+impl Pools {
+    /// Draws a task's providers, all of one engine class. A task whose earlier replicas fixed
+    /// its class draws from that class only. A task's first draw picks the class at random,
+    /// weighted by each class's (capped) total weight, which is the class of a provider drawn
+    /// by weight from the whole kind; a class that cannot give the task every replica it
+    /// wants now does not qualify and the next class is drawn from the rest. Returns the class
+    /// and the sellers; `None` (nothing taken) if no class qualifies.
+    fn choose(
+        &mut self,
+        sellers: &[Seller],
+        params: &ChainParams,
+        env: &BlockEnv,
+        job: &Job,
+        b: &Buyer,
+    ) -> Option<(Hash32, Vec<usize>)> {
+        let kind = (
+            job.spec.memory_bytes_per_task,
+            job.spec.required_labels.clone(),
+            b.bid,
+        );
+        let classes = self
+            .by_kind
+            .entry(kind)
+            .or_insert_with(|| ClassPool::split(sellers, params, job, b.bid));
+        if let Some(class) = b.task.engine_class {
+            let pool = classes.get_mut(&class)?;
+            return pool.choose(sellers, env, b).map(|c| (class, c));
+        }
+        let mut candidates: Vec<Hash32> = classes.keys().copied().collect();
+        let mut attempt = 0u32;
+        while !candidates.is_empty() {
+            let totals: Vec<u128> = candidates.iter().map(|c| classes[c].pool.total()).collect();
+            let sum: u128 = totals.iter().sum();
+            if sum == 0 {
+                return None;
+            }
+            let mut x = draw::draw_class(env, &b.task_ref, attempt, sum);
+            attempt += 1;
+            let at = totals
+                .iter()
+                .position(|t| {
+                    let here = x < *t;
+                    x = x.saturating_sub(*t);
+                    here
+                })
+                .expect("x < the sum of the totals");
+            let class = candidates.remove(at);
+            let pool = classes.get_mut(&class).expect("a candidate has a pool");
+            if let Some(chosen) = pool.choose(sellers, env, b) {
+                return Some((class, chosen));
+            }
+        }
+        None
+    }
+}
+
+/// The sellers of one engine class that fit one kind of task (memory, labels, an ask at or
+/// below its bid), as a weighted pool whose weights are capped at `selection_weight_cap_bps`
+/// of this pool's own total: the cap holds among the providers a task is actually drawn from.
 /// Built the first time a task of that kind is filled in a block; a seller found full is taken
 /// out for good, one that may not serve a given task only for that task.
 struct ClassPool {
@@ -308,19 +364,35 @@ struct ClassPool {
 }
 
 impl ClassPool {
-    fn new(sellers: &[Seller], weights: &[u128], job: &Job, bid: Amount) -> ClassPool {
-        let (members, w): (Vec<usize>, Vec<u128>) = (0..sellers.len())
-            .zip(weights)
-            .filter(|(i, _)| {
-                let p = &sellers[*i].provider;
-                p.spec.ask_per_mfuel <= bid && p.free_slots() > 0 && fits(p, job)
-            })
-            .map(|(i, w)| (i, *w))
-            .unzip();
-        ClassPool {
-            members,
-            pool: draw::Pool::new(w),
+    /// The pools of every engine class among the sellers that fit a kind of task.
+    fn split(
+        sellers: &[Seller],
+        params: &ChainParams,
+        job: &Job,
+        bid: Amount,
+    ) -> BTreeMap<Hash32, ClassPool> {
+        let mut members: BTreeMap<Hash32, Vec<usize>> = BTreeMap::new();
+        for (i, s) in sellers.iter().enumerate() {
+            let p = &s.provider;
+            if p.spec.ask_per_mfuel <= bid && p.free_slots() > 0 && fits(p, job) {
+                members.entry(p.spec.engine_class).or_default().push(i);
+            }
         }
+        members
+            .into_iter()
+            .map(|(class, members)| {
+                let mut w: Vec<u128> = members
+                    .iter()
+                    .map(|&i| draw::weight(&sellers[i].provider, params))
+                    .collect();
+                draw::cap_weights(&mut w, params.market.selection_weight_cap_bps);
+                let pool = ClassPool {
+                    members,
+                    pool: draw::Pool::new(w),
+                };
+                (class, pool)
+            })
+            .collect()
     }
 
     /// Draws `b.units` distinct providers for the task, none of them the requester or already

@@ -7,8 +7,9 @@
 //! so capacity bought with bond is capacity at risk; reputation can at most double a weight,
 //! so a new honest provider is never far behind and farmed reputation (see
 //! `step::pay_agreeing`) buys at most a factor of two. No one's weight may exceed
-//! `selection_weight_cap_bps` of the total (water-filling: the largest are cut to the level
-//! that makes them exactly the cap). Nothing a requester or provider sends changes the draw
+//! `selection_weight_cap_bps` of the total of the pool a task is drawn from (one engine class
+//! of one kind of task; water-filling: the largest are cut to the level that makes them
+//! exactly the cap). Nothing a requester or provider sends changes the draw
 //! for a given block: the seed is the block's, and the task and height are fixed before.
 
 use super::records::Provider;
@@ -152,6 +153,19 @@ impl Pool {
 /// height, the task and `i`; the modulo bias is below 2^-28 for any total a chain can hold).
 pub fn draw(env: &BlockEnv, t: &TaskRef, i: u32, total: u128) -> u128 {
     let mut h = blake3::Hasher::new_derive_key("yun/market/select/v1");
+    h.update(env.seed.as_bytes());
+    h.update(&env.height.to_be_bytes());
+    h.update(t.job.as_bytes());
+    h.update(&t.index.to_be_bytes());
+    h.update(&i.to_be_bytes());
+    let x = u128::from_le_bytes(h.finalize().as_bytes()[..16].try_into().expect("16 bytes"));
+    x % total.max(1)
+}
+
+/// The `i`-th draw of an engine class for task `t`'s first replicas in this block: uniform in
+/// `0..total`, from its own domain so it never repeats a provider draw.
+pub fn draw_class(env: &BlockEnv, t: &TaskRef, i: u32, total: u128) -> u128 {
+    let mut h = blake3::Hasher::new_derive_key("yun/market/select-class/v1");
     h.update(env.seed.as_bytes());
     h.update(&env.height.to_be_bytes());
     h.update(t.job.as_bytes());

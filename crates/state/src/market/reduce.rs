@@ -76,6 +76,8 @@ fn add_reduce<R: StateReader + ?Sized>(
         replicas: Vec::new(),
         replicas_wanted: initial_replicas(&job.spec.verification),
         expirations: 0,
+        // Drawn like a map task: its first draw picks the class.
+        engine_class: None,
     };
     state.set_task(t, &task);
     state.set_job(&t.job, &job);

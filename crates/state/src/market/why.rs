@@ -4,6 +4,7 @@
 use super::auction::{fits, initial_price};
 use super::records::*;
 use crate::overlay::{Overlay, StateReader};
+use std::collections::BTreeMap;
 use yun_types::ChainParams;
 use yun_types::market::JobId;
 pub use yun_types::market_why::{Excluded, TaskWhy, WaitReason};
@@ -165,6 +166,11 @@ fn pending_reason(
             Box::new(|_, p| p.spec.ask_per_mfuel <= job.spec.bid_per_mfuel),
         ),
         (
+            "engine_class",
+            WaitReason::NoProviderOfTaskEngineClass,
+            Box::new(|_, p| task.engine_class.is_none_or(|c| p.spec.engine_class == c)),
+        ),
+        (
             "distinct_from_replicas_and_requester",
             WaitReason::TooFewDistinctProviders {
                 eligible: 0,
@@ -187,11 +193,13 @@ fn pending_reason(
     let mut remaining: Vec<&(yun_types::Address, Provider)> = providers.iter().collect();
     let mut excluded = Vec::new();
     let mut reason = None;
-    // Independent providers for this task whatever their load: counted before the slot filter.
-    let mut independent = 0;
+    // Independent providers for this task whatever their load, counted before the slot
+    // filter: in all, and in the largest engine class (replicas never mix classes).
+    let (mut independent, mut in_one_class) = (0, 0);
     for (name, why, keep) in &filters {
         if *name == "free_slot" {
             independent = remaining.len();
+            in_one_class = largest_class(&remaining);
         }
         let before = remaining.len();
         remaining.retain(|(a, p)| keep(a, p));
@@ -209,10 +217,24 @@ fn pending_reason(
             eligible: independent as u32,
             needed: needed as u32,
         }
-    } else if remaining.len() < needed {
+    } else if in_one_class < needed {
+        WaitReason::TooFewInOneEngineClass {
+            eligible: in_one_class as u32,
+            needed: needed as u32,
+        }
+    } else if largest_class(&remaining) < needed {
         WaitReason::AllEligibleBusy
     } else {
         WaitReason::MatchingNextBlock
     });
     (reason, excluded)
+}
+
+/// How many of `providers` the most populous engine class holds.
+fn largest_class(providers: &[&(yun_types::Address, Provider)]) -> usize {
+    let mut per_class: BTreeMap<yun_types::Hash32, usize> = BTreeMap::new();
+    for (_, p) in providers {
+        *per_class.entry(p.spec.engine_class).or_default() += 1;
+    }
+    per_class.values().copied().max().unwrap_or(0)
 }

@@ -30,6 +30,10 @@ pub fn check_p2p_address(address: &str) -> Result<()> {
     }
 }
 
+/// Makes the sender a validator. `check_key` (the seed key's proof of possession, a pairing
+/// check that costs milliseconds) runs only once every cheap check passed (not a validator
+/// yet, a good p2p address, the bond at least the minimum and in the balance), so a flood of
+/// doomed registrations costs a node lookups, not pairings; nothing is written before it.
 pub(crate) fn register_validator<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -37,6 +41,7 @@ pub(crate) fn register_validator<R: StateReader + ?Sized>(
     sender: &Address,
     p2p_address: &str,
     self_bond: Amount,
+    check_key: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     if state.validator(sender).is_some() {
         return Err(TxRejection::ValidatorExists);
@@ -45,6 +50,10 @@ pub(crate) fn register_validator<R: StateReader + ?Sized>(
     if self_bond < params.staking.validator_self_bond_min || self_bond.is_zero() {
         return Err(TxRejection::SelfBondBelowMin);
     }
+    if state.account(sender).balance < self_bond {
+        return Err(TxRejection::InsufficientBalance);
+    }
+    check_key()?;
     debit(state, sender, self_bond)?;
     state.set_validator(&Validator {
         address: *sender,
