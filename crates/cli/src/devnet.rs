@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use yun_node::run::{NodeConfig, write_key};
 use yun_types::{
-    Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, SeedSigner,
+    Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, Hash32, SeedSigner,
 };
 
 pub const DEVNET_CHAIN_ID: &str = "yun-devnet";
@@ -104,7 +104,7 @@ pub fn prepare_with_providers(
             self_bond: devnet_params().staking.validator_self_bond_min,
             seed_key: SeedSigner::from_node_key(&key).key(),
         }],
-        params: devnet_params(),
+        params: devnet_genesis_params()?,
         dev_accounts: dev_accounts as u32,
     };
     std::fs::write(
@@ -149,6 +149,24 @@ pub fn devnet_params() -> ChainParams {
     let mut p = ChainParams::default();
     p.market.price_step_divisor = 64;
     p
+}
+
+/// The parameters a devnet or localnet genesis is written with: [`devnet_params`], admitting
+/// the engine class of this binary's sandbox, so the providers it runs (`yun provider run`,
+/// `yun provider register`) may register. Other builds' classes enter by governance.
+pub fn devnet_genesis_params() -> anyhow::Result<ChainParams> {
+    let mut p = devnet_params();
+    p.market.engine_classes = vec![local_engine_class()?];
+    Ok(p)
+}
+
+/// The engine class hash of this machine's sandbox: what a provider registered from here
+/// declares (its replicas are compared only with others of the same class), computed as the
+/// agent computes it.
+pub fn local_engine_class() -> anyhow::Result<Hash32> {
+    let sandbox = yun_exec::Sandbox::new(yun_exec::SandboxConfig::default())
+        .context("starting a sandbox to read this machine's engine class")?;
+    Ok(Hash32(sandbox.engine_fingerprint().hash()))
 }
 
 /// A port nobody listens on right now (for p2p of a devnet, which nobody dials).

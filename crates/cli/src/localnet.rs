@@ -1,7 +1,7 @@
 //! `yun localnet`: an N-validator network, plus optional full nodes, as one OS process per
 //! node on 127.0.0.1, created on first use and stopped cleanly.
 
-use crate::devnet::{DEV_BALANCE, devnet_params, now_ms, random_key};
+use crate::devnet::{DEV_BALANCE, devnet_genesis_params, devnet_params, now_ms, random_key};
 use crate::keys::{DEV_ACCOUNTS_FILE, DevAccount, dev_account};
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
@@ -209,7 +209,7 @@ pub fn prepare(
             .collect(),
         validators,
         params: {
-            let mut params = devnet_params();
+            let mut params = devnet_genesis_params()?;
             if let Some(n) = args.epoch_blocks {
                 params.staking.epoch_blocks = n;
             }

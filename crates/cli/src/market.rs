@@ -237,14 +237,6 @@ pub struct PostArgs {
     pub sign: SignOpts,
 }
 
-/// The engine class hash of this machine's sandbox: what a provider registered from here
-/// declares (its replicas are compared only with others of the same class).
-fn local_engine_class() -> anyhow::Result<Hash32> {
-    let sandbox = yun_exec::Sandbox::new(yun_exec::SandboxConfig::default())
-        .context("starting a sandbox to read this machine's engine class")?;
-    Ok(Hash32(sandbox.engine_fingerprint().hash()))
-}
-
 pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()> {
     let client = Client::new(&opts.node);
     match cmd {
@@ -257,7 +249,7 @@ pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()>
                 labels: parse_labels(&offer.labels)?,
                 ask_per_mfuel: amount(&offer.ask, "--ask")?,
                 endpoint: endpoint(&offer.endpoint)?,
-                engine_class: local_engine_class()?,
+                engine_class: crate::devnet::local_engine_class()?,
             };
             let bond = amount(&bond, "--bond")?;
             let action = Action::RegisterProvider { spec, bond };
@@ -293,7 +285,7 @@ pub async fn provider(cmd: ProviderCmd, opts: &ClientOpts) -> anyhow::Result<()>
                 spec.endpoint = endpoint(e)?;
             }
             if offer.local_engine_class {
-                spec.engine_class = local_engine_class()?;
+                spec.engine_class = crate::devnet::local_engine_class()?;
             }
             if offer.no_labels {
                 spec.labels.clear();

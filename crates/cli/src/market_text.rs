@@ -403,7 +403,9 @@ pub fn market(m: &MarketResponse) -> String {
          recent clearing: {clearing}\n\
          parameters:      bond min {}, unbonding {} blocks, commit/reveal windows {}/{} blocks,\n\
          \x20                price floor {}, target utilization {}, step 1/{} per block,\n\
-         \x20                slash withheld reveal {} / silent {}",
+         \x20                slash withheld reveal {} / silent {}\n\
+         governed labels: {}\n\
+         engine classes:  {} (the builds a provider may run)",
         m.height,
         m.price_index.compute_per_mfuel,
         m.slots_total,
@@ -419,7 +421,20 @@ pub fn market(m: &MarketResponse) -> String {
         p.price_step_divisor,
         bps(u32::from(p.slash_dissent_bps)),
         bps(u32::from(p.slash_silent_bps)),
+        labels(&p.governed_labels),
+        engine_classes(&p.engine_classes),
     )
+}
+
+fn engine_classes(classes: &[yun_types::Hash32]) -> String {
+    if classes.is_empty() {
+        return "none: no provider may register".into();
+    }
+    classes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn requester(r: &RequesterResponse) -> String {

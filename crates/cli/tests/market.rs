@@ -112,6 +112,16 @@ fn provider_job_why_market_cancel() {
     assert_eq!(m["queue_tasks"], 2, "{m}");
     assert!(m["params"]["provider_bond_min"].is_string(), "{m}");
     assert!(yun.ok(&["market"]).contains("compute 1 per Mfuel"));
+    // The devnet's genesis admits this binary's engine class, and only it; `market` lists it.
+    assert_eq!(
+        m["params"]["engine_classes"],
+        serde_json::json!([class]),
+        "{m}"
+    );
+    assert!(
+        yun.ok(&["market"])
+            .contains(&format!("engine classes:  {class} "))
+    );
 
     // A job that fits is matched at the end of the block that posts it.
     let small = post("1", "32", "none");

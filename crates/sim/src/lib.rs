@@ -189,6 +189,9 @@ pub const SIM_EPOCH_BLOCKS: u64 = 8;
 /// The set holds as many validators as genesis has, so a newcomer displaces one.
 pub(crate) fn sim_params(validators: usize) -> ChainParams {
     let mut params = ChainParams::default();
+    // A genesis admits at least one engine class; the simulated network has no providers, so
+    // which one does not matter.
+    params.market.engine_classes = vec![yun_types::Hash32::digest(b"yun-sim engine class")];
     params.staking.epoch_blocks = SIM_EPOCH_BLOCKS;
     params.staking.active_validators_max = validators as u32;
     params

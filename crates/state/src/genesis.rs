@@ -34,6 +34,10 @@ pub enum GenesisError {
     #[error("parameter {0} is out of range")]
     BadParam(&'static str),
     #[error(
+        "market.engine_classes is empty, so no provider could ever register: list the engine class of every build the chain admits (`yun devnet` and `yun localnet` write this binary's; a devnet from before engine classes were admitted: start over with `yun devnet --reset`)"
+    )]
+    NoEngineClasses,
+    #[error(
         "parameter {0} must be above zero: a job must fit within its limits at posting (fuel ≤ market.fuel_per_second_min × market.task_seconds_max and ≤ market.task_fuel_max, program ≤ market.program_bytes_max), and at zero the market could never take one"
     )]
     ZeroMarketLimit(&'static str),
@@ -109,8 +113,9 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
     Ok(state.into_writes())
 }
 
-/// The market parameters that make no sense: shares above 100 %, a selection cap of 0, and
-/// governed labels that are empty, too long, too many or listed twice.
+/// The market parameters that make no sense: shares above 100 %, a selection cap of 0,
+/// governed labels that are empty, too long, too many or listed twice, and admitted engine
+/// classes that are none, too many, zero or listed twice.
 fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> {
     use yun_types::market::LABEL_BYTES_MAX;
     if m.protocol_fee_bps > 10_000 {
@@ -140,6 +145,7 @@ fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> 
     if !labels_ok {
         return Err(GenesisError::BadParam("market.governed_labels"));
     }
+    check_engine_classes(&m.engine_classes)?;
     for (name, bps) in [
         ("market.slash_dissent_bps", m.slash_dissent_bps),
         ("market.slash_silent_bps", m.slash_silent_bps),
@@ -148,6 +154,23 @@ fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> 
         if bps > 10_000 {
             return Err(GenesisError::BadParam(name));
         }
+    }
+    Ok(())
+}
+
+/// The admitted engine classes: at least one (else no provider could register), at most
+/// `ENGINE_CLASSES_MAX`, none zero (the hash of no class) and none twice.
+fn check_engine_classes(classes: &[yun_types::Hash32]) -> Result<(), GenesisError> {
+    if classes.is_empty() {
+        return Err(GenesisError::NoEngineClasses);
+    }
+    let mut seen = BTreeSet::new();
+    let ok = classes.len() <= yun_types::ENGINE_CLASSES_MAX
+        && classes
+            .iter()
+            .all(|c| *c != yun_types::Hash32::ZERO && seen.insert(*c));
+    if !ok {
+        return Err(GenesisError::BadParam("market.engine_classes"));
     }
     Ok(())
 }

@@ -13,12 +13,13 @@ use crate::env::BlockEnv;
 use crate::exec::{BlockError, BlockOutcome, build_block_signed, execute_block, verify_signatures};
 use crate::genesis::genesis_writes;
 use crate::overlay::{MemState, Overlay};
+use crate::scenario_market::{ENGINE_CLASS_DEFAULT, engine_class};
 use commonware_cryptography::Signer;
 use commonware_cryptography::ed25519::PrivateKey;
 use std::collections::BTreeMap;
 use yun_types::{
-    Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, Receipt,
-    SeedSigner, SignedTx, Tx, TxOutcome, TxRejection,
+    Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, MarketParams,
+    Receipt, SeedSigner, SignedTx, Tx, TxOutcome, TxRejection,
 };
 
 pub const SCENARIO_CHAIN_ID: &str = "yun-scenario";
@@ -61,7 +62,7 @@ pub struct Scenario {
     pub proposer: String,
     genesis_accounts: Vec<(String, Amount)>,
     genesis_validators: Vec<(String, Amount)>,
-    started: bool,
+    pub(crate) started: bool,
 }
 
 impl Default for Scenario {
@@ -118,13 +119,18 @@ pub fn addr(name: &str) -> Address {
 }
 
 impl Scenario {
-    /// A chain whose fee is 10 and half of it burned, so fee arithmetic is easy to read.
+    /// A chain whose fee is 10 and half of it burned, so fee arithmetic is easy to read, and
+    /// whose one admitted engine class is the one scenario offers declare by default.
     pub fn new() -> Self {
         Scenario {
             state: MemState::default(),
             params: ChainParams {
                 min_fee: Amount::new(10),
                 fee_burn_bps: 5_000,
+                market: MarketParams {
+                    engine_classes: vec![engine_class(ENGINE_CLASS_DEFAULT)],
+                    ..MarketParams::default()
+                },
                 ..ChainParams::default()
             },
             height: 0,

@@ -183,6 +183,17 @@ pub fn verdict(digest_seed: u8, fuel_used: u64) -> Verdict {
 pub struct Commitments(pub BTreeMap<(String, TaskRef), (Verdict, Hash32)>);
 
 impl Scenario {
+    /// Admits the engine class named `name` besides the default one (only before the first
+    /// block: the list is a genesis parameter).
+    pub fn admit_engine_class(&mut self, name: &str) -> &mut Self {
+        assert!(
+            !self.started,
+            "admit_engine_class() is a genesis step: call it before any transaction"
+        );
+        self.params.market.engine_classes.push(engine_class(name));
+        self
+    }
+
     /// Posts a job from `requester` with its deadline relative to the next block.
     pub fn post(&mut self, draft: &JobDraft, requester: &str) -> Step {
         let mut spec = draft.spec.clone();

@@ -1,20 +1,28 @@
 //! Engine classes on chain (issue 15, item 6), each as a short story: every provider declares
 //! its sandbox's engine class, a task's replicas all come from one class (its first draw picks
 //! it, every later replica follows it), a class too small for a task does not qualify, a
-//! provider cannot change class under a task, and the selection weight cap holds within the
-//! pool a task is drawn from.
+//! provider cannot change class under a task, the selection weight cap holds within the pool a
+//! task is drawn from, and only the classes the chain admits (a genesis parameter) may be
+//! declared.
 
+use yun_state::genesis::{GenesisError, genesis_writes};
 use yun_state::market::why::WaitReason;
 use yun_state::market::{ReplicaState, TaskPhase};
-use yun_state::scenario::{Scenario, addr};
-use yun_state::scenario_market::{Commitments, engine_class, job_spec, offer, verdict};
+use yun_state::scenario::{Scenario, addr, genesis_with};
+use yun_state::scenario_market::{
+    Commitments, ENGINE_CLASS_DEFAULT, engine_class, job_spec, offer, verdict,
+};
 use yun_types::market::JobId;
-use yun_types::{Address, Hash32, TxRejection};
+use yun_types::{Address, ENGINE_CLASSES_MAX, Hash32, TxRejection};
 
 const BOND: u128 = 1_000_000;
 
+/// A market whose genesis admits the engine classes "A", "B" and "C" besides the default one.
 fn market(names: &[&str]) -> Scenario {
     let mut s = Scenario::new();
+    for class in ["A", "B", "C"] {
+        s.admit_engine_class(class);
+    }
     s.fund("alice", 1_000_000_000_000);
     for n in names {
         s.fund(n, 1_000 * BOND);
@@ -56,6 +64,52 @@ fn an_offer_without_an_engine_class_is_refused() {
     let r = TxRejection::EngineClassMissing;
     assert_eq!(r.code(), 61);
     assert!(r.hint().contains("yun provider register"));
+}
+
+/// Any 32 bytes are not a class: colluders all declaring a private one would win every
+/// replica of the tasks drawn for it. An offer must declare a class the chain admits, at
+/// registration and at every update, and a refused update leaves the offer as it was.
+#[test]
+fn a_provider_declaring_an_ungoverned_engine_class_is_refused_as_is_an_update_to_one() {
+    let mut s = market(&["p1", "p2"]);
+    assert!(
+        !s.params
+            .market
+            .engine_classes
+            .contains(&engine_class("private"))
+    );
+    s.tx("p1")
+        .act(offer().class("private").register(BOND))
+        .expect_failed(TxRejection::EngineClassNotGoverned);
+    assert!(
+        s.view().provider(&addr("p1")).is_none(),
+        "nothing registered"
+    );
+    s.tx("p1")
+        .act(offer().class("A").register(BOND))
+        .expect_ok();
+    s.tx("p1")
+        .act(offer().class("private").ask(2).update())
+        .expect_failed(TxRejection::EngineClassNotGoverned);
+    let p1 = s.provider("p1");
+    assert_eq!(p1.spec.engine_class, engine_class("A"));
+    assert_eq!(
+        p1.spec.ask_per_mfuel.base_units(),
+        1,
+        "the update was not applied"
+    );
+    // A change to another admitted class is an ordinary update.
+    s.tx("p1").act(offer().class("B").update()).expect_ok();
+    assert_eq!(s.provider("p1").spec.engine_class, engine_class("B"));
+    // The zero hash is missing, not ungoverned: that refusal still comes first.
+    s.tx("p2")
+        .act(offer().no_class().register(BOND))
+        .expect_failed(TxRejection::EngineClassMissing);
+    let r = TxRejection::EngineClassNotGoverned;
+    assert_eq!(r.code(), 63);
+    assert_eq!(TxRejection::from_code(63), Some(r));
+    assert!(r.message().contains("market.engine_classes"));
+    assert!(r.hint().contains("run an admitted release") && r.hint().contains("yun market"));
 }
 
 /// Four providers of each of two classes, eight tasks of k = 3: every task runs on one class,
@@ -278,4 +332,41 @@ fn the_weight_cap_applies_within_the_pool_a_task_is_drawn_from() {
     }
     // Expected 6 of 60 (a tenth); capped against the whole market, 30.
     assert!(whale > 0 && whale < 18, "the whale took {whale} of 60");
+}
+
+/// The admitted classes are a genesis parameter: none at all would leave a chain no provider
+/// could ever join, so it is refused with words saying so; so are the zero hash, a class
+/// listed twice and more than `ENGINE_CLASSES_MAX`.
+#[test]
+fn genesis_refuses_no_engine_class_a_zero_one_a_repeated_one_and_too_many() {
+    let base = || genesis_with(&[("alice", 1)]);
+    assert_eq!(
+        base().params.market.engine_classes,
+        vec![engine_class(ENGINE_CLASS_DEFAULT)]
+    );
+    assert!(genesis_writes(&base()).is_ok());
+
+    let mut g = base();
+    g.params.market.engine_classes.clear();
+    let err = genesis_writes(&g).expect_err("no class");
+    assert_eq!(err, GenesisError::NoEngineClasses);
+    assert!(err.to_string().contains("no provider could ever register"));
+
+    let bad = GenesisError::BadParam("market.engine_classes");
+    let mut g = base();
+    g.params.market.engine_classes.push(Hash32::ZERO);
+    assert_eq!(genesis_writes(&g).expect_err("zero"), bad);
+    let mut g = base();
+    g.params
+        .market
+        .engine_classes
+        .push(engine_class(ENGINE_CLASS_DEFAULT));
+    assert_eq!(genesis_writes(&g).expect_err("twice"), bad);
+    let mut g = base();
+    g.params.market.engine_classes = (0..=ENGINE_CLASSES_MAX)
+        .map(|i| engine_class(&format!("release {i}")))
+        .collect();
+    assert_eq!(genesis_writes(&g).expect_err("too many"), bad);
+    g.params.market.engine_classes.pop();
+    assert!(genesis_writes(&g).is_ok(), "exactly the most is allowed");
 }

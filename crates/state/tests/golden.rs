@@ -176,7 +176,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "7889aaa932da162aa1d7c13ce57bea93c2699f3829d6fc14b836cac3ef0f748e"
+        "a595f7aceec974e4855786f73821a6930778a3ef48196ee4b5ca11af3a294436"
     );
 }
 

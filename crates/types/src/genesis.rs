@@ -146,6 +146,14 @@ pub struct MarketParams {
     /// carry. Providers may carry other labels; they are informative only.
     #[serde(default = "default_governed_labels")]
     pub governed_labels: Vec<Label>,
+    /// The engine classes a provider may declare (blake3 of a sandbox's fingerprint class,
+    /// `yun_exec::EngineFingerprint`): a task's replicas all come from one class, so a class
+    /// only colluders declare would win them every replica of the tasks it is drawn for. Only
+    /// the builds the chain admits count; empty in the default, because the class of a release
+    /// is known only to its binary: whoever writes a genesis (`yun devnet`, `yun localnet`)
+    /// fills it, and a genesis with none is refused (no provider could ever register).
+    #[serde(default)]
+    pub engine_classes: Vec<Hash32>,
     /// Share of every payment to a provider that is burned, in basis points: what reputation
     /// costs a provider that farms it on its owner's jobs.
     #[serde(default = "default_protocol_fee_bps")]
@@ -187,6 +195,9 @@ pub struct MarketParams {
 
 /// Most entries in `MarketParams::governed_labels`.
 pub const GOVERNED_LABELS_MAX: usize = 256;
+
+/// Most entries in `MarketParams::engine_classes`: a few releases on a few targets.
+pub const ENGINE_CLASSES_MAX: usize = 64;
 
 fn default_selection_weight_cap_bps() -> u16 {
     MarketParams::default().selection_weight_cap_bps
@@ -286,6 +297,7 @@ impl Default for MarketParams {
             adaptive_prior_error_ppm: 200_000,
             selection_weight_cap_bps: 1_000,
             governed_labels: default_labels(),
+            engine_classes: Vec::new(),
             protocol_fee_bps: 500,
             trust_payment_min: Amount::new(1_000),
             slots_change_interval_blocks: 100,
@@ -320,6 +332,7 @@ impl Write for MarketParams {
         self.adaptive_prior_error_ppm.write(buf);
         self.selection_weight_cap_bps.write(buf);
         self.governed_labels.write(buf);
+        self.engine_classes.write(buf);
         self.protocol_fee_bps.write(buf);
         self.trust_payment_min.write(buf);
         self.slots_change_interval_blocks.write(buf);
@@ -344,6 +357,7 @@ impl EncodeSize for MarketParams {
             + 4
             + 2
             + self.governed_labels.encode_size()
+            + self.engine_classes.encode_size()
             + 2
             + 16
             + 8
@@ -375,6 +389,10 @@ impl Read for MarketParams {
             governed_labels: Vec::<Label>::read_cfg(
                 buf,
                 &(RangeCfg::new(0..=GOVERNED_LABELS_MAX), ()),
+            )?,
+            engine_classes: Vec::<Hash32>::read_cfg(
+                buf,
+                &(RangeCfg::new(0..=ENGINE_CLASSES_MAX), ()),
             )?,
             protocol_fee_bps: u16::read(buf)?,
             trust_payment_min: Amount::read(buf)?,
@@ -537,5 +555,34 @@ mod tests {
         let bytes = p.encode();
         assert_eq!(bytes.len(), p.encode_size());
         assert_eq!(ChainParams::decode(bytes).unwrap(), p);
+    }
+
+    #[test]
+    fn admitted_engine_classes_round_trip_and_are_bounded() {
+        let mut p = ChainParams::default();
+        assert!(
+            p.market.engine_classes.is_empty(),
+            "a genesis writer fills it"
+        );
+        p.market.engine_classes = vec![Hash32::digest(b"class 1"), Hash32::digest(b"class 2")];
+        let bytes = p.encode();
+        assert_eq!(bytes.len(), p.encode_size());
+        assert_eq!(ChainParams::decode(bytes).unwrap(), p);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json["market"]["engine_classes"][1],
+            Hash32::digest(b"class 2").to_string()
+        );
+        p.market.engine_classes = vec![Hash32::digest(b"a class"); ENGINE_CLASSES_MAX + 1];
+        assert!(
+            ChainParams::decode(p.encode()).is_err(),
+            "too many to decode"
+        );
+    }
+
+    #[test]
+    fn genesis_files_without_engine_classes_load_with_none_admitted() {
+        let g: Genesis = serde_json::from_str(PRE_STAKING).unwrap();
+        assert!(g.params.market.engine_classes.is_empty());
     }
 }

@@ -26,8 +26,8 @@ pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
 pub use block::{Block, BlockHash, Header};
 pub use genesis::{
-    ChainParams, GOVERNED_LABELS_MAX, Genesis, GenesisAccount, GenesisValidator, MarketParams,
-    StakingParams,
+    ChainParams, ENGINE_CLASSES_MAX, GOVERNED_LABELS_MAX, Genesis, GenesisAccount,
+    GenesisValidator, MarketParams, StakingParams,
 };
 pub use hash::Hash32;
 pub use receipt::{Receipt, TxOutcome};

@@ -71,10 +71,11 @@ pub enum TxRejection {
     // 60 was held for a parallel branch: at the merge its variant takes this line.
     EngineClassMissing = 61,
     EngineClassChangeInFlight = 62,
+    EngineClassNotGoverned = 63,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 53] = [
+    pub const ALL: [TxRejection; 54] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -128,6 +129,7 @@ impl TxRejection {
         Self::FuelOutlastsWallClock,
         Self::EngineClassMissing,
         Self::EngineClassChangeInFlight,
+        Self::EngineClassNotGoverned,
     ];
 
     pub fn code(self) -> u16 {
@@ -193,6 +195,7 @@ impl TxRejection {
             Self::FuelOutlastsWallClock => "FuelOutlastsWallClock",
             Self::EngineClassMissing => "EngineClassMissing",
             Self::EngineClassChangeInFlight => "EngineClassChangeInFlight",
+            Self::EngineClassNotGoverned => "EngineClassNotGoverned",
         }
     }
 
@@ -293,6 +296,9 @@ impl TxRejection {
             }
             Self::EngineClassChangeInFlight => {
                 "the offer changes the engine class while the provider still has tasks in flight, which were drawn for its old class"
+            }
+            Self::EngineClassNotGoverned => {
+                "the offer declares an engine class the chain does not admit (market.engine_classes): this node's build is not one the chain admits, and a private class would win every replica of the tasks drawn for it"
             }
         }
     }
@@ -410,6 +416,9 @@ impl TxRejection {
             }
             Self::EngineClassChangeInFlight => {
                 "let the tasks in flight finish (commit and reveal) with the old build, or let them expire, then update; `yun provider status` shows them"
+            }
+            Self::EngineClassNotGoverned => {
+                "run an admitted release: `yun market` lists the engine classes the chain admits (`GET /v1/genesis`: params.market.engine_classes) and `yun provider status` the one you declared; a new release's class enters by governance"
             }
         }
     }

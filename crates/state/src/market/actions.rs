@@ -30,6 +30,11 @@ fn check_provider_spec(spec: &ProviderSpec, params: &ChainParams) -> Result<()> 
     if spec.engine_class == Hash32::ZERO {
         return Err(TxRejection::EngineClassMissing);
     }
+    // A task's replicas all come from one class: a class only colluders declared would win
+    // them every replica of the tasks drawn for it, so only the builds the chain admits count.
+    if !params.market.engine_classes.contains(&spec.engine_class) {
+        return Err(TxRejection::EngineClassNotGoverned);
+    }
     Ok(())
 }
 
