@@ -13,16 +13,24 @@ use crate::env::BlockEnv;
 use crate::exec::{BlockError, BlockOutcome, build_block_signed, execute_block, verify_signatures};
 use crate::genesis::genesis_writes;
 use crate::overlay::{MemState, Overlay};
-use crate::scenario_market::{ENGINE_CLASS_DEFAULT, engine_class};
 use commonware_cryptography::Signer;
 use commonware_cryptography::ed25519::PrivateKey;
 use std::collections::BTreeMap;
 use yun_types::{
-    Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, MarketParams,
-    Receipt, SeedSigner, SignedTx, Tx, TxOutcome, TxRejection,
+    Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, Hash32,
+    MarketParams, Receipt, SeedSigner, SignedTx, Tx, TxOutcome, TxRejection,
 };
 
 pub const SCENARIO_CHAIN_ID: &str = "yun-scenario";
+
+/// The engine class every scenario offer declares unless told otherwise, and the one the
+/// scenario chain admits.
+pub const ENGINE_CLASS_DEFAULT: &str = "engine class A";
+
+/// The class hash a scenario offer declares for the class named `name`.
+pub fn engine_class(name: &str) -> Hash32 {
+    Hash32::digest(name.as_bytes())
+}
 
 /// A genesis for the scenario chain with the named accounts funded and one validator.
 pub fn genesis_with(accounts: &[(&str, u128)]) -> Genesis {

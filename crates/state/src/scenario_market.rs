@@ -10,6 +10,7 @@
 
 use crate::market::records::*;
 use crate::market::why::{TaskWhy, explain_job};
+pub use crate::scenario::{ENGINE_CLASS_DEFAULT, engine_class};
 use crate::scenario::{Scenario, Step, addr};
 use std::collections::BTreeMap;
 use yun_types::market::{
@@ -19,14 +20,6 @@ use yun_types::market::{
 use yun_types::{Action, Amount, Hash32};
 
 const MIB: u64 = 1024 * 1024;
-
-/// The engine class every scenario offer declares unless told otherwise.
-pub const ENGINE_CLASS_DEFAULT: &str = "engine class A";
-
-/// The class hash a scenario offer declares for the class named `name`.
-pub fn engine_class(name: &str) -> Hash32 {
-    Hash32::digest(name.as_bytes())
-}
 
 /// A provider offer being described: 1 slot, 1 GiB, ask 1 per million fuel, engine class
 /// [`ENGINE_CLASS_DEFAULT`].
