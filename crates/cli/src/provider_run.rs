@@ -18,9 +18,14 @@ pub struct ProviderRunArgs {
     /// The provider's key: a key name or a dev account (provider0 … on a devnet).
     #[arg(long)]
     pub from: String,
-    /// Tasks run at once (one sandbox each).
+    /// Tasks run at once (one sandbox each); at most this machine's cores unless
+    /// `--oversubscribe`.
     #[arg(long, default_value_t = 2)]
     pub slots: u32,
+    /// Accept more slots than cores. An assignment that waits for a core can then miss its
+    /// commit window and be punished as silence: only for tasks far shorter than the window.
+    #[arg(long)]
+    pub oversubscribe: bool,
     /// Memory each slot gives a task, in MiB.
     #[arg(long, default_value_t = 512)]
     pub memory_mb: u64,
@@ -57,6 +62,8 @@ pub enum FaultArg {
 }
 
 pub async fn run(args: ProviderRunArgs, opts: &ClientOpts) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    check_slots(args.slots, cores, args.oversubscribe)?;
     let key = keys::signer(&args.from, &opts.dev_lookup()).await?;
     let address = address_of(&key);
     let data_dir = args
@@ -90,6 +97,25 @@ pub async fn run(args: ProviderRunArgs, opts: &ClientOpts) -> anyhow::Result<()>
     tokio::signal::ctrl_c().await?;
     println!("stopping…");
     agent.shutdown().await
+}
+
+/// The agent accepts no more assignments than it can start at once: the chain assigns up to
+/// the declared slots, and a commit window is sized for one task at the slowest admitted
+/// speed, not for a queue in front of it. So an offer of more slots than cores is refused
+/// unless the operator says its tasks are short (`--oversubscribe`).
+fn check_slots(slots: u32, cores: usize, oversubscribe: bool) -> anyhow::Result<()> {
+    if slots == 0 {
+        anyhow::bail!("--slots 0 offers nothing: give at least 1");
+    }
+    if !oversubscribe && slots as usize > cores {
+        anyhow::bail!(
+            "--slots {slots} is more than this machine's {cores} cores: an assignment that \
+             waits for a core can miss its commit window and be punished as silence. Use \
+             --slots {cores} or fewer, or --oversubscribe if every task you accept is far \
+             shorter than its window"
+        );
+    }
+    Ok(())
 }
 
 /// The i-th embedded devnet provider's account: fixed words, like the dev accounts.
@@ -151,4 +177,19 @@ pub async fn start_devnet_agents(
         );
     }
     Ok(agents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_slots;
+
+    #[test]
+    fn an_offer_of_more_slots_than_cores_is_refused_unless_oversubscribed() {
+        let err = check_slots(3, 2, false).unwrap_err().to_string();
+        assert!(err.contains("more than this machine's 2 cores"), "{err}");
+        assert!(err.contains("--slots 2"), "{err}");
+        assert!(check_slots(2, 2, false).is_ok());
+        assert!(check_slots(3, 2, true).is_ok());
+        assert!(check_slots(0, 2, true).is_err());
+    }
 }
