@@ -7,8 +7,8 @@ use super::auction::match_tasks;
 use super::escrow::{replica_cap, settle_job_if_done};
 use super::records::*;
 use super::verification::{
-    decide_spot_check, drop_sealed, group_error_ppm, has_verdict, open_reveals_if_all_committed,
-    unsealed,
+    contested_error_ppm, decide_spot_check, drop_sealed, has_verdict,
+    open_reveals_if_all_committed, unsealed,
 };
 use crate::arith::bps_of;
 use crate::bank;
@@ -261,7 +261,8 @@ fn verify_ready<R: StateReader + ?Sized>(
 
 /// The verdict a task's revealed replicas establish, if any: the largest group of equal
 /// verdicts (among equals the smallest verdict, so every node picks the same), provided no
-/// other group is as large and the group meets the job's policy.
+/// other group is as large and the group meets the job's policy (under adaptive
+/// verification, weighed against the groups that dissent: `contested_error_ppm`).
 fn accepted_verdict<R: StateReader + ?Sized>(
     state: &Overlay<'_, R>,
     params: &ChainParams,
@@ -290,8 +291,16 @@ fn accepted_verdict<R: StateReader + ?Sized>(
         Verification::None => n >= 1,
         Verification::Replicate { quorum, .. } => n >= quorum as usize,
         Verification::Adaptive { target_error_ppm } => {
-            let who: Vec<Address> = members.iter().map(|&i| task.replicas[i].provider).collect();
-            group_error_ppm(state, params, &who) <= u64::from(target_error_ppm)
+            let who_of = |m: &Vec<usize>| -> Vec<Address> {
+                m.iter().map(|&i| task.replicas[i].provider).collect()
+            };
+            let dissent: Vec<Vec<Address>> = groups
+                .iter()
+                .filter(|(v, _)| *v != verdict)
+                .map(|(_, m)| who_of(m))
+                .collect();
+            contested_error_ppm(state, params, &who_of(members), &dissent)
+                <= u64::from(target_error_ppm)
         }
     };
     meets_policy.then_some(*verdict)
