@@ -37,6 +37,20 @@ pub enum LiarStrategy {
     /// sealed until the round closes), commit the shared wrong verdict. `SimReport::copied`
     /// counts the verdicts it could read.
     Copy,
+    /// Sybils of an attacking requester (table E): honest on the attacker's own jobs (posted
+    /// as `replicate{2,2}`), where they farm trust whenever both replicas are theirs; on every
+    /// other requester's job they lie as soon as they are trusted alone (as `Patient`).
+    Farm,
+    /// Table F: as `Farm`, but the attacker's jobs require a governed label (`gpu=l4`) that only
+    /// its Sybils declare, so every replica of its jobs is a Sybil's and every one builds trust.
+    FarmLabel,
+}
+
+impl LiarStrategy {
+    /// Whether an attacking requester posts jobs for its Sybils to farm.
+    pub fn farms(self) -> bool {
+        matches!(self, LiarStrategy::Farm | LiarStrategy::FarmLabel)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +79,9 @@ pub struct SimConfig {
     /// Every provider's bond, in multiples of the minimum (so a provider survives many
     /// silence and withheld-reveal slashes before it drops below the minimum).
     pub bond_multiple: u128,
+    /// Under `Farm`/`FarmLabel`: the attacking requester posts this many of its own tasks for
+    /// every 100 the honest requesters post.
+    pub attacker_tasks_percent: u32,
 }
 
 impl SimConfig {
@@ -86,6 +103,7 @@ impl SimConfig {
             liars_undercut: false,
             deadline_in: 200,
             bond_multiple: 1_000_000,
+            attacker_tasks_percent: 100,
         }
     }
 }
@@ -161,6 +179,11 @@ pub struct SimReport {
     pub honest_slashed: u64,
     pub honest_silence_punished: u64,
     pub liars_slashed: u64,
+    /// What the attacking requester spent in all (tables E and F): its jobs' payments and its
+    /// transaction fees.
+    pub attacker_spent: u128,
+    /// Tasks the attacking requester posted (not counted in the halves).
+    pub attacker_tasks: u64,
     /// Outvoted replicas (unpaid, trust lost, bond kept), by role.
     pub honest_outvoted: u64,
     pub liars_outvoted: u64,
@@ -281,6 +304,12 @@ const ASK: u128 = 5_000;
 const ASK_UNDERCUT: u128 = 2_500;
 const BID: u128 = 1_000_000;
 const REQUESTERS: usize = 3;
+/// The attacking requester of tables E and F.
+const ATTACKER: &str = "sim-attacker";
+/// The governed label only the Sybils of table F declare.
+fn capture_label() -> (&'static str, &'static str) {
+    ("gpu", "l4")
+}
 
 /// The verdict an honest provider computes for a task.
 pub fn correct_verdict(t: &TaskRef) -> Verdict {
@@ -315,6 +344,9 @@ struct Sim {
     /// What each provider was funded with (bond included).
     funded: u128,
     copied: u64,
+    attacker_funded: u128,
+    /// The attacking requester's jobs (tables E and F), kept out of the halves.
+    attacker_jobs: Vec<JobId>,
 }
 
 /// What provider `who` commits to for task `t`.
@@ -325,11 +357,18 @@ fn choose_verdict(
     params: &ChainParams,
     who: &Address,
     t: &TaskRef,
+    attacker_job: bool,
 ) -> Verdict {
+    let patient = matches!(
+        cfg.liar_strategy,
+        LiarStrategy::Patient | LiarStrategy::Farm | LiarStrategy::FarmLabel
+    );
     match role {
         Role::Honest | Role::Silent => correct_verdict(t),
-        Role::Liar => match (cfg.liar_strategy, cfg.policy) {
-            (LiarStrategy::Patient, Verification::Adaptive { target_error_ppm }) => {
+        // Sybils farm trust on their owner's jobs by answering them honestly.
+        Role::Liar if attacker_job => correct_verdict(t),
+        Role::Liar => match (patient, cfg.policy) {
+            (true, Verification::Adaptive { target_error_ppm }) => {
                 let alone = group_error_ppm(view, params, std::slice::from_ref(who));
                 if alone <= u64::from(target_error_ppm) {
                     wrong_verdict()
@@ -393,6 +432,8 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
     for r in 0..REQUESTERS {
         s.fund(&format!("sim-req{r}"), 1u128 << 100);
     }
+    let attacker_funded = 1u128 << 100;
+    s.fund(ATTACKER, attacker_funded);
     // Registration: one block of every provider's RegisterProvider.
     let registrations: Vec<SignedTx> = names
         .iter()
@@ -403,8 +444,12 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
             } else {
                 ASK
             };
-            s.tx(name)
-                .sign(offer().slots(cfg.slots).ask(ask).register(bond))
+            let mut o = offer().slots(cfg.slots).ask(ask);
+            if cfg.liar_strategy == LiarStrategy::FarmLabel && *role == Role::Liar {
+                let (k, v) = capture_label();
+                o = o.label(k, v);
+            }
+            s.tx(name).sign(o.register(bond))
         })
         .collect();
     let outcome = s.block(&registrations).expect("registrations are valid");
@@ -424,7 +469,10 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
         jobs: Vec::new(),
         funded,
         copied: 0,
+        attacker_funded,
+        attacker_jobs: Vec::new(),
     };
+    let mut attacker_posted = 0u64;
     let mut posted = 0u32;
     let mut next_requester = 0usize;
     let mut last_deadline = 0u64;
@@ -442,6 +490,29 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
             let stx = sim.s.tx(&requester).sign(Action::PostJob { spec });
             sim.jobs.push((stx.id(), posted < cfg.tasks / 2));
             posted += tasks;
+            txs.push(stx);
+        }
+        // The attacker keeps its own tasks at `attacker_tasks_percent` of the honest ones.
+        if cfg.liar_strategy.farms()
+            && posted < cfg.tasks
+            && attacker_posted * 100 < u64::from(posted) * u64::from(cfg.attacker_tasks_percent)
+        {
+            let tasks = cfg.job_tasks_max;
+            let mut draft = job_spec()
+                .tasks(tasks)
+                .fuel(1_000_000)
+                .bid(BID)
+                .replicate(2, 2);
+            if cfg.liar_strategy == LiarStrategy::FarmLabel {
+                let (k, v) = capture_label();
+                draft = draft.label(k, v);
+            }
+            let mut spec = draft.spec;
+            spec.deadline_height = sim.s.height + 1 + cfg.deadline_in;
+            last_deadline = last_deadline.max(spec.deadline_height);
+            let stx = sim.s.tx(ATTACKER).sign(Action::PostJob { spec });
+            sim.attacker_jobs.push(stx.id());
+            attacker_posted += u64::from(tasks);
             txs.push(stx);
         }
         for p in 0..n {
@@ -476,7 +547,9 @@ impl Sim {
         let view = Overlay::new(&self.s.state);
         self.jobs
             .iter()
-            .all(|(id, _)| view.job(id).expect("posted job exists").status == JobStatus::Settled)
+            .map(|(id, _)| id)
+            .chain(&self.attacker_jobs)
+            .all(|id| view.job(id).expect("posted job exists").status == JobStatus::Settled)
     }
 
     /// What provider `p` sends this block: reveals of its open commitments, then commits of its
@@ -507,8 +580,17 @@ impl Sim {
             };
             match r.state {
                 ReplicaState::Assigned { .. } => {
-                    let mut v =
-                        choose_verdict(&self.cfg, self.roles[p], &view, &self.s.params, &who, &t);
+                    let attacker_job =
+                        view.job(&t.job).expect("a task's job exists").requester == addr(ATTACKER);
+                    let mut v = choose_verdict(
+                        &self.cfg,
+                        self.roles[p],
+                        &view,
+                        &self.s.params,
+                        &who,
+                        &t,
+                        attacker_job,
+                    );
                     if self.roles[p] == Role::Liar
                         && self.cfg.liar_strategy == LiarStrategy::Copy
                         && let Some(seen) = visible_verdict(&task, &who)
@@ -663,6 +745,13 @@ impl Sim {
             }
         }
         let final_price_index = view.market().price_index_per_mfuel.base_units();
+        let attacker_spent =
+            self.attacker_funded - view.account(&addr(ATTACKER)).balance.base_units();
+        let attacker_tasks = self
+            .attacker_jobs
+            .iter()
+            .map(|id| view.job(id).expect("posted job exists").spec.tasks.len() as u64)
+            .sum();
         let [mut first_half, mut second_half] = halves;
         first_half.workers = workers[0].len() as u64;
         second_half.workers = workers[1].len() as u64;
@@ -682,6 +771,8 @@ impl Sim {
             honest_slashed,
             honest_silence_punished: honest_silence,
             liars_slashed,
+            attacker_spent,
+            attacker_tasks,
             honest_outvoted,
             liars_outvoted,
             liar_cost,

@@ -324,7 +324,12 @@ fn settle_verified<R: StateReader + ?Sized>(
     // Trust grows only from results someone else corroborated: a lone result (no verification,
     // or one trusted replica) is paid but proves nothing.
     // A cannot-run verdict is paid, but costs nothing to compute: it builds no trust.
-    let corroborated = agreeing >= 2 && !verdict.is_cannot_run();
+    // Nor does agreement on a job that requires labels: a label narrows the draw to the
+    // providers that declare it, which may all be the requester's own (table F of the market
+    // simulation: Sybils that alone declare a governed label farm trust on every replica of
+    // their owner's jobs). Trust is earned in the draw over the whole market.
+    let corroborated =
+        agreeing >= 2 && !verdict.is_cannot_run() && job.spec.required_labels.is_empty();
     // Reveals above the fuel limit are refused, but pay is bounded by it regardless.
     let fuel = if verdict.is_cannot_run() {
         params.market.cannot_run_fuel
