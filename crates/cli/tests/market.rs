@@ -133,12 +133,16 @@ fn provider_job_why_market_cancel() {
         yun.json(&["provider", "status", "dev1"])["status"]["state"],
         "paused"
     );
-    yun.ok(&["provider", "pause", "--resume", "--from", "dev1"]);
+    // Resuming at once would flip capacity in and out of the price index: it waits
+    // `slots_change_interval_blocks` after the pause, and the user is told so.
+    let (code, _, stderr) = yun.run(&["provider", "pause", "--resume", "--from", "dev1"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("ResumeTooSoon (53)"), "{stderr}");
     yun.ok(&["provider", "update", "--ask", "2", "--from", "dev1"]);
     let p = yun.json(&["provider", "status", "dev1"]);
     assert_eq!(
         (&p["status"]["state"], &p["spec"]["ask_per_mfuel"]),
-        (&Value::from("active"), &Value::from("2"))
+        (&Value::from("paused"), &Value::from("2"))
     );
     assert_eq!(
         p["spec"]["labels"][0]["key"], "region",

@@ -44,6 +44,11 @@ pub enum LiarStrategy {
     /// Table F: as `Farm`, but the attacker's jobs require a governed label (`gpu=l4`) that only
     /// its Sybils declare, so every replica of its jobs is a Sybil's and every one builds trust.
     FarmLabel,
+    /// Table G: providers that answer honestly but declare the most slots a provider may
+    /// (`provider_slots_max`) while really running `SimConfig::slots` at once (they commit at
+    /// most that many a block and let the rest expire), to pull the compute price index down
+    /// with idle declared capacity.
+    SlotInflate,
 }
 
 impl LiarStrategy {
@@ -200,6 +205,9 @@ pub struct SimReport {
     pub liar_streak_max: u64,
     pub honest_streak_max: u64,
     pub final_price_index: u128,
+    /// The compute price index averaged over every block of the run, and its highest value.
+    pub mean_price_index: u128,
+    pub max_price_index: u128,
 }
 
 impl SimReport {
@@ -366,7 +374,9 @@ fn choose_verdict(
     match role {
         Role::Honest | Role::Silent => correct_verdict(t),
         // Sybils farm trust on their owner's jobs by answering them honestly.
-        Role::Liar if attacker_job => correct_verdict(t),
+        Role::Liar if attacker_job || cfg.liar_strategy == LiarStrategy::SlotInflate => {
+            correct_verdict(t)
+        }
         Role::Liar => match (patient, cfg.policy) {
             (true, Verification::Adaptive { target_error_ppm }) => {
                 let alone = group_error_ppm(view, params, std::slice::from_ref(who));
@@ -444,7 +454,12 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
             } else {
                 ASK
             };
-            let mut o = offer().slots(cfg.slots).ask(ask);
+            let slots = if cfg.liar_strategy == LiarStrategy::SlotInflate && *role == Role::Liar {
+                s.params.market.provider_slots_max
+            } else {
+                cfg.slots
+            };
+            let mut o = offer().slots(slots).ask(ask);
             if cfg.liar_strategy == LiarStrategy::FarmLabel && *role == Role::Liar {
                 let (k, v) = capture_label();
                 o = o.label(k, v);
@@ -473,6 +488,7 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
         attacker_jobs: Vec::new(),
     };
     let mut attacker_posted = 0u64;
+    let (mut index_sum, mut index_max) = (0u128, 0u128);
     let mut posted = 0u32;
     let mut next_requester = 0usize;
     let mut last_deadline = 0u64;
@@ -522,6 +538,12 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
             .s
             .block(&txs)
             .expect("the sim only sends includable txs");
+        let index = Overlay::new(&sim.s.state)
+            .market()
+            .price_index_per_mfuel
+            .base_units();
+        index_sum += index;
+        index_max = index_max.max(index);
         for r in &outcome.receipts {
             assert_eq!(
                 r.outcome,
@@ -539,7 +561,10 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
             "jobs still open long after their deadline"
         );
     }
-    sim.report()
+    let mut report = sim.report();
+    report.mean_price_index = index_sum / u128::from(report.blocks.max(1));
+    report.max_price_index = index_max;
+    report
 }
 
 impl Sim {
@@ -579,6 +604,10 @@ impl Sim {
                 continue;
             };
             match r.state {
+                ReplicaState::Assigned { .. }
+                    if self.roles[p] == Role::Liar
+                        && self.cfg.liar_strategy == LiarStrategy::SlotInflate
+                        && commits.len() >= self.cfg.slots as usize => {}
                 ReplicaState::Assigned { .. } => {
                     let attacker_job =
                         view.job(&t.job).expect("a task's job exists").requester == addr(ATTACKER);
@@ -707,8 +736,8 @@ impl Sim {
                         ReplicaState::Expired => {
                             h.replicas_expired += 1;
                             match role {
-                                Role::Silent => silent_punished += 1,
-                                _ => honest_silence += 1,
+                                Role::Silent | Role::Liar => silent_punished += 1,
+                                Role::Honest => honest_silence += 1,
                             }
                             continue;
                         }
@@ -782,6 +811,8 @@ impl Sim {
             liar_streak_max,
             honest_streak_max,
             final_price_index,
+            mean_price_index: 0,
+            max_price_index: 0,
         }
     }
 }

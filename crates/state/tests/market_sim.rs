@@ -217,3 +217,38 @@ fn sybils_farming_on_their_owners_jobs_stay_within_the_adaptive_target() {
     println!("{HEADER}\n{}", row.line());
     assert!(row.within_target(), "{}", row.line());
 }
+
+/// Table G (issue 14): providers that declare the most slots allowed while running only four
+/// at once. When the index counted declared slots their idle thousands held it at its floor
+/// (mean 0, highest 1 over 3,000 tasks at 10 % and 33 %, seed 1, against 15 and 45 with
+/// nobody inflating); counted from slots really occupied (`Provider::slots_counted`), it is
+/// not pulled below what the same load gives without them.
+#[test]
+fn declared_slots_nobody_fills_do_not_sink_the_price_index() {
+    use yun_state::market_sim::adversaries::*;
+    let honest = Strategy {
+        key: '-',
+        name: "nobody lies",
+        liar_strategy: yun_state::market_sim::LiarStrategy::Always,
+        undercut: false,
+    };
+    let mut cfg = config(&honest, ADAPTIVE_1E3, 0, 3_000, 1);
+    g_load(&mut cfg);
+    let baseline = simulate(&cfg);
+    let g = STRATEGIES.iter().find(|s| s.key == 'G').expect("row G");
+    let row = run_row(g, ADAPTIVE_1E3, 33, 3_000, 1);
+    println!(
+        "{HEADER}\n{}\nbaseline index mean/max {}/{}",
+        row.line(),
+        baseline.mean_price_index,
+        baseline.max_price_index
+    );
+    assert!(baseline.max_price_index > 10, "the load moves the index");
+    assert!(
+        row.report.mean_price_index >= baseline.mean_price_index,
+        "{}",
+        row.line()
+    );
+    assert!(row.within_target(), "{}", row.line());
+    assert_eq!(row.report.honest_slashed, 0, "{}", row.line());
+}

@@ -61,10 +61,11 @@ pub enum TxRejection {
     ProgramTooLarge = 50,
     InputTooLarge = 51,
     FuelOutlastsWallClock = 52,
+    ResumeTooSoon = 53,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 51] = [
+    pub const ALL: [TxRejection; 52] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -116,6 +117,7 @@ impl TxRejection {
         Self::ProgramTooLarge,
         Self::InputTooLarge,
         Self::FuelOutlastsWallClock,
+        Self::ResumeTooSoon,
     ];
 
     pub fn code(self) -> u16 {
@@ -179,6 +181,7 @@ impl TxRejection {
             Self::ProgramTooLarge => "ProgramTooLarge",
             Self::InputTooLarge => "InputTooLarge",
             Self::FuelOutlastsWallClock => "FuelOutlastsWallClock",
+            Self::ResumeTooSoon => "ResumeTooSoon",
         }
     }
 
@@ -264,6 +267,9 @@ impl TxRejection {
             }
             Self::SlotsChangeTooSoon => {
                 "the provider changed its slots too recently (market.slots_change_interval_blocks)"
+            }
+            Self::ResumeTooSoon => {
+                "the provider paused or changed its slots too recently to resume: a pause and a resume change the capacity the price index counts, at most once per market.slots_change_interval_blocks"
             }
             Self::ProgramTooLarge => {
                 "the job's program is larger than any provider's sandbox admits (market.program_bytes_max)"
@@ -375,6 +381,9 @@ impl TxRejection {
             }
             Self::SlotsChangeTooSoon => {
                 "keep the current slots (other fields may change) and send the new slot count after the interval"
+            }
+            Self::ResumeTooSoon => {
+                "stay paused (running tasks still finish) and resume once market.slots_change_interval_blocks have passed since the pause (`yun provider status` shows slots_changed_height)"
             }
             Self::ProgramTooLarge => {
                 "shrink the module (strip debug sections: `wasm-opt -Os` or `cargo build --release` with `strip = true`)"

@@ -33,8 +33,8 @@ pub struct Strategy {
     pub undercut: bool,
 }
 
-/// The strategies the simulation plays (G is not simulated yet: see ARCHITECTURE.md).
-pub const STRATEGIES: [Strategy; 7] = [
+/// The strategies the simulation plays.
+pub const STRATEGIES: [Strategy; 8] = [
     Strategy {
         key: 'A',
         name: "naive colluders",
@@ -69,6 +69,12 @@ pub const STRATEGIES: [Strategy; 7] = [
         key: 'F',
         name: "Sybils farming, label capture",
         liar_strategy: LiarStrategy::FarmLabel,
+        undercut: false,
+    },
+    Strategy {
+        key: 'G',
+        name: "declared slots to sink index",
+        liar_strategy: LiarStrategy::SlotInflate,
         undercut: false,
     },
     Strategy {
@@ -170,7 +176,18 @@ pub fn config(
     cfg.seed = seed;
     cfg.liar_strategy = s.liar_strategy;
     cfg.liars_undercut = s.undercut;
+    if s.liar_strategy == LiarStrategy::SlotInflate {
+        g_load(&mut cfg);
+    }
     cfg
+}
+
+/// Row G's load: a job in every block, so honest capacity is busy enough that the price index
+/// leaves its floor (and idle declared slots would have something to pull down).
+pub fn g_load(cfg: &mut SimConfig) {
+    cfg.post_percent = 100;
+    cfg.job_tasks_min = 30;
+    cfg.job_tasks_max = 50;
 }
 
 /// Runs one row.
@@ -187,7 +204,7 @@ pub fn run_row(s: &Strategy, policy: Verification, percent: u32, tasks: u32, see
     }
 }
 
-pub const HEADER: &str = "strategy                        | policy                 | share | verified | wrong/10k | target/10k | 99% bound (of run) | ok | honest slashed | honest outvoted | attacker cost | own tasks | copied | replicas/task all | 2nd half";
+pub const HEADER: &str = "strategy                        | policy                 | share | verified | wrong/10k | target/10k | 99% bound (of run) | ok | honest slashed | honest outvoted | attacker cost | own tasks | copied | replicas/task all | 2nd half | index mean/max";
 
 impl Row {
     /// What the attack cost, in base units: its providers' loss (fees and slashes less their
@@ -200,7 +217,7 @@ impl Row {
         let r = &self.report;
         let t = r.total();
         format!(
-            "{} {:<29} | {:<22} | {:>4}% | {:>8} | {:>9} | {:>10} | {:>18} | {:>2} | {:>14} | {:>15} | {:>13} | {:>9} | {:>6} | {:>17} | {}",
+            "{} {:<29} | {:<22} | {:>4}% | {:>8} | {:>9} | {:>10} | {:>18} | {:>2} | {:>14} | {:>15} | {:>13} | {:>9} | {:>6} | {:>17} | {:>8} | {}",
             self.strategy.key,
             self.strategy.name,
             super::policy_name(&r.policy),
@@ -217,6 +234,7 @@ impl Row {
             r.copied,
             super::milli(t.cost_milli()),
             super::milli(r.second_half.cost_milli()),
+            format!("{}/{}", r.mean_price_index, r.max_price_index),
         )
     }
 }
