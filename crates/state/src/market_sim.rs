@@ -179,11 +179,11 @@ pub struct SimReport {
     pub jobs: usize,
     pub first_half: HalfReport,
     pub second_half: HalfReport,
-    /// Dissent slashes (outvoted) on honest providers, plus silence punishments of honest
-    /// providers (neither should ever happen).
+    /// Honest providers whose bond the chain took any part of (for any reason), and replicas of
+    /// honest providers punished as silent (neither should ever happen: an honest provider
+    /// never loses money).
     pub honest_slashed: u64,
     pub honest_silence_punished: u64,
-    pub liars_slashed: u64,
     /// What the attacking requester spent in all (tables E and F): its jobs' payments and its
     /// transaction fees.
     pub attacker_spent: u128,
@@ -686,8 +686,7 @@ impl Sim {
             std::collections::BTreeSet::new(),
             std::collections::BTreeSet::new(),
         ];
-        let (mut honest_slashed, mut honest_silence, mut liars_slashed, mut silent_punished) =
-            (0u64, 0u64, 0u64, 0u64);
+        let (mut honest_silence, mut silent_punished) = (0u64, 0u64);
         let (mut honest_outvoted, mut liars_outvoted) = (0u64, 0u64);
         let cap = replica_cap(&cfg.policy) as usize;
         let view = Overlay::new(&self.s.state);
@@ -728,11 +727,6 @@ impl Sim {
                             _ => honest_outvoted += 1,
                         },
                         ReplicaState::Paid { .. } | ReplicaState::Unsettled => {}
-                        ReplicaState::Slashed { .. } => match role {
-                            Role::Honest => honest_slashed += 1,
-                            Role::Liar => liars_slashed += 1,
-                            Role::Silent => unreachable!("silent providers never reveal"),
-                        },
                         ReplicaState::Expired => {
                             h.replicas_expired += 1;
                             match role {
@@ -753,6 +747,7 @@ impl Sim {
         }
         let bond_min = self.s.params.market.provider_bond_min;
         let (mut liars_ejected, mut liar_streak_max, mut honest_streak_max) = (0, 0, 0);
+        let mut honest_slashed = 0u64;
         let mut liar_cost = 0i128;
         for (name, role) in self.names.iter().zip(&self.roles) {
             let p = view.provider(&addr(name)).expect("providers never exit");
@@ -769,7 +764,10 @@ impl Sim {
                         liars_ejected += 1;
                     }
                 }
-                Role::Honest => honest_streak_max = honest_streak_max.max(p.streak),
+                Role::Honest => {
+                    honest_streak_max = honest_streak_max.max(p.streak);
+                    honest_slashed += u64::from(!p.slashed.is_zero());
+                }
                 Role::Silent => {}
             }
         }
@@ -799,7 +797,6 @@ impl Sim {
             second_half,
             honest_slashed,
             honest_silence_punished: honest_silence,
-            liars_slashed,
             attacker_spent,
             attacker_tasks,
             honest_outvoted,

@@ -179,7 +179,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "95389e958b5220d5ff29c72c52477277ee27924aa4a11ff32c42963fa81f2352"
+        "20791d1015e4aab80397cbc123069733a80848f34797f25b8e1f08c07d6a7f31"
     );
 }
 
@@ -196,7 +196,7 @@ fn golden_market_sim_report_is_unchanged() {
     let digest = blake3::hash(format!("{report:?}").as_bytes()).to_hex();
     assert_eq!(
         digest.as_str(),
-        "5d7a42a170385543441324437b4e9447488335aefcd689509f872bfa4dbe751a",
+        "24761b03543a6787404c238c05cf60d45c01e2ded440ab2d46262317e92d0cf3",
         "{report:?}"
     );
 }

@@ -279,10 +279,6 @@ pub enum ReplicaState {
     Paid {
         amount: Amount,
     },
-    /// Disagreed with the accepted verdict and was slashed.
-    Slashed {
-        amount: Amount,
-    },
     /// Revealed, but the task failed without a quorum: neither paid nor slashed.
     Unsettled,
     /// Revealed; the verdict is kept out of the record (sealed in state) until no replica of
@@ -321,7 +317,6 @@ impl ReplicaState {
             ReplicaState::Revealed { .. } => "revealed",
             ReplicaState::Expired => "expired",
             ReplicaState::Paid { .. } => "paid",
-            ReplicaState::Slashed { .. } => "slashed",
             ReplicaState::Unsettled => "unsettled",
             ReplicaState::Sealed => "sealed",
             ReplicaState::Closed => "closed",
@@ -401,5 +396,4 @@ pub struct RequesterStats {
     pub tasks_verified: u64,
     pub fuel_verified: u64,
     pub spent: Amount,
-    pub compensation_received: Amount,
 }
