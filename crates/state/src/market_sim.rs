@@ -735,6 +735,9 @@ impl Sim {
                             }
                             continue;
                         }
+                        // Its task ended (failed) before it committed: it neither ran nor
+                        // was punished (row G's providers leave replicas uncommitted).
+                        ReplicaState::Closed => continue,
                         other => panic!("replica in state {other:?} after settlement"),
                     }
                     h.replicas_run += 1;
