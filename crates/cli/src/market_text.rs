@@ -442,13 +442,11 @@ pub fn requester(r: &RequesterResponse) -> String {
         "address:       {}\n\
          jobs posted:   {}\n\
          verified:      {} tasks, {} fuel\n\
-         spent:         {}\n\
-         compensation:  {} (shares of dissent slashes; votes no longer slash)",
+         spent:         {}",
         r.address,
         r.stats.jobs_posted,
         r.stats.tasks_verified,
         r.stats.fuel_verified,
         r.stats.spent,
-        r.stats.compensation_received
     )
 }

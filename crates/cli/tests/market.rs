@@ -108,7 +108,9 @@ fn provider_job_why_market_cancel() {
     let m = yun.json(&["market"]);
     assert_eq!(m["price_index"]["compute_per_mfuel"], "1", "{m}");
     assert!(m["price_index"]["storage_per_mib_epoch"].is_null());
-    assert_eq!(m["slots_total"], 2, "{m}");
+    // The index counts the slots a provider has shown by committing replicas at once (at
+    // least one each): dev1 declared two but has committed none yet.
+    assert_eq!(m["slots_total"], 1, "{m}");
     assert_eq!(m["queue_tasks"], 2, "{m}");
     assert!(m["params"]["provider_bond_min"].is_string(), "{m}");
     assert!(yun.ok(&["market"]).contains("compute 1 per Mfuel"));
@@ -156,12 +158,16 @@ fn provider_job_why_market_cancel() {
         yun.json(&["provider", "status", "dev1"])["status"]["state"],
         "paused"
     );
-    yun.ok(&["provider", "pause", "--resume", "--from", "dev1"]);
+    // Resuming at once would flip capacity in and out of the price index: it waits
+    // `slots_change_interval_blocks` after the pause, and the user is told so.
+    let (code, _, stderr) = yun.run(&["provider", "pause", "--resume", "--from", "dev1"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("ResumeTooSoon (53)"), "{stderr}");
     yun.ok(&["provider", "update", "--ask", "2", "--from", "dev1"]);
     let p = yun.json(&["provider", "status", "dev1"]);
     assert_eq!(
         (&p["status"]["state"], &p["spec"]["ask_per_mfuel"]),
-        (&Value::from("active"), &Value::from("2"))
+        (&Value::from("paused"), &Value::from("2"))
     );
     assert_eq!(
         p["spec"]["labels"][0]["key"], "region",

@@ -294,7 +294,7 @@ pub(crate) async fn get_job_why(
     .await
 }
 
-/// A requester's usage: jobs posted, verified work, spending and compensation received.
+/// A requester's usage: jobs posted, verified work and spending.
 #[utoipa::path(get, path = "/v1/requesters/{address}", params(("address" = Address, Path, description = "yun1… address (bech32m)")),
     responses((status = 200, body = RequesterResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_requester(

@@ -122,6 +122,7 @@ fn build(shape: Shape) -> Built {
                 last_paid_height: 0,
                 registered_height: 0,
                 slots_changed_height: 0,
+                slots_proven: 0,
             };
             o.set_provider(&a, &p);
         }

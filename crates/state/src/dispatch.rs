@@ -93,7 +93,7 @@ pub fn apply<R: StateReader + ?Sized>(
             m::register_provider(state, env, params, sender, spec, *bond)
         }
         Action::UpdateProvider { spec } => m::update_provider(state, env, params, sender, spec),
-        Action::PauseProvider { paused } => m::pause_provider(state, sender, *paused),
+        Action::PauseProvider { paused } => m::pause_provider(state, env, params, sender, *paused),
         Action::ExitProvider => m::exit_provider(state, env, params, sender),
         Action::PostJob { spec } => m::post_job(state, env, params, sender, tx_id, spec),
         Action::CancelJob { job } => m::cancel_job(state, env, sender, job),

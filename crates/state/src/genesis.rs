@@ -149,7 +149,6 @@ fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> 
     for (name, bps) in [
         ("market.slash_dissent_bps", m.slash_dissent_bps),
         ("market.slash_silent_bps", m.slash_silent_bps),
-        ("market.slash_to_requester_bps", m.slash_to_requester_bps),
     ] {
         if bps > 10_000 {
             return Err(GenesisError::BadParam(name));

@@ -37,6 +37,25 @@ pub enum LiarStrategy {
     /// sealed until the round closes), commit the shared wrong verdict. `SimReport::copied`
     /// counts the verdicts it could read.
     Copy,
+    /// Sybils of an attacking requester (table E): honest on the attacker's own jobs (posted
+    /// as `replicate{2,2}`), where they farm trust whenever both replicas are theirs; on every
+    /// other requester's job they lie as soon as they are trusted alone (as `Patient`).
+    Farm,
+    /// Table F: as `Farm`, but the attacker's jobs require a governed label (`gpu=l4`) that only
+    /// its Sybils declare, so every replica of its jobs is a Sybil's and every one builds trust.
+    FarmLabel,
+    /// Table G: providers that answer honestly but declare the most slots a provider may
+    /// (`provider_slots_max`) while really running `SimConfig::slots` at once (they commit at
+    /// most that many a block and let the rest expire), to pull the compute price index down
+    /// with idle declared capacity.
+    SlotInflate,
+}
+
+impl LiarStrategy {
+    /// Whether an attacking requester posts jobs for its Sybils to farm.
+    pub fn farms(self) -> bool {
+        matches!(self, LiarStrategy::Farm | LiarStrategy::FarmLabel)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +84,9 @@ pub struct SimConfig {
     /// Every provider's bond, in multiples of the minimum (so a provider survives many
     /// silence and withheld-reveal slashes before it drops below the minimum).
     pub bond_multiple: u128,
+    /// Under `Farm`/`FarmLabel`: the attacking requester posts this many of its own tasks for
+    /// every 100 the honest requesters post.
+    pub attacker_tasks_percent: u32,
 }
 
 impl SimConfig {
@@ -86,6 +108,7 @@ impl SimConfig {
             liars_undercut: false,
             deadline_in: 200,
             bond_multiple: 1_000_000,
+            attacker_tasks_percent: 100,
         }
     }
 }
@@ -156,11 +179,16 @@ pub struct SimReport {
     pub jobs: usize,
     pub first_half: HalfReport,
     pub second_half: HalfReport,
-    /// Dissent slashes (outvoted) on honest providers, plus silence punishments of honest
-    /// providers (neither should ever happen).
+    /// Honest providers whose bond the chain took any part of (for any reason), and replicas of
+    /// honest providers punished as silent (neither should ever happen: an honest provider
+    /// never loses money).
     pub honest_slashed: u64,
     pub honest_silence_punished: u64,
-    pub liars_slashed: u64,
+    /// What the attacking requester spent in all (tables E and F): its jobs' payments and its
+    /// transaction fees.
+    pub attacker_spent: u128,
+    /// Tasks the attacking requester posted (not counted in the halves).
+    pub attacker_tasks: u64,
     /// Outvoted replicas (unpaid, trust lost, bond kept), by role.
     pub honest_outvoted: u64,
     pub liars_outvoted: u64,
@@ -177,6 +205,9 @@ pub struct SimReport {
     pub liar_streak_max: u64,
     pub honest_streak_max: u64,
     pub final_price_index: u128,
+    /// The compute price index averaged over every block of the run, and its highest value.
+    pub mean_price_index: u128,
+    pub max_price_index: u128,
 }
 
 impl SimReport {
@@ -281,6 +312,12 @@ const ASK: u128 = 5_000;
 const ASK_UNDERCUT: u128 = 2_500;
 const BID: u128 = 1_000_000;
 const REQUESTERS: usize = 3;
+/// The attacking requester of tables E and F.
+const ATTACKER: &str = "sim-attacker";
+/// The governed label only the Sybils of table F declare.
+fn capture_label() -> (&'static str, &'static str) {
+    ("gpu", "l4")
+}
 
 /// The verdict an honest provider computes for a task.
 pub fn correct_verdict(t: &TaskRef) -> Verdict {
@@ -315,6 +352,9 @@ struct Sim {
     /// What each provider was funded with (bond included).
     funded: u128,
     copied: u64,
+    attacker_funded: u128,
+    /// The attacking requester's jobs (tables E and F), kept out of the halves.
+    attacker_jobs: Vec<JobId>,
 }
 
 /// What provider `who` commits to for task `t`.
@@ -325,11 +365,20 @@ fn choose_verdict(
     params: &ChainParams,
     who: &Address,
     t: &TaskRef,
+    attacker_job: bool,
 ) -> Verdict {
+    let patient = matches!(
+        cfg.liar_strategy,
+        LiarStrategy::Patient | LiarStrategy::Farm | LiarStrategy::FarmLabel
+    );
     match role {
         Role::Honest | Role::Silent => correct_verdict(t),
-        Role::Liar => match (cfg.liar_strategy, cfg.policy) {
-            (LiarStrategy::Patient, Verification::Adaptive { target_error_ppm }) => {
+        // Sybils farm trust on their owner's jobs by answering them honestly.
+        Role::Liar if attacker_job || cfg.liar_strategy == LiarStrategy::SlotInflate => {
+            correct_verdict(t)
+        }
+        Role::Liar => match (patient, cfg.policy) {
+            (true, Verification::Adaptive { target_error_ppm }) => {
                 let alone = group_error_ppm(view, params, std::slice::from_ref(who));
                 if alone <= u64::from(target_error_ppm) {
                     wrong_verdict()
@@ -393,6 +442,8 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
     for r in 0..REQUESTERS {
         s.fund(&format!("sim-req{r}"), 1u128 << 100);
     }
+    let attacker_funded = 1u128 << 100;
+    s.fund(ATTACKER, attacker_funded);
     // Registration: one block of every provider's RegisterProvider.
     let registrations: Vec<SignedTx> = names
         .iter()
@@ -403,8 +454,17 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
             } else {
                 ASK
             };
-            s.tx(name)
-                .sign(offer().slots(cfg.slots).ask(ask).register(bond))
+            let slots = if cfg.liar_strategy == LiarStrategy::SlotInflate && *role == Role::Liar {
+                s.params.market.provider_slots_max
+            } else {
+                cfg.slots
+            };
+            let mut o = offer().slots(slots).ask(ask);
+            if cfg.liar_strategy == LiarStrategy::FarmLabel && *role == Role::Liar {
+                let (k, v) = capture_label();
+                o = o.label(k, v);
+            }
+            s.tx(name).sign(o.register(bond))
         })
         .collect();
     let outcome = s.block(&registrations).expect("registrations are valid");
@@ -424,7 +484,11 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
         jobs: Vec::new(),
         funded,
         copied: 0,
+        attacker_funded,
+        attacker_jobs: Vec::new(),
     };
+    let mut attacker_posted = 0u64;
+    let (mut index_sum, mut index_max) = (0u128, 0u128);
     let mut posted = 0u32;
     let mut next_requester = 0usize;
     let mut last_deadline = 0u64;
@@ -444,6 +508,29 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
             posted += tasks;
             txs.push(stx);
         }
+        // The attacker keeps its own tasks at `attacker_tasks_percent` of the honest ones.
+        if cfg.liar_strategy.farms()
+            && posted < cfg.tasks
+            && attacker_posted * 100 < u64::from(posted) * u64::from(cfg.attacker_tasks_percent)
+        {
+            let tasks = cfg.job_tasks_max;
+            let mut draft = job_spec()
+                .tasks(tasks)
+                .fuel(1_000_000)
+                .bid(BID)
+                .replicate(2, 2);
+            if cfg.liar_strategy == LiarStrategy::FarmLabel {
+                let (k, v) = capture_label();
+                draft = draft.label(k, v);
+            }
+            let mut spec = draft.spec;
+            spec.deadline_height = sim.s.height + 1 + cfg.deadline_in;
+            last_deadline = last_deadline.max(spec.deadline_height);
+            let stx = sim.s.tx(ATTACKER).sign(Action::PostJob { spec });
+            sim.attacker_jobs.push(stx.id());
+            attacker_posted += u64::from(tasks);
+            txs.push(stx);
+        }
         for p in 0..n {
             txs.extend(sim.provider_txs(p));
         }
@@ -451,6 +538,12 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
             .s
             .block(&txs)
             .expect("the sim only sends includable txs");
+        let index = Overlay::new(&sim.s.state)
+            .market()
+            .price_index_per_mfuel
+            .base_units();
+        index_sum += index;
+        index_max = index_max.max(index);
         for r in &outcome.receipts {
             assert_eq!(
                 r.outcome,
@@ -468,7 +561,10 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
             "jobs still open long after their deadline"
         );
     }
-    sim.report()
+    let mut report = sim.report();
+    report.mean_price_index = index_sum / u128::from(report.blocks.max(1));
+    report.max_price_index = index_max;
+    report
 }
 
 impl Sim {
@@ -476,7 +572,9 @@ impl Sim {
         let view = Overlay::new(&self.s.state);
         self.jobs
             .iter()
-            .all(|(id, _)| view.job(id).expect("posted job exists").status == JobStatus::Settled)
+            .map(|(id, _)| id)
+            .chain(&self.attacker_jobs)
+            .all(|id| view.job(id).expect("posted job exists").status == JobStatus::Settled)
     }
 
     /// What provider `p` sends this block: reveals of its open commitments, then commits of its
@@ -506,9 +604,22 @@ impl Sim {
                 continue;
             };
             match r.state {
+                ReplicaState::Assigned { .. }
+                    if self.roles[p] == Role::Liar
+                        && self.cfg.liar_strategy == LiarStrategy::SlotInflate
+                        && commits.len() >= self.cfg.slots as usize => {}
                 ReplicaState::Assigned { .. } => {
-                    let mut v =
-                        choose_verdict(&self.cfg, self.roles[p], &view, &self.s.params, &who, &t);
+                    let attacker_job =
+                        view.job(&t.job).expect("a task's job exists").requester == addr(ATTACKER);
+                    let mut v = choose_verdict(
+                        &self.cfg,
+                        self.roles[p],
+                        &view,
+                        &self.s.params,
+                        &who,
+                        &t,
+                        attacker_job,
+                    );
                     if self.roles[p] == Role::Liar
                         && self.cfg.liar_strategy == LiarStrategy::Copy
                         && let Some(seen) = visible_verdict(&task, &who)
@@ -575,8 +686,7 @@ impl Sim {
             std::collections::BTreeSet::new(),
             std::collections::BTreeSet::new(),
         ];
-        let (mut honest_slashed, mut honest_silence, mut liars_slashed, mut silent_punished) =
-            (0u64, 0u64, 0u64, 0u64);
+        let (mut honest_silence, mut silent_punished) = (0u64, 0u64);
         let (mut honest_outvoted, mut liars_outvoted) = (0u64, 0u64);
         let cap = replica_cap(&cfg.policy) as usize;
         let view = Overlay::new(&self.s.state);
@@ -617,19 +727,17 @@ impl Sim {
                             _ => honest_outvoted += 1,
                         },
                         ReplicaState::Paid { .. } | ReplicaState::Unsettled => {}
-                        ReplicaState::Slashed { .. } => match role {
-                            Role::Honest => honest_slashed += 1,
-                            Role::Liar => liars_slashed += 1,
-                            Role::Silent => unreachable!("silent providers never reveal"),
-                        },
                         ReplicaState::Expired => {
                             h.replicas_expired += 1;
                             match role {
-                                Role::Silent => silent_punished += 1,
-                                _ => honest_silence += 1,
+                                Role::Silent | Role::Liar => silent_punished += 1,
+                                Role::Honest => honest_silence += 1,
                             }
                             continue;
                         }
+                        // Its task ended (failed) before it committed: it neither ran nor
+                        // was punished (row G's providers leave replicas uncommitted).
+                        ReplicaState::Closed => continue,
                         other => panic!("replica in state {other:?} after settlement"),
                     }
                     h.replicas_run += 1;
@@ -642,6 +750,7 @@ impl Sim {
         }
         let bond_min = self.s.params.market.provider_bond_min;
         let (mut liars_ejected, mut liar_streak_max, mut honest_streak_max) = (0, 0, 0);
+        let mut honest_slashed = 0u64;
         let mut liar_cost = 0i128;
         for (name, role) in self.names.iter().zip(&self.roles) {
             let p = view.provider(&addr(name)).expect("providers never exit");
@@ -658,11 +767,21 @@ impl Sim {
                         liars_ejected += 1;
                     }
                 }
-                Role::Honest => honest_streak_max = honest_streak_max.max(p.streak),
+                Role::Honest => {
+                    honest_streak_max = honest_streak_max.max(p.streak);
+                    honest_slashed += u64::from(!p.slashed.is_zero());
+                }
                 Role::Silent => {}
             }
         }
         let final_price_index = view.market().price_index_per_mfuel.base_units();
+        let attacker_spent =
+            self.attacker_funded - view.account(&addr(ATTACKER)).balance.base_units();
+        let attacker_tasks = self
+            .attacker_jobs
+            .iter()
+            .map(|id| view.job(id).expect("posted job exists").spec.tasks.len() as u64)
+            .sum();
         let [mut first_half, mut second_half] = halves;
         first_half.workers = workers[0].len() as u64;
         second_half.workers = workers[1].len() as u64;
@@ -681,7 +800,8 @@ impl Sim {
             second_half,
             honest_slashed,
             honest_silence_punished: honest_silence,
-            liars_slashed,
+            attacker_spent,
+            attacker_tasks,
             honest_outvoted,
             liars_outvoted,
             liar_cost,
@@ -691,6 +811,8 @@ impl Sim {
             liar_streak_max,
             honest_streak_max,
             final_price_index,
+            mean_price_index: 0,
+            max_price_index: 0,
         }
     }
 }

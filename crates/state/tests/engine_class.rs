@@ -62,7 +62,7 @@ fn an_offer_without_an_engine_class_is_refused() {
         engine_class("engine class A")
     );
     let r = TxRejection::EngineClassMissing;
-    assert_eq!(r.code(), 61);
+    assert_eq!(r.code(), 54);
     assert!(r.hint().contains("yun provider register"));
 }
 
@@ -106,8 +106,8 @@ fn a_provider_declaring_an_ungoverned_engine_class_is_refused_as_is_an_update_to
         .act(offer().no_class().register(BOND))
         .expect_failed(TxRejection::EngineClassMissing);
     let r = TxRejection::EngineClassNotGoverned;
-    assert_eq!(r.code(), 63);
-    assert_eq!(TxRejection::from_code(63), Some(r));
+    assert_eq!(r.code(), 56);
+    assert_eq!(TxRejection::from_code(56), Some(r));
     assert!(r.message().contains("market.engine_classes"));
     assert!(r.hint().contains("run an admitted release") && r.hint().contains("yun market"));
 }

@@ -158,6 +158,7 @@ fn the_short_adversary_table_keeps_every_row_within_its_target() {
     for policy in [ADAPTIVE_1E3, REPLICATE_3_2] {
         for s in &STRATEGIES {
             let row = run_row(s, policy, 20, 300, 5);
+
             println!("{}", row.line());
             assert!(row.within_target(), "{}", row.line());
             assert_eq!(row.report.honest_slashed, 0, "{}", row.line());
@@ -168,15 +169,86 @@ fn the_short_adversary_table_keeps_every_row_within_its_target() {
     }
 }
 
-/// Finding (issue 14): naive colluders at a third of capacity (10 of the 28 working
-/// providers) hold the majority of enough adaptive groups that their shared wrong verdict
-/// wins, outvotes the honest members (who lose their clean history) and builds the colluders'
-/// trust: 62 wrong of 2,908 at 3,000 tasks, seed 1 (bound 8).
+/// Once a finding (issue 14): naive colluders at a third of capacity (10 of the 28 working
+/// providers) held the majority of enough adaptive groups that their shared wrong verdict won,
+/// outvoted the honest members (who lost their clean history) and built the colluders' trust:
+/// 62 wrong of 2,908 at 3,000 tasks, seed 1 (bound 8). The largest group is now weighed
+/// against the dissent (`contested_error_ppm`): 1 wrong of 2,889, nobody honest outvoted.
 #[test]
-#[ignore = "finding: adaptive 1e-3 against 33 % naive colluders: 62 wrong per 3,000"]
 fn adaptive_1e3_against_a_third_of_naive_colluders_stays_within_its_target() {
     use yun_state::market_sim::adversaries::*;
     let row = run_row(&STRATEGIES[0], ADAPTIVE_1E3, 33, 3_000, 1);
     println!("{HEADER}\n{}", row.line());
     assert!(row.within_target(), "{}", row.line());
+}
+
+/// Label capture (issue 14, table F): a requester whose jobs require a governed label that
+/// only its own Sybils declare gets every replica of its jobs drawn from its Sybils. Before
+/// agreement on a labelled job stopped building trust (`step::settle_verified`), the Sybils
+/// farmed trust on every such replica and then lied alone on other requesters' adaptive jobs:
+/// 22 wrong of 3,000 at 10 %, 70 at 33 % (seed 1, bound 8).
+#[test]
+fn sybils_that_alone_declare_a_required_label_farm_no_trust_from_it() {
+    use yun_state::market_sim::adversaries::*;
+    let f = STRATEGIES.iter().find(|s| s.key == 'F').expect("row F");
+    let row = run_row(f, ADAPTIVE_1E3, 33, 3_000, 1);
+    println!("{HEADER}\n{}", row.line());
+    assert!(
+        row.report.attacker_tasks > 0,
+        "the attacker posted its jobs"
+    );
+    assert!(row.within_target(), "{}", row.line());
+    assert_eq!(row.report.honest_slashed, 0, "{}", row.line());
+}
+
+/// Finding (issue 14, table E): Sybils that answer their owner's jobs honestly (drawn onto them
+/// at random, corroborated by whoever else is drawn) keep lengthening their runs between lies,
+/// so the probation spot-check rate of a lone trusted replica (1.5/(2+m), m the run beyond
+/// the least trusted one) falls to its floor of 1 in 10 while they lie on other requesters'
+/// adaptive jobs: 30 wrong of 3,000 at 33 % (seed 1, bound 8; 1 at 10 %). Any schedule that
+/// relaxes with honest work is open to a liar that mixes honest work with lies; closing it
+/// needs the rate to relax only with passed spot checks, or a floor tied to the target.
+#[test]
+#[ignore = "finding: farming Sybils at 33 % under adaptive 1e-3: 30 wrong per 3,000"]
+fn sybils_farming_on_their_owners_jobs_stay_within_the_adaptive_target() {
+    use yun_state::market_sim::adversaries::*;
+    let e = STRATEGIES.iter().find(|s| s.key == 'E').expect("row E");
+    let row = run_row(e, ADAPTIVE_1E3, 33, 3_000, 1);
+    println!("{HEADER}\n{}", row.line());
+    assert!(row.within_target(), "{}", row.line());
+}
+
+/// Table G (issue 14): providers that declare the most slots allowed while running only four
+/// at once. When the index counted declared slots their idle thousands held it at its floor
+/// (mean 0, highest 1 over 3,000 tasks at 10 % and 33 %, seed 1, against 15 and 45 with
+/// nobody inflating); counted from slots really occupied (`Provider::slots_counted`), it is
+/// not pulled below what the same load gives without them.
+#[test]
+fn declared_slots_nobody_fills_do_not_sink_the_price_index() {
+    use yun_state::market_sim::adversaries::*;
+    let honest = Strategy {
+        key: '-',
+        name: "nobody lies",
+        liar_strategy: yun_state::market_sim::LiarStrategy::Always,
+        undercut: false,
+    };
+    let mut cfg = config(&honest, ADAPTIVE_1E3, 0, 3_000, 1);
+    g_load(&mut cfg);
+    let baseline = simulate(&cfg);
+    let g = STRATEGIES.iter().find(|s| s.key == 'G').expect("row G");
+    let row = run_row(g, ADAPTIVE_1E3, 33, 3_000, 1);
+    println!(
+        "{HEADER}\n{}\nbaseline index mean/max {}/{}",
+        row.line(),
+        baseline.mean_price_index,
+        baseline.max_price_index
+    );
+    assert!(baseline.max_price_index > 10, "the load moves the index");
+    assert!(
+        row.report.mean_price_index >= baseline.mean_price_index,
+        "{}",
+        row.line()
+    );
+    assert!(row.within_target(), "{}", row.line());
+    assert_eq!(row.report.honest_slashed, 0, "{}", row.line());
 }

@@ -1,5 +1,6 @@
 //! Issue 14's market fixes, each as a short story: governed labels, whole-or-nothing matching,
-//! sealed reveals, the protocol fee and the trust minimum, and the slot change interval.
+//! sealed reveals, the protocol fee and the trust minimum, the slot change interval (pause
+//! and resume included) and a price index counted from slots really occupied.
 
 use yun_state::market::why::WaitReason;
 use yun_state::market::{JobStatus, ReplicaState};
@@ -161,4 +162,58 @@ fn slots_may_change_only_once_per_interval() {
         })
         .expect_ok();
     assert_eq!(s.provider("p1").spec.slots, 8);
+}
+
+#[test]
+fn a_paused_provider_may_resume_only_once_per_interval() {
+    let mut s = market(1);
+    register(&mut s, &["p1"], offer().slots(2));
+    s.blocks(s.params.market.slots_change_interval_blocks);
+    // Pausing is always allowed; resuming at once would flip capacity in and out of the
+    // price index every block.
+    s.tx("p1")
+        .act(Action::PauseProvider { paused: true })
+        .expect_ok();
+    s.tx("p1")
+        .act(Action::PauseProvider { paused: false })
+        .expect_failed(TxRejection::ResumeTooSoon);
+    s.blocks(s.params.market.slots_change_interval_blocks);
+    s.tx("p1")
+        .act(Action::PauseProvider { paused: false })
+        .expect_ok();
+    // A resume is a capacity change: the slot count waits its interval too.
+    s.tx("p1")
+        .act(Action::UpdateProvider {
+            spec: offer().slots(8).0,
+        })
+        .expect_failed(TxRejection::SlotsChangeTooSoon);
+}
+
+#[test]
+fn idle_declared_slots_do_not_hold_the_price_index_down() {
+    let mut s = market(2);
+    register(&mut s, &["p1"], offer().slots(2).ask(1));
+    // p2 declares a thousand slots but asks more than any job here bids: never busy.
+    register(&mut s, &["p2"], offer().slots(1_000).ask(1_000_000));
+    let mut book = Commitments::default();
+    let first = post(&mut s, job_spec().tasks(2).bid(1_000));
+    s.empty_block();
+    assert_eq!(s.assigned("p1").len(), 2);
+    // p1 commits both at once: it has shown two slots.
+    s.work_round(&["p1"], &mut book, |_, t| verdict(t.index as u8, 400_000));
+    assert_eq!(s.job(&first).status, JobStatus::Settled);
+    assert_eq!(s.provider("p1").slots_proven, 2);
+    let before = s.market().price_index_per_mfuel.base_units();
+    // Both of p1's slots busy: 2 of the 3 counted slots (p1's two, p2's one unproven), so
+    // utilization is above the 50 % target and the index climbs; counted by declarations it
+    // would be 2 of 1,002 and the index would sink.
+    post(&mut s, job_spec().tasks(2).bid(1_000).deadline_in(200));
+    s.blocks(15);
+    let m = s.market();
+    assert_eq!((m.slots_total, m.slots_busy), (3, 2));
+    assert!(
+        m.price_index_per_mfuel.base_units() > before,
+        "index {} after {before}",
+        m.price_index_per_mfuel.base_units()
+    );
 }

@@ -369,7 +369,9 @@ pub struct MarketResponse {
     /// Height of the state this answer was read from.
     pub height: u64,
     pub price_index: PriceIndexView,
-    /// Slots of active, bonded providers.
+    /// Slots of active, bonded providers that the price index counts: each provider's
+    /// declared slots, but no more than it has committed replicas in one transaction (at
+    /// least one), so idle declarations do not move the index.
     pub slots_total: u64,
     pub slots_busy: u64,
     /// `slots_busy / slots_total` in basis points (0 when there are no slots).

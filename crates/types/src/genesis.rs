@@ -123,9 +123,6 @@ pub struct MarketParams {
     pub slash_dissent_bps: u16,
     /// Share of the bond a silent provider loses, in basis points.
     pub slash_silent_bps: u16,
-    /// Share of a dissent slash that went to the requester. Unused since no vote slashes
-    /// (withholding and silence slashes are burned); kept so encoded parameters still load.
-    pub slash_to_requester_bps: u16,
     /// The price index never falls below this, per million fuel.
     pub price_floor_per_mfuel: Amount,
     /// Utilization of provider slots the price index steers toward, in basis points.
@@ -290,7 +287,6 @@ impl Default for MarketParams {
             task_expirations_max: 3,
             slash_dissent_bps: 1_000,
             slash_silent_bps: 100,
-            slash_to_requester_bps: 5_000,
             price_floor_per_mfuel: Amount::new(1),
             price_target_utilization_bps: 5_000,
             price_step_divisor: 8,
@@ -325,7 +321,6 @@ impl Write for MarketParams {
         self.task_expirations_max.write(buf);
         self.slash_dissent_bps.write(buf);
         self.slash_silent_bps.write(buf);
-        self.slash_to_requester_bps.write(buf);
         self.price_floor_per_mfuel.write(buf);
         self.price_target_utilization_bps.write(buf);
         self.price_step_divisor.write(buf);
@@ -351,7 +346,7 @@ impl EncodeSize for MarketParams {
         16 + 4
             + 8 * 6
             + 1
-            + 2 * 3
+            + 2 * 2
             + 16
             + 2 * 2
             + 4
@@ -380,7 +375,6 @@ impl Read for MarketParams {
             task_expirations_max: u8::read(buf)?,
             slash_dissent_bps: u16::read(buf)?,
             slash_silent_bps: u16::read(buf)?,
-            slash_to_requester_bps: u16::read(buf)?,
             price_floor_per_mfuel: Amount::read(buf)?,
             price_target_utilization_bps: u16::read(buf)?,
             price_step_divisor: u16::read(buf)?,

@@ -53,9 +53,15 @@ pub struct Provider {
     pub slashed: Amount,
     pub last_paid_height: u64,
     pub registered_height: u64,
-    /// When the slot count last changed (registration counts): `UpdateProvider` may change it
-    /// again only `slots_change_interval_blocks` later.
+    /// When the capacity it offers last changed (registration, a new slot count, a pause or a
+    /// resume): `UpdateProvider` may change the slot count, and `PauseProvider` resume, only
+    /// `slots_change_interval_blocks` later.
     pub slots_changed_height: u64,
+    /// The most replicas it has committed in one transaction (work delivered at once): the
+    /// slots the compute price index counts for it (up to its declared slots, at least one),
+    /// so capacity is what was really occupied, not what was declared.
+    #[serde(default)]
+    pub slots_proven: u32,
 }
 
 // The counters change only through these, checked: a count that would wrap is a broken
@@ -72,6 +78,19 @@ impl Provider {
             .tasks_in_flight
             .checked_add(1)
             .expect("invariant: a provider is assigned at most its free slots");
+    }
+
+    /// `n` replicas committed at once: it has shown it really holds at least `n` slots.
+    pub fn prove_slots(&mut self, n: usize) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX).min(self.spec.slots);
+        self.slots_proven = self.slots_proven.max(n);
+    }
+
+    /// The slots the price index counts: its declared slots, but no more than it has shown by
+    /// committing that many replicas at once (at least one, so a new provider is not
+    /// invisible).
+    pub fn slots_counted(&self) -> u32 {
+        self.spec.slots.min(self.slots_proven.max(1))
     }
 
     /// `n` assigned replicas committed or expired: their slots are free again.
@@ -279,10 +298,6 @@ pub enum ReplicaState {
     Paid {
         amount: Amount,
     },
-    /// Disagreed with the accepted verdict and was slashed.
-    Slashed {
-        amount: Amount,
-    },
     /// Revealed, but the task failed without a quorum: neither paid nor slashed.
     Unsettled,
     /// Revealed; the verdict is kept out of the record (sealed in state) until no replica of
@@ -321,7 +336,6 @@ impl ReplicaState {
             ReplicaState::Revealed { .. } => "revealed",
             ReplicaState::Expired => "expired",
             ReplicaState::Paid { .. } => "paid",
-            ReplicaState::Slashed { .. } => "slashed",
             ReplicaState::Unsettled => "unsettled",
             ReplicaState::Sealed => "sealed",
             ReplicaState::Closed => "closed",
@@ -430,5 +444,4 @@ pub struct RequesterStats {
     pub tasks_verified: u64,
     pub fuel_verified: u64,
     pub spent: Amount,
-    pub compensation_received: Amount,
 }

@@ -61,21 +61,14 @@ pub enum TxRejection {
     ProgramTooLarge = 50,
     InputTooLarge = 51,
     FuelOutlastsWallClock = 52,
-    // 53 was held for a parallel branch: at the merge its variant takes this line.
-    // 54 was held for a parallel branch: at the merge its variant takes this line.
-    // 55 was held for a parallel branch: at the merge its variant takes this line.
-    // 56 was held for a parallel branch: at the merge its variant takes this line.
-    // 57 was held for a parallel branch: at the merge its variant takes this line.
-    // 58 was held for a parallel branch: at the merge its variant takes this line.
-    // 59 was held for a parallel branch: at the merge its variant takes this line.
-    // 60 was held for a parallel branch: at the merge its variant takes this line.
-    EngineClassMissing = 61,
-    EngineClassChangeInFlight = 62,
-    EngineClassNotGoverned = 63,
+    ResumeTooSoon = 53,
+    EngineClassMissing = 54,
+    EngineClassChangeInFlight = 55,
+    EngineClassNotGoverned = 56,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 54] = [
+    pub const ALL: [TxRejection; 55] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -127,6 +120,7 @@ impl TxRejection {
         Self::ProgramTooLarge,
         Self::InputTooLarge,
         Self::FuelOutlastsWallClock,
+        Self::ResumeTooSoon,
         Self::EngineClassMissing,
         Self::EngineClassChangeInFlight,
         Self::EngineClassNotGoverned,
@@ -193,6 +187,7 @@ impl TxRejection {
             Self::ProgramTooLarge => "ProgramTooLarge",
             Self::InputTooLarge => "InputTooLarge",
             Self::FuelOutlastsWallClock => "FuelOutlastsWallClock",
+            Self::ResumeTooSoon => "ResumeTooSoon",
             Self::EngineClassMissing => "EngineClassMissing",
             Self::EngineClassChangeInFlight => "EngineClassChangeInFlight",
             Self::EngineClassNotGoverned => "EngineClassNotGoverned",
@@ -281,6 +276,9 @@ impl TxRejection {
             }
             Self::SlotsChangeTooSoon => {
                 "the provider changed its slots too recently (market.slots_change_interval_blocks)"
+            }
+            Self::ResumeTooSoon => {
+                "the provider paused or changed its slots too recently to resume: a pause and a resume change the capacity the price index counts, at most once per market.slots_change_interval_blocks"
             }
             Self::ProgramTooLarge => {
                 "the job's program is larger than any provider's sandbox admits (market.program_bytes_max)"
@@ -401,6 +399,9 @@ impl TxRejection {
             }
             Self::SlotsChangeTooSoon => {
                 "keep the current slots (other fields may change) and send the new slot count after the interval"
+            }
+            Self::ResumeTooSoon => {
+                "stay paused (running tasks still finish) and resume once market.slots_change_interval_blocks have passed since the pause (`yun provider status` shows slots_changed_height)"
             }
             Self::ProgramTooLarge => {
                 "shrink the module (strip debug sections: `wasm-opt -Os` or `cargo build --release` with `strip = true`)"

@@ -68,17 +68,18 @@ pub(crate) fn register_provider<R: StateReader + ?Sized>(
         last_paid_height: 0,
         registered_height: env.height,
         slots_changed_height: env.height,
+        slots_proven: 0,
     };
     state.set_provider(sender, &provider);
     Ok(())
 }
 
 /// Changes a provider's offer. Its slot count may change only every
-/// `slots_change_interval_blocks` (the price index counts slots: changing them every block
-/// would let a provider pump or suppress it). Its engine class may change only while no task
-/// is in flight: those were drawn for the old class, and a replica must run on the class its
-/// task was drawn from (a provider that changed its binary mid-task would otherwise serve a
-/// task of another class).
+/// `slots_change_interval_blocks` after its last capacity change (the price index counts
+/// slots, up to those really occupied: changing them every block would let a provider pump
+/// or suppress it). Its engine class may change only while no task is in flight: those were
+/// drawn for the old class, and a replica must run on the class its task was drawn from (a
+/// provider that changed its binary mid-task would otherwise serve a task of another class).
 pub(crate) fn update_provider<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -109,8 +110,14 @@ pub(crate) fn update_provider<R: StateReader + ?Sized>(
     Ok(())
 }
 
+/// Pauses or resumes a provider. Pausing is always allowed (an operator must be able to stop
+/// taking work at once); resuming changes the capacity the price index counts, so like a new
+/// slot count it waits `slots_change_interval_blocks` after the last change (a pause is one):
+/// a provider cannot flip its capacity in and out every block.
 pub(crate) fn pause_provider<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
     sender: &Address,
     paused: bool,
 ) -> Result<()> {
@@ -118,11 +125,24 @@ pub(crate) fn pause_provider<R: StateReader + ?Sized>(
     if matches!(p.status, ProviderStatus::Exiting { .. }) {
         return Err(TxRejection::ProviderExiting);
     }
-    p.status = if paused {
+    let status = if paused {
         ProviderStatus::Paused
     } else {
         ProviderStatus::Active
     };
+    if status == p.status {
+        return Ok(());
+    }
+    if !paused {
+        let next = p
+            .slots_changed_height
+            .saturating_add(params.market.slots_change_interval_blocks);
+        if env.height < next {
+            return Err(TxRejection::ResumeTooSoon);
+        }
+    }
+    p.slots_changed_height = env.height;
+    p.status = status;
     state.set_provider(sender, &p);
     Ok(())
 }
@@ -358,6 +378,7 @@ pub(crate) fn commit_results<R: StateReader + ?Sized>(
     // slots meanwhile let every slot wait on every other one).
     let mut provider = state.provider(sender).expect("a replica's provider exists");
     provider.release_slots(updated.len());
+    provider.prove_slots(updated.len());
     state.set_provider(sender, &provider);
     for (t, mut task) in updated {
         open_reveals_if_all_committed(state, env, params, &t, &mut task);

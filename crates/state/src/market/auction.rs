@@ -46,11 +46,17 @@ struct Buyer {
     requester: Address,
 }
 
-/// What the sellers hold: slots in all, busy and free (busy and total feed the index).
+/// What the sellers hold: declared slots that are free (whether matching may find any).
 struct Capacity {
+    free: u64,
+}
+
+/// What the price index reads: the slots busy after this block's matching, out of the slots
+/// each seller has shown it really holds ([`Provider::slots_counted`]: its declared slots, but
+/// no more than it has committed replicas in one transaction).
+struct Occupancy {
     total: u64,
     busy: u64,
-    free: u64,
 }
 
 /// The queued tasks that may be matched this block, the jobs they belong to, and how long the
@@ -98,16 +104,13 @@ pub(crate) fn match_tasks<R: StateReader + ?Sized>(
     for s in sellers.iter().filter(|s| s.changed) {
         state.set_provider(&s.address, &s.provider);
     }
-    let busy = capacity
-        .busy
-        .checked_add(matched as u64)
-        .expect("invariant: matched replicas fill free slots");
+    let occupied = occupancy(&sellers);
     update_index(
         state,
         params,
         &mut market,
         env.height,
-        (capacity.total, busy),
+        (occupied.total, occupied.busy),
         demand.queue_len,
         (matched, clearing.price),
     );
@@ -132,16 +135,32 @@ fn sell_side<R: StateReader + ?Sized>(state: &Overlay<'_, R>, params: &ChainPara
         .collect()
 }
 
-/// Capacity of the sellers, counted once here for the price index (matching only adds to
-/// busy).
+/// The sellers' free declared slots, before matching.
 fn capacity_of(sellers: &[Seller]) -> Capacity {
+    Capacity {
+        free: sellers
+            .iter()
+            .map(|s| u64::from(s.provider.free_slots()))
+            .sum(),
+    }
+}
+
+/// The occupancy the index reads, after matching.
+///
+/// Why not the declared slots. A declaration costs nothing, so a provider that declared the
+/// most slots allowed (or paused and resumed every block) moved the index at will: many idle
+/// declared slots pulled utilization, and with it the price, down to the floor (table G of
+/// the market simulation). Counted slots are ones the provider has shown by delivering that
+/// many commitments at once, which it can only do for work it was drawn and assigned (and a
+/// replica it was assigned and left silent costs `slash_silent_bps` of its bond); a declared
+/// slot above that adds nothing.
+fn occupancy(sellers: &[Seller]) -> Occupancy {
     let sum = |slots: fn(&Provider) -> u32| -> u64 {
         sellers.iter().map(|s| u64::from(slots(&s.provider))).sum()
     };
-    Capacity {
-        total: sum(|p| p.spec.slots),
-        busy: sum(|p| p.tasks_in_flight.min(p.spec.slots)),
-        free: sum(Provider::free_slots),
+    Occupancy {
+        total: sum(Provider::slots_counted),
+        busy: sum(|p| p.tasks_in_flight.min(p.slots_counted())),
     }
 }
 

@@ -29,4 +29,6 @@ pub use auction::{fits, initial_price};
 pub use escrow::{escrow_for, replica_cap};
 pub use records::*;
 pub use step::end_block;
-pub use verification::{SPOT_CHECK_ONE_IN, group_error_ppm, provider_error_ppm, spot_check_ppm};
+pub use verification::{
+    SPOT_CHECK_ONE_IN, contested_error_ppm, group_error_ppm, provider_error_ppm, spot_check_ppm,
+};

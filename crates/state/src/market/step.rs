@@ -8,8 +8,8 @@ use super::escrow::replica_cap;
 use super::records::*;
 use super::reduce::settle_or_reduce;
 use super::verification::{
-    decide_spot_check, drop_sealed, group_error_ppm, has_verdict, open_reveals_if_all_committed,
-    unsealed,
+    contested_error_ppm, decide_spot_check, drop_sealed, has_verdict,
+    open_reveals_if_all_committed, unsealed,
 };
 use crate::arith::bps_of;
 use crate::bank;
@@ -262,7 +262,8 @@ fn verify_ready<R: StateReader + ?Sized>(
 
 /// The verdict a task's revealed replicas establish, if any: the largest group of equal
 /// verdicts (among equals the smallest verdict, so every node picks the same), provided no
-/// other group is as large and the group meets the job's policy.
+/// other group is as large and the group meets the job's policy (under adaptive
+/// verification, weighed against the groups that dissent: `contested_error_ppm`).
 fn accepted_verdict<R: StateReader + ?Sized>(
     state: &Overlay<'_, R>,
     params: &ChainParams,
@@ -291,8 +292,16 @@ fn accepted_verdict<R: StateReader + ?Sized>(
         Verification::None => n >= 1,
         Verification::Replicate { quorum, .. } => n >= quorum as usize,
         Verification::Adaptive { target_error_ppm } => {
-            let who: Vec<Address> = members.iter().map(|&i| task.replicas[i].provider).collect();
-            group_error_ppm(state, params, &who) <= u64::from(target_error_ppm)
+            let who_of = |m: &Vec<usize>| -> Vec<Address> {
+                m.iter().map(|&i| task.replicas[i].provider).collect()
+            };
+            let dissent: Vec<Vec<Address>> = groups
+                .iter()
+                .filter(|(v, _)| *v != verdict)
+                .map(|(_, m)| who_of(m))
+                .collect();
+            contested_error_ppm(state, params, &who_of(members), &dissent)
+                <= u64::from(target_error_ppm)
         }
     };
     meets_policy.then_some(*verdict)
@@ -316,7 +325,12 @@ fn settle_verified<R: StateReader + ?Sized>(
     // Trust grows only from results someone else corroborated: a lone result (no verification,
     // or one trusted replica) is paid but proves nothing.
     // A cannot-run verdict is paid, but costs nothing to compute: it builds no trust.
-    let corroborated = agreeing >= 2 && !verdict.is_cannot_run();
+    // Nor does agreement on a job that requires labels: a label narrows the draw to the
+    // providers that declare it, which may all be the requester's own (table F of the market
+    // simulation: Sybils that alone declare a governed label farm trust on every replica of
+    // their owner's jobs). Trust is earned in the draw over the whole market.
+    let corroborated =
+        agreeing >= 2 && !verdict.is_cannot_run() && job.spec.required_labels.is_empty();
     // Reveals above the fuel limit are refused, but pay is bounded by it regardless.
     let fuel = if verdict.is_cannot_run() {
         params.market.cannot_run_fuel

@@ -1,6 +1,11 @@
 //! The adversary table: one row per attacker strategy, colluder share and policy, each with
 //! the wrong results accepted per 10,000 tasks against the policy's target, the honest
-//! providers slashed, what the attack cost its providers and what it copied.
+//! providers slashed, what the attack cost (its providers' loss plus what an attacking
+//! requester spent on its own jobs), what it copied and the replicas a task cost.
+//!
+//! Rows E and F count only the honest requesters' tasks; the attacker's own tasks (posted at
+//! the same rate, `replicate{2,2}`, under F requiring the governed label `gpu=l4` that only the
+//! Sybils declare) are the farm, and their cost is in the attacker's column.
 //!
 //! Targets. `adaptive{1e-3}` promises at most 10 wrong per 10,000 whatever the colluders do;
 //! `replicate{3,2}` promises only a majority vote, so its target is the rate at which
@@ -28,8 +33,8 @@ pub struct Strategy {
     pub undercut: bool,
 }
 
-/// The strategies the simulation plays (E, F and G are not simulated yet: see ARCHITECTURE.md).
-pub const STRATEGIES: [Strategy; 5] = [
+/// The strategies the simulation plays.
+pub const STRATEGIES: [Strategy; 8] = [
     Strategy {
         key: 'A',
         name: "naive colluders",
@@ -53,6 +58,24 @@ pub const STRATEGIES: [Strategy; 5] = [
         name: "patient liars who undercut",
         liar_strategy: LiarStrategy::Patient,
         undercut: true,
+    },
+    Strategy {
+        key: 'E',
+        name: "Sybils farming on own jobs",
+        liar_strategy: LiarStrategy::Farm,
+        undercut: false,
+    },
+    Strategy {
+        key: 'F',
+        name: "Sybils farming, label capture",
+        liar_strategy: LiarStrategy::FarmLabel,
+        undercut: false,
+    },
+    Strategy {
+        key: 'G',
+        name: "declared slots to sink index",
+        liar_strategy: LiarStrategy::SlotInflate,
+        undercut: false,
     },
     Strategy {
         key: 'H',
@@ -153,7 +176,18 @@ pub fn config(
     cfg.seed = seed;
     cfg.liar_strategy = s.liar_strategy;
     cfg.liars_undercut = s.undercut;
+    if s.liar_strategy == LiarStrategy::SlotInflate {
+        g_load(&mut cfg);
+    }
     cfg
+}
+
+/// Row G's load: a job in every block, so honest capacity is busy enough that the price index
+/// leaves its floor (and idle declared slots would have something to pull down).
+pub fn g_load(cfg: &mut SimConfig) {
+    cfg.post_percent = 100;
+    cfg.job_tasks_min = 30;
+    cfg.job_tasks_max = 50;
 }
 
 /// Runs one row.
@@ -170,14 +204,20 @@ pub fn run_row(s: &Strategy, policy: Verification, percent: u32, tasks: u32, see
     }
 }
 
-pub const HEADER: &str = "strategy                        | policy                 | share | verified | wrong/10k | target/10k | 99% bound (of run) | ok | honest slashed | honest outvoted | attacker cost | copied | cost 2nd half";
+pub const HEADER: &str = "strategy                        | policy                 | share | verified | wrong/10k | target/10k | 99% bound (of run) | ok | honest slashed | honest outvoted | attacker cost | own tasks | copied | replicas/task all | 2nd half | index mean/max";
 
 impl Row {
+    /// What the attack cost, in base units: its providers' loss (fees and slashes less their
+    /// pay; negative when they earned) plus what the attacking requester spent on its own jobs.
+    pub fn attacker_cost(&self) -> i128 {
+        self.report.liar_cost + self.report.attacker_spent as i128
+    }
+
     pub fn line(&self) -> String {
         let r = &self.report;
         let t = r.total();
         format!(
-            "{} {:<29} | {:<22} | {:>4}% | {:>8} | {:>9} | {:>10} | {:>18} | {:>2} | {:>14} | {:>15} | {:>13} | {:>6} | {}",
+            "{} {:<29} | {:<22} | {:>4}% | {:>8} | {:>9} | {:>10} | {:>18} | {:>2} | {:>14} | {:>15} | {:>13} | {:>9} | {:>6} | {:>17} | {:>8} | {:>14}",
             self.strategy.key,
             self.strategy.name,
             super::policy_name(&r.policy),
@@ -189,9 +229,12 @@ impl Row {
             if self.within_target() { "ok" } else { "NO" },
             r.honest_slashed + r.honest_silence_punished,
             r.honest_outvoted,
-            r.liar_cost,
+            self.attacker_cost(),
+            r.attacker_tasks,
             r.copied,
+            super::milli(t.cost_milli()),
             super::milli(r.second_half.cost_milli()),
+            format!("{}/{}", r.mean_price_index, r.max_price_index),
         )
     }
 }
