@@ -96,10 +96,7 @@ pub(crate) fn update_provider<R: StateReader + ?Sized>(
         return Err(TxRejection::EngineClassChangeInFlight);
     }
     if spec.slots != p.spec.slots {
-        let next = p
-            .slots_changed_height
-            .saturating_add(params.market.slots_change_interval_blocks);
-        if env.height < next {
+        if !capacity_may_change(&p, params, env) {
             return Err(TxRejection::SlotsChangeTooSoon);
         }
         p.slots_changed_height = env.height;
@@ -108,6 +105,15 @@ pub(crate) fn update_provider<R: StateReader + ?Sized>(
     p.spec = spec.clone();
     state.set_provider(sender, &p);
     Ok(())
+}
+
+/// Whether `slots_change_interval_blocks` have passed since the provider's last capacity
+/// change (a new slot count, a pause or a resume).
+fn capacity_may_change(p: &Provider, params: &ChainParams, env: &BlockEnv) -> bool {
+    let next = p
+        .slots_changed_height
+        .saturating_add(params.market.slots_change_interval_blocks);
+    env.height >= next
 }
 
 /// Pauses or resumes a provider. Pausing is always allowed (an operator must be able to stop
@@ -133,13 +139,8 @@ pub(crate) fn pause_provider<R: StateReader + ?Sized>(
     if status == p.status {
         return Ok(());
     }
-    if !paused {
-        let next = p
-            .slots_changed_height
-            .saturating_add(params.market.slots_change_interval_blocks);
-        if env.height < next {
-            return Err(TxRejection::ResumeTooSoon);
-        }
+    if !paused && !capacity_may_change(&p, params, env) {
+        return Err(TxRejection::ResumeTooSoon);
     }
     p.slots_changed_height = env.height;
     p.status = status;

@@ -152,20 +152,17 @@ impl Pool {
 /// The `i`-th draw for task `t` in this block: uniform in `0..total` (blake3 of the seed, the
 /// height, the task and `i`; the modulo bias is below 2^-28 for any total a chain can hold).
 pub fn draw(env: &BlockEnv, t: &TaskRef, i: u32, total: u128) -> u128 {
-    let mut h = blake3::Hasher::new_derive_key("yun/market/select/v1");
-    h.update(env.seed.as_bytes());
-    h.update(&env.height.to_be_bytes());
-    h.update(t.job.as_bytes());
-    h.update(&t.index.to_be_bytes());
-    h.update(&i.to_be_bytes());
-    let x = u128::from_le_bytes(h.finalize().as_bytes()[..16].try_into().expect("16 bytes"));
-    x % total.max(1)
+    uniform("yun/market/select/v1", env, t, i, total)
 }
 
 /// The `i`-th draw of an engine class for task `t`'s first replicas in this block: uniform in
 /// `0..total`, from its own domain so it never repeats a provider draw.
 pub fn draw_class(env: &BlockEnv, t: &TaskRef, i: u32, total: u128) -> u128 {
-    let mut h = blake3::Hasher::new_derive_key("yun/market/select-class/v1");
+    uniform("yun/market/select-class/v1", env, t, i, total)
+}
+
+fn uniform(domain: &str, env: &BlockEnv, t: &TaskRef, i: u32, total: u128) -> u128 {
+    let mut h = blake3::Hasher::new_derive_key(domain);
     h.update(env.seed.as_bytes());
     h.update(&env.height.to_be_bytes());
     h.update(t.job.as_bytes());
