@@ -207,7 +207,7 @@ fn sybils_that_alone_declare_a_required_label_farm_no_trust_from_it() {
 /// run (1.5/(2+m), m the run beyond the least trusted one), so it sat at its floor of 1 in 10
 /// while they lied on other requesters' adaptive jobs: 30 wrong of 3,000 at 33 % (seed 1,
 /// bound 8). The rate now relaxes only with passed spot checks (2/(2+m), m =
-/// `Provider::spot_checks_passed`), so honest work elsewhere buys nothing.
+/// `Provider::spot_checks_passed`), so honest work elsewhere buys nothing: 0 wrong of 3,000.
 #[test]
 fn sybils_farming_on_their_owners_jobs_stay_within_the_adaptive_target() {
     use yun_state::market_sim::adversaries::*;
