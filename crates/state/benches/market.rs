@@ -123,6 +123,7 @@ fn build(shape: Shape) -> Built {
                 registered_height: 0,
                 slots_changed_height: 0,
                 slots_proven: 0,
+                spot_checks_passed: 0,
             };
             o.set_provider(&a, &p);
         }
@@ -185,6 +186,7 @@ fn build(shape: Shape) -> Built {
                         replicas_wanted: initial_replicas(&spec.verification),
                         expirations: 0,
                         engine_class: None,
+                        spot_checked: None,
                     },
                 );
                 o.mark(queue_key(&t));

@@ -120,8 +120,18 @@ fn adversaries(tasks: u32, seed: u64) -> usize {
         liar_strategy: LiarStrategy::Always,
         undercut: false,
     };
+    // `--rows CDE`, `--policy adaptive-1000` (or `replicate`) and `--liars 33` narrow the table.
+    let only_rows = arg_str("--rows");
+    let only_liars = arg("--liars");
+    let only_policy = arg_str("--policy");
     let mut failed = 0;
     for policy in [ADAPTIVE_1E3, REPLICATE_3_2] {
+        if only_policy
+            .as_ref()
+            .is_some_and(|p| *p != policy_key(&policy))
+        {
+            continue;
+        }
         let row = run_row(&honest, policy, 0, tasks, seed);
         println!("{}", row.line());
         // With nobody lying, adaptive must stay cheap once trust has built (issue 14: at most
@@ -131,7 +141,13 @@ fn adversaries(tasks: u32, seed: u64) -> usize {
             println!("  ^ costs more than 1.3 replicas a task in the second half");
         }
         for s in &STRATEGIES {
+            if only_rows.as_ref().is_some_and(|r| !r.contains(s.key)) {
+                continue;
+            }
             for share in SHARES {
+                if only_liars.is_some_and(|l| l != u64::from(share)) {
+                    continue;
+                }
                 let t = Instant::now();
                 let row = run_row(s, policy, share, tasks, seed);
                 // A bond taken from an honest provider (for anything) or an honest replica

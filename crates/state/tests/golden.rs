@@ -179,7 +179,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "3dde4984c0f9d77ea49c96e271fb1ded1fce0f4868f2b02d51934fea759e9612"
+        "950ca9fa163c2116695402fa2cbaaa567875fde469831acbe50e9cc1939c7a7e"
     );
 }
 

@@ -62,6 +62,11 @@ pub struct Provider {
     /// so capacity is what was really occupied, not what was declared.
     #[serde(default)]
     pub slots_proven: u32,
+    /// Spot checks of a lone trusted replica of its that others corroborated, since it last
+    /// lost trust: only these relax its probation spot-check rate (`spot_check_ppm`), so honest
+    /// work it chooses to do between lies buys it nothing.
+    #[serde(default)]
+    pub spot_checks_passed: u64,
 }
 
 // The counters change only through these, checked: a count that would wrap is a broken
@@ -115,6 +120,15 @@ impl Provider {
             "invariant: reputation grows by one per verified result, far below u64::MAX / 2",
         ) / 3;
         self.streak = 0;
+        self.spot_checks_passed = 0;
+    }
+
+    /// A spot check of its lone trusted replica was corroborated: its probation relaxes a step.
+    pub fn pass_spot_check(&mut self) {
+        self.spot_checks_passed = self
+            .spot_checks_passed
+            .checked_add(1)
+            .expect("invariant: one per spot-checked task, far fewer than u64::MAX");
     }
 
     /// One more verified result of `fuel`, paid.
@@ -374,6 +388,10 @@ pub struct Task {
     /// verdicts are comparable. `None` until the first draw.
     #[serde(default)]
     pub engine_class: Option<Hash32>,
+    /// The provider whose lone trusted replica was spot-checked in this task: if the check
+    /// corroborates it, it has passed one more spot check (`Provider::spot_checks_passed`).
+    #[serde(default)]
+    pub spot_checked: Option<Address>,
 }
 
 impl Task {

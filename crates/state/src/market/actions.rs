@@ -69,6 +69,7 @@ pub(crate) fn register_provider<R: StateReader + ?Sized>(
         registered_height: env.height,
         slots_changed_height: env.height,
         slots_proven: 0,
+        spot_checks_passed: 0,
     };
     state.set_provider(sender, &provider);
     Ok(())
@@ -256,6 +257,7 @@ pub(crate) fn post_job<R: StateReader + ?Sized>(
             replicas_wanted: wanted,
             expirations: 0,
             engine_class: None,
+            spot_checked: None,
         };
         state.set_task(&t, &task);
         state.mark(queue_key(&t));

@@ -78,6 +78,7 @@ fn add_reduce<R: StateReader + ?Sized>(
         expirations: 0,
         // Drawn like a map task: its first draw picks the class.
         engine_class: None,
+        spot_checked: None,
     };
     state.set_task(t, &task);
     state.set_job(&t.job, &job);

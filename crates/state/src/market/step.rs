@@ -344,7 +344,13 @@ fn settle_verified<R: StateReader + ?Sized>(
         };
         state.delete(revealed_key(&r.provider, t));
         r.state = if v == verdict {
-            let (pay, net) = pay_agreeing(state, env, params, &mut job, r, fuel, corroborated);
+            // The checked replica was corroborated: it passed its spot check.
+            let passed = corroborated && task.spot_checked == Some(r.provider);
+            let trust = Trust {
+                corroborated,
+                passed,
+            };
+            let (pay, net) = pay_agreeing(state, env, params, &mut job, r, fuel, trust);
             stats.spent = stats.spent.checked_add(pay).expect("within supply");
             ReplicaState::Paid { amount: net }
         } else {
@@ -364,6 +370,15 @@ fn settle_verified<R: StateReader + ?Sized>(
     state.delete(queue_key(t));
     state.set_task(t, task);
     settle_or_reduce(state, env, &t.job);
+}
+
+/// What an agreeing replica's result proves.
+#[derive(Clone, Copy)]
+struct Trust {
+    /// Others agreed: trust grows.
+    corroborated: bool,
+    /// It was the lone replica a spot check fell on: its probation relaxes a step.
+    passed: bool,
 }
 
 /// Pays an agreeing replica fuel × its clearing price from escrow, less the protocol fee,
@@ -390,7 +405,7 @@ fn pay_agreeing<R: StateReader + ?Sized>(
     job: &mut Job,
     r: &Replica,
     fuel: u64,
-    corroborated: bool,
+    trust: Trust,
 ) -> (Amount, Amount) {
     let due = r
         .price_per_mfuel
@@ -407,8 +422,11 @@ fn pay_agreeing<R: StateReader + ?Sized>(
     if let Some(mut p) = state.provider(&r.provider) {
         p.earned = p.earned.checked_add(net).expect("within supply");
         p.count_verified(fuel);
-        if corroborated && pay >= params.market.trust_payment_min {
+        if trust.corroborated && pay >= params.market.trust_payment_min {
             p.gain_trust();
+            if trust.passed {
+                p.pass_spot_check();
+            }
         }
         p.last_paid_height = env.height;
         state.set_provider(&r.provider, &p);

@@ -130,34 +130,34 @@ pub fn contested_error_ppm<R: StateReader + ?Sized>(
     (e * SCALE * 1_000_000).div_ceil(den) as u64
 }
 
-/// How often a lone trusted replica is spot-checked, in parts per million: 1,500,000 / (2+m)
-/// where m is how many corroborated results the provider has beyond the least that trusts it
-/// alone at the target (75 % when it has only just become trusted, 50 %, 37 %, …), never
-/// below 1 in [`SPOT_CHECK_ONE_IN`]. A lie on a lone task slips through only if no check falls
-/// on it, and an accepted lone result adds nothing to the run, so a patient liar that lies as
-/// soon as it is trusted is caught on its first lie three times in four (expected wrong
-/// accepts per liar: (1−p)/p = ⅓), then blacklisted (see [`provider_error_ppm`]). Honest
-/// providers pay for probation once: each check that passes moves m up by one.
+/// How often a lone trusted replica is spot-checked, in parts per million: 2,000,000 / (2+m)
+/// where m is how many spot checks of its lone replicas others corroborated since it last lost
+/// trust (`Provider::spot_checks_passed`): always when it has only just become trusted alone,
+/// then 67 %, 50 %, 40 %, …, never below 1 in [`SPOT_CHECK_ONE_IN`]. A lie on a lone task
+/// slips through only if no check falls on it, and a checked lie is outvoted (all trust lost,
+/// blacklisted, see [`provider_error_ppm`]), so a liar that lies as soon as it is trusted
+/// alone is always caught on its first lie; to be checked less it must first answer honestly
+/// on lone tasks that were checked, and with m passed checks a lie slips with probability
+/// m/(2+m). Honest providers pay for probation once: about 18 extra replicas each (one per
+/// passed check until the floor), whatever their run.
+///
+/// Why passed checks and not the run. m used to be the run beyond the least that is trusted
+/// alone, and any corroborated result lengthens the run: a liar that did honest work between
+/// lies (Sybils farming on their owner's `replicate{2,2}` jobs, table E of the market
+/// simulation) sat at the floor of 1 in 10, and 50 / 50 / 81 of 10,000 were accepted wrong
+/// at 10 / 20 / 33 % (seed 1, 99 % bound of the target 18); patient liars 22 at 33 %. A passed
+/// check is bought only by answering honestly on a lone task that was checked, the very thing
+/// being measured. With m counting passed checks and the first check at 75 % (1.5/(2+m)) the
+/// table gave E 8 / 13 / 23 and patient liars 18 at 33 %; starting at certainty closes the
+/// expected third of a lie each newly trusted liar slipped through (see ARCHITECTURE.md).
 pub fn spot_check_ppm(params: &ChainParams, p: &Provider, target_error_ppm: u32) -> u64 {
     let floor = 1_000_000 / SPOT_CHECK_ONE_IN;
-    // The least run that is trusted alone: the estimate falls as the run grows.
+    // Not trusted alone (a lone replica then always gets another; see `adaptive_need`).
     let prior = u128::from(params.market.adaptive_prior_error_ppm);
-    let error_at = |streak: u64| estimate(prior, clean(p), streak);
-    let target = u128::from(target_error_ppm);
-    if error_at(p.streak) > target {
+    if estimate(prior, clean(p), p.streak) > u128::from(target_error_ppm) {
         return 1_000_000;
     }
-    let (mut lo, mut hi) = (0u64, p.streak);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if error_at(mid) <= target {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    let margin = p.streak - lo;
-    (1_500_000 / (2 + margin)).max(floor)
+    (2_000_000 / (2 + u128::from(p.spot_checks_passed))).max(u128::from(floor)) as u64
 }
 
 /// What adaptive verification asks for once every replica has committed.
@@ -168,6 +168,8 @@ enum Need {
     Another,
     /// A spot check may add one: decided in a later block (see [`decide_spot_check`]).
     SpotCheckLater,
+    /// The spot check fell on this provider's lone replica: another replica checks it.
+    SpotCheck(Address),
 }
 
 /// When no replica is still committing: adaptive verification may first ask for another
@@ -227,7 +229,10 @@ fn open_or_wait<R: StateReader + ?Sized>(
         return;
     }
     match adaptive_need(state, env, params, t, task, spot_check_now) {
-        Need::Another => {
+        need @ (Need::Another | Need::SpotCheck(_)) => {
+            if let Need::SpotCheck(provider) = need {
+                task.spot_checked = Some(provider);
+            }
             task.replicas_wanted = u8::try_from(task.live_replicas() + 1)
                 .expect("invariant: another replica is asked for only below the replica cap");
             state.mark(queue_key(t));
@@ -302,7 +307,7 @@ fn adaptive_need<R: StateReader + ?Sized>(
                 .provider(&committed[0])
                 .map_or(1_000_000, |p| spot_check_ppm(params, &p, target_error_ppm));
             if spot_check(env, t, rate) {
-                Need::Another
+                Need::SpotCheck(committed[0])
             } else {
                 Need::Reveals
             }
