@@ -241,8 +241,9 @@ impl App {
     /// whole idle interval (a day on a devnet) with work waiting.
     fn market_busy(&self, parent: &BlockHash, pending: &PendingExecutions) -> bool {
         fn busy(state: &dyn StateReader) -> bool {
-            let m = yun_state::Overlay::new(state).market();
-            m.queue_tasks > 0 || m.slots_busy > 0
+            let o = yun_state::Overlay::new(state);
+            let m = o.market();
+            m.queue_tasks > 0 || m.slots_busy > 0 || o.market_awaits_blocks()
         }
         match self.state.store.read_on(parent, pending, busy) {
             Ok(b) => b,

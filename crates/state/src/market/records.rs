@@ -129,6 +129,14 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
             .map(|v| decode(&v))
             .unwrap_or_default()
     }
+    /// Whether a later block is awaited even with no task queued and no slot busy: a lone
+    /// replica's spot check is decided in the next block (`C`), and a committed replica's
+    /// reveal window closes only in a block (`D`). The node keeps making blocks at its busy
+    /// pace while this holds; an idle chain would otherwise leave such a task waiting for
+    /// the idle interval (a day on a devnet).
+    pub fn market_awaits_blocks(&self) -> bool {
+        !self.scan(&[TAG_SPOT_CHECK]).is_empty() || !self.scan(&[TAG_DEADLINE]).is_empty()
+    }
     pub fn set_market(&mut self, m: &MarketState) {
         self.put(vec![TAG_MARKET], encode(m));
     }
