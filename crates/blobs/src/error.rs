@@ -17,6 +17,17 @@ pub enum BlobError {
     /// The file no longer hashes to its name; it has been deleted.
     #[error("blob {hash} was corrupt on disk and has been removed")]
     Corrupt { hash: Hash32 },
+    #[error("bytes {offset}..+{len} are not inside the blob's {blob_bytes} bytes")]
+    OutOfRange {
+        offset: u64,
+        len: u64,
+        blob_bytes: u64,
+    },
+    #[error("chunk {chunk_index} is not in the blob (it has {chunks} chunks of 1 KiB)")]
+    ChunkOutOfRange { chunk_index: u64, chunks: u64 },
+    /// The blob is fine but its outboard was damaged; it has been rebuilt, so asking again works.
+    #[error("the outboard of blob {hash} was damaged and has been rebuilt; ask again")]
+    OutboardRebuilt { hash: Hash32 },
     #[error("the upload broke off: {0}")]
     Upload(String),
     #[error("blob storage: {0}")]
@@ -32,8 +43,11 @@ impl BlobError {
             BlobError::HashMismatch { .. } => ApiErrorKind::BlobHashMismatch,
             // A corrupt copy is gone: to the caller the blob is simply not here any more.
             BlobError::NotFound { .. } | BlobError::Corrupt { .. } => ApiErrorKind::BlobNotFound,
+            BlobError::OutOfRange { .. } | BlobError::ChunkOutOfRange { .. } => {
+                ApiErrorKind::BadRange
+            }
             BlobError::Upload(_) => ApiErrorKind::BadParameter,
-            BlobError::Io(_) => ApiErrorKind::Unavailable,
+            BlobError::OutboardRebuilt { .. } | BlobError::Io(_) => ApiErrorKind::Unavailable,
         }
     }
 

@@ -1,7 +1,9 @@
-//! The blob routes: `POST /v1/blobs` (streamed upload) and `GET`/`HEAD /v1/blobs/{hash}`
-//! (streamed download, one byte range at most), with numbered JSON errors.
+//! The blob routes: `POST /v1/blobs` (streamed upload), `GET`/`HEAD /v1/blobs/{hash}`
+//! (streamed download, one byte range at most) and `GET /v1/blobs/{hash}/bao` (verified
+//! streaming, in `http_bao`), with numbered JSON errors.
 
 use crate::error::BlobError;
+use crate::http_bao::{__path_get_bao, get_bao};
 use crate::store::{BlobLimits, BlobStore, touch};
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -38,26 +40,28 @@ pub fn routes(store: Arc<BlobStore>) -> Router {
             post(put_blob).layer(DefaultBodyLimit::max(body_bytes_max)),
         )
         .route("/v1/blobs/{hash}", get(get_blob).head(head_blob))
+        .route("/v1/blobs/{hash}/bao", get(get_bao))
         .with_state(store)
 }
 
-/// Only the download routes (`GET`/`HEAD /v1/blobs/{hash}`): what a provider agent serves its
-/// outputs with, so nobody else can fill its disk.
+/// Only the download routes (`GET`/`HEAD /v1/blobs/{hash}`, `GET /v1/blobs/{hash}/bao`): what
+/// a provider agent serves its outputs with, so nobody else can fill its disk.
 pub fn read_routes(store: Arc<BlobStore>) -> Router {
     Router::new()
         .route("/v1/blobs/{hash}", get(get_blob).head(head_blob))
+        .route("/v1/blobs/{hash}/bao", get(get_bao))
         .with_state(store)
 }
 
 /// A numbered JSON error with its HTTP status; a 416 also names the blob's length.
 #[derive(Debug)]
-struct BlobApiError {
+pub(crate) struct BlobApiError {
     kind: ApiErrorKind,
     body: RejectionBody,
     blob_bytes: Option<u64>,
 }
 
-fn api_err(kind: ApiErrorKind, detail: impl Into<String>) -> BlobApiError {
+pub(crate) fn api_err(kind: ApiErrorKind, detail: impl Into<String>) -> BlobApiError {
     BlobApiError {
         kind,
         body: kind.body(detail),
@@ -87,7 +91,7 @@ impl IntoResponse for BlobApiError {
     }
 }
 
-fn parse_hash(s: &str) -> Result<Hash32, BlobApiError> {
+pub(crate) fn parse_hash(s: &str) -> Result<Hash32, BlobApiError> {
     s.parse().map_err(|e: yun_types::hash::HashParseError| {
         api_err(ApiErrorKind::BadParameter, format!("{s:?}: {e}"))
     })
@@ -329,7 +333,7 @@ fn verified(
 /// The blob routes' OpenAPI description, for merging into a node's document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(put_blob, get_blob, head_blob),
+    paths(put_blob, get_blob, head_blob, get_bao),
     components(schemas(PutBlobResponse, ErrorResponse, RejectionBody))
 )]
 #[derive(Debug)]

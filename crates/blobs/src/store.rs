@@ -1,9 +1,11 @@
 //! The on-disk store: one file per blob, named by the lowercase hex blake3 of its bytes, written
-//! through a temp file and an atomic rename so a blob file is always complete.
+//! through a temp file and an atomic rename so a blob file is always complete. Beside each blob
+//! lies its bao outboard (`<hash>.outboard`), built while the blob streams in.
 //!
 //! One process owns a store directory: `open` deletes whatever temp files it finds.
 
 use crate::error::BlobError;
+use crate::tree::TreeHasher;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use std::fs::{self, File};
@@ -22,6 +24,10 @@ const TMP_DIR: &str = "tmp";
 
 /// Makes temp file names unique within the process (the pid separates processes).
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// What a blob's outboard file name adds to the blob's. Outboards are not counted against
+/// `store_bytes_max`: they add 64 bytes per 16 KiB (0.4 %).
+pub(crate) const OUTBOARD_SUFFIX: &str = ".outboard";
 
 /// How big blobs and the whole store may grow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +122,18 @@ impl BlobStore {
     /// Where the blob's file is (whether or not it exists).
     pub fn path(&self, hash: &Hash32) -> PathBuf {
         self.dir.join(hash.to_string())
+    }
+
+    /// Where the blob's outboard (its bao hash pairs in post order) is kept.
+    pub fn outboard_path(&self, hash: &Hash32) -> PathBuf {
+        self.dir.join(format!("{hash}{OUTBOARD_SUFFIX}"))
+    }
+
+    /// A fresh temp file path inside the store (removed by `open` if a crash leaves it).
+    pub(crate) fn tmp_path(&self, what: &str) -> PathBuf {
+        let seq = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
+        self.tmp_dir
+            .join(format!("{}-{seq}.{what}", std::process::id()))
     }
 
     pub fn contains(&self, hash: &Hash32) -> bool {
@@ -224,6 +242,7 @@ impl BlobStore {
         if file_id(&now) != file_id(seen) {
             return Ok(());
         }
+        self.remove_outboard(hash)?;
         fs::remove_file(&path)?;
         u.blobs = u.blobs.saturating_sub(1);
         u.bytes = u.bytes.saturating_sub(now.len());
@@ -244,6 +263,10 @@ impl BlobStore {
         let mut report = CollectReport::default();
         for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
+            if let Some(hash) = outboard_name(&entry.file_name()) {
+                self.remove_orphan_outboard(&hash)?;
+                continue;
+            }
             let Some(hash) = blob_name(&entry.file_name()) else {
                 continue;
             };
@@ -282,10 +305,30 @@ impl BlobStore {
         if meta.modified()? >= cutoff {
             return Ok(Some(Fate::Kept(meta.len())));
         }
+        // The outboard goes first: a crash in between leaves a blob whose outboard is rebuilt
+        // when it is next read, never an outboard without its blob.
+        self.remove_outboard(hash)?;
         fs::remove_file(&path)?;
         u.blobs = u.blobs.saturating_sub(1);
         u.bytes = u.bytes.saturating_sub(meta.len());
         Ok(Some(Fate::Removed(meta.len())))
+    }
+
+    /// Deletes the blob's outboard, if it has one.
+    pub(crate) fn remove_outboard(&self, hash: &Hash32) -> io::Result<()> {
+        match fs::remove_file(self.outboard_path(hash)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes an outboard whose blob is gone (a read that rebuilt it raced the blob's removal).
+    fn remove_orphan_outboard(&self, hash: &Hash32) -> io::Result<()> {
+        let _u = self.usage();
+        if self.path(hash).exists() {
+            return Ok(());
+        }
+        self.remove_outboard(hash)
     }
 
     fn usage(&self) -> MutexGuard<'_, Usage> {
@@ -304,7 +347,7 @@ enum Fate {
 struct Upload<'a> {
     store: &'a BlobStore,
     tmp_path: PathBuf,
-    hasher: blake3::Hasher,
+    tree: TreeHasher,
     bytes: u64,
     reserved_bytes: u64,
     committed: bool,
@@ -312,12 +355,10 @@ struct Upload<'a> {
 
 impl<'a> Upload<'a> {
     fn start(store: &'a BlobStore) -> Self {
-        let seq = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{}-{seq}.part", std::process::id());
         Upload {
             store,
-            tmp_path: store.tmp_dir.join(name),
-            hasher: blake3::Hasher::new(),
+            tmp_path: store.tmp_path("part"),
+            tree: TreeHasher::new(),
             bytes: 0,
             reserved_bytes: 0,
             committed: false,
@@ -349,15 +390,16 @@ impl<'a> Upload<'a> {
             u.reserved_bytes += chunk_bytes;
         }
         self.reserved_bytes += chunk_bytes;
-        self.hasher.update(chunk);
+        self.tree.update(chunk);
         self.bytes = bytes;
         Ok(())
     }
 
-    /// Checks the hash and renames the (already synced) temp file into place. Replacing an
-    /// existing file of the same name is harmless, and repairs a copy damaged on disk.
+    /// Checks the hash and renames the (already synced) temp file into place, then writes the
+    /// outboard beside it. Replacing an existing file of the same name is harmless, and
+    /// repairs a copy damaged on disk.
     fn commit(mut self, expected: Option<Hash32>, durable: bool) -> Result<PutReceipt, BlobError> {
-        let hash = Hash32(*self.hasher.finalize().as_bytes());
+        let (hash, _, outboard) = std::mem::take(&mut self.tree).finish();
         if let Some(expected) = expected
             && expected != hash
         {
@@ -386,6 +428,10 @@ impl<'a> Upload<'a> {
         if durable {
             File::open(&self.store.dir)?.sync_all()?;
         }
+        // Not synced: a lost or damaged outboard is rebuilt from the blob when next read.
+        if let Err(e) = self.store.write_outboard(&hash, &outboard) {
+            tracing::warn!(%hash, "cannot write the blob's outboard (rebuilt when read): {e}");
+        }
         Ok(PutReceipt {
             hash,
             bytes: self.bytes,
@@ -409,6 +455,12 @@ impl Drop for Upload<'_> {
             u.reserved_bytes = u.reserved_bytes.saturating_sub(self.reserved_bytes);
         }
     }
+}
+
+/// The blob an outboard file name belongs to.
+fn outboard_name(name: &std::ffi::OsStr) -> Option<Hash32> {
+    let blob = name.to_str()?.strip_suffix(OUTBOARD_SUFFIX)?;
+    blob_name(std::ffi::OsStr::new(blob))
 }
 
 /// The hash a store file name stands for: exactly 64 lowercase hex characters.

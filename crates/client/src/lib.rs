@@ -1,7 +1,13 @@
 //! A typed HTTP client for the Yun node API, shared by the CLI, the provider agent and tests.
 
+mod bao;
 mod events;
 mod outputs;
+mod parallel;
+pub use bao::{
+    DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, SourceFailure,
+    download_verified, fetch_range_verified,
+};
 pub use events::{EVENTS_RECONNECT_DELAY, HeadFollower};
 pub use outputs::{OutputFetcher, Unavailable, paid_holders};
 
@@ -36,6 +42,23 @@ pub enum ClientError {
     /// turns out corrupt).
     #[error("the transfer from {url} broke off: {source}")]
     Interrupted { url: String, source: reqwest::Error },
+    /// A verified download's bytes do not match the root (or the connection broke off).
+    #[error("the bytes from {url} do not verify against the blob's root: {detail}")]
+    Unverified { url: String, detail: String },
+    /// Every holder of a blob failed or sent bytes that did not verify.
+    #[error(
+        "no source could deliver blob {root}{}",
+        .failures.iter().map(|f| format!("; {}: {}", f.url, f.reason)).collect::<String>()
+    )]
+    NoSourceLeft {
+        root: Hash32,
+        failures: Vec<SourceFailure>,
+    },
+    #[error("cannot write {}: {source}", .path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read {}: {source}", .path.display())]
     File {
         path: PathBuf,

@@ -1,0 +1,256 @@
+//! Verified downloads over `GET /v1/blobs/{hash}/bao`: bao-tree's decoder checks every 16 KiB
+//! group against the blob's root as it arrives, a byte range can be fetched alone, and a whole
+//! blob is fetched in parallel ranges from several holders, dropping any that fails or lies.
+
+use crate::{BLOB_TRANSFER_TIMEOUT, ClientError, error_answer};
+use bao_tree::io::sync::DecodeResponseIter;
+use bao_tree::io::{BaoContentItem, DecodeError, Leaf};
+use bao_tree::{BaoTree, BlockSize, ChunkNum, ChunkRanges};
+use bytes::Bytes;
+use std::io::{self, Read};
+use std::path::Path;
+use yun_types::Hash32;
+
+/// The tree shape the blob stores serve (chunk groups of 16 KiB).
+const GROUP_BLOCK_SIZE: BlockSize = BlockSize::from_chunk_log(4);
+
+/// Bytes of one range of a parallel download: a whole number of 16 KiB groups, large enough
+/// that a request's overhead is small, small enough that a lost source costs little.
+pub const DOWNLOAD_RANGE_BYTES: u64 = 8 << 20;
+
+/// Ranges of one parallel download requested at once (over all sources together).
+pub const DOWNLOAD_RANGES_IN_FLIGHT_MAX: usize = 4;
+
+/// Received pieces of one range waiting for the decoder.
+const PIECES_QUEUED: usize = 16;
+
+/// One source's failure, kept for the final error when every source failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFailure {
+    pub url: String,
+    pub reason: String,
+}
+
+/// How a parallel download went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadReport {
+    pub bytes: u64,
+    /// Ranges fetched from each source, in the order the sources were given.
+    pub ranges_per_source: Vec<u64>,
+    /// Sources dropped for failing or sending bytes that did not verify.
+    pub dropped_sources: Vec<String>,
+}
+
+/// Fetches bytes `[offset, offset + len)` of blob `root` (of `size_bytes`) from one server,
+/// each group verified against `root` before it is kept.
+pub async fn fetch_range_verified(
+    base_url: &str,
+    root: &Hash32,
+    size_bytes: u64,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>, ClientError> {
+    let http = blob_http();
+    let capacity = usize::try_from(len).unwrap_or(0);
+    let end = offset.saturating_add(len);
+    let sink = move |mut bytes: Vec<u8>, leaf_offset: u64, data: &[u8]| {
+        // Leaves are whole chunks or groups; keep only the asked-for bytes.
+        let from = offset.max(leaf_offset);
+        let to = end.min(leaf_offset + data.len() as u64);
+        if from < to {
+            let start = (from - leaf_offset) as usize;
+            bytes.extend_from_slice(&data[start..start + (to - from) as usize]);
+        }
+        Ok(bytes)
+    };
+    let range = ByteRange { offset, len };
+    fetch_range(
+        &http,
+        base_url,
+        *root,
+        size_bytes,
+        range,
+        Vec::with_capacity(capacity),
+        sink,
+    )
+    .await
+}
+
+/// A byte range of a blob.
+#[derive(Debug, Clone, Copy)]
+struct ByteRange {
+    offset: u64,
+    len: u64,
+}
+
+impl ByteRange {
+    fn chunks(self) -> ChunkRanges {
+        ChunkRanges::from(
+            ChunkNum::full_chunks(self.offset)..ChunkNum::chunks(self.offset + self.len),
+        )
+    }
+}
+
+pub(crate) fn blob_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(BLOB_TRANSFER_TIMEOUT)
+        .build()
+        .expect("http client builds")
+}
+
+/// Requests one range's encoding and decodes it on a blocking thread while it arrives; each
+/// verified leaf is folded into `state` by `sink`.
+async fn fetch_range<S, F>(
+    http: &reqwest::Client,
+    base_url: &str,
+    root: Hash32,
+    size_bytes: u64,
+    range: ByteRange,
+    state: S,
+    sink: F,
+) -> Result<S, ClientError>
+where
+    S: Send + 'static,
+    F: FnMut(S, u64, &[u8]) -> io::Result<S> + Send + 'static,
+{
+    let base = base_url.trim_end_matches('/');
+    let url = format!(
+        "{base}/v1/blobs/{root}/bao?offset={}&len={}",
+        range.offset, range.len
+    );
+    let resp = http.get(&url).send().await.map_err(|source| {
+        let url = url.clone();
+        if source.is_connect() {
+            ClientError::Unreachable { url, source }
+        } else {
+            ClientError::Interrupted { url, source }
+        }
+    })?;
+    let status = resp.status();
+    if !status.is_success() {
+        let body = resp.bytes().await.unwrap_or_default();
+        return Err(error_answer(status, &body));
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(PIECES_QUEUED);
+    let decoder = tokio::task::spawn_blocking(move || {
+        let tree = BaoTree::new(size_bytes, GROUP_BLOCK_SIZE);
+        decode(
+            root,
+            tree,
+            range.chunks(),
+            PieceReader::new(rx),
+            state,
+            sink,
+        )
+    });
+    let pumped = pump(resp, tx).await;
+    let decoded = decoder.await.map_err(|e| ClientError::Unverified {
+        url: url.clone(),
+        detail: format!("the decoder stopped: {e}"),
+    })?;
+    match (decoded, pumped) {
+        (Ok(state), _) => Ok(state),
+        // The connection broke: the bytes that came were fine, the rest never arrived.
+        (Err(_), Err(source)) => Err(ClientError::Interrupted { url, source }),
+        (Err(e), Ok(())) => Err(ClientError::Unverified {
+            url,
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// Hands the response's pieces to the decoder until either side is done.
+async fn pump(
+    mut resp: reqwest::Response,
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+) -> Result<(), reqwest::Error> {
+    while let Some(piece) = resp.chunk().await? {
+        if tx.send(piece).await.is_err() {
+            break; // the decoder stopped (finished or refused the bytes)
+        }
+    }
+    Ok(())
+}
+
+fn decode<S, F>(
+    root: Hash32,
+    tree: BaoTree,
+    ranges: ChunkRanges,
+    encoded: impl Read,
+    mut state: S,
+    mut sink: F,
+) -> Result<S, DecodeError>
+where
+    F: FnMut(S, u64, &[u8]) -> io::Result<S>,
+{
+    let root = blake3::Hash::from(root.0);
+    for item in DecodeResponseIter::new(root, tree, encoded, &ranges) {
+        if let BaoContentItem::Leaf(Leaf { offset, data }) = item? {
+            state = sink(state, offset, &data)?;
+        }
+    }
+    Ok(state)
+}
+
+/// `Read` over the pieces of a response arriving on a channel (read on a blocking thread).
+struct PieceReader {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    piece: Bytes,
+}
+
+impl PieceReader {
+    fn new(rx: tokio::sync::mpsc::Receiver<Bytes>) -> PieceReader {
+        PieceReader {
+            rx,
+            piece: Bytes::new(),
+        }
+    }
+}
+
+impl Read for PieceReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.piece.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(piece) => self.piece = piece,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.piece.len());
+        buf[..n].copy_from_slice(&self.piece.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Downloads blob `root` (of `size_bytes`) into `out`, in ranges of [`DOWNLOAD_RANGE_BYTES`]
+/// fetched concurrently (at most [`DOWNLOAD_RANGES_IN_FLIGHT_MAX`] at once) from `sources`
+/// (base URLs of blob servers, best first). Every group is verified as it arrives. A source
+/// that fails or sends bytes that do not verify is dropped and its range fetched from the next
+/// one; when no source is left the download fails and `out` is not created.
+pub async fn download_verified(
+    sources: &[String],
+    root: &Hash32,
+    size_bytes: u64,
+    out: &Path,
+) -> Result<DownloadReport, ClientError> {
+    crate::parallel::download(sources, *root, size_bytes, out).await
+}
+
+/// Fetches one range into `file` at its offset; the pieces are written as they verify.
+pub(crate) async fn fetch_range_into(
+    http: &reqwest::Client,
+    base_url: &str,
+    root: Hash32,
+    size_bytes: u64,
+    offset: u64,
+    len: u64,
+    file: std::sync::Arc<std::fs::File>,
+) -> Result<(), ClientError> {
+    use std::os::unix::fs::FileExt;
+    let range = ByteRange { offset, len };
+    let sink = move |file: std::sync::Arc<std::fs::File>, at: u64, data: &[u8]| {
+        file.write_all_at(data, at)?;
+        Ok(file)
+    };
+    fetch_range(http, base_url, root, size_bytes, range, file, sink).await?;
+    Ok(())
+}
