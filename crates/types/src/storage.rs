@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn storage_actions_round_trip_through_the_codec() {
-        use commonware_codec::{Decode, Encode};
+        use commonware_codec::{DecodeExt, Encode};
         let actions = [
             StorageAction::OfferStorage {
                 capacity_bytes: 1 << 30,
