@@ -35,6 +35,8 @@ pub fn check_stateless(
         Action::CommitResults { commits } if commits.is_empty() => Err(TxRejection::Malformed),
         Action::RevealResults { reveals } if reveals.is_empty() => Err(TxRejection::Malformed),
         Action::RegisterValidator { p2p_address, .. } => staking::check_p2p_address(p2p_address),
+        // TEMPORARY on the storage-types branch: the storage domain is wired in by its branch.
+        Action::Storage(_) => Err(TxRejection::Malformed),
         // Checked against state when applied.
         Action::CommitResults { .. }
         | Action::RevealResults { .. }
@@ -66,7 +68,8 @@ pub fn max_spend(stx: &SignedTx) -> Result<Amount, TxRejection> {
         | Action::CommitResults { .. }
         | Action::RevealResults { .. }
         | Action::Unjail
-        | Action::ReportEquivocation { .. } => Amount::ZERO,
+        | Action::ReportEquivocation { .. }
+        | Action::Storage(_) => Amount::ZERO,
     };
     stx.tx
         .fee
@@ -130,5 +133,6 @@ pub fn apply<R: StateReader + ?Sized>(
         Action::ReportEquivocation { evidence } => {
             staking::report_equivocation(state, env, evidence)
         }
+        Action::Storage(_) => Err(TxRejection::Malformed),
     }
 }

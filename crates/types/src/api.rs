@@ -160,6 +160,10 @@ pub enum ActionView {
         /// The conflicting pair, hex.
         evidence_hex: String,
     },
+    /// A storage-market action (`kind` says which).
+    Storage {
+        action: crate::storage::StorageAction,
+    },
 }
 
 impl From<&Action> for ActionView {
@@ -193,6 +197,7 @@ impl From<&Action> for ActionView {
                 kind: evidence.kind as u8,
                 evidence_hex: hex::encode(&evidence.bytes),
             },
+            Action::Storage(action) => ActionView::Storage { action },
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod market_why;
 pub mod receipt;
 pub mod rejection;
 pub mod seed;
+pub mod storage;
 pub mod tx;
 
 pub use address::{Address, AddressError};

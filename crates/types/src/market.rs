@@ -90,7 +90,9 @@ macro_rules! codec_struct {
     };
 }
 
-fn list<C>(max: usize, inner: C) -> (RangeCfg<usize>, C) {
+pub(crate) use codec_struct;
+
+pub(crate) fn list<C>(max: usize, inner: C) -> (RangeCfg<usize>, C) {
     (RangeCfg::new(0..=max), inner)
 }
 

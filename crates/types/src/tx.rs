@@ -4,6 +4,7 @@ use crate::codec_util::{read_str, str_size, write_str};
 use crate::evidence::Equivocation;
 use crate::limits::{CHAIN_ID_BYTES_MAX, P2P_ADDRESS_BYTES_MAX, TX_BYTES_MAX};
 use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, results_cfg};
+use crate::storage::StorageAction;
 use crate::{Address, Amount, Hash32, SeedKey, SeedProof, TX_NAMESPACE};
 use bytes::BufMut;
 use commonware_codec::{Buf, Decode, Encode, EncodeSize, Error, FixedSize, Read, ReadExt, Write};
@@ -54,6 +55,8 @@ pub enum Action {
     /// Evidence that a validator signed conflicting consensus messages: it is slashed and
     /// jailed (once per validator and view).
     ReportEquivocation { evidence: Equivocation },
+    /// The storage market and data keys (see [`StorageAction`]).
+    Storage(StorageAction),
 }
 
 impl Action {
@@ -73,6 +76,7 @@ impl Action {
             Action::Undelegate { .. } => 11,
             Action::Unjail => 12,
             Action::ReportEquivocation { .. } => 13,
+            Action::Storage(_) => 14,
         }
     }
 
@@ -93,6 +97,7 @@ impl Action {
             Action::Undelegate { .. } => "undelegate",
             Action::Unjail => "unjail",
             Action::ReportEquivocation { .. } => "report_equivocation",
+            Action::Storage(action) => action.name(),
         }
     }
 }
@@ -133,6 +138,7 @@ impl Write for Action {
             }
             Action::Unjail => {}
             Action::ReportEquivocation { evidence } => evidence.write(buf),
+            Action::Storage(action) => action.write(buf),
         }
     }
 }
@@ -159,6 +165,7 @@ impl EncodeSize for Action {
             }
             Action::Unjail => 0,
             Action::ReportEquivocation { evidence } => evidence.encode_size(),
+            Action::Storage(action) => action.encode_size(),
         }
     }
 }
@@ -212,6 +219,7 @@ impl Read for Action {
             13 => Action::ReportEquivocation {
                 evidence: Equivocation::read(buf)?,
             },
+            14 => Action::Storage(StorageAction::read(buf)?),
             tag => return Err(Error::InvalidEnum(tag)),
         })
     }
