@@ -144,9 +144,14 @@ async fn a_whole_blob_fetch_with_the_wrong_size_fails() {
         .unwrap_err();
     assert_eq!(long.code(), Some(108), "{long}");
     let out = tempfile::tempdir().unwrap();
-    let err = download_verified(&[h.base.clone()], &root, 99_000, &out.path().join("b"))
-        .await
-        .unwrap_err();
+    let err = download_verified(
+        std::slice::from_ref(&h.base),
+        &root,
+        99_000,
+        &out.path().join("b"),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ClientError::NoSourceLeft { .. }), "{err}");
 }
 
@@ -309,7 +314,11 @@ async fn a_chunk_proof_verifies_only_for_its_chunk_root_and_bytes() {
     for i in [0, 1, 16, 17, last] {
         let proof = h.store.prove_chunk(&root, i).unwrap();
         assert!(proof_verifies(&root, size, i, &proof), "chunk {i}");
-        assert_eq!(proof, encode_chunk_proof(&blob, i), "the chain's own encoding");
+        assert_eq!(
+            proof,
+            encode_chunk_proof(&blob, i),
+            "the chain's own encoding"
+        );
         assert!(!proof_verifies(&root, size, (i + 1) % (last + 1), &proof));
         let wrong_root = Hash32::digest(b"another blob");
         assert!(!proof_verifies(&wrong_root, size, i, &proof));
