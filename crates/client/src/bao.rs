@@ -251,20 +251,6 @@ impl Read for PieceReader {
     }
 }
 
-/// Downloads blob `root` (of `size_bytes`) into `out`, in ranges of [`DOWNLOAD_RANGE_BYTES`]
-/// fetched concurrently (at most [`DOWNLOAD_RANGES_IN_FLIGHT_MAX`] at once) from `sources`
-/// (base URLs of blob servers, best first). Every group is verified as it arrives. A source
-/// that fails or sends bytes that do not verify is dropped and its range fetched from the next
-/// one; when no source is left the download fails and `out` is not created.
-pub async fn download_verified(
-    sources: &[String],
-    root: &Hash32,
-    size_bytes: u64,
-    out: &Path,
-) -> Result<DownloadReport, ClientError> {
-    crate::parallel::download(sources, *root, size_bytes, out).await
-}
-
 /// Fetches one range into `file` at its offset; the pieces are written as they verify.
 pub(crate) async fn fetch_range_into(
     http: &reqwest::Client,

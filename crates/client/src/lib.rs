@@ -6,10 +6,11 @@ mod outputs;
 mod parallel;
 pub use bao::{
     DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, SourceFailure,
-    download_verified, fetch_range_verified,
+    fetch_range_verified,
 };
 pub use events::{EVENTS_RECONNECT_DELAY, HeadFollower};
 pub use outputs::{OutputFetcher, Unavailable, paid_holders};
+pub use parallel::download_verified;
 
 use commonware_codec::Encode;
 use serde::de::DeserializeOwned;

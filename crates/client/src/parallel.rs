@@ -33,7 +33,21 @@ impl Sources {
     }
 }
 
-pub(crate) async fn download(
+/// Downloads blob `root` (of `size_bytes`) into `out`, in ranges of [`DOWNLOAD_RANGE_BYTES`](crate::DOWNLOAD_RANGE_BYTES)
+/// fetched concurrently (at most [`DOWNLOAD_RANGES_IN_FLIGHT_MAX`](crate::DOWNLOAD_RANGES_IN_FLIGHT_MAX) at once) from `sources`
+/// (base URLs of blob servers, best first). Every group is verified as it arrives. A source
+/// that fails or sends bytes that do not verify is dropped and its range fetched from the next
+/// one; when no source is left the download fails and `out` is not created.
+pub async fn download_verified(
+    sources: &[String],
+    root: &Hash32,
+    size_bytes: u64,
+    out: &Path,
+) -> Result<DownloadReport, ClientError> {
+    download(sources, *root, size_bytes, out).await
+}
+
+async fn download(
     sources: &[String],
     root: Hash32,
     size_bytes: u64,
