@@ -12,6 +12,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use yun_types::Hash32;
 
 /// The tree shape the blob stores serve (chunk groups of 16 KiB).
@@ -30,6 +31,13 @@ const PIECES_QUEUED: usize = 4;
 /// Bytes of the response collected before they go to the decoder's thread (each handoff
 /// wakes a thread; the network delivers far smaller pieces).
 const PIECE_BYTES: usize = 256 * 1024;
+
+/// A source that does not accept the connection within this long is dropped.
+const SOURCE_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A source that sends nothing for this long is dropped (it would otherwise hold its range
+/// until the whole-transfer timeout).
+const SOURCE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Verified bytes collected before one write to the output file.
 const WRITE_BATCH_BYTES: usize = 1 << 20;
@@ -104,6 +112,8 @@ impl ByteRange {
 pub(crate) fn blob_http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(BLOB_TRANSFER_TIMEOUT)
+        .connect_timeout(SOURCE_CONNECT_TIMEOUT)
+        .read_timeout(SOURCE_STALL_TIMEOUT)
         .build()
         .expect("http client builds")
 }
