@@ -21,6 +21,7 @@ pub mod receipt;
 pub mod rejection;
 pub mod seed;
 pub mod tx;
+pub mod upload;
 
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
