@@ -172,14 +172,15 @@ fn a_job_uploaded_to_one_node_settles_verified_on_providers_following_another() 
             panic!("not detached")
         };
         eprintln!("job settled and downloaded in {:?}", started.elapsed());
-        let job = b.job(&report.job).await.unwrap();
+        // Read where the requester watched it settle (B may be a block behind).
+        let a = Client::new(&node_a.api_url);
+        let job = a.job(&report.job).await.unwrap();
         assert_eq!(job.job.status, JobStatus::Settled);
         // The job names the node it was uploaded to.
         assert_eq!(job.job.spec.data_sources[0].0, node_a.api_url);
         // B never held the program: the providers had it from A.
         let program = job.job.spec.program_hash;
         assert!(b.get_blob(&program, 1 << 30).await.is_err());
-        let a = Client::new(&node_a.api_url);
         assert!(a.get_blob(&program, 1 << 30).await.is_ok());
         let tasks = job.tasks.iter().map(|t| &t.task);
         let reduce = job.reduce.as_ref().map(|r| &r.task);

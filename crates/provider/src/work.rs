@@ -458,4 +458,106 @@ mod tests {
             WorkResult::Verdict { .. }
         ));
     }
+
+    /// Serves `router` on a free loopback port; its base URL.
+    async fn serve(router: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        url
+    }
+
+    /// A node holding no blobs that names `peers` at `/v1/network/sources` (and knows no job).
+    async fn node_naming(dir: &std::path::Path, peers: Vec<String>) -> String {
+        use yun_types::api::DataSourcesResponse;
+        let empty = Arc::new(BlobStore::open(&dir.join("node"), Default::default()).unwrap());
+        let sources = axum::Json(DataSourcesResponse {
+            peer_api_urls: peers,
+        });
+        let router = axum::Router::new()
+            .route(
+                "/v1/network/sources",
+                axum::routing::get(move || {
+                    let s = sources.clone();
+                    async move { s }
+                }),
+            )
+            .merge(yun_blobs::read_routes(empty));
+        serve(router).await
+    }
+
+    /// A holder that answers every blob with the same wrong bytes.
+    async fn liar() -> String {
+        let router = axum::Router::new().route(
+            "/v1/blobs/{hash}",
+            axum::routing::get(|| async { vec![1u8, 2, 3] }),
+        );
+        serve(router).await
+    }
+
+    /// A holder whose store has `bytes`.
+    async fn holder(dir: &std::path::Path, bytes: &[u8]) -> String {
+        let store = Arc::new(BlobStore::open(&dir.join("holder"), Default::default()).unwrap());
+        store.put_bytes(bytes).unwrap();
+        serve(yun_blobs::read_routes(store)).await
+    }
+
+    /// A task of `program` (not a module: admission refuses it, so a verdict shows the
+    /// program was fetched) with `data_sources`.
+    fn task_of(r: &Runner, program: &[u8], data_sources: Vec<String>) -> AssignmentView {
+        AssignmentView {
+            program_hash: Hash32::digest(program),
+            program_bytes: program.len() as u64,
+            data_sources: data_sources
+                .into_iter()
+                .map(yun_types::market::Text)
+                .collect(),
+            ..assignment(Some(r.declared_class))
+        }
+    }
+
+    const PROGRAM: &[u8] = b"not a module, held only away from the followed node";
+
+    fn verdict(w: WorkResult) -> Verdict {
+        match w {
+            WorkResult::Verdict { verdict, .. } => verdict,
+            other => panic!("expected a verdict, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_blob_the_node_lacks_comes_from_the_next_holder_past_a_liar_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = runner(dir.path());
+        // The node names a liar as its peer; the job names the real holder.
+        let liar = liar().await;
+        r.node = Client::new(&node_naming(dir.path(), vec![liar]).await);
+        let holder = holder(dir.path(), PROGRAM).await;
+        let v = verdict(r.run(&task_of(&r, PROGRAM, vec![holder])).await);
+        // Fetched and run: the sandbox refused the module (not `DataMissing`).
+        assert_eq!(
+            v,
+            Verdict::cannot_run(CannotRun::ModuleRefused, v.status_value as u16)
+        );
+        assert!(r.blobs.contains(&Hash32::digest(PROGRAM)));
+    }
+
+    #[tokio::test]
+    async fn a_blob_no_holder_serves_is_data_missing_and_an_unreachable_node_a_host_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = runner(dir.path());
+        let liar = liar().await;
+        r.node = Client::new(&node_naming(dir.path(), vec![liar.clone()]).await);
+        let v = verdict(r.run(&task_of(&r, PROGRAM, vec![liar.clone()])).await);
+        assert_eq!(v, Verdict::cannot_run(CannotRun::DataMissing, 0));
+        // With the followed node unreachable, nobody else serving it is this provider's
+        // problem: a host fault, never committed.
+        r.node = Client::new("http://127.0.0.1:9");
+        match r.run(&task_of(&r, PROGRAM, vec![liar])).await {
+            WorkResult::HostFault { message } => {
+                assert!(message.contains("from the node"), "{message}")
+            }
+            other => panic!("expected a host fault, got {other:?}"),
+        }
+    }
 }
