@@ -164,15 +164,18 @@ async fn upload(
     output: Output,
 ) -> anyhow::Result<JobSpec> {
     let bar = bar(plan.tasks.len() as u64 + 1, output, "uploading");
-    let (program_hash, program_bytes) = client.put_blob_file(&plan.program, uploader).await?;
+    let (program_hash, program_bytes) = client.put_blob_file_as(&plan.program, uploader).await?;
     bar.inc(1);
     let mut tasks = Vec::with_capacity(plan.tasks.len());
     for (input, args) in &plan.tasks {
         // Whole files are streamed from disk; only split pieces are in memory already.
         let (input_hash, input_bytes) = match input {
             Input::Empty => (Hash32(*blake3::hash(&[]).as_bytes()), 0),
-            Input::File(path) => client.put_blob_file(path, uploader).await?,
-            Input::Bytes(b) => (client.put_blob(b.clone(), uploader).await?, b.len() as u64),
+            Input::File(path) => client.put_blob_file_as(path, uploader).await?,
+            Input::Bytes(b) => (
+                client.put_blob_as(b.clone(), uploader).await?,
+                b.len() as u64,
+            ),
         };
         tasks.push(TaskSpec {
             input_hash,
@@ -185,7 +188,7 @@ async fn upload(
     let reduce = match &plan.reduce {
         None => None,
         Some((path, args)) => {
-            let (program_hash, program_bytes) = client.put_blob_file(path, uploader).await?;
+            let (program_hash, program_bytes) = client.put_blob_file_as(path, uploader).await?;
             Some(ReduceSpec {
                 program_hash,
                 program_bytes,

@@ -647,7 +647,7 @@ fn a_refused_module_is_a_paid_cannot_run_verdict_not_a_slash() {
         let garbage = b"\0asm\x01\0\0\0not a module at all".to_vec();
         let program_hash = net
             .client
-            .put_blob(garbage.clone(), &net.uploader())
+            .put_blob_as(garbage.clone(), &net.uploader())
             .await
             .unwrap();
         cannot_run_is_paid(&net, program_hash, garbage.len() as u64, 0).await;
@@ -663,7 +663,7 @@ fn a_missing_input_is_a_paid_cannot_run_verdict_not_a_slash() {
         let pi = std::fs::read(guest("pi")).unwrap();
         let program_hash = net
             .client
-            .put_blob(pi.clone(), &net.uploader())
+            .put_blob_as(pi.clone(), &net.uploader())
             .await
             .unwrap();
         cannot_run_is_paid(&net, program_hash, pi.len() as u64, 1_000).await;

@@ -239,25 +239,25 @@ fn a_funded_account_cannot_fill_the_disk_past_its_daily_quota() {
     rt().block_on(async {
         let alice = Uploader::new(dev_key(0));
         let piece = |i: u8| vec![i; 30 * 1024];
-        net.client.put_blob(piece(1), &alice).await.unwrap();
-        net.client.put_blob(piece(2), &alice).await.unwrap();
+        net.client.put_blob_as(piece(1), &alice).await.unwrap();
+        net.client.put_blob_as(piece(2), &alice).await.unwrap();
         refusal(
-            net.client.put_blob(piece(3), &alice).await,
+            net.client.put_blob_as(piece(3), &alice).await,
             ApiErrorKind::UploadQuotaExceeded,
         );
         assert!(!net.holds(&Hash32::digest(&piece(3))).await);
         // Storing what the node holds already takes no space, so no quota.
-        net.client.put_blob(piece(1), &alice).await.unwrap();
+        net.client.put_blob_as(piece(1), &alice).await.unwrap();
         // Another account has its own allowance.
         let bob = Uploader::new(dev_key(1));
-        net.client.put_blob(piece(3), &bob).await.unwrap();
+        net.client.put_blob_as(piece(3), &bob).await.unwrap();
         // Refused uploads gave back nothing they did not store: alice still has 4 KiB left.
         net.client
-            .put_blob(vec![9; 4 * 1024], &alice)
+            .put_blob_as(vec![9; 4 * 1024], &alice)
             .await
             .unwrap();
         refusal(
-            net.client.put_blob(vec![8; 1], &alice).await,
+            net.client.put_blob_as(vec![8; 1], &alice).await,
             ApiErrorKind::UploadQuotaExceeded,
         );
     });
@@ -269,13 +269,13 @@ fn a_full_store_refuses_uploads_while_blocks_keep_finalizing() {
     rt().block_on(async {
         let alice = Uploader::new(dev_key(0));
         net.client
-            .put_blob(vec![1; 10 * 1024], &alice)
+            .put_blob_as(vec![1; 10 * 1024], &alice)
             .await
             .unwrap();
         let before = net.height().await;
         for i in 0..3u8 {
             refusal(
-                net.client.put_blob(vec![i + 2; 10 * 1024], &alice).await,
+                net.client.put_blob_as(vec![i + 2; 10 * 1024], &alice).await,
                 ApiErrorKind::StoreFull,
             );
             let landed = net.transfer_finalizes().await;
@@ -283,7 +283,7 @@ fn a_full_store_refuses_uploads_while_blocks_keep_finalizing() {
         }
         assert!(net.height().await >= before + 3);
         // What fits still goes in.
-        net.client.put_blob(vec![7; 1024], &alice).await.unwrap();
+        net.client.put_blob_as(vec![7; 1024], &alice).await.unwrap();
     });
     net.node.stop().unwrap();
 }
@@ -298,7 +298,7 @@ fn a_disk_below_its_reserve_refuses_uploads_while_blocks_keep_finalizing() {
         for i in 0..3u8 {
             let bytes = vec![i; 4096];
             refusal(
-                net.client.put_blob(bytes.clone(), &alice).await,
+                net.client.put_blob_as(bytes.clone(), &alice).await,
                 ApiErrorKind::DiskFull,
             );
             assert!(!net.holds(&Hash32::digest(&bytes)).await);

@@ -424,9 +424,9 @@ impl Client {
         self.get("/v1/network/sources").await
     }
 
-    /// Uploads a blob under a ticket `uploader` signs; the server refuses it unless it hashes
-    /// to what was sent.
-    pub async fn put_blob(
+    /// Uploads a blob under a ticket `uploader` signs (what a node requires); the server
+    /// refuses it unless it hashes to what was sent.
+    pub async fn put_blob_as(
         &self,
         bytes: Vec<u8>,
         uploader: &Uploader,
@@ -438,13 +438,34 @@ impl Client {
             .await
     }
 
+    /// Uploads a blob with no ticket, to a server that stores anonymous uploads (the blob
+    /// routes alone; a node refuses it with `UploadTicketMissing`).
+    pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Hash32, ClientError> {
+        let hash = Hash32::digest(&bytes);
+        let blob_bytes = bytes.len() as u64;
+        self.post_blob(bytes.into(), hash, blob_bytes, None).await
+    }
+
     /// Uploads a file as a blob under a ticket `uploader` signs, streamed (it is read twice:
     /// once to hash it, so the server can refuse the upload if the file changes meanwhile).
     /// Returns its hash and length.
-    pub async fn put_blob_file(
+    pub async fn put_blob_file_as(
         &self,
         path: &Path,
         uploader: &Uploader,
+    ) -> Result<(Hash32, u64), ClientError> {
+        self.put_file(path, Some(uploader)).await
+    }
+
+    /// [`Client::put_blob_file_as`] with no ticket, for a server that stores anonymous uploads.
+    pub async fn put_blob_file(&self, path: &Path) -> Result<(Hash32, u64), ClientError> {
+        self.put_file(path, None).await
+    }
+
+    async fn put_file(
+        &self,
+        path: &Path,
+        uploader: Option<&Uploader>,
     ) -> Result<(Hash32, u64), ClientError> {
         let file_err = |source| ClientError::File {
             path: path.to_path_buf(),
@@ -455,10 +476,13 @@ impl Client {
             .await
             .map_err(|e| file_err(std::io::Error::other(e)))?
             .map_err(file_err)?;
-        let ticket = self.sign_ticket(uploader, hash, blob_bytes).await?;
+        let ticket = match uploader {
+            Some(u) => Some(self.sign_ticket(u, hash, blob_bytes).await?),
+            None => None,
+        };
         let file = tokio::fs::File::open(path).await.map_err(file_err)?;
         let hash = self
-            .post_blob(file.into(), hash, blob_bytes, Some(&ticket))
+            .post_blob(file.into(), hash, blob_bytes, ticket.as_ref())
             .await?;
         Ok((hash, blob_bytes))
     }
