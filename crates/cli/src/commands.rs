@@ -213,10 +213,17 @@ fn print_devnet_banner(
 }
 
 /// Runs a node until Ctrl-C or SIGTERM (what `yun localnet stop` sends).
-pub fn node_run(config: &Path, bootstrap: Vec<String>) -> anyhow::Result<()> {
+pub fn node_run(
+    config: &Path,
+    bootstrap: Vec<String>,
+    peer_api: Vec<String>,
+) -> anyhow::Result<()> {
     let mut cfg = yun_node::run::NodeConfig::load(config)?;
     if !bootstrap.is_empty() {
         cfg.p2p.bootstrap = bootstrap;
+    }
+    if !peer_api.is_empty() {
+        cfg.blobs.peer_api_urls = peer_api;
     }
     yun_node::run::run_node(cfg, None, async {
         let mut term =

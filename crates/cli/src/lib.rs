@@ -136,6 +136,11 @@ pub enum NodeCmd {
         /// validator or `yun1…@HOST:PORT`, comma-separated.
         #[arg(long, value_delimiter = ',')]
         bootstrap: Vec<String>,
+        /// Other nodes' API base URLs that serve blobs, replacing `[blobs] peer_api_urls`
+        /// (listed at `GET /v1/network/sources` for providers to fetch from): repeat or
+        /// comma-separate.
+        #[arg(long = "peer-api", value_delimiter = ',')]
+        peer_api: Vec<String>,
     },
 }
 
@@ -175,8 +180,13 @@ pub fn main() -> ExitCode {
         Command::Devnet(args) => commands::devnet(args),
         Command::Localnet(args) => localnet::localnet(args),
         Command::Node {
-            cmd: NodeCmd::Run { config, bootstrap },
-        } => commands::node_run(&config, bootstrap),
+            cmd:
+                NodeCmd::Run {
+                    config,
+                    bootstrap,
+                    peer_api,
+                },
+        } => commands::node_run(&config, bootstrap, peer_api),
         Command::Tx { cmd, client } => commands::block_on(commands::tx(cmd, &client)),
         Command::Account {
             address,

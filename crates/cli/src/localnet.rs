@@ -226,14 +226,25 @@ pub fn prepare(
         serde_json::to_string_pretty(&accounts)?,
     )?;
     for (i, node) in nodes.iter().enumerate() {
-        let cfg = node_config(args.base_port, i, &followers);
+        let cfg = node_config(args.base_port, i, total, &followers);
         cfg.save(&node.config)?;
     }
     Ok((nodes, accounts))
 }
 
+/// The other nodes' API URLs node `i` names as data sources (`GET /v1/network/sources`), so
+/// a provider following one node fetches what was uploaded to another: the nodes after it
+/// first, at most `PEER_API_URLS_MAX`.
+fn peer_api_urls(base_port: u16, i: usize, total: usize) -> Vec<String> {
+    (1..total)
+        .map(|d| (i + d) % total)
+        .take(yun_types::api::PEER_API_URLS_MAX)
+        .map(|j| format!("http://127.0.0.1:{}", base_port + j as u16))
+        .collect()
+}
+
 /// A node's configuration: paths relative to its own directory, the genesis one level up.
-fn node_config(base_port: u16, i: usize, followers: &[Address]) -> NodeConfig {
+fn node_config(base_port: u16, i: usize, total: usize, followers: &[Address]) -> NodeConfig {
     NodeConfig {
         data_dir: ".".into(),
         genesis_file: "../genesis.json".into(),
@@ -250,7 +261,10 @@ fn node_config(base_port: u16, i: usize, followers: &[Address]) -> NodeConfig {
         },
         mempool: Default::default(),
         worker_threads: 2,
-        blobs: Default::default(),
+        blobs: yun_node::run::BlobsConfig {
+            peer_api_urls: peer_api_urls(base_port, i, total),
+            ..Default::default()
+        },
         p2p: P2pConfig {
             bootstrap: Vec::new(),
             full_nodes: followers.to_vec(),
@@ -291,6 +305,8 @@ fn reuse(dir: &Path, args: &LocalnetArgs) -> anyhow::Result<(Vec<LocalNode>, Vec
         let config = dir.join(&name).join("node.toml");
         let mut cfg = NodeConfig::load(&config)?;
         cfg.api_listen = ([127, 0, 0, 1], args.base_port + i as u16).into();
+        cfg.blobs.peer_api_urls =
+            peer_api_urls(args.base_port, i, args.validators + args.full_nodes);
         let mut saved = cfg.clone();
         saved.data_dir = ".".into();
         saved.save(&config)?;

@@ -12,7 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Duration;
-use yun_client::{Client, HeadFollower};
+use yun_client::{Client, HeadFollower, Uploader};
 use yun_exec::{Sandbox, SandboxConfig};
 use yun_types::api::{JobResponse, JobStatus, ReplicaState, TaskPhase};
 use yun_types::market::{JobId, JobSpec, ReduceSpec, TaskSpec, Text};
@@ -65,7 +65,11 @@ pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<S
     let plan = jobfile::load(&args.job_file)?;
     check_program(&plan).await?;
     let client = Client::new(&opts.node);
-    let mut spec = upload(&client, &plan, opts.output).await?;
+    // Uploads are signed with the posting account's key: the node stores nothing anonymous,
+    // and the key never leaves this process (the node sees the signed ticket only).
+    let key = crate::keys::signer(&args.sign.from, &opts.dev_lookup()).await?;
+    let uploader = Uploader::new(key);
+    let mut spec = upload(&client, &uploader, &plan, opts.output).await?;
     if args.reduce == ReduceWhere::Local {
         spec.reduce = None;
     }
@@ -150,18 +154,28 @@ async fn check_program(plan: &JobPlan) -> anyhow::Result<()> {
     .context("the program check panicked")?
 }
 
-/// Uploads the program(s) and every input; returns the spec without its deadline.
-async fn upload(client: &Client, plan: &JobPlan, output: Output) -> anyhow::Result<JobSpec> {
+/// Uploads the program(s) and every input under tickets `uploader` signs; returns the spec
+/// without its deadline, naming the node uploaded to as the job's data source (providers
+/// following other nodes fetch from it).
+async fn upload(
+    client: &Client,
+    uploader: &Uploader,
+    plan: &JobPlan,
+    output: Output,
+) -> anyhow::Result<JobSpec> {
     let bar = bar(plan.tasks.len() as u64 + 1, output, "uploading");
-    let (program_hash, program_bytes) = client.put_blob_file(&plan.program).await?;
+    let (program_hash, program_bytes) = client.put_blob_file_as(&plan.program, uploader).await?;
     bar.inc(1);
     let mut tasks = Vec::with_capacity(plan.tasks.len());
     for (input, args) in &plan.tasks {
         // Whole files are streamed from disk; only split pieces are in memory already.
         let (input_hash, input_bytes) = match input {
             Input::Empty => (Hash32(*blake3::hash(&[]).as_bytes()), 0),
-            Input::File(path) => client.put_blob_file(path).await?,
-            Input::Bytes(b) => (client.put_blob(b.clone()).await?, b.len() as u64),
+            Input::File(path) => client.put_blob_file_as(path, uploader).await?,
+            Input::Bytes(b) => (
+                client.put_blob_as(b.clone(), uploader).await?,
+                b.len() as u64,
+            ),
         };
         tasks.push(TaskSpec {
             input_hash,
@@ -174,7 +188,7 @@ async fn upload(client: &Client, plan: &JobPlan, output: Output) -> anyhow::Resu
     let reduce = match &plan.reduce {
         None => None,
         Some((path, args)) => {
-            let (program_hash, program_bytes) = client.put_blob_file(path).await?;
+            let (program_hash, program_bytes) = client.put_blob_file_as(path, uploader).await?;
             Some(ReduceSpec {
                 program_hash,
                 program_bytes,
@@ -194,8 +208,17 @@ async fn upload(client: &Client, plan: &JobPlan, output: Output) -> anyhow::Resu
         deadline_height: 0,
         required_labels: plan.required_labels.clone(),
         reduce,
-        data_sources: Vec::new(),
+        data_sources: upload_source(client.base_url()),
     })
+}
+
+/// The node uploaded to, as a job's data source, if it fits the chain's URL bound.
+fn upload_source(url: &str) -> Vec<Text> {
+    if url.len() <= yun_types::market::URL_BYTES_MAX {
+        vec![Text(url.to_string())]
+    } else {
+        Vec::new()
+    }
 }
 
 fn bar(len: u64, output: Output, prefix: &'static str) -> ProgressBar {

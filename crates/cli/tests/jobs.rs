@@ -168,6 +168,12 @@ impl Net {
         run_submit(args, &self.opts()).await.unwrap()
     }
 
+    /// Signs upload tickets as dev0, the requester.
+    fn uploader(&self) -> yun_client::Uploader {
+        let dev0 = yun_cli::keys::dev_account(0);
+        yun_client::Uploader::new(key_from_mnemonic(&dev0.mnemonic.parse().unwrap()))
+    }
+
     async fn balance(&self, a: &Address) -> Amount {
         self.client.account(a).await.unwrap().balance
     }
@@ -639,7 +645,11 @@ fn a_refused_module_is_a_paid_cannot_run_verdict_not_a_slash() {
     rt.block_on(async {
         // A wasm header and then garbage: admission refuses it, the same on every host.
         let garbage = b"\0asm\x01\0\0\0not a module at all".to_vec();
-        let program_hash = net.client.put_blob(garbage.clone()).await.unwrap();
+        let program_hash = net
+            .client
+            .put_blob_as(garbage.clone(), &net.uploader())
+            .await
+            .unwrap();
         cannot_run_is_paid(&net, program_hash, garbage.len() as u64, 0).await;
     });
 }
@@ -651,7 +661,11 @@ fn a_missing_input_is_a_paid_cannot_run_verdict_not_a_slash() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let pi = std::fs::read(guest("pi")).unwrap();
-        let program_hash = net.client.put_blob(pi.clone()).await.unwrap();
+        let program_hash = net
+            .client
+            .put_blob_as(pi.clone(), &net.uploader())
+            .await
+            .unwrap();
         cannot_run_is_paid(&net, program_hash, pi.len() as u64, 1_000).await;
     });
 }

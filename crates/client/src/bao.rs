@@ -44,7 +44,7 @@ const WRITE_BATCH_BYTES: usize = 1 << 20;
 
 /// One source's failure, kept for the final error when every source failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceFailure {
+pub struct DroppedSource {
     pub url: String,
     pub reason: String,
 }

@@ -4,13 +4,18 @@ mod bao;
 mod events;
 mod outputs;
 mod parallel;
+mod sources;
 pub use bao::{
-    DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, SourceFailure,
+    DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, DroppedSource,
     fetch_range_verified,
 };
 pub use events::{EVENTS_RECONNECT_DELAY, HeadFollower};
 pub use outputs::{OutputFetcher, Unavailable, paid_holders};
 pub use parallel::download_verified;
+pub use sources::{
+    Fetched, SOURCES_TRIED_MAX, SourceAttempt, SourceFailure, SourcesExhausted,
+    fetch_blob_from_sources,
+};
 
 use commonware_codec::Encode;
 use serde::de::DeserializeOwned;
@@ -20,6 +25,7 @@ use std::time::Duration;
 use yun_types::api::*;
 use yun_types::market::JobId;
 use yun_types::rejection::RejectionBody;
+use yun_types::upload::{SignedUploadTicket, UPLOAD_TICKET_HEADER, UploadTicket};
 use yun_types::{Address, Hash32, SignedTx, TxId};
 
 /// What can go wrong talking to a node.
@@ -53,7 +59,7 @@ pub enum ClientError {
     )]
     NoSourceLeft {
         root: Hash32,
-        failures: Vec<SourceFailure>,
+        failures: Vec<DroppedSource>,
     },
     #[error("cannot write {}: {source}", .path.display())]
     WriteFile {
@@ -87,6 +93,56 @@ pub struct BatchResult {
 /// How long one blob transfer may take: the client's 30 s default suits JSON calls, not a
 /// 256 MiB blob over a slow link.
 const BLOB_TRANSFER_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// How long connecting to a server may take: a dead holder in a list of sources must not
+/// hold up the next one for the operating system's minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Blocks an upload ticket the client signs stays valid for (nodes accept at most
+/// `UPLOAD_TICKET_BLOCKS_AHEAD_MAX` of theirs). One ticket is signed per blob, just before
+/// its upload, so this covers one transfer, not a whole submission.
+pub const UPLOAD_TICKET_LIFETIME_BLOCKS: u64 = 600;
+
+/// Signs upload tickets with an account's key; the key never leaves this process (the node
+/// sees the ticket and its signature only).
+#[derive(Clone)]
+pub struct Uploader {
+    key: commonware_cryptography::ed25519::PrivateKey,
+}
+
+impl std::fmt::Debug for Uploader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uploader")
+            .field("account", &self.account())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Uploader {
+    pub fn new(key: commonware_cryptography::ed25519::PrivateKey) -> Uploader {
+        Uploader { key }
+    }
+
+    pub fn account(&self) -> Address {
+        use commonware_cryptography::Signer;
+        Address::from_public_key(&self.key.public_key())
+    }
+
+    /// A ticket for `root` of `size_bytes` on `chain_id`, valid until `expires_at_height`.
+    pub fn ticket(
+        &self,
+        chain_id: &str,
+        root: Hash32,
+        size_bytes: u64,
+        expires_at_height: u64,
+    ) -> SignedUploadTicket {
+        UploadTicket {
+            chain_id: chain_id.to_string(),
+            root,
+            size_bytes,
+            expires_at_height,
+        }
+        .sign(&self.key)
+    }
+}
 
 /// Bytes read from a file at a time while it is uploaded.
 const UPLOAD_READ_BYTES: usize = 1 << 20;
@@ -135,6 +191,7 @@ impl Client {
     pub fn new(base_url: &str) -> Client {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .expect("http client builds");
         Client {
@@ -389,16 +446,54 @@ impl Client {
         self.get(&format!("/v1/requesters/{address}")).await
     }
 
-    /// Uploads a blob; the server refuses it unless it hashes to what was sent.
+    /// Other nodes' API URLs this node knows to serve blobs (`GET /v1/network/sources`).
+    pub async fn data_sources(&self) -> Result<DataSourcesResponse, ClientError> {
+        self.get("/v1/network/sources").await
+    }
+
+    /// Uploads a blob under a ticket `uploader` signs (what a node requires); the server
+    /// refuses it unless it hashes to what was sent.
+    pub async fn put_blob_as(
+        &self,
+        bytes: Vec<u8>,
+        uploader: &Uploader,
+    ) -> Result<Hash32, ClientError> {
+        let hash = Hash32::digest(&bytes);
+        let blob_bytes = bytes.len() as u64;
+        let ticket = self.sign_ticket(uploader, hash, blob_bytes).await?;
+        self.post_blob(bytes.into(), hash, blob_bytes, Some(&ticket))
+            .await
+    }
+
+    /// Uploads a blob with no ticket, to a server that stores anonymous uploads (the blob
+    /// routes alone; a node refuses it with `UploadTicketMissing`).
     pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Hash32, ClientError> {
         let hash = Hash32::digest(&bytes);
         let blob_bytes = bytes.len() as u64;
-        self.post_blob(bytes.into(), hash, blob_bytes).await
+        self.post_blob(bytes.into(), hash, blob_bytes, None).await
     }
 
-    /// Uploads a file as a blob, streamed (it is read twice: once to hash it, so the server
-    /// can refuse the upload if the file changes meanwhile). Returns its hash and length.
+    /// Uploads a file as a blob under a ticket `uploader` signs, streamed (it is read twice:
+    /// once to hash it, so the server can refuse the upload if the file changes meanwhile).
+    /// Returns its hash and length.
+    pub async fn put_blob_file_as(
+        &self,
+        path: &Path,
+        uploader: &Uploader,
+    ) -> Result<(Hash32, u64), ClientError> {
+        self.put_file(path, Some(uploader)).await
+    }
+
+    /// [`Client::put_blob_file_as`] with no ticket, for a server that stores anonymous uploads.
     pub async fn put_blob_file(&self, path: &Path) -> Result<(Hash32, u64), ClientError> {
+        self.put_file(path, None).await
+    }
+
+    async fn put_file(
+        &self,
+        path: &Path,
+        uploader: Option<&Uploader>,
+    ) -> Result<(Hash32, u64), ClientError> {
         let file_err = |source| ClientError::File {
             path: path.to_path_buf(),
             source,
@@ -408,14 +503,50 @@ impl Client {
             .await
             .map_err(|e| file_err(std::io::Error::other(e)))?
             .map_err(file_err)?;
+        let ticket = match uploader {
+            Some(u) => Some(self.sign_ticket(u, hash, blob_bytes).await?),
+            None => None,
+        };
         let file = tokio::fs::File::open(path).await.map_err(file_err)?;
         // Large reads: the default 4 KiB ones cost a blocking-thread hop each.
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
             file,
             UPLOAD_READ_BYTES,
         ));
-        let hash = self.post_blob(body, hash, blob_bytes).await?;
+        let hash = self
+            .post_blob(body, hash, blob_bytes, ticket.as_ref())
+            .await?;
         Ok((hash, blob_bytes))
+    }
+
+    /// Uploads `bytes` with exactly the ticket given (or none) and no `?expected=` root: what
+    /// an attacker or a test sends; `put_blob` signs a fitting ticket itself.
+    pub async fn put_blob_with_ticket(
+        &self,
+        bytes: Vec<u8>,
+        ticket: Option<&SignedUploadTicket>,
+    ) -> Result<Hash32, ClientError> {
+        let hash = Hash32::digest(&bytes);
+        let blob_bytes = bytes.len() as u64;
+        let url = format!("{}/v1/blobs", self.base);
+        self.post_blob_to(url, bytes.into(), hash, blob_bytes, ticket)
+            .await
+    }
+
+    /// A ticket for this node's chain, valid [`UPLOAD_TICKET_LIFETIME_BLOCKS`] past its height.
+    async fn sign_ticket(
+        &self,
+        uploader: &Uploader,
+        root: Hash32,
+        size_bytes: u64,
+    ) -> Result<SignedUploadTicket, ClientError> {
+        let status = self.status().await?;
+        Ok(uploader.ticket(
+            &status.chain_id,
+            root,
+            size_bytes,
+            status.height + UPLOAD_TICKET_LIFETIME_BLOCKS,
+        ))
     }
 
     async fn post_blob(
@@ -423,19 +554,32 @@ impl Client {
         body: reqwest::Body,
         hash: Hash32,
         blob_bytes: u64,
+        ticket: Option<&SignedUploadTicket>,
     ) -> Result<Hash32, ClientError> {
         let url = format!("{}/v1/blobs?expected={hash}", self.base);
-        let resp = self
+        self.post_blob_to(url, body, hash, blob_bytes, ticket).await
+    }
+
+    async fn post_blob_to(
+        &self,
+        url: String,
+        body: reqwest::Body,
+        hash: Hash32,
+        blob_bytes: u64,
+        ticket: Option<&SignedUploadTicket>,
+    ) -> Result<Hash32, ClientError> {
+        let mut req = self
             .http
             .post(&url)
             .timeout(BLOB_TRANSFER_TIMEOUT)
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             // A streamed body has no length of its own; declaring it lets the server refuse
             // an oversize blob before reading it.
-            .header(reqwest::header::CONTENT_LENGTH, blob_bytes)
-            .body(body)
-            .send()
-            .await;
+            .header(reqwest::header::CONTENT_LENGTH, blob_bytes);
+        if let Some(t) = ticket {
+            req = req.header(UPLOAD_TICKET_HEADER, t.to_header());
+        }
+        let resp = req.body(body).send().await;
         let receipt: PutBlobResponse = self.answer(&url, resp).await?;
         if receipt.hash != hash {
             return Err(ClientError::HashMismatch {

@@ -3,7 +3,7 @@
 
 use crate::ClientError;
 use crate::bao::{
-    DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, SourceFailure, blob_http,
+    DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, DroppedSource, blob_http,
     fetch_range_into,
 };
 use futures::{StreamExt, TryStreamExt};
@@ -174,7 +174,7 @@ fn no_source_left(state: &Arc<Mutex<Sources>>, root: Hash32) -> ClientError {
         .zip(&s.failed)
         .filter_map(|(url, failed)| {
             let reason = failed.clone()?;
-            Some(SourceFailure {
+            Some(DroppedSource {
                 url: url.clone(),
                 reason,
             })

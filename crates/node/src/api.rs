@@ -396,7 +396,9 @@ async fn metrics(State(s): State<ApiState>) -> String {
         crate::api_staking::get_validators,
         crate::api_staking::get_validator,
         crate::api_staking::get_delegations,
-        crate::api_events::events
+        crate::api_events::events,
+        crate::api_data::put_blob,
+        crate::api_data::get_sources
     ),
     components(schemas(
         ErrorResponse,
@@ -436,17 +438,20 @@ async fn metrics(State(s): State<ApiState>) -> String {
         DelegationsResponse,
         DelegationView,
         UnbondingView,
-        yun_types::events::HeadEvent
+        yun_types::events::HeadEvent,
+        DataSourcesResponse,
+        PutBlobResponse
     ))
 )]
 pub struct ApiDoc;
 
-/// The node's document with the blob routes (served by `yun_blobs`) merged in.
+/// The node's document with the download routes (served by `yun_blobs`) merged in; uploads
+/// are the node's own ticketed route (`api_data`), not the blob crate's anonymous one.
 pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    doc.merge(yun_blobs::openapi_with_limits(
-        &yun_blobs::BlobLimits::default(),
-    ));
+    let mut blobs = yun_blobs::openapi_with_limits(&yun_blobs::BlobLimits::default());
+    blobs.paths.paths.remove("/v1/blobs");
+    doc.merge(blobs);
     doc
 }
 

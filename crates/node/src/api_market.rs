@@ -226,6 +226,7 @@ pub(crate) async fn get_provider_assignments(
                 task: spec,
                 reduce_inputs,
                 engine_class: task.engine_class,
+                data_sources: job.spec.data_sources.clone(),
             });
         }
         Ok(Json(AssignmentsResponse {

@@ -34,8 +34,8 @@ pub struct App {
     pub marshal: Marshal,
     /// Signs our blocks' seeds (derived from the node key, registered on chain).
     pub seed: SeedSigner,
-    /// Set only by the simulation's Byzantine proposer.
-    pub seed_bias: Option<SeedBias>,
+    /// Set only by the simulation's faulty proposers, never on a real node.
+    pub faults: ProposerFaults,
     /// Our last seed proof and the (height, parent) it was signed and checked for: a proposal
     /// built again on the same parent (a retry after the head moved, or a later view at the
     /// same height) reuses it instead of signing and verifying again.
@@ -44,6 +44,21 @@ pub struct App {
 
 /// See [`App::signed_seed`].
 pub type SignedSeedCache = Arc<std::sync::Mutex<Option<((u64, BlockHash), SignedSeed)>>>;
+
+/// How far ahead of this node's clock a proposal's timestamp may be. The next leader paces
+/// its block from its parent's timestamp, so whatever a proposer may stamp ahead, every
+/// following leader waits: the bound is what a fast clock can stall the chain by (it was
+/// 15 s). Honest clocks under NTP agree to tens of milliseconds.
+pub const PROPOSAL_AHEAD_MS_MAX: u64 = 500;
+
+/// Misbehaviour the simulation injects into a proposer (the default is an honest one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProposerFaults {
+    /// Withhold proposals whose seed it does not like.
+    pub seed_bias: Option<SeedBias>,
+    /// Stamp its proposals this far ahead of its clock (a fast clock).
+    pub clock_ahead_ms: u64,
+}
 
 /// A Byzantine proposer's attempt to bias the chain's randomness, the only one a unique
 /// signature leaves it: it withholds every proposal whose seed's lowest bit is not `wanted`,
@@ -313,7 +328,8 @@ impl App {
             let draft = BlockDraft {
                 chain_id: self.state.chain_id().to_string(),
                 height: parent.height() + 1,
-                timestamp_ms: millis(clock.current()).max(parent.header.timestamp_ms),
+                timestamp_ms: (millis(clock.current()) + self.faults.clock_ahead_ms)
+                    .max(parent.header.timestamp_ms),
                 proposer: Address::from_public_key(&ctx.leader),
             };
             let seed = match self.seed_for(&parent_hash, &pending, &draft) {
@@ -358,7 +374,7 @@ impl App {
             left_out = proposal.left_out.len(),
             "proposing"
         );
-        if let Some(bias) = self.seed_bias
+        if let Some(bias) = self.faults.seed_bias
             && !bias.likes(&proposal.block.header.seed_proof.seed())
         {
             info!(
@@ -390,7 +406,7 @@ impl App {
             return false;
         }
         // A proposer's clock may run ahead a little, never far.
-        if h.timestamp_ms > millis(clock.current()) + 15_000 {
+        if h.timestamp_ms > millis(clock.current()) + PROPOSAL_AHEAD_MS_MAX {
             return false;
         }
         if h.proposer != Address::from_public_key(&ctx.leader) {

@@ -72,9 +72,9 @@ pub struct EngineConfig {
     pub buffer_bytes: usize,
     /// Pages (4 KiB) of the storage page cache.
     pub page_cache_pages: usize,
-    /// Fault injection for the simulation's Byzantine proposer, never set on a real node: it
-    /// withholds every proposal whose seed it does not like (see [`crate::app::SeedBias`]).
-    pub seed_bias: Option<crate::app::SeedBias>,
+    /// Fault injection for the simulation's faulty proposers, never set on a real node (see
+    /// [`crate::app::ProposerFaults`]).
+    pub faults: crate::app::ProposerFaults,
 }
 
 impl EngineConfig {
@@ -86,7 +86,7 @@ impl EngineConfig {
             items_per_section: 262_144,
             buffer_bytes: 1 << 20,
             page_cache_pages: 8_192,
-            seed_bias: None,
+            faults: Default::default(),
         }
     }
 
@@ -98,7 +98,7 @@ impl EngineConfig {
             items_per_section: 4_096,
             buffer_bytes: 64 << 10,
             page_cache_pages: 64,
-            seed_bias: None,
+            faults: Default::default(),
         }
     }
 }
@@ -148,7 +148,7 @@ where
     actor.start(sink, buffer, resolver);
 
     let seed = SeedSigner::from_node_key(&key);
-    let application = application(&context, &state, &mailbox, epocher, (seed, cfg.seed_bias));
+    let application = application(&context, &state, &mailbox, epocher, (seed, cfg.faults));
     let orchestrator = Orchestrator {
         context: context.child("orchestrator"),
         state,
@@ -390,13 +390,13 @@ fn application<E: epochs::Runtime>(
     state: &Arc<NodeState>,
     mailbox: &Marshal,
     epocher: FixedEpocher,
-    (seed, seed_bias): (SeedSigner, Option<crate::app::SeedBias>),
+    (seed, faults): (SeedSigner, crate::app::ProposerFaults),
 ) -> epochs::App<E> {
     let app = App {
         state: state.clone(),
         marshal: mailbox.clone(),
         seed,
-        seed_bias,
+        faults,
         signed_seed: Default::default(),
     };
     Inline::new(context.child("application"), app, mailbox.clone(), epocher)

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod api_common;
+pub mod api_data;
 pub mod api_events;
 pub mod api_lists;
 pub mod api_market;
@@ -20,5 +21,6 @@ pub mod metrics;
 pub mod peers;
 pub mod run;
 pub mod state;
+pub mod upload_quota;
 
 pub use state::{BlockTiming, NodeState};

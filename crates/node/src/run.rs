@@ -63,13 +63,37 @@ pub struct P2pConfig {
     pub full_nodes: Vec<Address>,
 }
 
-/// The node's blob store (`POST/GET /v1/blobs`): programs and inputs of jobs.
+/// The node's blob store (`POST/GET /v1/blobs`): programs and inputs of jobs, and where else
+/// they can be fetched.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BlobsConfig {
     pub blob_bytes_max: u64,
     pub store_bytes_max: u64,
     /// Blobs no unsettled job references are deleted this long after their last use.
     pub retention_secs: u64,
+    /// Bytes one account may upload here per day (signed upload tickets name the account).
+    #[serde(default = "default_upload_bytes_per_account_per_day")]
+    pub upload_bytes_per_account_per_day: u64,
+    /// Free disk space uploads never take: the chain's own stores need it more.
+    #[serde(default = "default_disk_reserve_bytes")]
+    pub disk_reserve_bytes: u64,
+    /// Other nodes' API base URLs, served at `GET /v1/network/sources` for providers to fetch
+    /// from (at most `PEER_API_URLS_MAX`, each http(s) and at most `URL_BYTES_MAX` bytes).
+    #[serde(default)]
+    pub peer_api_urls: Vec<String>,
+}
+
+/// 4 GiB a day per account.
+pub const UPLOAD_BYTES_PER_ACCOUNT_PER_DAY_DEFAULT: u64 = 4 << 30;
+/// 1 GiB of disk kept free by default.
+pub const DISK_RESERVE_BYTES_DEFAULT: u64 = 1 << 30;
+
+fn default_upload_bytes_per_account_per_day() -> u64 {
+    UPLOAD_BYTES_PER_ACCOUNT_PER_DAY_DEFAULT
+}
+
+fn default_disk_reserve_bytes() -> u64 {
+    DISK_RESERVE_BYTES_DEFAULT
 }
 
 impl Default for BlobsConfig {
@@ -79,7 +103,34 @@ impl Default for BlobsConfig {
             blob_bytes_max: l.blob_bytes_max,
             store_bytes_max: l.store_bytes_max,
             retention_secs: 24 * 3600,
+            upload_bytes_per_account_per_day: UPLOAD_BYTES_PER_ACCOUNT_PER_DAY_DEFAULT,
+            disk_reserve_bytes: DISK_RESERVE_BYTES_DEFAULT,
+            peer_api_urls: Vec::new(),
         }
+    }
+}
+
+impl BlobsConfig {
+    /// Refuses a peer list past its bounds or with a URL that is not http(s).
+    pub fn check(&self) -> anyhow::Result<()> {
+        use yun_types::api::PEER_API_URLS_MAX;
+        use yun_types::market::URL_BYTES_MAX;
+        if self.peer_api_urls.len() > PEER_API_URLS_MAX {
+            bail!(
+                "[blobs] peer_api_urls lists {} URLs; at most {PEER_API_URLS_MAX}",
+                self.peer_api_urls.len()
+            );
+        }
+        for url in &self.peer_api_urls {
+            if url.len() > URL_BYTES_MAX
+                || !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                bail!(
+                    "peer API URL {url:?} is not an http(s) URL of at most {URL_BYTES_MAX} bytes"
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -229,6 +280,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let genesis = cfg.genesis()?;
+    cfg.blobs.check()?;
     let key = cfg.key()?;
     let me = Address::from_public_key(&key.public_key());
     let bootstrappers = bootstrappers(&genesis, &cfg.p2p, me)?;
@@ -398,7 +450,20 @@ async fn start_api(
         blobs.clone(),
         Duration::from_secs(cfg.blobs.retention_secs),
     ));
-    let app = router(api).merge(yun_blobs::routes(blobs));
+    let plane = crate::api_data::DataPlane::new(
+        state.clone(),
+        blobs.clone(),
+        crate::api_data::UploadLimits {
+            bytes_per_account_per_day: cfg.blobs.upload_bytes_per_account_per_day,
+            quota_accounts_max: crate::upload_quota::UPLOAD_QUOTA_ACCOUNTS_MAX,
+            disk_reserve_bytes: cfg.blobs.disk_reserve_bytes,
+        },
+        cfg.blobs.peer_api_urls.clone(),
+    );
+    // Downloads as the blob crate serves them; uploads only through the ticket check.
+    let app = router(api)
+        .merge(yun_blobs::read_routes(blobs))
+        .merge(crate::api_data::routes(Arc::new(plane)));
     let (stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)

@@ -141,6 +141,7 @@ mod tests {
             },
             reduce_inputs: None,
             engine_class: None,
+            data_sources: Vec::new(),
         }
     }
 

@@ -172,6 +172,8 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         ),
         runs: std::sync::atomic::AtomicU64::new(0),
         declared_class,
+        address: signer.address,
+        peer_sources: Default::default(),
     });
     let runner_handle = runner.clone();
     let (done_tx, done_rx) = mpsc::channel(cfg.offer.slots.max(1) as usize);

@@ -1,18 +1,18 @@
-//! Running one assignment: fetch the program and input (each checked against its hash) — for
-//! a reduce task, the verified map outputs from the providers paid for them — run the task in
-//! the sandbox with the job's limits, keep the output archive for serving.
+//! Running one assignment: fetch the program and input (each checked against its hash, from
+//! the followed node, else from any other holder) — for a reduce task, the verified map
+//! outputs from the providers paid for them — run the task in the sandbox with the job's
+//! limits, keep the output archive for serving.
 
 use crate::journal::WorkResult;
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 use yun_blobs::BlobStore;
-use yun_client::Client;
-use yun_client::OutputFetcher;
+use yun_client::{Client, OutputFetcher, SourceFailure, SourcesExhausted, fetch_blob_from_sources};
 use yun_exec::{InputFile, Outcome, RunError, Sandbox, Status, Task, add_reduce_input};
-use yun_types::Hash32;
 use yun_types::api::{AssignmentView, ReduceInput};
 use yun_types::market::{CannotRun, TaskRef, Verdict, task_seed};
+use yun_types::{Address, Hash32};
 
 /// Largest output archive fetched for one map task: the sandbox's stdout and `/out` limits
 /// plus room for the archive's headers. Anything larger is no honest output.
@@ -26,8 +26,15 @@ enum Unfit {
     Missing,
 }
 
-/// The node's answer for a blob it does not hold.
-const BLOB_NOT_FOUND: u16 = yun_types::api::ApiErrorKind::BlobNotFound as u16;
+/// Most other providers' endpoints tried for one blob (they hold a job's program and inputs
+/// once they fetched them, and serve their store).
+pub const PROVIDER_SOURCES_MAX: usize = 4;
+/// How long the followed node's list of other nodes is reused before it is asked again.
+pub const PEER_SOURCES_TTL: Duration = Duration::from_secs(60);
+
+/// The followed node's `GET /v1/network/sources`, as last read.
+#[derive(Debug, Default)]
+pub struct PeerSources(tokio::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>);
 
 /// A deliberate misbehaviour, for tests and demonstrations of verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +78,9 @@ pub struct Runner {
     pub runs: std::sync::atomic::AtomicU64,
     /// The engine class this provider declared on chain (its sandbox's, at registration).
     pub declared_class: Hash32,
+    /// This provider's account (its own endpoint is no source to fetch from).
+    pub address: Address,
+    pub peer_sources: PeerSources,
 }
 
 impl Runner {
@@ -106,7 +116,7 @@ impl Runner {
         }
         // The job's own data unfit to run is a verdict (cannot-run), not silence: every honest
         // replica finds the same, so it is verified and paid like any other.
-        let program = match self.blob(&a.program_hash, a.program_bytes).await? {
+        let program = match self.blob(a, &a.program_hash, a.program_bytes).await? {
             Ok(b) => b,
             Err(Unfit::WrongSize) => {
                 return Ok(Verdict::cannot_run(CannotRun::ProgramSizeMismatch, 0));
@@ -120,7 +130,7 @@ impl Runner {
                 Err(cannot_run) => return Ok(cannot_run),
             },
         };
-        let stdin = match self.blob(&a.task.input_hash, a.task.input_bytes).await? {
+        let stdin = match self.blob(a, &a.task.input_hash, a.task.input_bytes).await? {
             Ok(b) => b,
             Err(Unfit::WrongSize) => {
                 return Ok(Verdict::cannot_run(CannotRun::InputSizeMismatch, 0));
@@ -224,11 +234,18 @@ impl Runner {
         Ok(Ok(files))
     }
 
-    /// A blob from the local store, else from the node (verified by the client, then kept);
-    /// `Unfit` if its size is not the one the job declares (content-addressed, so every
-    /// replica sees the same: the requester's mistake) or the node has no such blob: both are
-    /// cannot-run verdicts, not silence.
-    async fn blob(&self, hash: &Hash32, bytes: u64) -> anyhow::Result<Result<Vec<u8>, Unfit>> {
+    /// A blob from the local store, else from the followed node, else from any other holder
+    /// (the node's peers, the job's data sources, other providers of the job), verified
+    /// against its hash and then kept. `Unfit` if its size is not the one the job declares
+    /// (content-addressed, so every replica sees the same: the requester's mistake) or the
+    /// node does not hold it and no other holder serves it: both are cannot-run verdicts, not
+    /// silence. The node unreachable and nobody else serving it is a host fault.
+    async fn blob(
+        &self,
+        a: &AssignmentView,
+        hash: &Hash32,
+        bytes: u64,
+    ) -> anyhow::Result<Result<Vec<u8>, Unfit>> {
         if bytes == 0 {
             return Ok(Ok(Vec::new()));
         }
@@ -241,16 +258,18 @@ impl Runner {
                 Err(Unfit::WrongSize)
             });
         }
-        let b = match self.node.get_blob(hash, bytes).await {
-            Ok(b) => b,
-            Err(yun_client::ClientError::BlobTooLarge { .. }) => return Ok(Err(Unfit::WrongSize)),
-            Err(yun_client::ClientError::Rejected(r)) if r.code == BLOB_NOT_FOUND => {
-                return Ok(Err(Unfit::Missing));
-            }
-            Err(e) => {
-                return Err(
-                    anyhow::Error::new(e).context(format!("fetching blob {hash} from the node"))
-                );
+        let node = [self.node.base_url().to_string()];
+        let b = match fetch_blob_from_sources(&node, hash, bytes).await {
+            Ok(f) => f.bytes,
+            Err(at_node) => {
+                let others = self.other_sources(a).await;
+                match fetch_blob_from_sources(&others, hash, bytes).await {
+                    Ok(f) => {
+                        tracing::info!(%hash, source = %others[f.source_index], "fetched from another holder");
+                        f.bytes
+                    }
+                    Err(elsewhere) => return unfit(hash, &at_node, &elsewhere),
+                }
             }
         };
         if b.len() as u64 != bytes {
@@ -264,11 +283,102 @@ impl Runner {
         .await
     }
 
+    /// Holders to try after the followed node, in order: the nodes it names, the job's data
+    /// sources (the requester's upload node first), then other providers of the job.
+    async fn other_sources(&self, a: &AssignmentView) -> Vec<String> {
+        let mut out = self.peer_sources().await;
+        out.extend(
+            a.data_sources
+                .iter()
+                .take(yun_types::market::DATA_SOURCES_MAX)
+                .map(|t| t.0.clone()),
+        );
+        out.extend(self.provider_sources(a).await);
+        out
+    }
+
+    /// The followed node's peers (`GET /v1/network/sources`), reused for [`PEER_SOURCES_TTL`];
+    /// none if the node cannot say.
+    async fn peer_sources(&self) -> Vec<String> {
+        let mut cached = self.peer_sources.0.lock().await;
+        if let Some((at, urls)) = cached.as_ref()
+            && at.elapsed() < PEER_SOURCES_TTL
+        {
+            return urls.clone();
+        }
+        let urls = match self.node.data_sources().await {
+            Ok(r) => r
+                .peer_api_urls
+                .into_iter()
+                .take(yun_types::api::PEER_API_URLS_MAX)
+                .collect(),
+            Err(e) => {
+                tracing::warn!("the node names no other data sources: {e}");
+                Vec::new()
+            }
+        };
+        *cached = Some((std::time::Instant::now(), urls.clone()));
+        urls
+    }
+
+    /// Endpoints of up to [`PROVIDER_SOURCES_MAX`] other providers of the job, those of this
+    /// very task first: each fetched the same program (and a replica of this task the same
+    /// input) and serves its store.
+    async fn provider_sources(&self, a: &AssignmentView) -> Vec<String> {
+        let Ok(job) = self.node.job(&a.job).await else {
+            return Vec::new();
+        };
+        let tasks = job
+            .tasks
+            .iter()
+            .map(|t| (t.index, &t.task))
+            .chain(job.reduce.as_ref().map(|r| (r.index, &r.task)));
+        let (mine, rest): (Vec<_>, Vec<_>) = tasks.partition(|(i, _)| *i == a.index);
+        let mut holders: Vec<Address> = Vec::new();
+        for (_, task) in mine.into_iter().chain(rest) {
+            for r in &task.replicas {
+                if r.provider != self.address && !holders.contains(&r.provider) {
+                    holders.push(r.provider);
+                }
+            }
+            if holders.len() >= PROVIDER_SOURCES_MAX {
+                break;
+            }
+        }
+        let mut urls = Vec::new();
+        for p in holders.into_iter().take(PROVIDER_SOURCES_MAX) {
+            if let Ok(view) = self.node.provider(&p).await {
+                urls.push(view.provider.spec.endpoint.0);
+            }
+        }
+        urls
+    }
+
     fn salt(&self, t: &TaskRef) -> Hash32 {
         let mut h = blake3::Hasher::new_keyed(&self.salt_key);
         h.update(t.job.as_bytes());
         h.update(&t.index.to_be_bytes());
         Hash32(*h.finalize().as_bytes())
+    }
+}
+
+/// What no holder serving a blob means: the followed node's own answer decides, so replicas
+/// following honest nodes agree (it does not hold it: `DataMissing`; its copy is larger than
+/// declared: the wrong size); the node unreachable is this provider's problem, a host fault.
+fn unfit(
+    hash: &Hash32,
+    at_node: &SourcesExhausted,
+    elsewhere: &SourcesExhausted,
+) -> anyhow::Result<Result<Vec<u8>, Unfit>> {
+    match at_node.attempts.first().map(|a| &a.failure) {
+        Some(SourceFailure::NotFound) => {
+            tracing::warn!(%hash, %elsewhere, "no holder serves a blob of the job");
+            Ok(Err(Unfit::Missing))
+        }
+        Some(SourceFailure::TooLarge) => Ok(Err(Unfit::WrongSize)),
+        _ => Err(anyhow::anyhow!(
+            "fetching blob {hash}: from the node: {at_node}; elsewhere: {elsewhere}"
+        )),
     }
 }
 
@@ -300,6 +410,8 @@ mod tests {
             cores: tokio::sync::Semaphore::new(1),
             runs: std::sync::atomic::AtomicU64::new(0),
             declared_class,
+            address: Address([0; 32]),
+            peer_sources: PeerSources::default(),
         }
     }
 
@@ -322,6 +434,7 @@ mod tests {
             },
             reduce_inputs: None,
             engine_class,
+            data_sources: Vec::new(),
         }
     }
 
@@ -344,5 +457,107 @@ mod tests {
             r.run(&assignment(own)).await,
             WorkResult::Verdict { .. }
         ));
+    }
+
+    /// Serves `router` on a free loopback port; its base URL.
+    async fn serve(router: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        url
+    }
+
+    /// A node holding no blobs that names `peers` at `/v1/network/sources` (and knows no job).
+    async fn node_naming(dir: &std::path::Path, peers: Vec<String>) -> String {
+        use yun_types::api::DataSourcesResponse;
+        let empty = Arc::new(BlobStore::open(&dir.join("node"), Default::default()).unwrap());
+        let sources = axum::Json(DataSourcesResponse {
+            peer_api_urls: peers,
+        });
+        let router = axum::Router::new()
+            .route(
+                "/v1/network/sources",
+                axum::routing::get(move || {
+                    let s = sources.clone();
+                    async move { s }
+                }),
+            )
+            .merge(yun_blobs::read_routes(empty));
+        serve(router).await
+    }
+
+    /// A holder that answers every blob with the same wrong bytes.
+    async fn liar() -> String {
+        let router = axum::Router::new().route(
+            "/v1/blobs/{hash}",
+            axum::routing::get(|| async { vec![1u8, 2, 3] }),
+        );
+        serve(router).await
+    }
+
+    /// A holder whose store has `bytes`.
+    async fn holder(dir: &std::path::Path, bytes: &[u8]) -> String {
+        let store = Arc::new(BlobStore::open(&dir.join("holder"), Default::default()).unwrap());
+        store.put_bytes(bytes).unwrap();
+        serve(yun_blobs::read_routes(store)).await
+    }
+
+    /// A task of `program` (not a module: admission refuses it, so a verdict shows the
+    /// program was fetched) with `data_sources`.
+    fn task_of(r: &Runner, program: &[u8], data_sources: Vec<String>) -> AssignmentView {
+        AssignmentView {
+            program_hash: Hash32::digest(program),
+            program_bytes: program.len() as u64,
+            data_sources: data_sources
+                .into_iter()
+                .map(yun_types::market::Text)
+                .collect(),
+            ..assignment(Some(r.declared_class))
+        }
+    }
+
+    const PROGRAM: &[u8] = b"not a module, held only away from the followed node";
+
+    fn verdict(w: WorkResult) -> Verdict {
+        match w {
+            WorkResult::Verdict { verdict, .. } => verdict,
+            other => panic!("expected a verdict, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_blob_the_node_lacks_comes_from_the_next_holder_past_a_liar_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = runner(dir.path());
+        // The node names a liar as its peer; the job names the real holder.
+        let liar = liar().await;
+        r.node = Client::new(&node_naming(dir.path(), vec![liar]).await);
+        let holder = holder(dir.path(), PROGRAM).await;
+        let v = verdict(r.run(&task_of(&r, PROGRAM, vec![holder])).await);
+        // Fetched and run: the sandbox refused the module (not `DataMissing`).
+        assert_eq!(
+            v,
+            Verdict::cannot_run(CannotRun::ModuleRefused, v.status_value as u16)
+        );
+        assert!(r.blobs.contains(&Hash32::digest(PROGRAM)));
+    }
+
+    #[tokio::test]
+    async fn a_blob_no_holder_serves_is_data_missing_and_an_unreachable_node_a_host_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = runner(dir.path());
+        let liar = liar().await;
+        r.node = Client::new(&node_naming(dir.path(), vec![liar.clone()]).await);
+        let v = verdict(r.run(&task_of(&r, PROGRAM, vec![liar.clone()])).await);
+        assert_eq!(v, Verdict::cannot_run(CannotRun::DataMissing, 0));
+        // With the followed node unreachable, nobody else serving it is this provider's
+        // problem: a host fault, never committed.
+        r.node = Client::new("http://127.0.0.1:9");
+        match r.run(&task_of(&r, PROGRAM, vec![liar])).await {
+            WorkResult::HostFault { message } => {
+                assert!(message.contains("from the node"), "{message}")
+            }
+            other => panic!("expected a host fault, got {other:?}"),
+        }
     }
 }

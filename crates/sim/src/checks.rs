@@ -252,3 +252,17 @@ pub fn seed_bias(
     }
     r
 }
+
+/// Counts the finalized blocks 1..=`height` on `node` that `proposer` proposed, and the rest.
+pub fn blocks_by(node: &SimNode, proposer: &Address, height: u64) -> (u64, u64) {
+    let mut own = 0;
+    for h in 1..=height {
+        let header = node
+            .store
+            .header(h)
+            .expect("store read")
+            .expect("a finalized height has a header");
+        own += u64::from(header.proposer == *proposer);
+    }
+    (own, height - own)
+}

@@ -46,7 +46,14 @@ pub enum Fault {
     /// The last validator tries to bias the chain's randomness: it withholds every proposal
     /// whose seed's lowest bit is 1 (the one lever a unique-signature seed leaves it).
     SeedBias,
+    /// The last validator's clock runs fast: it stamps every proposal
+    /// [`FAST_CLOCK_AHEAD_MS`] ahead, past what the others accept, so its rounds time out
+    /// instead of dragging every later leader's pace forward.
+    FastClock,
 }
+
+/// How far ahead the fast-clock validator stamps its proposals.
+pub const FAST_CLOCK_AHEAD_MS: u64 = 5_000;
 
 /// One simulated run.
 #[derive(Debug, Clone)]
@@ -88,6 +95,9 @@ pub struct Report {
     pub equivocations_reported: usize,
     /// With [`Fault::SeedBias`]: what the biased proposer achieved.
     pub seed_bias: Option<SeedBiasReport>,
+    /// With [`Fault::FastClock`]: finalized blocks the fast-clock validator proposed, and
+    /// everyone else's.
+    pub fast_clock_blocks: Option<(u64, u64)>,
     /// blake3 over the agreed chain and the runtime's audit of every event, in hex.
     pub digest: String,
 }
@@ -217,6 +227,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     }
     let byzantine = (s.fault == Fault::Equivocator).then_some(s.validators - 1);
     let biased = (s.fault == Fault::SeedBias).then_some(s.validators - 1);
+    let fast = (s.fault == Fault::FastClock).then_some(s.validators - 1);
     // Every node's key: the validators', then the rotation's newcomer.
     let mut keys = vkeys.clone();
     if rotation {
@@ -231,7 +242,10 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         .map(|(i, k)| node::SimNode::new(i, k.clone(), &genesis, live.clone()))
         .collect();
     if let Some(b) = biased {
-        nodes[b].seed_bias = Some(yun_node::app::SeedBias { wanted: 0 });
+        nodes[b].faults.seed_bias = Some(yun_node::app::SeedBias { wanted: 0 });
+    }
+    if let Some(f) = fast {
+        nodes[f].faults.clock_ahead_ms = FAST_CLOCK_AHEAD_MS;
     }
     for (i, n) in nodes.iter_mut().enumerate() {
         if Some(i) == byzantine {
@@ -272,13 +286,18 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     }
     let verdict = checks::verify(&s, &honest_nodes, &accepted, offender.as_ref());
     let seed_bias = biased.map(|b| {
-        let bias = nodes[b].seed_bias.expect("the biased node has its bias");
+        let bias = nodes[b]
+            .faults
+            .seed_bias
+            .expect("the biased node has its bias");
         checks::seed_bias(
             &nodes[0],
             (&nodes[b].address(), bias),
             verdict.common_height,
         )
     });
+    let fast_clock_blocks =
+        fast.map(|f| checks::blocks_by(&nodes[0], &nodes[f].address(), verdict.common_height));
     let mut digest = blake3::Hasher::new();
     digest.update(&verdict.chain_digest);
     digest.update(context.auditor().state().as_bytes());
@@ -288,6 +307,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         txs_finalized: accepted.len(),
         equivocations_reported: verdict.equivocations_reported,
         seed_bias,
+        fast_clock_blocks,
         digest: digest.finalize().to_hex().to_string(),
     }
 }
@@ -302,7 +322,7 @@ async fn faults(
 ) {
     let mut ctx = context.child("faults");
     match s.fault {
-        Fault::Steady | Fault::Lossy | Fault::Equivocator | Fault::SeedBias => {
+        Fault::Steady | Fault::Lossy | Fault::Equivocator | Fault::SeedBias | Fault::FastClock => {
             context.sleep(s.load).await
         }
         Fault::Crashes => {

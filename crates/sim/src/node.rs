@@ -51,8 +51,8 @@ pub struct SimNode {
     live: Live,
     /// How many times this node was crashed.
     pub crashes: u32,
-    /// Set on the seed-biasing Byzantine proposer only.
-    pub seed_bias: Option<yun_node::app::SeedBias>,
+    /// Set on the simulation's faulty proposers only (seed bias, fast clock).
+    pub faults: yun_node::app::ProposerFaults,
 }
 
 impl std::fmt::Debug for SimNode {
@@ -78,7 +78,7 @@ impl SimNode {
             incarnation: 0,
             live,
             crashes: 0,
-            seed_bias: None,
+            faults: Default::default(),
         }
     }
 
@@ -113,7 +113,7 @@ impl SimNode {
         let manager = net.oracle.manager();
         let key = self.key.clone();
         let mut engine_cfg = EngineConfig::simulation(format!("v{}-", self.index));
-        engine_cfg.seed_bias = self.seed_bias;
+        engine_cfg.faults = self.faults;
         let node_state = state.clone();
         let handle = context
             .child("node")

@@ -97,6 +97,22 @@ fn equivocator_7() {
     group(7, Fault::Equivocator, 8);
 }
 
+/// A validator whose clock runs 5 s fast stamps its proposals past the 500 ms the others
+/// accept: none of its blocks is finalized, the rest of the network keeps finalizing, and
+/// every accepted transaction is final everywhere (the run's own checks).
+#[test]
+fn fast_clock_4() {
+    let s = Scenario::new(11, 4, Fault::FastClock);
+    let r = run(&s);
+    let (own, others) = r.fast_clock_blocks.expect("a fast-clock run counts blocks");
+    assert_eq!(
+        own, 0,
+        "seed {}: a block stamped 5 s ahead was finalized",
+        s.seed
+    );
+    assert!(others > 0, "seed {}: nothing was finalized", s.seed);
+}
+
 /// A Byzantine proposer that withholds every block whose seed it dislikes. A unique signature
 /// leaves it nothing else: its own blocks all carry seeds it likes (so the test sees the
 /// attack run), the other proposers' seeds stay fair coins, and the chain stays live. The

@@ -308,3 +308,28 @@ impl Scenario {
         self.block(&reveals).expect("reveals are includable");
     }
 }
+
+/// The bond every provider of [`Scenario::market`] registers with.
+pub const MARKET_BOND: u128 = 1_000_000;
+
+impl Scenario {
+    /// A chain with a rich requester `alice` and `providers` funded providers p1…pn (ten
+    /// bonds each, not yet registered): the opening of most market stories.
+    pub fn with_providers(providers: usize) -> Scenario {
+        let mut s = Scenario::new();
+        s.fund("alice", 1_000_000_000_000);
+        for i in 1..=providers {
+            s.fund(&format!("p{i}"), 10 * MARKET_BOND);
+        }
+        s
+    }
+
+    /// Registers each named provider with offer `o` and [`MARKET_BOND`]; each must succeed.
+    pub fn register_all(&mut self, names: &[&str], o: Offer) {
+        for name in names {
+            self.tx(name)
+                .act(o.clone().register(MARKET_BOND))
+                .expect_ok();
+        }
+    }
+}

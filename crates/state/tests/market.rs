@@ -5,28 +5,11 @@
 use yun_state::market::why::WaitReason;
 use yun_state::market::{FailReason, JobStatus, ReplicaState, TaskPhase};
 use yun_state::scenario::{Scenario, addr};
-use yun_state::scenario_market::{Commitments, job_spec, offer, verdict};
+use yun_state::scenario_market::{Commitments, MARKET_BOND, job_spec, offer, verdict};
 use yun_types::TxRejection;
 use yun_types::market::{JobId, TaskRef};
 
-const BOND: u128 = 1_000_000;
-const RICH: u128 = 1_000_000_000_000;
-
-/// A chain with a rich requester `alice` and `n` funded providers p1…pn (not yet registered).
-fn market(n: usize) -> Scenario {
-    let mut s = Scenario::new();
-    s.fund("alice", RICH);
-    for i in 1..=n {
-        s.fund(&format!("p{i}"), 10 * BOND);
-    }
-    s
-}
-
-fn register(s: &mut Scenario, names: &[&str], o: yun_state::scenario_market::Offer) {
-    for name in names {
-        s.tx(name).act(o.clone().register(BOND)).expect_ok();
-    }
-}
+const BOND: u128 = MARKET_BOND;
 
 fn post(s: &mut Scenario, draft: yun_state::scenario_market::JobDraft) -> JobId {
     s.post(&draft, "alice").expect_ok().tx_id
@@ -38,8 +21,8 @@ fn honest(_: &str, _: &TaskRef) -> yun_types::market::Verdict {
 
 #[test]
 fn happy_path_with_three_replicas_pays_each_provider_its_fuel_and_refunds_the_rest() {
-    let mut s = market(3);
-    register(&mut s, &["p1", "p2", "p3"], offer().slots(2).ask(2_500));
+    let mut s = Scenario::with_providers(3);
+    s.register_all(&["p1", "p2", "p3"], offer().slots(2).ask(2_500));
     let alice_before = s.balance("alice");
     let supply_burned = s.burned();
     let job = post(
@@ -80,8 +63,8 @@ fn happy_path_with_three_replicas_pays_each_provider_its_fuel_and_refunds_the_re
 /// unpaid and loses its trust, and keeps its bond.
 #[test]
 fn a_liar_is_outvoted_unpaid_and_loses_trust_but_no_vote_slashes() {
-    let mut s = market(3);
-    register(&mut s, &["p1", "p2", "p3"], offer().ask(5));
+    let mut s = Scenario::with_providers(3);
+    s.register_all(&["p1", "p2", "p3"], offer().ask(5));
     let job = post(&mut s, job_spec().replicate(3, 2));
     let alice_before = s.balance("alice");
     let mut book = Commitments::default();
@@ -119,8 +102,8 @@ fn a_liar_is_outvoted_unpaid_and_loses_trust_but_no_vote_slashes() {
 
 #[test]
 fn no_quorum_escalates_to_the_cap_then_fails_and_refunds() {
-    let mut s = market(5);
-    register(&mut s, &["p1", "p2", "p3", "p4", "p5"], offer());
+    let mut s = Scenario::with_providers(5);
+    s.register_all(&["p1", "p2", "p3", "p4", "p5"], offer());
     let alice_before = s.balance("alice");
     let job = post(&mut s, job_spec().replicate(3, 3));
     let mut book = Commitments::default();
@@ -158,11 +141,11 @@ fn no_quorum_escalates_to_the_cap_then_fails_and_refunds() {
 
 #[test]
 fn a_silent_provider_loses_reputation_and_its_task_is_reassigned() {
-    let mut s = market(2);
-    register(&mut s, &["p1"], offer());
+    let mut s = Scenario::with_providers(2);
+    s.register_all(&["p1"], offer());
     let job = post(&mut s, job_spec());
     assert_eq!(s.assigned("p1").len(), 1);
-    register(&mut s, &["p2"], offer().ask(2));
+    s.register_all(&["p2"], offer().ask(2));
     // p1 never commits; after the commit window its replica expires and p2 gets the task.
     let window = s.params.market.commit_window_blocks;
     s.blocks(window);
@@ -178,7 +161,7 @@ fn a_silent_provider_loses_reputation_and_its_task_is_reassigned() {
 
 #[test]
 fn a_deadline_with_no_capacity_refunds_everything_and_says_why() {
-    let mut s = market(0);
+    let mut s = Scenario::with_providers(0);
     let alice_before = s.balance("alice");
     let job = post(&mut s, job_spec().tasks(3).deadline_in(5));
     let why = s.why(&job);
@@ -199,7 +182,7 @@ fn a_deadline_with_no_capacity_refunds_everything_and_says_why() {
 
 #[test]
 fn cancelling_a_waiting_job_refunds_its_escrow() {
-    let mut s = market(1);
+    let mut s = Scenario::with_providers(1);
     let alice_before = s.balance("alice");
     let job = post(&mut s, job_spec().tasks(4));
     s.tx("alice")
@@ -230,7 +213,7 @@ fn escrow_beyond_the_balance_is_refused_with_its_reason() {
 
 #[test]
 fn invalid_offers_and_jobs_are_refused_by_name() {
-    let mut s = market(1);
+    let mut s = Scenario::with_providers(1);
     s.tx("p1")
         .act(offer().register(BOND - 1))
         .expect_failed(TxRejection::BondTooLow);
@@ -249,8 +232,8 @@ fn invalid_offers_and_jobs_are_refused_by_name() {
 
 #[test]
 fn a_bid_below_the_index_waits_and_runs_when_the_index_falls() {
-    let mut s = market(1);
-    register(&mut s, &["p1"], offer().ask(1));
+    let mut s = Scenario::with_providers(1);
+    s.register_all(&["p1"], offer().ask(1));
     // A well-paying job keeps the only slot busy, so utilization is 100 % and the index climbs.
     let busy = post(&mut s, job_spec().bid(1_000).deadline_in(200));
     s.blocks(15);
@@ -279,12 +262,8 @@ fn a_bid_below_the_index_waits_and_runs_when_the_index_falls() {
 
 #[test]
 fn why_names_memory_labels_busy_and_too_few_providers() {
-    let mut s = market(2);
-    register(
-        &mut s,
-        &["p1", "p2"],
-        offer().memory_mb(256).label("region", "eu"),
-    );
+    let mut s = Scenario::with_providers(2);
+    s.register_all(&["p1", "p2"], offer().memory_mb(256).label("region", "eu"));
     let big = post(&mut s, job_spec().memory_mb(512));
     let why = &s.why(&big)[0];
     assert_eq!(why.reason, WaitReason::NoProviderWithEnoughMemory);
@@ -319,8 +298,8 @@ fn why_names_memory_labels_busy_and_too_few_providers() {
 
 #[test]
 fn commits_and_reveals_are_checked() {
-    let mut s = market(2);
-    register(&mut s, &["p1"], offer());
+    let mut s = Scenario::with_providers(2);
+    s.register_all(&["p1"], offer());
     let job = post(&mut s, job_spec());
     let t = TaskRef { job, index: 0 };
     let mut book = Commitments::default();
@@ -357,8 +336,8 @@ fn commits_and_reveals_are_checked() {
 
 #[test]
 fn a_provider_exits_only_when_idle_and_gets_its_bond_back_after_unbonding() {
-    let mut s = market(1);
-    register(&mut s, &["p1"], offer());
+    let mut s = Scenario::with_providers(1);
+    s.register_all(&["p1"], offer());
     let _job = post(&mut s, job_spec());
     s.tx("p1")
         .act(yun_types::Action::ExitProvider)

@@ -5,26 +5,9 @@
 use yun_state::market::why::WaitReason;
 use yun_state::market::{JobStatus, ReplicaState};
 use yun_state::scenario::Scenario;
-use yun_state::scenario_market::{Commitments, JobDraft, Offer, job_spec, offer, verdict};
+use yun_state::scenario_market::{Commitments, JobDraft, job_spec, offer, verdict};
 use yun_types::market::{JobId, TaskRef};
 use yun_types::{Action, TxRejection};
-
-const BOND: u128 = 1_000_000;
-
-fn market(n: usize) -> Scenario {
-    let mut s = Scenario::new();
-    s.fund("alice", 1_000_000_000_000);
-    for i in 1..=n {
-        s.fund(&format!("p{i}"), 10 * BOND);
-    }
-    s
-}
-
-fn register(s: &mut Scenario, names: &[&str], o: Offer) {
-    for name in names {
-        s.tx(name).act(o.clone().register(BOND)).expect_ok();
-    }
-}
 
 fn post(s: &mut Scenario, draft: JobDraft) -> JobId {
     s.post(&draft, "alice").expect_ok().tx_id
@@ -32,8 +15,8 @@ fn post(s: &mut Scenario, draft: JobDraft) -> JobId {
 
 #[test]
 fn a_job_requiring_a_label_the_chain_does_not_govern_is_refused() {
-    let mut s = market(1);
-    register(&mut s, &["p1"], offer().label("owner", "alice-sybil"));
+    let mut s = Scenario::with_providers(1);
+    s.register_all(&["p1"], offer().label("owner", "alice-sybil"));
     s.post(&job_spec().label("owner", "alice-sybil"), "alice")
         .expect_rejected(TxRejection::LabelNotGoverned);
     // Refused before it reaches a block (the stateless check: it needs only the parameters).
@@ -44,8 +27,8 @@ fn a_job_requiring_a_label_the_chain_does_not_govern_is_refused() {
 
 #[test]
 fn a_task_waits_whole_when_its_policy_needs_more_independent_providers_than_exist() {
-    let mut s = market(3);
-    register(&mut s, &["p1", "p2"], offer().slots(4));
+    let mut s = Scenario::with_providers(3);
+    s.register_all(&["p1", "p2"], offer().slots(4));
     let job = post(&mut s, job_spec().replicate(3, 2));
     s.empty_block();
     assert_eq!(s.task(&job, 0).live_replicas(), 0, "never run on fewer");
@@ -57,7 +40,7 @@ fn a_task_waits_whole_when_its_policy_needs_more_independent_providers_than_exis
         }
     );
     // A third provider arrives: all three replicas are drawn at once, on distinct providers.
-    register(&mut s, &["p3"], offer().slots(4));
+    s.register_all(&["p3"], offer().slots(4));
     let task = s.task(&job, 0);
     assert_eq!(task.live_replicas(), 3);
     let mut who: Vec<_> = task.replicas.iter().map(|r| r.provider).collect();
@@ -68,8 +51,8 @@ fn a_task_waits_whole_when_its_policy_needs_more_independent_providers_than_exis
 
 #[test]
 fn revealed_verdicts_stay_out_of_the_task_record_until_the_round_closes() {
-    let mut s = market(3);
-    register(&mut s, &["p1", "p2", "p3"], offer().ask(2_500));
+    let mut s = Scenario::with_providers(3);
+    s.register_all(&["p1", "p2", "p3"], offer().ask(2_500));
     let job = post(&mut s, job_spec().replicate(3, 2).bid(10_000));
     let t = TaskRef { job, index: 0 };
     let mut book = Commitments::default();
@@ -110,8 +93,8 @@ fn revealed_verdicts_stay_out_of_the_task_record_until_the_round_closes() {
 
 #[test]
 fn every_payment_burns_the_protocol_fee_and_cheap_results_build_no_trust() {
-    let mut s = market(2);
-    register(&mut s, &["p1", "p2"], offer().ask(5));
+    let mut s = Scenario::with_providers(2);
+    s.register_all(&["p1", "p2"], offer().ask(5));
     // Pay 400,000 × 5 / 1e6 = 2 per replica: below trust_payment_min.
     let cheap = post(&mut s, job_spec().replicate(2, 2).bid(10));
     let mut book = Commitments::default();
@@ -142,8 +125,8 @@ fn every_payment_burns_the_protocol_fee_and_cheap_results_build_no_trust() {
 
 #[test]
 fn slots_may_change_only_once_per_interval() {
-    let mut s = market(1);
-    register(&mut s, &["p1"], offer().slots(2));
+    let mut s = Scenario::with_providers(1);
+    s.register_all(&["p1"], offer().slots(2));
     s.tx("p1")
         .act(Action::UpdateProvider {
             spec: offer().slots(8).0,
@@ -166,8 +149,8 @@ fn slots_may_change_only_once_per_interval() {
 
 #[test]
 fn a_paused_provider_may_resume_only_once_per_interval() {
-    let mut s = market(1);
-    register(&mut s, &["p1"], offer().slots(2));
+    let mut s = Scenario::with_providers(1);
+    s.register_all(&["p1"], offer().slots(2));
     s.blocks(s.params.market.slots_change_interval_blocks);
     // Pausing is always allowed; resuming at once would flip capacity in and out of the
     // price index every block.
@@ -191,10 +174,10 @@ fn a_paused_provider_may_resume_only_once_per_interval() {
 
 #[test]
 fn idle_declared_slots_do_not_hold_the_price_index_down() {
-    let mut s = market(2);
-    register(&mut s, &["p1"], offer().slots(2).ask(1));
+    let mut s = Scenario::with_providers(2);
+    s.register_all(&["p1"], offer().slots(2).ask(1));
     // p2 declares a thousand slots but asks more than any job here bids: never busy.
-    register(&mut s, &["p2"], offer().slots(1_000).ask(1_000_000));
+    s.register_all(&["p2"], offer().slots(1_000).ask(1_000_000));
     let mut book = Commitments::default();
     let first = post(&mut s, job_spec().tasks(2).bid(1_000));
     s.empty_block();

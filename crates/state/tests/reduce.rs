@@ -10,28 +10,12 @@ use yun_state::market::{
     FailReason, JobStatus, ReduceInput, ReplicaState, TaskPhase, escrow_for, replica_cap,
 };
 use yun_state::scenario::{Scenario, addr};
-use yun_state::scenario_market::{Commitments, JobDraft, Offer, job_spec, offer, verdict};
+use yun_state::scenario_market::{Commitments, JobDraft, job_spec, offer, verdict};
 use yun_types::market::{CannotRun, JobId, TaskRef, Verdict};
 use yun_types::{Action, Amount};
 
-const BOND: u128 = 1_000_000;
 const MAP_FUEL: u64 = 400_000;
 const REDUCE_FUEL: u64 = 300_000;
-
-fn market(n: usize) -> Scenario {
-    let mut s = Scenario::new();
-    s.fund("alice", 1_000_000_000_000);
-    for i in 1..=n {
-        s.fund(&format!("p{i}"), 10 * BOND);
-    }
-    s
-}
-
-fn register(s: &mut Scenario, names: &[&str], o: Offer) {
-    for name in names {
-        s.tx(name).act(o.clone().register(BOND)).expect_ok();
-    }
-}
 
 /// Two map tasks and a reduce at k = 3, quorum 2, bid 10,000 on providers asking 2,500.
 fn mapreduce() -> JobDraft {
@@ -78,8 +62,8 @@ fn name_of(a: &yun_types::Address) -> String {
 
 #[test]
 fn the_reduce_runs_on_the_network_after_every_map_and_outvotes_a_lying_reducer() {
-    let mut s = market(3);
-    register(&mut s, &["p1", "p2", "p3"], offer().slots(4).ask(2_500));
+    let mut s = Scenario::with_providers(3);
+    s.register_all(&["p1", "p2", "p3"], offer().slots(4).ask(2_500));
     let draft = mapreduce();
     let before = s.balance("alice");
     let post = s.post(&draft, "alice").expect_ok();
@@ -179,7 +163,7 @@ fn the_reduce_runs_on_the_network_after_every_map_and_outvotes_a_lying_reducer()
 
 #[test]
 fn a_job_with_no_accepted_map_output_gets_no_reduce_and_is_refunded_in_full() {
-    let mut s = market(1);
+    let mut s = Scenario::with_providers(1);
     // Nobody registers: the map task fails at the deadline.
     let draft = mapreduce().deadline_in(3);
     let job = s.post(&draft, "alice").expect_ok().tx_id;
@@ -194,8 +178,8 @@ fn a_job_with_no_accepted_map_output_gets_no_reduce_and_is_refunded_in_full() {
 
 #[test]
 fn map_tasks_that_could_not_run_give_the_reduce_nothing_to_run_over() {
-    let mut s = market(3);
-    register(&mut s, &["p1", "p2", "p3"], offer().slots(4).ask(2_500));
+    let mut s = Scenario::with_providers(3);
+    s.register_all(&["p1", "p2", "p3"], offer().slots(4).ask(2_500));
     let job = s.post(&mapreduce(), "alice").expect_ok().tx_id;
     let mut book = Commitments::default();
     let missing = Verdict::cannot_run(CannotRun::DataMissing, 1);
@@ -210,8 +194,8 @@ fn map_tasks_that_could_not_run_give_the_reduce_nothing_to_run_over() {
 fn reducers_that_cannot_fetch_the_outputs_say_so_and_are_paid_for_checking() {
     // Every map provider stopped serving: the reducers agree the data is missing. That is a
     // verdict, verified and paid like any other (cannot_run_fuel), never silence or a slash.
-    let mut s = market(3);
-    register(&mut s, &["p1", "p2", "p3"], offer().slots(4).ask(2_500));
+    let mut s = Scenario::with_providers(3);
+    s.register_all(&["p1", "p2", "p3"], offer().slots(4).ask(2_500));
     let job = s.post(&mapreduce(), "alice").expect_ok().tx_id;
     let mut book = Commitments::default();
     s.work_round(&["p1", "p2", "p3"], &mut book, |_, t| map_output(t));
@@ -238,17 +222,15 @@ fn reducers_that_cannot_fetch_the_outputs_say_so_and_are_paid_for_checking() {
     }
 }
 
-#[test]
-fn a_reduce_the_deadline_overtakes_fails_and_the_rest_of_the_escrow_goes_back() {
-    let mut s = market(1);
-    register(&mut s, &["p1"], offer().slots(4).ask(2_500));
-    let draft = job_spec().bid(10_000).reduce().deadline_in(10);
-    let job = s.post(&draft, "alice").expect_ok().tx_id;
+/// One provider p1 (ask 2,500) runs the single map task of `draft` honestly and pauses in the
+/// block its map is verified, so the reduce task that block adds finds no provider.
+fn map_verified_as_its_lone_provider_pauses(draft: &JobDraft) -> (Scenario, JobId) {
+    let mut s = Scenario::with_providers(1);
+    s.register_all(&["p1"], offer().slots(4).ask(2_500));
+    let job = s.post(draft, "alice").expect_ok().tx_id;
     let mut book = Commitments::default();
     let commit = s.sign_commits("p1", &mut book, map_output).unwrap();
     s.block(&[commit]).unwrap();
-    // The provider pauses in the block its map is verified: the reduce task is added but no
-    // provider may take it, and `why` says so.
     let reveal = s.sign_reveals("p1", &book).unwrap();
     let next = s.nonce("p1") + 1;
     let pause = s
@@ -256,6 +238,14 @@ fn a_reduce_the_deadline_overtakes_fails_and_the_rest_of_the_escrow_goes_back() 
         .nonce(next)
         .sign(Action::PauseProvider { paused: true });
     s.block(&[reveal, pause]).unwrap();
+    (s, job)
+}
+
+#[test]
+fn a_reduce_the_deadline_overtakes_fails_and_the_rest_of_the_escrow_goes_back() {
+    let draft = job_spec().bid(10_000).reduce().deadline_in(10);
+    let (mut s, job) = map_verified_as_its_lone_provider_pauses(&draft);
+    // The reduce task is added but no provider may take it, and `why` says so.
     let reduce = s.task(&job, 1);
     assert_eq!(reduce.phase, TaskPhase::Open);
     assert_eq!(reduce.live_replicas(), 0);
@@ -282,20 +272,8 @@ fn a_reduce_the_deadline_overtakes_fails_and_the_rest_of_the_escrow_goes_back() 
 
 #[test]
 fn a_job_cancelled_while_its_reduce_waits_fails_the_reduce_and_refunds_the_rest() {
-    let mut s = market(1);
-    register(&mut s, &["p1"], offer().slots(4).ask(2_500));
     let draft = job_spec().bid(10_000).reduce();
-    let job = s.post(&draft, "alice").expect_ok().tx_id;
-    let mut book = Commitments::default();
-    let commit = s.sign_commits("p1", &mut book, map_output).unwrap();
-    s.block(&[commit]).unwrap();
-    let reveal = s.sign_reveals("p1", &book).unwrap();
-    let next = s.nonce("p1") + 1;
-    let pause = s
-        .tx("p1")
-        .nonce(next)
-        .sign(Action::PauseProvider { paused: true });
-    s.block(&[reveal, pause]).unwrap();
+    let (mut s, job) = map_verified_as_its_lone_provider_pauses(&draft);
     assert_eq!(s.task(&job, 1).phase, TaskPhase::Open, "the reduce waits");
     s.tx("alice").act(Action::CancelJob { job }).expect_ok();
     assert_eq!(

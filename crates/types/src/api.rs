@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use crate::api_lists::{JobSummaryView, JobsResponse, QueuedTaskView, QueuedTasksResponse};
-pub use crate::api_network::{NodeRole, PeerView};
+pub use crate::api_network::{DataSourcesResponse, NodeRole, PEER_API_URLS_MAX, PeerView};
 pub use crate::api_staking::{
     ActiveMemberView, DelegationView, DelegationsResponse, UnbondingView, ValidatorStatusView,
     ValidatorView, ValidatorsResponse,
@@ -32,6 +32,13 @@ pub enum ApiErrorKind {
     BlobHashMismatch = 107,
     BadRange = 108,
     StoreFull = 109,
+    UploadTicketMissing = 110,
+    UploadTicketInvalid = 111,
+    UploadTicketMismatch = 112,
+    UploadTicketExpired = 113,
+    UploaderUnfunded = 114,
+    UploadQuotaExceeded = 115,
+    DiskFull = 116,
 }
 
 impl ApiErrorKind {
@@ -44,7 +51,12 @@ impl ApiErrorKind {
             Self::Unavailable => 503,
             Self::BlobHashMismatch => 422,
             Self::BadRange => 416,
-            Self::StoreFull => 507,
+            Self::StoreFull | Self::DiskFull => 507,
+            Self::UploadTicketMissing | Self::UploadTicketExpired => 401,
+            Self::UploadTicketInvalid => 400,
+            Self::UploadTicketMismatch => 422,
+            Self::UploaderUnfunded => 403,
+            Self::UploadQuotaExceeded => 429,
         }
     }
 
@@ -83,6 +95,34 @@ impl ApiErrorKind {
             Self::StoreFull => (
                 "StoreFull",
                 "upload to another node or retry after unused blobs are collected",
+            ),
+            Self::UploadTicketMissing => (
+                "UploadTicketMissing",
+                "sign an upload ticket with your account key and send it in the `yun-upload-ticket` header (the yun CLI does this for you)",
+            ),
+            Self::UploadTicketInvalid => (
+                "UploadTicketInvalid",
+                "sign a new ticket for this chain (chain id from /v1/status) with an expiry height at most the limit ahead, and send it as hex",
+            ),
+            Self::UploadTicketMismatch => (
+                "UploadTicketMismatch",
+                "a ticket names one root and size: sign a ticket for exactly the bytes you upload",
+            ),
+            Self::UploadTicketExpired => (
+                "UploadTicketExpired",
+                "sign a new ticket whose expiry height is above the node's height (/v1/status)",
+            ),
+            Self::UploaderUnfunded => (
+                "UploaderUnfunded",
+                "fund the account first (a transfer to it); nodes store blobs only for accounts with a balance or a bond",
+            ),
+            Self::UploadQuotaExceeded => (
+                "UploadQuotaExceeded",
+                "wait until the account's daily upload window renews, or upload to another node",
+            ),
+            Self::DiskFull => (
+                "DiskFull",
+                "the node keeps its last free disk space for the chain: upload to another node, or its operator frees space",
             ),
         };
         RejectionBody {
@@ -451,6 +491,10 @@ pub struct AssignmentView {
     /// sandbox is of that class (else a host fault, never a verdict).
     #[serde(default)]
     pub engine_class: Option<Hash32>,
+    /// Where the job says its program and inputs can be fetched besides the nodes (the
+    /// requester's upload node, first): API base URLs, at most `DATA_SOURCES_MAX`.
+    #[serde(default)]
+    pub data_sources: Vec<crate::market::Text>,
 }
 
 /// `GET /v1/providers/{address}/assignments`.

@@ -1,4 +1,5 @@
-//! JSON shapes of what a node tells about its place in the network: its role and its peers.
+//! JSON shapes of what a node tells about its place in the network: its role, its peers and
+//! the other nodes' APIs that serve blobs.
 
 use crate::Address;
 use serde::{Deserialize, Serialize};
@@ -30,4 +31,15 @@ pub struct PeerView {
     pub connected_since_ms: Option<u64>,
     /// Until when the peer is blocked for sending invalid messages, if it is.
     pub blocked_until_ms: Option<u64>,
+}
+
+/// Most peer API URLs a node is configured with and lists in `GET /v1/network/sources`.
+pub const PEER_API_URLS_MAX: usize = 16;
+
+/// `GET /v1/network/sources`: other nodes' API base URLs that serve `GET /v1/blobs/{root}`,
+/// in the order this node's operator listed them (a provider tries them after this node).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DataSourcesResponse {
+    /// At most [`PEER_API_URLS_MAX`], each at most `URL_BYTES_MAX` bytes.
+    pub peer_api_urls: Vec<String>,
 }

@@ -22,6 +22,7 @@ pub mod rejection;
 pub mod seed;
 pub mod storage;
 pub mod tx;
+pub mod upload;
 
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
