@@ -45,6 +45,8 @@ pub mod scenario;
 pub mod scenario_market;
 #[cfg(feature = "scenario")]
 pub mod scenario_staking;
+#[cfg(feature = "scenario")]
+pub mod scenario_storage;
 
 pub use account::Account;
 pub use conservation::{Holdings, SupplyError, check_supply};

@@ -157,7 +157,7 @@ fn clear(sellers: &[Seller], buyers: &mut [Buyer], index: Amount) -> Option<Amou
 /// Fills the deals that bid at least the clearing price, in bid order, at most
 /// `deals_matched_per_block_max` of them: each deal gets every replica it is missing in one
 /// block or none, drawn at random by weight among the offers that ask at most its bid, have
-/// room for it, are not its owner and hold no live replica of it. A replica is paid the
+/// room for it, are not its owner and hold no replica of it (nor held one that failed). A replica is paid the
 /// clearing price, or its provider's ask if higher (never above the bid). Returns the
 /// replicas matched.
 fn assign<R: StateReader + ?Sized>(
@@ -247,11 +247,14 @@ fn draw_sellers(
     env: &BlockEnv,
     b: &Buyer,
 ) -> Option<Vec<usize>> {
-    let live: Vec<Address> = b
+    // Providers that hold a replica of the deal now, or held one that failed (released
+    // without ever proving, or replaced after misses): drawing them again would not add a
+    // copy the deal can count on.
+    let barred: Vec<Address> = b
         .deal
         .replicas
         .iter()
-        .filter(|r| r.state.is_live())
+        .filter(|r| r.state != StorageReplicaState::Ended)
         .map(|r| r.provider)
         .collect();
     let members: Vec<usize> = (0..sellers.len())
@@ -260,7 +263,7 @@ fn draw_sellers(
             s.offer.ask_per_mib_epoch <= b.deal.spec.bid_per_mib_epoch
                 && s.offer.free_bytes() >= b.deal.spec.size_bytes
                 && s.address != b.deal.owner
-                && !live.contains(&s.address)
+                && !barred.contains(&s.address)
         })
         .collect();
     if members.len() < b.units {
