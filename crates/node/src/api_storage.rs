@@ -413,3 +413,171 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/v1/storage/offers", get(get_offers))
         .route("/v1/jobs/{id}/keys/{provider}", get(get_job_key))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{BlockTiming, NodeState};
+    use std::sync::Arc;
+    use yun_state::BlockDraft;
+    use yun_state::scenario::{SCENARIO_CHAIN_ID, addr, genesis_with, key_of, seed_signer_of};
+    use yun_state::scenario_market::offer;
+    use yun_state::scenario_storage::{deal_of, file_of, offer_storage};
+    use yun_store::Store;
+    use yun_types::{Action, Amount, SignedTx, Tx};
+
+    fn answer<T>(f: impl std::future::Future<Output = Result<Json<T>, ApiError>>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+            .expect("the handler answers")
+            .0
+    }
+
+    fn api(node: &Arc<NodeState>) -> State<ApiState> {
+        State(ApiState {
+            node: node.clone(),
+            metrics_text: Arc::new(String::new),
+            peers: Arc::new(Vec::new),
+        })
+    }
+
+    fn signed(node: &NodeState, who: &str, action: Action) -> SignedTx {
+        let nonce = yun_state::Overlay::new(&node.store.snapshot().expect("snapshot"))
+            .account(&addr(who))
+            .nonce;
+        Tx {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            nonce,
+            fee: Amount::new(10),
+            expires_at_height: 1_000,
+            action,
+        }
+        .sign(&key_of(who))
+    }
+
+    fn commit(node: &NodeState, txs: Vec<SignedTx>) {
+        let head = node.store.head().expect("head");
+        let draft = BlockDraft {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            height: head.height + 1,
+            timestamp_ms: head.timestamp_ms + 1_000,
+            proposer: addr("validator"),
+        };
+        let p = node
+            .store
+            .build(&draft, &seed_signer_of("validator"), txs)
+            .expect("block builds");
+        assert!(p.left_out.is_empty(), "{:?}", p.left_out);
+        node.store
+            .commit_block(&p.block, &p.executed)
+            .expect("commit");
+    }
+
+    /// A node whose chain has two storage providers and alice's deal of `data` on both, its
+    /// first challenge open.
+    fn node_with_deal(data: &[u8]) -> (Arc<NodeState>, DealId) {
+        let mut genesis =
+            genesis_with(&[("alice", 1_000_000), ("p1", 5_000_000), ("p2", 5_000_000)]);
+        genesis.params.storage.epoch_blocks = 10;
+        genesis.params.storage.proof_window_blocks = 5;
+        let node = NodeState::new(
+            Store::in_memory().expect("store"),
+            genesis,
+            addr("validator"),
+            BlockTiming::default(),
+            Default::default(),
+        )
+        .expect("node");
+        for p in ["p1", "p2"] {
+            commit(&node, vec![signed(&node, p, offer().register(1_000_000))]);
+            commit(&node, vec![signed(&node, p, offer_storage(1 << 20, 2))]);
+        }
+        let post = signed(
+            &node,
+            "alice",
+            deal_of(data).replicas(2).epochs(3).bid(4).post(),
+        );
+        let id = post.id();
+        commit(&node, vec![post]);
+        commit(&node, vec![]);
+        (Arc::new(node), id)
+    }
+
+    #[test]
+    fn a_deal_its_replicas_their_challenges_and_the_offers_are_served() {
+        let data = file_of(9 * 1024, 1);
+        let (node, id) = node_with_deal(&data);
+        let deal = answer(get_deal(api(&node), Path(id.to_string())));
+        assert_eq!(deal.status, DealStatus::Active);
+        assert_eq!(deal.replicas.len(), 2);
+        for r in &deal.replicas {
+            assert_eq!(r.endpoint.0, "http://127.0.0.1:9000");
+            let c = r.challenge.as_ref().expect("epoch 0 is open");
+            assert_eq!((c.epoch, c.proven), (0, false));
+            assert!(c.chunk_index < 9);
+            assert_eq!(Some(c.window_end_height), deal.window_end_height);
+        }
+        fn q<T: serde::de::DeserializeOwned>(s: &str) -> Result<Query<T>, QueryRejection> {
+            Query::try_from_uri(&format!("http://x/?{s}").parse().unwrap())
+        }
+        let mine = answer(get_challenges(
+            api(&node),
+            q(&format!("provider={}", addr("p1"))),
+        ));
+        assert_eq!(mine.replicas.len(), 1);
+        let held = &mine.replicas[0];
+        assert_eq!((held.deal, held.size_bytes), (id, data.len() as u64));
+        assert_eq!(held.holders.len(), 1, "the other holder, to copy from");
+        assert_eq!(held.holders[0].provider, addr("p2"));
+        assert!(held.challenge.is_some());
+        let all = answer(get_deals(api(&node), q("limit=10")));
+        assert_eq!(all.deals.len(), 1);
+        let alices = answer(get_deals(
+            api(&node),
+            q(&format!("owner={}", addr("alice"))),
+        ));
+        assert_eq!(alices.deals[0].id, id);
+        let nobodys = answer(get_deals(api(&node), q(&format!("owner={}", addr("p1")))));
+        assert!(nobodys.deals.is_empty());
+        let offers = answer(get_offers(api(&node), q("")));
+        assert_eq!(offers.offers.len(), 2);
+        assert!(
+            offers
+                .offers
+                .iter()
+                .all(|o| o.eligible && o.offer.replicas_held == 1)
+        );
+        assert_eq!(offers.market.used_bytes_total, 2 * data.len() as u64);
+    }
+
+    #[test]
+    fn unknown_deals_and_unshared_keys_are_not_found_and_bad_cursors_are_refused() {
+        let (node, _) = node_with_deal(&file_of(2048, 2));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let missing = rt.block_on(get_deal(api(&node), Path(Hash32([3; 32]).to_string())));
+        assert!(missing.is_err());
+        let key = rt.block_on(get_job_key(
+            api(&node),
+            Path((Hash32([4; 32]).to_string(), addr("p1").to_string())),
+        ));
+        assert!(key.is_err());
+        assert!(parse_held("nope").is_err());
+        let doc = serde_json::to_value(crate::api::openapi_doc()).unwrap();
+        for path in [
+            "/v1/storage/deals",
+            "/v1/storage/deals/{id}",
+            "/v1/storage/challenges",
+            "/v1/storage/offers",
+            "/v1/jobs/{id}/keys/{provider}",
+        ] {
+            assert!(
+                doc["paths"][path].is_object(),
+                "{path} missing from OpenAPI"
+            );
+        }
+    }
+}
