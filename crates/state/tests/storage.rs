@@ -502,7 +502,8 @@ fn job_keys_are_shared_only_by_the_requester_with_assigned_providers() {
 #[test]
 fn a_genesis_with_unusable_storage_params_is_refused() {
     use yun_state::GenesisError;
-    let cases: [(&str, fn(&mut yun_types::StorageParams)); 6] = [
+    type Change = fn(&mut yun_types::StorageParams);
+    let cases: [(&str, Change); 6] = [
         ("epoch_blocks", |p| p.epoch_blocks = 0),
         ("proof_window_blocks", |p| p.proof_window_blocks = 0),
         ("proof_window_blocks", |p| {

@@ -50,7 +50,7 @@ fn proving_block(s: &mut Scenario, files: &[(DealId, Vec<u8>)], coin: &mut u64) 
         *coin = coin
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        if FLAKY.contains(p) && (*coin >> 33) % 3 == 0 {
+        if FLAKY.contains(p) && (*coin >> 33).is_multiple_of(3) {
             continue;
         }
         let mut proofs = Vec::new();

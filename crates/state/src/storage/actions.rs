@@ -171,14 +171,14 @@ pub fn prove_storage<R: StateReader + ?Sized>(
     let mut deals: BTreeMap<DealId, Deal> = BTreeMap::new();
     let mut payments: Vec<Amount> = Vec::with_capacity(proofs.len());
     for p in proofs {
-        if !deals.contains_key(&p.deal) {
-            let d = state.deal(&p.deal).ok_or(TxRejection::UnknownDeal)?;
-            deals.insert(p.deal, d);
-        }
-        let deal = deals.get_mut(&p.deal).expect("inserted above");
+        let deal = match deals.entry(p.deal) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(state.deal(&p.deal).ok_or(TxRejection::UnknownDeal)?)
+            }
+        };
         payments.push(check_and_record_proof(deal, env, sender, p)?);
     }
-    let mut earned = Amount::ZERO;
     for (id, deal) in &mut deals {
         let paid_now = deal
             .paid
@@ -190,9 +190,7 @@ pub fn prove_storage<R: StateReader + ?Sized>(
             .expect("invariant: a deal's escrow covers every replica-epoch at its bid");
         state.set_deal(id, deal);
     }
-    for pay in payments {
-        earned = earned.checked_add(pay).expect("within the supply");
-    }
+    let earned = Amount::checked_sum(payments).expect("within the supply");
     bank::credit(state, sender, earned);
     let mut offer = state.storage_offer(sender).unwrap_or_default();
     offer.earned = offer.earned.checked_add(earned).expect("within the supply");

@@ -55,7 +55,7 @@ fn turn<R: StateReader + ?Sized>(
         .expect("invariant: only a started deal has events");
     let epoch_blocks = params.storage.epoch_blocks;
     let since = h.saturating_sub(start);
-    if h >= start && since % epoch_blocks == 0 {
+    if h >= start && since.is_multiple_of(epoch_blocks) {
         deal.epoch = Some(since / epoch_blocks);
         deal.challenge_seed = env.seed;
         deal.window_end_height = env.height_after(params.storage.proof_window_blocks);
