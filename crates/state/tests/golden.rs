@@ -179,7 +179,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "950ca9fa163c2116695402fa2cbaaa567875fde469831acbe50e9cc1939c7a7e"
+        "534b264ef71cb6c273b7316d5b87cababbab9a32d6c8d22376b1f50eb5c04db6"
     );
 }
 
