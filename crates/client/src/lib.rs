@@ -4,6 +4,7 @@ mod bao;
 mod events;
 mod outputs;
 mod parallel;
+pub mod seal;
 pub use bao::{
     DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, SourceFailure,
     download_verified, fetch_range_verified,
