@@ -96,6 +96,7 @@ pub fn jobs(args: JobsArgs) -> anyhow::Result<()> {
             &providers,
             0,
             args.slots,
+            None,
         )
         .await?;
         let report = measure(&args, &node.api_url(), &dir).await;

@@ -95,6 +95,7 @@ impl Net {
             wall_time_max: Duration::from_secs(120),
             fault,
             run_delay,
+            storage: None,
         };
         yun_provider::start(cfg).await.unwrap()
     }
