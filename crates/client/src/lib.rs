@@ -5,6 +5,7 @@ mod events;
 mod outputs;
 mod parallel;
 pub mod seal;
+mod storage;
 pub use bao::{
     DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, SourceFailure,
     download_verified, fetch_range_verified,
@@ -407,6 +408,34 @@ impl Client {
             .map_err(file_err)?;
         let file = tokio::fs::File::open(path).await.map_err(file_err)?;
         let hash = self.post_blob(file.into(), hash, blob_bytes).await?;
+        Ok((hash, blob_bytes))
+    }
+
+    /// [`Self::put_blob_file`], calling `progress` with the bytes of each piece as it is sent
+    /// (a progress bar).
+    pub async fn put_blob_file_progress(
+        &self,
+        path: &Path,
+        progress: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Result<(Hash32, u64), ClientError> {
+        use futures::StreamExt;
+        let file_err = |source| ClientError::File {
+            path: path.to_path_buf(),
+            source,
+        };
+        let owned = path.to_path_buf();
+        let (hash, blob_bytes) = tokio::task::spawn_blocking(move || hash_file(&owned))
+            .await
+            .map_err(|e| file_err(std::io::Error::other(e)))?
+            .map_err(file_err)?;
+        let file = tokio::fs::File::open(path).await.map_err(file_err)?;
+        let stream = tokio_util::io::ReaderStream::new(file).inspect(move |piece| {
+            if let Ok(bytes) = piece {
+                progress(bytes.len() as u64);
+            }
+        });
+        let body = reqwest::Body::wrap_stream(stream);
+        let hash = self.post_blob(body, hash, blob_bytes).await?;
         Ok((hash, blob_bytes))
     }
 

@@ -1,25 +1,84 @@
 //! The storage routes of the node API as the agent reads them: its replicas with their open
 //! challenges and where their data is, and what it has announced.
 
-use crate::storage::{Duty, StorageOffer};
+use crate::storage::{Challenge, Duty, StorageOffer};
 use yun_client::Client;
 use yun_types::Address;
+use yun_types::api::ApiErrorKind;
+use yun_types::api_storage::{HeldReplicaView, StorageReplicaState};
 use yun_types::storage::EncryptionKey;
+
+/// Pages of held replicas read in one pass at most (the node bounds a provider's replicas).
+const PAGES_MAX: usize = 64;
 
 /// The replicas `me` holds, with the challenge open for each and the sources of its bytes
 /// (`own_endpoint` left out).
 pub(crate) async fn duties(
-    _node: &Client,
-    _me: &Address,
-    _own_endpoint: &str,
+    node: &Client,
+    me: &Address,
+    own_endpoint: &str,
 ) -> anyhow::Result<Vec<Duty>> {
-    Ok(Vec::new())
+    let mut duties = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..PAGES_MAX {
+        let page = node.storage_challenges(me, after.as_deref()).await?;
+        duties.extend(
+            page.replicas
+                .into_iter()
+                .map(|r| duty_of(r, node.base_url(), own_endpoint)),
+        );
+        match page.next_after {
+            Some(a) => after = Some(a),
+            None => break,
+        }
+    }
+    Ok(duties)
 }
 
-/// The storage offer and encryption key the chain shows for `me`.
+/// Sources best first: the deal's source (the owner's upload node), the node this agent
+/// follows, holders that have proven their copy, then those still fetching.
+fn duty_of(r: HeldReplicaView, node_url: &str, own_endpoint: &str) -> Duty {
+    let holding = |s: StorageReplicaState| s == StorageReplicaState::Holding;
+    let mut sources: Vec<String> = Vec::new();
+    let candidates = std::iter::once(r.source_url.0.clone())
+        .chain(std::iter::once(node_url.to_string()))
+        .chain(r.holders.iter().filter(|h| holding(h.state)).map(|h| h.endpoint.0.clone()))
+        .chain(r.holders.iter().filter(|h| !holding(h.state)).map(|h| h.endpoint.0.clone()));
+    for url in candidates {
+        let url = url.trim_end_matches('/').to_string();
+        if !url.is_empty() && url != own_endpoint.trim_end_matches('/') && !sources.contains(&url)
+        {
+            sources.push(url);
+        }
+    }
+    Duty {
+        deal: r.deal,
+        replica: r.replica,
+        root: r.root,
+        size_bytes: r.size_bytes,
+        sources,
+        challenge: r.challenge.filter(|c| !c.proven).map(|c| Challenge {
+            epoch: c.epoch,
+            chunk_index: c.chunk_index,
+            window_end_height: c.window_end_height,
+        }),
+    }
+}
+
+/// The storage offer and encryption key the chain shows for `me` (none before registration).
 pub(crate) async fn announced(
-    _node: &Client,
-    _me: &Address,
+    node: &Client,
+    me: &Address,
 ) -> anyhow::Result<(Option<StorageOffer>, Option<EncryptionKey>)> {
-    Ok((None, None))
+    match node.provider(me).await {
+        Ok(view) => Ok(view.storage.map_or((None, None), |s| {
+            let offer = StorageOffer {
+                capacity_bytes: s.capacity_bytes,
+                ask_per_mib_epoch: s.ask_per_mib_epoch,
+            };
+            (Some(offer), s.encryption_key)
+        })),
+        Err(e) if e.code() == Some(ApiErrorKind::NotFound as u16) => Ok((None, None)),
+        Err(e) => Err(e.into()),
+    }
 }
