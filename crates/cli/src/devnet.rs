@@ -144,10 +144,14 @@ pub fn prepare_with_providers(
 
 /// The chain parameters of a devnet: the defaults, but the price index steps by 1/64 a block
 /// instead of 1/8. A devnet makes a block every 50 ms while providers commit and reveal, so
-/// 1/8 multiplied the index thirtyfold during one example job.
+/// 1/8 multiplied the index thirtyfold during one example job. Storage epochs are 10 blocks
+/// with a 5-block proof window, so a deal's whole life (proofs, misses, repair, the end) plays
+/// out in a minute or two.
 pub fn devnet_params() -> ChainParams {
     let mut p = ChainParams::default();
     p.market.price_step_divisor = 64;
+    p.storage.epoch_blocks = 10;
+    p.storage.proof_window_blocks = 5;
     p
 }
 

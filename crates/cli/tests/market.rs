@@ -107,7 +107,8 @@ fn provider_job_why_market_cancel() {
 
     let m = yun.json(&["market"]);
     assert_eq!(m["price_index"]["compute_per_mfuel"], "1", "{m}");
-    assert!(m["price_index"]["storage_per_mib_epoch"].is_null());
+    // No storage offer yet: the storage index is at its floor.
+    assert_eq!(m["price_index"]["storage_per_mib_epoch"], "1", "{m}");
     // The index counts the slots a provider has shown by committing replicas at once (at
     // least one each): dev1 declared two but has committed none yet.
     assert_eq!(m["slots_total"], 1, "{m}");

@@ -369,7 +369,7 @@ async fn metrics(State(s): State<ApiState>) -> String {
 #[openapi(
     info(
         title = "Yun node API",
-        description = "Decentralized compute cloud: chain, account and compute-market API"
+        description = "Decentralized compute cloud: chain, account, compute-market and storage API"
     ),
     paths(
         submit_tx,
@@ -396,6 +396,11 @@ async fn metrics(State(s): State<ApiState>) -> String {
         crate::api_staking::get_validators,
         crate::api_staking::get_validator,
         crate::api_staking::get_delegations,
+        crate::api_storage::get_deals,
+        crate::api_storage::get_deal,
+        crate::api_storage::get_challenges,
+        crate::api_storage::get_offers,
+        crate::api_storage::get_job_key,
         crate::api_events::events
     ),
     components(schemas(
@@ -436,6 +441,21 @@ async fn metrics(State(s): State<ApiState>) -> String {
         DelegationsResponse,
         DelegationView,
         UnbondingView,
+        yun_types::api_storage::DealsResponse,
+        yun_types::api_storage::DealSummaryView,
+        yun_types::api_storage::DealResponse,
+        yun_types::api_storage::StorageReplicaView,
+        yun_types::api_storage::ChallengeView,
+        yun_types::api_storage::ChallengesResponse,
+        yun_types::api_storage::HeldReplicaView,
+        yun_types::api_storage::HolderView,
+        yun_types::api_storage::StorageOffersResponse,
+        yun_types::api_storage::StorageOfferView,
+        yun_types::api_storage::JobKeyResponse,
+        yun_types::storage::StorageAction,
+        yun_types::storage::DealSpec,
+        yun_types::storage::StorageProof,
+        yun_types::storage::SealedKey,
         yun_types::events::HeadEvent
     ))
 )]
@@ -480,6 +500,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/events", get(crate::api_events::events))
         .merge(crate::api_market::routes())
         .merge(crate::api_staking::routes())
+        .merge(crate::api_storage::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
         .with_state(state)

@@ -1,4 +1,4 @@
-//! The compute market's read-only API: the market's numbers, providers and their assignments,
+//! The compute market's read-only API: the market's numbers (and the storage price index), providers and their assignments,
 //! jobs with their tasks, why a job waits, and a requester's usage. Every answer is read from
 //! one consistent state snapshot, off the async workers.
 
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use yun_state::market::why::explain_job;
 use yun_state::market::{TAG_ASSIGNED, TAG_PROVIDER, initial_price, task_ref_of_tail};
+use yun_state::storage::initial_storage_price;
 use yun_types::api::*;
 use yun_types::market::{JobId, TaskRef, TaskSpec};
 use yun_types::{Address, Hash32};
@@ -22,11 +23,12 @@ use yun_types::{Address, Hash32};
 pub const PROVIDERS_LIMIT_MAX: usize = 1_000;
 pub const PROVIDERS_LIMIT_DEFAULT: usize = 100;
 
-fn provider_view(address: Address, provider: Provider) -> ProviderView {
+fn provider_view(state: &View<'_>, address: Address, provider: Provider) -> ProviderView {
     ProviderView {
         address,
         free_slots: provider.free_slots(),
         provider,
+        storage: state.storage_offer(&address),
     }
 }
 
@@ -57,6 +59,11 @@ pub(crate) async fn get_market(
         } else {
             m.price_index_per_mfuel
         };
+        // Before the first storage offer the index is unset; matching starts from the floor.
+        let storage_index = match state.storage_market().price_index_per_mib_epoch {
+            i if i.is_zero() => initial_storage_price(&params),
+            i => i,
+        };
         let utilization_bps = if m.slots_total == 0 {
             0
         } else {
@@ -67,8 +74,8 @@ pub(crate) async fn get_market(
             height,
             price_index: PriceIndexView {
                 compute_per_mfuel: index,
-                storage_per_mib_epoch: None,
-                note: "storage is not priced yet: storage deals are not implemented".into(),
+                storage_per_mib_epoch: Some(storage_index),
+                note: String::new(),
             },
             slots_total: m.slots_total,
             slots_busy: m.slots_busy,
@@ -117,7 +124,10 @@ pub(crate) async fn get_providers(
         });
         Ok(Json(ProvidersResponse {
             height,
-            providers: page.into_iter().map(|(a, p)| provider_view(a, p)).collect(),
+            providers: page
+                .into_iter()
+                .map(|(a, p)| provider_view(state, a, p))
+                .collect(),
             next_after,
         }))
     })
@@ -150,7 +160,7 @@ pub(crate) async fn get_provider(
         let p = state
             .provider(&address)
             .ok_or_else(|| no_provider(&address))?;
-        Ok(Json(provider_view(address, p)))
+        Ok(Json(provider_view(state, address, p)))
     })
     .await
 }

@@ -235,7 +235,8 @@ impl App {
         }
     }
 
-    /// Whether the market has tasks queued or replicas at work after `parent` (the tip of
+    /// Whether the market has tasks queued or replicas at work, or a storage deal waits on a
+    /// later block (an epoch, a proof window, matching), after `parent` (the tip of
     /// `pending`, or the head). Read on the parent, not the finalized head: the block that
     /// posted a job may not be finalized yet, and pacing by the head would sleep through the
     /// whole idle interval (a day on a devnet) with work waiting.
@@ -243,7 +244,10 @@ impl App {
         fn busy(state: &dyn StateReader) -> bool {
             let o = yun_state::Overlay::new(state);
             let m = o.market();
-            m.queue_tasks > 0 || m.slots_busy > 0 || o.market_awaits_blocks()
+            m.queue_tasks > 0
+                || m.slots_busy > 0
+                || o.market_awaits_blocks()
+                || o.storage_awaits_blocks()
         }
         match self.state.store.read_on(parent, pending, busy) {
             Ok(b) => b,

@@ -7,6 +7,7 @@ pub mod api_events;
 pub mod api_lists;
 pub mod api_market;
 pub mod api_staking;
+pub mod api_storage;
 pub mod app;
 pub mod blob_gc;
 pub mod engine;

@@ -1,13 +1,16 @@
 //! The conservation check: every holding of the supply summed over a full state scan.
 //!
-//! It reads the records of every domain (accounts, the market, staking), so it sits above all
+//! It reads the records of every domain (accounts, the market, staking, storage), so it sits above all
 //! of them; the supply record it checks against is `supply::Supply`.
 
 use crate::account::Account;
-use crate::keys::{StateKey, TAG_DELEGATION, TAG_JOB, TAG_PROVIDER, TAG_UNBONDING, TAG_VALIDATOR};
+use crate::keys::{
+    StateKey, TAG_DEAL, TAG_DELEGATION, TAG_JOB, TAG_PROVIDER, TAG_UNBONDING, TAG_VALIDATOR,
+};
 use crate::market;
 use crate::record::decode;
 use crate::staking;
+use crate::storage;
 use crate::supply::Supply;
 use std::collections::BTreeMap;
 use yun_types::{Address, Amount, AmountError};
@@ -20,6 +23,8 @@ pub struct Holdings {
     pub provider_bonds: Amount,
     /// Job escrow (market).
     pub escrow: Amount,
+    /// Storage deal escrow.
+    pub storage_escrow: Amount,
     /// Validators' self bonds.
     pub self_bonds: Amount,
     pub delegations: Amount,
@@ -34,6 +39,7 @@ impl Holdings {
             self.balances,
             self.provider_bonds,
             self.escrow,
+            self.storage_escrow,
             self.self_bonds,
             self.delegations,
             self.unbonding,
@@ -84,6 +90,10 @@ pub fn check_supply<'a>(
                 .checked_add(decode::<market::Provider>(v).bond)?;
         } else if k.first() == Some(&TAG_JOB) {
             h.escrow = h.escrow.checked_add(decode::<market::Job>(v).escrow)?;
+        } else if k.first() == Some(&TAG_DEAL) {
+            h.storage_escrow = h
+                .storage_escrow
+                .checked_add(decode::<storage::Deal>(v).escrow)?;
         } else if k.first() == Some(&TAG_VALIDATOR) {
             let val = decode::<staking::Validator>(v);
             h.self_bonds = h.self_bonds.checked_add(val.self_bond)?;

@@ -4,7 +4,7 @@
 //! names every `Action` variant, so a new action does not compile until it has answered all
 //! three, and no action can reach a domain that does not handle it (a misrouted action used to
 //! meet an `unreachable!`, which would have panicked consensus). The domains (`bank`,
-//! `market`, `staking`) never dispatch among themselves.
+//! `market`, `staking`, `storage`) never dispatch among themselves.
 
 use crate::bank;
 use crate::env::BlockEnv;
@@ -12,6 +12,8 @@ use crate::market::{self, escrow_for};
 use crate::overlay::{Overlay, StateReader};
 use crate::randomness;
 use crate::staking;
+use crate::storage;
+use yun_types::storage::StorageAction;
 use yun_types::{Action, Address, Amount, ChainParams, Hash32, SignedTx, TxRejection};
 
 /// The rules of an action that need no state (the transaction's own are checked by
@@ -35,8 +37,7 @@ pub fn check_stateless(
         Action::CommitResults { commits } if commits.is_empty() => Err(TxRejection::Malformed),
         Action::RevealResults { reveals } if reveals.is_empty() => Err(TxRejection::Malformed),
         Action::RegisterValidator { p2p_address, .. } => staking::check_p2p_address(p2p_address),
-        // TEMPORARY on the storage-types branch: the storage domain is wired in by its branch.
-        Action::Storage(_) => Err(TxRejection::Malformed),
+        Action::Storage(action) => storage::check_storage_stateless(action, params),
         // Checked against state when applied.
         Action::CommitResults { .. }
         | Action::RevealResults { .. }
@@ -59,6 +60,7 @@ pub fn max_spend(stx: &SignedTx) -> Result<Amount, TxRejection> {
         Action::RegisterProvider { bond, .. } => *bond,
         Action::RegisterValidator { self_bond, .. } => *self_bond,
         Action::PostJob { spec } => escrow_for(spec)?,
+        Action::Storage(StorageAction::PostDeal { spec }) => storage::deal_escrow_for(spec)?,
         // Moves stake out of a bond into unbonding, never out of the balance.
         Action::Undelegate { .. } => Amount::ZERO,
         Action::UpdateProvider { .. }
@@ -69,7 +71,13 @@ pub fn max_spend(stx: &SignedTx) -> Result<Amount, TxRejection> {
         | Action::RevealResults { .. }
         | Action::Unjail
         | Action::ReportEquivocation { .. }
-        | Action::Storage(_) => Amount::ZERO,
+        | Action::Storage(
+            StorageAction::OfferStorage { .. }
+            | StorageAction::SetEncryptionKey { .. }
+            | StorageAction::CancelDeal { .. }
+            | StorageAction::ProveStorage { .. }
+            | StorageAction::ShareJobKeys { .. },
+        ) => Amount::ZERO,
     };
     stx.tx
         .fee
@@ -133,6 +141,28 @@ pub fn apply<R: StateReader + ?Sized>(
         Action::ReportEquivocation { evidence } => {
             staking::report_equivocation(state, env, evidence)
         }
-        Action::Storage(_) => Err(TxRejection::Malformed),
+        Action::Storage(action) => apply_storage(state, env, sender, tx_id, action),
+    }
+}
+
+/// The storage domain's actions.
+fn apply_storage<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    sender: &Address,
+    tx_id: &Hash32,
+    action: &StorageAction,
+) -> Result<(), TxRejection> {
+    use storage::actions as st;
+    match action {
+        StorageAction::OfferStorage {
+            capacity_bytes,
+            ask_per_mib_epoch,
+        } => st::offer_storage(state, env, sender, *capacity_bytes, *ask_per_mib_epoch),
+        StorageAction::SetEncryptionKey { key } => st::set_encryption_key(state, env, sender, key),
+        StorageAction::PostDeal { spec } => st::post_deal(state, env, sender, tx_id, spec),
+        StorageAction::CancelDeal { deal } => st::cancel_deal(state, env, sender, deal),
+        StorageAction::ProveStorage { proofs } => st::prove_storage(state, env, sender, proofs),
+        StorageAction::ShareJobKeys { job, keys } => st::share_job_keys(state, sender, job, keys),
     }
 }

@@ -255,6 +255,7 @@ fn end_block<R: StateReader + ?Sized>(
         .expect("the burned share is part of the fees");
     crate::staking::end_block(state, env, params, fee_pool);
     crate::market::end_block(state, env, params);
+    crate::storage::end_block(state, env, params);
 }
 
 /// Applies one transaction: inclusion rules, fee, nonce, then the action. Returns the receipt

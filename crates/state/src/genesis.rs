@@ -41,6 +41,8 @@ pub enum GenesisError {
         "parameter {0} must be above zero: a job must fit within its limits at posting (fuel ≤ market.fuel_per_second_min × market.task_seconds_max and ≤ market.task_fuel_max, program ≤ market.program_bytes_max), and at zero the market could never take one"
     )]
     ZeroMarketLimit(&'static str),
+    #[error("parameter storage.{0} is out of range: {1}")]
+    StorageParam(&'static str, &'static str),
     #[error("{count} genesis validators but at most {max} may be active")]
     TooManyValidators { count: usize, max: u32 },
     #[error("validator {0}: p2p address is not host:port")]
@@ -157,6 +159,51 @@ fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> 
     Ok(())
 }
 
+/// The storage parameters that would stop deals or break their arithmetic: an epoch of no
+/// blocks, a proof window of none or longer than an epoch (windows would overlap), no epoch
+/// to fetch in, replacement before the first miss, a slash above the whole bond, no deal
+/// matched per block.
+fn check_storage_params(s: &yun_types::StorageParams) -> Result<(), GenesisError> {
+    use GenesisError::StorageParam;
+    if s.epoch_blocks == 0 {
+        return Err(StorageParam(
+            "epoch_blocks",
+            "an epoch needs at least one block",
+        ));
+    }
+    if s.proof_window_blocks == 0 || s.proof_window_blocks > s.epoch_blocks {
+        return Err(StorageParam(
+            "proof_window_blocks",
+            "must be 1..=epoch_blocks, so one epoch's window closes before the next opens",
+        ));
+    }
+    if s.fetch_epochs_max == 0 {
+        return Err(StorageParam(
+            "fetch_epochs_max",
+            "a new replica needs at least one epoch to fetch",
+        ));
+    }
+    if s.misses_to_replace == 0 {
+        return Err(StorageParam(
+            "misses_to_replace",
+            "a replica is replaced after at least one miss",
+        ));
+    }
+    if s.miss_slash_ppm > 1_000_000 {
+        return Err(StorageParam(
+            "miss_slash_ppm",
+            "at most 1,000,000 (the whole bond)",
+        ));
+    }
+    if s.deals_matched_per_block_max == 0 {
+        return Err(StorageParam(
+            "deals_matched_per_block_max",
+            "at zero no deal would ever be matched",
+        ));
+    }
+    Ok(())
+}
+
 /// The admitted engine classes: at least one (else no provider could register), at most
 /// `ENGINE_CLASSES_MAX`, none zero (the hash of no class) and none twice.
 fn check_engine_classes(classes: &[yun_types::Hash32]) -> Result<(), GenesisError> {
@@ -195,6 +242,7 @@ fn check_genesis(genesis: &Genesis) -> Result<(), GenesisError> {
         return Err(GenesisError::BadParam("tx_bytes_max"));
     }
     check_market_params(&p.market)?;
+    check_storage_params(&p.storage)?;
     let sp = &p.staking;
     // Consensus needs an epoch to hold more than its first block (genesis is epoch 0's).
     if sp.epoch_blocks < 2 {

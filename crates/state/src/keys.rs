@@ -3,8 +3,8 @@
 //! Every key is a one-byte kind tag and its body. A tag is protocol: two kinds sharing a byte
 //! would read each other's records, and a changed tag is a state every node reads
 //! differently. So the tags live in one list ([`ALL_TAGS`], checked unique by a test) rather
-//! than next to the records they prefix; the market's and staking's key builders
-//! (`market::records`, `staking::records`) use these. Multi-byte parts of a key follow the tag
+//! than next to the records they prefix; the market's, staking's and storage's key
+//! builders (`market::records`, `staking::records`, `storage::records`) use these. Multi-byte parts of a key follow the tag
 //! at fixed widths, heights big-endian so key order is height order.
 
 use yun_types::Address;
@@ -55,6 +55,27 @@ pub const TAG_SPOT_CHECK: u8 = b'C';
 /// `I` ‖ job: the inputs of a job's reduce task (the verified map outputs, in index order),
 /// written when the chain adds the reduce task.
 pub const TAG_REDUCE_INPUTS: u8 = b'I';
+
+// Storage deals.
+
+/// `G` ‖ deal id: a storage deal record (its replicas inside).
+pub const TAG_DEAL: u8 = b'G';
+/// `N` ‖ owner ‖ deal id: the deals one account posted (for listing by owner).
+pub const TAG_DEAL_OWNER: u8 = b'N';
+/// `S` ‖ provider: a provider's storage offer and encryption key.
+pub const TAG_STORAGE_OFFER: u8 = b'S';
+/// `K` ‖ deal id: deals that want (more) replicas (the storage matching queue).
+pub const TAG_STORAGE_QUEUE: u8 = b'K';
+/// `W` ‖ height ‖ deal id: the height of a deal's next event (an epoch opens, a window
+/// closes, the deal ends).
+pub const TAG_STORAGE_DUE: u8 = b'W';
+/// `L` ‖ provider ‖ deal id ‖ replica index: live replicas a provider holds (what its agent
+/// proves; a provider holding any may not exit).
+pub const TAG_STORAGE_HELD: u8 = b'L';
+/// `B`: the storage market's numbers (price index, capacity, queue length).
+pub const TAG_STORAGE_MARKET: u8 = b'B';
+/// `Y` ‖ job ‖ provider: a job's data key sealed to one provider.
+pub const TAG_JOB_KEY: u8 = b'Y';
 
 // Block randomness.
 
@@ -108,6 +129,14 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_SEALED, "sealed"),
     (TAG_SPOT_CHECK, "spot_check"),
     (TAG_REDUCE_INPUTS, "reduce_inputs"),
+    (TAG_DEAL, "deal"),
+    (TAG_DEAL_OWNER, "deal_owner"),
+    (TAG_STORAGE_OFFER, "storage_offer"),
+    (TAG_STORAGE_QUEUE, "storage_queue"),
+    (TAG_STORAGE_DUE, "storage_due"),
+    (TAG_STORAGE_HELD, "storage_held"),
+    (TAG_STORAGE_MARKET, "storage_market"),
+    (TAG_JOB_KEY, "job_key"),
     (TAG_VALIDATOR, "validator"),
     (TAG_DELEGATION, "delegation"),
     (TAG_DELEGATED_TO, "delegated_to"),

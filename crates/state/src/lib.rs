@@ -1,5 +1,5 @@
-//! The pure state machine of Yun: accounts, transfers, fees, genesis, delegated proof of stake
-//! and the compute market.
+//! The pure state machine of Yun: accounts, transfers, fees, genesis, delegated proof of stake,
+//! the compute market and storage deals.
 //!
 //! Nothing here performs I/O, reads a clock, iterates a hash map or uses floating point:
 //! every input (height, time, proposer) arrives in a [`BlockEnv`], so every node that applies
@@ -12,7 +12,8 @@
 //!    registry and the small records;
 //! 2. `overlay`: reading state and collecting writes;
 //! 3. `bank`: every movement of a balance or of the burned total;
-//! 4. `market`, `staking`, `randomness`: the domains (none imports another);
+//! 4. `market`, `staking`, `randomness`: the domains (none imports another), and `storage`
+//!    above `market` (it builds on the market's providers and jobs);
 //! 5. `dispatch`: every action routed to its domain; `genesis`, `conservation`;
 //! 6. `exec`: transactions and blocks;
 //! 7. with the `scenario` feature, the test helpers on top.
@@ -33,6 +34,7 @@ pub mod overlay;
 pub mod randomness;
 pub mod record;
 pub mod staking;
+pub mod storage;
 pub mod supply;
 
 #[cfg(feature = "scenario")]

@@ -393,7 +393,7 @@ pub struct MarketResponse {
 pub struct PriceIndexView {
     /// Compute, per million fuel: the least a job's bid must be to be matched.
     pub compute_per_mfuel: Amount,
-    /// Storage, per MiB-epoch; null until storage deals exist.
+    /// Storage, per MiB-epoch per replica: the least a deal's bid must be to be matched.
     pub storage_per_mib_epoch: Option<Amount>,
     /// Why a class has no price.
     pub note: String,
@@ -415,6 +415,10 @@ pub struct ProviderView {
     pub provider: Provider,
     /// `spec.slots - tasks_in_flight`.
     pub free_slots: u32,
+    /// Its storage offer and x25519 encryption key, once it sent `OfferStorage` or
+    /// `SetEncryptionKey`.
+    #[serde(default)]
+    pub storage: Option<crate::storage_records::StorageOffer>,
 }
 
 /// `GET /v1/providers`: providers in address order.

@@ -26,6 +26,78 @@ pub struct ChainParams {
     /// Delegated proof of stake: epochs, the active set, bonds, unbonding, slashing.
     #[serde(default)]
     pub staking: StakingParams,
+    /// Storage deals: epochs, proof windows, fetching, misses and the storage price floor.
+    #[serde(default)]
+    pub storage: StorageParams,
+}
+
+/// Parameters of storage deals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StorageParams {
+    /// Blocks per storage epoch: each epoch every replica answers one challenge and is paid
+    /// once. A deal's epochs start in the block after its first replicas are matched.
+    pub epoch_blocks: u64,
+    /// Blocks after an epoch's first block within which its challenge must be answered
+    /// (1..=epoch_blocks).
+    pub proof_window_blocks: u64,
+    /// Epochs a newly assigned replica may take to fetch the data and prove once; a replica
+    /// that has not proven by then is released, unslashed.
+    pub fetch_epochs_max: u32,
+    /// Windows a holding replica may miss in a row before it is ended and replaced.
+    pub misses_to_replace: u32,
+    /// Share of the provider's bond one missed window burns, in parts per million.
+    pub miss_slash_ppm: u32,
+    /// Most deals matched (first replicas or repairs) in one block.
+    pub deals_matched_per_block_max: u32,
+    /// The storage price index never falls below this, per MiB-epoch.
+    pub price_floor_per_mib_epoch: Amount,
+}
+
+impl Default for StorageParams {
+    fn default() -> Self {
+        StorageParams {
+            epoch_blocks: 100,
+            proof_window_blocks: 50,
+            fetch_epochs_max: 3,
+            misses_to_replace: 3,
+            miss_slash_ppm: 10_000,
+            deals_matched_per_block_max: 64,
+            price_floor_per_mib_epoch: Amount::new(1),
+        }
+    }
+}
+
+impl Write for StorageParams {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.epoch_blocks.write(buf);
+        self.proof_window_blocks.write(buf);
+        self.fetch_epochs_max.write(buf);
+        self.misses_to_replace.write(buf);
+        self.miss_slash_ppm.write(buf);
+        self.deals_matched_per_block_max.write(buf);
+        self.price_floor_per_mib_epoch.write(buf);
+    }
+}
+
+impl EncodeSize for StorageParams {
+    fn encode_size(&self) -> usize {
+        8 + 8 + 4 + 4 + 4 + 4 + 16
+    }
+}
+
+impl Read for StorageParams {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(StorageParams {
+            epoch_blocks: u64::read(buf)?,
+            proof_window_blocks: u64::read(buf)?,
+            fetch_epochs_max: u32::read(buf)?,
+            misses_to_replace: u32::read(buf)?,
+            miss_slash_ppm: u32::read(buf)?,
+            deals_matched_per_block_max: u32::read(buf)?,
+            price_floor_per_mib_epoch: Amount::read(buf)?,
+        })
+    }
 }
 
 /// Parameters of delegated proof of stake.
@@ -412,6 +484,7 @@ impl Default for ChainParams {
             expiry_blocks_max: 100_000,
             market: MarketParams::default(),
             staking: StakingParams::default(),
+            storage: StorageParams::default(),
         }
     }
 }
@@ -425,12 +498,19 @@ impl Write for ChainParams {
         self.expiry_blocks_max.write(buf);
         self.market.write(buf);
         self.staking.write(buf);
+        self.storage.write(buf);
     }
 }
 
 impl EncodeSize for ChainParams {
     fn encode_size(&self) -> usize {
-        16 + 2 + 4 + 4 + 8 + self.market.encode_size() + self.staking.encode_size()
+        16 + 2
+            + 4
+            + 4
+            + 8
+            + self.market.encode_size()
+            + self.staking.encode_size()
+            + self.storage.encode_size()
     }
 }
 
@@ -445,6 +525,7 @@ impl Read for ChainParams {
             expiry_blocks_max: u64::read(buf)?,
             market: MarketParams::read(buf)?,
             staking: StakingParams::read(buf)?,
+            storage: StorageParams::read(buf)?,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod api_lists;
 pub mod api_network;
 pub mod api_staking;
+pub mod api_storage;
 pub mod block;
 pub mod codec_util;
 pub mod events;
@@ -21,6 +22,7 @@ pub mod receipt;
 pub mod rejection;
 pub mod seed;
 pub mod storage;
+pub mod storage_records;
 pub mod tx;
 
 pub use address::{Address, AddressError};
@@ -28,7 +30,7 @@ pub use amount::{Amount, AmountError};
 pub use block::{Block, BlockHash, Header};
 pub use genesis::{
     ChainParams, ENGINE_CLASSES_MAX, GOVERNED_LABELS_MAX, Genesis, GenesisAccount,
-    GenesisValidator, MarketParams, StakingParams,
+    GenesisValidator, MarketParams, StakingParams, StorageParams,
 };
 pub use hash::Hash32;
 pub use receipt::{Receipt, TxOutcome};

@@ -65,10 +65,21 @@ pub enum TxRejection {
     EngineClassMissing = 54,
     EngineClassChangeInFlight = 55,
     EngineClassNotGoverned = 56,
+    DealSpecInvalid = 57,
+    UnknownDeal = 58,
+    NotDealOwner = 59,
+    DealEnded = 60,
+    NotReplicaHolder = 61,
+    ChallengeNotOpen = 62,
+    EpochAlreadyProven = 63,
+    ChunkProofInvalid = 64,
+    EncryptionKeyInvalid = 65,
+    ProviderNotOnJob = 66,
+    StorageReplicasHeld = 67,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 55] = [
+    pub const ALL: [TxRejection; 66] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -124,6 +135,17 @@ impl TxRejection {
         Self::EngineClassMissing,
         Self::EngineClassChangeInFlight,
         Self::EngineClassNotGoverned,
+        Self::DealSpecInvalid,
+        Self::UnknownDeal,
+        Self::NotDealOwner,
+        Self::DealEnded,
+        Self::NotReplicaHolder,
+        Self::ChallengeNotOpen,
+        Self::EpochAlreadyProven,
+        Self::ChunkProofInvalid,
+        Self::EncryptionKeyInvalid,
+        Self::ProviderNotOnJob,
+        Self::StorageReplicasHeld,
     ];
 
     pub fn code(self) -> u16 {
@@ -191,6 +213,17 @@ impl TxRejection {
             Self::EngineClassMissing => "EngineClassMissing",
             Self::EngineClassChangeInFlight => "EngineClassChangeInFlight",
             Self::EngineClassNotGoverned => "EngineClassNotGoverned",
+            Self::DealSpecInvalid => "DealSpecInvalid",
+            Self::UnknownDeal => "UnknownDeal",
+            Self::NotDealOwner => "NotDealOwner",
+            Self::DealEnded => "DealEnded",
+            Self::NotReplicaHolder => "NotReplicaHolder",
+            Self::ChallengeNotOpen => "ChallengeNotOpen",
+            Self::EpochAlreadyProven => "EpochAlreadyProven",
+            Self::ChunkProofInvalid => "ChunkProofInvalid",
+            Self::EncryptionKeyInvalid => "EncryptionKeyInvalid",
+            Self::ProviderNotOnJob => "ProviderNotOnJob",
+            Self::StorageReplicasHeld => "StorageReplicasHeld",
         }
     }
 
@@ -297,6 +330,31 @@ impl TxRejection {
             }
             Self::EngineClassNotGoverned => {
                 "the offer declares an engine class the chain does not admit (market.engine_classes): this node's build is not one the chain admits, and a private class would win every replica of the tasks drawn for it"
+            }
+            Self::DealSpecInvalid => {
+                "the deal is invalid (size 0 or above 64 GiB, replicas 0 or above 9, epochs 0 or above 1,000,000, a zero bid, or a bad source URL)"
+            }
+            Self::UnknownDeal => "no deal has this id",
+            Self::NotDealOwner => "only the account that posted the deal may cancel it",
+            Self::DealEnded => "the deal has already ended or been cancelled",
+            Self::NotReplicaHolder => {
+                "the sender does not hold this replica of the deal (another provider's, an index the deal never had, or a replica that was released or replaced)"
+            }
+            Self::ChallengeNotOpen => {
+                "no challenge is open for this epoch: the epoch is not the deal's current one, its proof window has closed, or the replica was assigned after it opened"
+            }
+            Self::EpochAlreadyProven => {
+                "this replica has already proven (and been paid for) this epoch"
+            }
+            Self::ChunkProofInvalid => {
+                "the proof is not the bao encoding of the challenged chunk of the deal's file (another chunk, another file, or tampered bytes)"
+            }
+            Self::EncryptionKeyInvalid => "the encryption key is all zeros",
+            Self::ProviderNotOnJob => {
+                "a sealed key names a provider that no task of the job was assigned to"
+            }
+            Self::StorageReplicasHeld => {
+                "the provider still holds live storage replicas, whose missed proofs its bond must answer for"
             }
         }
     }
@@ -420,6 +478,31 @@ impl TxRejection {
             }
             Self::EngineClassNotGoverned => {
                 "run an admitted release: `yun market` lists the engine classes the chain admits (`GET /v1/genesis`: params.market.engine_classes) and `yun provider status` the one you declared; a new release's class enters by governance"
+            }
+            Self::DealSpecInvalid => {
+                "store 1 byte to 64 GiB on 1 to 9 replicas for 1 to 1,000,000 epochs at a positive bid (`yun storage put` checks these)"
+            }
+            Self::UnknownDeal => "check the id printed when the deal was posted (`yun storage ls`)",
+            Self::NotDealOwner => "sign with the deal owner's key",
+            Self::DealEnded => "nothing to do: `yun storage deal ID` shows its outcome",
+            Self::NotReplicaHolder => {
+                "prove only the replicas `GET /v1/storage/challenges?provider=ADDRESS` lists for you"
+            }
+            Self::ChallengeNotOpen => {
+                "prove the epoch `GET /v1/storage/challenges` shows, in a block at or below its window_end_height"
+            }
+            Self::EpochAlreadyProven => "nothing to do: each epoch is proven and paid once",
+            Self::ChunkProofInvalid => {
+                "encode the chunk index the challenge names from the stored file and its outboard (the storage agent does this)"
+            }
+            Self::EncryptionKeyInvalid => {
+                "publish the x25519 public key of the provider's storage agent"
+            }
+            Self::ProviderNotOnJob => {
+                "share keys only with the providers `yun job status ID` lists on the job's tasks, after they are assigned"
+            }
+            Self::StorageReplicasHeld => {
+                "offer zero capacity (`OfferStorage`) and keep proving until the deals end or are repaired elsewhere, then exit"
             }
         }
     }

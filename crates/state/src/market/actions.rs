@@ -169,6 +169,12 @@ pub(crate) fn exit_provider<R: StateReader + ?Sized>(
     {
         return Err(TxRejection::TasksInFlight);
     }
+    // Live storage replicas too: a missed proof's slash must still find the bond. Read by
+    // key (the registry's tag), so the market does not import the storage domain above it.
+    let held = [&[crate::keys::TAG_STORAGE_HELD][..], sender.as_bytes()].concat();
+    if !state.scan(&held).is_empty() {
+        return Err(TxRejection::StorageReplicasHeld);
+    }
     let release_height = env.height_after(params.market.unbonding_blocks);
     p.status = ProviderStatus::Exiting { release_height };
     state.set_provider(sender, &p);
