@@ -195,9 +195,7 @@ pub fn main() -> ExitCode {
         Command::Job { cmd, client } => commands::block_on(market::job(cmd, &client)),
         Command::Market { client } => commands::block_on(market::market(&client)),
         Command::Stake { cmd, client } => commands::block_on(stake::stake(cmd, &client)),
-        Command::Storage { cmd, client } => {
-            commands::block_on(storage::storage(cmd, &client))
-        }
+        Command::Storage { cmd, client } => commands::block_on(storage::storage(cmd, &client)),
         Command::Chain {
             cmd: ChainCmd::Verify,
             client,

@@ -142,7 +142,9 @@ pub async fn storage(cmd: StorageCmd, opts: &ClientOpts) -> anyhow::Result<()> {
             let action = Action::Storage(StorageAction::CancelDeal { deal });
             let s = sign_and_submit(&client, opts, &sign, action).await?;
             print_submitted(opts, &s, |h| {
-                format!("deal {deal} cancelled at height {h}; `yun storage deal {deal}` shows the refund")
+                format!(
+                    "deal {deal} cancelled at height {h}; `yun storage deal {deal}` shows the refund"
+                )
             })
         }
     }
@@ -161,10 +163,11 @@ pub async fn run_put(args: &PutArgs, opts: &ClientOpts) -> anyhow::Result<PutRep
     let file_bytes = std::fs::metadata(&args.file)
         .with_context(|| format!("cannot read {}: check the path", args.file.display()))?
         .len();
-    let bid = match &args.bid {
-        Some(b) => amount(b, "--bid")?,
-        None => default_bid(&client).await?,
-    };
+    let bid_given = args
+        .bid
+        .as_deref()
+        .map(|b| amount(b, "--bid"))
+        .transpose()?;
     // The ciphertext lives in a private temp directory until it is uploaded; the plaintext
     // is never copied.
     let tmp = tempfile::tempdir().context("creating a temp directory for the ciphertext")?;
@@ -178,6 +181,11 @@ pub async fn run_put(args: &PutArgs, opts: &ClientOpts) -> anyhow::Result<PutRep
         sealed
     } else {
         args.file.clone()
+    };
+    let size_bytes = std::fs::metadata(&upload_path)?.len();
+    let bid = match bid_given {
+        Some(b) => b,
+        None => default_bid(&client, args.replicas, size_bytes).await?,
     };
     let (root, size_bytes) = upload(&client, &upload_path, opts.output).await?;
     let spec = DealSpec {
@@ -232,15 +240,40 @@ pub fn escrow_max(spec: &DealSpec) -> anyhow::Result<Amount> {
         .context("the escrow overflows: lower --bid, --epochs or --replicas")
 }
 
-/// Twice the storage price index (at least 1), so a deal posted now is matched even if the
-/// index rises a little meanwhile.
-pub async fn default_bid(client: &Client) -> anyhow::Result<Amount> {
+/// A bid that is matched now: twice the storage price index (so a rising index still
+/// matches), and at least the `replicas`-th lowest ask among the offers that could take the
+/// file. Replicas are paid the clearing price or their ask, never the bid itself.
+pub async fn default_bid(client: &Client, replicas: u8, size_bytes: u64) -> anyhow::Result<Amount> {
     let market = client.market().await?;
     let index = market
         .price_index
         .storage_per_mib_epoch
         .unwrap_or(Amount::new(1));
-    Ok(index.checked_mul(2).unwrap_or(index).max(Amount::new(1)))
+    let twice = index.checked_mul(2).unwrap_or(index).max(Amount::new(1));
+    let mut asks = Vec::new();
+    let mut after = None;
+    for _ in 0..DEALS_PAGES_MAX {
+        let page = client.storage_offers(after.as_ref()).await?;
+        asks.extend(
+            page.offers
+                .iter()
+                .filter(|o| o.eligible && o.free_bytes >= size_bytes)
+                .map(|o| o.offer.ask_per_mib_epoch),
+        );
+        match page.next_after {
+            Some(a) => after = Some(a),
+            None => break,
+        }
+    }
+    asks.sort_unstable();
+    let Some(ask) = asks.get(usize::from(replicas).saturating_sub(1)) else {
+        bail!(
+            "only {} storage offers have room for {size_bytes} bytes and {replicas} replicas are \
+             asked: lower --replicas, or wait for providers (`yun provider run --storage-gb G`)",
+            asks.len()
+        );
+    };
+    Ok(twice.max(*ask))
 }
 
 /// Uploads `path` to the node with a progress bar; returns its root and size.
@@ -309,9 +342,9 @@ async fn find_deal(
         return Ok(d);
     }
     let deals = owner_deals(client, owner, DEALS_PAGE * DEALS_PAGES_MAX).await?;
-    let open = |d: &&DealSummaryView| matches!(d.status, DealStatus::Active | DealStatus::Queued);
+    let open = |d: &DealSummaryView| matches!(d.status, DealStatus::Active | DealStatus::Queued);
     let mine: Vec<&DealSummaryView> = deals.iter().filter(|d| d.root == *root).collect();
-    let Some(best) = mine.iter().rev().find(open).or(mine.last()) else {
+    let Some(best) = mine.iter().rev().find(|d| open(d)).or(mine.last()) else {
         bail!(
             "{owner} has no deal storing {root}: pass --from the account that stored it, or \
              --deal ID (`yun storage ls --from NAME` lists deals)"
@@ -365,14 +398,33 @@ pub async fn run_get(args: &GetArgs, opts: &ClientOpts) -> anyhow::Result<GetRep
     } else {
         None
     };
-    let tmp = tempfile::tempdir_in(out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))
-        .context("creating a temp directory beside the output")?;
-    let fetched = if encrypted { tmp.path().join("file.age") } else { out.clone() };
-    let bar = spinner(opts.output, &format!("fetching {} bytes from {} sources", deal.spec.size_bytes, sources.len()));
-    let report = yun_client::download_verified(&sources, &root, deal.spec.size_bytes, &fetched).await;
+    let tmp = tempfile::tempdir_in(
+        out.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )
+    .context("creating a temp directory beside the output")?;
+    let fetched = if encrypted {
+        tmp.path().join("file.age")
+    } else {
+        out.clone()
+    };
+    let bar = spinner(
+        opts.output,
+        &format!(
+            "fetching {} bytes from {} sources",
+            deal.spec.size_bytes,
+            sources.len()
+        ),
+    );
+    let report =
+        yun_client::download_verified(&sources, &root, deal.spec.size_bytes, &fetched).await;
     bar.finish_and_clear();
     let report = report.with_context(|| {
-        format!("no holder of deal {} served {root}: `yun storage deal {}` shows its replicas", deal.id, deal.id)
+        format!(
+            "no holder of deal {} served {root}: `yun storage deal {}` shows its replicas",
+            deal.id, deal.id
+        )
     })?;
     let bytes = match identity {
         None => report.bytes,

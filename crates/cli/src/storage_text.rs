@@ -13,7 +13,9 @@ pub fn put(r: &PutReport) -> String {
     } else {
         format!("{} bytes", r.size_bytes)
     };
-    let at = r.height.map_or(String::new(), |h| format!(" at height {h}"));
+    let at = r
+        .height
+        .map_or(String::new(), |h| format!(" at height {h}"));
     format!(
         "deal {deal} posted{at}\nroot {root}: {what}\n{replicas} replicas × {epochs} epochs at \
          most {bid} per MiB-epoch; escrow locked {escrow} (unspent escrow returns at the end)\n\
@@ -32,7 +34,10 @@ pub fn get(r: &GetReport) -> String {
     let dropped = if r.dropped_sources.is_empty() {
         String::new()
     } else {
-        format!("\ndropped (failed or sent bytes that did not verify): {}", r.dropped_sources.join(", "))
+        format!(
+            "\ndropped (failed or sent bytes that did not verify): {}",
+            r.dropped_sources.join(", ")
+        )
     };
     format!(
         "{} bytes of {} verified{decrypted} into {} (deal {}, {} sources){dropped}",

@@ -3,8 +3,8 @@
 //! offers, and a job's key sealed to one provider.
 
 use crate::{Client, ClientError, error_answer};
-use yun_types::Hash32;
 use yun_types::Address;
+use yun_types::Hash32;
 use yun_types::api_storage::{
     ChallengesResponse, DealResponse, DealsResponse, JobKeyResponse, StorageOffersResponse,
 };
@@ -43,8 +43,10 @@ impl Client {
         after: Option<&str>,
     ) -> Result<ChallengesResponse, ClientError> {
         let after = after.map_or(String::new(), |a| format!("&after={a}"));
-        self.get(&format!("/v1/storage/challenges?provider={provider}{after}"))
-            .await
+        self.get(&format!(
+            "/v1/storage/challenges?provider={provider}{after}"
+        ))
+        .await
     }
 
     /// Storage offers in provider address order, with the storage market's numbers.
@@ -81,7 +83,9 @@ impl Client {
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             let kind = yun_types::api::ApiErrorKind::BlobNotFound;
-            return Err(ClientError::Rejected(kind.body(format!("{url} holds no blob {hash}"))));
+            return Err(ClientError::Rejected(
+                kind.body(format!("{url} holds no blob {hash}")),
+            ));
         }
         if !status.is_success() {
             return Err(error_answer(status, &[]));

@@ -41,6 +41,8 @@ pub(crate) struct Duty {
     pub sources: Vec<String>,
     /// The challenge open now, if any.
     pub challenge: Option<Challenge>,
+    /// It has proven a copy before (so a missing copy was lost here, not never fetched).
+    pub proven_before: bool,
 }
 
 /// One epoch's challenge of one replica.
@@ -76,8 +78,7 @@ pub(crate) struct Storage {
     fetched_tx: mpsc::UnboundedSender<(Hash32, Result<(), String>)>,
     fetched_rx: mpsc::UnboundedReceiver<(Hash32, Result<(), String>)>,
     retry_at: BTreeMap<Hash32, Instant>,
-    /// Roots stored here since the agent started; with `no_repair` a lost one stays lost.
-    held: BTreeSet<Hash32>,
+    /// A copy lost after it was proven stays lost (`Fault::NoStorageRepair`).
     no_repair: bool,
     in_flight: Option<(Sent, Vec<ProofKey>)>,
     /// Roots of replicas the chain still lists: the blob collector keeps them.
@@ -112,7 +113,6 @@ impl Storage {
             fetched_tx,
             fetched_rx,
             retry_at: BTreeMap::new(),
-            held: BTreeSet::new(),
             no_repair: p.no_repair,
             in_flight: None,
             live: Arc::new(Mutex::new(BTreeSet::new())),
@@ -173,7 +173,6 @@ impl Storage {
             self.fetching.remove(&root);
             match result {
                 Ok(()) => {
-                    self.held.insert(root);
                     self.retry_at.remove(&root);
                 }
                 Err(e) => {
@@ -196,7 +195,7 @@ impl Storage {
         {
             return;
         }
-        if self.held.contains(&d.root) {
+        if d.proven_before {
             if self.no_repair {
                 return;
             }
@@ -388,6 +387,7 @@ mod tests {
                 chunk_index: 1,
                 window_end_height: w,
             }),
+            proven_before: false,
         }
     }
 

@@ -35,23 +35,32 @@ pub(crate) async fn duties(
     Ok(duties)
 }
 
-/// Sources best first: the deal's source (the owner's upload node), the node this agent
-/// follows, holders that have proven their copy, then those still fetching.
+/// Sources best first: holders that have proven their copy (a repair copies from them),
+/// the deal's source (the owner's upload node), the node this agent follows, then holders
+/// still fetching. A download spreads its ranges over all of them and drops any that fails.
 fn duty_of(r: HeldReplicaView, node_url: &str, own_endpoint: &str) -> Duty {
     let holding = |s: StorageReplicaState| s == StorageReplicaState::Holding;
     let mut sources: Vec<String> = Vec::new();
-    let candidates = std::iter::once(r.source_url.0.clone())
-        .chain(std::iter::once(node_url.to_string()))
-        .chain(r.holders.iter().filter(|h| holding(h.state)).map(|h| h.endpoint.0.clone()))
-        .chain(r.holders.iter().filter(|h| !holding(h.state)).map(|h| h.endpoint.0.clone()));
+    let candidates = r
+        .holders
+        .iter()
+        .filter(|h| holding(h.state))
+        .map(|h| h.endpoint.0.clone())
+        .chain([r.source_url.0.clone(), node_url.to_string()])
+        .chain(
+            r.holders
+                .iter()
+                .filter(|h| !holding(h.state))
+                .map(|h| h.endpoint.0.clone()),
+        );
     for url in candidates {
         let url = url.trim_end_matches('/').to_string();
-        if !url.is_empty() && url != own_endpoint.trim_end_matches('/') && !sources.contains(&url)
-        {
+        if !url.is_empty() && url != own_endpoint.trim_end_matches('/') && !sources.contains(&url) {
             sources.push(url);
         }
     }
     Duty {
+        proven_before: r.state == StorageReplicaState::Holding,
         deal: r.deal,
         replica: r.replica,
         root: r.root,
