@@ -4,6 +4,7 @@
 
 use crate::error::BlobError;
 use crate::http_bao::{__path_get_bao, get_bao};
+use crate::http_error::{BlobApiError, api_err, parse_hash};
 use crate::store::{BlobLimits, BlobStore, touch};
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -51,50 +52,6 @@ pub fn read_routes(store: Arc<BlobStore>) -> Router {
         .route("/v1/blobs/{hash}", get(get_blob).head(head_blob))
         .route("/v1/blobs/{hash}/bao", get(get_bao))
         .with_state(store)
-}
-
-/// A numbered JSON error with its HTTP status; a 416 also names the blob's length.
-#[derive(Debug)]
-pub(crate) struct BlobApiError {
-    kind: ApiErrorKind,
-    body: RejectionBody,
-    blob_bytes: Option<u64>,
-}
-
-pub(crate) fn api_err(kind: ApiErrorKind, detail: impl Into<String>) -> BlobApiError {
-    BlobApiError {
-        kind,
-        body: kind.body(detail),
-        blob_bytes: None,
-    }
-}
-
-impl From<BlobError> for BlobApiError {
-    fn from(e: BlobError) -> Self {
-        if let BlobError::Io(io) = &e {
-            tracing::warn!("blob storage error: {io}");
-        }
-        api_err(e.kind(), e.to_string())
-    }
-}
-
-impl IntoResponse for BlobApiError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut resp = (status, Json(ErrorResponse { error: self.body })).into_response();
-        if let Some(n) = self.blob_bytes {
-            let range = HeaderValue::from_str(&format!("bytes */{n}")).expect("ascii");
-            resp.headers_mut().insert(header::CONTENT_RANGE, range);
-        }
-        resp
-    }
-}
-
-pub(crate) fn parse_hash(s: &str) -> Result<Hash32, BlobApiError> {
-    s.parse().map_err(|e: yun_types::hash::HashParseError| {
-        api_err(ApiErrorKind::BadParameter, format!("{s:?}: {e}"))
-    })
 }
 
 /// `POST /v1/blobs` query.

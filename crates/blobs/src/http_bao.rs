@@ -2,7 +2,7 @@
 //! check every 16 KiB group against the blob's hash as it arrives and fetch a range alone.
 
 use crate::error::BlobError;
-use crate::http::{BlobApiError, api_err, parse_hash};
+use crate::http_error::{BlobApiError, api_err, parse_hash};
 use crate::store::BlobStore;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;

@@ -12,6 +12,7 @@
 mod error;
 mod http;
 mod http_bao;
+mod http_error;
 mod store;
 mod store_tree;
 pub mod tree;

@@ -25,6 +25,12 @@ const TMP_DIR: &str = "tmp";
 /// Makes temp file names unique within the process (the pid separates processes).
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Bytes read at a time by `put_file`.
+const PUT_FILE_READ_BYTES: usize = 1 << 20;
+
+/// Bytes of an upload collected before one write to its temp file.
+const WRITE_BATCH_BYTES: usize = 1 << 20;
+
 /// What a blob's outboard file name adds to the blob's. Outboards are not counted against
 /// `store_bytes_max`: they add 64 bytes per 16 KiB (0.4 %).
 pub(crate) const OUTBOARD_SUFFIX: &str = ".outboard";
@@ -177,6 +183,26 @@ impl BlobStore {
         Ok(upload.commit(None, durable)?.hash)
     }
 
+    /// Stores a copy of the file at `path` durably, refused if it does not hash to `expected`
+    /// (blocking). The copy is read once: hashed, outboard built and written in one pass.
+    pub fn put_file(&self, path: &Path, expected: Option<Hash32>) -> Result<PutReceipt, BlobError> {
+        let mut upload = Upload::start(self);
+        let mut src = File::open(path)?;
+        let mut file = File::create(&upload.tmp_path)?;
+        let mut buf = vec![0u8; PUT_FILE_READ_BYTES];
+        loop {
+            let n = io::Read::read(&mut src, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            upload.admit(&buf[..n])?;
+            file.write_all(&buf[..n])?;
+        }
+        file.sync_all()?;
+        drop(file);
+        upload.commit(expected, true)
+    }
+
     /// Makes every blob put so far durable: one `syncfs` of the store's file system.
     pub fn sync(&self) -> io::Result<()> {
         let dir = File::open(&self.dir)?;
@@ -199,11 +225,18 @@ impl BlobStore {
         let mut upload = Upload::start(self);
         let mut file = tokio::fs::File::create(&upload.tmp_path).await?;
         let mut stream = pin!(stream);
+        // Each file write is a hop to a blocking thread: batch the small network chunks.
+        let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| BlobError::Upload(e.to_string()))?;
             upload.admit(&chunk)?;
-            file.write_all(&chunk).await?;
+            batch.extend_from_slice(&chunk);
+            if batch.len() >= WRITE_BATCH_BYTES {
+                file.write_all(&batch).await?;
+                batch.clear();
+            }
         }
+        file.write_all(&batch).await?;
         file.flush().await?;
         file.sync_all().await?;
         drop(file);

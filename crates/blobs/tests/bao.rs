@@ -6,9 +6,6 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
-use bao_tree::io::sync::DecodeResponseIter;
-use bao_tree::io::{BaoContentItem, Leaf};
-use bao_tree::{BaoTree, BlockSize, ChunkNum, ChunkRanges};
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +15,7 @@ use yun_blobs::tree::blob_tree;
 use yun_blobs::{BlobError, BlobLimits, BlobStore, routes};
 use yun_client::{ClientError, DOWNLOAD_RANGE_BYTES, download_verified, fetch_range_verified};
 use yun_types::Hash32;
+use yun_types::storage::{encode_chunk_proof, verify_chunk_proof};
 
 /// A blob store served on 127.0.0.1.
 struct Holder {
@@ -146,9 +144,14 @@ async fn a_whole_blob_fetch_with_the_wrong_size_fails() {
         .unwrap_err();
     assert_eq!(long.code(), Some(108), "{long}");
     let out = tempfile::tempdir().unwrap();
-    let err = download_verified(&[h.base.clone()], &root, 99_000, &out.path().join("b"))
-        .await
-        .unwrap_err();
+    let err = download_verified(
+        std::slice::from_ref(&h.base),
+        &root,
+        99_000,
+        &out.path().join("b"),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ClientError::NoSourceLeft { .. }), "{err}");
 }
 
@@ -296,26 +299,9 @@ async fn when_every_holder_is_bad_the_download_fails_with_each_reason() {
     assert!(matches!(none, ClientError::NoSourceLeft { .. }), "{none}");
 }
 
-/// Decodes a storage proof the way the chain does: the chunk range `[i, i + 1)` at 1 KiB
-/// leaves, against the root and size.
+/// What the chain checks a storage proof with.
 fn proof_verifies(root: &Hash32, size: u64, chunk_index: u64, proof: &[u8]) -> bool {
-    let tree = BaoTree::new(size, BlockSize::ZERO);
-    let ranges = ChunkRanges::from(ChunkNum(chunk_index)..ChunkNum(chunk_index + 1));
-    let root = blake3::Hash::from(root.0);
-    let mut leaves = 0;
-    for item in DecodeResponseIter::new(root, tree, proof, &ranges) {
-        match item {
-            Ok(BaoContentItem::Leaf(Leaf { offset, .. })) => {
-                leaves += 1;
-                if offset != chunk_index * 1024 {
-                    return false;
-                }
-            }
-            Ok(BaoContentItem::Parent(_)) => {}
-            Err(_) => return false,
-        }
-    }
-    leaves == 1
+    verify_chunk_proof(root, size, chunk_index, proof).is_ok()
 }
 
 #[tokio::test]
@@ -328,6 +314,11 @@ async fn a_chunk_proof_verifies_only_for_its_chunk_root_and_bytes() {
     for i in [0, 1, 16, 17, last] {
         let proof = h.store.prove_chunk(&root, i).unwrap();
         assert!(proof_verifies(&root, size, i, &proof), "chunk {i}");
+        assert_eq!(
+            proof,
+            encode_chunk_proof(&blob, i),
+            "the chain's own encoding"
+        );
         assert!(!proof_verifies(&root, size, (i + 1) % (last + 1), &proof));
         let wrong_root = Hash32::digest(b"another blob");
         assert!(!proof_verifies(&wrong_root, size, i, &proof));

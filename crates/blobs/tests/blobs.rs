@@ -434,6 +434,14 @@ fn openapi_lists_the_routes_and_limits() {
     assert!(paths["/v1/blobs"]["post"].is_object());
     assert!(paths["/v1/blobs/{hash}"]["get"].is_object());
     assert!(paths["/v1/blobs/{hash}"]["head"].is_object());
+    let bao = &paths["/v1/blobs/{hash}/bao"]["get"];
+    let params: Vec<&str> = bao["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["hash", "offset", "len"]);
     let description = paths["/v1/blobs"]["post"]["description"].as_str().unwrap();
     assert!(
         description.contains("blob_bytes_max = 4242 bytes"),

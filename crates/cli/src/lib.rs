@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bench;
 pub mod bench_jobs;
+pub mod bench_storage;
 pub mod commands;
 pub mod devnet;
 pub mod jobfile;
@@ -161,6 +162,9 @@ pub enum BenchCmd {
     /// Jobs end to end against a devnet with embedded providers: round trips, settled tasks
     /// per second, and scheduling overhead on CPU-bound tasks.
     Jobs(bench_jobs::JobsArgs),
+    /// Storage on one blob over 127.0.0.1: upload, verified download from one and two holders,
+    /// storage proofs made and checked, and a repair into a fresh store.
+    Storage(bench_storage::StorageArgs),
 }
 
 /// Parses the command line and runs it; errors become one line on stderr and exit code 1.
@@ -206,6 +210,9 @@ pub fn main() -> ExitCode {
         Command::Bench {
             cmd: BenchCmd::Jobs(args),
         } => bench_jobs::jobs(args),
+        Command::Bench {
+            cmd: BenchCmd::Storage(args),
+        } => bench_storage::storage(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

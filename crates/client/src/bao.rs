@@ -7,8 +7,11 @@ use bao_tree::io::sync::DecodeResponseIter;
 use bao_tree::io::{BaoContentItem, DecodeError, Leaf};
 use bao_tree::{BaoTree, BlockSize, ChunkNum, ChunkRanges};
 use bytes::Bytes;
+use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use yun_types::Hash32;
 
 /// The tree shape the blob stores serve (chunk groups of 16 KiB).
@@ -22,7 +25,14 @@ pub const DOWNLOAD_RANGE_BYTES: u64 = 8 << 20;
 pub const DOWNLOAD_RANGES_IN_FLIGHT_MAX: usize = 4;
 
 /// Received pieces of one range waiting for the decoder.
-const PIECES_QUEUED: usize = 16;
+const PIECES_QUEUED: usize = 4;
+
+/// Bytes of the response collected before they go to the decoder's thread (each handoff
+/// wakes a thread; the network delivers far smaller pieces).
+const PIECE_BYTES: usize = 256 * 1024;
+
+/// Verified bytes collected before one write to the output file.
+const WRITE_BATCH_BYTES: usize = 1 << 20;
 
 /// One source's failure, kept for the final error when every source failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,9 +160,13 @@ where
     })?;
     match (decoded, pumped) {
         (Ok(state), _) => Ok(state),
+        (Err(RangeError::Local(source)), _) => Err(ClientError::WriteFile {
+            path: PathBuf::new(),
+            source,
+        }),
         // The connection broke: the bytes that came were fine, the rest never arrived.
-        (Err(_), Err(source)) => Err(ClientError::Interrupted { url, source }),
-        (Err(e), Ok(())) => Err(ClientError::Unverified {
+        (Err(RangeError::Remote(_)), Err(source)) => Err(ClientError::Interrupted { url, source }),
+        (Err(RangeError::Remote(e)), Ok(())) => Err(ClientError::Unverified {
             url,
             detail: e.to_string(),
         }),
@@ -164,10 +178,19 @@ async fn pump(
     mut resp: reqwest::Response,
     tx: tokio::sync::mpsc::Sender<Bytes>,
 ) -> Result<(), reqwest::Error> {
-    while let Some(piece) = resp.chunk().await? {
-        if tx.send(piece).await.is_err() {
-            break; // the decoder stopped (finished or refused the bytes)
+    let mut piece = bytes::BytesMut::with_capacity(PIECE_BYTES);
+    while let Some(chunk) = resp.chunk().await? {
+        piece.extend_from_slice(&chunk);
+        if piece.len() >= PIECE_BYTES {
+            let full = piece.split().freeze();
+            piece.reserve(PIECE_BYTES);
+            if tx.send(full).await.is_err() {
+                return Ok(()); // the decoder stopped (finished or refused the bytes)
+            }
         }
+    }
+    if !piece.is_empty() {
+        let _ = tx.send(piece.freeze()).await;
     }
     Ok(())
 }
@@ -179,17 +202,24 @@ fn decode<S, F>(
     encoded: impl Read,
     mut state: S,
     mut sink: F,
-) -> Result<S, DecodeError>
+) -> Result<S, RangeError>
 where
     F: FnMut(S, u64, &[u8]) -> io::Result<S>,
 {
     let root = blake3::Hash::from(root.0);
     for item in DecodeResponseIter::new(root, tree, encoded, &ranges) {
-        if let BaoContentItem::Leaf(Leaf { offset, data }) = item? {
-            state = sink(state, offset, &data)?;
+        if let BaoContentItem::Leaf(Leaf { offset, data }) = item.map_err(RangeError::Remote)? {
+            state = sink(state, offset, &data).map_err(RangeError::Local)?;
         }
     }
     Ok(state)
+}
+
+/// Whose fault a failed range is: the source's bytes, or our own output.
+#[derive(Debug)]
+enum RangeError {
+    Remote(DecodeError),
+    Local(io::Error),
 }
 
 /// `Read` over the pieces of a response arriving on a channel (read on a blocking thread).
@@ -221,20 +251,6 @@ impl Read for PieceReader {
     }
 }
 
-/// Downloads blob `root` (of `size_bytes`) into `out`, in ranges of [`DOWNLOAD_RANGE_BYTES`]
-/// fetched concurrently (at most [`DOWNLOAD_RANGES_IN_FLIGHT_MAX`] at once) from `sources`
-/// (base URLs of blob servers, best first). Every group is verified as it arrives. A source
-/// that fails or sends bytes that do not verify is dropped and its range fetched from the next
-/// one; when no source is left the download fails and `out` is not created.
-pub async fn download_verified(
-    sources: &[String],
-    root: &Hash32,
-    size_bytes: u64,
-    out: &Path,
-) -> Result<DownloadReport, ClientError> {
-    crate::parallel::download(sources, *root, size_bytes, out).await
-}
-
 /// Fetches one range into `file` at its offset; the pieces are written as they verify.
 pub(crate) async fn fetch_range_into(
     http: &reqwest::Client,
@@ -243,14 +259,56 @@ pub(crate) async fn fetch_range_into(
     size_bytes: u64,
     offset: u64,
     len: u64,
-    file: std::sync::Arc<std::fs::File>,
+    (file, path): (Arc<File>, &Path),
 ) -> Result<(), ClientError> {
-    use std::os::unix::fs::FileExt;
     let range = ByteRange { offset, len };
-    let sink = move |file: std::sync::Arc<std::fs::File>, at: u64, data: &[u8]| {
-        file.write_all_at(data, at)?;
-        Ok(file)
+    let writer = BatchWriter {
+        file,
+        at: offset,
+        batch: Vec::with_capacity(WRITE_BATCH_BYTES),
     };
-    fetch_range(http, base_url, root, size_bytes, range, file, sink).await?;
-    Ok(())
+    let sink = |w: BatchWriter, at: u64, data: &[u8]| w.push(at, data);
+    let path_err = |source| ClientError::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let fetched = fetch_range(http, base_url, root, size_bytes, range, writer, sink).await;
+    let writer = match fetched {
+        Err(ClientError::WriteFile { source, .. }) => return Err(path_err(source)),
+        other => other?,
+    };
+    tokio::task::spawn_blocking(move || writer.flush())
+        .await
+        .map_err(|e| path_err(io::Error::other(e)))?
+        .map_err(path_err)
+}
+
+/// Verified leaves collected into large positioned writes (they arrive in order).
+struct BatchWriter {
+    file: Arc<File>,
+    /// Where `batch` starts in the file.
+    at: u64,
+    batch: Vec<u8>,
+}
+
+impl BatchWriter {
+    fn push(mut self, at: u64, data: &[u8]) -> io::Result<BatchWriter> {
+        if at != self.at + self.batch.len() as u64 || self.batch.len() >= WRITE_BATCH_BYTES {
+            self = self.flush_keep()?;
+            self.at = at;
+        }
+        self.batch.extend_from_slice(data);
+        Ok(self)
+    }
+
+    fn flush_keep(mut self) -> io::Result<BatchWriter> {
+        self.file.write_all_at(&self.batch, self.at)?;
+        self.at += self.batch.len() as u64;
+        self.batch.clear();
+        Ok(self)
+    }
+
+    fn flush(self) -> io::Result<()> {
+        self.flush_keep().map(drop)
+    }
 }

@@ -8,10 +8,11 @@ pub mod seal;
 mod storage;
 pub use bao::{
     DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, SourceFailure,
-    download_verified, fetch_range_verified,
+    fetch_range_verified,
 };
 pub use events::{EVENTS_RECONNECT_DELAY, HeadFollower};
 pub use outputs::{OutputFetcher, Unavailable, paid_holders};
+pub use parallel::download_verified;
 
 use commonware_codec::Encode;
 use serde::de::DeserializeOwned;
@@ -88,6 +89,9 @@ pub struct BatchResult {
 /// How long one blob transfer may take: the client's 30 s default suits JSON calls, not a
 /// 256 MiB blob over a slow link.
 const BLOB_TRANSFER_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Bytes read from a file at a time while it is uploaded.
+const UPLOAD_READ_BYTES: usize = 1 << 20;
 
 /// Downloads and verifies a blob from any server of the blob routes (a node or a provider),
 /// refusing more than `bytes_max` bytes. Keep a `Client` for repeated fetches from one server.
@@ -407,7 +411,12 @@ impl Client {
             .map_err(|e| file_err(std::io::Error::other(e)))?
             .map_err(file_err)?;
         let file = tokio::fs::File::open(path).await.map_err(file_err)?;
-        let hash = self.post_blob(file.into(), hash, blob_bytes).await?;
+        // Large reads: the default 4 KiB ones cost a blocking-thread hop each.
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
+            file,
+            UPLOAD_READ_BYTES,
+        ));
+        let hash = self.post_blob(body, hash, blob_bytes).await?;
         Ok((hash, blob_bytes))
     }
 

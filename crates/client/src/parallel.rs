@@ -33,7 +33,21 @@ impl Sources {
     }
 }
 
-pub(crate) async fn download(
+/// Downloads blob `root` (of `size_bytes`) into `out`, in ranges of [`DOWNLOAD_RANGE_BYTES`](crate::DOWNLOAD_RANGE_BYTES)
+/// fetched concurrently (at most [`DOWNLOAD_RANGES_IN_FLIGHT_MAX`](crate::DOWNLOAD_RANGES_IN_FLIGHT_MAX) at once) from `sources`
+/// (base URLs of blob servers, best first). Every group is verified as it arrives. A source
+/// that fails or sends bytes that do not verify is dropped and its range fetched from the next
+/// one; when no source is left the download fails and `out` is not created.
+pub async fn download_verified(
+    sources: &[String],
+    root: &Hash32,
+    size_bytes: u64,
+    out: &Path,
+) -> Result<DownloadReport, ClientError> {
+    download(sources, *root, size_bytes, out).await
+}
+
+async fn download(
     sources: &[String],
     root: Hash32,
     size_bytes: u64,
@@ -52,7 +66,7 @@ pub(crate) async fn download(
         failed: sources.iter().map(|_| None).collect(),
         ranges_fetched: vec![0; sources.len()],
     }));
-    let fetched = fetch_all(&state, root, size_bytes, &file).await;
+    let fetched = fetch_all(&state, root, size_bytes, (&file, &part)).await;
     let synced = fetched.and_then(|()| file.sync_all().map_err(file_err(&part)));
     drop(file);
     if let Err(e) = synced.and_then(|()| std::fs::rename(&part, out).map_err(file_err(out))) {
@@ -81,7 +95,7 @@ async fn fetch_all(
     state: &Arc<Mutex<Sources>>,
     root: Hash32,
     size_bytes: u64,
-    file: &Arc<File>,
+    (file, part): (&Arc<File>, &Path),
 ) -> Result<(), ClientError> {
     if size_bytes == 0 {
         // Nothing to fetch: the empty blob has one name.
@@ -104,7 +118,8 @@ async fn fetch_all(
         .map(|(index, offset, len)| {
             let http = &http;
             async move {
-                fetch_one(http, state, root, size_bytes, (index, offset, len), file).await
+                let output = (file, part);
+                fetch_one(http, state, root, size_bytes, (index, offset, len), output).await
             }
         })
         .buffer_unordered(DOWNLOAD_RANGES_IN_FLIGHT_MAX)
@@ -119,7 +134,7 @@ async fn fetch_one(
     root: Hash32,
     size_bytes: u64,
     (index, offset, len): (usize, u64, u64),
-    file: &Arc<File>,
+    (file, part): (&Arc<File>, &Path),
 ) -> Result<(), ClientError> {
     let lock = || state.lock().unwrap_or_else(PoisonError::into_inner);
     let order = lock().order_for(index);
@@ -131,11 +146,14 @@ async fn fetch_one(
             }
             s.urls[source].clone()
         };
-        match fetch_range_into(http, &url, root, size_bytes, offset, len, file.clone()).await {
+        let output = (file.clone(), part);
+        match fetch_range_into(http, &url, root, size_bytes, offset, len, output).await {
             Ok(()) => {
                 lock().ranges_fetched[source] += 1;
                 return Ok(());
             }
+            // Our own disk failed: no other source would do better.
+            Err(e @ ClientError::WriteFile { .. }) => return Err(e),
             Err(e) => {
                 let mut s = lock();
                 if s.failed[source].is_none() {
