@@ -8,6 +8,7 @@ pub mod bench_storage;
 pub mod commands;
 pub mod devnet;
 pub mod jobfile;
+pub mod keep;
 pub mod keys;
 pub mod localnet;
 pub mod market;

@@ -158,6 +158,8 @@ impl Net {
             detach,
             timeout_secs: 300,
             reduce,
+            keep_outputs_epochs: 0,
+            keep_outputs_replicas: 3,
             sign: SignOpts {
                 from: "dev0".into(),
                 fee: None,

@@ -363,6 +363,8 @@ fn an_encrypted_round_trip_leaves_no_plaintext_with_any_provider_or_node() {
         }
         let found = files_containing(&net.node_blobs, marker);
         assert!(found.is_empty(), "plaintext at the node: {found:?}");
+        // The search does find the marker: in the one plaintext file under the devnet.
+        assert_eq!(files_containing(net.dir.path(), marker), vec![file.clone()]);
         let stored = (0..PROVIDERS)
             .filter(|i| {
                 net.provider_dir(*i)
