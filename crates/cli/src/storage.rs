@@ -7,10 +7,10 @@ use crate::keys;
 use crate::output::{Output, print};
 use crate::signing::{SignOpts, print_submitted, sign_and_submit, sign_and_submit_key};
 use crate::storage_text as text;
+pub use crate::storage_text::{GetReport, PutReport};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 use yun_client::Client;
 use yun_client::seal;
@@ -86,35 +86,6 @@ pub struct GetArgs {
     /// The account that stored it (its key decrypts an encrypted file).
     #[arg(long, default_value = "dev0")]
     pub from: String,
-}
-
-/// What `yun storage put` did: the `--output json` answer.
-#[derive(Debug, Clone, Serialize)]
-pub struct PutReport {
-    pub deal: DealId,
-    pub root: Hash32,
-    /// Bytes stored (the ciphertext's, when encrypted).
-    pub size_bytes: u64,
-    pub file_bytes: u64,
-    pub encrypted: bool,
-    pub replicas: u8,
-    pub epochs: u32,
-    pub bid_per_mib_epoch: Amount,
-    /// The worst case locked: replicas × epochs × billed MiB × bid.
-    pub escrow_max: Amount,
-    pub height: Option<u64>,
-}
-
-/// What `yun storage get` did.
-#[derive(Debug, Clone, Serialize)]
-pub struct GetReport {
-    pub deal: DealId,
-    pub root: Hash32,
-    pub out: PathBuf,
-    pub bytes: u64,
-    pub encrypted: bool,
-    pub sources: Vec<String>,
-    pub dropped_sources: Vec<String>,
 }
 
 pub async fn storage(cmd: StorageCmd, opts: &ClientOpts) -> anyhow::Result<()> {

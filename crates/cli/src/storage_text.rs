@@ -1,8 +1,39 @@
 //! Text rendering of `yun storage …` answers (`--output json` prints the values themselves).
 
-use crate::storage::{GetReport, PutReport};
-use yun_types::Address;
+use serde::Serialize;
+use std::path::PathBuf;
 use yun_types::api_storage::{DealResponse, DealSummaryView};
+use yun_types::storage::DealId;
+use yun_types::{Address, Amount, Hash32};
+
+/// What `yun storage put` did: the `--output json` answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct PutReport {
+    pub deal: DealId,
+    pub root: Hash32,
+    /// Bytes stored (the ciphertext's, when encrypted).
+    pub size_bytes: u64,
+    pub file_bytes: u64,
+    pub encrypted: bool,
+    pub replicas: u8,
+    pub epochs: u32,
+    pub bid_per_mib_epoch: Amount,
+    /// The worst case locked: replicas × epochs × billed MiB × bid.
+    pub escrow_max: Amount,
+    pub height: Option<u64>,
+}
+
+/// What `yun storage get` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetReport {
+    pub deal: DealId,
+    pub root: Hash32,
+    pub out: PathBuf,
+    pub bytes: u64,
+    pub encrypted: bool,
+    pub sources: Vec<String>,
+    pub dropped_sources: Vec<String>,
+}
 
 pub fn put(r: &PutReport) -> String {
     let what = if r.encrypted {

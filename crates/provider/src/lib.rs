@@ -17,7 +17,7 @@ pub mod work;
 use crate::batch::Send;
 use crate::chain::{Landed, Sent, TxSigner, landed};
 use crate::journal::{Journal, WorkRecord, WorkResult};
-pub use crate::storage::StorageOffer;
+pub use crate::storage_api::StorageOffer;
 use crate::work::Runner;
 pub use crate::work::{Fault, OUTPUT_BYTES_MAX, verdict_of};
 use anyhow::Context;

@@ -5,6 +5,7 @@
 
 use crate::chain::{Landed, Sent, TxSigner, landed};
 use crate::journal::{Journal, ProofKey};
+pub(crate) use crate::storage_api::{Challenge, Duty, StorageOffer};
 use crate::{RESEND_AFTER_BLOCKS, blocking};
 use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,43 +17,11 @@ use tracing::{info, warn};
 use yun_blobs::BlobStore;
 use yun_client::Client;
 use yun_client::seal::SealIdentity;
-use yun_types::storage::{DealId, STORAGE_PROOFS_PER_TX_MAX, StorageAction, StorageProof};
-use yun_types::{Action, Amount, Hash32};
+use yun_types::storage::{STORAGE_PROOFS_PER_TX_MAX, StorageAction, StorageProof};
+use yun_types::{Action, Hash32};
 
 /// A failed fetch of a replica's data is tried again after this long.
 const FETCH_RETRY: Duration = Duration::from_secs(3);
-
-/// What the machine offers for storage deals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StorageOffer {
-    pub capacity_bytes: u64,
-    pub ask_per_mib_epoch: Amount,
-}
-
-/// One replica this provider keeps, as the chain lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Duty {
-    pub deal: DealId,
-    pub replica: u8,
-    pub root: Hash32,
-    pub size_bytes: u64,
-    /// Where the bytes can be fetched, best first: the deal's source, the node, the other
-    /// holders (this provider's own endpoint left out).
-    pub sources: Vec<String>,
-    /// The challenge open now, if any.
-    pub challenge: Option<Challenge>,
-    /// It has proven a copy before (so a missing copy was lost here, not never fetched).
-    pub proven_before: bool,
-}
-
-/// One epoch's challenge of one replica.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Challenge {
-    pub epoch: u64,
-    pub chunk_index: u64,
-    /// The last height a proof may land at.
-    pub window_end_height: u64,
-}
 
 impl Duty {
     fn key(&self, c: &Challenge) -> ProofKey {

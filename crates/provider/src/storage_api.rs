@@ -1,12 +1,44 @@
 //! The storage routes of the node API as the agent reads them: its replicas with their open
 //! challenges and where their data is, and what it has announced.
 
-use crate::storage::{Challenge, Duty, StorageOffer};
 use yun_client::Client;
-use yun_types::Address;
 use yun_types::api::ApiErrorKind;
 use yun_types::api_storage::{HeldReplicaView, StorageReplicaState};
+use yun_types::storage::DealId;
 use yun_types::storage::EncryptionKey;
+use yun_types::{Address, Amount, Hash32};
+
+/// What the machine offers for storage deals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageOffer {
+    pub capacity_bytes: u64,
+    pub ask_per_mib_epoch: Amount,
+}
+
+/// One replica this provider keeps, as the chain lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Duty {
+    pub deal: DealId,
+    pub replica: u8,
+    pub root: Hash32,
+    pub size_bytes: u64,
+    /// Where the bytes can be fetched, best first: the deal's source, the node, the other
+    /// holders (this provider's own endpoint left out).
+    pub sources: Vec<String>,
+    /// The challenge open now, if any.
+    pub challenge: Option<Challenge>,
+    /// It has proven a copy before (so a missing copy was lost here, not never fetched).
+    pub proven_before: bool,
+}
+
+/// One epoch's challenge of one replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Challenge {
+    pub epoch: u64,
+    pub chunk_index: u64,
+    /// The last height a proof may land at.
+    pub window_end_height: u64,
+}
 
 /// Pages of held replicas read in one pass at most (the node bounds a provider's replicas).
 const PAGES_MAX: usize = 64;
