@@ -96,6 +96,7 @@ pub fn jobs(args: JobsArgs) -> anyhow::Result<()> {
             &providers,
             0,
             args.slots,
+            None,
         )
         .await?;
         let report = measure(&args, &node.api_url(), &dir).await;
@@ -178,6 +179,8 @@ async fn measure(args: &JobsArgs, url: &str, dir: &Path) -> anyhow::Result<JobsR
                 detach: false,
                 timeout_secs: 120,
                 reduce: ReduceWhere::Network,
+                keep_outputs_epochs: 0,
+                keep_outputs_replicas: 3,
                 sign: sign(),
             };
             run_submit(submit, &opts).await?;
@@ -262,6 +265,8 @@ async fn post_jobs(
             detach: true,
             timeout_secs: 600,
             reduce: ReduceWhere::Network,
+            keep_outputs_epochs: 0,
+            keep_outputs_replicas: 3,
             sign: sign(),
         };
         match run_submit(submit, opts).await? {

@@ -47,6 +47,10 @@ pub struct DevnetArgs {
     /// with three replicas run out of the box.
     #[arg(long, default_value_t = 3)]
     pub providers: usize,
+    /// Disk each embedded provider offers to storage deals, in GiB (0: none), so
+    /// `yun storage put` with three replicas works out of the box.
+    #[arg(long, default_value_t = 1)]
+    pub storage_gb: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -161,6 +165,10 @@ pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
         providers,
         args.port.saturating_add(1),
         2,
+        crate::provider_run::storage_offer(
+            args.storage_gb,
+            crate::provider_run::DEFAULT_STORAGE_ASK,
+        )?,
     ))?;
     print_devnet_banner(&url, &data_dir, &users, &agents);
     runtime.block_on(async {

@@ -40,6 +40,14 @@ pub fn address_of(key: &PrivateKey) -> Address {
     Address::from_public_key(&key.public_key())
 }
 
+/// The account's x25519 encryption identity: derived from its signing secret with its own
+/// context (`yun_client::seal::SealIdentity::derive`), so it is stored encrypted exactly as
+/// the signing key is (inside the same keystore entry), never leaves this machine, and the
+/// mnemonic restores it with the key. A provider agent derives its own the same way.
+pub fn encryption_identity(key: &PrivateKey) -> yun_client::seal::SealIdentity {
+    yun_client::seal::SealIdentity::derive(&commonware_codec::Encode::encode(key))
+}
+
 /// A fresh 24-word mnemonic from the OS random generator.
 pub fn new_mnemonic() -> Mnemonic {
     let mut entropy = [0u8; 32];

@@ -8,6 +8,7 @@ pub mod bench_storage;
 pub mod commands;
 pub mod devnet;
 pub mod jobfile;
+pub mod keep;
 pub mod keys;
 pub mod localnet;
 pub mod market;
@@ -18,6 +19,8 @@ pub mod results;
 pub mod run;
 pub mod signing;
 pub mod stake;
+pub mod storage;
+pub mod storage_text;
 pub mod submit;
 pub mod verify;
 
@@ -100,6 +103,14 @@ pub enum Command {
     },
     /// Show the compute market: price index, slots, queue, recent clearing prices, parameters.
     Market {
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Storage deals: put a file (optionally encrypted) under r replicas for N epochs, get it
+    /// back verified, list, show and cancel deals.
+    Storage {
+        #[command(subcommand)]
+        cmd: storage::StorageCmd,
         #[command(flatten)]
         client: ClientOpts,
     },
@@ -199,6 +210,7 @@ pub fn main() -> ExitCode {
         Command::Job { cmd, client } => commands::block_on(market::job(cmd, &client)),
         Command::Market { client } => commands::block_on(market::market(&client)),
         Command::Stake { cmd, client } => commands::block_on(stake::stake(cmd, &client)),
+        Command::Storage { cmd, client } => commands::block_on(storage::storage(cmd, &client)),
         Command::Chain {
             cmd: ChainCmd::Verify,
             client,

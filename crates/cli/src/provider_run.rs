@@ -7,11 +7,30 @@ use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use yun_provider::{AgentConfig, AgentHandle, Fault, Offer};
+use yun_provider::{AgentConfig, AgentHandle, Fault, Offer, StorageOffer};
 use yun_types::Amount;
 
 /// Bond each embedded devnet provider locks: ten times the default minimum.
 pub const DEVNET_PROVIDER_BOND: u128 = 10_000_000;
+/// Default storage ask per MiB-epoch, in base units: a proof transaction pays the chain's fee
+/// (1,000 by default) for up to 16 proofs, so an ask of 100 covers it from about 10 MiB held
+/// (an honest provider must not lose money proving small files).
+pub const DEFAULT_STORAGE_ASK: &str = "100";
+const GIB: u64 = 1 << 30;
+
+/// `--storage-gb G` at `--storage-ask A` as the agent's storage offer (none for 0).
+pub fn storage_offer(gb: u64, ask: &str) -> anyhow::Result<Option<StorageOffer>> {
+    if gb == 0 {
+        return Ok(None);
+    }
+    let capacity_bytes = gb
+        .checked_mul(GIB)
+        .with_context(|| format!("--storage-gb {gb} is too large"))?;
+    Ok(Some(StorageOffer {
+        capacity_bytes,
+        ask_per_mib_epoch: amount(ask, "--storage-ask")?,
+    }))
+}
 
 #[derive(Args, Debug, Clone)]
 pub struct ProviderRunArgs {
@@ -50,6 +69,13 @@ pub struct ProviderRunArgs {
     /// Wall-clock limit per task, in seconds (exceeding it is a host fault, never a verdict).
     #[arg(long, default_value_t = 300)]
     pub wall_time_secs: u64,
+    /// Offer this much disk to storage deals, in GiB (0: none): keep the replicas the chain
+    /// assigns, prove them every epoch, be paid per MiB-epoch.
+    #[arg(long, default_value_t = 0)]
+    pub storage_gb: u64,
+    /// Lowest price accepted for storage, per MiB per epoch, in base units.
+    #[arg(long, default_value = DEFAULT_STORAGE_ASK)]
+    pub storage_ask: String,
     /// Misbehave on purpose, to watch verification catch it.
     #[arg(long, value_enum, hide = true)]
     pub inject_fault: Option<FaultArg>,
@@ -88,6 +114,7 @@ pub async fn run(args: ProviderRunArgs, opts: &ClientOpts) -> anyhow::Result<()>
             .inject_fault
             .map(|FaultArg::WrongOutput| Fault::WrongOutput),
         run_delay: Duration::ZERO,
+        storage: storage_offer(args.storage_gb, &args.storage_ask)?,
     };
     let agent = yun_provider::start(cfg).await?;
     println!(
@@ -141,6 +168,7 @@ pub async fn start_devnet_agents(
     accounts: &[DevAccount],
     base_port: u16,
     slots: u32,
+    storage: Option<StorageOffer>,
 ) -> anyhow::Result<Vec<AgentHandle>> {
     let mut agents = Vec::new();
     for (i, a) in accounts.iter().enumerate() {
@@ -169,6 +197,7 @@ pub async fn start_devnet_agents(
             wall_time_max: Duration::from_secs(300),
             fault: None,
             run_delay: Duration::ZERO,
+            storage,
         };
         agents.push(
             yun_provider::start(cfg)

@@ -62,6 +62,9 @@ pub struct JobReport {
     pub reduce_status: Option<String>,
     /// The network reduce's verified output digest.
     pub reduce_digest: Option<Hash32>,
+    /// Outputs kept under storage deals (`--keep-outputs-epochs`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<crate::keep::KeptOutput>,
 }
 
 /// `yun job results ID [--out DIR] [--reduce local]`.
@@ -177,6 +180,7 @@ pub async fn collect(
         reduce_stdout,
         reduce_status,
         reduce_digest,
+        kept: Vec::new(),
     })
 }
 
@@ -313,6 +317,12 @@ pub fn summary(r: &JobReport) -> String {
     ));
     for (p, a) in &r.paid_by_provider {
         s.push_str(&format!("  {p}  {a}\n"));
+    }
+    for k in &r.kept {
+        s.push_str(&format!(
+            "kept {} ({} bytes) under deal {}\n",
+            k.root, k.size_bytes, k.deal
+        ));
     }
     s.trim_end().to_string()
 }

@@ -71,8 +71,19 @@ pub async fn sign_and_submit_with(
     action: impl FnOnce(&commonware_cryptography::ed25519::PrivateKey) -> Action,
 ) -> anyhow::Result<Submitted> {
     let key = keys::signer(&sign.from, &opts.dev_lookup()).await?;
-    let sender = keys::address_of(&key);
     let action = action(&key);
+    sign_and_submit_key(client, sign, &key, action).await
+}
+
+/// [`sign_and_submit`] with a key already resolved (a command that also decrypts or seals
+/// with the account's identity asks for the passphrase once).
+pub async fn sign_and_submit_key(
+    client: &Client,
+    sign: &SignOpts,
+    key: &commonware_cryptography::ed25519::PrivateKey,
+    action: Action,
+) -> anyhow::Result<Submitted> {
+    let sender = keys::address_of(key);
     let status = client.status().await?;
     let fee = match &sign.fee {
         Some(f) => f.parse()?,
@@ -89,7 +100,7 @@ pub async fn sign_and_submit_with(
         expires_at_height: status.height + sign.expires_in,
         action,
     }
-    .sign(&key);
+    .sign(key);
     let id = client.submit(&tx).await?;
     if sign.no_wait {
         return Ok(Submitted {

@@ -36,6 +36,14 @@ pub struct SubmitArgs {
     /// job is then posted without a reduce).
     #[arg(long, value_enum, default_value_t = ReduceWhere::Network)]
     pub reduce: ReduceWhere,
+    /// Keep every verified output (and the reduce's) stored under a deal for this many
+    /// storage epochs after the job settles: one deal per output, copied by storage
+    /// providers from a provider paid for it (0: keep nothing).
+    #[arg(long, default_value_t = 0)]
+    pub keep_outputs_epochs: u32,
+    /// Replicas of each kept output.
+    #[arg(long, default_value_t = 3)]
+    pub keep_outputs_replicas: u8,
     #[command(flatten)]
     pub sign: SignOpts,
 }
@@ -106,7 +114,18 @@ pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<S
         (Some(_), ReduceWhere::Network) => Reduce::Network,
         (Some((p, a)), ReduceWhere::Local) => Reduce::Local(std::fs::read(p)?, a.clone()),
     };
-    let report = crate::results::collect(&client, &job, &out, reduce).await?;
+    let mut report = crate::results::collect(&client, &job, &out, reduce).await?;
+    if args.keep_outputs_epochs > 0 {
+        report.kept = crate::keep::keep_outputs(
+            &client,
+            opts,
+            &args.sign,
+            &job,
+            args.keep_outputs_epochs,
+            args.keep_outputs_replicas,
+        )
+        .await?;
+    }
     Ok(Submission::Finished(Box::new(report)))
 }
 

@@ -107,6 +107,7 @@ async fn agent(dir: &Path, node_url: &str, i: usize) -> AgentHandle {
         wall_time_max: Duration::from_secs(60),
         fault: None,
         run_delay: Duration::ZERO,
+        storage: None,
     })
     .await
     .unwrap()
@@ -155,6 +156,8 @@ fn a_job_uploaded_to_one_node_settles_verified_on_providers_following_another() 
             detach: false,
             timeout_secs: 120,
             reduce: ReduceWhere::Network,
+            keep_outputs_epochs: 0,
+            keep_outputs_replicas: 3,
             sign: SignOpts {
                 from: "dev0".into(),
                 fee: None,

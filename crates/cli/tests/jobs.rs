@@ -95,6 +95,7 @@ impl Net {
             wall_time_max: Duration::from_secs(120),
             fault,
             run_delay,
+            storage: None,
         };
         yun_provider::start(cfg).await.unwrap()
     }
@@ -157,6 +158,8 @@ impl Net {
             detach,
             timeout_secs: 300,
             reduce,
+            keep_outputs_epochs: 0,
+            keep_outputs_replicas: 3,
             sign: SignOpts {
                 from: "dev0".into(),
                 fee: None,

@@ -4,7 +4,9 @@ mod bao;
 mod events;
 mod outputs;
 mod parallel;
+pub mod seal;
 mod sources;
+mod storage;
 pub use bao::{
     DOWNLOAD_RANGE_BYTES, DOWNLOAD_RANGES_IN_FLIGHT_MAX, DownloadReport, DroppedSource,
     fetch_range_verified,
@@ -547,6 +549,38 @@ impl Client {
             size_bytes,
             status.height + UPLOAD_TICKET_LIFETIME_BLOCKS,
         ))
+    }
+
+    /// [`Self::put_blob_file`], calling `progress` with the bytes of each piece as it is sent
+    /// (a progress bar).
+    pub async fn put_blob_file_progress(
+        &self,
+        path: &Path,
+        uploader: &Uploader,
+        progress: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Result<(Hash32, u64), ClientError> {
+        use futures::StreamExt;
+        let file_err = |source| ClientError::File {
+            path: path.to_path_buf(),
+            source,
+        };
+        let owned = path.to_path_buf();
+        let (hash, blob_bytes) = tokio::task::spawn_blocking(move || hash_file(&owned))
+            .await
+            .map_err(|e| file_err(std::io::Error::other(e)))?
+            .map_err(file_err)?;
+        let file = tokio::fs::File::open(path).await.map_err(file_err)?;
+        let stream = tokio_util::io::ReaderStream::new(file).inspect(move |piece| {
+            if let Ok(bytes) = piece {
+                progress(bytes.len() as u64);
+            }
+        });
+        let body = reqwest::Body::wrap_stream(stream);
+        let ticket = self.sign_ticket(uploader, hash, blob_bytes).await?;
+        let hash = self
+            .post_blob(body, hash, blob_bytes, Some(&ticket))
+            .await?;
+        Ok((hash, blob_bytes))
     }
 
     async fn post_blob(

@@ -1,5 +1,6 @@
 //! The agent's durable memory (redb): what it computed for each replica and which results it
-//! has sent, so a restarted agent neither redoes finished work nor forgets a commitment.
+//! has sent, and which storage proofs it has sent, so a restarted agent neither redoes
+//! finished work nor forgets a commitment nor sends a proof twice.
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,38 @@ use yun_types::market::{TaskRef, Verdict};
 
 /// Replica records by `job ‖ index (big-endian)`, JSON values.
 const WORK: TableDefinition<&[u8], &[u8]> = TableDefinition::new("work");
+/// Storage proofs sent, by `deal ‖ replica ‖ epoch (big-endian)`: the height sent at.
+const PROOFS: TableDefinition<&[u8], u64> = TableDefinition::new("proofs");
+
+/// One storage challenge a provider answers: a replica of a deal in one epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProofKey {
+    pub deal: Hash32,
+    pub replica: u8,
+    pub epoch: u64,
+}
+
+impl ProofKey {
+    fn bytes(&self) -> Vec<u8> {
+        [
+            self.deal.as_bytes().as_slice(),
+            &[self.replica],
+            &self.epoch.to_be_bytes(),
+        ]
+        .concat()
+    }
+
+    fn from_bytes(b: &[u8]) -> Option<ProofKey> {
+        let deal = Hash32(b.get(..32)?.try_into().ok()?);
+        let replica = *b.get(32)?;
+        let epoch = u64::from_be_bytes(b.get(33..41)?.try_into().ok()?);
+        Some(ProofKey {
+            deal,
+            replica,
+            epoch,
+        })
+    }
+}
 
 /// What the agent knows about one replica it was assigned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +83,7 @@ impl Journal {
         let db = Database::create(path)?;
         let w = db.begin_write()?;
         w.open_table(WORK)?;
+        w.open_table(PROOFS)?;
         w.commit()?;
         Ok(Journal { db })
     }
@@ -96,5 +130,85 @@ impl Journal {
         }
         w.commit()?;
         Ok(())
+    }
+
+    /// Records that the proofs `keys` were sent at `height` (durable on return).
+    pub fn put_proofs_sent(&self, keys: &[ProofKey], height: u64) -> anyhow::Result<()> {
+        let w = self.db.begin_write()?;
+        {
+            let mut t = w.open_table(PROOFS)?;
+            for k in keys {
+                t.insert(k.bytes().as_slice(), height)?;
+            }
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Every proof sent and not yet forgotten, with the height it was last sent at.
+    pub fn proofs_sent(&self) -> anyhow::Result<BTreeMap<ProofKey, u64>> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(PROOFS)?;
+        let mut out = BTreeMap::new();
+        for entry in t.iter()? {
+            let (k, v) = entry?;
+            if let Some(key) = ProofKey::from_bytes(k.value()) {
+                out.insert(key, v.value());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets proofs whose challenges are over (answered or not, nothing more can be sent).
+    pub fn remove_proofs(&self, keys: &[ProofKey]) -> anyhow::Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let w = self.db.begin_write()?;
+        {
+            let mut t = w.open_table(PROOFS)?;
+            for k in keys {
+                t.remove(k.bytes().as_slice())?;
+            }
+        }
+        w.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_proofs_survive_a_reopen_until_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.redb");
+        let (a, b) = (
+            ProofKey {
+                deal: Hash32([1; 32]),
+                replica: 2,
+                epoch: 7,
+            },
+            ProofKey {
+                deal: Hash32([1; 32]),
+                replica: 2,
+                epoch: 8,
+            },
+        );
+        {
+            let j = Journal::open(&path).unwrap();
+            j.put_proofs_sent(&[a, b], 40).unwrap();
+            j.put_proofs_sent(&[b], 44).unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        let sent = j.proofs_sent().unwrap();
+        assert_eq!(sent.get(&a), Some(&40));
+        assert_eq!(sent.get(&b), Some(&44));
+        j.remove_proofs(&[a]).unwrap();
+        assert_eq!(
+            j.proofs_sent().unwrap().into_keys().collect::<Vec<_>>(),
+            [b]
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The provider agent: registers a machine's offer, follows its assignments, runs each task in
 //! the sandbox (one per slot), commits and then reveals the verdicts in per-block batches, and
-//! serves the outputs from its endpoint.
+//! serves the outputs from its endpoint; with a storage offer it also keeps the deal replicas
+//! assigned to it and answers their challenges (`storage`).
 //!
 //! Durability: a verdict, its salt and the output archive are on disk before the commitment
 //! is sent, so a restarted agent reveals what it committed and never runs a finished task
@@ -9,11 +10,14 @@
 mod batch;
 pub mod chain;
 pub mod journal;
+mod storage;
+mod storage_api;
 pub mod work;
 
 use crate::batch::Send;
 use crate::chain::{Landed, Sent, TxSigner, landed};
 use crate::journal::{Journal, WorkRecord, WorkResult};
+pub use crate::storage_api::StorageOffer;
 use crate::work::Runner;
 pub use crate::work::{Fault, OUTPUT_BYTES_MAX, verdict_of};
 use anyhow::Context;
@@ -77,6 +81,9 @@ pub struct AgentConfig {
     pub wall_time_max: Duration,
     pub fault: Option<Fault>,
     pub run_delay: Duration,
+    /// Storage offered for deals (`OfferStorage`, with the encryption key published); `None`
+    /// offers none.
+    pub storage: Option<StorageOffer>,
 }
 
 /// A running agent.
@@ -128,7 +135,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         .context("opening the agent journal (is another agent using this data directory?)")?;
     let blobs = Arc::new(BlobStore::open(
         &cfg.data_dir.join("blobs"),
-        BlobLimits::default(),
+        blob_limits(cfg.storage.as_ref()),
     )?);
     let listener = tokio::net::TcpListener::bind(cfg.serve_listen)
         .await
@@ -179,6 +186,28 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
     let (done_tx, done_rx) = mpsc::channel(cfg.offer.slots.max(1) as usize);
     let journal = Arc::new(journal);
     let journal_handle = Arc::downgrade(&journal);
+    let storage = match cfg.storage {
+        None => None,
+        Some(offer) => {
+            let storage = storage::Storage::new(storage::StorageParts {
+                offer,
+                identity: yun_client::seal::SealIdentity::derive(
+                    &commonware_codec::Encode::encode(&cfg.key),
+                ),
+                node: node.clone(),
+                endpoint: endpoint.clone(),
+                blobs: blobs.clone(),
+                journal: journal.clone(),
+                scratch: cfg.data_dir.join("scratch"),
+                no_repair: cfg.fault == Some(Fault::NoStorageRepair),
+            });
+            // Compute goes on without storage: a refused offer is logged, not fatal.
+            if let Err(e) = storage.announce(&signer).await {
+                warn!(error = %format!("{e:#}"), "offering storage failed; this agent keeps no deals");
+            }
+            Some(storage)
+        }
+    };
     let agent = Agent {
         node,
         signer,
@@ -191,6 +220,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         done_rx,
         in_flight: [None, None],
         bond_checked_height: None,
+        storage,
     };
     let (stop, stopped) = oneshot::channel();
     let address = agent.signer.address;
@@ -209,6 +239,19 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         stop: Some(stop),
         task,
     })
+}
+
+/// The blob store's limits: a storage offer raises them to hold the offered capacity (and a
+/// deal's file, up to that capacity, as one blob) beside the compute data.
+fn blob_limits(storage: Option<&StorageOffer>) -> BlobLimits {
+    let base = BlobLimits::default();
+    match storage {
+        None => base,
+        Some(s) => BlobLimits {
+            blob_bytes_max: base.blob_bytes_max.max(s.capacity_bytes),
+            store_bytes_max: base.store_bytes_max.saturating_add(s.capacity_bytes),
+        },
+    }
 }
 
 fn desired_spec(cfg: &AgentConfig, endpoint: &str, engine_class: Hash32) -> ProviderSpec {
@@ -274,6 +317,8 @@ struct Agent {
     in_flight: [Option<InFlight>; 2],
     /// Height of the last look at this provider's bond.
     bond_checked_height: Option<u64>,
+    /// The storage duties, if the agent offers storage.
+    storage: Option<storage::Storage>,
 }
 
 /// A commit or reveal transaction on its way, and the replicas it carries.
@@ -377,10 +422,20 @@ impl Agent {
     }
 
     fn collect_outputs(&self) {
-        // Programs, inputs and outputs alike: whatever nobody read for the retention period.
+        // Programs, inputs and outputs alike: whatever nobody read for the retention period,
+        // except the data of storage replicas the chain still lists (an ended deal's data is
+        // released: collected like any other blob).
         let blobs = self.blobs.clone();
+        let live = self.storage.as_ref().map(|s| s.live.clone());
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = blobs.collect(|_| false, OUTPUT_RETENTION) {
+            let keep = |h: &Hash32| {
+                live.as_ref().is_some_and(|l| {
+                    l.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .contains(h)
+                })
+            };
+            if let Err(e) = blobs.collect(keep, OUTPUT_RETENTION) {
                 warn!(error = %e, "collecting old outputs failed");
             }
         });
@@ -414,11 +469,16 @@ impl Agent {
             .await;
         let recorded = self.record_sent(sent).await;
         self.check_bond(view.height).await;
+        let stored = match &mut self.storage {
+            Some(s) if start_new => s.pass(&self.signer, view.height).await,
+            _ => Ok(()),
+        };
         revealed
             .and(committed)
             .and(persisted)
             .and(forgotten)
             .and(recorded)
+            .and(stored)
     }
 
     /// Journals when each record was last sent (a crash before this merely sends it again).

@@ -43,6 +43,9 @@ pub enum Fault {
     WrongOutput,
     /// Report a wrong output digest for reduce tasks only (a lying reducer).
     WrongReduceOutput,
+    /// Never fetch again a storage replica's data once stored here: a provider that lost its
+    /// copy and does not repair it, so it misses its challenges.
+    NoStorageRepair,
 }
 
 /// The verdict replicas compare, from a sandbox outcome.
@@ -174,7 +177,7 @@ impl Runner {
         let lies = match self.fault {
             Some(Fault::WrongOutput) => true,
             Some(Fault::WrongReduceOutput) => a.reduce_inputs.is_some(),
-            None => false,
+            Some(Fault::NoStorageRepair) | None => false,
         };
         if lies {
             verdict.output_digest =
