@@ -483,19 +483,21 @@ impl Client {
         path: &Path,
         uploader: &Uploader,
     ) -> Result<(Hash32, u64), ClientError> {
-        self.put_file(path, Some(uploader)).await
+        self.put_file(path, Some(uploader), None).await
     }
 
     /// [`Client::put_blob_file_as`] with no ticket, for a server that stores anonymous uploads.
     pub async fn put_blob_file(&self, path: &Path) -> Result<(Hash32, u64), ClientError> {
-        self.put_file(path, None).await
+        self.put_file(path, None, None).await
     }
 
     async fn put_file(
         &self,
         path: &Path,
         uploader: Option<&Uploader>,
+        progress: Option<Box<dyn Fn(u64) + Send + Sync>>,
     ) -> Result<(Hash32, u64), ClientError> {
+        use futures::StreamExt;
         let file_err = |source| ClientError::File {
             path: path.to_path_buf(),
             source,
@@ -511,10 +513,14 @@ impl Client {
         };
         let file = tokio::fs::File::open(path).await.map_err(file_err)?;
         // Large reads: the default 4 KiB ones cost a blocking-thread hop each.
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
-            file,
-            UPLOAD_READ_BYTES,
-        ));
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, UPLOAD_READ_BYTES).inspect(
+            move |piece| {
+                if let (Some(progress), Ok(bytes)) = (&progress, piece) {
+                    progress(bytes.len() as u64);
+                }
+            },
+        );
+        let body = reqwest::Body::wrap_stream(stream);
         let hash = self
             .post_blob(body, hash, blob_bytes, ticket.as_ref())
             .await?;
@@ -551,36 +557,16 @@ impl Client {
         ))
     }
 
-    /// [`Self::put_blob_file`], calling `progress` with the bytes of each piece as it is sent
-    /// (a progress bar).
+    /// [`Self::put_blob_file_as`], calling `progress` with the bytes of each piece as it is
+    /// sent (a progress bar).
     pub async fn put_blob_file_progress(
         &self,
         path: &Path,
         uploader: &Uploader,
         progress: impl Fn(u64) + Send + Sync + 'static,
     ) -> Result<(Hash32, u64), ClientError> {
-        use futures::StreamExt;
-        let file_err = |source| ClientError::File {
-            path: path.to_path_buf(),
-            source,
-        };
-        let owned = path.to_path_buf();
-        let (hash, blob_bytes) = tokio::task::spawn_blocking(move || hash_file(&owned))
+        self.put_file(path, Some(uploader), Some(Box::new(progress)))
             .await
-            .map_err(|e| file_err(std::io::Error::other(e)))?
-            .map_err(file_err)?;
-        let file = tokio::fs::File::open(path).await.map_err(file_err)?;
-        let stream = tokio_util::io::ReaderStream::new(file).inspect(move |piece| {
-            if let Ok(bytes) = piece {
-                progress(bytes.len() as u64);
-            }
-        });
-        let body = reqwest::Body::wrap_stream(stream);
-        let ticket = self.sign_ticket(uploader, hash, blob_bytes).await?;
-        let hash = self
-            .post_blob(body, hash, blob_bytes, Some(&ticket))
-            .await?;
-        Ok((hash, blob_bytes))
     }
 
     async fn post_blob(
