@@ -69,6 +69,18 @@ def heights():
     return [height_of(i) for i in range(NODES)]
 
 
+def snapshot():
+    """Each node's height, epoch and connected p2p peers (None when its API does not answer)."""
+    out = []
+    for i in range(NODES):
+        try:
+            s = get_json(api_of(i) + "/v1/status", 1.0)
+            out.append((s["height"], s["epoch"], len(s.get("peers") or [])))
+        except Exception:
+            out.append(None)
+    return out
+
+
 def run(cmd, check=True, **kw):
     return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
 
@@ -181,7 +193,7 @@ def wait_all_up(timeout=90):
 class Load:
     def __init__(self, seed):
         self.accepted = {}  # tx id -> (kind, account, node, time)
-        self.refused = 0
+        self.refused = {}  # first line of the CLI's error -> count
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.rng = random.Random(seed)
@@ -223,7 +235,8 @@ class Load:
                 tx = out and out.get("job")
             if not tx:
                 with self.lock:
-                    self.refused += 1
+                    reason = re.sub(r"[0-9a-f]{16,}|yun1[0-9a-z]+|\d+", "…", err or "?")[:120]
+                    self.refused[reason] = self.refused.get(reason, 0) + 1
                 node = (node + 1) % NODES
                 self.stop.wait(0.5)
                 continue
@@ -492,10 +505,14 @@ def settle(nodes, timeout=60):
     return heights()
 
 
-def measure_recovery(pre_heal_max, timeout=60):
+def measure_recovery(pre_heal_max, timeline, timeout=60):
+    """Seconds from the heal until every node's height passes `pre_heal_max`, sampling
+    (seconds since the heal, each node's (height, epoch, peers)) into `timeline`."""
     start = time.time()
     while time.time() - start < timeout:
-        hs = heights()
+        snap = snapshot()
+        timeline.append((round(time.time() - start, 2), snap))
+        hs = [s[0] if s else None for s in snap]
         if all(h is not None and h > pre_heal_max for h in hs):
             return time.time() - start, hs
         time.sleep(0.1)
@@ -505,20 +522,25 @@ def measure_recovery(pre_heal_max, timeout=60):
 def perturb(p, nodes):
     before = settle(nodes)
     p.apply(nodes)
-    time.sleep(p.hold)
+    applied = time.time()
+    timeline = []
+    while time.time() < applied + p.hold:
+        timeline.append((round(time.time() - applied - p.hold, 2), snapshot()))
+        time.sleep(max(0.0, min(1.0, applied + p.hold - time.time())))
     during = heights()
     t0 = time.time()
     p.heal(nodes)
     heal_secs = time.time() - t0
     pre_heal_max = max([h for h in during + before if h is not None] or [0])
-    recovery, after = measure_recovery(pre_heal_max)
+    recovery, after = measure_recovery(pre_heal_max, timeline)
     crashed = [n.i for n in nodes if not n.alive()]
     ok = recovery is not None and recovery <= RECOVERY_SECS_MAX and not crashed
     target = p.target_text() if hasattr(p, "target_text") else ",".join(
         f"v{i}" for i in p.targets)
     row = dict(kind=p.kind, target=target, duration_s=p.hold, before=before, during=during,
                after=after, pre_heal_max=pre_heal_max, recovery_s=recovery,
-               heal_action_s=round(heal_secs, 2), detail=p.detail, crashed=crashed, ok=ok)
+               heal_action_s=round(heal_secs, 2), detail=p.detail, crashed=crashed, ok=ok,
+               timeline=timeline)
     for i in crashed:
         row["detail"] += f"; v{i} exited unexpectedly: {nodes[i].log_tail(5)!r}"
         nodes[i].start()
@@ -591,6 +613,21 @@ def check_chain(load):
     return top, counts, failures, lost
 
 
+def job_statuses(load):
+    """How the posted jobs ended (informational: the checks are about transactions)."""
+    out = {}
+    for tx, (kind, *_rest) in load.accepted.items():
+        if kind != "job":
+            continue
+        try:
+            st = get_json(f"{api_of(0)}/v1/jobs/{tx}", 5.0).get("status", "?")
+        except Exception:
+            st = "not found"
+        st = st if isinstance(st, str) else json.dumps(st)
+        out[st] = out.get(st, 0) + 1
+    return out
+
+
 def chain_verify():
     out = run([YUN, "chain", "verify", "--node", api_of(0), "--output", "json"], check=False,
               env=yun_env(), timeout=1800)
@@ -604,7 +641,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", required=True)
     ap.add_argument("--disk-node", type=int, default=3)
-    ap.add_argument("--disk-mb", type=int, default=192)
+    ap.add_argument("--disk-mb", type=int, default=512)
     ap.add_argument("--perturbations", type=int, default=22)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ARGS = ap.parse_args()
@@ -653,7 +690,10 @@ def main():
     print(f"blocks compared: 1…{top} on {NODES} nodes; transactions accepted by the APIs: "
           f"{len(load.accepted)} ({jobs} job postings), committed exactly once: "
           f"{sum(1 for t in load.accepted if counts.get(t) == 1)}, refused or unreachable "
-          f"submissions: {load.refused}")
+          f"submissions: {sum(load.refused.values())}")
+    for reason, n in sorted(load.refused.items(), key=lambda kv: -kv[1]):
+        print(f"  refused {n}×: {reason}")
+    print(f"jobs by status: {job_statuses(load)}")
     if verified:
         print(f"yun chain verify: {verified['verified_height']} blocks, "
               f"{verified['transactions']} transactions, supply {verified['total_supply']} "
