@@ -100,13 +100,14 @@ def yun_env():
 # The network: configs from `yun localnet`, moved onto the namespaces' addresses.
 
 
-def prepare(disk_node, disk_mb):
+def prepare(disk_node, disk_mb, epoch_blocks):
     """Has `yun localnet` write keys, genesis and configs (by starting it once here, on this
     namespace's own 127.0.0.1, and stopping it), then moves every address onto the namespaces'
     veths and wipes the nodes' stores: the genesis changed, so the chain starts anew."""
     log("writing a 4-validator localnet with `yun localnet` …")
+    extra = ["--epoch-blocks", str(epoch_blocks)] if epoch_blocks else []
     run([YUN, "localnet", "-n", str(NODES), "--data-dir", NET, "--base-port", str(BASE_PORT),
-         "--detach"], env=yun_env())
+         "--detach", *extra], env=yun_env())
     run([YUN, "localnet", "stop", "--data-dir", NET], env=yun_env())
     files = ["genesis.json"] + [f"validator{i}/node.toml" for i in range(NODES)]
     for f in files:
@@ -301,6 +302,7 @@ def flush_rules(i):
 
 
 class Latency:
+    key = "latency"
     kind = "latency+jitter"
 
     def __init__(self, targets, delay_ms, jitter_ms, hold):
@@ -328,6 +330,7 @@ class Latency:
 
 
 class Loss:
+    key = "loss"
     kind = "packet loss"
 
     def __init__(self, targets, pct, hold):
@@ -347,6 +350,7 @@ class Loss:
 
 
 class Partition:
+    key = "partition"
     kind = "partition"
 
     def __init__(self, side_a, hold):
@@ -373,6 +377,7 @@ class Partition:
 
 
 class Kill:
+    key = "kill"
     kind = "SIGKILL+restart"
 
     def __init__(self, targets, hold):
@@ -389,6 +394,7 @@ class Kill:
 
 
 class Stop:
+    key = "stop"
     kind = "SIGSTOP/SIGCONT"
 
     def __init__(self, targets, hold):
@@ -405,6 +411,7 @@ class Stop:
 
 
 class DiskFull:
+    key = "disk"
     kind = "disk full"
 
     def __init__(self, target, hold):
@@ -437,6 +444,7 @@ class DiskFull:
 
 
 class ClockSkew:
+    key = "clock"
     kind = "clock skew"
 
     def __init__(self, target, offset, hold):
@@ -454,7 +462,10 @@ class ClockSkew:
         nodes[i].start()
 
 
-def schedule(count, disk_node, rng):
+KINDS = ["latency", "loss", "partition", "kill", "stop", "disk", "clock"]
+
+
+def schedule(count, disk_node, only):
     """At least `count` perturbations: every kind, both partition shapes, cycled."""
     n = list(range(NODES))
     base = [
@@ -481,6 +492,11 @@ def schedule(count, disk_node, rng):
         Partition([2], 10),
         Kill([1], 3),
     ]
+    if only:
+        base = [p for p in base if p.key in only]
+        if not base:
+            raise SystemExit(f"chaos: --only {','.join(only)} names no perturbation kind; "
+                             f"kinds: {', '.join(KINDS)}")
     out = []
     while len(out) < count:
         out.extend(base)
@@ -644,11 +660,13 @@ def main():
     ap.add_argument("--disk-mb", type=int, default=512)
     ap.add_argument("--perturbations", type=int, default=22)
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--only", default="", help=f"comma-separated kinds: {','.join(KINDS)}")
+    ap.add_argument("--epoch-blocks", type=int, default=None)
     ARGS = ap.parse_args()
     if ARGS.perturbations < 1:
         raise SystemExit("chaos: --perturbations must be at least 1")
-    rng = random.Random(ARGS.seed)
-    prepare(ARGS.disk_node, ARGS.disk_mb)
+    only = [k for k in ARGS.only.split(",") if k]
+    prepare(ARGS.disk_node, ARGS.disk_mb, ARGS.epoch_blocks)
     write_job()
     nodes = [Node(i) for i in range(NODES)]
     for n in nodes:
@@ -659,7 +677,7 @@ def main():
     load.start()
     time.sleep(5)
     rows = []
-    plan = schedule(ARGS.perturbations, ARGS.disk_node, rng)
+    plan = schedule(ARGS.perturbations, ARGS.disk_node, only)
     for k, p in enumerate(plan, 1):
         target = p.target_text() if hasattr(p, "target_text") else ",".join(
             f"v{i}" for i in p.targets)
