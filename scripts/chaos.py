@@ -70,12 +70,17 @@ def heights():
 
 
 def snapshot():
-    """Each node's height, epoch and connected p2p peers (None when its API does not answer)."""
+    """Each node's height, epoch, and its connected p2p peers as seconds since each connection
+    was made (None when its API does not answer): a reconnection after a heal shows as a
+    small age."""
     out = []
     for i in range(NODES):
         try:
             s = get_json(api_of(i) + "/v1/status", 1.0)
-            out.append((s["height"], s["epoch"], len(s.get("peers") or [])))
+            now_ms = time.time() * 1000
+            ages = sorted(round((now_ms - p["connected_since_ms"]) / 1000, 1)
+                          for p in s.get("peers") or [] if p.get("connected_since_ms"))
+            out.append((s["height"], s["epoch"], ages))
         except Exception:
             out.append(None)
     return out
@@ -532,7 +537,7 @@ def settle(nodes, timeout=60):
 
 def measure_recovery(pre_heal_max, timeline, timeout=60):
     """Seconds from the heal until every node's height passes `pre_heal_max`, sampling
-    (seconds since the heal, each node's (height, epoch, peers)) into `timeline`."""
+    (seconds since the heal, each node's `snapshot`) into `timeline`."""
     start = time.time()
     while time.time() - start < timeout:
         snap = snapshot()
