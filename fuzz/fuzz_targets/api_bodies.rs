@@ -127,7 +127,7 @@ fn signed(u: &mut Unstructured) -> arbitrary::Result<SignedTx> {
     let fee = Amount::new(u128::from(u.arbitrary::<u32>()?));
     let expires_at_height = u64::from(u.arbitrary::<u16>()?);
     let signer = if u.arbitrary()? { "alice" } else { "bob" };
-    let mut rest = commonware_codec::Copying(u.take_rest());
+    let mut rest = commonware_codec::Copying(u.bytes(u.len())?);
     let action = Action::read(&mut rest).unwrap_or(Action::Transfer {
         to: addr("bob"),
         amount: Amount::new(1),

@@ -1,6 +1,9 @@
 //! Writes well-formed starting inputs (signed transactions, blocks, gossip batches, evidence,
-//! API bodies) into `fuzz/corpus/<target>/`, encoded by the real encoders, so the fuzzers start
-//! from valid messages instead of having to discover the codec. Run by `./scripts/fuzz`.
+//! API bodies) into `$YUN_FUZZ_CORPUS/<target>/` (default `corpus/`), encoded by the real
+//! encoders, so the fuzzers start from valid messages instead of having to discover the codec.
+//! `./scripts/fuzz` runs it as `make_seeds -runs=0`: a libFuzzer binary like the others (the
+//! coverage instrumentation needs libFuzzer's runtime linked), doing its work at start-up.
+#![no_main]
 
 use commonware_codec::Encode as _;
 use commonware_cryptography::Signer as _;
@@ -27,10 +30,8 @@ fn write(corpus: &Path, target: &str, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write seed");
 }
 
-fn main() {
-    let corpus = std::env::args()
-        .nth(1)
-        .expect("usage: make_seeds CORPUS_DIR");
+fn write_seeds() {
+    let corpus = std::env::var("YUN_FUZZ_CORPUS").unwrap_or_else(|_| "corpus".into());
     let corpus = Path::new(&corpus);
     let validator = key_of("validator");
     let evidence =
@@ -115,3 +116,5 @@ fn main() {
         write(corpus, "block_decode", name, &block.encode());
     }
 }
+
+libfuzzer_sys::fuzz_target!(init: write_seeds(), |_data: &[u8]| {});
