@@ -170,6 +170,11 @@ fn inputs(i: &InputsFile, base: &Path) -> anyhow::Result<Vec<Input>> {
         bail!("[inputs] takes exactly one of: count, files, dir, split");
     }
     if let Some(n) = i.count {
+        // Checked before the list is built: `count = 4294967295` would otherwise allocate
+        // ~128 GiB of empty inputs before `plan` refuses the count (the job_toml fuzz target).
+        if n == 0 || n as usize > TASKS_PER_JOB_MAX {
+            bail!("inputs.count: {n} tasks; a job has 1 to {TASKS_PER_JOB_MAX}");
+        }
         return Ok(vec![Input::Empty; n as usize]);
     }
     if let Some(files) = &i.files {
@@ -356,6 +361,21 @@ mod tests {
             Verification::Replicate { k: 3, quorum: 2 }
         );
         assert_eq!(plan.memory_bytes_per_task, 16 << 20);
+    }
+
+    #[test]
+    fn a_huge_input_count_is_refused_without_allocating_it() {
+        let d = tempfile::tempdir().unwrap();
+        let v = "[verification]\npolicy = \"none\"\n";
+        let p = write(
+            d.path(),
+            &format!("{HEAD}{v}[inputs]\ncount = 4294967295\n"),
+        );
+        let err = format!("{:#}", load(&p).unwrap_err());
+        assert!(
+            err.contains("inputs.count: 4294967295 tasks; a job has 1 to 1024"),
+            "{err}"
+        );
     }
 
     #[test]
