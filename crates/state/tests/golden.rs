@@ -30,7 +30,8 @@ fn state_digest(state: &MemState) -> String {
 fn story() -> Scenario {
     let mut s = Scenario::new();
     s.params.staking.epoch_blocks = 10;
-    s.params.staking.unbonding_blocks = 5;
+    // The shortest unbonding genesis allows with 10-block epochs (the evidence window).
+    s.params.staking.unbonding_blocks = yun_state::staking::EVIDENCE_EPOCHS_KEPT * 10;
     s.params.staking.jail_blocks = 20;
     s.params.staking.active_validators_max = 3;
     s.genesis_validator("v1", MIN_BOND)
