@@ -434,28 +434,6 @@ mod tests {
         assert_eq!(address_of(&ks.unlock("old", "pw").unwrap()), addr);
     }
 
-    #[test]
-    fn measure_unlock_times_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let ks = Keystore::open(dir.path()).unwrap();
-        let m = new_mnemonic();
-        ks.add("new", &m, "pw", false).unwrap();
-        let secret = blake3::derive_key("yun 2026 account key ed25519 v1", &m.to_seed(""));
-        eth_keystore::encrypt_key(
-            dir.path(),
-            &mut rand08::rngs::OsRng,
-            secret,
-            "pw",
-            Some("old"),
-        )
-        .unwrap();
-        for name in ["old", "new", "old", "new", "old", "new"] {
-            let t = std::time::Instant::now();
-            ks.unlock(name, "pw").unwrap();
-            eprintln!("MEASURE unlock {name}: {:?}", t.elapsed());
-        }
-    }
-
     fn unreachable_node() -> DevLookup {
         DevLookup {
             node: "http://127.0.0.1:9".into(),

@@ -1,15 +1,17 @@
-//! Writes keystore entries in the Web3 Secret Storage v3 format (scrypt + AES-128-CTR +
-//! Keccak MAC, what geth and eth-keystore read) with a stronger scrypt setting than
-//! eth-keystore's only one, geth's "light" (N = 2^13): a copied file costs an attacker 32 times
-//! more work per guess. Reading stays eth-keystore's, which takes the setting from the file,
-//! so entries written before still open.
+//! Writes keystore entries in the Web3 Secret Storage v3 format with a stronger scrypt setting
+//! than eth-keystore's only one.
+//!
+//! The format is scrypt + AES-128-CTR + a Keccak MAC, what geth and eth-keystore read; the
+//! setting is geth's "standard" instead of its "light" (N = 2^13), so a copied file costs an
+//! attacker 32 times the memory-hard work per guess. Reading stays eth-keystore's, which takes
+//! the setting from the file, so entries written before still open.
 
 use aes::cipher::generic_array::GenericArray;
 use aes::cipher::{KeyIvInit as _, StreamCipher as _};
 use sha3::Digest as _;
 
 /// scrypt's cost for new entries: geth's "standard" setting, N = 2^18, r = 8, p = 1 (256 MiB
-/// and, measured on the development machine, about 0.6 s to unlock; see ARCHITECTURE.md).
+/// and, measured on the development machine, 0.8–0.9 s to unlock; see ARCHITECTURE.md).
 pub const SCRYPT_LOG_N: u8 = 18;
 pub const SCRYPT_R: u32 = 8;
 pub const SCRYPT_P: u32 = 1;

@@ -180,7 +180,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "534b264ef71cb6c273b7316d5b87cababbab9a32d6c8d22376b1f50eb5c04db6"
+        "3fee7fe667e267759d7314f88f20bb45ad7b1bfbf421cf4d9ae6ccf55e02679a"
     );
 }
 
