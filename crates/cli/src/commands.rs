@@ -13,9 +13,19 @@ use yun_types::{Action, Amount};
 #[derive(Subcommand, Debug)]
 pub enum KeysCmd {
     /// Make a new key from a fresh 24-word mnemonic (shown once; write it down).
-    New { name: String },
+    New {
+        name: String,
+        /// Accept an empty passphrase (the key file is then readable by whoever copies it).
+        #[arg(long)]
+        insecure: bool,
+    },
     /// Import a key from its mnemonic (asked for, or taken from YUN_MNEMONIC).
-    Import { name: String },
+    Import {
+        name: String,
+        /// Accept an empty passphrase (the key file is then readable by whoever copies it).
+        #[arg(long)]
+        insecure: bool,
+    },
     /// List key names and addresses.
     List {
         #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -80,15 +90,15 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> an
 pub fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
     let store = Keystore::open(&yun_home().join("keys"))?;
     match cmd {
-        KeysCmd::New { name } => {
+        KeysCmd::New { name, insecure } => {
             let m = keys::new_mnemonic();
             let pass = keys::passphrase(true)?;
-            let address = store.add(&name, &m, &pass)?;
+            let address = store.add(&name, &m, &pass, insecure)?;
             println!(
                 "key:      {name}\naddress:  {address}\nmnemonic: {m}\n\nWrite the mnemonic down: it is the only way to recover this key."
             );
         }
-        KeysCmd::Import { name } => {
+        KeysCmd::Import { name, insecure } => {
             let words = match std::env::var(keys::MNEMONIC_ENV) {
                 Ok(w) => w,
                 Err(_) => rpassword::prompt_password("mnemonic: ")?,
@@ -98,7 +108,7 @@ pub fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
                 .parse()
                 .context("not a valid BIP-39 mnemonic")?;
             let pass = keys::passphrase(true)?;
-            let address = store.add(&name, &m, &pass)?;
+            let address = store.add(&name, &m, &pass, insecure)?;
             println!("imported {name}: {address}");
         }
         KeysCmd::List { output } => {

@@ -1,6 +1,7 @@
 //! Account keys on the client: BIP-39 mnemonics, encrypted keystore files, dev accounts.
 //! Private keys are only ever used here to sign; nothing sends them to a node.
 
+use crate::keystore_v3;
 use anyhow::{Context, bail};
 use bip39::Mnemonic;
 use commonware_codec::DecodeExt;
@@ -8,6 +9,7 @@ use commonware_cryptography::Signer;
 use commonware_cryptography::ed25519::PrivateKey;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use yun_node::private_file::write_private_file;
 use yun_types::Address;
 
 /// Environment variable holding the keystore passphrase, for scripts.
@@ -55,8 +57,8 @@ pub fn new_mnemonic() -> Mnemonic {
     Mnemonic::from_entropy(&entropy).expect("32 bytes of entropy make 24 words")
 }
 
-/// Encrypted key files in a directory: `NAME` (eth-keystore v3 JSON, scrypt + AES-128-CTR)
-/// and `NAME.address` beside it, so listing needs no passphrase.
+/// Encrypted key files in a directory: `NAME` (Web3 Secret Storage v3 JSON, scrypt +
+/// AES-128-CTR, `keystore_v3`) and `NAME.address` beside it, so listing needs no passphrase.
 #[derive(Debug)]
 pub struct Keystore {
     dir: PathBuf,
@@ -64,10 +66,10 @@ pub struct Keystore {
 
 impl Keystore {
     pub fn open(dir: &Path) -> anyhow::Result<Keystore> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         // Only the owner may list or read the keystore: the files are encrypted, but a copied
-        // file can be attacked offline for as long as the attacker likes.
-        set_mode(dir, 0o700)?;
+        // file can be attacked offline for as long as the attacker likes. The directory is
+        // created 0700 (an older, wider one is restricted).
+        yun_node::private_file::create_private_dir(dir)?;
         Ok(Keystore {
             dir: dir.to_path_buf(),
         })
@@ -87,14 +89,35 @@ impl Keystore {
         Ok(())
     }
 
+    /// Stores the key `mnemonic` stands for as `name`, encrypted under `passphrase`; an empty
+    /// passphrase only with `insecure` (it would protect nothing).
     pub fn add(
         &self,
         name: &str,
         mnemonic: &Mnemonic,
         passphrase: &str,
+        insecure: bool,
+    ) -> anyhow::Result<Address> {
+        self.add_with_cost(
+            name,
+            mnemonic,
+            passphrase,
+            insecure,
+            keystore_v3::SCRYPT_LOG_N,
+        )
+    }
+
+    /// [`Keystore::add`] at a given scrypt cost (tests use a cheap one).
+    fn add_with_cost(
+        &self,
+        name: &str,
+        mnemonic: &Mnemonic,
+        passphrase: &str,
+        insecure: bool,
+        scrypt_log_n: u8,
     ) -> anyhow::Result<Address> {
         Self::check_name(name)?;
-        check_new_passphrase(passphrase)?;
+        check_new_passphrase(passphrase, insecure)?;
         if self.dir.join(name).exists() {
             bail!(
                 "a key named {name} exists already; pick another name or delete {}",
@@ -103,21 +126,15 @@ impl Keystore {
         }
         let key = key_from_mnemonic(mnemonic);
         let secret = blake3::derive_key("yun 2026 account key ed25519 v1", &mnemonic.to_seed(""));
-        eth_keystore::encrypt_key(
-            &self.dir,
-            &mut rand08::rngs::OsRng,
-            secret,
-            passphrase,
-            Some(name),
-        )
-        .map_err(|e| anyhow::anyhow!("writing the keystore: {e}"))?;
-        // eth-keystore writes with the process umask; the directory is the owner's alone
-        // already, and the file is made so too.
-        set_mode(&self.dir.join(name), 0o600)?;
+        let json =
+            keystore_v3::encrypt(&secret, passphrase, scrypt_log_n, &mut rand08::rngs::OsRng)?;
+        // Each file is created 0600 and renamed into place whole: never readable by others,
+        // never half written.
+        write_private_file(&self.dir.join(name), &json)?;
         let address = address_of(&key);
-        std::fs::write(
-            self.dir.join(format!("{name}.address")),
-            address.to_string(),
+        write_private_file(
+            &self.dir.join(format!("{name}.address")),
+            address.to_string().as_bytes(),
         )?;
         Ok(address)
     }
@@ -156,27 +173,15 @@ impl Keystore {
     }
 }
 
-/// Refuses a passphrase for a new key that would protect nothing.
-pub fn check_new_passphrase(passphrase: &str) -> anyhow::Result<()> {
-    if passphrase.is_empty() {
+/// Refuses a passphrase for a new key that would protect nothing, unless the caller said
+/// `--insecure`.
+pub fn check_new_passphrase(passphrase: &str, insecure: bool) -> anyhow::Result<()> {
+    if passphrase.is_empty() && !insecure {
         bail!(
             "an empty passphrase would leave the key readable by anyone who copies its file; \
-             choose one (or set YUN_PASSPHRASE in scripts)"
+             choose one (or set YUN_PASSPHRASE in scripts), or pass --insecure for a throwaway key"
         );
     }
-    Ok(())
-}
-
-/// Sets a file's or directory's permission bits (Unix only; elsewhere the OS's defaults stay).
-fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("restricting {}", path.display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (path, mode);
     Ok(())
 }
 
@@ -232,8 +237,19 @@ pub async fn signer(name: &str, dev: &DevLookup) -> anyhow::Result<PrivateKey> {
         return yun_node::run::read_key(Path::new(path));
     }
     let store = Keystore::open(&yun_home().join("keys"))?;
+    signer_in(&store, name, dev, || passphrase(false)).await
+}
+
+/// [`signer`] for a name, given the keystore and how to ask for its passphrase: the keystore's
+/// key when it has one (even one named like a dev account), else a dev account.
+async fn signer_in(
+    store: &Keystore,
+    name: &str,
+    dev: &DevLookup,
+    passphrase: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<PrivateKey> {
     if store.address(name)?.is_some() {
-        return store.unlock(name, &passphrase(false)?);
+        return store.unlock(name, &passphrase()?);
     }
     let account = dev_account_named(name, dev).await?;
     let m: Mnemonic = account.mnemonic.parse().context("dev account mnemonic")?;
@@ -275,6 +291,16 @@ async fn dev_account_named(name: &str, dev: &DevLookup) -> anyhow::Result<DevAcc
                 dev.node
             )
         })?;
+    dev_account_in_genesis(name, &genesis, dev)
+}
+
+/// The dev account `name` if `genesis` marks dev accounts and funded it (from the devnet
+/// directory's accounts file, else `devN`).
+fn dev_account_in_genesis(
+    name: &str,
+    genesis: &yun_types::Genesis,
+    dev: &DevLookup,
+) -> anyhow::Result<DevAccount> {
     if genesis.dev_accounts == 0 {
         bail!(
             "no key named `{name}`: the chain at {} (`{}`) is not a dev chain, so dev accounts (dev0 …) do not exist there; create a key with `yun keys new {name}` or import one with `yun keys import {name}`",
@@ -313,31 +339,160 @@ fn dev_file_account(name: &str, devnet_dir: &Path) -> anyhow::Result<Option<DevA
 mod tests {
     use super::*;
 
+    /// A cheap scrypt cost, so the tests do not spend 256 MiB and half a second per key.
+    const TEST_LOG_N: u8 = 10;
+
     #[test]
     fn keystore_round_trip_and_wrong_passphrase() {
         let dir = tempfile::tempdir().unwrap();
         let ks = Keystore::open(dir.path()).unwrap();
         let m = new_mnemonic();
-        let addr = ks.add("alice", &m, "pw").unwrap();
+        let addr = ks
+            .add_with_cost("alice", &m, "pw", false, TEST_LOG_N)
+            .unwrap();
         assert_eq!(ks.list().unwrap(), vec![("alice".to_string(), addr)]);
         assert_eq!(address_of(&ks.unlock("alice", "pw").unwrap()), addr);
         assert!(ks.unlock("alice", "wrong").is_err());
-        assert!(ks.add("alice", &m, "pw").is_err(), "names are unique");
         assert!(
-            ks.add("bob", &m, "").is_err(),
-            "an empty passphrase is refused"
+            ks.add_with_cost("alice", &m, "pw", false, TEST_LOG_N)
+                .is_err(),
+            "names are unique"
         );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode(dir.path()), 0o700, "the keystore is the owner's alone");
-            assert_eq!(mode(&dir.path().join("alice")), 0o600);
-        }
         assert!(
-            ks.add("../evil", &m, "pw").is_err(),
+            ks.add_with_cost("../evil", &m, "pw", false, TEST_LOG_N)
+                .is_err(),
             "names cannot escape the directory"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keystore_dir_is_0700_and_entries_0600_with_no_temporary_left() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("fresh/keys");
+        let ks = Keystore::open(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700, "created the owner's alone");
+        ks.add_with_cost("alice", &new_mnemonic(), "pw", false, TEST_LOG_N)
+            .unwrap();
+        assert_eq!(mode(&dir.join("alice")), 0o600);
+        assert_eq!(mode(&dir.join("alice.address")), 0o600);
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["alice", "alice.address"]);
+        // A directory left wider by an older version is restricted on open.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Keystore::open(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn an_empty_passphrase_is_refused_unless_insecure() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keystore::open(dir.path()).unwrap();
+        let m = new_mnemonic();
+        let err = ks
+            .add_with_cost("bob", &m, "", false, TEST_LOG_N)
+            .unwrap_err();
+        assert!(err.to_string().contains("--insecure"), "{err}");
+        assert!(ks.address("bob").unwrap().is_none(), "nothing was written");
+        let addr = ks.add_with_cost("bob", &m, "", true, TEST_LOG_N).unwrap();
+        assert_eq!(address_of(&ks.unlock("bob", "").unwrap()), addr);
+    }
+
+    #[test]
+    fn new_entries_use_the_stronger_scrypt_and_light_ones_still_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keystore::open(dir.path()).unwrap();
+        let m = new_mnemonic();
+        // The default cost, as `yun keys new` writes it.
+        let addr = ks.add("new", &m, "pw", false).unwrap();
+        let json = std::fs::read(dir.path().join("new")).unwrap();
+        assert_eq!(
+            keystore_v3::scrypt_n(&json),
+            Some(1 << keystore_v3::SCRYPT_LOG_N)
+        );
+        assert!(keystore_v3::SCRYPT_LOG_N > 13, "stronger than geth's light");
+        assert_eq!(address_of(&ks.unlock("new", "pw").unwrap()), addr);
+        // An entry eth-keystore wrote (geth's light setting, N = 2^13), as before this change.
+        let secret = blake3::derive_key("yun 2026 account key ed25519 v1", &m.to_seed(""));
+        eth_keystore::encrypt_key(
+            dir.path(),
+            &mut rand08::rngs::OsRng,
+            secret,
+            "pw",
+            Some("old"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("old.address"), addr.to_string()).unwrap();
+        let json = std::fs::read(dir.path().join("old")).unwrap();
+        assert_eq!(keystore_v3::scrypt_n(&json), Some(1 << 13));
+        assert_eq!(address_of(&ks.unlock("old", "pw").unwrap()), addr);
+    }
+
+    fn unreachable_node() -> DevLookup {
+        DevLookup {
+            node: "http://127.0.0.1:9".into(),
+            devnet_dir: PathBuf::from("/nonexistent"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_keystore_key_named_dev0_wins_over_the_dev_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keystore::open(dir.path()).unwrap();
+        let mine = ks
+            .add_with_cost("dev0", &new_mnemonic(), "pw", false, TEST_LOG_N)
+            .unwrap();
+        assert_ne!(mine, dev_account(0).address);
+        // No node is asked: the keystore's key is found first.
+        let key = signer_in(&ks, "dev0", &unreachable_node(), || Ok("pw".into()))
+            .await
+            .unwrap();
+        assert_eq!(address_of(&key), mine);
+        // Without it, dev0 would need the node to say it is a dev chain.
+        let empty = tempfile::tempdir().unwrap();
+        let none = Keystore::open(empty.path()).unwrap();
+        let err = signer_in(&none, "dev0", &unreachable_node(), || Ok("pw".into()))
+            .await
+            .err()
+            .expect("no key and no node to ask");
+        assert!(format!("{err:#}").contains("did not answer"), "{err:#}");
+    }
+
+    fn genesis_funding_dev_accounts(dev_accounts: u32) -> yun_types::Genesis {
+        let accounts = (0..2)
+            .map(|i| yun_types::genesis::GenesisAccount {
+                address: dev_account(i).address,
+                balance: yun_types::Amount::new(1_000_000),
+            })
+            .collect();
+        yun_types::Genesis {
+            chain_id: "keys-test".into(),
+            genesis_time_ms: 0,
+            accounts,
+            validators: vec![],
+            params: yun_types::ChainParams::default(),
+            dev_accounts,
+        }
+    }
+
+    #[test]
+    fn dev_names_are_refused_on_a_genesis_that_marks_no_dev_accounts() {
+        let dev = unreachable_node();
+        let err = dev_account_in_genesis("dev0", &genesis_funding_dev_accounts(0), &dev)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a dev chain"), "{err}");
+        // The same funded addresses on a dev genesis resolve, and only the marked ones.
+        let dev_genesis = genesis_funding_dev_accounts(2);
+        let a = dev_account_in_genesis("dev1", &dev_genesis, &dev).unwrap();
+        assert_eq!(a.address, dev_account(1).address);
+        assert!(dev_account_in_genesis("dev2", &dev_genesis, &dev).is_err());
     }
 
     #[test]

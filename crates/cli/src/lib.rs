@@ -10,6 +10,7 @@ pub mod devnet;
 pub mod jobfile;
 pub mod keep;
 pub mod keys;
+pub mod keystore_v3;
 pub mod localnet;
 pub mod market;
 pub mod market_text;

@@ -212,6 +212,9 @@ pub fn prepare(
             let mut params = devnet_genesis_params()?;
             if let Some(n) = args.epoch_blocks {
                 params.staking.epoch_blocks = n;
+                // Unbonding must outlast the evidence window, which longer epochs stretch.
+                let window = n.saturating_mul(yun_state::staking::EVIDENCE_EPOCHS_KEPT);
+                params.staking.unbonding_blocks = params.staking.unbonding_blocks.max(window);
             }
             params
         },

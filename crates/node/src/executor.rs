@@ -10,7 +10,7 @@ use commonware_utils::Acknowledgement;
 use commonware_utils::acknowledgement::Exact;
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use tracing::{debug, info};
+use tracing::{debug, error, info};
 use yun_state::{BlockEnv, verify_signatures};
 use yun_types::Block;
 
@@ -47,10 +47,17 @@ impl Reporter for FinalizedSink {
     }
 }
 
-/// Runs until marshal closes the queue.
+/// Runs until marshal closes the queue, or until a finalized block cannot be committed: then
+/// the block is not acknowledged, the reason goes to `state.fatal` (the node stops with it)
+/// and nothing more is applied. The store committed nothing of that block, so a restart with
+/// room on the disk replays it from marshal.
 pub async fn run(state: Arc<NodeState>, mut rx: mpsc::UnboundedReceiver<(Digested<Block>, Exact)>) {
     while let Some((block, ack)) = rx.recv().await {
-        apply_finalized(&state, block.inner());
+        if let Err(reason) = apply_finalized(&state, block.inner()) {
+            error!(%reason, "stopping the node");
+            state.fatal.send_replace(Some(reason));
+            return;
+        }
         ack.acknowledge();
     }
     info!("finalized-block stream closed");
@@ -59,7 +66,9 @@ pub async fn run(state: Arc<NodeState>, mut rx: mpsc::UnboundedReceiver<(Digeste
 /// Applies one finalized block (idempotently: blocks at or below the head are checked, not
 /// re-applied). Panics where continuing would be unsafe: a finalized block that does not
 /// match our chain or state means more than a third of validators are faulty, or a bug.
-pub fn apply_finalized(state: &NodeState, block: &Block) {
+/// A store that cannot write (a full disk) is an `Err` naming the height and the cause: the
+/// node stops cleanly rather than panic, and nothing of the block was committed.
+pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
     let head = state.head();
     if block.height() <= head.height {
         let stored = state.store.header(block.height()).expect("store read");
@@ -69,7 +78,7 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
             block.hash(),
             "finalized block conflicts with the stored chain"
         );
-        return;
+        return Ok(());
     }
     assert_eq!(
         block.height(),
@@ -115,8 +124,16 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
     let new_head = state
         .store
         .commit_block(block, &executed)
-        .expect("commit finalized block");
-    let snapshot = state.store.snapshot().expect("snapshot");
+        .map_err(|e| {
+            format!(
+                "committing finalized block {} failed: {e} (is the disk full? free space and restart: the block is replayed)",
+                block.height()
+            )
+        })?;
+    let snapshot = state
+        .store
+        .snapshot()
+        .map_err(|e| format!("reading the state after block {}: {e}", block.height()))?;
     let pending = {
         let mut pool = state.mempool.lock().expect("mempool lock");
         pool.on_block(&snapshot, new_head.height, &included);
@@ -133,4 +150,5 @@ pub fn apply_finalized(state: &NodeState, block: &Block) {
         "applied finalized block"
     );
     state.head.send_replace(new_head);
+    Ok(())
 }

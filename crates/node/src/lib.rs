@@ -20,6 +20,7 @@ pub mod gossip;
 pub mod mempool;
 pub mod metrics;
 pub mod peers;
+pub mod private_file;
 pub mod run;
 pub mod state;
 pub mod upload_quota;

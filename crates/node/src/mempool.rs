@@ -140,6 +140,13 @@ impl Mempool {
             pending_nonce,
             pending_spend,
         )?;
+        // One pending fee-free report per equivocation: the first admitted gets it slashed,
+        // and copies from other senders would cost them nothing to send.
+        if let Some(claim) = free_report_claim(&tx)
+            && self.holds_free_report(claim)
+        {
+            return Err(TxRejection::AlreadyKnown);
+        }
         let spend = max_spend(&tx)?;
         let nonce = tx.tx.nonce;
         let queue = self.by_sender.entry(sender).or_default();
@@ -194,6 +201,16 @@ impl Mempool {
     /// After a block: forget included and now-stale transactions, drop expired ones.
     /// `included` are the ids of the block's transactions: anything else below an account's
     /// new nonce lost its nonce to another transaction and is reported as `BadNonce`.
+    /// Whether a fee-free report of the equivocation `claim` ((epoch, signer, view), see
+    /// `Equivocation::claim`) is pending. A scan, but only fee-free reports that verified and
+    /// slash reach it.
+    pub fn holds_free_report(&self, claim: (u64, u32, u64)) -> bool {
+        self.by_sender
+            .values()
+            .flat_map(BTreeMap::values)
+            .any(|p| free_report_claim(&p.tx) == Some(claim))
+    }
+
     pub fn on_block<R: StateReader + ?Sized>(
         &mut self,
         state: &R,
@@ -287,6 +304,18 @@ impl Mempool {
                 self.dropped.remove(&old);
             }
         }
+    }
+}
+
+/// The equivocation a fee-free report claims, if `tx` is one.
+pub fn free_report_claim(tx: &SignedTx) -> Option<(u64, u32, u64)> {
+    match &tx.tx.action {
+        yun_types::Action::ReportEquivocation { evidence }
+            if yun_state::is_free_evidence(&tx.tx) =>
+        {
+            evidence.claim()
+        }
+        _ => None,
     }
 }
 

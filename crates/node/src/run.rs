@@ -234,27 +234,11 @@ impl NodeConfig {
     }
 }
 
-/// Writes a node key file readable by its owner only: the file is created with mode 0600
-/// before the key is written into it, so no other user can open it in between.
+/// Writes a node key file readable by its owner only: created with mode 0600 from the start
+/// and renamed into place whole (`private_file::write_private_file`), so no other user can
+/// open it, not even while it is being written.
 pub fn write_key(path: &Path, key: &PrivateKey) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        // An existing file keeps its old mode on open: restrict it before writing too.
-        if path.exists() {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-        }
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(hex::encode(key.encode()).as_bytes())?;
-    file.sync_all()?;
-    Ok(())
+    crate::private_file::write_private_file(path, hex::encode(key.encode()).as_bytes())
 }
 
 pub fn read_key(path: &Path) -> anyhow::Result<PrivateKey> {
@@ -309,13 +293,19 @@ where
         if let Some(ready) = ready {
             let _ = ready.send(api.addr);
         }
-        tokio::select! {
-            _ = shutdown => info!("shutting down"),
-            r = consensus => info!(?r, "consensus stopped"),
-        }
+        let mut fatal = state.fatal.subscribe();
+        let stopped_for = tokio::select! {
+            _ = shutdown => { info!("shutting down"); None }
+            r = consensus => { info!(?r, "consensus stopped"); None }
+            // The executor could not commit (a full disk): stop whole, say why, never panic.
+            r = fatal.wait_for(Option::is_some) => r.ok().and_then(|f| f.clone()),
+        };
         api.stop().await;
         context.stop(0, Some(Duration::from_secs(5))).await.ok();
-        Ok(())
+        match stopped_for {
+            Some(reason) => bail!("the node stopped: {reason}"),
+            None => Ok(()),
+        }
     })
 }
 
@@ -340,7 +330,7 @@ fn open_state(cfg: &NodeConfig, genesis: &Genesis, me: Address) -> anyhow::Resul
             cfg.data_dir.display()
         )
     })?;
-    Ok(Arc::new(NodeState::new(
+    let mut state = NodeState::new(
         store,
         genesis.clone(),
         me,
@@ -350,7 +340,12 @@ fn open_state(cfg: &NodeConfig, genesis: &Genesis, me: Address) -> anyhow::Resul
             per_account_max: cfg.mempool.per_account_max,
             ..MempoolLimits::default()
         },
-    )?))
+    )?;
+    // Evidence not yet used by the chain outlives a restart.
+    state.evidence = Arc::new(crate::evidence::EvidencePool::open(
+        &cfg.data_dir.join(crate::evidence::EVIDENCE_FILE),
+    )?);
+    Ok(Arc::new(state))
 }
 
 /// The registered p2p channels on the tokio runtime.

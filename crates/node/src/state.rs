@@ -66,6 +66,9 @@ pub struct NodeState {
     pub gossip_ready: Notify,
     /// Equivocations consensus reported, waiting to go on chain.
     pub evidence: std::sync::Arc<crate::evidence::EvidencePool>,
+    /// Why the node must stop (a finalized block it could not commit, say the disk is full):
+    /// set once, and the node then shuts down with that reason instead of panicking.
+    pub fatal: watch::Sender<Option<String>>,
     verified: Mutex<VecDeque<(BlockHash, Arc<Executed>)>>,
 }
 
@@ -94,6 +97,7 @@ impl NodeState {
             gossip_queue: Mutex::new(VecDeque::new()),
             gossip_ready: Notify::new(),
             evidence: Default::default(),
+            fatal: watch::channel(None).0,
             verified: Mutex::new(VecDeque::new()),
         };
         state.recover_pending(recovered)?;

@@ -50,7 +50,7 @@ pub fn check_stateless(
     if stx.encode_size() > params.tx_bytes_max as usize {
         return Err(TxRejection::TooLarge);
     }
-    if tx.fee < params.min_fee {
+    if tx.fee < params.min_fee && !is_free_evidence(tx) {
         return Err(TxRejection::FeeTooLow);
     }
     if tx.expires_at_height < height {
@@ -60,6 +60,15 @@ pub fn check_stateless(
         return Err(TxRejection::ExpiryTooFar);
     }
     dispatch::check_stateless(&tx.action, params, height)
+}
+
+/// A report of equivocation that pays no fee: reporting a validator must not depend on the
+/// reporter's balance. Such a report is includable only if its evidence slashes (verified,
+/// a known validator, unpunished: [`crate::staking::check_evidence`]); otherwise it breaks an
+/// inclusion rule, so it can never be free spam. With a fee, a report is an ordinary
+/// transaction whose failure is a failed receipt.
+pub fn is_free_evidence(tx: &yun_types::Tx) -> bool {
+    tx.fee.is_zero() && matches!(tx.action, yun_types::Action::ReportEquivocation { .. })
 }
 
 /// Verifies every signature of `txs` in one batch. `rng` only blinds the batch equation (so
@@ -105,6 +114,11 @@ pub fn check_admission<R: StateReader + ?Sized>(
     }
     if stx.tx.nonce > pending_nonce {
         return Err(TxRejection::NonceTooFarAhead);
+    }
+    if let yun_types::Action::ReportEquivocation { evidence } = &stx.tx.action
+        && is_free_evidence(&stx.tx)
+    {
+        crate::staking::check_evidence(&view, evidence)?;
     }
     let spend = dispatch::max_spend(stx)?;
     let total = spend
@@ -270,6 +284,9 @@ fn apply_tx<R: StateReader + ?Sized>(
 ) -> Result<(Receipt, Amount), TxRejection> {
     check_stateless(stx, &env.chain_id, params, env.height)?;
     let sender = stx.sender();
+    if is_free_evidence(&stx.tx) {
+        return apply_free_evidence(state, env, params, stx, index);
+    }
     let fee = stx.tx.fee;
     let burned = bank::charge_fee(state, params, &sender, stx.tx.nonce, fee)?;
 
@@ -283,6 +300,31 @@ fn apply_tx<R: StateReader + ?Sized>(
         index,
         outcome,
         fee_paid: fee,
+    };
+    Ok((receipt, burned))
+}
+
+/// A fee-free report (see [`is_free_evidence`]): the slash must succeed, else the transaction
+/// is not includable and nothing is written; then the nonce is taken, with no fee.
+fn apply_free_evidence<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    stx: &SignedTx,
+    index: u32,
+) -> Result<(Receipt, Amount), TxRejection> {
+    let sender = stx.sender();
+    if state.account(&sender).nonce != stx.tx.nonce {
+        return Err(TxRejection::BadNonce);
+    }
+    dispatch::apply(state, env, params, &sender, &stx.id(), &stx.tx.action)?;
+    let burned = bank::charge_fee(state, params, &sender, stx.tx.nonce, Amount::ZERO)?;
+    let receipt = Receipt {
+        tx_id: stx.id(),
+        height: env.height,
+        index,
+        outcome: TxOutcome::Success,
+        fee_paid: Amount::ZERO,
     };
     Ok((receipt, burned))
 }

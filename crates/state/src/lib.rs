@@ -28,6 +28,7 @@ pub mod dispatch;
 pub mod env;
 pub mod exec;
 pub mod genesis;
+mod genesis_params;
 pub mod keys;
 pub mod market;
 pub mod overlay;
@@ -54,7 +55,7 @@ pub use dispatch::max_spend;
 pub use env::BlockEnv;
 pub use exec::{
     BlockError, BlockOutcome, BuiltBlock, build_block, build_block_signed, check_admission,
-    execute_block, verify_signatures,
+    execute_block, is_free_evidence, verify_signatures,
 };
 pub use genesis::{GenesisError, genesis_writes};
 pub use keys::StateKey;

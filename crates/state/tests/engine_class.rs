@@ -352,7 +352,10 @@ fn genesis_refuses_no_engine_class_a_zero_one_a_repeated_one_and_too_many() {
     assert_eq!(err, GenesisError::NoEngineClasses);
     assert!(err.to_string().contains("no provider could ever register"));
 
-    let bad = GenesisError::BadParam("market.engine_classes");
+    let bad = GenesisError::Param {
+        field: "market.engine_classes",
+        allowed: format!("1..={ENGINE_CLASSES_MAX} distinct classes, none zero"),
+    };
     let mut g = base();
     g.params.market.engine_classes.push(Hash32::ZERO);
     assert_eq!(genesis_writes(&g).expect_err("zero"), bad);

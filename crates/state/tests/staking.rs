@@ -13,12 +13,17 @@ use yun_types::{Action, Address, Amount, TxRejection};
 const MIN_BOND: u128 = 1_000_000;
 const RICH: u128 = 1_000_000_000;
 
-/// A chain with 10-block epochs, 5-block unbonding, 20-block jail, at most 3 active
-/// validators; `names` are funded with `RICH`.
+/// Blocks per epoch in these stories.
+const EPOCH: u64 = 10;
+/// The shortest unbonding genesis allows with 10-block epochs: the evidence window.
+const UNBONDING: u64 = staking::EVIDENCE_EPOCHS_KEPT * EPOCH;
+
+/// A chain with 10-block epochs, 80-block unbonding (`UNBONDING`), 20-block jail, at most 3
+/// active validators; `names` are funded with `RICH`.
 fn chain(names: &[&str]) -> Scenario {
     let mut s = Scenario::new();
-    s.params.staking.epoch_blocks = 10;
-    s.params.staking.unbonding_blocks = 5;
+    s.params.staking.epoch_blocks = EPOCH;
+    s.params.staking.unbonding_blocks = UNBONDING;
     s.params.staking.jail_blocks = 20;
     s.params.staking.active_validators_max = 3;
     for n in names {
@@ -139,12 +144,12 @@ fn undelegated_stake_returns_to_the_balance_only_after_the_unbonding_period() {
     let entries = s.unbondings("alice");
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].amount.base_units(), 2_000);
-    assert_eq!(entries[0].release_height, undelegated_at + 5);
+    assert_eq!(entries[0].release_height, undelegated_at + UNBONDING);
     // … but the balance sees it only at the release height.
-    s.blocks(4);
+    s.blocks(UNBONDING - 1);
     assert_eq!(s.balance("alice"), balance);
     s.empty_block();
-    assert_eq!(s.height, undelegated_at + 5);
+    assert_eq!(s.height, undelegated_at + UNBONDING);
     assert_eq!(s.balance("alice"), balance + 2_000);
     assert!(s.unbondings("alice").is_empty());
     // Unbonding everything removes the delegation.
@@ -166,7 +171,7 @@ fn a_validator_unbonds_all_of_its_self_bond_or_keeps_the_minimum() {
     let balance = s.balance("val1");
     s.tx("val1").act(undelegate("val1", MIN_BOND)).expect_ok();
     assert!(s.validator("val1").self_bond.is_zero());
-    s.blocks(5);
+    s.blocks(UNBONDING);
     // Both unbondings are back: the 500 one block before the rest.
     assert_eq!(s.balance("val1"), balance - 10 + 500 + MIN_BOND);
     // Coming back needs the minimum again.
@@ -278,7 +283,13 @@ fn genesis_refuses_small_bonds_bad_addresses_and_more_validators_than_seats() {
     ));
     let mut g = base();
     g.params.staking.epoch_blocks = 0;
-    assert!(matches!(genesis_writes(&g), Err(GenesisError::BadParam(_))));
+    assert!(matches!(
+        genesis_writes(&g),
+        Err(GenesisError::Param {
+            field: "staking.epoch_blocks",
+            ..
+        })
+    ));
     // A validator that bonds nothing (older genesis files) is accepted.
     assert!(genesis_writes(&base()).is_ok());
 }
@@ -376,7 +387,7 @@ fn an_equivocation_is_slashed_once_and_delegators_lose_the_same_share() {
 
     // Bob's unbonding returns what is left of it.
     let bob = s.balance("bob");
-    s.blocks(5);
+    s.blocks(UNBONDING);
     assert_eq!(s.balance("bob"), bob + 19_000);
 }
 

@@ -17,6 +17,8 @@ const ACCOUNTS: [&str; 7] = ["v0", "v1", "v2", "v3", "d0", "d1", "d2"];
 const TARGETS: [&str; 5] = ["v0", "v1", "v2", "v3", "g0"];
 const MIN_BOND: u128 = 1_000;
 const EPOCH: u64 = 3;
+/// The shortest unbonding genesis allows with these epochs: the evidence window.
+const UNBONDING: u64 = staking::EVIDENCE_EPOCHS_KEPT * EPOCH;
 const FUNDS: u128 = 100_000;
 
 #[derive(Debug, Clone)]
@@ -68,6 +70,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..5usize).prop_map(|who| Op::Unjail { who }),
         2 => (0..7usize, 10..2_000u128).prop_map(|(who, fee)| Op::Fee { who, fee }),
         2 => (1..6u64).prop_map(|blocks| Op::Idle { blocks }),
+        // Long enough for unbonding entries to be released in the middle of a history.
+        1 => Just(Op::Idle { blocks: UNBONDING }),
     ]
 }
 
@@ -101,7 +105,7 @@ proptest! {
         s.params.staking.active_validators_max = 2;
         s.params.staking.validator_self_bond_min = Amount::new(MIN_BOND);
         s.params.staking.delegation_min = Amount::new(10);
-        s.params.staking.unbonding_blocks = 4;
+        s.params.staking.unbonding_blocks = UNBONDING;
         s.params.staking.jail_blocks = 5;
         s.params.staking.slash_equivocation_bps = slash_bps;
         s.genesis_validator("g0", MIN_BOND);
@@ -169,7 +173,7 @@ proptest! {
             prop_assert_eq!(s.view().supply().total, total);
         }
         // Every unbonding entry is released once its period is over.
-        s.blocks(5);
+        s.blocks(UNBONDING + 1);
         for name in ACCOUNTS.iter().chain(["g0"].iter()) {
             prop_assert!(s.unbondings(name).is_empty(), "{} still unbonding", name);
         }

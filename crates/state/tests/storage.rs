@@ -503,21 +503,25 @@ fn job_keys_are_shared_only_by_the_requester_with_assigned_providers() {
 fn a_genesis_with_unusable_storage_params_is_refused() {
     use yun_state::GenesisError;
     type Change = fn(&mut yun_types::StorageParams);
-    let cases: [(&str, Change); 6] = [
-        ("epoch_blocks", |p| p.epoch_blocks = 0),
-        ("proof_window_blocks", |p| p.proof_window_blocks = 0),
-        ("proof_window_blocks", |p| {
+    let cases: [(&str, Change); 7] = [
+        ("storage.epoch_blocks", |p| p.epoch_blocks = 0),
+        ("storage.proof_window_blocks", |p| p.proof_window_blocks = 0),
+        ("storage.proof_window_blocks", |p| {
             p.proof_window_blocks = p.epoch_blocks + 1
         }),
-        ("fetch_epochs_max", |p| p.fetch_epochs_max = 0),
-        ("misses_to_replace", |p| p.misses_to_replace = 0),
-        ("miss_slash_ppm", |p| p.miss_slash_ppm = 1_000_001),
+        // A window as long as the epoch would still be open when the next one opens.
+        ("storage.proof_window_blocks", |p| {
+            p.proof_window_blocks = p.epoch_blocks
+        }),
+        ("storage.fetch_epochs_max", |p| p.fetch_epochs_max = 0),
+        ("storage.misses_to_replace", |p| p.misses_to_replace = 0),
+        ("storage.miss_slash_ppm", |p| p.miss_slash_ppm = 1_000_001),
     ];
     for (name, change) in cases {
         let mut g = yun_state::scenario::genesis_with(&[("alice", 1)]);
         change(&mut g.params.storage);
         match yun_state::genesis_writes(&g) {
-            Err(GenesisError::StorageParam(n, _)) => assert_eq!(n, name),
+            Err(GenesisError::Param { field, .. }) => assert_eq!(field, name),
             other => panic!("{name}: expected a storage parameter error, got {other:?}"),
         }
     }

@@ -119,6 +119,29 @@ impl Equivocation {
         }
     }
 
+    /// What the pair claims, if it decodes: (epoch, signer index in that epoch's set, view),
+    /// one key per equivocation whatever the kind. Unverified; a mempool uses it to keep one
+    /// pending report per equivocation among reports it verified already.
+    pub fn claim(&self) -> Option<(u64, u32, u64)> {
+        fn of<T>(bytes: &[u8]) -> Option<(u64, u32, u64)>
+        where
+            T: commonware_codec::Decode<Cfg = ()> + Attributable + Epochable + Viewable,
+        {
+            let pair = T::decode(commonware_codec::Copying(bytes)).ok()?;
+            Some((pair.epoch().get(), pair.signer().get(), pair.view().get()))
+        }
+        let bytes = &self.bytes[..];
+        match self.kind {
+            EvidenceKind::ConflictingNotarize => {
+                of::<ConflictingNotarize<Scheme, ConsensusDigest>>(bytes)
+            }
+            EvidenceKind::ConflictingFinalize => {
+                of::<ConflictingFinalize<Scheme, ConsensusDigest>>(bytes)
+            }
+            EvidenceKind::NullifyFinalize => of::<NullifyFinalize<Scheme, ConsensusDigest>>(bytes),
+        }
+    }
+
     /// Decodes the pair and checks both signatures against `validators` (the consensus set of
     /// the pair's epoch, in any order). `None`: malformed, or not signed by a member.
     ///

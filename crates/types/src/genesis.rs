@@ -38,7 +38,7 @@ pub struct StorageParams {
     /// once. A deal's epochs start in the block after its first replicas are matched.
     pub epoch_blocks: u64,
     /// Blocks after an epoch's first block within which its challenge must be answered
-    /// (1..=epoch_blocks).
+    /// (1..epoch_blocks: it closes before the next epoch opens).
     pub proof_window_blocks: u64,
     /// Epochs a newly assigned replica may take to fetch the data and prove once; a replica
     /// that has not proven by then is released, unslashed.

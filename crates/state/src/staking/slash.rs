@@ -16,6 +16,40 @@ pub fn report_equivocation<R: StateReader + ?Sized>(
     env: &BlockEnv,
     evidence: &yun_types::evidence::Equivocation,
 ) -> Result<(), TxRejection> {
+    let offence = verify_evidence(state, &env.seed.0, evidence)?;
+    slash_equivocation(state, offence.offender, offence.epoch, offence.view, env).map(|_| ())
+}
+
+/// Whether `evidence` would slash if included now: it verifies against its epoch's stored
+/// set, its signer is a known validator, and that equivocation is not punished yet. What a
+/// fee-free report must prove before a mempool admits it (so such reports cannot be spam).
+pub fn check_evidence<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    evidence: &yun_types::evidence::Equivocation,
+) -> Result<yun_types::evidence::Offence, TxRejection> {
+    let offence = verify_evidence(state, &[], evidence)?;
+    if state.validator(&offence.offender).is_none() {
+        return Err(TxRejection::UnknownValidator);
+    }
+    if state
+        .get(&evidence_key(
+            &offence.offender,
+            offence.epoch,
+            offence.view,
+        ))
+        .is_some()
+    {
+        return Err(TxRejection::EvidenceAlreadyUsed);
+    }
+    Ok(offence)
+}
+
+/// The offence `evidence` proves against the consensus set of the epoch it claims.
+fn verify_evidence<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    seed: &[u8],
+    evidence: &yun_types::evidence::Equivocation,
+) -> Result<yun_types::evidence::Offence, TxRejection> {
     // The set of the epoch the pair claims; the signatures then prove the claim.
     let epoch = evidence.epoch().ok_or(TxRejection::EvidenceInvalid)?;
     let keys: Vec<_> = state
@@ -26,14 +60,13 @@ pub fn report_equivocation<R: StateReader + ?Sized>(
     // The generator only randomises batch-verification coefficients (the answer does not
     // depend on it); seeding it from the block and the evidence keeps execution pure.
     let seed = blake3::Hasher::new()
-        .update(&env.seed.0)
+        .update(seed)
         .update(&evidence.bytes)
         .finalize();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(*seed.as_bytes());
-    let offence = evidence
+    evidence
         .verify(&keys, &mut rng)
-        .ok_or(TxRejection::EvidenceInvalid)?;
-    slash_equivocation(state, offence.offender, offence.epoch, offence.view, env).map(|_| ())
+        .ok_or(TxRejection::EvidenceInvalid)
 }
 
 /// Punishes one proven equivocation of `validator` in consensus `view`: burns
