@@ -106,7 +106,7 @@ pub fn check_admission<R: StateReader + ?Sized>(
     if stx.tx.nonce > pending_nonce {
         return Err(TxRejection::NonceTooFarAhead);
     }
-    let spend = dispatch::max_spend(stx)?;
+    let spend = dispatch::max_spend(stx, &params)?;
     let total = spend
         .checked_add(pending_spend)
         .map_err(|_| TxRejection::AmountOverflow)?;

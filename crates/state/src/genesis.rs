@@ -162,8 +162,12 @@ fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> 
 /// The storage parameters that would stop deals or break their arithmetic: an epoch of no
 /// blocks, a proof window of none or longer than an epoch (windows would overlap), no epoch
 /// to fetch in, replacement before the first miss, a slash above the whole bond, no deal
-/// matched per block.
-fn check_storage_params(s: &yun_types::StorageParams) -> Result<(), GenesisError> {
+/// matched per block, or a proven period that pays less than the fee of the transaction that
+/// proves it (`min_fee`: an honest provider holding small files would lose money).
+fn check_storage_params(
+    s: &yun_types::StorageParams,
+    min_fee: yun_types::Amount,
+) -> Result<(), GenesisError> {
     use GenesisError::StorageParam;
     if s.epoch_blocks == 0 {
         return Err(StorageParam(
@@ -199,6 +203,12 @@ fn check_storage_params(s: &yun_types::StorageParams) -> Result<(), GenesisError
         return Err(StorageParam(
             "deals_matched_per_block_max",
             "at zero no deal would ever be matched",
+        ));
+    }
+    if s.replica_epoch_pay_min < min_fee {
+        return Err(StorageParam(
+            "replica_epoch_pay_min",
+            "at least min_fee, so one proof sent alone pays for its transaction",
         ));
     }
     Ok(())
@@ -242,7 +252,7 @@ fn check_genesis(genesis: &Genesis) -> Result<(), GenesisError> {
         return Err(GenesisError::BadParam("tx_bytes_max"));
     }
     check_market_params(&p.market)?;
-    check_storage_params(&p.storage)?;
+    check_storage_params(&p.storage, p.min_fee)?;
     let sp = &p.staking;
     // Consensus needs an epoch to hold more than its first block (genesis is epoch 0's).
     if sp.epoch_blocks < 2 {
