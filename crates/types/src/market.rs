@@ -14,6 +14,18 @@ pub const LABEL_BYTES_MAX: usize = 64;
 /// Longest provider endpoint URL or data-source URL, in bytes.
 pub const URL_BYTES_MAX: usize = 256;
 
+/// Most tasks in one job.
+pub const TASKS_PER_JOB_MAX: usize = 1_024;
+/// Most arguments of one task, and longest argument in bytes.
+pub const TASK_ARGS_MAX: usize = 16;
+pub const TASK_ARG_BYTES_MAX: usize = 256;
+/// Most data sources one job may list.
+pub const DATA_SOURCES_MAX: usize = 8;
+/// Most commits or reveals in one transaction.
+pub const RESULTS_PER_TX_MAX: usize = 256;
+/// Most replicas one task may ever have.
+pub const REPLICAS_MAX: u8 = 9;
+
 /// Whether `url` is a plain http(s) address a provider may be pointed at: `http://` or
 /// `https://`, a non-empty host, an optional port and path, at most `URL_BYTES_MAX` bytes,
 /// and no user info, query, fragment, whitespace or control characters (a requester-named
@@ -33,17 +45,6 @@ pub fn is_plain_http_url(url: &str) -> bool {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | '?' | '#' | '\\'))
 }
-/// Most tasks in one job.
-pub const TASKS_PER_JOB_MAX: usize = 1_024;
-/// Most arguments of one task, and longest argument in bytes.
-pub const TASK_ARGS_MAX: usize = 16;
-pub const TASK_ARG_BYTES_MAX: usize = 256;
-/// Most data sources one job may list.
-pub const DATA_SOURCES_MAX: usize = 8;
-/// Most commits or reveals in one transaction.
-pub const RESULTS_PER_TX_MAX: usize = 256;
-/// Most replicas one task may ever have.
-pub const REPLICAS_MAX: u8 = 9;
 
 /// The id of a job: the id of the transaction that posted it.
 pub type JobId = Hash32;
