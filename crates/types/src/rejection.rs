@@ -80,7 +80,7 @@ pub enum TxRejection {
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 66] = [
+    pub const ALL: [TxRejection; 67] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
