@@ -12,10 +12,10 @@ use yun_types::Amount;
 
 /// Bond each embedded devnet provider locks: ten times the default minimum.
 pub const DEVNET_PROVIDER_BOND: u128 = 10_000_000;
-/// Default storage ask per MiB-epoch, in base units: a proof transaction pays the chain's fee
-/// (1,000 by default) for up to 16 proofs, so an ask of 100 covers it from about 10 MiB held
-/// (an honest provider must not lose money proving small files).
-pub const DEFAULT_STORAGE_ASK: &str = "100";
+/// Default storage ask per MiB-epoch, in base units: the storage price floor, as the compute
+/// ask is the compute floor. The chain pays every proven replica-epoch at least
+/// `storage.replica_epoch_pay_min` (at least the min fee), so the ask need not cover proof fees.
+pub const DEFAULT_STORAGE_ASK: &str = "1";
 const GIB: u64 = 1 << 30;
 
 /// `--storage-gb G` at `--storage-ask A` as the agent's storage offer (none for 0).

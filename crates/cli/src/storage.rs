@@ -169,7 +169,8 @@ pub async fn run_put(args: &PutArgs, opts: &ClientOpts) -> anyhow::Result<PutRep
         encrypted: args.encrypt,
         source_url: Text(opts.node.trim_end_matches('/').to_string()),
     };
-    let escrow_max = escrow_max(&spec)?;
+    let pay_min = client.market().await?.storage_params.replica_epoch_pay_min;
+    let escrow_max = escrow_max(&spec, pay_min)?;
     let action = Action::Storage(StorageAction::PostDeal { spec });
     let posted = sign_and_submit_key(&client, &args.sign, &key, action).await?;
     Ok(PutReport {
@@ -202,13 +203,19 @@ fn check_put(args: &PutArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The escrow a deal locks at posting: every replica paid the bid for every epoch.
-pub fn escrow_max(spec: &DealSpec) -> anyhow::Result<Amount> {
-    let units = u128::from(spec.replicas)
-        * u128::from(spec.epochs)
-        * u128::from(billed_mib(spec.size_bytes));
-    spec.bid_per_mib_epoch
-        .checked_mul(units)
+/// The escrow a deal locks at posting: every replica paid the bid for every epoch, and each
+/// replica-epoch at least the chain's `pay_min` (`storage.replica_epoch_pay_min`).
+pub fn escrow_max(spec: &DealSpec, pay_min: Amount) -> anyhow::Result<Amount> {
+    let per_replica_epoch = spec
+        .bid_per_mib_epoch
+        .checked_mul(u128::from(billed_mib(spec.size_bytes)))
+        .ok()
+        .map(|a| a.max(pay_min));
+    per_replica_epoch
+        .and_then(|a| {
+            a.checked_mul(u128::from(spec.replicas) * u128::from(spec.epochs))
+                .ok()
+        })
         .context("the escrow overflows: lower --bid, --epochs or --replicas")
 }
 
@@ -438,7 +445,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_escrow_is_replicas_epochs_billed_mib_and_bid() {
+    fn the_escrow_is_replicas_epochs_and_billed_mib_at_the_bid_or_the_minimum_pay() {
         let spec = DealSpec {
             root: Hash32([0; 32]),
             size_bytes: 3 * 1024 * 1024 + 1,
@@ -448,6 +455,18 @@ mod tests {
             encrypted: false,
             source_url: Text(String::new()),
         };
-        assert_eq!(escrow_max(&spec).unwrap(), Amount::new(3 * 10 * 4 * 7));
+        let pay_min = Amount::new(20);
+        assert_eq!(
+            escrow_max(&spec, pay_min).unwrap(),
+            Amount::new(3 * 10 * 4 * 7)
+        );
+        let small = DealSpec {
+            size_bytes: 1000,
+            ..spec
+        };
+        assert_eq!(
+            escrow_max(&small, pay_min).unwrap(),
+            Amount::new(3 * 10 * 20)
+        );
     }
 }

@@ -7,15 +7,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::time::Duration;
-use yun_cli::keys::key_from_mnemonic;
 use yun_cli::localnet::{self, LocalNode, LocalnetArgs};
 use yun_cli::provider_run::provider_account;
 use yun_cli::results::ReduceWhere;
 use yun_cli::submit::{Submission, SubmitArgs, run_submit};
-use yun_cli::{ClientOpts, Output, SignOpts};
+use yun_cli::{ClientOpts, Output};
 use yun_client::Client;
-use yun_provider::{AgentConfig, AgentHandle, Offer};
+use yun_provider::AgentHandle;
 use yun_types::Amount;
 use yun_types::api::{JobStatus, ReplicaState, TaskPhase};
 
@@ -45,17 +43,8 @@ fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_yun"))
 }
 
-fn guest(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../guest/target/wasm32-wasip1/release")
-        .join(format!("{name}.wasm"));
-    assert!(
-        p.exists(),
-        "{} missing: run ./scripts/build-guest",
-        p.display()
-    );
-    p
-}
+mod support;
+use support::guest;
 
 /// One validator and one full node, the provider accounts funded in genesis. Written by this
 /// process (so genesis admits this build's engine class), run as `yun node run` processes.
@@ -89,28 +78,9 @@ fn start_localnet() -> Localnet {
 }
 
 async fn agent(dir: &Path, node_url: &str, i: usize) -> AgentHandle {
-    let a = provider_account(i);
-    yun_provider::start(AgentConfig {
-        node_url: node_url.to_string(),
-        key: key_from_mnemonic(&a.mnemonic.parse().unwrap()),
-        data_dir: dir.join("providers").join(&a.name),
-        serve_listen: "127.0.0.1:0".parse().unwrap(),
-        endpoint: None,
-        offer: Offer {
-            slots: 2,
-            memory_bytes_per_slot: 256 << 20,
-            storage_bytes: 0,
-            labels: Vec::new(),
-            ask_per_mfuel: Amount::new(1),
-        },
-        bond: Amount::new(10_000_000),
-        wall_time_max: Duration::from_secs(60),
-        fault: None,
-        run_delay: Duration::ZERO,
-        storage: None,
-    })
-    .await
-    .unwrap()
+    let mut cfg = support::agent_config(node_url, dir, i);
+    cfg.offer.slots = 2;
+    yun_provider::start(cfg).await.unwrap()
 }
 
 /// Two pieces of the example text counted (k = 2), then added up by a network reduce.
@@ -158,13 +128,7 @@ fn a_job_uploaded_to_one_node_settles_verified_on_providers_following_another() 
             reduce: ReduceWhere::Network,
             keep_outputs_epochs: 0,
             keep_outputs_replicas: 3,
-            sign: SignOpts {
-                from: "dev0".into(),
-                fee: None,
-                nonce: None,
-                expires_in: 600,
-                no_wait: false,
-            },
+            sign: support::sign("dev0"),
         };
         let opts = ClientOpts {
             node: node_a.api_url.clone(),

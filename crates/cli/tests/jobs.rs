@@ -11,30 +11,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use yun_cli::keys::key_from_mnemonic;
-use yun_cli::provider_run::provider_account;
 use yun_cli::results::ReduceWhere;
 use yun_cli::submit::{Submission, SubmitArgs, run_submit};
-use yun_cli::{ClientOpts, Output, SignOpts};
+use yun_cli::{ClientOpts, Output};
 use yun_client::Client;
 use yun_node::run::NodeHandle;
-use yun_provider::{AgentConfig, AgentHandle, Fault, Offer};
+use yun_provider::{AgentHandle, Fault};
 use yun_types::api::{JobStatus, ReplicaState, TaskPhase, WaitReason};
 use yun_types::{Address, Amount};
 
 const PROVIDERS: usize = 4;
 const COMMIT_WINDOW_BLOCKS: u64 = 30;
 
-fn guest(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../guest/target/wasm32-wasip1/release")
-        .join(format!("{name}.wasm"));
-    assert!(
-        p.exists(),
-        "{} missing: run ./scripts/build-guest",
-        p.display()
-    );
-    p
-}
+mod support;
+use support::guest;
 
 struct Net {
     dir: tempfile::TempDir,
@@ -46,26 +36,14 @@ impl Net {
     /// A devnet with 2 dev accounts and funded provider accounts, fast blocks and a short
     /// commit window so expirations happen within the test.
     fn start() -> Net {
-        // RUST_LOG=yun_node=debug shows the node's side of a failing run.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let dir = tempfile::tempdir().unwrap();
-        let port = yun_cli::devnet::free_port().unwrap();
-        let (mut cfg, _) =
-            yun_cli::devnet::prepare_with_providers(dir.path(), port, false, 2, PROVIDERS, &[])
-                .unwrap();
-        let genesis_path = dir.path().join("genesis.json");
-        let mut genesis: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&genesis_path).unwrap()).unwrap();
-        genesis["params"]["market"]["commit_window_blocks"] = COMMIT_WINDOW_BLOCKS.into();
-        std::fs::write(&genesis_path, genesis.to_string()).unwrap();
-        cfg.timing.min_block_interval_ms = 20;
-        cfg.timing.busy_block_interval_ms = 200;
-        let node = yun_node::run::spawn_node(cfg).unwrap();
-        let client = Client::new(&node.api_url());
-        Net { dir, node, client }
+        let d = support::Devnet::start(PROVIDERS, 200, |g| {
+            g["params"]["market"]["commit_window_blocks"] = COMMIT_WINDOW_BLOCKS.into();
+        });
+        Net {
+            dir: d.dir,
+            node: d.node,
+            client: d.client,
+        }
     }
 
     fn opts(&self) -> ClientOpts {
@@ -77,26 +55,11 @@ impl Net {
     }
 
     async fn agent(&self, i: usize, fault: Option<Fault>, run_delay: Duration) -> AgentHandle {
-        let a = provider_account(i);
-        let cfg = AgentConfig {
-            node_url: self.node.api_url(),
-            key: key_from_mnemonic(&a.mnemonic.parse().unwrap()),
-            data_dir: self.dir.path().join("providers").join(&a.name),
-            serve_listen: "127.0.0.1:0".parse().unwrap(),
-            endpoint: None,
-            offer: Offer {
-                slots: 2,
-                memory_bytes_per_slot: 256 << 20,
-                storage_bytes: 0,
-                labels: Vec::new(),
-                ask_per_mfuel: Amount::new(1),
-            },
-            bond: Amount::new(10_000_000),
-            wall_time_max: Duration::from_secs(120),
-            fault,
-            run_delay,
-            storage: None,
-        };
+        let mut cfg = support::agent_config(&self.node.api_url(), self.dir.path(), i);
+        cfg.offer.slots = 2;
+        cfg.wall_time_max = Duration::from_secs(120);
+        cfg.fault = fault;
+        cfg.run_delay = run_delay;
         yun_provider::start(cfg).await.unwrap()
     }
 
@@ -160,13 +123,7 @@ impl Net {
             reduce,
             keep_outputs_epochs: 0,
             keep_outputs_replicas: 3,
-            sign: SignOpts {
-                from: "dev0".into(),
-                fee: None,
-                nonce: None,
-                expires_in: 600,
-                no_wait: false,
-            },
+            sign: support::sign("dev0"),
         };
         run_submit(args, &self.opts()).await.unwrap()
     }

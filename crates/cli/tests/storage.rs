@@ -3,98 +3,48 @@
 //! proven and paid epoch after epoch, one holder loses its copy and misses until it is
 //! slashed and replaced, the new holder repairs from the others (the upload node forgot the
 //! file), the file comes back byte for byte, and the rest of the escrow returns at the end —
-//! and an encrypted round trip in which no provider's or node's file holds the plaintext.
+//! an encrypted round trip in which no provider's or node's file holds the plaintext, and a
+//! job submitted with `--keep-outputs-epochs` whose verified outputs are kept under deals.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use yun_cli::keys::{dev_account, key_from_mnemonic};
-use yun_cli::provider_run::provider_account;
+use yun_cli::keys::dev_account;
 use yun_cli::storage::{GetArgs, PutArgs, PutReport, run_get, run_put};
-use yun_cli::{ClientOpts, Output, SignOpts};
-use yun_client::Client;
-use yun_node::run::NodeHandle;
-use yun_provider::{AgentConfig, AgentHandle, Fault, Offer, StorageOffer};
+use yun_provider::{AgentHandle, Fault, StorageOffer};
 use yun_types::api_storage::{DealResponse, DealStatus, StorageReplicaState};
 use yun_types::{Address, Amount, Hash32};
 
 const PROVIDERS: usize = 4;
-/// Each provider's storage ask per MiB-epoch: above the proof transaction's fee (1,000) for
-/// the test's 2 billed MiB, so proving pays.
+/// Each provider's storage ask per MiB-epoch (a proven period pays at least the chain's
+/// minimum, 1,000, whatever the ask).
 const ASK: u128 = 2_000;
 
-struct Net {
-    dir: tempfile::TempDir,
-    node: NodeHandle,
-    client: Client,
-    /// The node's blob store (where `put` uploads).
-    node_blobs: PathBuf,
+mod support;
+
+/// A devnet (10-block storage epochs, 5-block proof windows) with blocks every 250 ms while a
+/// deal waits on the chain.
+struct Net(support::Devnet);
+
+impl std::ops::Deref for Net {
+    type Target = support::Devnet;
+    fn deref(&self) -> &support::Devnet {
+        &self.0
+    }
 }
 
 impl Net {
-    /// A devnet (10-block storage epochs, 5-block proof windows) with blocks every 250 ms
-    /// while a deal waits on the chain.
     fn start() -> Net {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let dir = tempfile::tempdir().unwrap();
-        let port = yun_cli::devnet::free_port().unwrap();
-        let (mut cfg, _) =
-            yun_cli::devnet::prepare_with_providers(dir.path(), port, false, 2, PROVIDERS, &[])
-                .unwrap();
-        cfg.timing.min_block_interval_ms = 20;
-        cfg.timing.busy_block_interval_ms = 250;
-        let node_blobs = cfg.data_dir.join("blobs");
-        let node = yun_node::run::spawn_node(cfg).unwrap();
-        let client = Client::new(&node.api_url());
-        Net {
-            dir,
-            node,
-            client,
-            node_blobs,
-        }
+        Net(support::Devnet::start(PROVIDERS, 250, |_| {}))
     }
 
-    fn opts(&self) -> ClientOpts {
-        ClientOpts {
-            node: self.node.api_url(),
-            output: Output::Json,
-            devnet_dir: Some(self.dir.path().to_path_buf()),
-        }
-    }
-
-    fn provider_dir(&self, i: usize) -> PathBuf {
-        self.dir
-            .path()
-            .join("providers")
-            .join(provider_account(i).name)
-    }
-
+    /// Provider `i` with one compute slot and 1 GiB of storage at [`ASK`].
     async fn agent(&self, i: usize, fault: Option<Fault>) -> AgentHandle {
-        let a = provider_account(i);
-        let cfg = AgentConfig {
-            node_url: self.node.api_url(),
-            key: key_from_mnemonic(&a.mnemonic.parse().unwrap()),
-            data_dir: self.provider_dir(i),
-            serve_listen: "127.0.0.1:0".parse().unwrap(),
-            endpoint: None,
-            offer: Offer {
-                slots: 1,
-                memory_bytes_per_slot: 256 << 20,
-                storage_bytes: 0,
-                labels: Vec::new(),
-                ask_per_mfuel: Amount::new(1),
-            },
-            bond: Amount::new(10_000_000),
-            wall_time_max: Duration::from_secs(60),
-            fault,
-            run_delay: Duration::ZERO,
-            storage: Some(StorageOffer {
-                capacity_bytes: 1 << 30,
-                ask_per_mib_epoch: Amount::new(ASK),
-            }),
-        };
+        let mut cfg = self.agent_config(i);
+        cfg.fault = fault;
+        cfg.storage = Some(StorageOffer {
+            capacity_bytes: 1 << 30,
+            ask_per_mib_epoch: Amount::new(ASK),
+        });
         yun_provider::start(cfg).await.unwrap()
     }
 
@@ -105,7 +55,7 @@ impl Net {
             epochs,
             bid: Some("5000".into()),
             encrypt,
-            sign: sign(),
+            sign: support::sign("dev0"),
         };
         run_put(&args, &self.opts()).await.unwrap()
     }
@@ -118,10 +68,6 @@ impl Net {
             from: "dev0".into(),
         };
         run_get(&args, &self.opts()).await.unwrap()
-    }
-
-    async fn balance(&self, a: &Address) -> Amount {
-        self.client.account(a).await.unwrap().balance
     }
 
     /// Polls the deal until `done` holds (a block every 250 ms; at most 3 minutes).
@@ -142,16 +88,6 @@ impl Net {
             "deal {id} never reached `{what}`: {:#?}",
             self.client.storage_deal(id).await
         )
-    }
-}
-
-fn sign() -> SignOpts {
-    SignOpts {
-        from: "dev0".into(),
-        fee: None,
-        nonce: None,
-        expires_in: 600,
-        no_wait: false,
     }
 }
 
@@ -382,7 +318,7 @@ fn an_encrypted_round_trip_leaves_no_plaintext_with_any_provider_or_node() {
         let before = net.balance(&owner).await;
         let cancel = yun_cli::storage::StorageCmd::Cancel {
             id: put.deal.to_string(),
-            sign: sign(),
+            sign: support::sign("dev0"),
         };
         yun_cli::storage::storage(cancel, &net.opts())
             .await
@@ -399,6 +335,99 @@ fn an_encrypted_round_trip_leaves_no_plaintext_with_any_provider_or_node() {
                 .checked_sub(fee)
                 .unwrap()
         );
+        for a in agents {
+            a.shutdown().await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_job_submitted_with_keep_outputs_keeps_each_verified_output_under_a_deal() {
+    let net = Net::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut agents = Vec::new();
+        for i in 0..PROVIDERS {
+            agents.push(net.agent(i, None).await);
+        }
+        // Two pi tasks, one replica each; every output kept for 3 epochs at 2 replicas.
+        let pi = support::guest("pi");
+        let job_file = net.dir.path().join("keep.toml");
+        std::fs::write(
+            &job_file,
+            format!(
+                "program = {pi:?}\nargs = [\"--samples\", \"20000\", \"--seed\", \"{{index}}\"]\n\
+                 fuel_per_task = 500000000\nmemory_mb = 32\nbid_per_mfuel = \"1000\"\n\
+                 deadline_blocks = 400\n[verification]\npolicy = \"none\"\n[inputs]\ncount = 2\n"
+            ),
+        )
+        .unwrap();
+        let args = yun_cli::submit::SubmitArgs {
+            job_file,
+            out: Some(net.dir.path().join("out")),
+            detach: false,
+            timeout_secs: 300,
+            reduce: yun_cli::results::ReduceWhere::Network,
+            keep_outputs_epochs: 3,
+            keep_outputs_replicas: 2,
+            sign: support::sign("dev0"),
+        };
+        let yun_cli::submit::Submission::Finished(report) =
+            yun_cli::submit::run_submit(args, &net.opts())
+                .await
+                .unwrap()
+        else {
+            panic!("not detached")
+        };
+        assert_eq!(report.tasks_verified, 2, "{report:#?}");
+        let job = net.client.job(&report.job).await.unwrap();
+        let digests: Vec<Hash32> = job
+            .tasks
+            .iter()
+            .map(|t| match &t.task.phase {
+                yun_types::api::TaskPhase::Verified { verdict } => verdict.output_digest,
+                other => panic!("task {} not verified: {other:?}", t.index),
+            })
+            .collect();
+        assert_eq!(report.kept.len(), 2, "one deal per verified output");
+        for (k, digest) in report.kept.iter().zip(&digests) {
+            assert_eq!(k.root, *digest, "the deal stores the accepted output");
+            // Copied by two storage providers from the compute provider paid for it, and
+            // proven.
+            let d = net
+                .wait_deal(&k.deal, "two holders proved the output", |d| {
+                    holding(d).len() == 2 && d.replicas.iter().all(|r| r.replica.epochs_paid >= 1)
+                })
+                .await;
+            assert_eq!(d.spec.replicas, 2);
+            assert_eq!(d.spec.epochs, 3);
+            assert_eq!(d.spec.size_bytes, k.size_bytes);
+            let source = d.spec.source_url.0.clone();
+            let providers: Vec<String> = {
+                let mut v = Vec::new();
+                for a in &agents {
+                    v.push(
+                        net.client
+                            .provider(&a.address)
+                            .await
+                            .unwrap()
+                            .provider
+                            .spec
+                            .endpoint
+                            .0,
+                    );
+                }
+                v
+            };
+            assert!(
+                providers.contains(&source),
+                "{source} is a provider's endpoint"
+            );
+            // It comes back from the storage holders as the accepted bytes.
+            let out = net.dir.path().join(format!("kept-{}", k.task));
+            net.get(&k.root, &out).await;
+            assert_eq!(Hash32::digest(&std::fs::read(&out).unwrap()), *digest);
+        }
         for a in agents {
             a.shutdown().await.unwrap();
         }

@@ -110,7 +110,9 @@ impl ByteRange {
 }
 
 pub(crate) fn blob_http() -> reqwest::Client {
+    // No redirects: a source is fetched where it was named (see `Client::new`).
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(BLOB_TRANSFER_TIMEOUT)
         .connect_timeout(SOURCE_CONNECT_TIMEOUT)
         .read_timeout(SOURCE_STALL_TIMEOUT)

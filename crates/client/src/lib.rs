@@ -191,9 +191,12 @@ pub struct Client {
 
 impl Client {
     pub fn new(base_url: &str) -> Client {
+        // No redirects: a node or provider never sends one, and following them would let
+        // whoever names a URL (a job's data source) send the request anywhere.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client builds");
         Client {

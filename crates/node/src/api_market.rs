@@ -90,6 +90,7 @@ pub(crate) async fn get_market(
                 })
                 .collect(),
             params: params.market,
+            storage_params: params.storage,
         }))
     })
     .await

@@ -147,7 +147,7 @@ impl Mempool {
         {
             return Err(TxRejection::AlreadyKnown);
         }
-        let spend = max_spend(&tx)?;
+        let spend = max_spend(&tx, &yun_state::Overlay::new(state).params())?;
         let nonce = tx.tx.nonce;
         let queue = self.by_sender.entry(sender).or_default();
         if let Some(old) = queue.insert(nonce, Pending { tx, id, spend }) {

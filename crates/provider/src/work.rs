@@ -286,17 +286,32 @@ impl Runner {
         .await
     }
 
-    /// Holders to try after the followed node, in order: the nodes it names, the job's data
-    /// sources (the requester's upload node first), then other providers of the job.
+    /// Holders to try after the followed node, in order: the job's data sources the network
+    /// lists (the requester's upload node first), the nodes the followed node names, then
+    /// other providers of the job. A data source the network does not list is refused
+    /// ([`listed_sources`]).
     async fn other_sources(&self, a: &AssignmentView) -> Vec<String> {
-        let mut out = self.peer_sources().await;
-        out.extend(
-            a.data_sources
-                .iter()
-                .take(yun_types::market::DATA_SOURCES_MAX)
-                .map(|t| t.0.clone()),
-        );
-        out.extend(self.provider_sources(a).await);
+        let peers = self.peer_sources().await;
+        let providers = self.provider_sources(a).await;
+        let listed: Vec<&str> = std::iter::once(self.node.base_url())
+            .chain(peers.iter().map(String::as_str))
+            .chain(providers.iter().map(String::as_str))
+            .collect();
+        let requested: Vec<&str> = a
+            .data_sources
+            .iter()
+            .take(yun_types::market::DATA_SOURCES_MAX)
+            .map(|t| t.0.as_str())
+            .collect();
+        let (mut out, refused) = listed_sources(&requested, &listed);
+        for url in refused {
+            tracing::warn!(job = %a.job, %url, "{}", SourceNotListed);
+        }
+        for url in peers.into_iter().chain(providers) {
+            if !out.contains(&url) {
+                out.push(url);
+            }
+        }
         out
     }
 
@@ -365,6 +380,36 @@ impl Runner {
     }
 }
 
+/// Why a job's data source was not fetched from: a requester could otherwise make every
+/// assigned provider send requests to an address of its choice (a service inside the
+/// provider's network, say). Providers fetch only from addresses the network itself names:
+/// the followed node, the nodes it lists, and providers the chain assigned to the job, so a
+/// data source only says which of those to try first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "SourceNotListed: a data source of the job is not a node or provider the network lists; not fetched from"
+)]
+pub struct SourceNotListed;
+
+/// Splits `requested` data sources into those `listed` by the network (compared without a
+/// trailing slash), in the requester's order, and the refused rest.
+pub fn listed_sources(requested: &[&str], listed: &[&str]) -> (Vec<String>, Vec<String>) {
+    let norm = |u: &str| u.trim_end_matches('/').to_string();
+    let listed: Vec<String> = listed.iter().map(|u| norm(u)).collect();
+    let mut kept = Vec::new();
+    let mut refused = Vec::new();
+    for url in requested.iter().map(|u| norm(u)) {
+        if listed.contains(&url) {
+            if !kept.contains(&url) {
+                kept.push(url);
+            }
+        } else {
+            refused.push(url);
+        }
+    }
+    (kept, refused)
+}
+
 /// What no holder serving a blob means: the followed node's own answer decides, so replicas
 /// following honest nodes agree (it does not hold it: `DataMissing`; its copy is larger than
 /// declared: the wrong size); the node unreachable is this provider's problem, a host fault.
@@ -389,6 +434,32 @@ fn unfit(
 mod tests {
     use super::*;
     use crate::journal::WorkResult;
+
+    #[test]
+    fn a_data_source_the_network_does_not_list_is_refused_and_listed_ones_keep_their_order() {
+        let listed = [
+            "http://127.0.0.1:8545",
+            "http://10.0.0.2:8545/",
+            "http://provider-b:9000",
+        ];
+        let requested = [
+            "http://10.0.0.2:8545",
+            "http://169.254.169.254/latest/meta-data",
+            "http://127.0.0.1:8545/",
+            "http://localhost:6379",
+            "http://10.0.0.2:8545/",
+        ];
+        let (kept, refused) = listed_sources(&requested, &listed);
+        assert_eq!(kept, ["http://10.0.0.2:8545", "http://127.0.0.1:8545"]);
+        assert_eq!(
+            refused,
+            [
+                "http://169.254.169.254/latest/meta-data",
+                "http://localhost:6379"
+            ]
+        );
+        assert!(SourceNotListed.to_string().starts_with("SourceNotListed"));
+    }
     use yun_exec::SandboxConfig;
     use yun_types::api::ReplicaState;
     use yun_types::market::TaskSpec;

@@ -54,13 +54,16 @@ pub fn check_stateless(
 /// The most a transaction can take out of its sender's balance: its fee plus what its action
 /// moves or locks (a transfer, a bond, a job's escrow, a self bond or delegation). The one
 /// place this is computed: the mempool's admission and its pending-spend accounting use it.
-pub fn max_spend(stx: &SignedTx) -> Result<Amount, TxRejection> {
+/// `params` are the chain's (a deal's escrow depends on `storage.replica_epoch_pay_min`).
+pub fn max_spend(stx: &SignedTx, params: &ChainParams) -> Result<Amount, TxRejection> {
     let moved = match &stx.tx.action {
         Action::Transfer { amount, .. } | Action::Delegate { amount, .. } => *amount,
         Action::RegisterProvider { bond, .. } => *bond,
         Action::RegisterValidator { self_bond, .. } => *self_bond,
         Action::PostJob { spec } => escrow_for(spec)?,
-        Action::Storage(StorageAction::PostDeal { spec }) => storage::deal_escrow_for(spec)?,
+        Action::Storage(StorageAction::PostDeal { spec }) => {
+            storage::deal_escrow_for(spec, params.storage.replica_epoch_pay_min)?
+        }
         // Moves stake out of a bond into unbonding, never out of the balance.
         Action::Undelegate { .. } => Amount::ZERO,
         Action::UpdateProvider { .. }

@@ -120,7 +120,7 @@ pub fn check_admission<R: StateReader + ?Sized>(
     {
         crate::staking::check_evidence(&view, evidence)?;
     }
-    let spend = dispatch::max_spend(stx)?;
+    let spend = dispatch::max_spend(stx, &params)?;
     let total = spend
         .checked_add(pending_spend)
         .map_err(|_| TxRejection::AmountOverflow)?;

@@ -46,7 +46,7 @@ pub(crate) fn check_params(p: &ChainParams) -> Result<(), GenesisError> {
     )?;
     at_least_one("expiry_blocks_max", p.expiry_blocks_max)?;
     check_market_params(&p.market)?;
-    check_storage_params(&p.storage)?;
+    check_storage_params(&p.storage, p.min_fee)?;
     check_staking_params(&p.staking)
 }
 
@@ -180,9 +180,9 @@ fn check_market_params(m: &MarketParams) -> Result<(), GenesisError> {
 
 /// Storage: an epoch of at least two blocks, a proof window that closes inside its epoch
 /// (windows would overlap otherwise), an epoch to fetch in, replacement after the first miss
-/// at the earliest, a slash of at most the whole bond, deals matched, and a price floor the
-/// index can climb from.
-fn check_storage_params(s: &StorageParams) -> Result<(), GenesisError> {
+/// at the earliest, a slash of at most the whole bond, deals matched, a price floor the
+/// index can climb from, and a proven period that pays at least the fee that proves it.
+fn check_storage_params(s: &StorageParams, min_fee: Amount) -> Result<(), GenesisError> {
     require(
         s.epoch_blocks >= 2,
         "storage.epoch_blocks",
@@ -211,6 +211,13 @@ fn check_storage_params(s: &StorageParams) -> Result<(), GenesisError> {
         s.price_floor_per_mib_epoch > Amount::ZERO,
         "storage.price_floor_per_mib_epoch",
         "at least 1 base unit",
+    )?;
+    // A proven period that paid less than the transaction proving it would make an honest
+    // provider holding small files lose money.
+    require(
+        s.replica_epoch_pay_min >= min_fee,
+        "storage.replica_epoch_pay_min",
+        format!("at least min_fee ({min_fee}), so one proof sent alone pays for its transaction"),
     )
 }
 

@@ -59,6 +59,6 @@ pub use exec::{
 };
 pub use genesis::{GenesisError, genesis_writes};
 pub use keys::StateKey;
-pub use overlay::{MemState, Overlay, StateReader, StateWrites, prefix_end};
+pub use overlay::{MemState, Overlay, StateReader, StateWrites, prefix_end, range_first_over};
 pub use randomness::{BlockDraft, SeedError, SignedSeed, next_env, sign_seed};
 pub use supply::Supply;

@@ -13,6 +13,47 @@ pub trait StateReader {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
     /// Entries with `start <= key < end`, in key order.
     fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
+    /// The first `limit` entries of `range(start, end)`: a store answers it without reading
+    /// the rest (the default does read it; every reader here overrides it).
+    fn range_first(&self, start: &[u8], end: &[u8], limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut all = self.range(start, end);
+        all.truncate(limit);
+        all
+    }
+}
+
+/// The first `limit` entries of `base`'s range with `writes` on top, reading at most `limit`
+/// plus as many base entries as the writes delete in the range (each delete hides at most
+/// one of them, so the first `limit` live entries are among those read and the writes).
+pub fn range_first_over<'w>(
+    base: &(impl StateReader + ?Sized),
+    layers: impl IntoIterator<Item = &'w StateWrites> + Clone,
+    start: &[u8],
+    end: &[u8],
+    limit: usize,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    if start >= end || limit == 0 {
+        return Vec::new();
+    }
+    let bounds = start.to_vec()..end.to_vec();
+    let deletes: usize = layers
+        .clone()
+        .into_iter()
+        .map(|w| w.range(bounds.clone()).filter(|(_, v)| v.is_none()).count())
+        .sum();
+    let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base
+        .range_first(start, end, limit.saturating_add(deletes))
+        .into_iter()
+        .collect();
+    for w in layers {
+        for (k, v) in w.range(bounds.clone()) {
+            match v {
+                Some(v) => merged.insert(k.clone(), v.clone()),
+                None => merged.remove(k),
+            };
+        }
+    }
+    merged.into_iter().take(limit).collect()
 }
 
 /// The end of the key range that starts with `prefix` (exclusive): the prefix incremented.
@@ -88,6 +129,21 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
         self.range(prefix, &prefix_end(prefix))
     }
 
+    /// The first `limit` entries of `range(start, end)`, without reading the rest.
+    pub fn range_first(&self, start: &[u8], end: &[u8], limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        range_first_over(self.base, [&self.writes], start, end, limit)
+    }
+
+    /// The first `limit` entries whose key starts with `prefix`, without reading the rest.
+    pub fn scan_first(&self, prefix: &[u8], limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.range_first(prefix, &prefix_end(prefix), limit)
+    }
+
+    /// Whether any key starts with `prefix` (reads one entry, not the whole prefix).
+    pub fn any_under(&self, prefix: &[u8]) -> bool {
+        !self.scan_first(prefix, 1).is_empty()
+    }
+
     pub fn account(&self, address: &Address) -> Account {
         self.get(&StateKey::Account(*address).bytes())
             .map(|v| Account::from_bytes(&v))
@@ -156,8 +212,15 @@ impl StateReader for MemState {
         self.entries.get(key).cloned()
     }
     fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.range_first(start, end, usize::MAX)
+    }
+    fn range_first(&self, start: &[u8], end: &[u8], limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        if start >= end {
+            return Vec::new();
+        }
         self.entries
             .range(start.to_vec()..end.to_vec())
+            .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
@@ -175,5 +238,51 @@ impl MemState {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A base with keys a1..a5 and an overlay that deletes a1, a2 and a4 and writes a0 and a3.
+    fn layered(base: &MemState) -> Overlay<'_, MemState> {
+        let mut o = Overlay::new(base);
+        for k in ["a1", "a2", "a4"] {
+            o.delete(k.as_bytes().to_vec());
+        }
+        o.put(b"a0".to_vec(), b"new".to_vec());
+        o.put(b"a3".to_vec(), b"over".to_vec());
+        o
+    }
+
+    fn keys(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<String> {
+        entries
+            .iter()
+            .map(|(k, _)| String::from_utf8(k.clone()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_bounded_read_sees_what_a_full_read_sees_first_deletes_and_writes_included() {
+        let mut base = MemState::default();
+        let mut w = StateWrites::new();
+        for k in ["a1", "a2", "a3", "a4", "a5", "b1"] {
+            w.insert(k.as_bytes().to_vec(), Some(b"base".to_vec()));
+        }
+        base.apply(w);
+        let o = layered(&base);
+        let full = o.scan(b"a");
+        assert_eq!(keys(&full), ["a0", "a3", "a5"]);
+        for limit in 0..5 {
+            let first = o.scan_first(b"a", limit);
+            assert_eq!(first, full[..limit.min(full.len())], "limit {limit}");
+        }
+        assert_eq!(o.scan_first(b"a", 1)[0].1, b"new");
+        assert!(o.any_under(b"a") && o.any_under(b"b") && !o.any_under(b"c"));
+        let mut gone = Overlay::new(&base);
+        gone.delete(b"b1".to_vec());
+        assert!(!gone.any_under(b"b"), "a deleted key is not there");
+        assert!(base.range_first(b"b", b"a", 3).is_empty(), "an empty range");
     }
 }

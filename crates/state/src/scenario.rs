@@ -127,8 +127,9 @@ pub fn addr(name: &str) -> Address {
 }
 
 impl Scenario {
-    /// A chain whose fee is 10 and half of it burned, so fee arithmetic is easy to read, and
-    /// whose one admitted engine class is the one scenario offers declare by default.
+    /// A chain whose fee is 10 and half of it burned, so fee arithmetic is easy to read, a
+    /// proven storage replica-epoch paying at least that fee, and whose one admitted engine
+    /// class is the one scenario offers declare by default.
     pub fn new() -> Self {
         Scenario {
             state: MemState::default(),
@@ -138,6 +139,10 @@ impl Scenario {
                 market: MarketParams {
                     engine_classes: vec![engine_class(ENGINE_CLASS_DEFAULT)],
                     ..MarketParams::default()
+                },
+                storage: yun_types::StorageParams {
+                    replica_epoch_pay_min: Amount::new(10),
+                    ..yun_types::StorageParams::default()
                 },
                 ..ChainParams::default()
             },

@@ -115,6 +115,13 @@ fn task_spec(i: u32) -> TaskSpec {
 }
 
 impl JobDraft {
+    /// Adds a data source (a URL providers may fetch the job's blobs from).
+    pub fn source(mut self, url: &str) -> Self {
+        self.spec
+            .data_sources
+            .push(yun_types::market::Text::from(url));
+        self
+    }
     pub fn tasks(mut self, n: u32) -> Self {
         self.spec.tasks = (0..n).map(task_spec).collect();
         self

@@ -26,6 +26,32 @@ fn a_job_requiring_a_label_the_chain_does_not_govern_is_refused() {
 }
 
 #[test]
+fn a_job_naming_a_data_source_that_is_not_a_plain_http_address_is_refused() {
+    let mut s = Scenario::with_providers(1);
+    s.register_all(&["p1"], offer());
+    for bad in [
+        "file:///etc/passwd",
+        "gopher://10.0.0.1:70/",
+        "http://",
+        "http://admin:secret@10.0.0.1/",
+        "http://10.0.0.1/flush?all=1",
+        "http://10.0.0.1/#x",
+        "http://10.0.0.1/ a",
+    ] {
+        s.post(&job_spec().source(bad), "alice")
+            .expect_rejected(TxRejection::DataSourceInvalid);
+    }
+    // A node's API address, with a port and a path, is fine.
+    s.post(
+        &job_spec()
+            .source("http://127.0.0.1:8545")
+            .source("https://node.example/yun"),
+        "alice",
+    )
+    .expect_ok();
+}
+
+#[test]
 fn a_task_waits_whole_when_its_policy_needs_more_independent_providers_than_exist() {
     let mut s = Scenario::with_providers(3);
     s.register_all(&["p1", "p2"], offer().slots(4));

@@ -18,6 +18,10 @@ const ASK: u128 = 2;
 const EPOCH: u64 = 10;
 const WINDOW: u64 = 5;
 const FEE: u128 = 10;
+/// What one proven replica-epoch of these files (each under 1 MiB) pays: the scenario's
+/// `storage.replica_epoch_pay_min`, its min fee, since ASK × 1 MiB is less. So a provider
+/// that proves alone, one proof a transaction, never pays more in fees than it earns.
+const PAY: u128 = 10;
 
 /// Four registered providers offering 1 MiB each at ask 2, alice funded; 10-block epochs,
 /// 5-block windows, 2 epochs to fetch, replaced after 3 misses, 1 % of the bond per miss.
@@ -81,7 +85,7 @@ fn a_deal_lives_is_paid_repaired_and_refunded_exactly() {
         .act(deal_of(&data).replicas(3).epochs(epochs).bid(bid).post())
         .expect_ok()
         .tx_id;
-    let escrow = 3 * u128::from(epochs) * bid;
+    let escrow = 3 * u128::from(epochs) * bid.max(PAY);
     assert_eq!(
         s.balance("alice"),
         alice0 - FEE - escrow,
@@ -106,14 +110,14 @@ fn a_deal_lives_is_paid_repaired_and_refunded_exactly() {
     let honest = [first[1], first[2]];
     let worth0: Vec<u128> = PROVIDERS.iter().map(|p| s.worth(p)).collect();
 
-    // Epochs 0 and 1: all three prove; each proof pays ASK × 1 MiB.
+    // Epochs 0 and 1: all three prove; each proof pays PAY (it covers its fee).
     for e in 0..2 {
         to_window(&mut s, &deal, e);
         prove_together(&mut s, &deal, &data, &first);
     }
     for p in &first {
         let i = PROVIDERS.iter().position(|x| x == p).unwrap();
-        assert_eq!(s.worth(p), worth0[i] + 2 * ASK - 2 * FEE, "{p} paid twice");
+        assert_eq!(s.worth(p), worth0[i] + 2 * PAY - 2 * FEE, "{p} paid twice");
     }
     // Epochs 2..4: the victim stops; the others go on. Each missed window burns 1 % of its
     // bond; the third in a row ends its replica and the spare is drawn to repair.
@@ -178,8 +182,8 @@ fn a_deal_lives_is_paid_repaired_and_refunded_exactly() {
         2 * 3 + 3 * 2 + 3 * 3,
         "every accepted proof counted once"
     );
-    assert_eq!(d.paid.base_units(), proofs * ASK);
-    assert_eq!(escrow_left, escrow - proofs * ASK);
+    assert_eq!(d.paid.base_units(), proofs * PAY);
+    assert_eq!(escrow_left, escrow - proofs * PAY);
     assert_eq!(
         s.balance("alice"),
         before + escrow_left,
@@ -194,12 +198,12 @@ fn a_deal_lives_is_paid_repaired_and_refunded_exactly() {
     for p in honest {
         assert!(s.provider(p).slashed.is_zero());
         let i = PROVIDERS.iter().position(|x| *x == p).unwrap();
-        assert_eq!(s.worth(p), worth0[i] + 8 * ASK - 8 * FEE, "{p}");
+        assert_eq!(s.worth(p), worth0[i] + 8 * PAY - 8 * FEE, "{p}");
     }
     let i = PROVIDERS.iter().position(|x| *x == spare).unwrap();
     assert_eq!(
         s.worth(spare),
-        worth0[i] + 3 * ASK - 3 * FEE,
+        worth0[i] + 3 * PAY - 3 * FEE,
         "the repair is paid too"
     );
 }
@@ -305,13 +309,13 @@ fn a_non_holder_a_late_proof_a_wrong_epoch_and_a_second_proof_are_refused() {
         .expect_failed(TxRejection::ChallengeNotOpen);
     let paid_before = s.balance(who);
     s.tx(who).act(prove(vec![valid.clone()])).expect_ok();
-    assert_eq!(s.balance(who), paid_before - FEE + ASK, "paid once");
+    assert_eq!(s.balance(who), paid_before - FEE + PAY, "paid once");
     s.tx(who)
         .act(prove(vec![valid.clone()]))
         .expect_failed(TxRejection::EpochAlreadyProven);
     assert_eq!(
         s.deal(&deal).paid.base_units(),
-        ASK,
+        PAY,
         "only the first proof paid"
     );
     // After the window closes the proof comes too late.
@@ -353,16 +357,16 @@ fn the_owner_cancelling_keeps_proven_epochs_paid_and_refunds_the_rest_at_once() 
     s.tx("alice").act(cancel_deal(deal)).expect_ok();
     let d = s.deal(&deal);
     assert_eq!(d.status, DealStatus::Cancelled);
-    let escrow = 3 * 4 * 5;
-    assert_eq!(d.paid.base_units(), 3 * ASK);
-    assert_eq!(s.balance("alice"), before - FEE + (escrow - 3 * ASK));
+    let escrow = 3 * 4 * PAY;
+    assert_eq!(d.paid.base_units(), 3 * PAY);
+    assert_eq!(s.balance("alice"), before - FEE + (escrow - 3 * PAY));
     assert!(
         d.replicas
             .iter()
             .all(|r| r.state == StorageReplicaState::Ended)
     );
     for (p, w) in first.iter().zip(worth) {
-        assert_eq!(s.worth(p), w + ASK - FEE, "{p} keeps its pay and its bond");
+        assert_eq!(s.worth(p), w + PAY - FEE, "{p} keeps its pay and its bond");
         assert_eq!(s.storage_offer(p).used_bytes, 0);
     }
     s.tx("alice")
@@ -370,7 +374,7 @@ fn the_owner_cancelling_keeps_proven_epochs_paid_and_refunds_the_rest_at_once() 
         .expect_failed(TxRejection::DealEnded);
     // Nothing more happens to it.
     s.blocks(3 * EPOCH);
-    assert_eq!(s.deal(&deal).paid.base_units(), 3 * ASK);
+    assert_eq!(s.deal(&deal).paid.base_units(), 3 * PAY);
 }
 
 #[test]
@@ -503,7 +507,7 @@ fn job_keys_are_shared_only_by_the_requester_with_assigned_providers() {
 fn a_genesis_with_unusable_storage_params_is_refused() {
     use yun_state::GenesisError;
     type Change = fn(&mut yun_types::StorageParams);
-    let cases: [(&str, Change); 7] = [
+    let cases: [(&str, Change); 8] = [
         ("storage.epoch_blocks", |p| p.epoch_blocks = 0),
         ("storage.proof_window_blocks", |p| p.proof_window_blocks = 0),
         ("storage.proof_window_blocks", |p| {
@@ -516,6 +520,10 @@ fn a_genesis_with_unusable_storage_params_is_refused() {
         ("storage.fetch_epochs_max", |p| p.fetch_epochs_max = 0),
         ("storage.misses_to_replace", |p| p.misses_to_replace = 0),
         ("storage.miss_slash_ppm", |p| p.miss_slash_ppm = 1_000_001),
+        // Below the min fee (10 here): a proof sent alone would cost more than it earns.
+        ("storage.replica_epoch_pay_min", |p| {
+            p.replica_epoch_pay_min = Amount::new(9)
+        }),
     ];
     for (name, change) in cases {
         let mut g = yun_state::scenario::genesis_with(&[("alice", 1)]);
@@ -527,4 +535,55 @@ fn a_genesis_with_unusable_storage_params_is_refused() {
     }
     let g = yun_state::scenario::genesis_with(&[("alice", 1)]);
     assert!(yun_state::genesis_writes(&g).is_ok());
+}
+
+#[test]
+fn a_queue_longer_than_one_blocks_read_is_walked_in_turn_so_every_deal_is_looked_at() {
+    use yun_types::storage_records::STORAGE_QUEUE_READ_PER_BLOCK_MAX as WINDOW_DEALS;
+    let mut s = four_providers();
+    // More deals than one block reads, all bidding below every ask: they wait.
+    let waiting = WINDOW_DEALS + 44;
+    for i in 0..waiting {
+        let data = file_of(1024, i as u8)
+            .into_iter()
+            .chain((i as u32).to_be_bytes())
+            .collect::<Vec<_>>();
+        s.tx("alice").act(deal_of(&data).bid(1).post()).expect_ok();
+    }
+    assert_eq!(s.storage_market().queue_deals, waiting as u64);
+    // Then 20 that any provider takes, posted in one block: wherever their ids fall in the
+    // queue, the walk reaches them within the next blocks.
+    let nonce = s.nonce("alice");
+    let txs: Vec<_> = (0..20u8)
+        .map(|i| {
+            let data = file_of(2048, i);
+            s.tx("alice")
+                .nonce(nonce + u64::from(i))
+                .sign(deal_of(&data).bid(ASK).post())
+        })
+        .collect();
+    let ids: Vec<Hash32> = txs.iter().map(|t| t.id()).collect();
+    s.block(&txs).expect("deals are includable");
+    // The ids are fixed, so check the story needs the walk: some deal sorts past the first
+    // window of the queue.
+    let mut queue: Vec<Hash32> = s
+        .view()
+        .scan(&[yun_state::storage::TAG_STORAGE_QUEUE])
+        .iter()
+        .map(|(k, _)| yun_state::storage::deal_of_tail(k))
+        .collect();
+    queue.sort();
+    let mut all = queue.clone();
+    all.extend(ids.iter().filter(|id| !queue.contains(id)));
+    all.sort();
+    assert!(
+        ids.iter()
+            .any(|id| all.iter().position(|x| x == id).unwrap() >= WINDOW_DEALS),
+        "the test needs a deal past the first window"
+    );
+    s.blocks(2);
+    for id in &ids {
+        assert_eq!(s.deal(id).status, DealStatus::Active, "deal {id} matched");
+    }
+    assert_eq!(s.storage_market().queue_deals, waiting as u64);
 }

@@ -1,6 +1,7 @@
 //! Property tests over random storage histories: supply is conserved at every height (the
 //! scenario checks it after every block), what providers were paid is exactly the accepted
-//! proofs at their replicas' prices, and no provider that always proves ever loses money.
+//! proofs at their replicas' prices (at least the chain's minimum per proven period), and no
+//! provider that always proves ever loses money, the fees of its proof transactions included.
 
 use proptest::prelude::*;
 use yun_state::scenario::{Scenario, Step, addr};
@@ -15,6 +16,8 @@ const HONEST: [&str; 3] = ["h1", "h2", "h3"];
 const FLAKY: [&str; 2] = ["f1", "f2"];
 const OWNERS: [&str; 2] = ["alice", "bob"];
 const FEE: u128 = 10;
+/// The least a proven replica-epoch pays here (the scenario's `replica_epoch_pay_min`).
+const PAY_MIN: u128 = 10;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -35,7 +38,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0..2usize, 1..40usize, 1..4u8, 1..5u32, 1..6u128)
+        3 => (0..2usize, 1..40usize, 1..4u8, 1..5u32, 1..25u128)
             .prop_map(|(who, kib, replicas, epochs, bid)| Op::Post { who, kib, replicas, epochs, bid }),
         1 => (0..8usize).prop_map(|deal| Op::Cancel { deal }),
         3 => (1..8u64).prop_map(|blocks| Op::Idle { blocks }),
@@ -105,7 +108,8 @@ proptest! {
         }
         for (i, name) in HONEST.iter().chain(&FLAKY).enumerate() {
             s.tx(name).act(offer().register(1_000_000)).expect_ok();
-            s.tx(name).act(offer_storage(200 * 1024, 1 + i as u128 % 3)).expect_ok();
+            // Asks 4..20: some replicas earn more than the minimum per period, some exactly it.
+            s.tx(name).act(offer_storage(200 * 1024, 4 + 4 * i as u128)).expect_ok();
         }
         let worth0: Vec<u128> = HONEST.iter().map(|p| s.worth(p)).collect();
         let mut honest_fees = [0u128; 3];
@@ -117,9 +121,9 @@ proptest! {
             let n = proving_block(s, files, coin);
             for (i, p) in HONEST.iter().enumerate() {
                 fees[i] += u128::from(s.nonce(p) - before[i]) * FEE;
-                // At every height: an honest provider's balance and bond, with the fees it
-                // chose to pay added back, never go below where they started.
-                if s.worth(p) + fees[i] < worth0[i] {
+                // At every height: an honest provider's balance and bond, after the fees of
+                // every proof transaction it sent, never go below where they started.
+                if s.worth(p) < worth0[i] {
                     return Err(format!("{p} lost money at height {}", s.height));
                 }
             }
@@ -155,7 +159,7 @@ proptest! {
         for _ in 0..40 {
             accepted += step(&mut s, &files, &mut coin, &mut honest_fees).map_err(TestCaseError::fail)?;
         }
-        // Paid = accepted proofs × their price × billed MiB (1 MiB for these files), and
+        // Paid = accepted proofs × max(price × billed MiB (1 MiB for these files), PAY_MIN), and
         // every deal's books balance: escrow + paid + refunded = what was locked.
         let mut paid = 0u128;
         let mut proofs = 0u128;
@@ -163,13 +167,14 @@ proptest! {
         for (_, v) in s.view().scan(&[TAG_DEAL]) {
             let d: yun_state::storage::Deal = decode(&v);
             let locked = u128::from(d.spec.replicas) * u128::from(d.spec.epochs)
-                * d.spec.bid_per_mib_epoch.base_units();
+                * d.spec.bid_per_mib_epoch.base_units().max(PAY_MIN);
             prop_assert_eq!(d.escrow.base_units() + d.paid.base_units() + d.refunded.base_units(), locked);
             paid += d.paid.base_units();
             for r in &d.replicas {
                 proofs += u128::from(r.epochs_paid);
-                priced += u128::from(r.epochs_paid) * r.price_per_mib_epoch.base_units();
-                prop_assert_eq!(r.paid.base_units(), u128::from(r.epochs_paid) * r.price_per_mib_epoch.base_units());
+                let per_epoch = r.price_per_mib_epoch.base_units().max(PAY_MIN);
+                priced += u128::from(r.epochs_paid) * per_epoch;
+                prop_assert_eq!(r.paid.base_units(), u128::from(r.epochs_paid) * per_epoch);
                 prop_assert!(r.price_per_mib_epoch <= d.spec.bid_per_mib_epoch);
                 if HONEST.iter().any(|h| addr(h) == r.provider) {
                     prop_assert!(r.slashed.is_zero(), "an honest replica was slashed: {:?}", r);
@@ -184,9 +189,9 @@ proptest! {
         prop_assert_eq!(paid, priced);
         let earned: u128 = HONEST.iter().chain(&FLAKY).map(|p| s.storage_offer(p).earned.base_units()).sum();
         prop_assert_eq!(earned, paid, "what deals paid reached the providers");
-        // No honest provider's balance + bond went down, beyond the fees it chose to pay.
+        // No honest provider's balance + bond went down, though it paid every proof's fee.
         for (i, p) in HONEST.iter().enumerate() {
-            prop_assert!(s.worth(p) + honest_fees[i] >= worth0[i], "{} lost money", p);
+            prop_assert!(s.worth(p) >= worth0[i], "{} lost money after {} in fees", p, honest_fees[i]);
             prop_assert!(s.provider(p).slashed.is_zero());
             prop_assert_eq!(s.provider(p).bond, Amount::new(1_000_000));
         }

@@ -637,9 +637,16 @@ impl StateReader for Snapshot {
             .map(|v| v.value().to_vec())
     }
     fn range(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.range_first(start, end, usize::MAX)
+    }
+    fn range_first(&self, start: &[u8], end: &[u8], limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        if start >= end {
+            return Vec::new();
+        }
         self.state
             .range(start..end)
             .expect("state table range (disk failure is fatal)")
+            .take(limit)
             .map(|e| {
                 let (k, v) = e.expect("state table entry");
                 (k.value().to_vec(), v.value().to_vec())

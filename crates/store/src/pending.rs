@@ -54,6 +54,10 @@ impl StateReader for LayeredState<'_> {
         }
         merged.into_iter().collect()
     }
+
+    fn range_first(&self, start: &[u8], end: &[u8], limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        yun_state::range_first_over(self.base, self.layers.iter().copied(), start, end, limit)
+    }
 }
 
 /// The stored tree with uncommitted node batches on top (searched newest first).

@@ -426,6 +426,9 @@ pub struct MarketResponse {
     /// The most recent blocks that matched anything, oldest first.
     pub recent_clearing: Vec<ClearingView>,
     pub params: crate::genesis::MarketParams,
+    /// The storage deals' parameters (epochs, windows, the least a proven period pays).
+    #[serde(default)]
+    pub storage_params: crate::genesis::StorageParams,
 }
 
 /// The price index per resource class.

@@ -51,6 +51,15 @@ pub struct StorageParams {
     pub deals_matched_per_block_max: u32,
     /// The storage price index never falls below this, per MiB-epoch.
     pub price_floor_per_mib_epoch: Amount,
+    /// The least one proven replica-epoch pays, whatever the file's size: a replica-epoch pays
+    /// max(price × billed MiB, this). At least `min_fee` (checked at genesis), so the proof of
+    /// one period always pays for the transaction that carries it, even sent alone.
+    #[serde(default = "default_replica_epoch_pay_min")]
+    pub replica_epoch_pay_min: Amount,
+}
+
+fn default_replica_epoch_pay_min() -> Amount {
+    StorageParams::default().replica_epoch_pay_min
 }
 
 impl Default for StorageParams {
@@ -63,6 +72,7 @@ impl Default for StorageParams {
             miss_slash_ppm: 10_000,
             deals_matched_per_block_max: 64,
             price_floor_per_mib_epoch: Amount::new(1),
+            replica_epoch_pay_min: Amount::new(1_000),
         }
     }
 }
@@ -76,12 +86,13 @@ impl Write for StorageParams {
         self.miss_slash_ppm.write(buf);
         self.deals_matched_per_block_max.write(buf);
         self.price_floor_per_mib_epoch.write(buf);
+        self.replica_epoch_pay_min.write(buf);
     }
 }
 
 impl EncodeSize for StorageParams {
     fn encode_size(&self) -> usize {
-        8 + 8 + 4 + 4 + 4 + 4 + 16
+        8 + 8 + 4 + 4 + 4 + 4 + 16 + 16
     }
 }
 
@@ -96,6 +107,7 @@ impl Read for StorageParams {
             miss_slash_ppm: u32::read(buf)?,
             deals_matched_per_block_max: u32::read(buf)?,
             price_floor_per_mib_epoch: Amount::read(buf)?,
+            replica_epoch_pay_min: Amount::read(buf)?,
         })
     }
 }

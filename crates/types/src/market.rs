@@ -13,6 +13,7 @@ pub const LABELS_MAX: usize = 16;
 pub const LABEL_BYTES_MAX: usize = 64;
 /// Longest provider endpoint URL or data-source URL, in bytes.
 pub const URL_BYTES_MAX: usize = 256;
+
 /// Most tasks in one job.
 pub const TASKS_PER_JOB_MAX: usize = 1_024;
 /// Most arguments of one task, and longest argument in bytes.
@@ -24,6 +25,26 @@ pub const DATA_SOURCES_MAX: usize = 8;
 pub const RESULTS_PER_TX_MAX: usize = 256;
 /// Most replicas one task may ever have.
 pub const REPLICAS_MAX: u8 = 9;
+
+/// Whether `url` is a plain http(s) address a provider may be pointed at: `http://` or
+/// `https://`, a non-empty host, an optional port and path, at most `URL_BYTES_MAX` bytes,
+/// and no user info, query, fragment, whitespace or control characters (a requester-named
+/// source must not smuggle credentials or parameters to whatever service it names).
+pub fn is_plain_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    let Some(rest) = rest else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    url.len() <= URL_BYTES_MAX
+        && !host.is_empty()
+        && !host.starts_with(':')
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | '?' | '#' | '\\'))
+}
 
 /// The id of a job: the id of the transaction that posted it.
 pub type JobId = Hash32;
@@ -136,7 +157,8 @@ pub struct ProviderSpec {
     pub slots: u32,
     /// Memory each slot can give a task.
     pub memory_bytes_per_slot: u64,
-    /// Storage offered (for storage deals, a later issue).
+    /// Unused: kept for the encoding, ignored by the chain (any value is accepted and changes
+    /// nothing). Storage capacity for deals is offered with `OfferStorage`, not here.
     pub storage_bytes: u64,
     pub labels: Vec<Label>,
     /// Lowest price it accepts, per million fuel.

@@ -76,10 +76,11 @@ pub enum TxRejection {
     EncryptionKeyInvalid = 65,
     ProviderNotOnJob = 66,
     StorageReplicasHeld = 67,
+    DataSourceInvalid = 68,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 66] = [
+    pub const ALL: [TxRejection; 67] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -146,6 +147,7 @@ impl TxRejection {
         Self::EncryptionKeyInvalid,
         Self::ProviderNotOnJob,
         Self::StorageReplicasHeld,
+        Self::DataSourceInvalid,
     ];
 
     pub fn code(self) -> u16 {
@@ -224,6 +226,7 @@ impl TxRejection {
             Self::EncryptionKeyInvalid => "EncryptionKeyInvalid",
             Self::ProviderNotOnJob => "ProviderNotOnJob",
             Self::StorageReplicasHeld => "StorageReplicasHeld",
+            Self::DataSourceInvalid => "DataSourceInvalid",
         }
     }
 
@@ -355,6 +358,9 @@ impl TxRejection {
             }
             Self::StorageReplicasHeld => {
                 "the provider still holds live storage replicas, whose missed proofs its bond must answer for"
+            }
+            Self::DataSourceInvalid => {
+                "a data source of the job is not a plain http(s) address (scheme, host and optional port and path; no user info, query, fragment, spaces or control characters)"
             }
         }
     }
@@ -503,6 +509,9 @@ impl TxRejection {
             }
             Self::StorageReplicasHeld => {
                 "offer zero capacity (`OfferStorage`) and keep proving until the deals end or are repaired elsewhere, then exit"
+            }
+            Self::DataSourceInvalid => {
+                "name only the API URLs of nodes of the network (e.g. http://host:port); providers fetch only from sources the network lists"
             }
         }
     }

@@ -130,6 +130,10 @@ pub struct Deal {
     /// Every replica it ever had, in assignment order (a proof names one by its index).
     pub replicas: Vec<StorageReplica>,
     pub ended_height: Option<u64>,
+    /// The least one proven replica-epoch of this deal pays (`storage.replica_epoch_pay_min`
+    /// when it was posted; its escrow was locked for it).
+    #[serde(default)]
+    pub replica_epoch_pay_min: Amount,
 }
 
 impl Deal {
@@ -142,6 +146,14 @@ impl Deal {
     }
     pub fn is_open(&self) -> bool {
         matches!(self.status, DealStatus::Queued | DealStatus::Active)
+    }
+    /// What one proven epoch of a replica paid `price_per_mib_epoch` earns: its price for
+    /// every billed MiB, and at least the deal's `replica_epoch_pay_min`.
+    pub fn replica_epoch_pay(&self, price_per_mib_epoch: Amount) -> Option<Amount> {
+        let by_size = price_per_mib_epoch
+            .checked_mul(u128::from(crate::storage::billed_mib(self.spec.size_bytes)))
+            .ok()?;
+        Some(by_size.max(self.replica_epoch_pay_min))
     }
 }
 
@@ -203,7 +215,17 @@ pub struct StorageMarketState {
     pub queue_deals: u64,
     /// (height, clearing price per MiB-epoch) of the most recent blocks that matched anything.
     pub recent_clearing: Vec<(u64, Amount)>,
+    /// The last queued deal the matching step read; the next block's walk starts after it
+    /// (none: from the start of the queue).
+    #[serde(default)]
+    pub queue_cursor: Option<Hash32>,
 }
 
 /// Most entries kept in `StorageMarketState::recent_clearing`.
 pub const STORAGE_RECENT_CLEARING_MAX: usize = 32;
+
+/// Most queued deals the matching step reads in one block. A queued deal costs its owner only
+/// a refundable escrow, so the queue can grow without bound; the step reads this many, from
+/// where the last block stopped (`StorageMarketState::queue_cursor`), so each block's work is
+/// bounded and every queued deal is still looked at in turn.
+pub const STORAGE_QUEUE_READ_PER_BLOCK_MAX: usize = 256;

@@ -163,16 +163,13 @@ pub(crate) fn exit_provider<R: StateReader + ?Sized>(
     // revealed ones awaiting their verdict: a dissent slash must still find the bond.
     let pending = [&[TAG_ASSIGNED][..], sender.as_bytes()].concat();
     let awaiting = [&[TAG_REVEALED][..], sender.as_bytes()].concat();
-    if p.tasks_in_flight > 0
-        || !state.scan(&pending).is_empty()
-        || !state.scan(&awaiting).is_empty()
-    {
+    if p.tasks_in_flight > 0 || state.any_under(&pending) || state.any_under(&awaiting) {
         return Err(TxRejection::TasksInFlight);
     }
     // Live storage replicas too: a missed proof's slash must still find the bond. Read by
     // key (the registry's tag), so the market does not import the storage domain above it.
     let held = [&[crate::keys::TAG_STORAGE_HELD][..], sender.as_bytes()].concat();
-    if !state.scan(&held).is_empty() {
+    if state.any_under(&held) {
         return Err(TxRejection::StorageReplicasHeld);
     }
     let release_height = env.height_after(params.market.unbonding_blocks);
@@ -203,6 +200,14 @@ pub fn check_job_spec(spec: &JobSpec, params: &ChainParams, height: u64) -> Resu
     }
     if spec.deadline_height <= height || spec.deadline_height - height > m.job_deadline_blocks_max {
         return Err(TxRejection::DeadlineOutOfRange);
+    }
+    // Providers fetch from these at the requester's word: only plain http(s) addresses.
+    if !spec
+        .data_sources
+        .iter()
+        .all(|u| yun_types::market::is_plain_http_url(&u.0))
+    {
+        return Err(TxRejection::DataSourceInvalid);
     }
     check_runnable(spec, params)?;
     check_labels_governed(spec, params)

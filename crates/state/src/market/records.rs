@@ -135,7 +135,7 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
     /// pace while this holds; an idle chain would otherwise leave such a task waiting for
     /// the idle interval (a day on a devnet).
     pub fn market_awaits_blocks(&self) -> bool {
-        !self.scan(&[TAG_SPOT_CHECK]).is_empty() || !self.scan(&[TAG_DEADLINE]).is_empty()
+        self.any_under(&[TAG_SPOT_CHECK]) || self.any_under(&[TAG_DEADLINE])
     }
     pub fn set_market(&mut self, m: &MarketState) {
         self.put(vec![TAG_MARKET], encode(m));

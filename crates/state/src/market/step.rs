@@ -78,7 +78,7 @@ fn release_exits<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, env: &Bloc
         // A reveal still awaiting its verdict keeps the bond (exit refuses them; this is the
         // second line): the release waits a block at a time until the verdict is in.
         let awaiting = [&[TAG_REVEALED][..], addr.as_bytes()].concat();
-        if !state.scan(&awaiting).is_empty() {
+        if state.any_under(&awaiting) {
             state.mark(exit_key(env.height_after(1), &addr));
             continue;
         }

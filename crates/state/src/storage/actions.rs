@@ -8,7 +8,7 @@ use crate::bank;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
 use std::collections::{BTreeMap, BTreeSet};
-use yun_types::market::{JobId, TaskRef, URL_BYTES_MAX};
+use yun_types::market::{JobId, TaskRef};
 use yun_types::market_records::ProviderStatus;
 use yun_types::storage::{
     DEAL_BYTES_MAX, DEAL_EPOCHS_MAX, DEAL_REPLICAS_MAX, DealId, DealSpec, EncryptionKey, SealedKey,
@@ -20,10 +20,7 @@ use yun_types::{Address, Amount, ChainParams, Hash32, TxRejection};
 /// http(s) source URL or none.
 pub fn check_deal_spec(spec: &DealSpec) -> Result<(), TxRejection> {
     let url = &spec.source_url.0;
-    let url_ok = url.is_empty()
-        || (url.len() <= URL_BYTES_MAX
-            && (url.starts_with("http://") || url.starts_with("https://"))
-            && !url.chars().any(|c| c.is_whitespace() || c.is_control()));
+    let url_ok = url.is_empty() || yun_types::market::is_plain_http_url(url);
     let ok = (1..=DEAL_BYTES_MAX).contains(&spec.size_bytes)
         && (1..=DEAL_REPLICAS_MAX).contains(&spec.replicas)
         && (1..=DEAL_EPOCHS_MAX).contains(&spec.epochs)
@@ -36,14 +33,19 @@ pub fn check_deal_spec(spec: &DealSpec) -> Result<(), TxRejection> {
     }
 }
 
-/// The worst case a deal can cost, locked when it is posted: replicas × epochs × billed MiB ×
-/// bid (every replica paid every epoch at the full bid).
-pub fn deal_escrow_for(spec: &DealSpec) -> Result<Amount, TxRejection> {
+/// The worst case a deal can cost, locked when it is posted: replicas × epochs × the most one
+/// replica-epoch can pay, max(bid × billed MiB, `pay_min`) (every replica paid every epoch at
+/// the full bid, and never less than the chain's minimum per proven period).
+pub fn deal_escrow_for(spec: &DealSpec, pay_min: Amount) -> Result<Amount, TxRejection> {
+    let per_replica_epoch = spec
+        .bid_per_mib_epoch
+        .checked_mul(u128::from(billed_mib(spec.size_bytes)))
+        .map_err(|_| TxRejection::AmountOverflow)?
+        .max(pay_min);
     let units = u128::from(spec.replicas)
         .checked_mul(u128::from(spec.epochs))
-        .and_then(|u| u.checked_mul(u128::from(billed_mib(spec.size_bytes))))
         .ok_or(TxRejection::AmountOverflow)?;
-    spec.bid_per_mib_epoch
+    per_replica_epoch
         .checked_mul(units)
         .map_err(|_| TxRejection::AmountOverflow)
 }
@@ -113,7 +115,8 @@ pub fn post_deal<R: StateReader + ?Sized>(
     spec: &DealSpec,
 ) -> Result<(), TxRejection> {
     check_deal_spec(spec)?;
-    let escrow = deal_escrow_for(spec)?;
+    let pay_min = state.params().storage.replica_epoch_pay_min;
+    let escrow = deal_escrow_for(spec, pay_min)?;
     bank::debit(state, sender, escrow)?;
     let deal = Deal {
         owner: *sender,
@@ -131,6 +134,7 @@ pub fn post_deal<R: StateReader + ?Sized>(
         next_event_height: None,
         replicas: Vec::new(),
         ended_height: None,
+        replica_epoch_pay_min: pay_min,
     };
     state.set_deal(tx_id, &deal);
     state.mark(deal_owner_key(sender, tx_id));
@@ -223,9 +227,8 @@ fn check_and_record_proof(
     }
     verify_chunk_proof(&deal.spec.root, deal.spec.size_bytes, chunk, &p.encoding)
         .map_err(|_| TxRejection::ChunkProofInvalid)?;
-    let pay = r
-        .price_per_mib_epoch
-        .checked_mul(u128::from(billed_mib(deal.spec.size_bytes)))
+    let pay = deal
+        .replica_epoch_pay(r.price_per_mib_epoch)
         .expect("invariant: at most the bid's share of the escrow");
     deal.paid = deal.paid.checked_add(pay).expect("within the supply");
     let r = &mut deal.replicas[usize::from(p.replica)];
@@ -271,11 +274,12 @@ pub fn share_job_keys<R: StateReader + ?Sized>(
 /// The stateless rules of a storage action (the rest are checked when applied).
 pub fn check_storage_stateless(
     action: &yun_types::storage::StorageAction,
-    _params: &ChainParams,
+    params: &ChainParams,
 ) -> Result<(), TxRejection> {
     use yun_types::storage::StorageAction as S;
     match action {
-        S::PostDeal { spec } => check_deal_spec(spec).and(deal_escrow_for(spec).map(|_| ())),
+        S::PostDeal { spec } => check_deal_spec(spec)
+            .and(deal_escrow_for(spec, params.storage.replica_epoch_pay_min).map(|_| ())),
         S::ProveStorage { proofs } if proofs.is_empty() => Err(TxRejection::Malformed),
         S::ShareJobKeys { keys, .. } => {
             let distinct: BTreeSet<&Address> = keys.iter().map(|k| &k.provider).collect();

@@ -103,11 +103,11 @@ fn sell_side<R: StateReader + ?Sized>(state: &Overlay<'_, R>, params: &ChainPara
 }
 
 /// Queued deals that want replicas and bid at least the index, high bid first (then older,
-/// then id). Entries of deals that no longer want any leave the queue.
+/// then id), among at most `STORAGE_QUEUE_READ_PER_BLOCK_MAX` read from the queue's cursor on.
+/// Entries of deals that no longer want any leave the queue.
 fn buy_side<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, index: Amount) -> Vec<Buyer> {
     let mut buyers = Vec::new();
-    for (k, _) in state.scan(&[TAG_STORAGE_QUEUE]) {
-        let id = deal_of_tail(&k);
+    for id in queue_window(state) {
         let deal = state.deal(&id).expect("invariant: a queued deal exists");
         let units = deal.replicas_missing();
         if !deal.is_open() || units == 0 {
@@ -128,6 +128,40 @@ fn buy_side<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, index: Amount) 
             .then(a.id.cmp(&b.id))
     });
     buyers
+}
+
+/// This block's window of the queue: at most `STORAGE_QUEUE_READ_PER_BLOCK_MAX` deals after
+/// the market's cursor, wrapping to the start, and the cursor moved to the last one read
+/// (cleared when the window held the whole queue).
+fn queue_window<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>) -> Vec<DealId> {
+    let limit = STORAGE_QUEUE_READ_PER_BLOCK_MAX;
+    let mut market = state.storage_market();
+    let prefix = [TAG_STORAGE_QUEUE];
+    let end = crate::overlay::prefix_end(&prefix);
+    let after = market
+        .queue_cursor
+        .map(|c| crate::overlay::prefix_end(&queue_key(&c)))
+        .unwrap_or_else(|| prefix.to_vec());
+    let mut ids: Vec<DealId> = state
+        .range_first(&after, &end, limit)
+        .iter()
+        .map(|(k, _)| deal_of_tail(k))
+        .collect();
+    let wrapped = ids.len() < limit;
+    if wrapped {
+        let rest = state.range_first(&prefix, &after, limit - ids.len());
+        ids.extend(rest.iter().map(|(k, _)| deal_of_tail(k)));
+    }
+    let cursor = if wrapped && ids.len() < limit {
+        None
+    } else {
+        ids.last().copied()
+    };
+    if market.queue_cursor != cursor {
+        market.queue_cursor = cursor;
+        state.set_storage_market(&market);
+    }
+    ids
 }
 
 /// The sealed call auction, as the compute market clears: demand units (replicas wanted) by

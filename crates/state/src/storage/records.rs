@@ -129,12 +129,10 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
     /// Whether the storage domain waits on a later block: a live deal has its next event at a
     /// height, or a deal waits in the queue. The node keeps making blocks while this holds.
     pub fn storage_awaits_blocks(&self) -> bool {
-        !self.scan(&[TAG_STORAGE_DUE]).is_empty() || !self.scan(&[TAG_STORAGE_QUEUE]).is_empty()
+        self.any_under(&[TAG_STORAGE_DUE]) || self.any_under(&[TAG_STORAGE_QUEUE])
     }
     /// Whether a provider holds any live storage replica.
     pub fn holds_storage(&self, p: &Address) -> bool {
-        !self
-            .scan(&[&[TAG_STORAGE_HELD][..], p.as_bytes()].concat())
-            .is_empty()
+        self.any_under(&[&[TAG_STORAGE_HELD][..], p.as_bytes()].concat())
     }
 }
