@@ -179,7 +179,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "534b264ef71cb6c273b7316d5b87cababbab9a32d6c8d22376b1f50eb5c04db6"
+        "8fc2dbf29a8b8930482936bb80b28ef4c817850d0ca035304425395f77d76df3"
     );
 }
 
