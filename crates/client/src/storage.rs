@@ -90,9 +90,14 @@ impl Client {
         if !status.is_success() {
             return Err(error_answer(status, &[]));
         }
-        resp.content_length().ok_or(ClientError::Unexpected {
-            status: status.as_u16(),
-            body: format!("no content length for blob {hash}"),
-        })
+        // The header, not `content_length()`: for a HEAD answer that reports the (empty)
+        // body's length, 0, and a kept output would be posted as a 0-byte deal.
+        resp.headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .ok_or(ClientError::Unexpected {
+                status: status.as_u16(),
+                body: format!("no content length for blob {hash}"),
+            })
     }
 }

@@ -603,17 +603,31 @@ mod tests {
     async fn a_blob_the_node_lacks_comes_from_the_next_holder_past_a_liar_and_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let mut r = runner(dir.path());
-        // The node names a liar as its peer; the job names the real holder.
+        // The node names a liar and the real holder as its peers; the job names both, the
+        // liar first.
         let liar = liar().await;
-        r.node = Client::new(&node_naming(dir.path(), vec![liar]).await);
         let holder = holder(dir.path(), PROGRAM).await;
-        let v = verdict(r.run(&task_of(&r, PROGRAM, vec![holder])).await);
+        r.node = Client::new(&node_naming(dir.path(), vec![liar.clone(), holder.clone()]).await);
+        let v = verdict(r.run(&task_of(&r, PROGRAM, vec![liar, holder])).await);
         // Fetched and run: the sandbox refused the module (not `DataMissing`).
         assert_eq!(
             v,
             Verdict::cannot_run(CannotRun::ModuleRefused, v.status_value as u16)
         );
         assert!(r.blobs.contains(&Hash32::digest(PROGRAM)));
+    }
+
+    #[tokio::test]
+    async fn a_holder_only_the_job_names_is_never_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = runner(dir.path());
+        // The real holder is named by the job alone: the network does not list it, so the
+        // provider does not send it a request, and the blob is missing.
+        r.node = Client::new(&node_naming(dir.path(), Vec::new()).await);
+        let holder = holder(dir.path(), PROGRAM).await;
+        let v = verdict(r.run(&task_of(&r, PROGRAM, vec![holder])).await);
+        assert_eq!(v, Verdict::cannot_run(CannotRun::DataMissing, 0));
+        assert!(!r.blobs.contains(&Hash32::digest(PROGRAM)));
     }
 
     #[tokio::test]
