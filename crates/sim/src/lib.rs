@@ -167,7 +167,7 @@ pub fn genesis(validators: &[PrivateKey], accounts: &[PrivateKey]) -> Genesis {
             balance: Amount::new(ACCOUNT_BALANCE),
         })
         .collect();
-    // Validators hold a balance too, so the evidence they report can pay its fee.
+    // Validators hold a balance too, like any account (their evidence reports pay no fee).
     funded.extend(validators.iter().map(|k| GenesisAccount {
         address: Address::from_public_key(&k.public_key()),
         balance: Amount::new(ACCOUNT_BALANCE),
