@@ -486,6 +486,25 @@ async fn not_found() -> ApiError {
     )
 }
 
+/// Turns a plain-text 400 that an extractor answered before the handler ran (a path parameter
+/// that percent-decodes to invalid UTF-8, `/v1/accounts/%F9`) into the numbered JSON error every
+/// other refusal is (found by the api_bodies fuzz target).
+async fn json_rejection(resp: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if resp.status() != StatusCode::BAD_REQUEST || is_json {
+        return resp;
+    }
+    let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    api_err(ApiErrorKind::BadParameter, text).into_response()
+}
+
 /// The router with every endpoint and the body limit.
 pub fn router(state: ApiState) -> Router {
     Router::new()
@@ -507,6 +526,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(crate::api_staking::routes())
         .merge(crate::api_storage::routes())
         .fallback(not_found)
+        .layer(axum::middleware::map_response(json_rejection))
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
         .with_state(state)
 }
@@ -546,6 +566,35 @@ mod tests {
             "{}",
             schemas["Task"]
         );
+    }
+
+    #[test]
+    fn a_path_parameter_that_is_not_utf8_is_a_numbered_json_error() {
+        use tower::ServiceExt as _;
+        let (node, _) = node_with_pending();
+        let router = router(api(node).0);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        // The api_bodies fuzz target's crashing input: GET /v1/accounts/{bytes f9 00 … 0c}.
+        let uri = "/v1/accounts/%F9%00%00%00%00%00%00%00%0C";
+        let req = axum::http::Request::get(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let (status, body) = rt.block_on(async {
+            let resp = router.oneshot(req).await.unwrap();
+            let status = resp.status();
+            (
+                status,
+                axum::body::to_bytes(resp.into_body(), 1 << 20)
+                    .await
+                    .unwrap(),
+            )
+        });
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let e: ErrorResponse = serde_json::from_slice(&body).expect("a JSON error body");
+        assert_eq!(e.error.code, ApiErrorKind::BadParameter as u16, "{e:?}");
     }
 
     #[test]
