@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use yun_cli::devnet::DevAccount;
+use yun_cli::keys::DevAccount;
 use yun_node::api_limits::ApiLimitsConfig;
 use yun_node::run::NodeHandle;
 use yun_types::{Action, Amount, SignedTx, Tx};
