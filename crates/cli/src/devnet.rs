@@ -135,6 +135,9 @@ pub fn prepare_with_providers(
         worker_threads: 2,
         blobs: Default::default(),
         p2p: Default::default(),
+        // The CLI, its tests and `yun bench` reach the devnet over loopback, whose limit is
+        // high but finite (see `ApiLimitsConfig`).
+        api: Default::default(),
     };
     let mut saved = cfg.clone();
     saved.data_dir = ".".into();

@@ -272,6 +272,8 @@ fn node_config(base_port: u16, i: usize, total: usize, followers: &[Address]) ->
             bootstrap: Vec::new(),
             full_nodes: followers.to_vec(),
         },
+        // Local tools talk to every node over loopback: the default loopback limits.
+        api: Default::default(),
     }
 }
 

@@ -441,9 +441,17 @@ impl Client {
         self.get(&format!("/v1/jobs/{id}")).await
     }
 
-    /// Why each unfinished task of a job is waiting.
+    /// Why each unfinished task of a job is waiting: every page the node answers, joined.
     pub async fn job_why(&self, id: &JobId) -> Result<JobWhyResponse, ClientError> {
-        self.get(&format!("/v1/jobs/{id}/why")).await
+        let mut why: JobWhyResponse = self.get(&format!("/v1/jobs/{id}/why")).await?;
+        while let Some(after) = why.next_after {
+            let page: JobWhyResponse = self
+                .get(&format!("/v1/jobs/{id}/why?after={after}"))
+                .await?;
+            why.tasks.extend(page.tasks);
+            why.next_after = page.next_after.filter(|next| *next > after);
+        }
+        Ok(why)
     }
 
     /// A requester's usage (zero for an address never seen).

@@ -27,7 +27,12 @@ fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
     let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if stalled(&e) {
+            api_err(
+                ApiErrorKind::RequestTimeout,
+                "the request body paused longer than the node's body idle timeout",
+            )
+        } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             api_err(
                 ApiErrorKind::BodyTooLarge,
                 format!("request body over {REQUEST_BYTES_MAX} bytes"),
@@ -37,6 +42,19 @@ fn json_body<T: serde::de::DeserializeOwned>(
         }
     })?;
     serde_json::from_slice(&body).map_err(|e| api_err(ApiErrorKind::MalformedJson, e.to_string()))
+}
+
+/// Whether reading a body failed because the client stopped sending it (the body idle
+/// timeout of `api_guard`).
+fn stalled(e: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 fn decode_tx(hex_str: &str) -> Result<SignedTx, TxRejection> {
@@ -472,6 +490,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     let mut blobs = yun_blobs::openapi_with_limits(&yun_blobs::BlobLimits::default());
     blobs.paths.paths.remove("/v1/blobs");
     doc.merge(blobs);
+    crate::api_guard::document_refusals(&mut doc);
     doc
 }
 

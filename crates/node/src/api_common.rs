@@ -93,12 +93,26 @@ where
 type Cursor = Option<Vec<u8>>;
 
 /// Reads entries under `tag` in key order, strictly after the key body `after`, passing each
-/// to `keep` until `want` were kept or `scan_max` were read. The state reader has no bounded
-/// range, so the key space is read in 256 slices by the body's first byte and reading stops
-/// with the page: a page costs about what it reads plus one slice, not the whole tag.
+/// to `keep` until `want` were kept or `scan_max` were read (see [`page_under`]).
 pub(crate) fn page_after<T>(
     state: &View<'_>,
     tag: u8,
+    after: Option<&[u8]>,
+    want: usize,
+    scan_max: usize,
+    keep: impl FnMut(&[u8], &[u8]) -> Option<T>,
+) -> (Vec<T>, Cursor) {
+    page_under(state, &[tag], after, want, scan_max, keep)
+}
+
+/// Reads entries under `prefix` in key order, strictly after the key body (the key without
+/// the prefix) `after`, passing each body to `keep` until `want` were kept or `scan_max` were
+/// read. The state reader has no bounded range, so the key space is read in 256 slices by the
+/// body's first byte and reading stops with the page: a page costs about what it reads plus
+/// one slice, not the whole prefix.
+pub(crate) fn page_under<T>(
+    state: &View<'_>,
+    prefix: &[u8],
     after: Option<&[u8]>,
     want: usize,
     scan_max: usize,
@@ -106,26 +120,27 @@ pub(crate) fn page_after<T>(
 ) -> (Vec<T>, Cursor) {
     let start: Vec<u8> = match after {
         // The smallest key greater than the cursor's own key.
-        Some(body) => [&[tag][..], body, &[0][..]].concat(),
-        None => vec![tag],
+        Some(body) => [prefix, body, &[0][..]].concat(),
+        None => prefix.to_vec(),
     };
     let first = after.and_then(|b| b.first().copied()).unwrap_or(0);
     let (mut out, mut read) = (Vec::new(), 0usize);
     for b in first..=u8::MAX {
-        let lo = [tag, b];
-        let lo = if lo.as_slice() < start.as_slice() {
+        let slice = [prefix, &[b][..]].concat();
+        let lo = if slice < start {
             start.clone()
         } else {
-            lo.to_vec()
+            slice.clone()
         };
-        let hi = yun_state::prefix_end(&[tag, b]);
+        let hi = yun_state::prefix_end(&slice);
         for (k, v) in state.range(&lo, &hi) {
             read += 1;
-            if let Some(t) = keep(&k[1..], &v) {
+            let body = &k[prefix.len()..];
+            if let Some(t) = keep(body, &v) {
                 out.push(t);
             }
             if out.len() >= want || read >= scan_max {
-                return (out, Some(k[1..].to_vec()));
+                return (out, Some(body.to_vec()));
             }
         }
     }

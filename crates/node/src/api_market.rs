@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use yun_state::market::why::explain_job;
+use yun_state::market::why::explain_job_page;
 use yun_state::market::{TAG_ASSIGNED, TAG_PROVIDER, initial_price, task_ref_of_tail};
 use yun_state::storage::initial_storage_price;
 use yun_types::api::*;
@@ -22,6 +22,9 @@ use yun_types::{Address, Hash32};
 /// Most providers one `GET /v1/providers` returns, and the default.
 pub const PROVIDERS_LIMIT_MAX: usize = 1_000;
 pub const PROVIDERS_LIMIT_DEFAULT: usize = 100;
+/// Most tasks one `GET /v1/jobs/{id}/why` explains, and the default: each weighs every
+/// provider, so a page bounds the request's work (a job has up to 1,024 tasks).
+pub const WHY_TASKS_LIMIT_MAX: usize = 256;
 
 fn provider_view(state: &View<'_>, address: Address, provider: Provider) -> ProviderView {
     ProviderView {
@@ -285,22 +288,38 @@ pub(crate) async fn get_job(
     .await
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct WhyQuery {
+    /// At most this many tasks (default and most 256).
+    limit: Option<usize>,
+    /// Start after this task index (the previous page's `next_after`).
+    after: Option<u32>,
+}
+
 /// Why each unfinished task of a job is still waiting, and how many providers each matching
-/// constraint excluded.
-#[utoipa::path(get, path = "/v1/jobs/{id}/why", params(("id" = Hash32, Path, description = "job id, 64 hex")),
+/// constraint excluded, a page of tasks at a time.
+#[utoipa::path(get, path = "/v1/jobs/{id}/why", params(("id" = Hash32, Path, description = "job id, 64 hex"), WhyQuery),
     responses((status = 200, body = JobWhyResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_job_why(
     State(s): State<ApiState>,
     Path(id): Path<String>,
+    q: Result<Query<WhyQuery>, QueryRejection>,
 ) -> Result<Json<JobWhyResponse>, ApiError> {
+    let Query(q) = q.map_err(|e| api_err(ApiErrorKind::BadParameter, e.body_text()))?;
     let id = parse_hash(&id)?;
+    let limit = q
+        .limit
+        .unwrap_or(WHY_TASKS_LIMIT_MAX)
+        .clamp(1, WHY_TASKS_LIMIT_MAX);
     read_state(&s, move |state, height| {
         let params = state.params();
-        let tasks = explain_job(state, &params, &id).ok_or_else(|| no_job(&id))?;
+        let (tasks, next_after) =
+            explain_job_page(state, &params, &id, q.after, limit).ok_or_else(|| no_job(&id))?;
         Ok(Json(JobWhyResponse {
             job: id,
             height,
             tasks,
+            next_after,
         }))
     })
     .await

@@ -11,6 +11,10 @@ use yun_types::{Address, Amount};
 
 /// Most validators one `GET /v1/validators` lists (the highest stakes).
 pub const VALIDATORS_LIST_MAX: usize = 1_000;
+/// Most delegations, and most unbondings, one `GET /v1/accounts/{address}/delegations` lists
+/// (in validator address order, and in release order). Each costs a fee and at least
+/// `delegation_min`, so an account past this is one that chose to be.
+pub const DELEGATIONS_LIST_MAX: usize = 1_000;
 
 /// Runs `f` on a fresh snapshot (with its height) on the blocking pool.
 async fn read<T, F>(s: &ApiState, f: F) -> Result<T, ApiError>
@@ -102,7 +106,7 @@ pub(crate) async fn get_validator(
     .await
 }
 
-/// An account's self bond (if a validator), delegations and unbondings.
+/// An account's self bond (if a validator), delegations and unbondings (at most 1,000 of each).
 #[utoipa::path(get, path = "/v1/accounts/{address}/delegations", params(("address" = Address, Path, description = "yun1… address (bech32m)")),
     responses((status = 200, body = DelegationsResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_delegations(
@@ -117,6 +121,7 @@ pub(crate) async fn get_delegations(
             self_bond: staking::validator(snapshot, &address).map(|v| v.self_bond),
             delegations: staking::delegations_of(snapshot, &address)
                 .into_iter()
+                .take(DELEGATIONS_LIST_MAX)
                 .map(|(validator, d)| DelegationView {
                     validator,
                     amount: d.amount,
@@ -125,6 +130,7 @@ pub(crate) async fn get_delegations(
                 .collect(),
             unbondings: staking::unbondings_of(snapshot, &address)
                 .into_iter()
+                .take(DELEGATIONS_LIST_MAX)
                 .map(|u| UnbondingView {
                     validator: u.validator,
                     amount: u.amount,

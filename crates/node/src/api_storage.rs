@@ -3,7 +3,8 @@
 //! key sealed to one provider. Every answer is read from one consistent state snapshot.
 
 use crate::api_common::{
-    ApiError, ApiState, View, api_err, page_after, parse_address, parse_hash, read_state,
+    ApiError, ApiState, View, api_err, page_after, page_under, parse_address, parse_hash,
+    read_state,
 };
 use axum::Json;
 use axum::Router;
@@ -29,6 +30,9 @@ pub const DEALS_SCAN_MAX: usize = 5_000;
 /// Most replicas one `GET /v1/storage/challenges` returns, and the default.
 pub const CHALLENGES_LIMIT_MAX: usize = 1_000;
 pub const CHALLENGES_LIMIT_DEFAULT: usize = 200;
+/// Most held-replica records one `GET /v1/storage/challenges` page reads (entries whose deal
+/// is gone are read but not answered).
+pub const CHALLENGES_SCAN_MAX: usize = 5_000;
 /// Most offers one `GET /v1/storage/offers` returns, and the default.
 pub const OFFERS_LIMIT_MAX: usize = 1_000;
 pub const OFFERS_LIMIT_DEFAULT: usize = 100;
@@ -247,32 +251,32 @@ pub(crate) async fn get_challenges(
     let after = q.after.as_deref().map(parse_held).transpose()?;
     read_state(&s, move |state, height| {
         let prefix = [&[TAG_STORAGE_HELD][..], provider.as_bytes()].concat();
-        let start = match after {
-            Some((d, r)) => [&prefix[..], d.as_bytes(), &[r, 0]].concat(),
-            None => prefix.clone(),
-        };
-        // Bounded by the replicas the provider holds, which its capacity bounds.
-        let held = state.range(&start, &yun_state::prefix_end(&prefix));
-        let more = held.len() > limit;
+        let after_body = after.map(|(d, r)| [&d.as_bytes()[..], &[r]].concat());
         let fetch_epochs_max = state.params().storage.fetch_epochs_max;
-        let mut replicas = Vec::new();
-        for (key, _) in held.iter().take(limit) {
-            let (id, replica) = yun_state::storage::held_of(key);
-            let Some(deal) = state.deal(&id) else {
-                continue;
-            };
-            replicas.push(held_view(
-                state,
-                fetch_epochs_max,
-                &id,
-                &deal,
-                replica,
-                height,
-            ));
-        }
-        let next_after = more.then(|| {
-            let last = replicas.last().expect("limit >= 1");
-            format!("{}:{}", last.deal, last.replica)
+        // Read a slice at a time (see `page_under`): a provider may hold many replicas.
+        let (replicas, cursor) = page_under(
+            state,
+            &prefix,
+            after_body.as_deref(),
+            limit,
+            CHALLENGES_SCAN_MAX,
+            |body, _| {
+                let id = Hash32(body.get(..32)?.try_into().ok()?);
+                let replica = *body.get(32)?;
+                let deal = state.deal(&id)?;
+                Some(held_view(
+                    state,
+                    fetch_epochs_max,
+                    &id,
+                    &deal,
+                    replica,
+                    height,
+                ))
+            },
+        );
+        let next_after = cursor.and_then(|c| {
+            let deal = Hash32(c.get(..32)?.try_into().ok()?);
+            Some(format!("{deal}:{}", c.get(32)?))
         });
         Ok(Json(ChallengesResponse {
             provider,
@@ -550,6 +554,50 @@ mod tests {
                 .all(|o| o.eligible && o.offer.replicas_held == 1)
         );
         assert_eq!(offers.market.used_bytes_total, 2 * data.len() as u64);
+    }
+
+    #[test]
+    fn a_providers_challenges_come_a_bounded_page_at_a_time() {
+        fn q<T: serde::de::DeserializeOwned>(s: &str) -> Result<Query<T>, QueryRejection> {
+            Query::try_from_uri(&format!("http://x/?{s}").parse().unwrap())
+        }
+        let (node, first) = node_with_deal(&file_of(4096, 3));
+        let post = signed(
+            &node,
+            "alice",
+            deal_of(&file_of(4096, 4))
+                .replicas(2)
+                .epochs(3)
+                .bid(4)
+                .post(),
+        );
+        let second = post.id();
+        commit(&node, vec![post]);
+        commit(&node, vec![]);
+        let p1 = addr("p1");
+        let page = answer(get_challenges(
+            api(&node),
+            q(&format!("provider={p1}&limit=1")),
+        ));
+        assert_eq!(page.replicas.len(), 1);
+        let after = page.next_after.clone().expect("another replica follows");
+        // Past the hard limit is the hard limit, and the cursor continues where the page ended.
+        let rest = answer(get_challenges(
+            api(&node),
+            q(&format!("provider={p1}&limit=1000000&after={after}")),
+        ));
+        assert_eq!(rest.replicas.len(), 1);
+        assert!(rest.next_after.is_none());
+        let mut served: Vec<DealId> = page
+            .replicas
+            .iter()
+            .chain(&rest.replicas)
+            .map(|r| r.deal)
+            .collect();
+        served.sort();
+        let mut deals = vec![first, second];
+        deals.sort();
+        assert_eq!(served, deals);
     }
 
     #[test]

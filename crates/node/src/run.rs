@@ -47,6 +47,9 @@ pub struct NodeConfig {
     pub blobs: BlobsConfig,
     #[serde(default)]
     pub p2p: P2pConfig,
+    /// The API's rate, concurrency, time and subscriber limits.
+    #[serde(default)]
+    pub api: crate::api_limits::ApiLimitsConfig,
 }
 
 /// Who this node talks to besides the genesis validators.
@@ -265,6 +268,7 @@ where
 {
     let genesis = cfg.genesis()?;
     cfg.blobs.check()?;
+    cfg.api.check()?;
     let key = cfg.key()?;
     let me = Address::from_public_key(&key.public_key());
     let bootstrappers = bootstrappers(&genesis, &cfg.p2p, me)?;
@@ -460,12 +464,12 @@ async fn start_api(
         .merge(yun_blobs::read_routes(blobs))
         .merge(crate::api_data::routes(Arc::new(plane)));
     let (stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let limits = cfg.api.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = api_stopped.await;
-            })
-            .await
+        crate::api_serve::serve(listener, app, &limits, async move {
+            let _ = api_stopped.await;
+        })
+        .await
     });
     Ok(RunningApi {
         addr,

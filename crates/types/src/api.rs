@@ -39,6 +39,12 @@ pub enum ApiErrorKind {
     UploaderUnfunded = 114,
     UploadQuotaExceeded = 115,
     DiskFull = 116,
+    RateLimited = 117,
+    Overloaded = 118,
+    RequestTimeout = 119,
+    TooManySubscribers = 120,
+    UnsupportedMediaType = 121,
+    CrossOriginRefused = 122,
 }
 
 impl ApiErrorKind {
@@ -56,7 +62,11 @@ impl ApiErrorKind {
             Self::UploadTicketInvalid => 400,
             Self::UploadTicketMismatch => 422,
             Self::UploaderUnfunded => 403,
-            Self::UploadQuotaExceeded => 429,
+            Self::UploadQuotaExceeded | Self::RateLimited => 429,
+            Self::Overloaded | Self::TooManySubscribers => 503,
+            Self::RequestTimeout => 408,
+            Self::UnsupportedMediaType => 415,
+            Self::CrossOriginRefused => 403,
         }
     }
 
@@ -123,6 +133,30 @@ impl ApiErrorKind {
             Self::DiskFull => (
                 "DiskFull",
                 "the node keeps its last free disk space for the chain: upload to another node, or its operator frees space",
+            ),
+            Self::RateLimited => (
+                "RateLimited",
+                "wait the seconds in the `Retry-After` header, then send fewer requests per second (the node's `[api]` limits are per IP address)",
+            ),
+            Self::Overloaded => (
+                "Overloaded",
+                "the node is answering as many requests as it takes at once: retry after the `Retry-After` seconds, or ask another node",
+            ),
+            Self::RequestTimeout => (
+                "RequestTimeout",
+                "send the whole request (headers and body) without pauses; a slow link should upload blobs, which have a longer limit",
+            ),
+            Self::TooManySubscribers => (
+                "TooManySubscribers",
+                "close another event stream to this node, subscribe to another node, or poll /v1/status instead",
+            ),
+            Self::UnsupportedMediaType => (
+                "UnsupportedMediaType",
+                "send `Content-Type: application/json` (or `application/octet-stream` for POST /v1/blobs)",
+            ),
+            Self::CrossOriginRefused => (
+                "CrossOriginRefused",
+                "write from the node's own origin or from a program (the yun CLI or client), not from another web page; reads are open to any origin",
             ),
         };
         RejectionBody {
@@ -553,6 +587,9 @@ pub struct JobWhyResponse {
     pub job: JobId,
     pub height: u64,
     pub tasks: Vec<TaskWhy>,
+    /// More tasks may follow: ask again with `after` set to this task index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<u32>,
 }
 
 /// `GET /v1/requesters/{address}`: a requester's usage (zero for an address never seen).

@@ -15,6 +15,19 @@ pub fn explain_job<R: StateReader + ?Sized>(
     params: &ChainParams,
     job_id: &JobId,
 ) -> Option<Vec<TaskWhy>> {
+    explain_job_page(state, params, job_id, None, usize::MAX).map(|(tasks, _)| tasks)
+}
+
+/// [`explain_job`] a page at a time: at most `limit` explanations of tasks whose index is
+/// above `after`, and the index to continue after when more may follow. Each explained task
+/// weighs every provider against the job, so a page bounds the work of one request.
+pub fn explain_job_page<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    params: &ChainParams,
+    job_id: &JobId,
+    after: Option<u32>,
+    limit: usize,
+) -> Option<(Vec<TaskWhy>, Option<u32>)> {
     let job = state.job(job_id)?;
     let providers: Vec<(yun_types::Address, Provider)> = state
         .scan(&[TAG_PROVIDER])
@@ -32,7 +45,11 @@ pub fn explain_job<R: StateReader + ?Sized>(
         .max(initial_price(params));
     let mut out = Vec::new();
     let tasks = state.job_tasks(job_id, &job);
-    for t in &tasks {
+    let full = |out: &[TaskWhy]| (out.len() >= limit).then(|| out.last().map(|w| w.index));
+    for t in tasks.iter().filter(|t| after.is_none_or(|a| t.index > a)) {
+        if let Some(next) = full(&out) {
+            return Some((out, next));
+        }
         let i = t.index;
         let task = state.task(t).expect("every task of a job exists");
         let live = task.live_replicas();
@@ -73,7 +90,11 @@ pub fn explain_job<R: StateReader + ?Sized>(
     if let Some(index) = job.reduce_index()
         && tasks.last().is_none_or(|t| t.index != index)
         && job.status == JobStatus::Open
+        && after.is_none_or(|a| index > a)
     {
+        if let Some(next) = full(&out) {
+            return Some((out, next));
+        }
         out.push(TaskWhy {
             index,
             reason: WaitReason::WaitingForMaps {
@@ -84,7 +105,7 @@ pub fn explain_job<R: StateReader + ?Sized>(
             excluded: Vec::new(),
         });
     }
-    Some(out)
+    Some((out, None))
 }
 
 /// A failed task: why it failed and, if it never got all its replicas, the matching
