@@ -158,6 +158,7 @@ fn a_job_uploaded_to_one_node_settles_verified_on_providers_following_another() 
             reduce: ReduceWhere::Network,
             keep_outputs_epochs: 0,
             keep_outputs_replicas: 3,
+            encrypt: false,
             sign: SignOpts {
                 from: "dev0".into(),
                 fee: None,

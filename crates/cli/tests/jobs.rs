@@ -160,6 +160,7 @@ impl Net {
             reduce,
             keep_outputs_epochs: 0,
             keep_outputs_replicas: 3,
+            encrypt: false,
             sign: SignOpts {
                 from: "dev0".into(),
                 fee: None,
@@ -706,6 +707,7 @@ async fn cannot_run_is_paid(
         required_labels: Vec::new(),
         reduce: None,
         data_sources: Vec::new(),
+        encryption_key: None,
     };
     let before = net.balance(&dev0.address).await;
     let tx = Tx {

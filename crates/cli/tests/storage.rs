@@ -5,8 +5,11 @@
 //! file), the file comes back byte for byte, and the rest of the escrow returns at the end —
 //! and an encrypted round trip in which no provider's or node's file holds the plaintext.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::files_containing;
 use yun_cli::keys::{dev_account, key_from_mnemonic};
 use yun_cli::provider_run::provider_account;
 use yun_cli::storage::{GetArgs, PutArgs, PutReport, run_get, run_put};
@@ -176,29 +179,6 @@ fn holding(d: &DealResponse) -> Vec<Address> {
 fn delete_blob(store: &Path, root: &Hash32) {
     std::fs::remove_file(store.join(root.to_string())).unwrap();
     let _ = std::fs::remove_file(store.join(format!("{root}.outboard")));
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if std::fs::read(&p)
-                .map(|b| b.windows(needle.len()).any(|w| w == needle))
-                .unwrap_or(false)
-            {
-                found.push(p);
-            }
-        }
-    }
-    found
 }
 
 #[test]
