@@ -35,7 +35,7 @@ fn key_path(public: &Hash32) -> PathBuf {
 pub fn create_job_key() -> anyhow::Result<SealIdentity> {
     let dir = job_keys_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    restrict(&dir, 0o700)?;
+    keys::set_mode(&dir, 0o700)?;
     let identity = SealIdentity::generate();
     let path = key_path(&identity.public_key());
     let mut options = std::fs::OpenOptions::new();
@@ -69,18 +69,6 @@ pub fn load_job_key(public: &Hash32) -> anyhow::Result<SealIdentity> {
         bail!("{} holds another job's key", path.display());
     }
     Ok(identity)
-}
-
-fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("restricting {}", path.display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (path, mode);
-    Ok(())
 }
 
 /// `input` encrypted to the job's key: a file into `scratch` (a private temporary directory),

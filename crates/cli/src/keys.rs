@@ -168,7 +168,7 @@ pub fn check_new_passphrase(passphrase: &str) -> anyhow::Result<()> {
 }
 
 /// Sets a file's or directory's permission bits (Unix only; elsewhere the OS's defaults stay).
-fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
+pub(crate) fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
