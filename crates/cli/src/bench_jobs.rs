@@ -181,6 +181,7 @@ async fn measure(args: &JobsArgs, url: &str, dir: &Path) -> anyhow::Result<JobsR
                 reduce: ReduceWhere::Network,
                 keep_outputs_epochs: 0,
                 keep_outputs_replicas: 3,
+                encrypt: false,
                 sign: sign(),
             };
             run_submit(submit, &opts).await?;
@@ -267,6 +268,7 @@ async fn post_jobs(
             reduce: ReduceWhere::Network,
             keep_outputs_epochs: 0,
             keep_outputs_replicas: 3,
+            encrypt: false,
             sign: sign(),
         };
         match run_submit(submit, opts).await? {

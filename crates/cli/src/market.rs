@@ -135,6 +135,15 @@ pub enum JobCmd {
     },
     /// Post a job by hand: N tasks of one uploaded program, escrow locked for the worst case.
     Post(Box<PostArgs>),
+    /// Seal an encrypted job's key to every provider assigned to it that lacks it (for a job
+    /// posted with `--encrypt --detach`, or whose requester was offline): run it on the
+    /// machine that submitted the job, which holds the key.
+    ShareKeys {
+        /// The job id.
+        id: String,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
     /// Cancel a job: waiting tasks fail now, running ones finish; unspent escrow returns.
     Cancel {
         /// The job id (the id of the transaction that posted it).
@@ -347,6 +356,9 @@ pub async fn job(cmd: JobCmd, opts: &ClientOpts) -> anyhow::Result<()> {
         JobCmd::Results { id, out, reduce } => {
             crate::results::results(&id, out, reduce, opts).await
         }
+        JobCmd::ShareKeys { id, sign } => {
+            crate::job_keys::share_keys(&client, opts, &job_id(&id)?, sign).await
+        }
         JobCmd::Cancel { id, sign } => {
             let job = job_id(&id)?;
             let s = sign_and_submit(&client, opts, &sign, Action::CancelJob { job }).await?;
@@ -431,6 +443,7 @@ async fn post(client: &Client, opts: &ClientOpts, args: PostArgs) -> anyhow::Res
         required_labels: parse_labels(&args.labels)?,
         reduce: None,
         data_sources: Vec::new(),
+        encryption_key: None,
     };
     let escrow = yun_state::market::escrow_for(&spec)
         .map_err(|r| anyhow::anyhow!("{} ({}): {}", r.name(), r.code(), r.message()))?;

@@ -10,6 +10,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use yun_client::seal::SealIdentity;
 use yun_client::{Client, OutputFetcher, paid_holders};
 use yun_exec::{InputFile, Sandbox, SandboxConfig, Status, Task, add_reduce_input, read_archive};
 use yun_types::api::{JobResponse, JobStatus, ReplicaState, Task as TaskRecord, TaskPhase};
@@ -91,18 +92,27 @@ pub async fn results(
         }
     };
     let out = out.unwrap_or_else(|| PathBuf::from("yun-out").join(id.to_string()));
-    let report = collect(&client, &job, &out, reduce).await?;
+    let job_identity = match &job.job.spec.encryption_key {
+        None => None,
+        Some(public) => Some(crate::job_keys::load_job_key(public)?),
+    };
+    let report = collect(&client, &job, &out, reduce, job_identity.as_ref()).await?;
     print(opts.output, &report, || summary(&report))
 }
 
-/// Downloads, unpacks and reduces what `job` verified so far, into `out`.
+/// Downloads, unpacks and reduces what `job` verified so far, into `out`. An encrypted job's
+/// outputs are decrypted with `job_identity` and checked against the verified digests.
 pub async fn collect(
     client: &Client,
     job: &JobResponse,
     out: &Path,
     reduce: Reduce,
+    job_identity: Option<&SealIdentity>,
 ) -> anyhow::Result<JobReport> {
-    let mut fetcher = OutputFetcher::new(client.clone());
+    let mut fetcher = Fetcher {
+        outputs: OutputFetcher::new(client.clone()),
+        job_identity,
+    };
     let mut reduce_files = Vec::new();
     let mut paid_by_provider: BTreeMap<Address, Amount> = BTreeMap::new();
     let mut fuel_verified = 0u64;
@@ -187,7 +197,7 @@ pub async fn collect(
 /// The network reduce task's verified output, unpacked into `out/reduce`: (its stdout, how it
 /// ended in words, its digest).
 async fn network_reduce(
-    fetcher: &mut OutputFetcher,
+    fetcher: &mut Fetcher<'_>,
     job: &JobResponse,
     out: &Path,
 ) -> anyhow::Result<(Option<String>, String, Option<Hash32>)> {
@@ -229,16 +239,35 @@ async fn network_reduce(
     Ok((stdout, status, Some(verdict.output_digest)))
 }
 
-/// The output archive from the first provider paid for it that serves the accepted bytes.
+/// Fetches outputs, decrypting an encrypted job's.
+struct Fetcher<'a> {
+    outputs: OutputFetcher,
+    job_identity: Option<&'a SealIdentity>,
+}
+
+/// The output archive from the first provider paid for it that serves the accepted bytes
+/// (for an encrypted job, ciphertext whose plaintext has the accepted digest).
 async fn download(
-    fetcher: &mut OutputFetcher,
+    fetcher: &mut Fetcher<'_>,
     task: &TaskRecord,
     digest: &Hash32,
 ) -> anyhow::Result<Vec<u8>> {
-    match fetcher
-        .fetch(&paid_holders(task), digest, OUTPUT_BYTES_MAX)
-        .await?
-    {
+    let holders = paid_holders(task);
+    let fetched = match fetcher.job_identity {
+        None => {
+            fetcher
+                .outputs
+                .fetch(&holders, digest, OUTPUT_BYTES_MAX)
+                .await?
+        }
+        Some(identity) => {
+            fetcher
+                .outputs
+                .fetch_sealed(&holders, digest, identity, OUTPUT_BYTES_MAX)
+                .await?
+        }
+    };
+    match fetched {
         Ok(bytes) => Ok(bytes),
         Err(gone) => bail!(
             "no provider served output {digest}: {gone}; providers keep outputs for a week — try again later"

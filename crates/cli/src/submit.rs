@@ -3,6 +3,7 @@
 //! verified output (or run the reduce here with `--reduce local`), and print what the job cost.
 
 use crate::args::ClientOpts;
+use crate::job_keys::KeySharer;
 use crate::jobfile::{self, Input, JobPlan};
 use crate::output::{Output, print};
 use crate::results::{JobReport, Reduce, ReduceWhere};
@@ -44,6 +45,12 @@ pub struct SubmitArgs {
     /// Replicas of each kept output.
     #[arg(long, default_value_t = 3)]
     pub keep_outputs_replicas: u8,
+    /// Encrypt the inputs to a fresh job key before they leave this machine (kept in
+    /// `$YUN_HOME/job-keys`); while waiting, seal that key to each provider the chain assigns
+    /// (`yun job share-keys ID` does it for a detached job). Outputs come back encrypted to it
+    /// and are decrypted here. The program stays in the clear: every provider runs it.
+    #[arg(long)]
+    pub encrypt: bool,
     #[command(flatten)]
     pub sign: SignOpts,
 }
@@ -70,14 +77,28 @@ pub enum Submission {
 
 /// `yun job submit` without the printing of its result (tests call this).
 pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<Submission> {
+    if args.encrypt && args.keep_outputs_epochs > 0 {
+        bail!(
+            "--keep-outputs-epochs cannot keep an encrypted job's outputs yet (storage providers \
+             would copy them from the job's providers, who keep only ciphertext to the job key): \
+             store the decrypted outputs with `yun storage put --encrypt` instead"
+        );
+    }
     let plan = jobfile::load(&args.job_file)?;
     check_program(&plan).await?;
     let client = Client::new(&opts.node);
     // Uploads are signed with the posting account's key: the node stores nothing anonymous,
     // and the key never leaves this process (the node sees the signed ticket only).
     let key = crate::keys::signer(&args.sign.from, &opts.dev_lookup()).await?;
-    let uploader = Uploader::new(key);
-    let mut spec = upload(&client, &uploader, &plan, opts.output).await?;
+    let uploader = Uploader::new(key.clone());
+    // The job key is on disk before anything is encrypted to it or posted.
+    let job_identity = if args.encrypt {
+        Some(crate::job_keys::create_job_key()?)
+    } else {
+        None
+    };
+    let job_key = job_identity.as_ref().map(|i| i.public_key());
+    let mut spec = upload(&client, &uploader, &plan, job_key, opts.output).await?;
     if args.reduce == ReduceWhere::Local {
         spec.reduce = None;
     }
@@ -99,11 +120,18 @@ pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<S
             posted.height().unwrap_or(height)
         );
     }
+    let mut sharer = job_identity.clone().map(|identity| KeySharer {
+        identity,
+        key,
+        sign: args.sign.clone(),
+        shared: Default::default(),
+    });
     let job = watch(
         &client,
         &id,
         opts.output,
         Duration::from_secs(args.timeout_secs),
+        sharer.as_mut(),
     )
     .await?;
     let out = args
@@ -114,7 +142,8 @@ pub async fn run_submit(args: SubmitArgs, opts: &ClientOpts) -> anyhow::Result<S
         (Some(_), ReduceWhere::Network) => Reduce::Network,
         (Some((p, a)), ReduceWhere::Local) => Reduce::Local(std::fs::read(p)?, a.clone()),
     };
-    let mut report = crate::results::collect(&client, &job, &out, reduce).await?;
+    let mut report =
+        crate::results::collect(&client, &job, &out, reduce, job_identity.as_ref()).await?;
     if args.keep_outputs_epochs > 0 {
         report.kept = crate::keep::keep_outputs(
             &client,
@@ -173,20 +202,32 @@ async fn check_program(plan: &JobPlan) -> anyhow::Result<()> {
     .context("the program check panicked")?
 }
 
-/// Uploads the program(s) and every input under tickets `uploader` signs; returns the spec
-/// without its deadline, naming the node uploaded to as the job's data source (providers
-/// following other nodes fetch from it).
+/// Uploads the program(s) and every input under tickets `uploader` signs (each input
+/// encrypted to `job_key` first, if given); returns the spec without its deadline, naming the
+/// node uploaded to as the job's data source (providers following other nodes fetch from it).
 async fn upload(
     client: &Client,
     uploader: &Uploader,
     plan: &JobPlan,
+    job_key: Option<Hash32>,
     output: Output,
 ) -> anyhow::Result<JobSpec> {
     let bar = bar(plan.tasks.len() as u64 + 1, output, "uploading");
     let (program_hash, program_bytes) = client.put_blob_file_as(&plan.program, uploader).await?;
     bar.inc(1);
     let mut tasks = Vec::with_capacity(plan.tasks.len());
+    // Ciphertext of file inputs is written to a private directory removed afterwards.
+    let scratch = tempfile::Builder::new().prefix("yun-encrypt-").tempdir()?;
     for (input, args) in &plan.tasks {
+        let encrypted = match job_key {
+            None => None,
+            Some(k) => {
+                let (input, dir) = (input.clone(), scratch.path().to_path_buf());
+                let run = move || crate::job_keys::encrypt_input(&k, &input, &dir);
+                Some(tokio::task::spawn_blocking(run).await??)
+            }
+        };
+        let input = encrypted.as_ref().unwrap_or(input);
         // Whole files are streamed from disk; only split pieces are in memory already.
         let (input_hash, input_bytes) = match input {
             Input::Empty => (Hash32(*blake3::hash(&[]).as_bytes()), 0),
@@ -228,6 +269,7 @@ async fn upload(
         required_labels: plan.required_labels.clone(),
         reduce,
         data_sources: upload_source(client.base_url()),
+        encryption_key: job_key,
     })
 }
 
@@ -310,6 +352,7 @@ async fn watch(
     id: &JobId,
     output: Output,
     timeout: Duration,
+    mut sharer: Option<&mut KeySharer>,
 ) -> anyhow::Result<JobResponse> {
     let mut heads = HeadFollower::start(client.base_url());
     let deadline = tokio::time::Instant::now() + timeout;
@@ -329,6 +372,15 @@ async fn watch(
         if job.job.status == JobStatus::Settled {
             bar.finish();
             return Ok(job);
+        }
+        // An encrypted job's key goes to each provider as soon as it is drawn; a failed
+        // share is tried again on the next head (the provider waits, unpunished).
+        if let Some(sharer) = sharer.as_deref_mut()
+            && let Err(e) = sharer.share(client, &job).await
+        {
+            bar.println(format!(
+                "sharing the job's key failed (trying again): {e:#}"
+            ));
         }
         // A head event, or a poll every second should the event stream be unavailable.
         match tokio::time::timeout_at(deadline, async {

@@ -128,6 +128,7 @@ fn a_job_uploaded_to_one_node_settles_verified_on_providers_following_another() 
             reduce: ReduceWhere::Network,
             keep_outputs_epochs: 0,
             keep_outputs_replicas: 3,
+            encrypt: false,
             sign: support::sign("dev0"),
         };
         let opts = ClientOpts {

@@ -123,6 +123,7 @@ impl Net {
             reduce,
             keep_outputs_epochs: 0,
             keep_outputs_replicas: 3,
+            encrypt: false,
             sign: support::sign("dev0"),
         };
         run_submit(args, &self.opts()).await.unwrap()
@@ -663,6 +664,7 @@ async fn cannot_run_is_paid(
         required_labels: Vec::new(),
         reduce: None,
         data_sources: Vec::new(),
+        encryption_key: None,
     };
     let before = net.balance(&dev0.address).await;
     let tx = Tx {

@@ -20,6 +20,7 @@ const PROVIDERS: usize = 4;
 const ASK: u128 = 2_000;
 
 mod support;
+use support::files_containing;
 
 /// A devnet (10-block storage epochs, 5-block proof windows) with blocks every 250 ms while a
 /// deal waits on the chain.
@@ -112,29 +113,6 @@ fn holding(d: &DealResponse) -> Vec<Address> {
 fn delete_blob(store: &Path, root: &Hash32) {
     std::fs::remove_file(store.join(root.to_string())).unwrap();
     let _ = std::fs::remove_file(store.join(format!("{root}.outboard")));
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if std::fs::read(&p)
-                .map(|b| b.windows(needle.len()).any(|w| w == needle))
-                .unwrap_or(false)
-            {
-                found.push(p);
-            }
-        }
-    }
-    found
 }
 
 #[test]
@@ -370,6 +348,7 @@ fn a_job_submitted_with_keep_outputs_keeps_each_verified_output_under_a_deal() {
             reduce: yun_cli::results::ReduceWhere::Network,
             keep_outputs_epochs: 3,
             keep_outputs_replicas: 2,
+            encrypt: false,
             sign: support::sign("dev0"),
         };
         let yun_cli::submit::Submission::Finished(report) =

@@ -1,10 +1,13 @@
 //! Fetching a verified task output: from the providers paid for it, at their registered
-//! endpoints, each answer checked against the accepted digest. The requester's CLI and a
-//! provider running a reduce task use this one implementation.
+//! endpoints, each answer checked against the accepted digest (for an encrypted job, the
+//! provider's ciphertext, decrypted here with the job's key, then checked). The requester's
+//! CLI and a provider running a reduce task use this one implementation.
 
+use crate::seal::{SealIdentity, decrypt_bytes};
 use crate::{Client, ClientError};
 use std::collections::BTreeMap;
 use yun_types::api::{ReplicaState, Task};
+use yun_types::api_storage::SealedOutputResponse;
 use yun_types::{Address, Hash32};
 
 /// The providers paid for a task's accepted verdict, in replica order: they computed the
@@ -81,6 +84,37 @@ impl OutputFetcher {
         Ok(Err(gone))
     }
 
+    /// An encrypted job's output: each holder's ciphertext (`GET /v1/sealed-outputs/{digest}`
+    /// names it, its bytes are checked against that root), decrypted with the job's
+    /// `identity` (every 64 KiB chunk authenticated) and accepted only if the plaintext hashes
+    /// to the verified `digest`. A holder failing any step is skipped, as in [`Self::fetch`].
+    pub async fn fetch_sealed(
+        &mut self,
+        holders: &[Address],
+        digest: &Hash32,
+        identity: &SealIdentity,
+        bytes_max: u64,
+    ) -> Result<Result<Vec<u8>, Unavailable>, ClientError> {
+        let mut gone = Unavailable {
+            errors: Vec::new(),
+            too_large: false,
+        };
+        for p in holders {
+            let Some(url) = self.endpoint(p).await? else {
+                gone.errors.push(format!("{p}: no longer a provider"));
+                continue;
+            };
+            match sealed_output(&url, digest, identity, bytes_max).await {
+                Ok(bytes) => return Ok(Ok(bytes)),
+                Err(e) => {
+                    gone.too_large |= matches!(e, ClientError::BlobTooLarge { .. });
+                    gone.errors.push(format!("{p} at {url}: {e}"));
+                }
+            }
+        }
+        Ok(Err(gone))
+    }
+
     /// A provider's registered endpoint; `None` if it has no record any more (it exited).
     async fn endpoint(&mut self, p: &Address) -> Result<Option<String>, ClientError> {
         if let Some(e) = self.endpoints.get(p) {
@@ -94,6 +128,40 @@ impl OutputFetcher {
         self.endpoints.insert(*p, url.clone());
         Ok(url)
     }
+}
+
+/// Ciphertext a provider may add to an output: age's header and 16 bytes per 64 KiB chunk.
+fn sealed_bytes_max(bytes_max: u64) -> u64 {
+    bytes_max + bytes_max / 4096 + 4096
+}
+
+/// One holder's ciphertext of output `digest`, decrypted and checked.
+async fn sealed_output(
+    url: &str,
+    digest: &Hash32,
+    identity: &SealIdentity,
+    bytes_max: u64,
+) -> Result<Vec<u8>, ClientError> {
+    let holder = Client::new(url);
+    let named: SealedOutputResponse = holder.get(&format!("/v1/sealed-outputs/{digest}")).await?;
+    if named.bytes > sealed_bytes_max(bytes_max) {
+        return Err(ClientError::BlobTooLarge {
+            bytes_max: sealed_bytes_max(bytes_max),
+        });
+    }
+    let ciphertext = holder.get_blob(&named.root, named.bytes).await?;
+    let plaintext = decrypt_bytes(identity, &ciphertext).map_err(|e| ClientError::Unverified {
+        url: url.to_string(),
+        detail: e.to_string(),
+    })?;
+    let got = Hash32::digest(&plaintext);
+    if got != *digest {
+        return Err(ClientError::HashMismatch {
+            expected: *digest,
+            got,
+        });
+    }
+    Ok(plaintext)
 }
 
 /// The node's answer for a record it does not hold.

@@ -180,6 +180,20 @@ pub fn decrypt_file(identity: &SealIdentity, src: &Path, dst: &Path) -> Result<u
     result
 }
 
+/// [`encrypt_stream`] of bytes in memory to one key (an encrypted job's input or output).
+pub fn encrypt_bytes(to: &EncryptionKey, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+    let mut sealed = Vec::with_capacity(plaintext.len() + 512);
+    encrypt_stream(std::slice::from_ref(to), plaintext, &mut sealed)?;
+    Ok(sealed)
+}
+
+/// [`decrypt_stream`] of bytes in memory: all of it authenticated, or an error.
+pub fn decrypt_bytes(identity: &SealIdentity, ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
+    let mut plaintext = Vec::with_capacity(ciphertext.len());
+    decrypt_stream(identity, ciphertext, &mut plaintext)?;
+    Ok(plaintext)
+}
+
 /// Seals a 32-byte secret (a job's data key) to one holder of `to`'s identity.
 pub fn seal_key(to: &EncryptionKey, secret: &[u8; 32]) -> Result<Vec<u8>, SealError> {
     for _ in 0..SEAL_TRIES_MAX {

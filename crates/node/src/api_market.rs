@@ -241,6 +241,7 @@ pub(crate) async fn get_provider_assignments(
                 reduce_inputs,
                 engine_class: task.engine_class,
                 data_sources: job.spec.data_sources.clone(),
+                encryption_key: job.spec.encryption_key,
             });
         }
         Ok(Json(AssignmentsResponse {

@@ -142,6 +142,7 @@ mod tests {
             reduce_inputs: None,
             engine_class: None,
             data_sources: Vec::new(),
+            encryption_key: None,
         }
     }
 

@@ -10,6 +10,7 @@
 mod batch;
 pub mod chain;
 pub mod journal;
+pub mod sealed;
 mod storage;
 mod storage_api;
 pub mod work;
@@ -144,11 +145,16 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         .endpoint
         .clone()
         .unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("bound")));
+    let sealed_outputs = Arc::new(sealed::SealedOutputs::open(
+        cfg.data_dir.join("sealed-outputs"),
+        blobs.clone(),
+    )?);
+    let routes =
+        yun_blobs::read_routes(blobs.clone()).merge(sealed::routes(sealed_outputs.clone()));
     let (stop_serving, serving_stopped) = oneshot::channel::<()>();
-    let server = axum::serve(listener, yun_blobs::read_routes(blobs.clone()))
-        .with_graceful_shutdown(async move {
-            let _ = serving_stopped.await;
-        });
+    let server = axum::serve(listener, routes).with_graceful_shutdown(async move {
+        let _ = serving_stopped.await;
+    });
     tokio::spawn(async move { server.await });
 
     let signer = TxSigner::new(cfg.key.clone());
@@ -162,6 +168,13 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
     })?;
     let declared_class = Hash32(sandbox.engine_fingerprint().hash());
     register(&node, &signer, &cfg, &endpoint, declared_class).await?;
+    // Every provider publishes its encryption key (derived from its account key, as the CLI
+    // derives an account's), so requesters can seal encrypted jobs' keys to it.
+    let identity =
+        yun_client::seal::SealIdentity::derive(&commonware_codec::Encode::encode(&cfg.key));
+    if let Err(e) = publish_encryption_key(&node, &signer, &identity).await {
+        warn!(error = %format!("{e:#}"), "publishing the encryption key failed; encrypted jobs cannot share their keys with this provider");
+    }
     info!(class = %sandbox.engine_fingerprint(), hash = %declared_class, "engine class declared");
     let salt_key = blake3::derive_key(
         "yun/provider/salt/v1",
@@ -181,6 +194,8 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         declared_class,
         address: signer.address,
         peer_sources: Default::default(),
+        identity: identity.clone(),
+        sealed: sealed_outputs,
     });
     let runner_handle = runner.clone();
     let (done_tx, done_rx) = mpsc::channel(cfg.offer.slots.max(1) as usize);
@@ -191,9 +206,7 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         Some(offer) => {
             let storage = storage::Storage::new(storage::StorageParts {
                 offer,
-                identity: yun_client::seal::SealIdentity::derive(
-                    &commonware_codec::Encode::encode(&cfg.key),
-                ),
+                identity,
                 node: node.clone(),
                 endpoint: endpoint.clone(),
                 blobs: blobs.clone(),
@@ -252,6 +265,22 @@ fn blob_limits(storage: Option<&StorageOffer>) -> BlobLimits {
             store_bytes_max: base.store_bytes_max.saturating_add(s.capacity_bytes),
         },
     }
+}
+
+/// Sends `SetEncryptionKey` unless the chain already shows this identity's key.
+async fn publish_encryption_key(
+    node: &Client,
+    signer: &TxSigner,
+    identity: &yun_client::seal::SealIdentity,
+) -> anyhow::Result<()> {
+    let key = identity.public_key();
+    let (_, published) = storage_api::announced(node, &signer.address).await?;
+    if published != Some(key) {
+        let action = Action::Storage(yun_types::storage::StorageAction::SetEncryptionKey { key });
+        let h = signer.submit_and_wait(node, action).await?;
+        info!(height = h, %key, "encryption key published");
+    }
+    Ok(())
 }
 
 fn desired_spec(cfg: &AgentConfig, endpoint: &str, engine_class: Hash32) -> ProviderSpec {

@@ -1,13 +1,17 @@
 //! Running one assignment: fetch the program and input (each checked against its hash, from
 //! the followed node, else from any other holder) — for a reduce task, the verified map
 //! outputs from the providers paid for them — run the task in the sandbox with the job's
-//! limits, keep the output archive for serving.
+//! limits, keep the output archive for serving. An encrypted job's input (and map outputs) are
+//! decrypted in memory with the job's key once the requester shared it, and its output is
+//! kept only as ciphertext to the job's key (`sealed`).
 
 use crate::journal::WorkResult;
+use crate::sealed::{JobKey, SealedOutputs, undecryptable, wait_for_job_key};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
 use yun_blobs::BlobStore;
+use yun_client::seal::{SealIdentity, decrypt_bytes};
 use yun_client::{Client, OutputFetcher, SourceFailure, SourcesExhausted, fetch_blob_from_sources};
 use yun_exec::{InputFile, Outcome, RunError, Sandbox, Status, Task, add_reduce_input};
 use yun_types::api::{AssignmentView, ReduceInput};
@@ -84,6 +88,10 @@ pub struct Runner {
     /// This provider's account (its own endpoint is no source to fetch from).
     pub address: Address,
     pub peer_sources: PeerSources,
+    /// This provider's x25519 identity (its public key is on chain): opens job keys.
+    pub identity: SealIdentity,
+    /// Encrypted jobs' outputs, kept as ciphertext.
+    pub sealed: Arc<SealedOutputs>,
 }
 
 impl Runner {
@@ -114,6 +122,17 @@ impl Runner {
             .engine_fingerprint()
             .require(declared.as_bytes())
             .map_err(|f| anyhow::anyhow!("host fault: {f}"))?;
+        // An encrypted job waits for its key: before it arrives nothing can run, and the
+        // chain does not slash that silence.
+        let job_identity = match a.encryption_key {
+            None => None,
+            Some(key) => {
+                match wait_for_job_key(&self.node, &self.identity, &self.address, a, &key).await? {
+                    JobKey::Open(identity) => Some(identity),
+                    JobKey::Unusable => return Ok(undecryptable(0)),
+                }
+            }
+        };
         if !self.run_delay.is_zero() {
             tokio::time::sleep(self.run_delay).await;
         }
@@ -128,7 +147,10 @@ impl Runner {
         };
         let files = match &a.reduce_inputs {
             None => Vec::new(),
-            Some(inputs) => match self.reduce_files(&a.job, inputs).await? {
+            Some(inputs) => match self
+                .reduce_files(&a.job, inputs, job_identity.as_ref())
+                .await?
+            {
                 Ok(files) => files,
                 Err(cannot_run) => return Ok(cannot_run),
             },
@@ -140,6 +162,13 @@ impl Runner {
             }
             Err(Unfit::Missing) => return Ok(Verdict::cannot_run(CannotRun::DataMissing, 1)),
         };
+        let stdin = match &job_identity {
+            Some(identity) if !stdin.is_empty() => match decrypt_bytes(identity, &stdin) {
+                Ok(plain) => plain,
+                Err(_) => return Ok(undecryptable(1)),
+            },
+            _ => stdin,
+        };
         let task = Task {
             args: a.task.args.iter().map(|t| t.0.clone()).collect(),
             stdin,
@@ -148,7 +177,12 @@ impl Runner {
             fuel: a.fuel_per_task,
             memory_bytes_max: a.memory_bytes_per_task,
         };
-        let (sandbox, blobs) = (self.sandbox.clone(), self.blobs.clone());
+        let (sandbox, blobs, sealed) = (
+            self.sandbox.clone(),
+            self.blobs.clone(),
+            self.sealed.clone(),
+        );
+        let job_key = a.encryption_key;
         let _core = self.cores.acquire().await.context("agent stopping")?;
         self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outcome = crate::blocking(move || {
@@ -163,9 +197,16 @@ impl Runner {
             // Kept before anything is committed, so every committed verdict can be served;
             // the agent syncs the store once for a batch of finished tasks before journaling
             // them.
-            blobs
-                .put_bytes_unsynced(&outcome.archive)
-                .context("storing the output archive")?;
+            match job_key {
+                Some(key) => {
+                    sealed.put(&key, &Hash32(outcome.output_digest), &outcome.archive)?;
+                }
+                None => {
+                    blobs
+                        .put_bytes_unsynced(&outcome.archive)
+                        .context("storing the output archive")?;
+                }
+            }
             Ok(Ok(outcome))
         })
         .await?;
@@ -194,6 +235,7 @@ impl Runner {
         &self,
         job: &yun_types::market::JobId,
         inputs: &[ReduceInput],
+        job_identity: Option<&SealIdentity>,
     ) -> anyhow::Result<Result<Vec<InputFile>, Verdict>> {
         let view = self
             .node
@@ -204,8 +246,7 @@ impl Runner {
         let mut files = Vec::new();
         for input in inputs {
             let digest = input.output_digest;
-            let blobs = self.blobs.clone();
-            let local = crate::blocking(move || Ok(blobs.get(&digest)?)).await?;
+            let local = self.local_output(&digest, job_identity).await?;
             let archive = match local {
                 Some(b) => b,
                 None => {
@@ -215,7 +256,15 @@ impl Runner {
                         .find(|t| t.index == input.index)
                         .map(|t| yun_client::paid_holders(&t.task))
                         .unwrap_or_default();
-                    match fetcher.fetch(&holders, &digest, OUTPUT_BYTES_MAX).await? {
+                    let fetched = match job_identity {
+                        None => fetcher.fetch(&holders, &digest, OUTPUT_BYTES_MAX).await?,
+                        Some(identity) => {
+                            fetcher
+                                .fetch_sealed(&holders, &digest, identity, OUTPUT_BYTES_MAX)
+                                .await?
+                        }
+                    };
+                    match fetched {
                         Ok(b) => b,
                         Err(gone) if gone.too_large => {
                             return Ok(Err(Verdict::cannot_run(CannotRun::ReduceInputTooLarge, 1)));
@@ -235,6 +284,25 @@ impl Runner {
             }
         }
         Ok(Ok(files))
+    }
+
+    /// A map output this agent computed itself: the archive, or for an encrypted job its
+    /// ciphertext decrypted and checked against the digest.
+    async fn local_output(
+        &self,
+        digest: &Hash32,
+        job_identity: Option<&SealIdentity>,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let (blobs, sealed, d) = (self.blobs.clone(), self.sealed.clone(), *digest);
+        let identity = job_identity.cloned();
+        crate::blocking(move || match identity {
+            None => Ok(blobs.get(&d)?),
+            Some(identity) => Ok(sealed
+                .ciphertext(&d)?
+                .and_then(|c| decrypt_bytes(&identity, &c).ok())
+                .filter(|plain| Hash32::digest(plain) == d)),
+        })
+        .await
     }
 
     /// A blob from the local store, else from the followed node, else from any other holder
@@ -471,11 +539,12 @@ mod tests {
         })
         .unwrap();
         let declared_class = Hash32(sandbox.engine_fingerprint().hash());
+        let blobs = Arc::new(
+            BlobStore::open(&dir.join("blobs"), yun_blobs::BlobLimits::default()).unwrap(),
+        );
         Runner {
             sandbox: Arc::new(sandbox),
-            blobs: Arc::new(
-                BlobStore::open(&dir.join("blobs"), yun_blobs::BlobLimits::default()).unwrap(),
-            ),
+            blobs: blobs.clone(),
             // Never reached: the class is checked before anything is fetched.
             node: Client::new("http://127.0.0.1:9"),
             fault: None,
@@ -486,6 +555,8 @@ mod tests {
             declared_class,
             address: Address([0; 32]),
             peer_sources: PeerSources::default(),
+            identity: SealIdentity::from_secret([1; 32]),
+            sealed: Arc::new(SealedOutputs::open(dir.join("sealed-outputs"), blobs).unwrap()),
         }
     }
 
@@ -509,6 +580,7 @@ mod tests {
             reduce_inputs: None,
             engine_class,
             data_sources: Vec::new(),
+            encryption_key: None,
         }
     }
 

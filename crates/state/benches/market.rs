@@ -172,6 +172,7 @@ fn build(shape: Shape) -> Built {
                 },
                 reduce: None,
                 data_sources: Vec::new(),
+                encryption_key: None,
             };
             let escrow = escrow_for(&spec).expect("escrow");
             locked += escrow.base_units();

@@ -144,7 +144,7 @@ pub fn apply<R: StateReader + ?Sized>(
         Action::ReportEquivocation { evidence } => {
             staking::report_equivocation(state, env, evidence)
         }
-        Action::Storage(action) => apply_storage(state, env, sender, tx_id, action),
+        Action::Storage(action) => apply_storage(state, env, params, sender, tx_id, action),
     }
 }
 
@@ -152,6 +152,7 @@ pub fn apply<R: StateReader + ?Sized>(
 fn apply_storage<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
+    params: &ChainParams,
     sender: &Address,
     tx_id: &Hash32,
     action: &StorageAction,
@@ -166,6 +167,8 @@ fn apply_storage<R: StateReader + ?Sized>(
         StorageAction::PostDeal { spec } => st::post_deal(state, env, sender, tx_id, spec),
         StorageAction::CancelDeal { deal } => st::cancel_deal(state, env, sender, deal),
         StorageAction::ProveStorage { proofs } => st::prove_storage(state, env, sender, proofs),
-        StorageAction::ShareJobKeys { job, keys } => st::share_job_keys(state, sender, job, keys),
+        StorageAction::ShareJobKeys { job, keys } => {
+            st::share_job_keys(state, env, params, sender, job, keys)
+        }
     }
 }

@@ -101,6 +101,7 @@ pub fn job_spec() -> JobDraft {
             required_labels: Vec::new(),
             reduce: None,
             data_sources: Vec::new(),
+            encryption_key: None,
         },
         deadline_in: 100,
     }

@@ -197,7 +197,7 @@ fn golden_market_sim_report_is_unchanged() {
     let digest = blake3::hash(format!("{report:?}").as_bytes()).to_hex();
     assert_eq!(
         digest.as_str(),
-        "24761b03543a6787404c238c05cf60d45c01e2ded440ab2d46262317e92d0cf3",
+        "1b7753a3c2f5c768f0da784c34fb9809f6ff870fd7ccb855c0cd7f6ec15a6fde",
         "{report:?}"
     );
 }

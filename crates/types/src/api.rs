@@ -536,6 +536,11 @@ pub struct AssignmentView {
     /// requester's upload node, first): API base URLs, at most `DATA_SOURCES_MAX`.
     #[serde(default)]
     pub data_sources: Vec<crate::market::Text>,
+    /// The job's public key, if its inputs and outputs are encrypted
+    /// (`JobSpec::encryption_key`): the agent opens the secret the requester sealed to it
+    /// (`/v1/jobs/{id}/keys/{provider}`).
+    #[serde(default)]
+    pub encryption_key: Option<Hash32>,
 }
 
 /// `GET /v1/providers/{address}/assignments`.

@@ -159,3 +159,14 @@ pub struct JobKeyResponse {
     #[schema(value_type = String)]
     pub sealed: Vec<u8>,
 }
+
+/// `GET /v1/sealed-outputs/{digest}` on a provider's endpoint: where it keeps the ciphertext
+/// of an encrypted job's output whose plaintext archive hashes to `digest` (the verdict's
+/// digest). Each replica encrypts with its own random file key, so ciphertexts differ while
+/// the verdicts agree; `root` names this provider's ciphertext in its blob store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SealedOutputResponse {
+    pub digest: Hash32,
+    pub root: Hash32,
+    pub bytes: u64,
+}

@@ -323,6 +323,12 @@ pub struct JobSpec {
     pub required_labels: Vec<Label>,
     pub reduce: Option<ReduceSpec>,
     pub data_sources: Vec<Text>,
+    /// Set for an encrypted job: the job's own x25519 public key. Its inputs are age
+    /// ciphertext to it, its providers encrypt their outputs to it, and the requester seals its
+    /// secret to each assigned provider with `ShareJobKeys`. A provider whose key never
+    /// arrived is not slashed for its silence.
+    #[serde(default)]
+    pub encryption_key: Option<Hash32>,
 }
 codec_struct!(JobSpec {
     program_hash: (),
@@ -336,6 +342,7 @@ codec_struct!(JobSpec {
     required_labels: list(LABELS_MAX, ()),
     reduce: (),
     data_sources: list(DATA_SOURCES_MAX, URL_BYTES_MAX),
+    encryption_key: (),
 });
 
 /// One task of one job.
@@ -413,6 +420,10 @@ pub enum CannotRun {
     /// takes under `/in`; detail: 1 bytes (`IN_BYTES_MAX`), 2 files (`IN_FILES_MAX`), 3 a
     /// name or path too long. Fixed by the outputs' digests, so every replica finds the same.
     ReduceInputTooLarge = 5,
+    /// An encrypted job's data does not open with the key the requester sealed to this
+    /// provider; detail: 0 the sealed key, 1 the input, 2 a reduce input. The requester's
+    /// mistake (or lie), found alike by every replica it shared that key with.
+    Undecryptable = 6,
 }
 
 impl Verdict {

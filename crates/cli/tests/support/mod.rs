@@ -11,7 +11,7 @@ use yun_cli::provider_run::provider_account;
 use yun_cli::{ClientOpts, Output, SignOpts};
 use yun_client::Client;
 use yun_node::run::NodeHandle;
-use yun_provider::{AgentConfig, Offer};
+use yun_provider::{AgentConfig, AgentHandle, Offer};
 use yun_types::{Address, Amount};
 
 /// The bond every test agent registers with: ten times the default minimum.
@@ -98,6 +98,13 @@ impl Devnet {
         agent_config(&self.node.api_url(), self.dir.path(), i)
     }
 
+    /// Provider `i`'s agent, started with two slots.
+    pub async fn agent(&self, i: usize) -> AgentHandle {
+        let mut cfg = self.agent_config(i);
+        cfg.offer.slots = 2;
+        yun_provider::start(cfg).await.unwrap()
+    }
+
     pub async fn balance(&self, a: &Address) -> Amount {
         self.client.account(a).await.unwrap().balance
     }
@@ -142,4 +149,27 @@ pub fn sign(from: &str) -> SignOpts {
         expires_in: 600,
         no_wait: false,
     }
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p)
+                .map(|b| b.windows(needle.len()).any(|w| w == needle))
+                .unwrap_or(false)
+            {
+                found.push(p);
+            }
+        }
+    }
+    found
 }

@@ -210,6 +210,9 @@ pub fn check_job_spec(spec: &JobSpec, params: &ChainParams, height: u64) -> Resu
         return Err(TxRejection::DataSourceInvalid);
     }
     check_runnable(spec, params)?;
+    if spec.encryption_key == Some(yun_types::Hash32::ZERO) {
+        return Err(TxRejection::EncryptionKeyInvalid);
+    }
     check_labels_governed(spec, params)
 }
 

@@ -141,7 +141,11 @@ fn expire_replicas<R: StateReader + ?Sized>(
                 };
                 let held_slot = matches!(task.replicas[i].state, ReplicaState::Assigned { .. });
                 task.replicas[i].state = ReplicaState::Expired;
-                punish_silence(state, slash_bps, held_slot, &provider, &t);
+                if held_slot && awaits_job_key(state, &t, &provider) {
+                    excuse_silence(state, &provider, &t);
+                } else {
+                    punish_silence(state, slash_bps, held_slot, &provider, &t);
+                }
                 expired_any = true;
                 task.expirations = task.expirations.saturating_add(1);
             }
@@ -166,6 +170,42 @@ fn expire_replicas<R: StateReader + ?Sized>(
             }
         }
         state.set_task(&t, &task);
+    }
+}
+
+/// Whether `provider` was assigned to an encrypted job whose requester never sealed it the
+/// job's key: it could not have run the task, so its silence is the requester's doing. Read by
+/// key (the registry's tag), so the market does not import the storage domain above it.
+fn awaits_job_key<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    t: &TaskRef,
+    provider: &Address,
+) -> bool {
+    let encrypted = state
+        .job(&t.job)
+        .is_some_and(|j| j.spec.encryption_key.is_some());
+    let key = [
+        &[crate::keys::TAG_JOB_KEY][..],
+        t.job.as_bytes(),
+        provider.as_bytes(),
+    ]
+    .concat();
+    encrypted && state.get(&key).is_none()
+}
+
+/// A replica that expired waiting for its job's key: its slot and assignment are released,
+/// nothing is slashed and its trust is untouched (an honest provider never loses for a
+/// requester that did not share). The task is re-queued like any expired one, so the
+/// requester pays in time and, past `task_expirations_max`, in a failed task.
+fn excuse_silence<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    provider: &Address,
+    t: &TaskRef,
+) {
+    state.delete(assigned_key(provider, t));
+    if let Some(mut p) = state.provider(provider) {
+        p.release_slots(1);
+        state.set_provider(provider, &p);
     }
 }
 

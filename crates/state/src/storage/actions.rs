@@ -6,6 +6,7 @@ use super::life::{end_deal, enqueue, set_next_event};
 use super::records::*;
 use crate::bank;
 use crate::env::BlockEnv;
+use crate::market::{Job, ReplicaState, Task, deadline_key};
 use crate::overlay::{Overlay, StateReader};
 use std::collections::{BTreeMap, BTreeSet};
 use yun_types::market::{JobId, TaskRef};
@@ -244,9 +245,14 @@ fn check_and_record_proof(
 }
 
 /// `ShareJobKeys`: the job's requester seals its key to providers assigned to its tasks;
-/// stored per (job, provider), a later share replacing an earlier one.
+/// stored per (job, provider), a later share replacing an earlier one. A provider's first key
+/// to an encrypted job restarts the commit window of each replica it has on the job and has
+/// not committed: it could not start before, so it gets a whole window from now (until its
+/// key arrives, its silence is not slashed: `market::step`).
 pub fn share_job_keys<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
     sender: &Address,
     job_id: &JobId,
     keys: &[SealedKey],
@@ -256,19 +262,63 @@ pub fn share_job_keys<R: StateReader + ?Sized>(
         return Err(TxRejection::NotRequester);
     }
     // At most TASKS_PER_JOB_MAX + 1 tasks, each with a bounded list of replicas.
-    let assigned: BTreeSet<Address> = state
+    let tasks: Vec<(TaskRef, Task)> = state
         .job_tasks(job_id, &job)
+        .into_iter()
+        .filter_map(|t| state.task(&t).map(|task| (t, task)))
+        .collect();
+    let assigned: BTreeSet<Address> = tasks
         .iter()
-        .filter_map(|t: &TaskRef| state.task(t))
-        .flat_map(|task| task.replicas.into_iter().map(|r| r.provider))
+        .flat_map(|(_, task)| task.replicas.iter().map(|r| r.provider))
         .collect();
     if keys.iter().any(|k| !assigned.contains(&k.provider)) {
         return Err(TxRejection::ProviderNotOnJob);
     }
+    let first_shares: BTreeSet<Address> = keys
+        .iter()
+        .filter(|k| state.job_key(job_id, &k.provider).is_none())
+        .map(|k| k.provider)
+        .collect();
     for k in keys {
         state.put(job_key_key(job_id, &k.provider), encode(&k.sealed));
     }
+    if job.spec.encryption_key.is_some() && !first_shares.is_empty() {
+        restart_commit_windows(state, env, params, &job, tasks, &first_shares);
+    }
     Ok(())
+}
+
+/// Gives every uncommitted replica of `providers` on these tasks a whole commit window from
+/// this block (height and time, as at assignment), never a shorter one.
+fn restart_commit_windows<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    job: &Job,
+    tasks: Vec<(TaskRef, Task)>,
+    providers: &BTreeSet<Address>,
+) {
+    let commit_deadline = env.height_after(params.market.commit_window_blocks);
+    let deadline_ms = env
+        .timestamp_ms
+        .saturating_add(params.market.commit_window_ms(job.spec.fuel_per_task));
+    for (t, mut task) in tasks {
+        let mut restarted = false;
+        for r in &mut task.replicas {
+            if let ReplicaState::Assigned { commit_deadline: d } = &mut r.state
+                && providers.contains(&r.provider)
+            {
+                *d = (*d).max(commit_deadline);
+                r.deadline_ms = r.deadline_ms.max(deadline_ms);
+                restarted = true;
+            }
+        }
+        if restarted {
+            // The old deadline key finds nothing due and is dropped; this one is looked at.
+            state.mark(deadline_key(commit_deadline, &t));
+            state.set_task(&t, &task);
+        }
+    }
 }
 
 /// The stateless rules of a storage action (the rest are checked when applied).
