@@ -157,9 +157,14 @@ fuzz_target!(|up: Upload| {
     .unwrap();
     let (status, body, store) = upload(dir.path(), &up, parts, hash);
     let too_large = up.blob.len() as u64 > up.blob_bytes_max;
-    let mismatch = matches!(&up.expected, Expected::Wrong(h) if Hash32(*h) != hash);
-    let malformed =
-        matches!(&up.expected, Expected::Malformed(s) if hex::encode(s).parse::<Hash32>().is_err());
+    // A "malformed" string of 32 bytes hex-encodes to a well-formed (wrong) hash.
+    let given = match &up.expected {
+        Expected::Wrong(h) => Some(Ok(Hash32(*h))),
+        Expected::Malformed(s) => Some(hex::encode(s).parse::<Hash32>().map_err(|_| ())),
+        _ => None,
+    };
+    let mismatch = matches!(given, Some(Ok(h)) if h != hash);
+    let malformed = matches!(given, Some(Err(())));
     if status != StatusCode::OK {
         assert!(
             too_large || mismatch || malformed,
