@@ -6,7 +6,7 @@
 //! an encrypted round trip in which no provider's or node's file holds the plaintext, and a
 //! job submitted with `--keep-outputs-epochs` whose verified outputs are kept under deals.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use yun_cli::keys::dev_account;
 use yun_cli::storage::{GetArgs, PutArgs, PutReport, run_get, run_put};
