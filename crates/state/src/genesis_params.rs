@@ -3,7 +3,7 @@
 //!
 //! Each refusal is `GenesisError::Param`, naming the field and the range it must lie in.
 
-use crate::genesis::GenesisError;
+use crate::genesis_error::GenesisError;
 use crate::staking::EVIDENCE_EPOCHS_KEPT;
 use std::collections::BTreeSet;
 use yun_types::{Amount, ChainParams, MarketParams, StakingParams, StorageParams};

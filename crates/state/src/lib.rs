@@ -28,6 +28,7 @@ pub mod dispatch;
 pub mod env;
 pub mod exec;
 pub mod genesis;
+mod genesis_error;
 mod genesis_params;
 pub mod keys;
 pub mod market;

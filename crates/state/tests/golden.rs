@@ -180,7 +180,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "3fee7fe667e267759d7314f88f20bb45ad7b1bfbf421cf4d9ae6ccf55e02679a"
+        "19f9d39bd34906576277f359ecb394fdccabf92ae2695e8bf9bdf246f955f1d0"
     );
 }
 
