@@ -3,9 +3,10 @@
 //! 1 MiB tmpfs mounted in a private user and mount namespace (`unshare`), which this test
 //! re-executes itself in.
 
+mod common;
+
 use bytes::Bytes;
 use std::path::Path;
-use std::process::Command;
 use yun_blobs::{BlobError, BlobLimits, BlobStore};
 use yun_node::api_data::store_refusal_kind;
 use yun_types::api::ApiErrorKind;
@@ -22,42 +23,15 @@ const CHUNK_BYTES: usize = 64 << 10;
 
 #[test]
 fn a_write_that_fills_the_disk_is_disk_full_and_leaves_no_partial_file() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        in_a_small_tmpfs();
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new("unshare")
-        .args(["--map-root-user", "--mount", "--"])
-        .arg(exe)
-        .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .output()
-        .expect("util-linux `unshare` runs (this test needs it and user namespaces)");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(
-        out.status.success() && stdout.contains(CHECKED),
-        "the namespaced run failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    common::on_a_small_tmpfs(TEST_NAME, CHILD_ENV, CHECKED, TMPFS_SIZE, in_a_small_tmpfs);
 }
 
-fn in_a_small_tmpfs() {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={TMPFS_SIZE}"), "tmpfs"])
-        .arg(dir.path())
-        .status()
-        .expect("mount runs");
-    assert!(status.success(), "mounting a tmpfs failed: {status}");
+fn in_a_small_tmpfs(dir: &Path) {
     let limits = BlobLimits {
         blob_bytes_max: 64 << 20,
         store_bytes_max: 1 << 30,
     };
-    let store = BlobStore::open(&dir.path().join("blobs"), limits).unwrap();
+    let store = BlobStore::open(&dir.join("blobs"), limits).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -73,7 +47,7 @@ fn in_a_small_tmpfs() {
     );
     assert_eq!(store_refusal_kind(&err), ApiErrorKind::DiskFull);
     // Nothing left: no temp file, no blob, nothing counted.
-    assert_eq!(files_under(&dir.path().join("blobs")), 0);
+    assert_eq!(files_under(&dir.join("blobs")), 0);
     assert_eq!(store.stats(), (0, 0));
     // The space came back: a small blob still fits.
     let small = vec![7u8; 1024];

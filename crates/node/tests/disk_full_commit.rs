@@ -3,8 +3,10 @@
 //! never a panic, and the store's head stays where it was. The disk is a small tmpfs in a
 //! private user and mount namespace (`unshare`), which this test re-executes itself in.
 
+mod common;
+
 use std::io::Write as _;
-use std::process::Command;
+use std::path::Path;
 use yun_node::executor::apply_finalized;
 use yun_node::state::{BlockTiming, NodeState};
 use yun_state::BlockDraft;
@@ -22,38 +24,11 @@ const BLOCKS_MAX: u64 = 400;
 
 #[test]
 fn a_commit_on_a_full_disk_is_an_error_not_a_panic() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        in_a_small_tmpfs();
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new("unshare")
-        .args(["--map-root-user", "--mount", "--"])
-        .arg(exe)
-        .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .output()
-        .expect("util-linux `unshare` runs (this test needs it and user namespaces)");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(
-        out.status.success() && stdout.contains(CHECKED),
-        "the namespaced run failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    common::on_a_small_tmpfs(TEST_NAME, CHILD_ENV, CHECKED, "8m", in_a_small_tmpfs);
 }
 
-fn in_a_small_tmpfs() {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
-        .arg(dir.path())
-        .status()
-        .expect("mount runs");
-    assert!(status.success(), "mounting a tmpfs failed: {status}");
-    let store = Store::open(&dir.path().join("state.redb")).unwrap();
+fn in_a_small_tmpfs(dir: &Path) {
+    let store = Store::open(&dir.join("state.redb")).unwrap();
     let node = NodeState::new(
         store,
         genesis_with(&[("alice", 1_000_000_000)]),
@@ -63,7 +38,7 @@ fn in_a_small_tmpfs() {
     )
     .unwrap();
     // Fill the rest of the disk.
-    let mut filler = std::fs::File::create(dir.path().join("filler")).unwrap();
+    let mut filler = std::fs::File::create(dir.join("filler")).unwrap();
     let chunk = vec![0u8; 64 << 10];
     while filler.write_all(&chunk).is_ok() {}
     let _ = filler.sync_all();
