@@ -728,7 +728,7 @@ def main():
     print(f"jobs by status: {job_statuses(load)}")
     if verified:
         print(f"yun chain verify: {verified['verified_height']} blocks, "
-              f"{verified['transactions']} transactions, supply {verified['total_supply']} "
+              f"{verified['transactions']} transactions, supply {verified['genesis_supply']} + {verified['minted']} minted "
               f"conserved, {verified['burned']} burned")
     for f in failures:
         print(f"FAIL: {f}")

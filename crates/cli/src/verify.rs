@@ -82,14 +82,23 @@ pub async fn verify(opts: &ClientOpts) -> anyhow::Result<()> {
         "verified_height": head.height,
         "state_root": head.state_root,
         "transactions": txs_total,
-        "total_supply": supply.total,
+        "genesis_supply": supply.total,
+        "minted": supply.minted,
         "burned": supply.burned,
+        "treasury": supply.treasury,
     });
     match opts.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Output::Text => println!(
-            "chain verified: {} blocks, {} transactions, state root {} (supply {} conserved, {} burned)",
-            head.height, txs_total, head.state_root, supply.total, supply.burned
+            "chain verified: {} blocks, {} transactions, state root {} (supply {} conserved: {} at genesis + {} minted; {} burned, {} in the treasury)",
+            head.height,
+            txs_total,
+            head.state_root,
+            supply.issued(),
+            supply.total,
+            supply.minted,
+            supply.burned,
+            supply.treasury
         ),
     }
     Ok(())

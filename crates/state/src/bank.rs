@@ -1,10 +1,11 @@
 //! The bank: every movement of a balance or of the burned total goes through here.
 //!
-//! Money is never created after genesis and never destroyed except by burning: a bond, an
-//! escrow or a delegation leaves a balance by [`debit`] and comes back by [`credit`] (or goes
-//! to `burned` by [`burn`]), fees leave by [`charge_fee`] (which also consumes the nonce, as
-//! paying for a transaction and spending its nonce are one step), and [`open_account`] is the
-//! one mint (genesis). Keeping them in one place is what lets `conservation::check_supply` hold
+//! Money is created only by genesis ([`open_account`]) and by [`mint`] (which counts it in
+//! `minted`), and destroyed only by burning: a bond, an escrow or a delegation leaves a balance
+//! by [`debit`] and comes back by [`credit`] (or goes to `burned` by [`burn`], or to the
+//! treasury by [`to_treasury`]), fees leave by [`charge_fee`] (which also consumes the nonce, as
+//! paying for a transaction and spending its nonce are one step), and only [`treasury_pay`]
+//! takes from the treasury. Keeping them in one place is what lets `conservation::check_supply` hold
 //! after every block: a new kind of movement is written here or nowhere.
 
 use crate::arith::bps_of;
@@ -93,6 +94,66 @@ pub fn burn<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, amount: Amount)
         .checked_add(amount)
         .expect("burned stays within the supply");
     state.set_supply(&supply);
+}
+
+/// Issues `amount` new units to `to`'s balance and counts them in `minted`: the one mint
+/// after genesis (block rewards). The caller bounds how much it mints.
+pub fn mint<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, to: &Address, amount: Amount) {
+    if amount.is_zero() {
+        return;
+    }
+    let mut supply = state.supply();
+    supply.minted = supply
+        .minted
+        .checked_add(amount)
+        .expect("invariant: issuance parameters cap minting far below u128::MAX");
+    state.set_supply(&supply);
+    credit(state, to, amount);
+}
+
+/// Issues `amount` new units straight into the treasury, counted in `minted`.
+pub fn mint_to_treasury<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, amount: Amount) {
+    if amount.is_zero() {
+        return;
+    }
+    let mut supply = state.supply();
+    supply.minted = supply
+        .minted
+        .checked_add(amount)
+        .expect("invariant: issuance parameters cap minting far below u128::MAX");
+    supply.treasury = supply
+        .treasury
+        .checked_add(amount)
+        .expect("the treasury is part of the supply");
+    state.set_supply(&supply);
+}
+
+/// Moves `amount` (already taken from a balance, bond, escrow or stake) into the treasury.
+pub fn to_treasury<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, amount: Amount) {
+    if amount.is_zero() {
+        return;
+    }
+    let mut supply = state.supply();
+    supply.treasury = supply
+        .treasury
+        .checked_add(amount)
+        .expect("the treasury is part of the supply");
+    state.set_supply(&supply);
+}
+
+/// Pays `amount` from the treasury to `to`; `None` (and nothing written) when the treasury
+/// holds less.
+#[must_use]
+pub fn treasury_pay<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    to: &Address,
+    amount: Amount,
+) -> Option<()> {
+    let mut supply = state.supply();
+    supply.treasury = supply.treasury.checked_sub(amount).ok()?;
+    state.set_supply(&supply);
+    credit(state, to, amount);
+    Some(())
 }
 
 /// Sets an opening balance: the only mint, used by genesis (which adds it to the supply's

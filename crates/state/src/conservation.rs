@@ -30,6 +30,8 @@ pub struct Holdings {
     pub delegations: Amount,
     /// Unbonding entries not yet released.
     pub unbonding: Amount,
+    /// The treasury (kept in the supply record).
+    pub treasury: Amount,
     pub burned: Amount,
 }
 
@@ -43,6 +45,7 @@ impl Holdings {
             self.self_bonds,
             self.delegations,
             self.unbonding,
+            self.treasury,
             self.burned,
         ])
     }
@@ -51,10 +54,10 @@ impl Holdings {
 /// How the books failed to balance.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SupplyError {
-    #[error("holdings {holdings:?} do not add up to the total {total}")]
+    #[error("holdings {holdings:?} do not add up to genesis plus minted, {issued}")]
     NotConserved {
         holdings: Box<Holdings>,
-        total: Amount,
+        issued: Amount,
     },
     #[error(
         "validator {validator}: its delegated total {recorded} is not the sum of its delegations {summed}"
@@ -71,7 +74,7 @@ pub enum SupplyError {
 }
 
 /// Checks balances + provider bonds + job escrow + self bonds + delegations + unbonding +
-/// burned == total over a full scan of the state (key order), and that every validator's
+/// treasury + burned == genesis total + minted over a full scan of the state (key order), and that every validator's
 /// `delegated` equals the sum of the delegations to it.
 pub fn check_supply<'a>(
     entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
@@ -117,10 +120,12 @@ pub fn check_supply<'a>(
     }
     let supply = supply.ok_or(SupplyError::Missing)?;
     h.burned = supply.burned;
-    if h.sum()? != supply.total {
+    h.treasury = supply.treasury;
+    let issued = supply.total.checked_add(supply.minted)?;
+    if h.sum()? != issued {
         return Err(SupplyError::NotConserved {
             holdings: Box::new(h),
-            total: supply.total,
+            issued,
         });
     }
     for (validator, (recorded, summed)) in delegated {

@@ -73,7 +73,7 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
     );
     state.set_supply(&Supply {
         total,
-        burned: Amount::ZERO,
+        ..Supply::default()
     });
     Ok(state.into_writes())
 }

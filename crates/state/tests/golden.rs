@@ -180,7 +180,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "19f9d39bd34906576277f359ecb394fdccabf92ae2695e8bf9bdf246f955f1d0"
+        "91ced1bfaaf3c7a71e1c5b20e5e0deaa0146841aa5b48b0bbc9d8f6fa1bae215"
     );
 }
 
