@@ -355,11 +355,12 @@ fn presign(
         "pre-signing {bar:40} {pos}/{len}",
     )?);
     let recipient = Address([7; 32]);
+    let fees = yun_types::fee::FeeSchedule::from(status);
     let sign_round = |nonce: u64| -> Vec<SignedTx> {
         let round: Vec<SignedTx> = senders
             .iter()
             .map(|key| {
-                Tx {
+                let tx = Tx {
                     chain_id: status.chain_id.clone(),
                     nonce,
                     fee: status.min_fee,
@@ -368,8 +369,8 @@ fn presign(
                         to: recipient,
                         amount: Amount::new(1),
                     },
-                }
-                .sign(key)
+                };
+                fees.sign(tx, key, 0)
             })
             .collect();
         bar.inc(round.len() as u64);

@@ -39,7 +39,21 @@ fn no_provider(a: &Address) -> ApiError {
     )
 }
 
-fn no_job(id: &JobId) -> ApiError {
+/// A job not in state: pruned (`JobPruned`, naming the block that posted it) when this node's
+/// blocks hold its successful `PostJob`, otherwise not found.
+fn no_job(node: &crate::state::NodeState, id: &JobId) -> ApiError {
+    if let Ok(Some((stx, receipt))) = node.store.tx(id)
+        && matches!(stx.tx.action, yun_types::Action::PostJob { .. })
+        && receipt.outcome == yun_types::TxOutcome::Success
+    {
+        return api_err(
+            ApiErrorKind::JobPruned,
+            format!(
+                "job {id} settled and was pruned from state; see block {} (its PostJob) and the blocks after it",
+                receipt.height
+            ),
+        );
+    }
     api_err(ApiErrorKind::NotFound, format!("no job {id}"))
 }
 
@@ -250,14 +264,15 @@ pub(crate) async fn get_provider_assignments(
 
 /// A job: its spec, escrow, status and every task with its replicas.
 #[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = Hash32, Path, description = "job id (the posting tx id), 64 hex")),
-    responses((status = 200, body = JobResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
+    responses((status = 200, body = JobResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 410, description = "JobPruned: settled and pruned; the message names the block that posted it", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_job(
     State(s): State<ApiState>,
     Path(id): Path<String>,
 ) -> Result<Json<JobResponse>, ApiError> {
     let id = parse_hash(&id)?;
+    let node = s.node.clone();
     read_state(&s, move |state, height| {
-        let job = state.job(&id).ok_or_else(|| no_job(&id))?;
+        let job = state.job(&id).ok_or_else(|| no_job(&node, &id))?;
         // At most TASKS_PER_JOB_MAX (1,024) tasks.
         let tasks = (0..job.spec.tasks.len() as u32)
             .filter_map(|index| {
@@ -287,15 +302,16 @@ pub(crate) async fn get_job(
 /// Why each unfinished task of a job is still waiting, and how many providers each matching
 /// constraint excluded.
 #[utoipa::path(get, path = "/v1/jobs/{id}/why", params(("id" = Hash32, Path, description = "job id, 64 hex")),
-    responses((status = 200, body = JobWhyResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
+    responses((status = 200, body = JobWhyResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 410, description = "JobPruned: settled and pruned; the message names the block that posted it", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_job_why(
     State(s): State<ApiState>,
     Path(id): Path<String>,
 ) -> Result<Json<JobWhyResponse>, ApiError> {
     let id = parse_hash(&id)?;
+    let node = s.node.clone();
     read_state(&s, move |state, height| {
         let params = state.params();
-        let tasks = explain_job(state, &params, &id).ok_or_else(|| no_job(&id))?;
+        let tasks = explain_job(state, &params, &id).ok_or_else(|| no_job(&node, &id))?;
         Ok(Json(JobWhyResponse {
             job: id,
             height,

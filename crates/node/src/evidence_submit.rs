@@ -34,7 +34,8 @@ pub async fn submit_loop<E: commonware_runtime::Clock>(
             continue;
         }
         let view = yun_state::Overlay::new(&snapshot);
-        let (min_fee, committed_nonce) = (view.params().min_fee, view.account(&me).nonce);
+        let (params, committed_nonce) = (view.params(), view.account(&me).nonce);
+        let fees = yun_types::fee::FeeSchedule::of(&params);
         // What another validator's report already punished would only cost a fee to fail.
         let evidence: Vec<_> = evidence
             .into_iter()
@@ -65,12 +66,12 @@ pub async fn submit_loop<E: commonware_runtime::Clock>(
                 let tx = yun_types::Tx {
                     chain_id: state.chain_id().to_string(),
                     nonce,
-                    fee: min_fee,
+                    fee: params.min_fee,
                     expires_at_height: snapshot.head.height + EVIDENCE_TX_LIFETIME_BLOCKS,
                     action: yun_types::Action::ReportEquivocation { evidence },
                 };
                 nonce += 1;
-                tx.sign(&key)
+                fees.sign(tx, &key, 0)
             })
             .collect();
         for result in state.submit(txs) {

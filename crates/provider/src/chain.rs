@@ -26,7 +26,7 @@ impl TxSigner {
     }
 
     /// Signs `action` with the next nonce (the node counts our pending transactions) and the
-    /// chain's minimum fee, and submits it.
+    /// fee schedule's estimate (the unused part is refunded), and submits it.
     pub async fn submit(&self, client: &Client, action: Action) -> anyhow::Result<TxId> {
         Ok(self.submit_tracked(client, action).await?.id)
     }
@@ -42,8 +42,8 @@ impl TxSigner {
             fee: status.min_fee,
             expires_at_height,
             action,
-        }
-        .sign(&self.key);
+        };
+        let tx = yun_types::fee::FeeSchedule::from(&status).sign(tx, &self.key, 0);
         let id = client.submit(&tx).await?;
         Ok(Sent {
             id,

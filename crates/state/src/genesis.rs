@@ -148,6 +148,7 @@ fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> 
         return Err(GenesisError::BadParam("market.governed_labels"));
     }
     check_engine_classes(&m.engine_classes)?;
+    check_queue_and_pruning(m)?;
     for (name, bps) in [
         ("market.slash_dissent_bps", m.slash_dissent_bps),
         ("market.slash_silent_bps", m.slash_silent_bps),
@@ -155,6 +156,38 @@ fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> 
         if bps > 10_000 {
             return Err(GenesisError::BadParam(name));
         }
+    }
+    Ok(())
+}
+
+/// The queue limit and pruning: at zero no job could be queued, settled jobs would be pruned
+/// in the block they settle (before anyone read their outcome), or never.
+fn check_queue_and_pruning(m: &yun_types::MarketParams) -> Result<(), GenesisError> {
+    for (name, value) in [
+        ("market.queued_tasks_max", m.queued_tasks_max),
+        ("market.settled_retention_blocks", m.settled_retention_blocks),
+        (
+            "market.prune_records_per_block_max",
+            u64::from(m.prune_records_per_block_max),
+        ),
+    ] {
+        if value == 0 {
+            return Err(GenesisError::BadParam(name));
+        }
+    }
+    Ok(())
+}
+
+/// The fee schedule must price the largest transaction and its writes without overflow (a
+/// schedule that cannot would refuse every large transaction as `FeeTooLow`).
+fn check_fee_schedule(p: &yun_types::ChainParams) -> Result<(), GenesisError> {
+    let schedule = yun_types::fee::FeeSchedule::of(p);
+    let writes_max = u64::from(p.tx_bytes_max);
+    if schedule
+        .fee_for(p.tx_bytes_max as usize, writes_max)
+        .is_none()
+    {
+        return Err(GenesisError::BadParam("fee_per_byte / fee_per_write"));
     }
     Ok(())
 }
@@ -235,6 +268,7 @@ fn check_genesis(genesis: &Genesis) -> Result<(), GenesisError> {
     if p.fee_burn_bps > 10_000 {
         return Err(GenesisError::BadParam("fee_burn_bps"));
     }
+    check_fee_schedule(p)?;
     if p.block_txs_max == 0 || p.block_txs_max as usize > yun_types::limits::BLOCK_TXS_MAX {
         return Err(GenesisError::BadParam("block_txs_max"));
     }

@@ -39,6 +39,7 @@ pub enum ApiErrorKind {
     UploaderUnfunded = 114,
     UploadQuotaExceeded = 115,
     DiskFull = 116,
+    JobPruned = 128,
 }
 
 impl ApiErrorKind {
@@ -57,6 +58,7 @@ impl ApiErrorKind {
             Self::UploadTicketMismatch => 422,
             Self::UploaderUnfunded => 403,
             Self::UploadQuotaExceeded => 429,
+            Self::JobPruned => 410,
         }
     }
 
@@ -123,6 +125,10 @@ impl ApiErrorKind {
             Self::DiskFull => (
                 "DiskFull",
                 "the node keeps its last free disk space for the chain: upload to another node, or its operator frees space",
+            ),
+            Self::JobPruned => (
+                "JobPruned",
+                "the job settled and its records were pruned after market.settled_retention_blocks; its history is in the blocks (`yun tx show ID` gives the block that posted it)",
             ),
         };
         RejectionBody {
@@ -375,7 +381,13 @@ pub struct StatusResponse {
     pub latest_block_time_ms: u64,
     pub validators: Vec<Address>,
     pub mempool_size: u32,
+    /// The fee schedule: the base every transaction pays, per byte of its encoded signed
+    /// form, and per state key its action writes (`yun_types::fee::FeeSchedule`).
     pub min_fee: Amount,
+    #[serde(default)]
+    pub fee_per_byte: Amount,
+    #[serde(default)]
+    pub fee_per_write: Amount,
     pub version: String,
     /// Whether this node votes (validator) or only follows (full node).
     pub role: NodeRole,

@@ -76,10 +76,14 @@ pub enum TxRejection {
     EncryptionKeyInvalid = 65,
     ProviderNotOnJob = 66,
     StorageReplicasHeld = 67,
+    WritesExceedFee = 70,
+    BidBelowPriceFloor = 71,
+    QueuedTasksFull = 72,
+    MempoolFeeRateTooLow = 73,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 66] = [
+    pub const ALL: [TxRejection; 70] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -146,6 +150,10 @@ impl TxRejection {
         Self::EncryptionKeyInvalid,
         Self::ProviderNotOnJob,
         Self::StorageReplicasHeld,
+        Self::WritesExceedFee,
+        Self::BidBelowPriceFloor,
+        Self::QueuedTasksFull,
+        Self::MempoolFeeRateTooLow,
     ];
 
     pub fn code(self) -> u16 {
@@ -224,6 +232,10 @@ impl TxRejection {
             Self::EncryptionKeyInvalid => "EncryptionKeyInvalid",
             Self::ProviderNotOnJob => "ProviderNotOnJob",
             Self::StorageReplicasHeld => "StorageReplicasHeld",
+            Self::WritesExceedFee => "WritesExceedFee",
+            Self::BidBelowPriceFloor => "BidBelowPriceFloor",
+            Self::QueuedTasksFull => "QueuedTasksFull",
+            Self::MempoolFeeRateTooLow => "MempoolFeeRateTooLow",
         }
     }
 
@@ -235,7 +247,9 @@ impl TxRejection {
             Self::WrongChain => "the transaction was signed for a different chain id",
             Self::Expired => "the transaction's expiry height has passed",
             Self::BadSignature => "the signature does not verify against the signer's key",
-            Self::FeeTooLow => "the fee is below the chain's minimum fee",
+            Self::FeeTooLow => {
+                "the fee does not cover the chain's base fee plus its fee per byte of the encoded transaction (min_fee + fee_per_byte x bytes)"
+            }
             Self::Malformed => "the bytes are not a canonical signed transaction",
             Self::TooLarge => "the transaction is larger than the chain allows",
             Self::AlreadyKnown => "this exact transaction is already pending or committed",
@@ -356,6 +370,18 @@ impl TxRejection {
             Self::StorageReplicasHeld => {
                 "the provider still holds live storage replicas, whose missed proofs its bond must answer for"
             }
+            Self::WritesExceedFee => {
+                "the action's state writes cost more than the declared fee had left after the base and byte fees; the action was undone and the whole declared fee charged"
+            }
+            Self::BidBelowPriceFloor => {
+                "the job's bid per million fuel is below the market's price floor (market.price_floor_per_mfuel), so no provider could ever be paid for it"
+            }
+            Self::QueuedTasksFull => {
+                "the market's queue of waiting tasks would exceed its limit (market.queued_tasks_max) with this job's tasks"
+            }
+            Self::MempoolFeeRateTooLow => {
+                "the node's mempool is full (count or bytes) and this transaction pays less per byte than everything pending, so it would be the first evicted"
+            }
         }
     }
 
@@ -373,7 +399,9 @@ impl TxRejection {
                 "re-sign with a later expiry height (the CLI sets one from the current height)"
             }
             Self::BadSignature => "sign the canonical transaction bytes with the signer's own key",
-            Self::FeeTooLow => "raise --fee to at least the minimum shown by `yun status`",
+            Self::FeeTooLow => {
+                "omit --fee (the CLI declares enough and the unused part is refunded), or raise it to min_fee + fee_per_byte x bytes from `yun status`"
+            }
             Self::Malformed => "encode the transaction with the yun client or CLI",
             Self::TooLarge => "split the work into smaller transactions",
             Self::AlreadyKnown => "nothing to do: look it up with `yun tx show ID`",
@@ -503,6 +531,18 @@ impl TxRejection {
             }
             Self::StorageReplicasHeld => {
                 "offer zero capacity (`OfferStorage`) and keep proving until the deals end or are repaired elsewhere, then exit"
+            }
+            Self::WritesExceedFee => {
+                "omit --fee so the CLI declares a bound on the writes (unused fee is refunded), or raise it by fee_per_write x the keys the action writes"
+            }
+            Self::BidBelowPriceFloor => {
+                "bid at least the floor (`yun market` shows it and the current index)"
+            }
+            Self::QueuedTasksFull => {
+                "wait for the queue to drain (`yun market` shows queue_tasks) or post fewer tasks"
+            }
+            Self::MempoolFeeRateTooLow => {
+                "retry later or declare a higher fee (fee per byte is what the mempool keeps)"
             }
         }
     }
