@@ -98,7 +98,11 @@ pub async fn sign_and_submit_key(
         action,
     };
     let tx = match &sign.fee {
-        Some(f) => Tx { fee: f.parse()?, ..tx }.sign(key),
+        Some(f) => Tx {
+            fee: f.parse()?,
+            ..tx
+        }
+        .sign(key),
         // The schedule's estimate: base, bytes and a bound on the writes (the chain refunds
         // what the transaction did not owe). A cancel writes per task of its job.
         None => {

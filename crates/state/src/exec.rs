@@ -10,6 +10,7 @@
 //! keys its action wrote, and the rest of the declared fee is refunded. Writes the declared
 //! fee cannot pay for are undone (`WritesExceedFee`) and the declared fee is kept.
 
+use crate::arith::bps_of;
 use crate::bank;
 use crate::dispatch;
 use crate::env::BlockEnv;
@@ -20,7 +21,6 @@ use commonware_cryptography::ed25519::PublicKey;
 use commonware_cryptography::{BatchEntry, BatchVerifier};
 use commonware_parallel::Sequential;
 use rand_core::CryptoRng;
-use crate::arith::bps_of;
 use yun_types::fee::FeeSchedule;
 use yun_types::limits::BLOCK_TX_BYTES_MAX;
 use yun_types::{
@@ -302,12 +302,12 @@ fn apply_tx<R: StateReader + ?Sized>(
     Ok((receipt, bps_of(fee, params.fee_burn_bps)))
 }
 
-/// Commits and reveals that succeed pay no fee: each is one of at most two per replica the
-/// chain assigned (a failed one pays its size like any transaction), and the job that wanted
-/// the replica paid at posting for its tasks' writes. Charging them would make an honest
-/// provider poorer on every task whose pay at the price floor (fuel used × price, down to
-/// zero fuel) is below a commit's and a reveal's fee: it cannot refuse an assignment
-/// without being slashed for silence.
+/// Commits and reveals that succeed pay no fee. Charging them would make an honest provider
+/// poorer on every task whose pay at the price floor (fuel used × price, down to nothing) is
+/// below a commit's and a reveal's fee, and it cannot refuse an assignment without being
+/// slashed for silence. They cannot be spammed for free: a successful one needs a replica
+/// the chain assigned, each replica allows one of each, and replicas exist only for tasks a
+/// requester posted (and paid the writes of); a failed one pays like any transaction.
 fn results_of_assigned_work(action: &Action) -> bool {
     matches!(
         action,
@@ -343,7 +343,9 @@ fn settle_fee<R: StateReader + ?Sized>(
         }
         Ok(()) => {
             let writes = state.journal_len();
-            let paid = schedule.fee_for(bytes, writes).filter(|owed| *owed <= declared);
+            let paid = schedule
+                .fee_for(bytes, writes)
+                .filter(|owed| *owed <= declared);
             state.end_journal(paid.is_none());
             match paid {
                 Some(owed) => (TxOutcome::Success, owed),

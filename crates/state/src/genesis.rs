@@ -165,7 +165,10 @@ fn check_market_params(m: &yun_types::MarketParams) -> Result<(), GenesisError> 
 fn check_queue_and_pruning(m: &yun_types::MarketParams) -> Result<(), GenesisError> {
     for (name, value) in [
         ("market.queued_tasks_max", m.queued_tasks_max),
-        ("market.settled_retention_blocks", m.settled_retention_blocks),
+        (
+            "market.settled_retention_blocks",
+            m.settled_retention_blocks,
+        ),
         (
             "market.prune_records_per_block_max",
             u64::from(m.prune_records_per_block_max),

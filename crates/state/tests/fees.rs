@@ -34,13 +34,14 @@ fn job_with_arg(arg_bytes: usize) -> yun_state::scenario_market::JobDraft {
 #[test]
 fn a_bigger_transaction_pays_more_for_the_same_writes() {
     let mut s = priced(0);
-    let small = s.post(&job_with_arg(1), "alice").expect_ok();
-    let big = s.post(&job_with_arg(200), "alice").expect_ok();
+    let small = s.post(&job_with_arg(10), "alice").expect_ok();
+    let big = s.post(&job_with_arg(110), "alice").expect_ok();
     assert!(big.fee_paid > small.fee_paid, "{big:?} vs {small:?}");
-    // The same keys written, 199 bytes more: exactly 199 × fee_per_byte more.
+    // The same keys written, 100 bytes more (both lengths fit a one-byte prefix): exactly
+    // 100 × fee_per_byte more.
     assert_eq!(
         big.fee_paid.base_units() - small.fee_paid.base_units(),
-        199 * PER_BYTE
+        100 * PER_BYTE
     );
 }
 
@@ -99,7 +100,11 @@ fn writes_the_declared_fee_cannot_pay_are_undone_and_the_fee_kept() {
         .transfer("bob", 300)
         .expect_failed(TxRejection::WritesExceedFee);
     assert_eq!(r.fee_paid.base_units(), declared);
-    assert_eq!(before - s.balance("alice"), declared, "the transfer was undone");
+    assert_eq!(
+        before - s.balance("alice"),
+        declared,
+        "the transfer was undone"
+    );
     assert_eq!(s.balance("bob"), 0);
     assert_eq!(s.nonce("alice"), 1, "the nonce is spent");
 }
@@ -107,15 +112,34 @@ fn writes_the_declared_fee_cannot_pay_are_undone_and_the_fee_kept() {
 #[test]
 fn the_clients_bound_covers_what_market_actions_write() {
     let mut s = priced(2);
-    s.register_all(&["p1", "p2"], offer());
+    s.register_all(&["p1", "p2"], offer().slots(16));
     // The scenario declares what a client declares (FeeSchedule::estimate); every action
-    // below must succeed on it, so the bound holds for each.
+    // below must succeed on it (none undone as WritesExceedFee), so the bound holds for each.
     let job = s
         .post(&job_spec().tasks(12).replicate(2, 2), "alice")
         .expect_ok()
         .tx_id;
     let mut book = Commitments::default();
-    s.work_round(&["p1", "p2"], &mut book, |_, t| verdict(t.index as u8, 1_000));
+    let commits: Vec<_> = ["p1", "p2"]
+        .iter()
+        .filter_map(|p| s.sign_commits(p, &mut book, |t| verdict(t.index as u8, 1_000)))
+        .collect();
+    assert_eq!(commits.len(), 2, "both providers hold replicas");
+    let out = s.block(&commits).unwrap();
+    assert!(
+        out.receipts.iter().all(|r| r.outcome == TxOutcome::Success),
+        "{out:?}"
+    );
+    let reveals: Vec<_> = ["p1", "p2"]
+        .iter()
+        .filter_map(|p| s.sign_reveals(p, &book))
+        .collect();
+    let out = s.block(&reveals).unwrap();
+    assert!(
+        out.receipts.iter().all(|r| r.outcome == TxOutcome::Success),
+        "{out:?}"
+    );
+    assert_eq!(s.job(&job).status, JobStatus::Settled);
     let open = s
         .post(&job_spec().tasks(40).deadline_in(500), "alice")
         .expect_ok()
@@ -123,7 +147,6 @@ fn the_clients_bound_covers_what_market_actions_write() {
     s.tx("alice")
         .act(Action::CancelJob { job: open })
         .expect_ok();
-    assert_eq!(s.job(&job).status, JobStatus::Settled);
     // A cancel's bound grows with the tasks the client counts for it.
     let cancel = Action::CancelJob { job: open };
     assert!(writes_bound(&cancel, 41) > writes_bound(&cancel, 0));
@@ -152,18 +175,24 @@ fn honest_providers_pay_nothing_for_their_commits_and_reveals_at_the_price_floor
     assert_eq!(out.receipts[0].outcome, TxOutcome::Success);
     assert!(out.receipts[0].fee_paid.is_zero());
     assert_eq!(s.job(&job).status, JobStatus::Settled);
-    assert!(s.balance("p1") >= before, "an honest provider never ends poorer");
+    assert!(
+        s.balance("p1") >= before,
+        "an honest provider never ends poorer"
+    );
     // A failed commit is not free: it pays its size like any transaction.
-    let late = s
-        .tx("p1")
-        .act(Action::CommitResults {
-            commits: vec![yun_types::market::ResultCommit {
-                task: yun_types::market::TaskRef { job, index: 0 },
-                commitment: yun_types::Hash32::digest(b"late"),
-            }],
-        });
-    let r = late.expect_failed(TxRejection::NotAssigned);
-    assert!(!r.fee_paid.is_zero());
+    let late = s.tx("p1").act(Action::CommitResults {
+        commits: vec![yun_types::market::ResultCommit {
+            task: yun_types::market::TaskRef { job, index: 0 },
+            commitment: yun_types::Hash32::digest(b"late"),
+        }],
+    });
+    match late {
+        yun_state::scenario::Step::Included(r) => {
+            assert!(matches!(r.outcome, TxOutcome::Failed(_)), "{r:?}");
+            assert!(!r.fee_paid.is_zero(), "{r:?}");
+        }
+        other => panic!("a late commit is included and fails: {other:?}"),
+    }
 }
 
 #[test]
@@ -214,10 +243,7 @@ fn a_settled_job_leaves_state_after_its_retention_a_bounded_number_of_records_a_
     s.params.market.settled_retention_blocks = 10;
     s.params.market.prune_records_per_block_max = 3;
     s.register_all(&["p1"], offer().slots(8));
-    let job = s
-        .post(&job_spec().tasks(5), "alice")
-        .expect_ok()
-        .tx_id;
+    let job = s.post(&job_spec().tasks(5), "alice").expect_ok().tx_id;
     let mut book = Commitments::default();
     s.work_round(&["p1"], &mut book, |_, t| verdict(t.index as u8, 1_000));
     let settled = s.job(&job);

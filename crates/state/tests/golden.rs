@@ -179,7 +179,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "534b264ef71cb6c273b7316d5b87cababbab9a32d6c8d22376b1f50eb5c04db6"
+        "3dac9dbda62ae5efe5c38f2bf240afa2b3710117168886767415b952f604bfcf"
     );
 }
 
@@ -196,7 +196,7 @@ fn golden_market_sim_report_is_unchanged() {
     let digest = blake3::hash(format!("{report:?}").as_bytes()).to_hex();
     assert_eq!(
         digest.as_str(),
-        "24761b03543a6787404c238c05cf60d45c01e2ded440ab2d46262317e92d0cf3",
+        "6dee63b254f2a5bf119d89be7ab6c0b8c673b151adb6c13fdcd27914110831d7",
         "{report:?}"
     );
 }

@@ -314,6 +314,8 @@ fn fees_are_shared_among_the_active_validators_by_stake_with_the_remainder_to_th
     s.genesis_validator("a", 3 * MIN_BOND)
         .genesis_validator("b", MIN_BOND);
     s.proposer = "b".into();
+    // A flat fee of 1,002 (a transaction pays what it owes, at most what it declares).
+    s.params.min_fee = yun_types::Amount::new(1_002);
     // Fee 1,002: 501 burned (50 %), 501 shared 3:1 → a 375 (of 375.75), b 125 (of 125.25),
     // and the unit the floors leave goes to the proposer b.
     s.tx("alice").fee(1_002).transfer("carol", 1).expect_ok();

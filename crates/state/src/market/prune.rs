@@ -17,7 +17,11 @@ pub(crate) fn prune_settled<R: StateReader + ?Sized>(
     params: &ChainParams,
 ) {
     let mut budget = params.market.prune_records_per_block_max as usize;
-    let end = [&[TAG_PRUNE][..], &(env.height.saturating_add(1)).to_be_bytes()[..]].concat();
+    let end = [
+        &[TAG_PRUNE][..],
+        &(env.height.saturating_add(1)).to_be_bytes()[..],
+    ]
+    .concat();
     for (marker, progress) in state.range(&[TAG_PRUNE], &end) {
         if budget == 0 {
             return;
