@@ -45,9 +45,7 @@ fn prune_job<R: StateReader + ?Sized>(
     from: u32,
     budget: &mut usize,
 ) -> Option<u32> {
-    let Some(job) = state.job(job_id) else {
-        return None;
-    };
+    let job = state.job(job_id)?;
     for t in state.job_tasks(job_id, &job) {
         if t.index < from {
             continue;
@@ -58,13 +56,17 @@ fn prune_job<R: StateReader + ?Sized>(
         state.delete(task_key(&t));
         *budget -= 1;
     }
+    if *budget == 0 {
+        // Every task is gone; the job record and its few keys go in the next block.
+        return Some(u32::MAX);
+    }
     let sealed_keys: Vec<Vec<u8>> = state
         .scan(&[&[TAG_JOB_KEY][..], job_id.as_bytes()].concat())
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    // The rest goes in one step (a few keys plus one per sealed key, bounded by the job's
-    // providers), so the job record is never left without them or they without it.
+    // The rest goes in one step, counted as one record: the job and the few keys hanging off
+    // it (one sealed key per provider of the job at most), never one without the others.
     for key in sealed_keys {
         state.delete(key);
     }
@@ -76,6 +78,6 @@ fn prune_job<R: StateReader + ?Sized>(
         state.delete(deadline);
     }
     state.delete(job_key(job_id));
-    *budget = budget.saturating_sub(1);
+    *budget -= 1;
     None
 }
