@@ -34,6 +34,7 @@ impl TxSigner {
     /// [`Self::submit`], also saying until when the transaction may be included.
     pub async fn submit_tracked(&self, client: &Client, action: Action) -> anyhow::Result<Sent> {
         let status = client.status().await?;
+        let fees = yun_types::fee::FeeSchedule::from(&status);
         let nonce = client.account(&self.address).await?.next_nonce;
         let expires_at_height = status.height + TX_VALID_BLOCKS;
         let tx = Tx {
@@ -43,7 +44,7 @@ impl TxSigner {
             expires_at_height,
             action,
         };
-        let tx = yun_types::fee::FeeSchedule::from(&status).sign(tx, &self.key, 0);
+        let tx = fees.sign(tx, &self.key, 0);
         let id = client.submit(&tx).await?;
         Ok(Sent {
             id,
