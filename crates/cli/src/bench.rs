@@ -150,6 +150,7 @@ fn bench_mempool(args: &TransfersArgs) -> yun_node::run::MempoolConfig {
     yun_node::run::MempoolConfig {
         txs_max: args.in_flight_max * 2,
         per_account_max: 4_096,
+        ..yun_node::run::MempoolConfig::default()
     }
 }
 
