@@ -113,26 +113,26 @@ fn start(limits: ApiLimitsConfig) -> (tempfile::TempDir, NodeHandle, Vec<DevAcco
     (dir, node, accounts)
 }
 
-/// The chain id and the least fee, from `/v1/status`.
+/// The chain id and the fee schedule, from `/v1/status`.
 struct Chain {
     id: String,
-    min_fee: Amount,
+    fees: yun_types::fee::FeeSchedule,
 }
 
 /// A transfer of 1 from the first dev account to the second, signed for this chain.
 fn transfer(accounts: &[DevAccount], chain: &Chain, nonce: u64) -> SignedTx {
     let key = yun_cli::keys::key_from_mnemonic(&accounts[0].mnemonic.parse().unwrap());
-    Tx {
+    let tx = Tx {
         chain_id: chain.id.clone(),
         nonce,
-        fee: chain.min_fee,
+        fee: Amount::ZERO,
         expires_at_height: 1_000,
         action: Action::Transfer {
             to: accounts[1].address,
             amount: Amount::new(1),
         },
-    }
-    .sign(&key)
+    };
+    chain.fees.sign(tx, &key, 0)
 }
 
 fn tx_body(tx: &SignedTx) -> String {
@@ -141,9 +141,10 @@ fn tx_body(tx: &SignedTx) -> String {
 
 async fn chain(node: SocketAddr, from: [u8; 4]) -> Chain {
     let status = get(node, from, "/v1/status").await.json();
+    let status: yun_types::api::StatusResponse = serde_json::from_value(status).unwrap();
     Chain {
-        id: status["chain_id"].as_str().unwrap().to_string(),
-        min_fee: serde_json::from_value(status["min_fee"].clone()).unwrap(),
+        id: status.chain_id.clone(),
+        fees: yun_types::fee::FeeSchedule::from(&status),
     }
 }
 
