@@ -43,6 +43,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 pub const RESEND_AFTER_BLOCKS: u64 = 3;
 /// How long a graceful shutdown waits for running tasks to finish and be committed.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// A sealed output's `.tmp` older than this is a crash's leftover, not a write in progress.
+const SEALED_TMP_STALE: Duration = Duration::from_secs(3600);
 /// Outputs are served at least this long after they were last read or written.
 pub const OUTPUT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Most commits or reveals in one transaction (the chain's limit).
@@ -455,6 +457,7 @@ impl Agent {
         // except the data of storage replicas the chain still lists (an ended deal's data is
         // released: collected like any other blob).
         let blobs = self.blobs.clone();
+        let sealed = self.runner.sealed.clone();
         let live = self.storage.as_ref().map(|s| s.live.clone());
         tokio::task::spawn_blocking(move || {
             let keep = |h: &Hash32| {
@@ -466,6 +469,10 @@ impl Agent {
             };
             if let Err(e) = blobs.collect(keep, OUTPUT_RETENTION) {
                 warn!(error = %e, "collecting old outputs failed");
+            }
+            // Then the pointers to encrypted outputs whose ciphertext just went.
+            if let Err(e) = sealed.collect(SEALED_TMP_STALE) {
+                warn!(error = %e, "collecting sealed-output pointers failed");
             }
         });
     }

@@ -168,6 +168,43 @@ impl SealedOutputs {
     }
 }
 
+impl SealedOutputs {
+    /// Removes the pointer of every output whose ciphertext the blob store has collected (the
+    /// store forgets what nobody read for `OUTPUT_RETENTION`), and `.tmp` files a crash left
+    /// behind more than `stale_after` ago, so the directory shrinks with the store instead of
+    /// holding one file per encrypted output for ever. Blocking. Returns how many it removed.
+    pub fn collect(&self, stale_after: Duration) -> anyhow::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let gone = if let Some(digest) = name.strip_suffix(".tmp") {
+                // A `put` in progress writes its `.tmp` for moments; only an old one is debris.
+                digest.parse::<Hash32>().is_ok()
+                    && entry
+                        .metadata()?
+                        .modified()?
+                        .elapsed()
+                        .is_ok_and(|age| age > stale_after)
+            } else {
+                match name.parse::<Hash32>() {
+                    Ok(digest) => self.get(&digest)?.is_none(),
+                    Err(_) => false,
+                }
+            };
+            if gone {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
 /// `GET /v1/sealed-outputs/{digest}` on the agent's endpoint.
 pub fn routes(outputs: Arc<SealedOutputs>) -> Router {
     Router::new()
@@ -199,5 +236,56 @@ async fn named(State(outputs): State<Arc<SealedOutputs>>, Path(digest): Path<Str
             format!("no encrypted output {digest} is kept here"),
         ),
         _ => refuse(ApiErrorKind::Unavailable, "the store could not read".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_whose_ciphertext_was_collected_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs =
+            Arc::new(BlobStore::open(&dir.path().join("blobs"), Default::default()).unwrap());
+        let outputs = SealedOutputs::open(dir.path().join("sealed"), blobs.clone()).unwrap();
+        let key = Hash32([7; 32]);
+        let (kept, dropped) = (Hash32([1; 32]), Hash32([2; 32]));
+        outputs.put(&key, &kept, b"kept output").unwrap();
+        outputs.put(&key, &dropped, b"collected output").unwrap();
+        // The store collects the second ciphertext (as after OUTPUT_RETENTION unread).
+        let dropped_root = outputs.get(&dropped).unwrap().unwrap().root;
+        let kept_root = outputs.get(&kept).unwrap().unwrap().root;
+        blobs.collect(|h| *h == kept_root, Duration::ZERO).unwrap();
+        assert!(!blobs.contains(&dropped_root));
+        // A crash's leftover, and one being written right now.
+        std::fs::write(
+            dir.path().join("sealed").join(format!("{dropped}.tmp")),
+            b"x",
+        )
+        .unwrap();
+
+        assert_eq!(outputs.collect(Duration::from_secs(3600)).unwrap(), 1);
+        assert!(
+            outputs.get(&kept).unwrap().is_some(),
+            "a held output keeps its pointer"
+        );
+        assert!(!dir.path().join("sealed").join(dropped.to_string()).exists());
+        assert!(
+            dir.path()
+                .join("sealed")
+                .join(format!("{dropped}.tmp"))
+                .exists(),
+            "a fresh .tmp may be a put in progress"
+        );
+        assert_eq!(
+            outputs.collect(Duration::ZERO).unwrap(),
+            1,
+            "an old .tmp is debris"
+        );
+        assert_eq!(
+            outputs.ciphertext(&kept).unwrap().map(|c| c.is_empty()),
+            Some(false)
+        );
     }
 }
