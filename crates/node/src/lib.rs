@@ -13,6 +13,7 @@ pub mod api_serve;
 pub mod api_staking;
 pub mod api_storage;
 pub mod app;
+pub mod console;
 pub mod blob_gc;
 pub mod engine;
 pub mod epochs;
