@@ -4,7 +4,7 @@
 import './style.css';
 import { followHeads, get, type HeadEvent, type Status } from './chain/api';
 import { resolve } from './chain/search';
-import { pages } from './pages';
+import { pages } from './pages/index';
 import type { Ctx, Live } from './pages/page';
 import { errorBox, h } from './ui';
 
@@ -45,7 +45,7 @@ function shell(): { main: HTMLElement; nav: HTMLElement; liveEl: HTMLElement; se
   const header = h(
     'header',
     null,
-    h('div', { class: 'brand' }, h('a', { href: '#/overview' }, '云 Yun'), liveEl),
+    h('div', { class: 'brand' }, h('a', { href: '#/overview' }, 'Yun console'), liveEl),
     nav,
     form,
   );

@@ -84,3 +84,33 @@ export function followHeads(onHead: (h: HeadEvent) => void, onState: (live: bool
   es.onerror = () => onState(false);
   return () => es.close();
 }
+
+/** Finalized blocks never change: each is fetched once per page load (at most this many kept). */
+const BLOCKS_CACHED_MAX = 512;
+const blockCache = new Map<number, Promise<unknown>>();
+
+/** The finalized block at `height` (cached: pages re-read recent blocks on every head). */
+export function getBlock<T>(height: number): Promise<T> {
+  let p = blockCache.get(height);
+  if (!p) {
+    p = get<T>(`/v1/blocks/${height}`);
+    p.catch(() => blockCache.delete(height));
+    blockCache.set(height, p);
+    if (blockCache.size > BLOCKS_CACHED_MAX) blockCache.delete(blockCache.keys().next().value!);
+  }
+  return p as Promise<T>;
+}
+
+const committedTxs = new Map<string, unknown>();
+
+/** A transaction's status; committed ones are kept (they never change). */
+export async function getTx<T extends { state: string }>(id: string): Promise<T> {
+  const hit = committedTxs.get(id);
+  if (hit) return hit as T;
+  const t = await get<T>(`/v1/txs/${id}`);
+  if (t.state === 'committed') {
+    committedTxs.set(id, t);
+    if (committedTxs.size > BLOCKS_CACHED_MAX) committedTxs.delete(committedTxs.keys().next().value!);
+  }
+  return t;
+}

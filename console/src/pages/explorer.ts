@@ -1,7 +1,7 @@
 //! Explorer: the latest blocks and their transactions, and a page per block, transaction,
 //! account and blob, every one reachable from the search box.
 
-import { ApiError, get, type HeadEvent } from '../chain/api';
+import { ApiError, get, getBlock, getTx, type HeadEvent } from '../chain/api';
 import { addrLink, ago, amount, blockLink, errorBox, facts, h, jobLink, section, short, table, txLink } from '../ui';
 import type { Page } from './page';
 
@@ -54,7 +54,7 @@ export const explorer: Page = {
     );
     const refresh = async (height: number) => {
       const hs = Array.from({ length: Math.min(LATEST_BLOCKS, height) }, (_, i) => height - i);
-      const blocks = await Promise.all(hs.map((n) => get<BlockView>(`/v1/blocks/${n}`)));
+      const blocks = await Promise.all(hs.map((n) => getBlock<BlockView>(n)));
       blocksEl.replaceChildren(
         table(
           ['Height', 'Time', 'Txs', 'Proposer', 'Hash'],
@@ -62,7 +62,7 @@ export const explorer: Page = {
         ),
       );
       const ids = blocks.flatMap((b) => b.tx_ids.map((id) => ({ id, height: b.height }))).slice(0, 15);
-      const txs = await Promise.all(ids.map(({ id }) => get<TxView>(`/v1/txs/${id}`)));
+      const txs = await Promise.all(ids.map(({ id }) => getTx<TxView>(id)));
       txsEl.replaceChildren(
         table(
           ['Tx', 'Block', 'From', 'Action', 'Result'],
@@ -153,7 +153,7 @@ export const account: Page = {
   async render(root, [address]) {
     const addr = encodeURIComponent(address ?? '');
     const [a, ids] = await Promise.all([get<AccountView>(`/v1/accounts/${addr}`), get<string[]>(`/v1/accounts/${addr}/txs?limit=50`)]);
-    const txs = await Promise.all(ids.slice(-50).reverse().map((id) => get<TxView>(`/v1/txs/${id}`)));
+    const txs = await Promise.all(ids.slice(-50).reverse().map((id) => getTx<TxView>(id)));
     let delegations: HTMLElement = h('p', null, 'none');
     try {
       const d = await get<{ delegations: { validator: string; amount: string }[] }>(`/v1/accounts/${addr}/delegations`);

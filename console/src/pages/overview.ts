@@ -1,7 +1,7 @@
 //! Overview: the chain's pulse (height, finality, tx/s, validators) and the compute market's
 //! (price index over time, slot utilization, queued tasks), refreshed on every head.
 
-import { get, type HeadEvent } from '../chain/api';
+import { get, getBlock, type HeadEvent } from '../chain/api';
 import { lineChart } from '../chart';
 import { addrLink, ago, amount, h, pct, section, stat, table } from '../ui';
 import type { Page } from './page';
@@ -35,7 +35,7 @@ const priceSeries: { xs: number[]; ys: number[] } = { xs: [], ys: [] };
 async function recentBlocks(height: number): Promise<Block[]> {
   const from = Math.max(1, height - WINDOW_BLOCKS + 1);
   const hs = Array.from({ length: height - from + 1 }, (_, i) => from + i);
-  return Promise.all(hs.map((n) => get<Block>(`/v1/blocks/${n}`)));
+  return Promise.all(hs.map((n) => getBlock<Block>(n)));
 }
 
 export const overview: Page = {
@@ -60,7 +60,7 @@ export const overview: Page = {
         'div',
         { class: 'stats' },
         stat('Height', v.height, 'height'),
-        stat('Block interval', v.finality, 'finality'),
+        stat('Finality (block interval)', v.finality, 'finality'),
         stat('Transactions / s', v.tps, 'tps'),
         stat('Validators', v.validators, 'validators'),
         stat('Compute price / Mfuel', v.price, 'price'),

@@ -50,7 +50,7 @@ async function submitAndWatch(out: HTMLElement, action: Action, onDone?: (id: st
     out.replaceChildren(
       h('span', { 'data-testid': 'tx-outcome' }, r.success ? 'Committed' : `Committed but failed: ${JSON.stringify(r.failure)}`),
       ' in a block: ',
-      link(`#/tx/${id}`, 'see the transaction'),
+      link(`#/tx/${id}`, 'see the transaction', { 'data-testid': 'sent-tx' }),
     );
     onDone?.(id);
   } else out.replaceChildren(h('span', { class: 'error', 'data-testid': 'tx-outcome' }, `Rejected: ${r.message}`));

@@ -116,7 +116,9 @@ try {
   });
 
   await check('keyboard: skip link, navigation and search work without a mouse', async () => {
+    await page.goto('about:blank');
     await page.goto(`${net.url}/#/overview`);
+    await page.waitForSelector('main h1');
     await page.keyboard.press('Tab');
     expectTrue((await page.evaluate(() => document.activeElement?.textContent)) === 'Skip to content', 'first Tab does not reach the skip link');
     await page.keyboard.press('Enter');
@@ -142,7 +144,7 @@ try {
     expectTrue(!stored.includes(vectors.secret_hex) && !stored.includes(vectors.mnemonic.split(' ').slice(0, 3).join(' ')), 'the key is stored in the clear');
     await w.fill('input[aria-label="Passphrase for mine"]', 'a long passphrase');
     await w.press('input[aria-label="Passphrase for mine"]', 'Enter');
-    await w.waitForFunction((a) => (document.querySelector('[data-testid=unlocked]')?.textContent ?? '').includes(a), vectors.address);
+    await w.waitForSelector(`[data-testid=unlocked] a[title="${vectors.address}"]`);
     await w.fill('#transfer-to', net.dev[3].address);
     await w.fill('#transfer-amount', '4242');
     await w.click('form[aria-label="Transfer"] button[type=submit]');
@@ -200,6 +202,21 @@ try {
     await page.screenshot({ path: join(shots, 'job.png'), fullPage: true });
     await axe(page, 'job');
     await submitted;
+  });
+
+  await check('a job submitted from the browser (program uploaded under a ticket signed there) runs to settled', async () => {
+    const wasm = join(repoRoot, 'guest/target/wasm32-wasip1/release/pi.wasm');
+    await page.goto(`${net.url}/#/wallet`);
+    await page.click('[data-testid=use-dev7]');
+    await page.goto(`${net.url}/#/jobs`);
+    await page.setInputFiles('#job-program', wasm);
+    await page.fill('#job-count', '1');
+    await page.fill('#job-args', '--samples 100000');
+    await page.click('form[aria-label="Submit a job"] button[type=submit]');
+    await page.waitForURL(/#\/job\/[0-9a-f]{64}$/, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=job-status]')?.textContent === 'settled', null, { timeout: 300_000 });
+    expectTrue((await page.getByTestId('task-0-phase').textContent()) === 'verified', 'the browser job did not verify');
+    await page.screenshot({ path: join(shots, 'job-from-browser.png'), fullPage: true });
   });
 
   await check('every other page renders and passes the accessibility checks', async () => {

@@ -4,6 +4,7 @@
 //! checks its own output against. A change to key derivation or the codec fails here first.
 
 use commonware_codec::Encode as _;
+use commonware_cryptography::Signer as _;
 use rand08::SeedableRng as _;
 use serde_json::{Value, json};
 use std::path::PathBuf;

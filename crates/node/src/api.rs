@@ -500,11 +500,15 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 
 /// An API path no route takes is a numbered `NotFound`; a read of any other path is the web
 /// console's (`/`, its files, or its index for an unknown page path).
-async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+async fn not_found(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     let api_path = uri.path() == "/v1" || uri.path().starts_with("/v1/");
     if !api_path && (method == axum::http::Method::GET || method == axum::http::Method::HEAD) {
-        return crate::console::serve(&uri);
+        return crate::console::serve(&uri, &headers);
     }
     api_err(
         ApiErrorKind::NotFound,
