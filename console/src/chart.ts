@@ -8,8 +8,9 @@ export interface LineChart {
   set(xs: number[], ys: number[]): void;
 }
 
-/** A time series chart: x in seconds since the epoch, one y series named `label`. */
-export function lineChart(label: string, unit: string): LineChart {
+/** A line chart of one y series named `label`: x in seconds since the epoch, or block
+ * heights when `xIsHeight`. */
+export function lineChart(label: string, unit: string, xIsHeight = false): LineChart {
   const el = document.createElement('div');
   el.className = 'chart';
   el.setAttribute('role', 'img');
@@ -22,9 +23,9 @@ export function lineChart(label: string, unit: string): LineChart {
       {
         width: width(),
         height: 200,
-        series: [{}, { label, stroke: '#2563eb', width: 2, value: (_u, v) => (v == null ? '—' : `${v} ${unit}`) }],
+        series: [{ label: xIsHeight ? 'height' : 'time' }, { label, stroke: '#2563eb', width: 2, value: (_u, v) => (v == null ? '—' : `${v} ${unit}`) }],
         axes: [{}, { size: 60 }],
-        scales: { y: { range: (_u, min, max) => [Math.max(0, min - 1), max + 1] } },
+        scales: { x: { time: !xIsHeight }, y: { range: (_u, min, max) => [Math.max(0, min - 1), max + 1] } },
       },
       data,
       el,

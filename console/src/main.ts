@@ -34,6 +34,7 @@ function shell(): { main: HTMLElement; nav: HTMLElement; liveEl: HTMLElement; se
       const found = await resolve(input.value);
       if ('route' in found) {
         searchMsg.textContent = '';
+        input.value = '';
         location.hash = found.route;
       } else searchMsg.textContent = found.message;
     } catch (err) {

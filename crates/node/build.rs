@@ -21,12 +21,20 @@ fn main() {
         walk(&dist, &dist, &mut files);
     }
     files.sort();
-    let mut out = String::from("/// The console's files: (URL path, bytes).\npub static CONSOLE_FILES: &[(&str, &[u8])] = &[\n");
+    let mut out = String::from(
+        "/// The console's files: (URL path, bytes).\npub static CONSOLE_FILES: &[(&str, &[u8])] = &[\n",
+    );
     for (url, path) in &files {
-        writeln!(out, "    ({url:?}, include_bytes!({:?})),", path.display().to_string()).expect("string");
+        writeln!(
+            out,
+            "    ({url:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .expect("string");
     }
     out.push_str("];\n");
-    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("console_files.rs");
+    let dest =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("console_files.rs");
     std::fs::write(dest, out).expect("writing console_files.rs");
 }
 

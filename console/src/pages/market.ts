@@ -40,7 +40,7 @@ export const market: Page = {
   title: () => 'Market',
   async render(root) {
     const stats = h('div', { class: 'stats' });
-    const chart = lineChart('clearing price', 'per Mfuel');
+    const chart = lineChart('clearing price', 'per Mfuel', true);
     const clearing = h('div');
     const providers = h('div');
     const queue = h('div');

@@ -165,6 +165,18 @@ try {
     await w.screenshot({ path: join(shots, 'account.png'), fullPage: true });
   });
 
+  await check('a keystore file written by the CLI imports in the browser', async () => {
+    await page.goto(`${net.url}/#/wallet`);
+    await page.setInputFiles('#keystore-file', { name: 'dev0', mimeType: 'application/json', buffer: Buffer.from(vectors.keystore.json) });
+    await page.fill('#keystore-name', 'from-file');
+    await page.fill('#keystore-pass', 'wrong passphrase');
+    await page.click('form[aria-label="Import a keystore file"] button[type=submit]');
+    await page.waitForFunction(() => /wrong passphrase/.test(document.querySelector('form[aria-label="Import a keystore file"]')?.textContent ?? ''));
+    await page.fill('#keystore-pass', vectors.keystore.passphrase);
+    await page.click('form[aria-label="Import a keystore file"] button[type=submit]');
+    await page.waitForFunction((a) => (document.querySelector('form[aria-label="Import a keystore file"]')?.textContent ?? '').includes(`Imported ${a}`), vectors.address);
+  });
+
   await check('a delegation signed in the browser is committed', async () => {
     const validator = (await (await fetch(`${net.url}/v1/status`)).json()).validators[0];
     await page.goto(`${net.url}/#/staking`);

@@ -145,9 +145,7 @@ mod tests {
                 .get(header::CONTENT_TYPE)
                 .map(|v| v.to_str().unwrap().to_string())
                 .unwrap_or_default();
-            let csp = resp
-                .headers()
-                .contains_key(header::CONTENT_SECURITY_POLICY);
+            let csp = resp.headers().contains_key(header::CONTENT_SECURITY_POLICY);
             let body = axum::body::to_bytes(resp.into_body(), 8 << 20)
                 .await
                 .unwrap();
@@ -184,19 +182,29 @@ mod tests {
     fn a_browser_that_takes_gzip_gets_the_same_script_compressed() {
         let (_, _, _, index) = ask("GET", "/");
         let Some(script) = index.split('"').find(|s| s.ends_with(".js")) else {
-            assert!(!super::console_built(), "a built console's index names its script");
+            assert!(
+                !super::console_built(),
+                "a built console's index names its script"
+            );
             return;
         };
         let plain = super::serve(&script.parse().unwrap(), &HeaderMap::new());
         let mut accept = HeaderMap::new();
-        accept.insert(header::ACCEPT_ENCODING, "gzip, deflate, br".parse().unwrap());
+        accept.insert(
+            header::ACCEPT_ENCODING,
+            "gzip, deflate, br".parse().unwrap(),
+        );
         let gz = super::serve(&script.parse().unwrap(), &accept);
         assert_eq!(gz.headers().get(header::CONTENT_ENCODING).unwrap(), "gzip");
         assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let (plain, gz) = rt.block_on(async {
             (
-                axum::body::to_bytes(plain.into_body(), 8 << 20).await.unwrap(),
+                axum::body::to_bytes(plain.into_body(), 8 << 20)
+                    .await
+                    .unwrap(),
                 axum::body::to_bytes(gz.into_body(), 8 << 20).await.unwrap(),
             )
         });
@@ -204,7 +212,12 @@ mod tests {
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped)
             .unwrap();
         assert_eq!(unzipped, plain.to_vec());
-        assert!(gz.len() * 2 < plain.len(), "{} vs {}", gz.len(), plain.len());
+        assert!(
+            gz.len() * 2 < plain.len(),
+            "{} vs {}",
+            gz.len(),
+            plain.len()
+        );
     }
 
     #[test]
@@ -220,7 +233,11 @@ mod tests {
         for a in assets {
             let (status, ct, _, _) = ask("GET", a);
             assert_eq!(status, StatusCode::OK, "{a}");
-            let want = if a.ends_with(".js") { "text/javascript" } else { "text/css" };
+            let want = if a.ends_with(".js") {
+                "text/javascript"
+            } else {
+                "text/css"
+            };
             assert!(ct.starts_with(want), "{a}: {ct}");
         }
         let (status, _, _, _) = ask("GET", "/assets/missing-0000.js");
