@@ -35,7 +35,8 @@ function signingForm(title: string, build: (out: HTMLElement) => HTMLFormElement
     );
   };
   draw();
-  onChange(draw);
+  // A form on a page that was left stops following the wallet.
+  const off = onChange(() => (wrap.isConnected ? draw() : off()));
   return wrap;
 }
 

@@ -51,16 +51,16 @@ export async function startDevnet(yunBin, repoRoot) {
         err ? reject(new Error(`yun ${args.join(' ')} failed: ${err.message}\n${stdout}\n${se}`)) : resolve(stdout),
       );
     });
-  const stop = () => {
-    child.kill('SIGTERM');
-    setTimeout(() => {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }, 3000).unref();
+  /** Stops the devnet (SIGTERM, SIGKILL after 10 s) and removes its directory. */
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
   };
   return { url, port, banner, dev, cli, stop, dir };
 }

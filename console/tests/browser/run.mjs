@@ -265,6 +265,6 @@ try {
   });
 } finally {
   await browser.close().catch(() => {});
-  net.stop();
+  await net.stop();
 }
 console.log(`# ${results.length} passed${process.exitCode ? ', some FAILED' : ''}; screenshots in ${shots}`);
