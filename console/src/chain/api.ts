@@ -69,7 +69,10 @@ export interface Status {
   latest_block_time_ms: number;
   validators: string[];
   mempool_size: number;
+  /** The fee schedule: base, per encoded byte, per state key written. */
   min_fee: string;
+  fee_per_byte?: string;
+  fee_per_write?: string;
   version: string;
   role: string;
   epoch: number;

@@ -10,16 +10,23 @@ import { blake3 } from '@noble/hashes/blake3.js';
 /** Blocks a transaction (and an upload ticket) stays valid for, as the CLI. */
 export const EXPIRY_BLOCKS = 600;
 
-/** The fee to declare for a transaction of `txBytes` bytes. With a fee schedule (base + per
- * byte + per written key) the declared fee is a cap and the unused part is refunded, so the
- * cap assumes a generous number of written keys; without one, the node's `min_fee`. */
-export function feeFor(status: Status, txBytes: number): bigint {
-  const s = (status.fees ?? (status.params as Record<string, unknown> | undefined)?.fees) as Record<string, string> | undefined;
-  const min = BigInt(status.min_fee ?? '0');
-  if (!s) return min;
-  const n = (k: string[]) => BigInt(k.map((x) => s[x]).find((v) => v !== undefined) ?? '0');
-  const fee = n(['base', 'base_fee']) + n(['per_byte', 'fee_per_byte']) * BigInt(txBytes) + n(['per_written_key', 'per_key', 'fee_per_written_key']) * 16n;
-  return fee > min ? fee : min;
+/** Keys an action writes besides its items, at most, and per item (`yun_types::fee`). */
+const WRITES_BOUND_BASE = 16n;
+const WRITES_BOUND_PER_ITEM = 8n;
+
+/** The bound on state keys `action` writes that clients declare (`fee::writes_bound`). */
+export function writesBound(action: Action): bigint {
+  const items = action.kind === 'post_job' ? BigInt(action.spec.tasks.length + 1) : 0n;
+  return WRITES_BOUND_BASE + WRITES_BOUND_PER_ITEM * items;
+}
+
+/** The fee to declare (`FeeSchedule::estimate`): base + per byte × size + per write × the
+ * writes bound, from the node's status. It is a cap: the chain refunds what the writes did
+ * not use. A node without a schedule names only `min_fee`. */
+export function feeFor(status: Pick<Status, 'min_fee' | 'fee_per_byte' | 'fee_per_write'>, txBytes: number, action: Action): bigint {
+  const perByte = BigInt(status.fee_per_byte ?? '0');
+  const perWrite = BigInt(status.fee_per_write ?? '0');
+  return BigInt(status.min_fee) + perByte * BigInt(txBytes) + perWrite * writesBound(action);
 }
 
 export interface Sent {
@@ -39,7 +46,7 @@ export async function send(account: Account, action: Action): Promise<Sent> {
   };
   // The fee field is fixed width, so the size is known before the fee is.
   const size = signTx({ ...base, fee: 0n }, account.secret).bytes.length;
-  const signed = signTx({ ...base, fee: feeFor(status, size) }, account.secret);
+  const signed = signTx({ ...base, fee: feeFor(status, size, action) }, account.secret);
   const r = await postJson<{ id: string }>('/v1/txs', { tx_hex: hex(signed.bytes) });
   return { id: r.id };
 }

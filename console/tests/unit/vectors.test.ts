@@ -7,6 +7,7 @@ import { hex } from '../../src/chain/codec';
 import { accountFromSecret, devMnemonic, parseAddress, secretFromMnemonic } from '../../src/chain/keys';
 import { signTx, uploadTicketHeader, type Action, type Tx } from '../../src/chain/tx';
 import { decryptKeystore } from '../../src/wallet/keystore';
+import { feeFor } from '../../src/wallet/send';
 
 const v = JSON.parse(readFileSync(new URL('../vectors.json', import.meta.url), 'utf8'));
 
@@ -15,6 +16,25 @@ function tx(nonce: number, action: Action): Tx {
 }
 
 const secret = () => secretFromMnemonic(v.mnemonic);
+
+/** The job posting the Rust side signs (`job_spec` in console_vectors.rs). */
+const jobAction: Action = {
+  kind: 'post_job',
+  spec: {
+    programHash: '07'.repeat(32),
+    programBytes: 4096,
+    tasks: [{ inputHash: '09'.repeat(32), inputBytes: 10, args: ['--digits', '100'] }],
+    fuelPerTask: 1_000_000_000n,
+    memoryBytesPerTask: 64n << 20n,
+    verification: { kind: 'replicate', k: 3, quorum: 2 },
+    bidPerMfuel: 5n,
+    deadlineHeight: 500n,
+    requiredLabels: [{ key: 'region', value: 'eu' }],
+    reduce: { programHash: '08'.repeat(32), programBytes: 2048, args: [] },
+    dataSources: [],
+    encryptionKey: null,
+  },
+};
 
 describe('keys', () => {
   it('derive the same secret, public key and address from the mnemonic', () => {
@@ -40,27 +60,7 @@ describe('signed transactions', () => {
     ['transfer', 7, { kind: 'transfer', to: v.dev1_address, amount: 123456789n }],
     ['delegate', 8, { kind: 'delegate', validator: v.dev1_address, amount: 5000n }],
     ['undelegate', 9, { kind: 'undelegate', validator: v.dev1_address, amount: 1000n }],
-    [
-      'post_job',
-      10,
-      {
-        kind: 'post_job',
-        spec: {
-          programHash: '07'.repeat(32),
-          programBytes: 4096,
-          tasks: [{ inputHash: '09'.repeat(32), inputBytes: 10, args: ['--digits', '100'] }],
-          fuelPerTask: 1_000_000_000n,
-          memoryBytesPerTask: 64n << 20n,
-          verification: { kind: 'replicate', k: 3, quorum: 2 },
-          bidPerMfuel: 5n,
-          deadlineHeight: 500n,
-          requiredLabels: [{ key: 'region', value: 'eu' }],
-          reduce: { programHash: '08'.repeat(32), programBytes: 2048, args: [] },
-          dataSources: [],
-          encryptionKey: null,
-        },
-      },
-    ],
+    ['post_job', 10, jobAction],
   ];
   for (const [name, nonce, action] of cases) {
     it(`${name}: the same signed bytes and id as Rust`, () => {
@@ -80,5 +80,22 @@ describe('keystore', () => {
   });
   it('says a wrong passphrase is wrong', async () => {
     await expect(decryptKeystore(v.keystore.json, 'not it')).rejects.toThrow(/wrong passphrase/);
+  });
+});
+
+describe('fees', () => {
+  it('declare what FeeSchedule::estimate declares, and sign to the same bytes', () => {
+    const f = v.fee_estimates;
+    const cases: [string, Action][] = [
+      ['transfer', { kind: 'transfer', to: v.dev1_address, amount: 5n }],
+      ['post_job', jobAction],
+    ];
+    for (const [name, action] of cases) {
+      const draft = { chainId: 'yun-devnet', nonce: 3n, fee: 0n, expiresAtHeight: 99n, action };
+      const size = signTx(draft, secret()).bytes.length;
+      const fee = feeFor(f.schedule, size, action);
+      expect(fee.toString(), name).toBe(f[name].fee);
+      expect(hex(signTx({ ...draft, fee }, secret()).bytes), name).toBe(f[name].signed_hex);
+    }
   });
 });

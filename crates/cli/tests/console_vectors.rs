@@ -67,6 +67,30 @@ fn upload_ticket(key: &commonware_cryptography::ed25519::PrivateKey) -> Value {
     json!({ "header": ticket.sign(key).to_header() })
 }
 
+/// What `FeeSchedule::estimate` declares for a transfer and a job posting under a schedule
+/// with every price set, so the console declares the same cap.
+fn fee_estimates(key: &commonware_cryptography::ed25519::PrivateKey, to: Address) -> Value {
+    let schedule = yun_types::fee::FeeSchedule {
+        base: Amount::new(1_000),
+        per_byte: Amount::new(7),
+        per_write: Amount::new(50),
+    };
+    let tx = |action| Tx {
+        chain_id: "yun-devnet".into(),
+        nonce: 3,
+        fee: Amount::new(0),
+        expires_at_height: 99,
+        action,
+    };
+    let transfer = schedule.sign(tx(Action::Transfer { to, amount: Amount::new(5) }), key, 0);
+    let job = schedule.sign(tx(Action::PostJob { spec: job_spec() }), key, 0);
+    json!({
+        "schedule": { "min_fee": "1000", "fee_per_byte": "7", "fee_per_write": "50" },
+        "transfer": { "fee": transfer.tx.fee.to_string(), "signed_hex": hex::encode(transfer.encode()) },
+        "post_job": { "fee": job.tx.fee.to_string(), "signed_hex": hex::encode(job.encode()) },
+    })
+}
+
 fn vectors() -> Value {
     let dev0 = dev_account(0);
     let dev1 = dev_account(1);
@@ -88,6 +112,7 @@ fn vectors() -> Value {
         "undelegate": signed(&key, Action::Undelegate { validator: to, amount: Amount::new(1_000) }, 9),
         "post_job": signed(&key, Action::PostJob { spec: job_spec() }, 10),
         "upload_ticket": upload_ticket(&key),
+        "fee_estimates": fee_estimates(&key, to),
         "keystore": { "json": String::from_utf8(keystore).unwrap(), "passphrase": "correct horse" },
     })
 }
