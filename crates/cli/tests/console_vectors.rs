@@ -82,7 +82,14 @@ fn fee_estimates(key: &commonware_cryptography::ed25519::PrivateKey, to: Address
         expires_at_height: 99,
         action,
     };
-    let transfer = schedule.sign(tx(Action::Transfer { to, amount: Amount::new(5) }), key, 0);
+    let transfer = schedule.sign(
+        tx(Action::Transfer {
+            to,
+            amount: Amount::new(5),
+        }),
+        key,
+        0,
+    );
     let job = schedule.sign(tx(Action::PostJob { spec: job_spec() }), key, 0);
     json!({
         "schedule": { "min_fee": "1000", "fee_per_byte": "7", "fee_per_write": "50" },
