@@ -204,6 +204,12 @@ fn print_devnet_banner(
         data_dir.display()
     );
     println!();
+    let console_note = if yun_node::console::console_built() {
+        ""
+    } else {
+        "  (not built into this binary: ./scripts/build-console, then rebuild)"
+    };
+    println!("  Console   {url}/{console_note}");
     println!("  API       {url}/v1/status");
     println!("  Events    {url}/v1/events");
     println!("  OpenAPI   {url}/v1/openapi.json");

@@ -96,6 +96,11 @@ fn banner_and_readme_commands_run_as_printed() {
     let port = yun_cli::devnet::free_port().unwrap();
     let (_devnet, commands, banner) = start_devnet(data.path(), home.path(), port);
     assert!(commands.len() >= 3, "no Try: commands in\n{banner}");
+    let console_line = format!("  Console   http://127.0.0.1:{port}/");
+    assert!(
+        banner.lines().any(|l| l.starts_with(&console_line)),
+        "the banner names the web console's URL:\n{banner}"
+    );
     let binary = Path::new(env!("CARGO_BIN_EXE_yun")).canonicalize().unwrap();
     for cmd in &commands {
         assert!(

@@ -500,11 +500,23 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi_doc())
 }
 
-async fn not_found() -> ApiError {
+/// An API path no route takes is a numbered `NotFound`; a read of any other path is the web
+/// console's (`/`, its files, or its index for an unknown page path).
+async fn not_found(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let api_path = uri.path() == "/v1" || uri.path().starts_with("/v1/");
+    if !api_path && (method == axum::http::Method::GET || method == axum::http::Method::HEAD) {
+        return crate::console::serve(&uri, &headers);
+    }
     api_err(
         ApiErrorKind::NotFound,
         "no such endpoint; see /v1/openapi.json",
     )
+    .into_response()
 }
 
 /// Turns a plain-text 400 that an extractor answered before the handler ran (a path parameter

@@ -129,6 +129,16 @@ impl AgentHandle {
     }
 }
 
+/// Outputs are public, content-addressed reads: any page may fetch them (the web console
+/// downloads a job's outputs from its providers and checks them against the chain's digest).
+/// Only reads are routed here, so no other method is offered.
+fn outputs_cors() -> tower_http::cors::CorsLayer {
+    use axum::http::Method;
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::any())
+        .allow_methods([Method::GET, Method::HEAD])
+}
+
 /// Opens the agent's state, registers (or updates) the offer, starts serving outputs and
 /// following assignments.
 pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
@@ -151,8 +161,9 @@ pub async fn start(cfg: AgentConfig) -> anyhow::Result<AgentHandle> {
         cfg.data_dir.join("sealed-outputs"),
         blobs.clone(),
     )?);
-    let routes =
-        yun_blobs::read_routes(blobs.clone()).merge(sealed::routes(sealed_outputs.clone()));
+    let routes = yun_blobs::read_routes(blobs.clone())
+        .merge(sealed::routes(sealed_outputs.clone()))
+        .layer(outputs_cors());
     let (stop_serving, serving_stopped) = oneshot::channel::<()>();
     let server = axum::serve(listener, routes).with_graceful_shutdown(async move {
         let _ = serving_stopped.await;
