@@ -77,10 +77,14 @@ pub enum TxRejection {
     ProviderNotOnJob = 66,
     StorageReplicasHeld = 67,
     DataSourceInvalid = 68,
+    // 69–86 belong to other branches merged in parallel (fees, governance).
+    CommissionAboveMax = 87,
+    CommissionRaiseTooLarge = 88,
+    CommissionRaiseTooSoon = 89,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 67] = [
+    pub const ALL: [TxRejection; 70] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -148,6 +152,9 @@ impl TxRejection {
         Self::ProviderNotOnJob,
         Self::StorageReplicasHeld,
         Self::DataSourceInvalid,
+        Self::CommissionAboveMax,
+        Self::CommissionRaiseTooLarge,
+        Self::CommissionRaiseTooSoon,
     ];
 
     pub fn code(self) -> u16 {
@@ -227,6 +234,9 @@ impl TxRejection {
             Self::ProviderNotOnJob => "ProviderNotOnJob",
             Self::StorageReplicasHeld => "StorageReplicasHeld",
             Self::DataSourceInvalid => "DataSourceInvalid",
+            Self::CommissionAboveMax => "CommissionAboveMax",
+            Self::CommissionRaiseTooLarge => "CommissionRaiseTooLarge",
+            Self::CommissionRaiseTooSoon => "CommissionRaiseTooSoon",
         }
     }
 
@@ -361,6 +371,15 @@ impl TxRejection {
             }
             Self::DataSourceInvalid => {
                 "a data source of the job is not a plain http(s) address (scheme, host and optional port and path; no user info, query, fragment, spaces or control characters)"
+            }
+            Self::CommissionAboveMax => {
+                "the commission is above the chain's maximum (rewards.commission_max_bps)"
+            }
+            Self::CommissionRaiseTooLarge => {
+                "a validator with delegators may raise its commission only a little per epoch"
+            }
+            Self::CommissionRaiseTooSoon => {
+                "this validator already raised its commission this epoch"
             }
         }
     }
@@ -512,6 +531,15 @@ impl TxRejection {
             }
             Self::DataSourceInvalid => {
                 "name only the API URLs of nodes of the network (e.g. http://host:port); providers fetch only from sources the network lists"
+            }
+            Self::CommissionAboveMax => {
+                "set at most params.rewards.commission_max_bps (`GET /v1/genesis`)"
+            }
+            Self::CommissionRaiseTooLarge => {
+                "raise by at most params.rewards.commission_raise_max_bps now, and the rest in later epochs (lowering is never limited)"
+            }
+            Self::CommissionRaiseTooSoon => {
+                "send the raise in the next epoch (`yun stake show ADDRESS` shows commission_raised_epoch)"
             }
         }
     }
