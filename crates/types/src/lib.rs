@@ -12,6 +12,7 @@ pub mod block;
 pub mod codec_util;
 pub mod events;
 pub mod evidence;
+pub mod fee;
 pub mod genesis;
 pub mod hash;
 pub mod limits;
