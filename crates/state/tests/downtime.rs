@@ -19,12 +19,16 @@ const BOND: u128 = 1_000_000;
 const ALL: [&str; 4] = ["a", "b", "c", "d"];
 const BUT_D: [&str; 3] = ["a", "b", "c"];
 
-/// Four genesis validators with equal bonds, 10-block epochs, 20-block jail; alice funded.
+/// Four genesis validators with equal bonds (twice the minimum), 10-block epochs, 20-block
+/// jail; alice funded.
 fn chain() -> Scenario {
     let mut s = Scenario::new();
     s.params.staking.epoch_blocks = EPOCH;
     s.params.staking.unbonding_blocks = staking::EVIDENCE_EPOCHS_KEPT * EPOCH;
     s.params.staking.jail_blocks = 20;
+    // A downtime slash leaves the self bond above the minimum, so an unjailed validator is
+    // eligible again without topping up.
+    s.params.staking.validator_self_bond_min = Amount::new(BOND / 2);
     for v in ALL {
         s.genesis_validator(v, BOND);
         s.fund(v, 1_000);
@@ -41,7 +45,7 @@ fn in_set(s: &mut Scenario, name: &str) -> bool {
 fn a_silent_validator_is_slashed_and_jailed_at_the_epochs_end_and_leaves_the_set() {
     let mut s = chain();
     s.tx("alice").act(delegate("d", 10_000)).expect_ok();
-    s.blocks_signed_by(EPOCH, &BUT_D);
+    s.blocks_signed_by(EPOCH - 1, &BUT_D);
     assert_eq!(s.height, EPOCH, "one block into epoch 1");
     // Epoch 0's last block (height 9) counted the records of heights 1–8: d missed them all
     // and was jailed at its end.
@@ -69,9 +73,9 @@ fn a_silent_validator_is_slashed_and_jailed_at_the_epochs_end_and_leaves_the_set
 #[test]
 fn missing_no_more_than_the_allowed_share_is_not_downtime() {
     let mut s = chain();
-    s.params.rewards.downtime_missed_max_bps = 7_000;
-    // Heights 1–9 are in epoch 0; the record of height 0 is never made, so 9 blocks carry
-    // records of heights 0..8 minus the first: d misses 6 of 9 (≤ 70 %).
+    s.params.rewards.downtime_missed_max_bps = 7_500;
+    // Heights 1–9 are in epoch 0; genesis is never recorded, so blocks 2–9 carry the records
+    // of heights 1–8: d misses 6 of 8, 75 %, not more than the allowed 75 %.
     s.empty_block();
     s.blocks_signed_by(6, &BUT_D);
     s.blocks_signed_by(2, &ALL);
