@@ -59,6 +59,15 @@ pub enum StakeCmd {
         #[command(flatten)]
         sign: SignOpts,
     },
+    /// Set the commission the signing validator keeps from its stake's block rewards, in
+    /// basis points (at most the chain's `commission_max_bps`; with delegators, raised by at
+    /// most `commission_raise_max_bps` once per epoch).
+    SetCommission {
+        #[arg(long)]
+        commission_bps: u16,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
     /// An account's self bond, delegations and unbondings.
     Delegations {
         /// An address or key name.
@@ -140,6 +149,19 @@ pub async fn stake(cmd: StakeCmd, opts: &ClientOpts) -> anyhow::Result<()> {
                 )
             })
         }
+        StakeCmd::SetCommission {
+            commission_bps,
+            sign,
+        } => {
+            let action = Action::SetCommission { commission_bps };
+            let s = sign_and_submit(&client, opts, &sign, action).await?;
+            print_submitted(opts, &s, |h| {
+                format!(
+                    "{} commission set to {commission_bps} bps at height {h} ({})",
+                    s.sender, s.id
+                )
+            })
+        }
         StakeCmd::Unjail { sign } => {
             let s = sign_and_submit(&client, opts, &sign, Action::Unjail).await?;
             print_submitted(opts, &s, |h| {
@@ -198,7 +220,7 @@ fn status(s: ValidatorStatusView) -> &'static str {
 
 fn validator_text(v: &ValidatorView) -> String {
     format!(
-        "validator   {}\np2p         {}\nstake       {} (self bond {}, delegated {})\nstatus      {}{}\nactive set  {}\nearned      {}\nslashed     {}\nregistered  at height {}",
+        "validator   {}\np2p         {}\nstake       {} (self bond {}, delegated {})\nstatus      {}{}\nactive set  {}\nearned      {}\nslashed     {}\nregistered  at height {}\ncommission  {} bps\nrewards     {} (delegators owed {} this epoch)\nmissed      {} of {} signer records this epoch, {} in total; jailed for downtime {} times",
         v.address,
         v.p2p_address,
         v.stake,
@@ -213,7 +235,14 @@ fn validator_text(v: &ValidatorView) -> String {
         if v.in_active_set { "yes" } else { "no" },
         v.fees_earned,
         v.slashed,
-        v.registered_height
+        v.registered_height,
+        v.commission_bps,
+        v.rewards_earned,
+        v.delegator_rewards_owed,
+        v.missed_blocks,
+        v.counted_blocks,
+        v.missed_blocks_total,
+        v.downtime_jails
     )
 }
 
@@ -229,8 +258,8 @@ fn delegations_text(r: &DelegationsResponse) -> String {
     for d in &r.delegations {
         let _ = writeln!(
             out,
-            "delegated {} to {} since height {}",
-            d.amount, d.validator, d.since_height
+            "delegated {} to {} since height {} (rewards compounded {})",
+            d.amount, d.validator, d.since_height, d.rewards_earned
         );
     }
     for u in &r.unbondings {

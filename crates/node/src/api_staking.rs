@@ -5,6 +5,7 @@ use crate::api_common::{ApiError, ApiState, api_err, internal, parse_address};
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use yun_state::rewards::{self, Liveness};
 use yun_state::staking::{self, Validator, ValidatorStatus};
 use yun_types::api::*;
 use yun_types::{Address, Amount};
@@ -32,8 +33,20 @@ where
     .map_err(internal)?
 }
 
-fn view(v: Validator, active: &[(Address, Amount)]) -> ValidatorView {
+/// A validator's liveness with this epoch's counts (zero if none were counted yet).
+fn liveness_in(snapshot: &dyn yun_state::StateReader, v: &Address, epoch: u64) -> Liveness {
+    rewards::liveness(snapshot, v).in_epoch(epoch)
+}
+
+fn view(v: Validator, active: &[(Address, Amount)], l: Liveness) -> ValidatorView {
     ValidatorView {
+        commission_bps: v.commission_bps,
+        rewards_earned: v.rewards_earned,
+        delegator_rewards_owed: v.delegator_rewards_owed,
+        missed_blocks: l.missed_blocks,
+        counted_blocks: l.signed_blocks.saturating_add(l.missed_blocks),
+        missed_blocks_total: l.missed_blocks_total,
+        downtime_jails: l.downtime_jails,
         in_active_set: active.iter().any(|(a, _)| *a == v.address),
         stake: v.stake(),
         address: v.address,
@@ -76,7 +89,13 @@ pub(crate) async fn get_validators(
                     stake: *stake,
                 })
                 .collect(),
-            validators: all.into_iter().map(|v| view(v, &active)).collect(),
+            validators: all
+                .into_iter()
+                .map(|v| {
+                    let l = liveness_in(snapshot, &v.address, epoch);
+                    view(v, &active, l)
+                })
+                .collect(),
             validators_total,
         }))
     })
@@ -100,8 +119,9 @@ pub(crate) async fn get_validator(
                 ),
             )
         })?;
-        let (_, active) = staking::active_set(snapshot);
-        Ok(Json(view(v, &active)))
+        let (epoch, active) = staking::active_set(snapshot);
+        let l = liveness_in(snapshot, &address, epoch);
+        Ok(Json(view(v, &active, l)))
     })
     .await
 }
@@ -126,6 +146,7 @@ pub(crate) async fn get_delegations(
                     validator,
                     amount: d.amount,
                     since_height: d.since_height,
+                    rewards_earned: d.rewards_earned,
                 })
                 .collect(),
             unbondings: staking::unbondings_of(snapshot, &address)

@@ -47,6 +47,7 @@ pub fn check_stateless(
         | Action::ExitProvider
         | Action::CancelJob { .. }
         | Action::Unjail
+        | Action::SetCommission { .. }
         | Action::ReportEquivocation { .. } => Ok(()),
     }
 }
@@ -73,6 +74,7 @@ pub fn max_spend(stx: &SignedTx, params: &ChainParams) -> Result<Amount, TxRejec
         | Action::CommitResults { .. }
         | Action::RevealResults { .. }
         | Action::Unjail
+        | Action::SetCommission { .. }
         | Action::ReportEquivocation { .. }
         | Action::Storage(
             StorageAction::OfferStorage { .. }
@@ -145,6 +147,9 @@ pub fn apply<R: StateReader + ?Sized>(
             staking::report_equivocation(state, env, evidence)
         }
         Action::Storage(action) => apply_storage(state, env, params, sender, tx_id, action),
+        Action::SetCommission { commission_bps } => {
+            crate::rewards::commission::set_commission(state, env, params, sender, *commission_bps)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! What a block gives its execution from outside the state: chain, height, time, proposer, seed.
 
+use yun_types::signers::SignerRecord;
 use yun_types::{Address, Hash32, Header, SeedProof};
 
 /// What the block itself contributes to execution: the only source of height, time and the
@@ -16,6 +17,9 @@ pub struct BlockEnv {
     pub seed: Hash32,
     /// The proposer's unique BLS signature over the previous seed, checked by the state.
     pub seed_proof: SeedProof,
+    /// Who signed the finalization of an earlier block, from its certificate (verified by the
+    /// node before it proposes or votes); `None` when the block carries no record.
+    pub signers: Option<SignerRecord>,
 }
 
 impl BlockEnv {
@@ -34,7 +38,14 @@ impl BlockEnv {
             proposer,
             seed: seed_proof.seed(),
             seed_proof,
+            signers: None,
         }
+    }
+
+    /// The same environment carrying a signer record.
+    pub fn with_signers(mut self, signers: Option<SignerRecord>) -> BlockEnv {
+        self.signers = signers;
+        self
     }
 
     /// The environment a block's header gives its execution (what verifiers re-execute with).

@@ -35,6 +35,8 @@ pub enum BlockError {
     Tx { index: usize, reason: TxRejection },
     #[error("the block's randomness is invalid: {0}")]
     Seed(#[from] SeedError),
+    #[error("the block's signer record is invalid: {0}")]
+    Signers(#[from] crate::rewards::SignersError),
 }
 
 /// The result of executing a valid block.
@@ -167,6 +169,7 @@ pub fn execute_block<R: StateReader + ?Sized>(
         }
     }
     randomness::advance(state, env)?;
+    crate::rewards::begin_block(state, env, &params)?;
     let mut receipts = Vec::with_capacity(txs.len());
     let mut fees_total = Amount::ZERO;
     let mut burned_total = Amount::ZERO;
@@ -230,6 +233,9 @@ fn build_body<R: StateReader + ?Sized>(
     candidates: impl IntoIterator<Item = SignedTx>,
 ) -> Result<BuiltBlock, SeedError> {
     let params = state.params();
+    // The node builds the signer record from a certificate it verified; one that still does
+    // not fit is counted for nobody here, and verifiers refuse the block (`BlockError::Signers`).
+    let _ = crate::rewards::begin_block(state, env, &params);
     let mut built = BuiltBlock::default();
     let mut fees_total = Amount::ZERO;
     let mut burned_total = Amount::ZERO;
@@ -279,7 +285,8 @@ fn end_block<R: StateReader + ?Sized>(
     let fee_pool = fees_total
         .checked_sub(burned_total)
         .expect("the burned share is part of the fees");
-    crate::staking::end_block(state, env, params, fee_pool);
+    let issued = crate::rewards::issue_block(state, env, params);
+    crate::staking::end_block(state, env, params, fee_pool, issued.validators);
     crate::market::end_block(state, env, params);
     crate::storage::end_block(state, env, params);
 }

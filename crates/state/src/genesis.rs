@@ -52,6 +52,10 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
             fees_earned: Amount::ZERO,
             slashed: Amount::ZERO,
             registered_height: 0,
+            commission_bps: 0,
+            commission_raised_epoch: 0,
+            rewards_earned: Amount::ZERO,
+            delegator_rewards_owed: Amount::ZERO,
         });
         active.push(ActiveValidator {
             address: v.address,

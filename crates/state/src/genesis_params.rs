@@ -56,7 +56,60 @@ pub(crate) fn check_params(p: &ChainParams) -> Result<(), GenesisError> {
     )?;
     check_market_params(&p.market)?;
     check_storage_params(&p.storage)?;
-    check_staking_params(&p.staking)
+    check_staking_params(&p.staking)?;
+    check_reward_params(p)
+}
+
+/// Rewards: shares of at most the whole that together leave the validators theirs, an
+/// issuance the cap can hold, a downtime threshold no omitting proposer can push an honest
+/// validator over, and a compute reward no larger than the protocol fee burned from the same
+/// payment (so a provider posting jobs to itself never profits from the pool).
+fn check_reward_params(p: &ChainParams) -> Result<(), GenesisError> {
+    let r = &p.rewards;
+    for (field, value) in [
+        ("rewards.treasury_bps", r.treasury_bps),
+        ("rewards.provider_bps", r.provider_bps),
+        ("rewards.commission_max_bps", r.commission_max_bps),
+        (
+            "rewards.commission_raise_max_bps",
+            r.commission_raise_max_bps,
+        ),
+        ("rewards.slash_downtime_bps", r.slash_downtime_bps),
+    ] {
+        bps(field, value)?;
+    }
+    require(
+        u32::from(r.treasury_bps) + u32::from(r.provider_bps) <= 10_000,
+        "rewards.provider_bps",
+        format!(
+            "0..={} basis points (rewards.treasury_bps + rewards.provider_bps at most 10,000)",
+            10_000u16.saturating_sub(r.treasury_bps)
+        ),
+    )?;
+    require(
+        r.issuance_per_block.is_zero() || r.issuance_max_total >= r.issuance_per_block,
+        "rewards.issuance_max_total",
+        format!(
+            "at least rewards.issuance_per_block ({}) when blocks issue anything",
+            r.issuance_per_block
+        ),
+    )?;
+    // Over a third of the signatures of a certificate are never needed (a quorum is two
+    // thirds), so proposers could leave an honest validator out of up to a third of the
+    // records; the threshold must stay well above that.
+    require(
+        (6_667..=10_000).contains(&r.downtime_missed_max_bps),
+        "rewards.downtime_missed_max_bps",
+        "6,667..=10,000 basis points (above the third of signer sets a quorum can leave a validator out of)",
+    )?;
+    require(
+        r.compute_reward_payment_max_bps <= p.market.protocol_fee_bps,
+        "rewards.compute_reward_payment_max_bps",
+        format!(
+            "0..={} basis points (at most market.protocol_fee_bps, so self-dealing never profits)",
+            p.market.protocol_fee_bps
+        ),
+    )
 }
 
 /// Staking: an epoch longer than its first block, a non-empty set, bonds that cost

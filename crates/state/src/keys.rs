@@ -110,6 +110,13 @@ pub const TAG_ACTIVE_SET: u8 = b'k';
 /// evidence is checked against (kept for `staking::EVIDENCE_EPOCHS_KEPT` epochs).
 pub const TAG_CONSENSUS_SET: u8 = b'c';
 
+// Rewards and downtime.
+
+/// `x`: the chain-wide rewards record (issued, paid, owed, and the signer-record cursor).
+pub const TAG_REWARDS: u8 = b'x';
+/// `e` ‖ validator: a validator's liveness (signer sets it was in and missed this epoch).
+pub const TAG_LIVENESS: u8 = b'e';
+
 /// Every tag with its name: the registry a new kind of key must join.
 pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_ACCOUNT, "account"),
@@ -150,6 +157,8 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_EVIDENCE, "evidence"),
     (TAG_ACTIVE_SET, "active_set"),
     (TAG_CONSENSUS_SET, "consensus_set"),
+    (TAG_REWARDS, "rewards"),
+    (TAG_LIVENESS, "liveness"),
 ];
 
 /// A typed state key; [`StateKey::bytes`] is what the authenticated tree stores.

@@ -35,6 +35,7 @@ pub mod market;
 pub mod overlay;
 pub mod randomness;
 pub mod record;
+pub mod rewards;
 pub mod staking;
 pub mod storage;
 pub mod supply;
@@ -45,6 +46,8 @@ pub mod market_sim;
 pub mod scenario;
 #[cfg(feature = "scenario")]
 pub mod scenario_market;
+#[cfg(feature = "scenario")]
+pub mod scenario_rewards;
 #[cfg(feature = "scenario")]
 pub mod scenario_staking;
 #[cfg(feature = "scenario")]

@@ -72,6 +72,8 @@ pub struct Scenario {
     genesis_accounts: Vec<(String, Amount)>,
     genesis_validators: Vec<(String, Amount)>,
     pub(crate) started: bool,
+    /// The signer record the next block carries (taken by it).
+    pub signers: Option<yun_types::signers::SignerRecord>,
 }
 
 impl Default for Scenario {
@@ -157,6 +159,7 @@ impl Scenario {
             genesis_accounts: Vec::new(),
             genesis_validators: Vec::new(),
             started: false,
+            signers: None,
         }
     }
 
@@ -343,7 +346,8 @@ impl Scenario {
             verify_signatures(txs, &mut rand::rng()),
             "scenario signs every transaction"
         );
-        self.next_env()
+        let signers = self.signers.take();
+        self.next_env().with_signers(signers)
     }
 
     /// The next block's env, its seed signed by the proposer (which must be a validator).
@@ -451,7 +455,9 @@ impl TxBuilder<'_> {
         match self.scenario.block(std::slice::from_ref(&stx)) {
             Ok(mut outcome) => Step::Included(outcome.receipts.remove(0)),
             Err(BlockError::Tx { reason, .. }) => Step::Rejected(reason),
-            Err(e @ BlockError::Seed(_)) => panic!("the scenario's block was refused: {e}"),
+            Err(e @ (BlockError::Seed(_) | BlockError::Signers(_))) => {
+                panic!("the scenario's block was refused: {e}")
+            }
         }
     }
 }

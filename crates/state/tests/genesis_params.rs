@@ -113,6 +113,34 @@ const REFUSED: &[(&str, Change)] = &[
     ("storage.price_floor_per_mib_epoch", |p| {
         p.storage.price_floor_per_mib_epoch = Amount::ZERO
     }),
+    // Rewards.
+    ("rewards.treasury_bps", |p| p.rewards.treasury_bps = 10_001),
+    ("rewards.commission_max_bps", |p| {
+        p.rewards.commission_max_bps = 10_001
+    }),
+    ("rewards.slash_downtime_bps", |p| {
+        p.rewards.slash_downtime_bps = 10_001
+    }),
+    // The treasury's and providers' shares would leave the validators less than nothing.
+    ("rewards.provider_bps", |p| {
+        p.rewards.treasury_bps = 5_000;
+        p.rewards.provider_bps = 5_001;
+    }),
+    ("rewards.issuance_max_total", |p| {
+        p.rewards.issuance_per_block = Amount::new(10);
+        p.rewards.issuance_max_total = Amount::new(9);
+    }),
+    // Proposers could leave an honest validator out of a third of the signer records.
+    ("rewards.downtime_missed_max_bps", |p| {
+        p.rewards.downtime_missed_max_bps = 6_666
+    }),
+    ("rewards.downtime_missed_max_bps", |p| {
+        p.rewards.downtime_missed_max_bps = 10_001
+    }),
+    // A provider posting jobs to itself would earn more than it burns.
+    ("rewards.compute_reward_payment_max_bps", |p| {
+        p.rewards.compute_reward_payment_max_bps = p.market.protocol_fee_bps + 1
+    }),
 ];
 
 #[test]
@@ -160,4 +188,20 @@ fn the_cross_checks_name_the_smallest_allowed_value_and_accept_it() {
     g.params.storage.epoch_blocks = 2;
     g.params.storage.proof_window_blocks = 1;
     assert!(genesis_writes(&g).is_ok(), "the shortest storage epoch");
+
+    g.params.rewards.treasury_bps = 4_000;
+    g.params.rewards.provider_bps = 6_000;
+    assert!(
+        genesis_writes(&g).is_ok(),
+        "treasury and providers take it all"
+    );
+    g.params.rewards.issuance_per_block = Amount::new(10);
+    g.params.rewards.issuance_max_total = Amount::new(10);
+    assert!(genesis_writes(&g).is_ok(), "a cap of one block's issuance");
+    g.params.rewards.downtime_missed_max_bps = 6_667;
+    g.params.rewards.compute_reward_payment_max_bps = g.params.market.protocol_fee_bps;
+    assert!(
+        genesis_writes(&g).is_ok(),
+        "the edges of the downtime and reward bounds"
+    );
 }

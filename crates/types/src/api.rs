@@ -244,6 +244,9 @@ pub enum ActionView {
     Storage {
         action: crate::storage::StorageAction,
     },
+    SetCommission {
+        commission_bps: u16,
+    },
 }
 
 impl From<&Action> for ActionView {
@@ -278,6 +281,9 @@ impl From<&Action> for ActionView {
                 evidence_hex: hex::encode(&evidence.bytes),
             },
             Action::Storage(action) => ActionView::Storage { action },
+            Action::SetCommission { commission_bps } => {
+                ActionView::SetCommission { commission_bps }
+            }
         }
     }
 }

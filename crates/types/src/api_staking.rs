@@ -33,6 +33,26 @@ pub struct ValidatorView {
     pub fees_earned: Amount,
     pub slashed: Amount,
     pub registered_height: u64,
+    /// Share of its stake's block rewards it keeps, in basis points.
+    #[serde(default)]
+    pub commission_bps: u16,
+    /// Block rewards paid to its balance (commission and its self bond's share), in total.
+    #[serde(default)]
+    pub rewards_earned: Amount,
+    /// Its delegators' share of this epoch's rewards, compounded at the epoch's end.
+    #[serde(default)]
+    pub delegator_rewards_owed: Amount,
+    /// Signer records it was missing from this epoch, and of how many counted for it.
+    #[serde(default)]
+    pub missed_blocks: u64,
+    #[serde(default)]
+    pub counted_blocks: u64,
+    /// Signer records it was missing from, in total.
+    #[serde(default)]
+    pub missed_blocks_total: u64,
+    /// Times it was jailed for downtime.
+    #[serde(default)]
+    pub downtime_jails: u32,
 }
 
 /// One member of the running epoch's set, with its stake when the set was chosen.
@@ -67,6 +87,9 @@ pub struct DelegationView {
     pub amount: Amount,
     /// Height of the first `Delegate` of this pair still bonded.
     pub since_height: u64,
+    /// Block rewards compounded into it, in total.
+    #[serde(default)]
+    pub rewards_earned: Amount,
 }
 
 /// An undelegated amount on its way back to the balance (slashable until released).

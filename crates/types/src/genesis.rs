@@ -1,7 +1,7 @@
 //! Genesis: the chain id, opening balances, validators and the initial chain parameters.
 
 use crate::market::Label;
-use crate::{Address, Amount, Hash32, SeedKey};
+use crate::{Address, Amount, Hash32, RewardParams, SeedKey};
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error, RangeCfg, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,9 @@ pub struct ChainParams {
     /// Storage deals: epochs, proof windows, fetching, misses and the storage price floor.
     #[serde(default)]
     pub storage: StorageParams,
+    /// Block rewards, commission and downtime.
+    #[serde(default)]
+    pub rewards: RewardParams,
 }
 
 /// Parameters of storage deals.
@@ -541,6 +544,7 @@ impl Default for ChainParams {
             market: MarketParams::default(),
             staking: StakingParams::default(),
             storage: StorageParams::default(),
+            rewards: RewardParams::default(),
         }
     }
 }
@@ -557,6 +561,7 @@ impl Write for ChainParams {
         self.market.write(buf);
         self.staking.write(buf);
         self.storage.write(buf);
+        self.rewards.write(buf);
     }
 }
 
@@ -571,6 +576,7 @@ impl EncodeSize for ChainParams {
             + self.market.encode_size()
             + self.staking.encode_size()
             + self.storage.encode_size()
+            + self.rewards.encode_size()
     }
 }
 
@@ -588,6 +594,7 @@ impl Read for ChainParams {
             market: MarketParams::read(buf)?,
             staking: StakingParams::read(buf)?,
             storage: StorageParams::read(buf)?,
+            rewards: RewardParams::read(buf)?,
         })
     }
 }

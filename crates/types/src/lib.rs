@@ -21,7 +21,9 @@ pub mod market_records;
 pub mod market_why;
 pub mod receipt;
 pub mod rejection;
+pub mod rewards;
 pub mod seed;
+pub mod signers;
 pub mod storage;
 pub mod storage_records;
 pub mod tx;
@@ -37,6 +39,7 @@ pub use genesis::{
 pub use hash::Hash32;
 pub use receipt::{Receipt, TxOutcome};
 pub use rejection::TxRejection;
+pub use rewards::RewardParams;
 pub use seed::{SeedKey, SeedProof, SeedSigner};
 pub use tx::{Action, SignedTx, Tx, TxId};
 

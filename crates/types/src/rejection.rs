@@ -81,10 +81,14 @@ pub enum TxRejection {
     BidBelowPriceFloor = 70,
     QueuedTasksFull = 71,
     MempoolFeeRateTooLow = 72,
+    // 73–86 belong to other branches merged in parallel (governance, faucet).
+    CommissionAboveMax = 87,
+    CommissionRaiseTooLarge = 88,
+    CommissionRaiseTooSoon = 89,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 71] = [
+    pub const ALL: [TxRejection; 74] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -156,6 +160,9 @@ impl TxRejection {
         Self::BidBelowPriceFloor,
         Self::QueuedTasksFull,
         Self::MempoolFeeRateTooLow,
+        Self::CommissionAboveMax,
+        Self::CommissionRaiseTooLarge,
+        Self::CommissionRaiseTooSoon,
     ];
 
     pub fn code(self) -> u16 {
@@ -239,6 +246,9 @@ impl TxRejection {
             Self::BidBelowPriceFloor => "BidBelowPriceFloor",
             Self::QueuedTasksFull => "QueuedTasksFull",
             Self::MempoolFeeRateTooLow => "MempoolFeeRateTooLow",
+            Self::CommissionAboveMax => "CommissionAboveMax",
+            Self::CommissionRaiseTooLarge => "CommissionRaiseTooLarge",
+            Self::CommissionRaiseTooSoon => "CommissionRaiseTooSoon",
         }
     }
 
@@ -387,6 +397,15 @@ impl TxRejection {
             }
             Self::MempoolFeeRateTooLow => {
                 "the node's mempool is full (count or bytes) and this transaction pays less per byte than everything pending, so it would be the first evicted"
+            }
+            Self::CommissionAboveMax => {
+                "the commission is above the chain's maximum (rewards.commission_max_bps)"
+            }
+            Self::CommissionRaiseTooLarge => {
+                "a validator with delegators may raise its commission only a little per epoch"
+            }
+            Self::CommissionRaiseTooSoon => {
+                "this validator already raised its commission this epoch"
             }
         }
     }
@@ -552,6 +571,15 @@ impl TxRejection {
             }
             Self::MempoolFeeRateTooLow => {
                 "retry later or declare a higher fee (fee per byte is what the mempool keeps)"
+            }
+            Self::CommissionAboveMax => {
+                "set at most params.rewards.commission_max_bps (`GET /v1/genesis`)"
+            }
+            Self::CommissionRaiseTooLarge => {
+                "raise by at most params.rewards.commission_raise_max_bps now, and the rest in later epochs (lowering is never limited)"
+            }
+            Self::CommissionRaiseTooSoon => {
+                "send the raise in the next epoch (`yun stake show ADDRESS` shows commission_raised_epoch)"
             }
         }
     }

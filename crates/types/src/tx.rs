@@ -57,6 +57,9 @@ pub enum Action {
     ReportEquivocation { evidence: Equivocation },
     /// The storage market and data keys (see [`StorageAction`]).
     Storage(StorageAction),
+    /// A validator sets the commission it takes from its stake's block rewards, in basis
+    /// points (at most `rewards.commission_max_bps`; raises limited per epoch).
+    SetCommission { commission_bps: u16 },
 }
 
 impl Action {
@@ -77,6 +80,8 @@ impl Action {
             Action::Unjail => 12,
             Action::ReportEquivocation { .. } => 13,
             Action::Storage(_) => 14,
+            // 15–29 are left to governance and the faucet, merged in parallel.
+            Action::SetCommission { .. } => 30,
         }
     }
 
@@ -98,6 +103,7 @@ impl Action {
             Action::Unjail => "unjail",
             Action::ReportEquivocation { .. } => "report_equivocation",
             Action::Storage(action) => action.name(),
+            Action::SetCommission { .. } => "set_commission",
         }
     }
 }
@@ -139,6 +145,7 @@ impl Write for Action {
             Action::Unjail => {}
             Action::ReportEquivocation { evidence } => evidence.write(buf),
             Action::Storage(action) => action.write(buf),
+            Action::SetCommission { commission_bps } => commission_bps.write(buf),
         }
     }
 }
@@ -166,6 +173,7 @@ impl EncodeSize for Action {
             Action::Unjail => 0,
             Action::ReportEquivocation { evidence } => evidence.encode_size(),
             Action::Storage(action) => action.encode_size(),
+            Action::SetCommission { .. } => 2,
         }
     }
 }
@@ -220,6 +228,9 @@ impl Read for Action {
                 evidence: Equivocation::read(buf)?,
             },
             14 => Action::Storage(StorageAction::read(buf)?),
+            30 => Action::SetCommission {
+                commission_bps: u16::read(buf)?,
+            },
             tag => return Err(Error::InvalidEnum(tag)),
         })
     }

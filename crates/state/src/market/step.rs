@@ -474,6 +474,8 @@ fn pay_agreeing<R: StateReader + ?Sized>(
     }
     bank::credit(state, &r.provider, net);
     bank::burn(state, fee);
+    // Verified work earns from the provider pool, at most the fee just burned.
+    crate::rewards::reward_verified_compute(state, params, &r.provider, pay);
     (pay, net)
 }
 

@@ -1,6 +1,7 @@
 //! Staking's transactions: register a validator, delegate, undelegate, unjail. Each checks
 //! everything before writing anything.
 
+use super::epoch::epoch_of_height;
 use super::records::*;
 use crate::bank::debit;
 use crate::env::BlockEnv;
@@ -65,6 +66,10 @@ pub(crate) fn register_validator<R: StateReader + ?Sized>(
         fees_earned: Amount::ZERO,
         slashed: Amount::ZERO,
         registered_height: env.height,
+        commission_bps: 0,
+        commission_raised_epoch: epoch_of_height(&params.staking, env.height),
+        rewards_earned: Amount::ZERO,
+        delegator_rewards_owed: Amount::ZERO,
     });
     Ok(())
 }
@@ -97,11 +102,11 @@ pub(crate) fn delegate<R: StateReader + ?Sized>(
         if amount < params.staking.delegation_min {
             return Err(TxRejection::DelegationBelowMin);
         }
-        let mut d = state.delegation(sender, validator).unwrap_or(Delegation {
-            amount: Amount::ZERO,
-            since_height: env.height,
-        });
-        d.amount = d.amount.checked_add(amount).map_err(overflow)?;
+        let epoch = epoch_of_height(&params.staking, env.height);
+        let mut d = state
+            .delegation(sender, validator)
+            .unwrap_or_else(|| Delegation::new(env.height, epoch));
+        d.set_amount(d.amount.checked_add(amount).map_err(overflow)?, epoch);
         v.delegated = v.delegated.checked_add(amount).map_err(overflow)?;
         debit(state, sender, amount)?;
         state.set_delegation(sender, validator, &d);
@@ -134,10 +139,11 @@ pub(crate) fn undelegate<R: StateReader + ?Sized>(
         let mut d = state
             .delegation(sender, validator)
             .ok_or(TxRejection::NotEnoughDelegated)?;
-        d.amount = d
+        let rest = d
             .amount
             .checked_sub(amount)
             .map_err(|_| TxRejection::NotEnoughDelegated)?;
+        d.set_amount(rest, epoch_of_height(&params.staking, env.height));
         v.delegated = v
             .delegated
             .checked_sub(amount)

@@ -32,8 +32,12 @@ pub use epoch::{
     EVIDENCE_EPOCHS_KEPT, epoch_of_height, first_height_of_epoch, is_last_block_of_epoch,
 };
 pub use records::*;
-pub use slash::{check_evidence, evidence_used, report_equivocation, slash_equivocation};
-pub use step::{choose_active_set, distribute_fees, eligible, end_block, sort_by_stake};
+pub use slash::{
+    check_evidence, evidence_used, report_equivocation, slash_and_jail, slash_equivocation,
+};
+pub use step::{
+    choose_active_set, distribute_fees, earning_members, eligible, end_block, sort_by_stake,
+};
 
 use crate::overlay::{Overlay, StateReader};
 use crate::record::decode;

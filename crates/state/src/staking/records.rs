@@ -58,6 +58,16 @@ pub struct Validator {
     /// Burned from its self bond by slashing, in total (delegators' losses not counted).
     pub slashed: Amount,
     pub registered_height: u64,
+    /// Share of the block rewards of its stake the validator keeps before the rest is split
+    /// between its self bond and its delegators, in basis points (`SetCommission`).
+    pub commission_bps: u16,
+    /// The epoch of its last commission raise (a raise is limited per epoch).
+    pub commission_raised_epoch: u64,
+    /// Block rewards paid to its balance (commission and its self bond's share), in total.
+    pub rewards_earned: Amount,
+    /// Its delegators' share of this epoch's block rewards, owed (not yet minted): compounded
+    /// into their delegations at the epoch's end (see `crate::rewards::delegators`).
+    pub delegator_rewards_owed: Amount,
 }
 
 impl Validator {
@@ -79,6 +89,45 @@ pub struct Delegation {
     pub amount: Amount,
     /// Height of the first `Delegate` of this (delegator, validator) pair still bonded.
     pub since_height: u64,
+    /// The least `amount` held during epoch `low_epoch` (what earns that epoch's rewards, so
+    /// a delegation made just before an epoch's end earns nothing for it).
+    pub low_amount: Amount,
+    pub low_epoch: u64,
+    /// Block rewards compounded into this delegation, in total.
+    pub rewards_earned: Amount,
+}
+
+impl Delegation {
+    /// A new, empty delegation made in `epoch`.
+    pub fn new(height: u64, epoch: u64) -> Delegation {
+        Delegation {
+            amount: Amount::ZERO,
+            since_height: height,
+            low_amount: Amount::ZERO,
+            low_epoch: epoch,
+            rewards_earned: Amount::ZERO,
+        }
+    }
+
+    /// Sets the amount in `epoch`, keeping the epoch's low mark: the amount held since the
+    /// epoch began, or less if it fell.
+    pub fn set_amount(&mut self, amount: Amount, epoch: u64) {
+        if self.low_epoch != epoch {
+            self.low_amount = self.amount;
+            self.low_epoch = epoch;
+        }
+        self.amount = amount;
+        self.low_amount = self.low_amount.min(amount);
+    }
+
+    /// What earns rewards in `epoch`: the least amount held throughout it.
+    pub fn earning_in(&self, epoch: u64) -> Amount {
+        if self.low_epoch == epoch {
+            self.low_amount
+        } else {
+            self.amount
+        }
+    }
 }
 
 /// An amount on its way back to a balance; slashable until released. Undelegations of one

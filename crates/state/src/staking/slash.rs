@@ -2,6 +2,7 @@
 //!
 //! Each (validator, epoch, view) is punished at most once.
 
+use super::epoch::epoch_of_height;
 use super::records::*;
 use crate::arith::bps_of;
 use crate::bank;
@@ -86,15 +87,35 @@ pub fn slash_equivocation<R: StateReader + ?Sized>(
     view: u64,
     env: &BlockEnv,
 ) -> Result<Amount, TxRejection> {
-    let mut v = state
-        .validator(&validator)
-        .ok_or(TxRejection::UnknownValidator)?;
+    if state.validator(&validator).is_none() {
+        return Err(TxRejection::UnknownValidator);
+    }
     let evidence = evidence_key(&validator, epoch, view);
     if state.get(&evidence).is_some() {
         return Err(TxRejection::EvidenceAlreadyUsed);
     }
+    let bps = state.params().staking.slash_equivocation_bps;
+    let burned = slash_and_jail(state, &validator, bps, env);
+    state.put(evidence, env.height.to_be_bytes().to_vec());
+    Ok(burned)
+}
+
+/// The staking slash path every offence takes (equivocation, downtime): burns `bps` of the
+/// validator's self bond, of every delegation to it and of every unbonding entry from it (each
+/// rounded down), and jails it until `env.height + jail_blocks` (it leaves the active set at
+/// the next epoch boundary and stays out until it sends `Unjail` after that height). Returns
+/// the amount burned. The validator must exist.
+pub fn slash_and_jail<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    validator: &Address,
+    bps: u16,
+    env: &BlockEnv,
+) -> Amount {
+    let mut v = state
+        .validator(validator)
+        .expect("the caller checked the validator exists");
     let params = state.params().staking;
-    let bps = params.slash_equivocation_bps;
+    let epoch_now = epoch_of_height(&params, env.height);
     let within = "slashes are parts of amounts in the supply";
 
     let own = bps_of(v.self_bond, bps);
@@ -106,13 +127,13 @@ pub fn slash_equivocation<R: StateReader + ?Sized>(
     for (key, _) in state.scan(&prefix) {
         let delegator = address_at(&key, 33);
         let mut d = state
-            .delegation(&delegator, &validator)
+            .delegation(&delegator, validator)
             .expect("the index names a delegation");
         let cut = bps_of(d.amount, bps);
-        d.amount = d.amount.checked_sub(cut).expect(within);
+        d.set_amount(d.amount.checked_sub(cut).expect(within), epoch_now);
         v.delegated = v.delegated.checked_sub(cut).expect(within);
         burned = burned.checked_add(cut).expect(within);
-        state.set_delegation(&delegator, &validator, &d);
+        state.set_delegation(&delegator, validator, &d);
     }
 
     let prefix = [&[TAG_UNBONDING_OF][..], validator.as_bytes()].concat();
@@ -120,7 +141,7 @@ pub fn slash_equivocation<R: StateReader + ?Sized>(
         let release = height_at(&key, 33);
         let delegator = address_at(&key, 41);
         let mut u = state
-            .unbonding(&delegator, &validator, release)
+            .unbonding(&delegator, validator, release)
             .expect("the index names an unbonding");
         let cut = bps_of(u.amount, bps);
         u.amount = u.amount.checked_sub(cut).expect(within);
@@ -133,9 +154,8 @@ pub fn slash_equivocation<R: StateReader + ?Sized>(
         .jailed_until_height
         .max(env.height.saturating_add(params.jail_blocks));
     state.set_validator(&v);
-    state.put(evidence, env.height.to_be_bytes().to_vec());
     bank::burn(state, burned);
-    Ok(burned)
+    burned
 }
 
 /// Whether `(validator, epoch, view)` has already been punished.

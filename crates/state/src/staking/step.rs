@@ -1,6 +1,7 @@
-//! Staking's end-of-block step, in this order: share the block's fees among the epoch's
-//! active validators, return unbonded amounts whose release height has come, and — in the last
-//! block of an epoch — choose the next epoch's active set.
+//! Staking's end-of-block step, in this order: share the block's fees and the validators' part
+//! of its issuance among the epoch's active validators, return unbonded amounts whose release
+//! height has come, and — in the last block of an epoch — close the epoch's rewards and
+//! downtime (`crate::rewards::close_epoch`) and choose the next epoch's active set.
 
 use super::epoch::{EVIDENCE_EPOCHS_KEPT, epoch_of_height, is_last_block_of_epoch};
 use super::records::*;
@@ -12,16 +13,23 @@ use crate::record::decode;
 use yun_types::{Amount, ChainParams};
 
 /// Runs the step after the block's transactions (and before the market's step).
-/// `fee_pool` is the non-burned part of every fee the block's transactions paid.
+/// `fee_pool` is the non-burned part of every fee the block's transactions paid; `issuance`
+/// the validators' part of the block reward (promised by `crate::rewards::issue_block`, minted
+/// here as it is paid).
 pub fn end_block<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
     fee_pool: Amount,
+    issuance: Amount,
 ) {
     distribute_fees(state, env, fee_pool);
+    crate::rewards::distribute_issuance(state, params, issuance);
     release_unbonded(state, env);
     if is_last_block_of_epoch(&params.staking, env.height) {
+        // Before the choice: compounded delegations count, and a validator jailed for
+        // downtime is out of the next set.
+        crate::rewards::close_epoch(state, env, params);
         let next_epoch = epoch_of_height(&params.staking, env.height)
             .checked_add(1)
             .expect("invariant: epochs are heights divided, far below u64::MAX");
@@ -49,21 +57,7 @@ pub fn distribute_fees<R: StateReader + ?Sized>(
     if pool.is_zero() {
         return;
     }
-    let set = state.active_set();
-    let mut paid: Vec<(Validator, Amount)> = Vec::with_capacity(set.validators.len());
-    let mut total = Amount::ZERO;
-    for member in &set.validators {
-        let Some(v) = state.validator(&member.address) else {
-            continue;
-        };
-        if v.is_jailed() || member.stake.is_zero() {
-            continue;
-        }
-        total = total
-            .checked_add(member.stake)
-            .expect("stakes are part of the supply");
-        paid.push((v, member.stake));
-    }
+    let (paid, total) = earning_members(state);
     let mut left = pool;
     if !total.is_zero() {
         for (mut v, stake) in paid {
@@ -84,6 +78,29 @@ pub fn distribute_fees<R: StateReader + ?Sized>(
         }
     }
     credit(state, &env.proposer, left);
+}
+
+/// The members of the current active set that earn this block (not jailed since the set was
+/// chosen, with stake), with the stake each had when the set was chosen, and their total.
+pub fn earning_members<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+) -> (Vec<(Validator, Amount)>, Amount) {
+    let set = state.active_set();
+    let mut paid: Vec<(Validator, Amount)> = Vec::with_capacity(set.validators.len());
+    let mut total = Amount::ZERO;
+    for member in &set.validators {
+        let Some(v) = state.validator(&member.address) else {
+            continue;
+        };
+        if v.is_jailed() || member.stake.is_zero() {
+            continue;
+        }
+        total = total
+            .checked_add(member.stake)
+            .expect("stakes are part of the supply");
+        paid.push((v, member.stake));
+    }
+    (paid, total)
 }
 
 /// Unbonding entries whose release height is at or below this block's go back to their

@@ -1,0 +1,96 @@
+//! Which validators signed a block's finalization: the bitmap a later block carries so the
+//! state can count each validator's missed blocks (downtime).
+
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error, RangeCfg, Read, ReadExt, Write};
+
+/// Most validators one signer bitmap covers (far above any active set).
+pub const SIGNERS_MAX: usize = 4_096;
+
+/// The signers of the finalization certificate of block `height`: bit `i` (byte `i / 8`, bit
+/// `i % 8`, least significant first) is member `i` of the consensus set of `height`'s epoch,
+/// in that set's order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignerRecord {
+    pub height: u64,
+    pub bitmap: Vec<u8>,
+}
+
+impl SignerRecord {
+    /// A record of `height` whose signers are the members at `signed` (a set of `members`).
+    pub fn from_signed(
+        height: u64,
+        members: usize,
+        signed: impl IntoIterator<Item = usize>,
+    ) -> Self {
+        let mut bitmap = vec![0u8; members.div_ceil(8)];
+        for i in signed {
+            if i < members {
+                bitmap[i / 8] |= 1 << (i % 8);
+            }
+        }
+        SignerRecord { height, bitmap }
+    }
+
+    /// Whether member `i` signed.
+    pub fn signed(&self, i: usize) -> bool {
+        self.bitmap
+            .get(i / 8)
+            .is_some_and(|byte| byte & (1 << (i % 8)) != 0)
+    }
+
+    /// Whether the bitmap is exactly `members` bits long: the right number of bytes and no bit
+    /// set past the last member.
+    pub fn fits(&self, members: usize) -> bool {
+        self.bitmap.len() == members.div_ceil(8)
+            && (members..self.bitmap.len() * 8).all(|i| !self.signed(i))
+    }
+
+    /// blake3 of the encoding, what a header commits to (zero bytes for no record).
+    pub fn root(record: Option<&SignerRecord>) -> crate::Hash32 {
+        match record {
+            None => crate::Hash32::ZERO,
+            Some(r) => crate::Hash32::digest(&commonware_codec::Encode::encode(r)),
+        }
+    }
+}
+
+impl Write for SignerRecord {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.height.write(buf);
+        self.bitmap.write(buf);
+    }
+}
+
+impl EncodeSize for SignerRecord {
+    fn encode_size(&self) -> usize {
+        self.height.encode_size() + self.bitmap.encode_size()
+    }
+}
+
+impl Read for SignerRecord {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(SignerRecord {
+            height: u64::read(buf)?,
+            bitmap: Vec::read_cfg(buf, &(RangeCfg::new(0..=SIGNERS_MAX.div_ceil(8)), ()))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_codec::{DecodeExt, Encode};
+
+    #[test]
+    fn bitmaps_name_members_and_fit_their_set() {
+        let r = SignerRecord::from_signed(7, 10, [0, 3, 9]);
+        assert!(r.signed(0) && r.signed(3) && r.signed(9));
+        assert!(!r.signed(1) && !r.signed(8));
+        assert!(r.fits(10));
+        assert!(!r.fits(9), "bit 9 is past a 9-member set");
+        assert!(!r.fits(17), "17 members need 3 bytes");
+        assert_eq!(SignerRecord::decode(r.encode()).unwrap(), r);
+    }
+}
