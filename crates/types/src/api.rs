@@ -238,6 +238,13 @@ pub enum ActionView {
     Storage {
         action: crate::storage::StorageAction,
     },
+    /// A governance action (`op` says which).
+    Governance {
+        action: crate::governance::GovAction,
+    },
+    Faucet {
+        nonce: u64,
+    },
 }
 
 impl From<&Action> for ActionView {
@@ -272,6 +279,8 @@ impl From<&Action> for ActionView {
                 evidence_hex: hex::encode(&evidence.bytes),
             },
             Action::Storage(action) => ActionView::Storage { action },
+            Action::Governance(action) => ActionView::Governance { action },
+            Action::Faucet { nonce } => ActionView::Faucet { nonce },
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Genesis: the chain id, opening balances, validators and the initial chain parameters.
 
+use crate::governance::{FaucetParams, GovernanceParams};
 use crate::market::Label;
 use crate::{Address, Amount, Hash32, SeedKey};
 use bytes::BufMut;
@@ -29,6 +30,12 @@ pub struct ChainParams {
     /// Storage deals: epochs, proof windows, fetching, misses and the storage price floor.
     #[serde(default)]
     pub storage: StorageParams,
+    /// Vote-escrowed governance: voting period, deposit, quorum, threshold, veto, locks.
+    #[serde(default)]
+    pub governance: GovernanceParams,
+    /// The proof-of-work faucet (off by default).
+    #[serde(default)]
+    pub faucet: FaucetParams,
 }
 
 /// Parameters of storage deals.
@@ -497,6 +504,8 @@ impl Default for ChainParams {
             market: MarketParams::default(),
             staking: StakingParams::default(),
             storage: StorageParams::default(),
+            governance: GovernanceParams::default(),
+            faucet: FaucetParams::default(),
         }
     }
 }
@@ -511,6 +520,8 @@ impl Write for ChainParams {
         self.market.write(buf);
         self.staking.write(buf);
         self.storage.write(buf);
+        self.governance.write(buf);
+        self.faucet.write(buf);
     }
 }
 
@@ -523,6 +534,8 @@ impl EncodeSize for ChainParams {
             + self.market.encode_size()
             + self.staking.encode_size()
             + self.storage.encode_size()
+            + self.governance.encode_size()
+            + self.faucet.encode_size()
     }
 }
 
@@ -538,6 +551,8 @@ impl Read for ChainParams {
             market: MarketParams::read(buf)?,
             staking: StakingParams::read(buf)?,
             storage: StorageParams::read(buf)?,
+            governance: GovernanceParams::read(buf)?,
+            faucet: FaucetParams::read(buf)?,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod codec_util;
 pub mod events;
 pub mod evidence;
 pub mod genesis;
+pub mod governance;
 pub mod hash;
 pub mod limits;
 pub mod market;
@@ -32,6 +33,9 @@ pub use block::{Block, BlockHash, Header};
 pub use genesis::{
     ChainParams, ENGINE_CLASSES_MAX, GOVERNED_LABELS_MAX, Genesis, GenesisAccount,
     GenesisValidator, MarketParams, StakingParams, StorageParams,
+};
+pub use governance::{
+    FaucetParams, GovAction, GovernanceParams, ProposalId, ProposalKind, VoteChoice,
 };
 pub use hash::Hash32;
 pub use receipt::{Receipt, TxOutcome};

@@ -2,6 +2,7 @@
 
 use crate::codec_util::{read_str, str_size, write_str};
 use crate::evidence::Equivocation;
+use crate::governance::GovAction;
 use crate::limits::{CHAIN_ID_BYTES_MAX, P2P_ADDRESS_BYTES_MAX, TX_BYTES_MAX};
 use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, results_cfg};
 use crate::storage::StorageAction;
@@ -57,6 +58,11 @@ pub enum Action {
     ReportEquivocation { evidence: Equivocation },
     /// The storage market and data keys (see [`StorageAction`]).
     Storage(StorageAction),
+    /// Vote-escrowed governance: locks, proposals, votes (see [`GovAction`]).
+    Governance(GovAction),
+    /// Claims the faucet's amount with a solved proof-of-work puzzle (see
+    /// [`crate::governance::faucet_hash`]); free of fees when it pays.
+    Faucet { nonce: u64 },
 }
 
 impl Action {
@@ -77,6 +83,8 @@ impl Action {
             Action::Unjail => 12,
             Action::ReportEquivocation { .. } => 13,
             Action::Storage(_) => 14,
+            Action::Governance(_) => 15,
+            Action::Faucet { .. } => 16,
         }
     }
 
@@ -98,6 +106,8 @@ impl Action {
             Action::Unjail => "unjail",
             Action::ReportEquivocation { .. } => "report_equivocation",
             Action::Storage(action) => action.name(),
+            Action::Governance(action) => action.name(),
+            Action::Faucet { .. } => "faucet",
         }
     }
 }
@@ -139,6 +149,8 @@ impl Write for Action {
             Action::Unjail => {}
             Action::ReportEquivocation { evidence } => evidence.write(buf),
             Action::Storage(action) => action.write(buf),
+            Action::Governance(action) => action.write(buf),
+            Action::Faucet { nonce } => nonce.write(buf),
         }
     }
 }
@@ -166,6 +178,8 @@ impl EncodeSize for Action {
             Action::Unjail => 0,
             Action::ReportEquivocation { evidence } => evidence.encode_size(),
             Action::Storage(action) => action.encode_size(),
+            Action::Governance(action) => action.encode_size(),
+            Action::Faucet { .. } => 8,
         }
     }
 }
@@ -220,6 +234,10 @@ impl Read for Action {
                 evidence: Equivocation::read(buf)?,
             },
             14 => Action::Storage(StorageAction::read(buf)?),
+            15 => Action::Governance(GovAction::read(buf)?),
+            16 => Action::Faucet {
+                nonce: u64::read(buf)?,
+            },
             tag => return Err(Error::InvalidEnum(tag)),
         })
     }
