@@ -45,6 +45,9 @@ pub enum ApiErrorKind {
     TooManySubscribers = 120,
     UnsupportedMediaType = 121,
     CrossOriginRefused = 122,
+    ProposalNotFound = 124,
+    FaucetNotEnabled = 125,
+    ParamChangeRefused = 126,
 }
 
 impl ApiErrorKind {
@@ -67,6 +70,8 @@ impl ApiErrorKind {
             Self::RequestTimeout => 408,
             Self::UnsupportedMediaType => 415,
             Self::CrossOriginRefused => 403,
+            Self::ProposalNotFound | Self::FaucetNotEnabled => 404,
+            Self::ParamChangeRefused => 422,
         }
     }
 
@@ -157,6 +162,18 @@ impl ApiErrorKind {
             Self::CrossOriginRefused => (
                 "CrossOriginRefused",
                 "write from the node's own origin or from a program (the yun CLI or client), not from another web page; reads are open to any origin",
+            ),
+            Self::ProposalNotFound => (
+                "ProposalNotFound",
+                "check the number with `yun gov list` (GET /v1/gov/proposals); proposals are numbered from 1",
+            ),
+            Self::FaucetNotEnabled => (
+                "FaucetNotEnabled",
+                "this chain's genesis does not enable the faucet; get tokens by a transfer from a funded account",
+            ),
+            Self::ParamChangeRefused => (
+                "ParamChangeRefused",
+                "name fields as in GET /v1/genesis params (e.g. market.price_step_divisor=16) with integer values in the ranges genesis allows",
             ),
         };
         RejectionBody {

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod amount;
 pub mod api;
+pub mod api_governance;
 pub mod api_lists;
 pub mod api_network;
 pub mod api_staking;

@@ -11,6 +11,10 @@ use serde_json::Value;
 use yun_types::governance::ParamEdit;
 use yun_types::{ChainParams, TxRejection};
 
+/// Fields no proposal may change: nodes lay out consensus epochs from genesis
+/// (`staking.epoch_blocks`), so a changed value would split the network.
+pub const FIXED_AT_GENESIS: &[&str] = &["staking.epoch_blocks"];
+
 /// `params` with `edits` applied in order, if the result is parameters genesis would accept.
 pub fn apply_edits(params: &ChainParams, edits: &[ParamEdit]) -> Result<ChainParams, TxRejection> {
     if edits.is_empty() {
@@ -18,6 +22,9 @@ pub fn apply_edits(params: &ChainParams, edits: &[ParamEdit]) -> Result<ChainPar
     }
     let mut json = serde_json::to_value(params).expect("parameters serialize");
     for edit in edits {
+        if FIXED_AT_GENESIS.contains(&edit.path.0.as_str()) {
+            return Err(TxRejection::ParamChangeInvalid);
+        }
         set_path(&mut json, &edit.path.0, &edit.value.0)?;
     }
     let changed: ChainParams =
@@ -115,6 +122,7 @@ mod tests {
             ("market.price_step_divisor", "70000"),
             ("fee_burn_bps", "10001"),
             ("staking.epoch_blocks", "1"),
+            ("staking.epoch_blocks", "200"),
             ("min_fee", "-3"),
         ] {
             assert_eq!(
