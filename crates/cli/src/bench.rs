@@ -150,6 +150,7 @@ fn bench_mempool(args: &TransfersArgs) -> yun_node::run::MempoolConfig {
     yun_node::run::MempoolConfig {
         txs_max: args.in_flight_max * 2,
         per_account_max: 4_096,
+        ..yun_node::run::MempoolConfig::default()
     }
 }
 
@@ -355,11 +356,12 @@ fn presign(
         "pre-signing {bar:40} {pos}/{len}",
     )?);
     let recipient = Address([7; 32]);
+    let fees = yun_types::fee::FeeSchedule::from(status);
     let sign_round = |nonce: u64| -> Vec<SignedTx> {
         let round: Vec<SignedTx> = senders
             .iter()
             .map(|key| {
-                Tx {
+                let tx = Tx {
                     chain_id: status.chain_id.clone(),
                     nonce,
                     fee: status.min_fee,
@@ -368,8 +370,8 @@ fn presign(
                         to: recipient,
                         amount: Amount::new(1),
                     },
-                }
-                .sign(key)
+                };
+                fees.sign(tx, key, 0)
             })
             .collect();
         bar.inc(round.len() as u64);

@@ -348,7 +348,7 @@ pub async fn status(opts: &ClientOpts) -> anyhow::Result<()> {
     let s = Client::new(&opts.node).status().await?;
     print(opts.output, &s, || {
         let mut out = format!(
-            "chain:      {}\ngenesis:    {}\nrole:       {}\nepoch:      {}\nheight:     {}\nblock:      {}\nstate root: {}\nvalidators: {}\nmempool:    {} pending\nmin fee:    {}\npeers:      {} connected",
+            "chain:      {}\ngenesis:    {}\nrole:       {}\nepoch:      {}\nheight:     {}\nblock:      {}\nstate root: {}\nvalidators: {}\nmempool:    {} pending\nfees:       {} + {}/byte + {}/write\npeers:      {} connected",
             s.chain_id,
             s.genesis_hash,
             s.role,
@@ -363,6 +363,8 @@ pub async fn status(opts: &ClientOpts) -> anyhow::Result<()> {
                 .join(", "),
             s.mempool_size,
             s.min_fee,
+            s.fee_per_byte,
+            s.fee_per_write,
             s.peers
                 .iter()
                 .filter(|p| p.connected_since_ms.is_some())

@@ -16,7 +16,8 @@ pub struct SignOpts {
     /// Signing key: a key name, a dev account (dev0 …), or `@PATH` for a node's key file.
     #[arg(long, default_value = "dev0")]
     pub from: String,
-    /// Fee in base units (default: the chain's minimum).
+    /// Most fee to pay, in base units (default: the fee schedule's estimate for this
+    /// transaction: base + bytes + a bound on its writes; what it does not owe is refunded).
     #[arg(long)]
     pub fee: Option<String>,
     /// Nonce (default: the account's next nonce, counting pending transactions).
@@ -50,7 +51,7 @@ impl Submitted {
 }
 
 /// Signs `action` with `sign.from` (nonce from the account counting pending transactions,
-/// expiry from the current height, the chain's minimum fee unless given), submits it and,
+/// expiry from the current height, the fee schedule's estimate unless given), submits it and,
 /// unless `--no-wait`, waits until it is finalized. A rejection, a failed action (its fee was
 /// still paid) or a timeout is an error naming the reason and what to do.
 pub async fn sign_and_submit(
@@ -85,10 +86,6 @@ pub async fn sign_and_submit_key(
 ) -> anyhow::Result<Submitted> {
     let sender = keys::address_of(key);
     let status = client.status().await?;
-    let fee = match &sign.fee {
-        Some(f) => f.parse()?,
-        None => status.min_fee,
-    };
     let nonce = match sign.nonce {
         Some(n) => n,
         None => client.account(&sender).await?.next_nonce,
@@ -96,11 +93,29 @@ pub async fn sign_and_submit_key(
     let tx = Tx {
         chain_id: status.chain_id.clone(),
         nonce,
-        fee,
+        fee: status.min_fee,
         expires_at_height: status.height + sign.expires_in,
         action,
-    }
-    .sign(key);
+    };
+    let tx = match &sign.fee {
+        Some(f) => Tx {
+            fee: f.parse()?,
+            ..tx
+        }
+        .sign(key),
+        // The schedule's estimate: base, bytes and a bound on the writes (the chain refunds
+        // what the transaction did not owe). A cancel writes per task of its job.
+        None => {
+            let extra = match &tx.action {
+                Action::CancelJob { job } => client
+                    .job(job)
+                    .await
+                    .map_or(0, |j| j.job.spec.tasks.len() as u64 + 1),
+                _ => 0,
+            };
+            yun_types::fee::FeeSchedule::from(&status).sign(tx, key, extra)
+        }
+    };
     let id = client.submit(&tx).await?;
     if sign.no_wait {
         return Ok(Submitted {

@@ -112,6 +112,7 @@ async fn sigkill_at_any_moment_loses_nothing() {
                     .next_nonce,
             );
             for _ in 0..10 {
+                let fees = yun_types::fee::FeeSchedule::from(&status);
                 let tx = Tx {
                     chain_id: status.chain_id.clone(),
                     nonce: nonces[i],
@@ -121,8 +122,8 @@ async fn sigkill_at_any_moment_loses_nothing() {
                         to: Address([round as u8 + 1; 32]),
                         amount: Amount::new(1),
                     },
-                }
-                .sign(key);
+                };
+                let tx = fees.sign(tx, key, 0);
                 accepted.insert(client.submit(&tx).await.unwrap());
                 nonces[i] += 1;
             }

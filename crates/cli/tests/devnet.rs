@@ -68,7 +68,21 @@ async fn devnet_transfers_restart_verify_and_bad_input() {
     let node = start(dir.path(), port);
     let client = Client::new(&node.api_url());
     let status = client.status().await.unwrap();
-    let (chain, fee) = (status.chain_id.clone(), status.min_fee.base_units());
+    let chain = status.chain_id.clone();
+    // A transfer's fee exactly: base + its bytes + its two writes (sender and recipient), so
+    // the balances below add up; any less than base + bytes is not includable.
+    let fees = yun_types::fee::FeeSchedule::from(&status);
+    let size = commonware_codec::EncodeSize::encode_size(&transfer(
+        &chain,
+        0,
+        0,
+        Address([1; 32]),
+        1,
+        0,
+        0,
+    ));
+    let fee = fees.fee_for(size, 2).unwrap().base_units();
+    let size_fee = fees.size_fee(size).unwrap().base_units();
     let start_balance = yun_cli::devnet::DEV_BALANCE;
 
     // 200 transfers from the ten dev accounts to twenty fresh addresses.
@@ -181,7 +195,15 @@ async fn devnet_transfers_restart_verify_and_bad_input() {
     .await;
     expect_rejected(
         &client,
-        &transfer(&chain, me, next, recipients[0], 1, fee - 1, height + 100),
+        &transfer(
+            &chain,
+            me,
+            next,
+            recipients[0],
+            1,
+            size_fee - 1,
+            height + 100,
+        ),
         TxRejection::FeeTooLow,
     )
     .await;

@@ -30,6 +30,7 @@ async fn an_idle_devnet_does_not_grow() {
     // One transaction first, so consensus, marshal and the store have all written once.
     let key = yun_cli::keys::key_from_mnemonic(&accounts[0].mnemonic.parse().unwrap());
     let status = client.status().await.unwrap();
+    let fees = yun_types::fee::FeeSchedule::from(&status);
     let tx = yun_types::Tx {
         chain_id: status.chain_id,
         nonce: 0,
@@ -39,8 +40,8 @@ async fn an_idle_devnet_does_not_grow() {
             to: accounts[1].address,
             amount: yun_types::Amount::new(1),
         },
-    }
-    .sign(&key);
+    };
+    let tx = fees.sign(tx, &key, 0);
     let id = client.submit(&tx).await.unwrap();
     client
         .wait_for_tx(&id, Duration::from_secs(30))

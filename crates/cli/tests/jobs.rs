@@ -256,7 +256,9 @@ fn verified_job_pays_exactly_and_the_liar_is_outvoted() {
                 *amount
             );
         }
-        let fee = net.client.status().await.unwrap().min_fee.base_units();
+        // What the PostJob paid (fees follow its size and writes; its receipt says).
+        let posted = net.client.tx(&report.job).await.unwrap();
+        let fee = posted.receipt.expect("committed").fee_paid.base_units();
         let after = net.balance(&requester).await;
         assert_eq!(after.base_units() + spent + fee, before.base_units());
         assert_eq!(
@@ -673,8 +675,8 @@ async fn cannot_run_is_paid(
         fee: status.min_fee,
         expires_at_height: status.height + 600,
         action: Action::PostJob { spec },
-    }
-    .sign(&key);
+    };
+    let tx = yun_types::fee::FeeSchedule::from(&status).sign(tx, &key, 0);
     let id = net.client.submit(&tx).await.unwrap();
     // The job exists once its transaction is committed; a refusal is reported as such.
     let landed = net
@@ -706,7 +708,7 @@ async fn cannot_run_is_paid(
     let after = net.balance(&dev0.address).await;
     assert_eq!(
         before.base_units() - after.base_units(),
-        job.job.spent.base_units() + status.min_fee.base_units(),
+        job.job.spent.base_units() + landed.receipt.as_ref().unwrap().fee_paid.base_units(),
         "the requester paid the checking and the fee, and got the rest back"
     );
     for a in agents {

@@ -146,6 +146,7 @@ fn spawn_load(
         while !stop.load(Relaxed) {
             tick.tick().await;
             for (i, key) in keys.iter().enumerate() {
+                let fees = yun_types::fee::FeeSchedule::from(&status);
                 let tx = Tx {
                     chain_id: status.chain_id.clone(),
                     nonce: nonces[i],
@@ -155,8 +156,8 @@ fn spawn_load(
                         to: Address([9; 32]),
                         amount: Amount::new(1),
                     },
-                }
-                .sign(key);
+                };
+                let tx = fees.sign(tx, key, 0);
                 let down = victim_down.load(Relaxed);
                 let id = clients[i]
                     .submit(&tx)

@@ -24,7 +24,6 @@ fn provider_job_why_market_cancel() {
         node: node.api_url(),
         dir: dir.path(),
     };
-    let fee = rt.block_on(client.status()).unwrap().min_fee.base_units();
 
     // dev1 offers two 64 MiB slots at 1 per Mfuel.
     yun.ok(&[
@@ -191,9 +190,21 @@ fn provider_job_why_market_cancel() {
     let dev0 = rt
         .block_on(client.account(&dev_account(0).address))
         .unwrap();
+    // What dev0's four transactions paid, each by its size and writes (their receipts).
+    let ids = rt
+        .block_on(client.account_txs(&dev_account(0).address, 100))
+        .unwrap();
+    assert_eq!(ids.len(), 4, "two posts and two cancels");
+    let fees: u128 = ids
+        .iter()
+        .map(|id| {
+            let t = rt.block_on(client.tx(id)).unwrap();
+            t.receipt.expect("committed").fee_paid.base_units()
+        })
+        .sum();
     assert_eq!(
         dev0.balance.base_units(),
-        DEV_BALANCE - 4 * fee - small_escrow,
+        DEV_BALANCE - fees - small_escrow,
         "four fees paid, the big job refunded, the small one's escrow still locked"
     );
     let r = yun.json(&["job", "requester", "dev0"]);

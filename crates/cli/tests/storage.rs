@@ -304,7 +304,10 @@ fn an_encrypted_round_trip_leaves_no_plaintext_with_any_provider_or_node() {
         let d = net.client.storage_deal(&put.deal).await.unwrap();
         assert_eq!(d.status, DealStatus::Cancelled);
         assert!(d.escrow.is_zero());
-        let fee = net.client.status().await.unwrap().min_fee;
+        // The cancel is the owner's latest transaction; its receipt says what it paid.
+        let latest = net.client.account_txs(&owner, 1).await.unwrap();
+        let cancelled = net.client.tx(&latest[0]).await.unwrap();
+        let fee = cancelled.receipt.expect("committed").fee_paid;
         assert_eq!(
             net.balance(&owner).await,
             before

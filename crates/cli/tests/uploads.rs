@@ -69,6 +69,7 @@ impl Net {
         let dev1 = dev_account(1);
         let key = key_from_mnemonic(&dev1.mnemonic.parse().unwrap());
         let status = self.client.status().await.unwrap();
+        let fees = yun_types::fee::FeeSchedule::from(&status);
         let tx = Tx {
             chain_id: status.chain_id,
             nonce: self.client.account(&dev1.address).await.unwrap().next_nonce,
@@ -78,8 +79,8 @@ impl Net {
                 to: Address([7; 32]),
                 amount: Amount::new(1),
             },
-        }
-        .sign(&key);
+        };
+        let tx = fees.sign(tx, &key, 0);
         let id = self.client.submit(&tx).await.unwrap();
         let s = self
             .client

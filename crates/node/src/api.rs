@@ -358,6 +358,8 @@ async fn get_status(State(s): State<ApiState>) -> Result<Json<StatusResponse>, A
         validators,
         mempool_size: s.node.mempool.lock().expect("mempool lock").len() as u32,
         min_fee: params.min_fee,
+        fee_per_byte: params.fee_per_byte,
+        fee_per_write: params.fee_per_write,
         version: env!("CARGO_PKG_VERSION").to_string(),
         role,
         epoch,

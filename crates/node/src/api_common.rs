@@ -40,7 +40,9 @@ impl IntoResponse for ApiError {
 impl From<TxRejection> for ApiError {
     fn from(r: TxRejection) -> Self {
         let status = match r {
-            TxRejection::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
+            TxRejection::MempoolFull | TxRejection::MempoolFeeRateTooLow => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             TxRejection::AlreadyKnown => StatusCode::CONFLICT,
             TxRejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::UNPROCESSABLE_ENTITY,

@@ -42,7 +42,21 @@ fn no_provider(a: &Address) -> ApiError {
     )
 }
 
-fn no_job(id: &JobId) -> ApiError {
+/// A job not in state: pruned (`JobPruned`, naming the block that posted it) when this node's
+/// blocks hold its successful `PostJob`, otherwise not found.
+fn no_job(node: &crate::state::NodeState, id: &JobId) -> ApiError {
+    if let Ok(Some((stx, receipt))) = node.store.tx(id)
+        && matches!(stx.tx.action, yun_types::Action::PostJob { .. })
+        && receipt.outcome == yun_types::TxOutcome::Success
+    {
+        return api_err(
+            ApiErrorKind::JobPruned,
+            format!(
+                "job {id} settled and was pruned from state; see block {} (its PostJob) and the blocks after it",
+                receipt.height
+            ),
+        );
+    }
     api_err(ApiErrorKind::NotFound, format!("no job {id}"))
 }
 
@@ -255,14 +269,15 @@ pub(crate) async fn get_provider_assignments(
 
 /// A job: its spec, escrow, status and every task with its replicas.
 #[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = Hash32, Path, description = "job id (the posting tx id), 64 hex")),
-    responses((status = 200, body = JobResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
+    responses((status = 200, body = JobResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 410, description = "JobPruned: settled and pruned; the message names the block that posted it", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_job(
     State(s): State<ApiState>,
     Path(id): Path<String>,
 ) -> Result<Json<JobResponse>, ApiError> {
     let id = parse_hash(&id)?;
+    let node = s.node.clone();
     read_state(&s, move |state, height| {
-        let job = state.job(&id).ok_or_else(|| no_job(&id))?;
+        let job = state.job(&id).ok_or_else(|| no_job(&node, &id))?;
         // At most TASKS_PER_JOB_MAX (1,024) tasks.
         let tasks = (0..job.spec.tasks.len() as u32)
             .filter_map(|index| {
@@ -300,7 +315,7 @@ pub(crate) struct WhyQuery {
 /// Why each unfinished task of a job is still waiting, and how many providers each matching
 /// constraint excluded, a page of tasks at a time.
 #[utoipa::path(get, path = "/v1/jobs/{id}/why", params(("id" = Hash32, Path, description = "job id, 64 hex"), WhyQuery),
-    responses((status = 200, body = JobWhyResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
+    responses((status = 200, body = JobWhyResponse), (status = 400, description = "BadParameter: a malformed id, address or query", body = ErrorResponse), (status = 404, description = "NotFound", body = ErrorResponse), (status = 410, description = "JobPruned: settled and pruned; the message names the block that posted it", body = ErrorResponse), (status = 503, description = "Unavailable: storage error", body = ErrorResponse)))]
 pub(crate) async fn get_job_why(
     State(s): State<ApiState>,
     Path(id): Path<String>,
@@ -312,10 +327,11 @@ pub(crate) async fn get_job_why(
         .limit
         .unwrap_or(WHY_TASKS_LIMIT_MAX)
         .clamp(1, WHY_TASKS_LIMIT_MAX);
+    let node = s.node.clone();
     read_state(&s, move |state, height| {
         let params = state.params();
-        let (tasks, next_after) =
-            explain_job_page(state, &params, &id, q.after, limit).ok_or_else(|| no_job(&id))?;
+        let (tasks, next_after) = explain_job_page(state, &params, &id, q.after, limit)
+            .ok_or_else(|| no_job(&node, &id))?;
         Ok(Json(JobWhyResponse {
             job: id,
             height,

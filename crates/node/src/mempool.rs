@@ -1,7 +1,9 @@
 //! The bounded mempool: pending transactions per account in nonce order, picked for blocks by
-//! fee, deduplicated by id, and re-checked against state after every block.
+//! fee, deduplicated by id, bounded in count and bytes (evicting the lowest fee per byte),
+//! and re-checked against state after every block.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use commonware_codec::EncodeSize;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use yun_state::{StateReader, check_admission, max_spend};
 use yun_types::{Address, Amount, SignedTx, TxId, TxRejection};
 
@@ -10,6 +12,8 @@ use yun_types::{Address, Amount, SignedTx, TxId, TxRejection};
 pub struct MempoolLimits {
     /// Most pending transactions in total.
     pub txs_max: usize,
+    /// Most bytes of pending transactions (encoded signed form) in total.
+    pub bytes_max: usize,
     /// Most pending transactions from one account.
     pub per_account_max: usize,
     /// How many dropped transactions are remembered for `GET /v1/txs/{id}`.
@@ -20,17 +24,36 @@ impl Default for MempoolLimits {
     fn default() -> Self {
         MempoolLimits {
             txs_max: 200_000,
+            // A full pool of the largest transactions (64 KiB) would be 12.5 GiB of memory;
+            // this keeps it to what a small node holds comfortably.
+            bytes_max: MEMPOOL_BYTES_MAX_DEFAULT,
             per_account_max: 1_024,
             dropped_remembered_max: 100_000,
         }
     }
 }
 
+/// The default bound on the pool's bytes: 256 MiB.
+pub const MEMPOOL_BYTES_MAX_DEFAULT: usize = 256 * 1024 * 1024;
+
 #[derive(Debug)]
 struct Pending {
     tx: SignedTx,
     id: TxId,
     spend: Amount,
+    size: usize,
+}
+
+/// Fee per byte in 1/1024ths of a base unit per byte: what eviction compares (declared fees;
+/// the chain refunds what a transaction does not owe, but the declared fee is what it offers).
+fn fee_rate(tx: &SignedTx, size: usize) -> u128 {
+    // A fee-free equivocation report is admitted only when it slashes, one per equivocation:
+    // it outranks every fee, so a flood of paying transactions cannot delay a report until
+    // its evidence expires.
+    if yun_state::is_free_evidence(&tx.tx) {
+        return u128::MAX;
+    }
+    tx.tx.fee.base_units().saturating_mul(1024) / size.max(1) as u128
 }
 
 /// Pending transactions and what became of recently dropped ones.
@@ -44,7 +67,10 @@ pub struct Mempool {
     dropped_order: VecDeque<TxId>,
     /// Ids that left the pool since the last `take_evicted`, so their durable copies can go.
     evicted: Vec<TxId>,
+    /// Every pending transaction by fee rate, lowest first (ties by id): who is evicted.
+    by_rate: BTreeSet<(u128, TxId)>,
     len: usize,
+    bytes: usize,
 }
 
 impl Mempool {
@@ -61,6 +87,66 @@ impl Mempool {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Bytes of the pending transactions (their encoded signed form).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Bookkeeping for a transaction that left `by_sender`.
+    fn forget(&mut self, p: &Pending) {
+        self.index.remove(&p.id);
+        self.by_rate.remove(&(fee_rate(&p.tx, p.size), p.id));
+        self.len -= 1;
+        self.bytes -= p.size;
+    }
+
+    /// Makes room for `size` more bytes (and one more transaction unless `replacing`) at fee
+    /// rate `rate` by evicting the lowest fee per byte (with the nonces behind it, which could
+    /// never execute). A transaction that would itself be the first evicted is refused, and
+    /// one whose room would come from its own sender's queue is refused too (evicting its own
+    /// lower nonces would leave it stuck).
+    fn make_room(
+        &mut self,
+        sender: &Address,
+        rate: u128,
+        size: usize,
+        replacing: bool,
+    ) -> Result<(), TxRejection> {
+        let full = |m: &Self| {
+            m.bytes + size > m.limits.bytes_max || (!replacing && m.len >= m.limits.txs_max)
+        };
+        if size > self.limits.bytes_max {
+            return Err(TxRejection::MempoolFull);
+        }
+        // Decide before evicting anything: count what would go, lowest rate first.
+        let (mut bytes, mut len) = (self.bytes, self.len);
+        let mut victims = Vec::new();
+        for &(r, id) in &self.by_rate {
+            if bytes + size <= self.limits.bytes_max && (replacing || len < self.limits.txs_max) {
+                break;
+            }
+            if r >= rate {
+                return Err(TxRejection::MempoolFeeRateTooLow);
+            }
+            let (owner, nonce) = self.index[&id];
+            if owner == *sender {
+                return Err(TxRejection::MempoolFull);
+            }
+            for p in self.by_sender[&owner].range(nonce..).map(|(_, p)| p) {
+                if !victims.contains(&p.id) {
+                    victims.push(p.id);
+                    bytes -= p.size;
+                    len -= 1;
+                }
+            }
+        }
+        for id in victims {
+            self.drop_tx(&id, TxRejection::MempoolFeeRateTooLow);
+        }
+        debug_assert!(!full(self), "eviction made room");
+        Ok(())
     }
 
     pub fn contains(&self, id: &TxId) -> bool {
@@ -129,9 +215,8 @@ impl Mempool {
             }
         } else if pending_count >= self.limits.per_account_max {
             return Err(TxRejection::AccountPendingLimit);
-        } else if self.len >= self.limits.txs_max {
-            return Err(TxRejection::MempoolFull);
         }
+        let replacing = replacing.is_some();
         check_admission(
             state,
             chain_id,
@@ -148,15 +233,27 @@ impl Mempool {
             return Err(TxRejection::AlreadyKnown);
         }
         let spend = max_spend(&tx, &yun_state::Overlay::new(state).params())?;
+        let size = tx.encode_size();
+        let rate = fee_rate(&tx, size);
+        self.make_room(&sender, rate, size, replacing)?;
         let nonce = tx.tx.nonce;
         let queue = self.by_sender.entry(sender).or_default();
-        if let Some(old) = queue.insert(nonce, Pending { tx, id, spend }) {
-            self.index.remove(&old.id);
+        if let Some(old) = queue.insert(
+            nonce,
+            Pending {
+                tx,
+                id,
+                spend,
+                size,
+            },
+        ) {
+            self.forget(&old);
             self.evicted.push(old.id);
             self.remember_dropped(old.id, TxRejection::AlreadyKnown);
-        } else {
-            self.len += 1;
         }
+        self.len += 1;
+        self.bytes += size;
+        self.by_rate.insert((rate, id));
         self.index.insert(id, (sender, nonce));
         Ok(id)
     }
@@ -222,20 +319,21 @@ impl Mempool {
         for sender in senders {
             let committed = view.account(&sender).nonce;
             let queue = self.by_sender.get_mut(&sender).expect("sender listed");
-            let mut gone: Vec<(TxId, Option<TxRejection>)> = Vec::new();
+            let mut gone: Vec<(Pending, Option<TxRejection>)> = Vec::new();
             let keep = queue.split_off(&committed);
             for (_, p) in std::mem::replace(queue, keep) {
                 let reason = (!included.contains(&p.id)).then_some(TxRejection::BadNonce);
-                gone.push((p.id, reason));
+                gone.push((p, reason));
             }
-            queue.retain(|_, p| {
-                if p.tx.tx.expires_at_height <= height {
-                    gone.push((p.id, Some(TxRejection::Expired)));
-                    false
-                } else {
-                    true
-                }
-            });
+            let expired: Vec<u64> = queue
+                .iter()
+                .filter(|(_, p)| p.tx.tx.expires_at_height <= height)
+                .map(|(n, _)| *n)
+                .collect();
+            for n in expired {
+                let p = queue.remove(&n).expect("listed");
+                gone.push((p, Some(TxRejection::Expired)));
+            }
             // Nonces must run on from the committed one: behind a gap nothing can execute.
             let gap = queue
                 .keys()
@@ -244,19 +342,18 @@ impl Mempool {
                 .map(|(n, _)| *n);
             if let Some(first_stuck) = gap {
                 for (_, p) in queue.split_off(&first_stuck) {
-                    gone.push((p.id, Some(TxRejection::BadNonce)));
+                    gone.push((p, Some(TxRejection::BadNonce)));
                 }
             }
             if queue.is_empty() {
                 self.by_sender.remove(&sender);
             }
-            for (id, reason) in gone {
-                self.index.remove(&id);
-                self.len -= 1;
+            for (p, reason) in gone {
+                self.forget(&p);
                 // Committed ones left the durable pending table in their block's commit.
                 if let Some(r) = reason {
-                    self.evicted.push(id);
-                    self.remember_dropped(id, r);
+                    self.evicted.push(p.id);
+                    self.remember_dropped(p.id, r);
                 }
             }
         }
@@ -276,8 +373,7 @@ impl Mempool {
             self.by_sender.remove(&sender);
         }
         for (n, p) in removed {
-            self.index.remove(&p.id);
-            self.len -= 1;
+            self.forget(&p);
             self.evicted.push(p.id);
             self.remember_dropped(
                 p.id,
@@ -350,9 +446,69 @@ mod tests {
     fn pool(per_account_max: usize, txs_max: usize) -> Mempool {
         Mempool::new(MempoolLimits {
             txs_max,
+            bytes_max: MEMPOOL_BYTES_MAX_DEFAULT,
             per_account_max,
             dropped_remembered_max: 10,
         })
+    }
+
+    #[test]
+    fn a_full_pool_evicts_the_lowest_fee_per_byte_and_refuses_what_would_go_first() {
+        let s = state(&["alice", "carol", "dave", "erin", "frank"]);
+        let size = tx("alice", 0, 10).encode_size();
+        // Room for three transfers by bytes (the count limit is far away).
+        let mut p = Mempool::new(MempoolLimits {
+            txs_max: 100,
+            bytes_max: 3 * size,
+            per_account_max: 10,
+            dropped_remembered_max: 10,
+        });
+        let cheap = tx("alice", 0, 10);
+        let middle = tx("carol", 0, 20);
+        let dear = tx("dave", 0, 30);
+        for t in [&cheap, &middle, &dear] {
+            p.admit(&s, SCENARIO_CHAIN_ID, 1, t.clone()).unwrap();
+        }
+        assert_eq!(p.bytes(), 3 * size);
+        // Paying more per byte than the cheapest: the cheapest goes, with its reason.
+        let better = tx("erin", 0, 25);
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, better.clone()).unwrap();
+        assert!(!p.contains(&cheap.id()) && p.contains(&better.id()));
+        assert_eq!(
+            p.dropped_reason(&cheap.id()),
+            Some(TxRejection::MempoolFeeRateTooLow)
+        );
+        assert_eq!(p.take_evicted(), vec![cheap.id()]);
+        assert!(p.bytes() <= 3 * size && p.len() == 3);
+        // Paying no more per byte than the cheapest left (20): it would be evicted at once.
+        assert_eq!(
+            p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("frank", 0, 20)),
+            Err(TxRejection::MempoolFeeRateTooLow)
+        );
+        assert_eq!(p.len(), 3);
+        assert!(p.take_evicted().is_empty(), "a refusal evicts nothing");
+    }
+
+    #[test]
+    fn evicting_a_transaction_evicts_the_later_nonces_that_needed_it() {
+        let s = state(&["alice", "carol"]);
+        let size = tx("alice", 0, 10).encode_size();
+        let mut p = Mempool::new(MempoolLimits {
+            txs_max: 100,
+            bytes_max: 2 * size,
+            per_account_max: 10,
+            dropped_remembered_max: 10,
+        });
+        let a0 = tx("alice", 0, 10);
+        let a1 = tx("alice", 1, 50);
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, a0.clone()).unwrap();
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, a1.clone()).unwrap();
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("carol", 0, 20))
+            .unwrap();
+        // alice's nonce 0 was the cheapest; her nonce 1 could never run without it.
+        assert_eq!(p.len(), 1);
+        assert_eq!(p.dropped_reason(&a1.id()), Some(TxRejection::BadNonce));
+        assert_eq!(p.bytes(), size);
     }
 
     #[test]
@@ -436,8 +592,12 @@ mod tests {
             .unwrap();
         assert_eq!(
             p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("carol", 0, 10)),
-            Err(TxRejection::MempoolFull)
+            Err(TxRejection::MempoolFeeRateTooLow),
+            "an equal fee per byte would be the first evicted"
         );
+        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("carol", 0, 11))
+            .unwrap();
+        assert_eq!(p.len(), 1);
     }
 
     #[test]

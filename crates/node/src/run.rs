@@ -170,6 +170,14 @@ impl Default for TimingConfig {
 pub struct MempoolConfig {
     pub txs_max: usize,
     pub per_account_max: usize,
+    /// Most bytes of pending transactions (their encoded signed form); when full, the lowest
+    /// fee per byte is evicted first.
+    #[serde(default = "default_mempool_bytes_max")]
+    pub bytes_max: usize,
+}
+
+fn default_mempool_bytes_max() -> usize {
+    MempoolLimits::default().bytes_max
 }
 
 impl Default for MempoolConfig {
@@ -178,6 +186,7 @@ impl Default for MempoolConfig {
         MempoolConfig {
             txs_max: l.txs_max,
             per_account_max: l.per_account_max,
+            bytes_max: l.bytes_max,
         }
     }
 }
@@ -342,6 +351,7 @@ fn open_state(cfg: &NodeConfig, genesis: &Genesis, me: Address) -> anyhow::Resul
         MempoolLimits {
             txs_max: cfg.mempool.txs_max,
             per_account_max: cfg.mempool.per_account_max,
+            bytes_max: cfg.mempool.bytes_max,
             ..MempoolLimits::default()
         },
     )?;

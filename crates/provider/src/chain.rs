@@ -26,7 +26,7 @@ impl TxSigner {
     }
 
     /// Signs `action` with the next nonce (the node counts our pending transactions) and the
-    /// chain's minimum fee, and submits it.
+    /// fee schedule's estimate (the unused part is refunded), and submits it.
     pub async fn submit(&self, client: &Client, action: Action) -> anyhow::Result<TxId> {
         Ok(self.submit_tracked(client, action).await?.id)
     }
@@ -34,6 +34,7 @@ impl TxSigner {
     /// [`Self::submit`], also saying until when the transaction may be included.
     pub async fn submit_tracked(&self, client: &Client, action: Action) -> anyhow::Result<Sent> {
         let status = client.status().await?;
+        let fees = yun_types::fee::FeeSchedule::from(&status);
         let nonce = client.account(&self.address).await?.next_nonce;
         let expires_at_height = status.height + TX_VALID_BLOCKS;
         let tx = Tx {
@@ -42,8 +43,8 @@ impl TxSigner {
             fee: status.min_fee,
             expires_at_height,
             action,
-        }
-        .sign(&self.key);
+        };
+        let tx = fees.sign(tx, &self.key, 0);
         let id = client.submit(&tx).await?;
         Ok(Sent {
             id,

@@ -384,7 +384,7 @@ async fn load(
         .collect();
     let mut nonces = vec![0u64; keys.len()];
     let start = ctx.current();
-    let min_fee = ChainParams::default().min_fee;
+    let fees = yun_types::fee::FeeSchedule::of(&ChainParams::default());
     while ctx.current().duration_since(start).unwrap_or_default() < s.load {
         let j = ctx.random_range(0..keys.len());
         let home = honest[j % honest.len()];
@@ -396,14 +396,14 @@ async fn load(
         let tx = Tx {
             chain_id: "yun-sim".into(),
             nonce: nonces[j],
-            fee: min_fee,
+            fee: Amount::ZERO,
             expires_at_height: state.head().height + 10_000,
             action: Action::Transfer {
                 to,
                 amount: Amount::new(ctx.random_range(1..1_000)),
             },
-        }
-        .sign(&keys[j]);
+        };
+        let tx = fees.sign(tx, &keys[j], 0);
         let id = tx.id();
         match state.submit(vec![tx]).pop().expect("one result") {
             Ok(_) => {

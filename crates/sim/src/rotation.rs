@@ -73,7 +73,7 @@ fn register(s: &Scenario, node: &SimNode) {
     let tx = Tx {
         chain_id: "yun-sim".into(),
         nonce: 0,
-        fee: ChainParams::default().min_fee,
+        fee: Amount::ZERO,
         expires_at_height: state.head().height + 10_000,
         action: Action::RegisterValidator {
             p2p_address: "10.0.0.99:9000".into(),
@@ -82,8 +82,8 @@ fn register(s: &Scenario, node: &SimNode) {
             seed_key_possession: seed
                 .possession(&Address::from_public_key(&newcomer_key().public_key())),
         },
-    }
-    .sign(&newcomer_key());
+    };
+    let tx = yun_types::fee::FeeSchedule::of(&ChainParams::default()).sign(tx, &newcomer_key(), 0);
     if let Err(r) = state.submit(vec![tx]).pop().expect("one result") {
         panic!(
             "seed {}: the newcomer's registration was refused: {r}",

@@ -8,9 +8,8 @@
 //! takes from the treasury. Keeping them in one place is what lets `conservation::check_supply` hold
 //! after every block: a new kind of movement is written here or nowhere.
 
-use crate::arith::bps_of;
 use crate::overlay::{Overlay, StateReader};
-use yun_types::{Address, Amount, ChainParams, TxRejection};
+use yun_types::{Address, Amount, TxRejection};
 
 /// Adds to a balance. Cannot overflow: every balance is part of the fixed supply. A zero
 /// credit writes nothing.
@@ -55,18 +54,17 @@ pub fn transfer<R: StateReader + ?Sized>(
     Ok(())
 }
 
-/// Pays for a transaction: its nonce must be the payer's next, then the fee is taken and the
-/// nonce consumed, in one write. Returns the share of the fee that is burned (`fee_burn_bps`,
-/// rounded down); the caller burns the block's burned shares and pools the rest for the
-/// validators at the end of the block. On `BadNonce` or `InsufficientBalance` nothing is
-/// written.
+/// Takes a transaction's declared fee: its nonce must be the payer's next, then the fee is
+/// taken and the nonce consumed, in one write. What it did not owe comes back by
+/// [`refund_fee`] after its action; the burned share (`fee_burn_bps`) of what it paid is
+/// burned at the end of the block and the rest pooled for the validators. On `BadNonce` or
+/// `InsufficientBalance` nothing is written.
 pub fn charge_fee<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
-    params: &ChainParams,
     payer: &Address,
     nonce: u64,
     fee: Amount,
-) -> Result<Amount, TxRejection> {
+) -> Result<(), TxRejection> {
     let mut account = state.account(payer);
     if nonce != account.nonce {
         return Err(TxRejection::BadNonce);
@@ -80,7 +78,16 @@ pub fn charge_fee<R: StateReader + ?Sized>(
         .checked_add(1)
         .expect("invariant: a nonce counts committed transactions, far fewer than u64::MAX");
     state.set_account(payer, account);
-    Ok(bps_of(fee, params.fee_burn_bps))
+    Ok(())
+}
+
+/// Returns the part of a declared fee a transaction did not owe (see `exec::apply_tx`).
+pub fn refund_fee<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    payer: &Address,
+    amount: Amount,
+) {
+    credit(state, payer, amount);
 }
 
 /// Moves `amount` (already taken from a balance, bond, escrow or stake) to the burned total.

@@ -4,7 +4,13 @@
 //! bad nonce, expired, fee too low or unpayable) makes the whole block invalid, because a
 //! proposer must never include it; an *action* that fails (say, a transfer larger than the
 //! balance left after the fee) still consumes the nonce and the fee and gets a failed receipt.
+//!
+//! Fees follow cost (`yun_types::fee`): the declared fee is taken whole before the action, so
+//! the action can never spend it; after it, the transaction owes the base, its bytes and the
+//! keys its action wrote, and the rest of the declared fee is refunded. Writes the declared
+//! fee cannot pay for are undone (`WritesExceedFee`) and the declared fee is kept.
 
+use crate::arith::bps_of;
 use crate::bank;
 use crate::dispatch;
 use crate::env::BlockEnv;
@@ -15,8 +21,11 @@ use commonware_cryptography::ed25519::PublicKey;
 use commonware_cryptography::{BatchEntry, BatchVerifier};
 use commonware_parallel::Sequential;
 use rand_core::CryptoRng;
+use yun_types::fee::FeeSchedule;
 use yun_types::limits::BLOCK_TX_BYTES_MAX;
-use yun_types::{Amount, ChainParams, Receipt, SignedTx, TX_NAMESPACE, TxOutcome, TxRejection};
+use yun_types::{
+    Action, Amount, ChainParams, Receipt, SignedTx, TX_NAMESPACE, TxOutcome, TxRejection,
+};
 
 /// A block that must not be accepted: an offending transaction (its index and why), or
 /// randomness that is not its proposer's.
@@ -47,11 +56,14 @@ pub fn check_stateless(
     if tx.chain_id != chain_id {
         return Err(TxRejection::WrongChain);
     }
-    if stx.encode_size() > params.tx_bytes_max as usize {
+    let bytes = stx.encode_size();
+    if bytes > params.tx_bytes_max as usize {
         return Err(TxRejection::TooLarge);
     }
-    if tx.fee < params.min_fee && !is_fee_free(tx) {
-        return Err(TxRejection::FeeTooLow);
+    match FeeSchedule::of(params).size_fee(bytes) {
+        Some(owed) if tx.fee >= owed => {}
+        _ if is_fee_free(tx) => {}
+        _ => return Err(TxRejection::FeeTooLow),
     }
     if tx.expires_at_height < height {
         return Err(TxRejection::Expired);
@@ -308,13 +320,17 @@ fn apply_tx<R: StateReader + ?Sized>(
     if is_fee_free(&stx.tx) {
         return apply_free_evidence(state, env, params, stx, index);
     }
-    let fee = stx.tx.fee;
-    let burned = bank::charge_fee(state, params, &sender, stx.tx.nonce, fee)?;
+    let declared = stx.tx.fee;
+    bank::charge_fee(state, &sender, stx.tx.nonce, declared)?;
 
-    let outcome = match dispatch::apply(state, env, params, &sender, &stx.id(), &stx.tx.action) {
-        Ok(()) => TxOutcome::Success,
-        Err(reason) => TxOutcome::Failed(reason),
-    };
+    state.begin_journal();
+    let applied = dispatch::apply(state, env, params, &sender, &stx.id(), &stx.tx.action);
+    let (outcome, fee) = settle_fee(state, params, stx, applied);
+    bank::refund_fee(
+        state,
+        &sender,
+        declared.checked_sub(fee).expect("never more than declared"),
+    );
     let receipt = Receipt {
         tx_id: stx.id(),
         height: env.height,
@@ -322,7 +338,64 @@ fn apply_tx<R: StateReader + ?Sized>(
         outcome,
         fee_paid: fee,
     };
-    Ok((receipt, burned))
+    Ok((receipt, bps_of(fee, params.fee_burn_bps)))
+}
+
+/// Commits, reveals and storage proofs that succeed pay no fee. Charging them would make an
+/// honest provider poorer on every task whose pay at the price floor (fuel used × price, down
+/// to nothing) is below a commit's and a reveal's fee, and on every replica-epoch whose pay is
+/// below a proof's bytes; it cannot refuse an assignment without being slashed for silence.
+/// They cannot be spammed for free: a successful one needs a replica the chain assigned (a
+/// task's, or a deal's with its challenge open), each replica allows one of each, and replicas
+/// exist only for tasks and deals a requester posted (and paid the writes of); a failed one pays
+/// for its size like any transaction (its declared fee must cover that to be admitted).
+fn results_of_assigned_work(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::CommitResults { .. }
+            | Action::RevealResults { .. }
+            | Action::Storage(yun_types::storage::StorageAction::ProveStorage { .. })
+    )
+}
+
+/// Ends the action's journal and decides what the transaction pays: the base, its bytes and
+/// the keys the action wrote, at most the declared fee. A failed action wrote nothing (every
+/// domain checks before writing; the journal undoes anything regardless) and pays for its
+/// size only; a successful one whose writes the declared fee cannot cover is undone and pays
+/// the whole declared fee, so writes are never free.
+fn settle_fee<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    params: &ChainParams,
+    stx: &SignedTx,
+    applied: Result<(), TxRejection>,
+) -> (TxOutcome, Amount) {
+    let schedule = FeeSchedule::of(params);
+    let bytes = stx.encode_size();
+    let declared = stx.tx.fee;
+    let size_fee = schedule
+        .size_fee(bytes)
+        .expect("check_stateless: the declared fee covers the size fee");
+    match applied {
+        Err(reason) => {
+            state.end_journal(true);
+            (TxOutcome::Failed(reason), size_fee)
+        }
+        Ok(()) if results_of_assigned_work(&stx.tx.action) => {
+            state.end_journal(false);
+            (TxOutcome::Success, Amount::ZERO)
+        }
+        Ok(()) => {
+            let writes = state.journal_len();
+            let paid = schedule
+                .fee_for(bytes, writes)
+                .filter(|owed| *owed <= declared);
+            state.end_journal(paid.is_none());
+            match paid {
+                Some(owed) => (TxOutcome::Success, owed),
+                None => (TxOutcome::Failed(TxRejection::WritesExceedFee), declared),
+            }
+        }
+    }
 }
 
 /// A fee-free report or faucet claim (see [`is_fee_free`]): the slash (or claim) must succeed, else the transaction
@@ -339,7 +412,7 @@ fn apply_free_evidence<R: StateReader + ?Sized>(
         return Err(TxRejection::BadNonce);
     }
     dispatch::apply(state, env, params, &sender, &stx.id(), &stx.tx.action)?;
-    let burned = bank::charge_fee(state, params, &sender, stx.tx.nonce, Amount::ZERO)?;
+    bank::charge_fee(state, &sender, stx.tx.nonce, Amount::ZERO)?;
     let receipt = Receipt {
         tx_id: stx.id(),
         height: env.height,
@@ -347,5 +420,5 @@ fn apply_free_evidence<R: StateReader + ?Sized>(
         outcome: TxOutcome::Success,
         fee_paid: Amount::ZERO,
     };
-    Ok((receipt, burned))
+    Ok((receipt, Amount::ZERO))
 }

@@ -47,8 +47,17 @@ pub(crate) fn check_params(p: &ChainParams) -> Result<(), GenesisError> {
         format!("256..={} bytes", yun_types::limits::TX_BYTES_MAX),
     )?;
     at_least_one("expiry_blocks_max", p.expiry_blocks_max)?;
+    // The schedule must price the largest transaction and its writes without overflow (one
+    // that cannot would refuse every large transaction as `FeeTooLow`).
+    require(
+        yun_types::fee::FeeSchedule::of(p)
+            .fee_for(p.tx_bytes_max as usize, u64::from(p.tx_bytes_max))
+            .is_some(),
+        "fee_per_byte / fee_per_write",
+        "small enough that min_fee + tx_bytes_max x (fee_per_byte + fee_per_write) fits in an amount",
+    )?;
     check_market_params(&p.market)?;
-    check_storage_params(&p.storage, p.min_fee)?;
+    check_storage_params(&p.storage)?;
     check_staking_params(&p.staking)?;
     check_governance_params(&p.governance)?;
     check_faucet_params(&p.faucet)
@@ -173,6 +182,17 @@ fn check_market_params(m: &MarketParams) -> Result<(), GenesisError> {
     at_least_one("market.reveal_window_blocks", m.reveal_window_blocks)?;
     at_least_one("market.job_deadline_blocks_max", m.job_deadline_blocks_max)?;
     at_least_one("market.task_memory_bytes_max", m.task_memory_bytes_max)?;
+    // At zero no job could be queued, settled jobs would be pruned in the block they settle
+    // (before anyone read their outcome), or never.
+    at_least_one("market.queued_tasks_max", m.queued_tasks_max)?;
+    at_least_one(
+        "market.settled_retention_blocks",
+        m.settled_retention_blocks,
+    )?;
+    at_least_one(
+        "market.prune_records_per_block_max",
+        u64::from(m.prune_records_per_block_max),
+    )?;
     bps("market.slash_dissent_bps", m.slash_dissent_bps)?;
     bps("market.slash_silent_bps", m.slash_silent_bps)?;
     bps("market.protocol_fee_bps", m.protocol_fee_bps)?;
@@ -233,7 +253,7 @@ fn check_market_params(m: &MarketParams) -> Result<(), GenesisError> {
 /// (windows would overlap otherwise), an epoch to fetch in, replacement after the first miss
 /// at the earliest, a slash of at most the whole bond, deals matched, a price floor the
 /// index can climb from, and a proven period that pays at least the fee that proves it.
-fn check_storage_params(s: &StorageParams, min_fee: Amount) -> Result<(), GenesisError> {
+fn check_storage_params(s: &StorageParams) -> Result<(), GenesisError> {
     require(
         s.epoch_blocks >= 2,
         "storage.epoch_blocks",
@@ -263,12 +283,12 @@ fn check_storage_params(s: &StorageParams, min_fee: Amount) -> Result<(), Genesi
         "storage.price_floor_per_mib_epoch",
         "at least 1 base unit",
     )?;
-    // A proven period that paid less than the transaction proving it would make an honest
-    // provider holding small files lose money.
+    // A proven period must pay something. (It once had to cover `min_fee`, so a proof sent
+    // alone paid for its transaction; successful proofs now pay no fee, see `exec`.)
     require(
-        s.replica_epoch_pay_min >= min_fee,
+        s.replica_epoch_pay_min > Amount::ZERO,
         "storage.replica_epoch_pay_min",
-        format!("at least min_fee ({min_fee}), so one proof sent alone pays for its transaction"),
+        "at least 1 base unit",
     )
 }
 

@@ -55,6 +55,9 @@ pub const TAG_SPOT_CHECK: u8 = b'C';
 /// `I` ‖ job: the inputs of a job's reduce task (the verified map outputs, in index order),
 /// written when the chain adds the reduce task.
 pub const TAG_REDUCE_INPUTS: u8 = b'I';
+/// `O` ‖ height ‖ job: a settled job whose records are pruned from that height on (the value:
+/// the index of its next task to delete, when a large job takes more than one block).
+pub const TAG_PRUNE: u8 = b'O';
 
 // Storage deals.
 
@@ -139,6 +142,7 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_VERIFY, "verify"),
     (TAG_EXIT, "exit"),
     (TAG_JOB_DEADLINE, "job_deadline"),
+    (TAG_PRUNE, "prune"),
     (TAG_MARKET, "market"),
     (TAG_REQUESTER, "requester"),
     (TAG_SEALED, "sealed"),

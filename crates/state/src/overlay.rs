@@ -72,11 +72,18 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 /// Pending writes, in key order (`None` deletes).
 pub type StateWrites = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// Each key written since [`Overlay::begin_journal`], with the overlay's entry for it before
+/// (`None`: the overlay had none, so the key read through to the base).
+type Journal = BTreeMap<Vec<u8>, Option<Option<Vec<u8>>>>;
+
 /// A reader plus the writes made on top of it.
 #[derive(Debug)]
 pub struct Overlay<'a, R: StateReader + ?Sized> {
     base: &'a R,
     writes: StateWrites,
+    /// Open while one transaction's action runs: counts the keys it writes (its fee) and
+    /// undoes them when the fee cannot pay for them.
+    journal: Option<Journal>,
 }
 
 impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
@@ -84,6 +91,45 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
         Overlay {
             base,
             writes: BTreeMap::new(),
+            journal: None,
+        }
+    }
+
+    /// Starts recording the keys written from now on (see [`Overlay::end_journal`]).
+    pub fn begin_journal(&mut self) {
+        self.journal = Some(Journal::new());
+    }
+
+    /// How many distinct keys were written (or deleted) since [`Overlay::begin_journal`].
+    pub fn journal_len(&self) -> u64 {
+        self.journal.as_ref().map_or(0, |j| j.len() as u64)
+    }
+
+    /// Stops recording; returns how many distinct keys were written (or deleted) since
+    /// [`Overlay::begin_journal`], and with `undo` restores each to what it was before.
+    pub fn end_journal(&mut self, undo: bool) -> u64 {
+        let journal = self.journal.take().unwrap_or_default();
+        let written = journal.len() as u64;
+        if undo {
+            for (key, before) in journal {
+                match before {
+                    Some(entry) => {
+                        self.writes.insert(key, entry);
+                    }
+                    None => {
+                        self.writes.remove(&key);
+                    }
+                }
+            }
+        }
+        written
+    }
+
+    fn record(&mut self, key: &[u8]) {
+        if let Some(journal) = &mut self.journal
+            && !journal.contains_key(key)
+        {
+            journal.insert(key.to_vec(), self.writes.get(key).cloned());
         }
     }
 
@@ -95,10 +141,12 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
     }
 
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.record(&key);
         self.writes.insert(key, Some(value));
     }
 
     pub fn delete(&mut self, key: Vec<u8>) {
+        self.record(&key);
         self.writes.insert(key, None);
     }
 

@@ -16,6 +16,7 @@ use crate::overlay::{MemState, Overlay};
 use commonware_cryptography::Signer;
 use commonware_cryptography::ed25519::PrivateKey;
 use std::collections::BTreeMap;
+use yun_types::fee::FeeSchedule;
 use yun_types::{
     Action, Address, Amount, ChainParams, Genesis, GenesisAccount, GenesisValidator, Hash32,
     MarketParams, Receipt, SeedSigner, SignedTx, Tx, TxOutcome, TxRejection,
@@ -127,7 +128,7 @@ pub fn addr(name: &str) -> Address {
 }
 
 impl Scenario {
-    /// A chain whose fee is 10 and half of it burned, so fee arithmetic is easy to read, a
+    /// A chain whose fee is a flat 10 and half of it burned, so fee arithmetic is easy to read, a
     /// proven storage replica-epoch paying at least that fee, and whose one admitted engine
     /// class is the one scenario offers declare by default.
     pub fn new() -> Self {
@@ -135,6 +136,9 @@ impl Scenario {
             state: MemState::default(),
             params: ChainParams {
                 min_fee: Amount::new(10),
+                // A flat fee unless a test sets the schedule (`tests/fees.rs`).
+                fee_per_byte: Amount::ZERO,
+                fee_per_write: Amount::ZERO,
                 fee_burn_bps: 5_000,
                 market: MarketParams {
                     engine_classes: vec![engine_class(ENGINE_CLASS_DEFAULT)],
@@ -257,6 +261,7 @@ impl Scenario {
             scenario: self,
             signer: key_of(name),
             tx,
+            fee_set: false,
         }
     }
 
@@ -379,6 +384,8 @@ pub struct TxBuilder<'a> {
     scenario: &'a mut Scenario,
     signer: PrivateKey,
     tx: Tx,
+    /// Set by [`TxBuilder::fee`]; otherwise the fee is what a client would declare.
+    fee_set: bool,
 }
 
 impl TxBuilder<'_> {
@@ -388,7 +395,25 @@ impl TxBuilder<'_> {
     }
     pub fn fee(mut self, fee: u128) -> Self {
         self.tx.fee = Amount::new(fee);
+        self.fee_set = true;
         self
+    }
+
+    /// Signs `self.tx` with `action`, declaring (unless [`TxBuilder::fee`] set one) what a
+    /// client would: the fee schedule's estimate, with a `CancelJob`'s tasks counted.
+    fn signed(&mut self, action: Action) -> SignedTx {
+        self.tx.action = action;
+        if !self.fee_set {
+            let extra = match &self.tx.action {
+                Action::CancelJob { job } => Overlay::new(&self.scenario.state)
+                    .job(job)
+                    .map_or(0, |j| j.spec.tasks.len() as u64 + 1),
+                _ => 0,
+            };
+            let draft = self.tx.clone().sign(&self.signer);
+            self.tx.fee = FeeSchedule::of(&self.scenario.params).estimate(&draft, extra);
+        }
+        self.tx.clone().sign(&self.signer)
     }
     pub fn expires_at(mut self, height: u64) -> Self {
         self.tx.expires_at_height = height;
@@ -401,11 +426,10 @@ impl TxBuilder<'_> {
 
     /// Signs a transfer without executing it.
     pub fn sign_transfer(mut self, to: &str, amount: u128) -> SignedTx {
-        self.tx.action = Action::Transfer {
+        self.signed(Action::Transfer {
             to: addr(to),
             amount: Amount::new(amount),
-        };
-        self.tx.sign(&self.signer)
+        })
     }
 
     /// Executes a transfer in a block of its own.
@@ -418,20 +442,13 @@ impl TxBuilder<'_> {
 
     /// Signs any action without executing it.
     pub fn sign(mut self, action: Action) -> SignedTx {
-        self.tx.action = action;
-        self.tx.sign(&self.signer)
+        self.signed(action)
     }
 
     /// Executes any action in a block of its own.
-    pub fn act(self, action: Action) -> Step {
-        let TxBuilder {
-            scenario,
-            signer,
-            mut tx,
-        } = self;
-        tx.action = action;
-        let stx = tx.sign(&signer);
-        match scenario.block(std::slice::from_ref(&stx)) {
+    pub fn act(mut self, action: Action) -> Step {
+        let stx = self.signed(action);
+        match self.scenario.block(std::slice::from_ref(&stx)) {
             Ok(mut outcome) => Step::Included(outcome.receipts.remove(0)),
             Err(BlockError::Tx { reason, .. }) => Step::Rejected(reason),
             Err(e @ BlockError::Seed(_)) => panic!("the scenario's block was refused: {e}"),

@@ -180,7 +180,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "91ced1bfaaf3c7a71e1c5b20e5e0deaa0146841aa5b48b0bbc9d8f6fa1bae215"
+        "db83ea5b57c058b3b01bcdb1dc95c898bab4cc3349af0c29111613640a7b783a"
     );
 }
 
@@ -197,7 +197,7 @@ fn golden_market_sim_report_is_unchanged() {
     let digest = blake3::hash(format!("{report:?}").as_bytes()).to_hex();
     assert_eq!(
         digest.as_str(),
-        "1b7753a3c2f5c768f0da784c34fb9809f6ff870fd7ccb855c0cd7f6ec15a6fde",
+        "8b7e001499e7b32c8e5a3dc7c20a3421e5247d4ddaef4050ac483b8183594207",
         "{report:?}"
     );
 }

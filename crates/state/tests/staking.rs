@@ -325,6 +325,8 @@ fn fees_are_shared_among_the_active_validators_by_stake_with_the_remainder_to_th
     s.genesis_validator("a", 3 * MIN_BOND)
         .genesis_validator("b", MIN_BOND);
     s.proposer = "b".into();
+    // A flat fee of 1,002 (a transaction pays what it owes, at most what it declares).
+    s.params.min_fee = yun_types::Amount::new(1_002);
     // Fee 1,002: 501 burned (50 %), 501 shared 3:1 → a 375 (of 375.75), b 125 (of 125.25),
     // and the unit the floors leave goes to the proposer b.
     s.tx("alice").fee(1_002).transfer("carol", 1).expect_ok();
@@ -334,21 +336,22 @@ fn fees_are_shared_among_the_active_validators_by_stake_with_the_remainder_to_th
     assert_eq!(s.validator("a").fees_earned.base_units(), 375);
     assert_eq!(s.validator("b").fees_earned.base_units(), 125);
 
-    // Several transactions in one block are pooled and shared once.
+    // Several transactions in one block are pooled and shared once: 2 × 501 = 1,002 shared
+    // 3:1 → a 751 (of 751.5), b 250 (of 250.5), and the floors' unit to the proposer b.
     let txs = vec![
-        s.tx("alice").fee(400).sign_transfer("carol", 1),
-        s.tx("alice").nonce(2).fee(400).sign_transfer("carol", 1),
+        s.tx("alice").fee(1_002).sign_transfer("carol", 1),
+        s.tx("alice").nonce(2).fee(1_002).sign_transfer("carol", 1),
     ];
     s.block(&txs).unwrap();
-    assert_eq!(s.balance("a"), 375 + 300);
-    assert_eq!(s.balance("b"), 126 + 100);
+    assert_eq!(s.balance("a"), 375 + 751);
+    assert_eq!(s.balance("b"), 126 + 251);
 
     // A member jailed mid-epoch earns nothing for the rest of it.
     s.slash("a", 1).unwrap();
     let (a, b) = (s.balance("a"), s.balance("b"));
-    s.tx("alice").fee(1_000).transfer("carol", 1).expect_ok();
+    s.tx("alice").fee(1_002).transfer("carol", 1).expect_ok();
     assert_eq!(s.balance("a"), a);
-    assert_eq!(s.balance("b"), b + 500);
+    assert_eq!(s.balance("b"), b + 501);
 }
 
 #[test]

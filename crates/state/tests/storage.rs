@@ -19,8 +19,8 @@ const EPOCH: u64 = 10;
 const WINDOW: u64 = 5;
 const FEE: u128 = 10;
 /// What one proven replica-epoch of these files (each under 1 MiB) pays: the scenario's
-/// `storage.replica_epoch_pay_min`, its min fee, since ASK × 1 MiB is less. So a provider
-/// that proves alone, one proof a transaction, never pays more in fees than it earns.
+/// `storage.replica_epoch_pay_min`, since ASK × 1 MiB is less. (A successful proof pays no
+/// fee, so every proven period is profit.)
 const PAY: u128 = 10;
 
 /// Four registered providers offering 1 MiB each at ask 2, alice funded; 10-block epochs,
@@ -110,14 +110,14 @@ fn a_deal_lives_is_paid_repaired_and_refunded_exactly() {
     let honest = [first[1], first[2]];
     let worth0: Vec<u128> = PROVIDERS.iter().map(|p| s.worth(p)).collect();
 
-    // Epochs 0 and 1: all three prove; each proof pays PAY (it covers its fee).
+    // Epochs 0 and 1: all three prove; each proof pays PAY (and its transaction no fee).
     for e in 0..2 {
         to_window(&mut s, &deal, e);
         prove_together(&mut s, &deal, &data, &first);
     }
     for p in &first {
         let i = PROVIDERS.iter().position(|x| x == p).unwrap();
-        assert_eq!(s.worth(p), worth0[i] + 2 * PAY - 2 * FEE, "{p} paid twice");
+        assert_eq!(s.worth(p), worth0[i] + 2 * PAY, "{p} paid twice");
     }
     // Epochs 2..4: the victim stops; the others go on. Each missed window burns 1 % of its
     // bond; the third in a row ends its replica and the spare is drawn to repair.
@@ -198,12 +198,12 @@ fn a_deal_lives_is_paid_repaired_and_refunded_exactly() {
     for p in honest {
         assert!(s.provider(p).slashed.is_zero());
         let i = PROVIDERS.iter().position(|x| *x == p).unwrap();
-        assert_eq!(s.worth(p), worth0[i] + 8 * PAY - 8 * FEE, "{p}");
+        assert_eq!(s.worth(p), worth0[i] + 8 * PAY, "{p}");
     }
     let i = PROVIDERS.iter().position(|x| *x == spare).unwrap();
     assert_eq!(
         s.worth(spare),
-        worth0[i] + 3 * PAY - 3 * FEE,
+        worth0[i] + 3 * PAY,
         "the repair is paid too"
     );
 }
@@ -309,7 +309,7 @@ fn a_non_holder_a_late_proof_a_wrong_epoch_and_a_second_proof_are_refused() {
         .expect_failed(TxRejection::ChallengeNotOpen);
     let paid_before = s.balance(who);
     s.tx(who).act(prove(vec![valid.clone()])).expect_ok();
-    assert_eq!(s.balance(who), paid_before - FEE + PAY, "paid once");
+    assert_eq!(s.balance(who), paid_before + PAY, "paid once, no fee");
     s.tx(who)
         .act(prove(vec![valid.clone()]))
         .expect_failed(TxRejection::EpochAlreadyProven);
@@ -366,7 +366,7 @@ fn the_owner_cancelling_keeps_proven_epochs_paid_and_refunds_the_rest_at_once() 
             .all(|r| r.state == StorageReplicaState::Ended)
     );
     for (p, w) in first.iter().zip(worth) {
-        assert_eq!(s.worth(p), w + PAY - FEE, "{p} keeps its pay and its bond");
+        assert_eq!(s.worth(p), w + PAY, "{p} keeps its pay and its bond");
         assert_eq!(s.storage_offer(p).used_bytes, 0);
     }
     s.tx("alice")
@@ -520,9 +520,9 @@ fn a_genesis_with_unusable_storage_params_is_refused() {
         ("storage.fetch_epochs_max", |p| p.fetch_epochs_max = 0),
         ("storage.misses_to_replace", |p| p.misses_to_replace = 0),
         ("storage.miss_slash_ppm", |p| p.miss_slash_ppm = 1_000_001),
-        // Below the min fee (10 here): a proof sent alone would cost more than it earns.
+        // A proven period that pays nothing.
         ("storage.replica_epoch_pay_min", |p| {
-            p.replica_epoch_pay_min = Amount::new(9)
+            p.replica_epoch_pay_min = Amount::ZERO
         }),
     ];
     for (name, change) in cases {

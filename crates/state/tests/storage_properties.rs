@@ -1,7 +1,7 @@
 //! Property tests over random storage histories: supply is conserved at every height (the
 //! scenario checks it after every block), what providers were paid is exactly the accepted
 //! proofs at their replicas' prices (at least the chain's minimum per proven period), and no
-//! provider that always proves ever loses money, the fees of its proof transactions included.
+//! provider that always proves ever loses money (its proof transactions pay no fee when they succeed).
 
 use proptest::prelude::*;
 use yun_state::scenario::{Scenario, Step, addr};
@@ -15,7 +15,6 @@ const HONEST: [&str; 3] = ["h1", "h2", "h3"];
 /// Stores what it is given but proves only when its coin says so.
 const FLAKY: [&str; 2] = ["f1", "f2"];
 const OWNERS: [&str; 2] = ["alice", "bob"];
-const FEE: u128 = 10;
 /// The least a proven replica-epoch pays here (the scenario's `replica_epoch_pay_min`).
 const PAY_MIN: u128 = 10;
 
@@ -112,7 +111,7 @@ proptest! {
             s.tx(name).act(offer_storage(200 * 1024, 4 + 4 * i as u128)).expect_ok();
         }
         let worth0: Vec<u128> = HONEST.iter().map(|p| s.worth(p)).collect();
-        let mut honest_fees = [0u128; 3];
+        let mut honest_proof_txs = [0u128; 3];
         let mut files: Vec<(DealId, Vec<u8>)> = Vec::new();
         let mut coin = seed;
         let mut accepted = 0u128;
@@ -120,9 +119,9 @@ proptest! {
             let before: Vec<u64> = HONEST.iter().map(|p| s.nonce(p)).collect();
             let n = proving_block(s, files, coin);
             for (i, p) in HONEST.iter().enumerate() {
-                fees[i] += u128::from(s.nonce(p) - before[i]) * FEE;
-                // At every height: an honest provider's balance and bond, after the fees of
-                // every proof transaction it sent, never go below where they started.
+                fees[i] += u128::from(s.nonce(p) - before[i]);
+                // At every height: an honest provider's balance and bond, after every proof
+                // transaction it sent, never go below where they started.
                 if s.worth(p) < worth0[i] {
                     return Err(format!("{p} lost money at height {}", s.height));
                 }
@@ -149,15 +148,15 @@ proptest! {
                 }
                 Op::Idle { blocks } => {
                     for _ in 0..blocks {
-                        accepted += step(&mut s, &files, &mut coin, &mut honest_fees).map_err(TestCaseError::fail)?;
+                        accepted += step(&mut s, &files, &mut coin, &mut honest_proof_txs).map_err(TestCaseError::fail)?;
                     }
                 }
             }
-            accepted += step(&mut s, &files, &mut coin, &mut honest_fees).map_err(TestCaseError::fail)?;
+            accepted += step(&mut s, &files, &mut coin, &mut honest_proof_txs).map_err(TestCaseError::fail)?;
         }
         // Run every deal out (each lasts at most 4 epochs of 4 blocks once matched).
         for _ in 0..40 {
-            accepted += step(&mut s, &files, &mut coin, &mut honest_fees).map_err(TestCaseError::fail)?;
+            accepted += step(&mut s, &files, &mut coin, &mut honest_proof_txs).map_err(TestCaseError::fail)?;
         }
         // Paid = accepted proofs × max(price × billed MiB (1 MiB for these files), PAY_MIN), and
         // every deal's books balance: escrow + paid + refunded = what was locked.
@@ -189,9 +188,9 @@ proptest! {
         prop_assert_eq!(paid, priced);
         let earned: u128 = HONEST.iter().chain(&FLAKY).map(|p| s.storage_offer(p).earned.base_units()).sum();
         prop_assert_eq!(earned, paid, "what deals paid reached the providers");
-        // No honest provider's balance + bond went down, though it paid every proof's fee.
+        // No honest provider's balance + bond went down.
         for (i, p) in HONEST.iter().enumerate() {
-            prop_assert!(s.worth(p) >= worth0[i], "{} lost money after {} in fees", p, honest_fees[i]);
+            prop_assert!(s.worth(p) >= worth0[i], "{} lost money after {} proof transactions", p, honest_proof_txs[i]);
             prop_assert!(s.provider(p).slashed.is_zero());
             prop_assert_eq!(s.provider(p).bond, Amount::new(1_000_000));
         }

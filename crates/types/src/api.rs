@@ -45,6 +45,7 @@ pub enum ApiErrorKind {
     TooManySubscribers = 120,
     UnsupportedMediaType = 121,
     CrossOriginRefused = 122,
+    JobPruned = 123,
     ProposalNotFound = 124,
     FaucetNotEnabled = 125,
     ParamChangeRefused = 126,
@@ -70,6 +71,7 @@ impl ApiErrorKind {
             Self::RequestTimeout => 408,
             Self::UnsupportedMediaType => 415,
             Self::CrossOriginRefused => 403,
+            Self::JobPruned => 410,
             Self::ProposalNotFound | Self::FaucetNotEnabled => 404,
             Self::ParamChangeRefused => 422,
         }
@@ -162,6 +164,10 @@ impl ApiErrorKind {
             Self::CrossOriginRefused => (
                 "CrossOriginRefused",
                 "write from the node's own origin or from a program (the yun CLI or client), not from another web page; reads are open to any origin",
+            ),
+            Self::JobPruned => (
+                "JobPruned",
+                "the job settled and its records were pruned after market.settled_retention_blocks; its history is in the blocks (`yun tx show ID` gives the block that posted it)",
             ),
             Self::ProposalNotFound => (
                 "ProposalNotFound",
@@ -435,7 +441,13 @@ pub struct StatusResponse {
     pub latest_block_time_ms: u64,
     pub validators: Vec<Address>,
     pub mempool_size: u32,
+    /// The fee schedule: the base every transaction pays, per byte of its encoded signed
+    /// form, and per state key its action writes (`yun_types::fee::FeeSchedule`).
     pub min_fee: Amount,
+    #[serde(default)]
+    pub fee_per_byte: Amount,
+    #[serde(default)]
+    pub fee_per_write: Amount,
     pub version: String,
     /// Whether this node votes (validator) or only follows (full node).
     pub role: NodeRole,

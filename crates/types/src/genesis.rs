@@ -10,8 +10,18 @@ use serde::{Deserialize, Serialize};
 /// Parameters kept in state (not constants), so governance can change them later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChainParams {
-    /// Smallest fee a transaction may pay.
+    /// The base of the fee schedule: every transaction pays it, plus `fee_per_byte` for each
+    /// byte of its encoded signed form and `fee_per_write` for each state key its action
+    /// writes. A transaction's `fee` is the most it will pay: it must cover the base and the
+    /// bytes (`FeeTooLow`), the writes are charged after execution from what is left, and the
+    /// rest is refunded in the same transaction.
     pub min_fee: Amount,
+    /// Fee per byte of the encoded signed transaction.
+    #[serde(default)]
+    pub fee_per_byte: Amount,
+    /// Fee per distinct state key the transaction's action writes (or deletes).
+    #[serde(default)]
+    pub fee_per_write: Amount,
     /// Share of every fee that is burned, in basis points (1/10,000); the rest is shared by the
     /// epoch's active validators pro rata by stake.
     pub fee_burn_bps: u16,
@@ -279,6 +289,18 @@ pub struct MarketParams {
     /// job's data is work; the requester's escrow pays it, the rest is refunded).
     #[serde(default = "default_cannot_run_fuel")]
     pub cannot_run_fuel: u64,
+    /// Most tasks waiting in the matching queue: a job that would take it past this is refused
+    /// (`QueuedTasksFull`), so the queue every block walks stays bounded.
+    #[serde(default = "default_queued_tasks_max")]
+    pub queued_tasks_max: u64,
+    /// Blocks a settled job's records (job, tasks, reduce inputs) stay in state; then they are
+    /// pruned (the blocks keep the history: its `PostJob` names it).
+    #[serde(default = "default_settled_retention_blocks")]
+    pub settled_retention_blocks: u64,
+    /// Most records one block's pruning deletes, so pruning never makes a block slow; what is
+    /// left waits for the next block.
+    #[serde(default = "default_prune_records_per_block_max")]
+    pub prune_records_per_block_max: u32,
 }
 
 /// Most entries in `MarketParams::governed_labels`.
@@ -319,6 +341,15 @@ fn default_commit_margin_ms() -> u64 {
 }
 fn default_cannot_run_fuel() -> u64 {
     MarketParams::default().cannot_run_fuel
+}
+fn default_queued_tasks_max() -> u64 {
+    MarketParams::default().queued_tasks_max
+}
+fn default_settled_retention_blocks() -> u64 {
+    MarketParams::default().settled_retention_blocks
+}
+fn default_prune_records_per_block_max() -> u32 {
+    MarketParams::default().prune_records_per_block_max
 }
 fn default_reveal_window_ms_min() -> u64 {
     MarketParams::default().reveal_window_ms_min
@@ -395,6 +426,9 @@ impl Default for MarketParams {
             commit_margin_ms: 10_000,
             reveal_window_ms_min: 10_000,
             cannot_run_fuel: 10_000_000,
+            queued_tasks_max: 1_000_000,
+            settled_retention_blocks: 100_000,
+            prune_records_per_block_max: 1_024,
         }
     }
 }
@@ -429,6 +463,9 @@ impl Write for MarketParams {
         self.commit_margin_ms.write(buf);
         self.reveal_window_ms_min.write(buf);
         self.cannot_run_fuel.write(buf);
+        self.queued_tasks_max.write(buf);
+        self.settled_retention_blocks.write(buf);
+        self.prune_records_per_block_max.write(buf);
     }
 }
 
@@ -448,6 +485,8 @@ impl EncodeSize for MarketParams {
             + 16
             + 8
             + 8 * 7
+            + 8 * 2
+            + 4
     }
 }
 
@@ -489,6 +528,9 @@ impl Read for MarketParams {
             commit_margin_ms: u64::read(buf)?,
             reveal_window_ms_min: u64::read(buf)?,
             cannot_run_fuel: u64::read(buf)?,
+            queued_tasks_max: u64::read(buf)?,
+            settled_retention_blocks: u64::read(buf)?,
+            prune_records_per_block_max: u32::read(buf)?,
         })
     }
 }
@@ -497,6 +539,8 @@ impl Default for ChainParams {
     fn default() -> Self {
         ChainParams {
             min_fee: Amount::new(1_000),
+            fee_per_byte: Amount::new(1),
+            fee_per_write: Amount::new(10),
             fee_burn_bps: 1_000,
             block_txs_max: 20_000,
             tx_bytes_max: 65_536,
@@ -513,6 +557,8 @@ impl Default for ChainParams {
 impl Write for ChainParams {
     fn write(&self, buf: &mut impl BufMut) {
         self.min_fee.write(buf);
+        self.fee_per_byte.write(buf);
+        self.fee_per_write.write(buf);
         self.fee_burn_bps.write(buf);
         self.block_txs_max.write(buf);
         self.tx_bytes_max.write(buf);
@@ -527,7 +573,9 @@ impl Write for ChainParams {
 
 impl EncodeSize for ChainParams {
     fn encode_size(&self) -> usize {
-        16 + 2
+        16 + 16
+            + 16
+            + 2
             + 4
             + 4
             + 8
@@ -544,6 +592,8 @@ impl Read for ChainParams {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
         Ok(ChainParams {
             min_fee: Amount::read(buf)?,
+            fee_per_byte: Amount::read(buf)?,
+            fee_per_write: Amount::read(buf)?,
             fee_burn_bps: u16::read(buf)?,
             block_txs_max: u32::read(buf)?,
             tx_bytes_max: u32::read(buf)?,

@@ -77,6 +77,10 @@ pub enum TxRejection {
     ProviderNotOnJob = 66,
     StorageReplicasHeld = 67,
     DataSourceInvalid = 68,
+    WritesExceedFee = 69,
+    BidBelowPriceFloor = 70,
+    QueuedTasksFull = 71,
+    MempoolFeeRateTooLow = 72,
     LockInvalid = 73,
     LockNotExpired = 74,
     NoLock = 75,
@@ -94,7 +98,7 @@ pub enum TxRejection {
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 81] = [
+    pub const ALL: [TxRejection; 85] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -162,6 +166,10 @@ impl TxRejection {
         Self::ProviderNotOnJob,
         Self::StorageReplicasHeld,
         Self::DataSourceInvalid,
+        Self::WritesExceedFee,
+        Self::BidBelowPriceFloor,
+        Self::QueuedTasksFull,
+        Self::MempoolFeeRateTooLow,
         Self::LockInvalid,
         Self::LockNotExpired,
         Self::NoLock,
@@ -255,6 +263,10 @@ impl TxRejection {
             Self::ProviderNotOnJob => "ProviderNotOnJob",
             Self::StorageReplicasHeld => "StorageReplicasHeld",
             Self::DataSourceInvalid => "DataSourceInvalid",
+            Self::WritesExceedFee => "WritesExceedFee",
+            Self::BidBelowPriceFloor => "BidBelowPriceFloor",
+            Self::QueuedTasksFull => "QueuedTasksFull",
+            Self::MempoolFeeRateTooLow => "MempoolFeeRateTooLow",
             Self::LockInvalid => "LockInvalid",
             Self::LockNotExpired => "LockNotExpired",
             Self::NoLock => "NoLock",
@@ -280,7 +292,9 @@ impl TxRejection {
             Self::WrongChain => "the transaction was signed for a different chain id",
             Self::Expired => "the transaction's expiry height has passed",
             Self::BadSignature => "the signature does not verify against the signer's key",
-            Self::FeeTooLow => "the fee is below the chain's minimum fee",
+            Self::FeeTooLow => {
+                "the fee does not cover the chain's base fee plus its fee per byte of the encoded transaction (min_fee + fee_per_byte x bytes)"
+            }
             Self::Malformed => "the bytes are not a canonical signed transaction",
             Self::TooLarge => "the transaction is larger than the chain allows",
             Self::AlreadyKnown => "this exact transaction is already pending or committed",
@@ -404,6 +418,18 @@ impl TxRejection {
             Self::DataSourceInvalid => {
                 "a data source of the job is not a plain http(s) address (scheme, host and optional port and path; no user info, query, fragment, spaces or control characters)"
             }
+            Self::WritesExceedFee => {
+                "the action's state writes cost more than the declared fee had left after the base and byte fees; the action was undone and the whole declared fee charged"
+            }
+            Self::BidBelowPriceFloor => {
+                "the job's bid per million fuel is below the market's price floor (market.price_floor_per_mfuel), so no provider could ever be paid for it"
+            }
+            Self::QueuedTasksFull => {
+                "the market's queue of waiting tasks would exceed its limit (market.queued_tasks_max) with this job's tasks"
+            }
+            Self::MempoolFeeRateTooLow => {
+                "the node's mempool is full (count or bytes) and this transaction pays less per byte than everything pending, so it would be the first evicted"
+            }
             Self::LockInvalid => {
                 "the lock is invalid: a zero amount, an end height not after the current block, beyond governance.lock_blocks_max from now, or before the end of the account's current lock (a lock can grow and lengthen, never shorten)"
             }
@@ -453,7 +479,9 @@ impl TxRejection {
                 "re-sign with a later expiry height (the CLI sets one from the current height)"
             }
             Self::BadSignature => "sign the canonical transaction bytes with the signer's own key",
-            Self::FeeTooLow => "raise --fee to at least the minimum shown by `yun status`",
+            Self::FeeTooLow => {
+                "omit --fee (the CLI declares enough and the unused part is refunded), or raise it to min_fee + fee_per_byte x bytes from `yun status`"
+            }
             Self::Malformed => "encode the transaction with the yun client or CLI",
             Self::TooLarge => "split the work into smaller transactions",
             Self::AlreadyKnown => "nothing to do: look it up with `yun tx show ID`",
@@ -586,6 +614,18 @@ impl TxRejection {
             }
             Self::DataSourceInvalid => {
                 "name only the API URLs of nodes of the network (e.g. http://host:port); providers fetch only from sources the network lists"
+            }
+            Self::WritesExceedFee => {
+                "omit --fee so the CLI declares a bound on the writes (unused fee is refunded), or raise it by fee_per_write x the keys the action writes"
+            }
+            Self::BidBelowPriceFloor => {
+                "bid at least the floor (`yun market` shows it and the current index)"
+            }
+            Self::QueuedTasksFull => {
+                "wait for the queue to drain (`yun market` shows queue_tasks) or post fewer tasks"
+            }
+            Self::MempoolFeeRateTooLow => {
+                "retry later or declare a higher fee (fee per byte is what the mempool keeps)"
             }
             Self::LockInvalid => {
                 "lock a positive amount until a height between the next block and now + governance.lock_blocks_max, and not before your current lock's end (`yun gov power ADDRESS` shows it)"

@@ -209,6 +209,11 @@ pub fn check_job_spec(spec: &JobSpec, params: &ChainParams, height: u64) -> Resu
     {
         return Err(TxRejection::DataSourceInvalid);
     }
+    // The index never falls below the floor, so a lower bid could never be matched: it would
+    // only sit in the queue every block walks.
+    if spec.bid_per_mfuel < m.price_floor_per_mfuel {
+        return Err(TxRejection::BidBelowPriceFloor);
+    }
     check_runnable(spec, params)?;
     if spec.encryption_key == Some(yun_types::Hash32::ZERO) {
         return Err(TxRejection::EncryptionKeyInvalid);
@@ -255,6 +260,13 @@ pub(crate) fn post_job<R: StateReader + ?Sized>(
     spec: &JobSpec,
 ) -> Result<()> {
     check_job_spec(spec, params, env.height)?;
+    // The queue as the last block left it plus what this block posted so far (the step
+    // recounts it after matching), so a block's jobs together stay within the limit too.
+    let mut market = state.market();
+    let queued = market.queue_tasks.saturating_add(spec.tasks.len() as u64);
+    if queued > params.market.queued_tasks_max {
+        return Err(TxRejection::QueuedTasksFull);
+    }
     let escrow = escrow_for(spec)?;
     // Short of the escrow is its own reason: the requester may have meant a smaller job.
     bank::debit(state, sender, escrow).map_err(|_| TxRejection::InsufficientEscrow)?;
@@ -292,6 +304,8 @@ pub(crate) fn post_job<R: StateReader + ?Sized>(
     };
     state.set_job(job_id, &job);
     state.mark(job_deadline_key(spec.deadline_height, job_id));
+    market.queue_tasks = queued;
+    state.set_market(&market);
     let mut stats = state.requester_stats(sender);
     stats.jobs_posted = stats
         .jobs_posted

@@ -3,7 +3,7 @@
 //! The cap bounds what a job can ever owe, so the escrow is locked in full at posting and no
 //! payment can find it short; what is left returns once every task is verified or failed.
 
-use super::records::JobStatus;
+use super::records::{JobStatus, prune_key};
 use crate::bank;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
@@ -65,4 +65,7 @@ pub(crate) fn settle_job_if_done<R: StateReader + ?Sized>(
     job.settled_height = Some(env.height);
     state.set_job(job_id, &job);
     bank::credit(state, &job.requester, refund);
+    // Its records leave state after the retention period (`step::prune_settled`).
+    let retention = state.params().market.settled_retention_blocks;
+    state.mark(prune_key(env.height_after(retention), job_id));
 }

@@ -18,6 +18,7 @@ pub mod actions;
 pub mod auction;
 pub mod draw;
 pub mod escrow;
+pub mod prune;
 pub mod records;
 pub mod reduce;
 pub mod step;

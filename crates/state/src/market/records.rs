@@ -5,8 +5,8 @@
 // The tags live in the one registry (`keys`); re-exported so `market::TAG_…` keeps naming them.
 pub use crate::keys::{
     TAG_ASSIGNED, TAG_DEADLINE, TAG_EXIT, TAG_JOB, TAG_JOB_DEADLINE, TAG_MARKET, TAG_PROVIDER,
-    TAG_QUEUE, TAG_REDUCE_INPUTS, TAG_REQUESTER, TAG_REVEALED, TAG_SEALED, TAG_SPOT_CHECK,
-    TAG_TASK, TAG_VERIFY,
+    TAG_PRUNE, TAG_QUEUE, TAG_REDUCE_INPUTS, TAG_REQUESTER, TAG_REVEALED, TAG_SEALED,
+    TAG_SPOT_CHECK, TAG_TASK, TAG_VERIFY,
 };
 use crate::overlay::{Overlay, StateReader};
 // Re-exported so `market::decode` keeps decoding a record read raw (as the API does).
@@ -69,6 +69,9 @@ pub fn job_deadline_key(height: u64, j: &JobId) -> Vec<u8> {
         j.as_bytes(),
     ]
     .concat()
+}
+pub fn prune_key(height: u64, j: &JobId) -> Vec<u8> {
+    [&[TAG_PRUNE][..], &height.to_be_bytes()[..], j.as_bytes()].concat()
 }
 pub fn reduce_inputs_key(j: &JobId) -> Vec<u8> {
     [&[TAG_REDUCE_INPUTS][..], j.as_bytes()].concat()

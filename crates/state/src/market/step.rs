@@ -1,7 +1,7 @@
 //! The market's end-of-block step, in this order: return exited bonds, decide due spot checks,
 //! expire silent replicas, verify and settle revealed tasks, close jobs past their deadline,
 //! match pending tasks to free slots in a sealed call auction, and move the price index (those
-//! two in `auction`).
+//! two in `auction`), then prune settled jobs past their retention (`prune`).
 
 use super::auction::match_tasks;
 use super::escrow::replica_cap;
@@ -31,6 +31,7 @@ pub fn end_block<R: StateReader + ?Sized>(
     verify_ready(state, env, params);
     close_past_deadline(state, env, params);
     match_tasks(state, env, params);
+    super::prune::prune_settled(state, env, params);
 }
 
 /// Keys of an index whose second component is a big-endian height at or below `height`.
