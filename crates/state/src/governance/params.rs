@@ -81,6 +81,13 @@ fn has_non_integer(v: &Value) -> bool {
 mod tests {
     use super::*;
 
+    /// Default parameters with the one engine class a genesis must admit.
+    fn params() -> ChainParams {
+        let mut p = ChainParams::default();
+        p.market.engine_classes = vec![yun_types::Hash32::digest(b"a class")];
+        p
+    }
+
     fn edit(path: &str, value: &str) -> ParamEdit {
         ParamEdit {
             path: path.into(),
@@ -90,7 +97,7 @@ mod tests {
 
     #[test]
     fn edits_change_only_the_fields_they_name() {
-        let p = ChainParams::default();
+        let p = params();
         let q = apply_edits(
             &p,
             &[
@@ -112,7 +119,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_wrong_types_floats_and_bad_ranges_are_refused() {
-        let p = ChainParams::default();
+        let p = params();
         for (path, value) in [
             ("market.no_such_field", "1"),
             ("market", "1"),
