@@ -149,14 +149,27 @@ pub fn prepare_with_providers(
 /// instead of 1/8. A devnet makes a block every 50 ms while providers commit and reveal, so
 /// 1/8 multiplied the index thirtyfold during one example job. Storage epochs are 10 blocks
 /// with a 5-block proof window, so a deal's whole life (proofs, misses, repair, the end) plays
-/// out in a minute or two.
+/// out in a minute or two. The proof-of-work faucet is on, at a difficulty that takes about a
+/// second to solve on one core ([`DEVNET_FAUCET_WORK_HASHES`]).
 pub fn devnet_params() -> ChainParams {
     let mut p = ChainParams::default();
     p.market.price_step_divisor = 64;
     p.storage.epoch_blocks = 10;
     p.storage.proof_window_blocks = 5;
+    p.faucet = yun_types::FaucetParams {
+        enabled: true,
+        amount: Amount::new(DEVNET_FAUCET_AMOUNT),
+        work_hashes: DEVNET_FAUCET_WORK_HASHES,
+    };
     p
 }
+
+/// What one devnet faucet claim pays: enough for a few jobs and a provider bond.
+pub const DEVNET_FAUCET_AMOUNT: u128 = 100_000_000;
+
+/// Expected hashes per devnet faucet claim: about one second of `yun faucet` (a release build,
+/// one core) on the 2-core machine this was measured on, ~4 M blake3 puzzle hashes a second.
+pub const DEVNET_FAUCET_WORK_HASHES: u64 = 4_000_000;
 
 /// The parameters a devnet or localnet genesis is written with: [`devnet_params`], admitting
 /// the engine class of this binary's sandbox, so the providers it runs (`yun provider run`,

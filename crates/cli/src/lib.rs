@@ -7,6 +7,7 @@ pub mod bench_jobs;
 pub mod bench_storage;
 pub mod commands;
 pub mod devnet;
+pub mod gov;
 pub mod job_keys;
 pub mod jobfile;
 pub mod keep;
@@ -123,6 +124,21 @@ pub enum Command {
         #[command(flatten)]
         client: ClientOpts,
     },
+    /// Vote-escrowed governance: lock, unlock, propose, vote, show, list, power.
+    Gov {
+        #[command(subcommand)]
+        cmd: gov::GovCmd,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Claim test tokens from a chain whose genesis enables the faucet: solves its
+    /// proof-of-work puzzle (with a progress bar) and submits the claim without a fee.
+    Faucet {
+        #[command(flatten)]
+        args: gov::FaucetArgs,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
     /// Whole-chain checks.
     Chain {
         #[command(subcommand)]
@@ -213,6 +229,8 @@ pub fn main() -> ExitCode {
         Command::Market { client } => commands::block_on(market::market(&client)),
         Command::Stake { cmd, client } => commands::block_on(stake::stake(cmd, &client)),
         Command::Storage { cmd, client } => commands::block_on(storage::storage(cmd, &client)),
+        Command::Gov { cmd, client } => commands::block_on(gov::gov(cmd, &client)),
+        Command::Faucet { args, client } => commands::block_on(gov::faucet(args, &client)),
         Command::Chain {
             cmd: ChainCmd::Verify,
             client,

@@ -377,6 +377,59 @@ impl Client {
             .await
     }
 
+    /// The newest governance proposals (at most `limit`, ids below `before`), the treasury and
+    /// the governance parameters.
+    pub async fn proposals(
+        &self,
+        before: Option<u64>,
+        limit: Option<usize>,
+    ) -> Result<yun_types::api_governance::ProposalsResponse, ClientError> {
+        let mut query = Vec::new();
+        if let Some(b) = before {
+            query.push(format!("before={b}"));
+        }
+        if let Some(l) = limit {
+            query.push(format!("limit={l}"));
+        }
+        self.get(&format!("/v1/gov/proposals?{}", query.join("&")))
+            .await
+    }
+
+    /// One proposal with the votes cast so far (`ProposalNotFound` if there is none).
+    pub async fn proposal(
+        &self,
+        id: u64,
+    ) -> Result<yun_types::api_governance::ProposalView, ClientError> {
+        self.get(&format!("/v1/gov/proposals/{id}")).await
+    }
+
+    /// An account's lock, bonded stake and voting power.
+    pub async fn voting_power(
+        &self,
+        address: &Address,
+    ) -> Result<yun_types::api_governance::PowerResponse, ClientError> {
+        self.get(&format!("/v1/gov/power/{address}")).await
+    }
+
+    /// The faucet's terms and an account's last claim (`FaucetNotEnabled` without a faucet).
+    pub async fn faucet(
+        &self,
+        address: &Address,
+    ) -> Result<yun_types::api_governance::FaucetResponse, ClientError> {
+        self.get(&format!("/v1/gov/faucet/{address}")).await
+    }
+
+    /// What a parameter change would give if it applied now (`ParamChangeRefused` if not).
+    pub async fn check_params(
+        &self,
+        edits: &[yun_types::governance::ParamEdit],
+    ) -> Result<yun_types::api_governance::CheckParamsResponse, ClientError> {
+        let body = yun_types::api_governance::CheckParamsRequest {
+            edits: edits.to_vec(),
+        };
+        self.post("/v1/gov/check-params", &body).await
+    }
+
     /// The market's price index, slots, queue, recent clearing prices and parameters.
     pub async fn market(&self) -> Result<MarketResponse, ClientError> {
         self.get("/v1/market").await

@@ -416,6 +416,11 @@ async fn metrics(State(s): State<ApiState>) -> String {
         crate::api_staking::get_validators,
         crate::api_staking::get_validator,
         crate::api_staking::get_delegations,
+        crate::api_governance::get_proposals,
+        crate::api_governance::get_proposal,
+        crate::api_governance::get_power,
+        crate::api_governance::get_faucet,
+        crate::api_governance::check_params,
         crate::api_storage::get_deals,
         crate::api_storage::get_deal,
         crate::api_storage::get_challenges,
@@ -463,6 +468,22 @@ async fn metrics(State(s): State<ApiState>) -> String {
         DelegationsResponse,
         DelegationView,
         UnbondingView,
+        yun_types::api_governance::ProposalsResponse,
+        yun_types::api_governance::ProposalView,
+        yun_types::api_governance::ProposalStatusView,
+        yun_types::api_governance::TallyView,
+        yun_types::api_governance::VoteView,
+        yun_types::api_governance::UpgradePlanView,
+        yun_types::api_governance::PowerResponse,
+        yun_types::api_governance::FaucetResponse,
+        yun_types::api_governance::CheckParamsRequest,
+        yun_types::api_governance::CheckParamsResponse,
+        yun_types::governance::ProposalKind,
+        yun_types::governance::ParamEdit,
+        yun_types::governance::VoteChoice,
+        yun_types::governance::GovAction,
+        yun_types::governance::GovernanceParams,
+        yun_types::governance::FaucetParams,
         yun_types::api_storage::DealsResponse,
         yun_types::api_storage::DealSummaryView,
         yun_types::api_storage::DealResponse,
@@ -557,6 +578,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/events", get(crate::api_events::events))
         .merge(crate::api_market::routes())
         .merge(crate::api_staking::routes())
+        .merge(crate::api_governance::routes())
         .merge(crate::api_storage::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_rejection))

@@ -207,4 +207,66 @@ mod tests {
         assert!(node.evidence.pending().is_empty());
         assert!(EvidencePool::open(&path).unwrap().pending().is_empty());
     }
+
+    #[test]
+    fn a_free_report_outranks_a_full_pool_of_paying_transactions_and_is_held_once() {
+        let validator = key_of("validator");
+        let evidence = sign_conflicting_notarize(&validator, &[validator.public_key()], 0, 5)
+            .expect("a member");
+        // A pool that holds three transactions, filled by alice's paying transfers.
+        let limits = crate::mempool::MempoolLimits {
+            txs_max: 3,
+            ..Default::default()
+        };
+        let node = NodeState::new(
+            Store::in_memory().expect("store"),
+            genesis_with(&[("alice", 1_000_000)]),
+            addr("validator"),
+            BlockTiming::default(),
+            limits,
+        )
+        .expect("node");
+        let transfers: Vec<SignedTx> = (0..3)
+            .map(|nonce| {
+                yun_types::Tx {
+                    chain_id: SCENARIO_CHAIN_ID.into(),
+                    nonce,
+                    fee: yun_types::Amount::new(1_000_000 / 8),
+                    expires_at_height: 50,
+                    action: yun_types::Action::Transfer {
+                        to: addr("bob"),
+                        amount: yun_types::Amount::new(1),
+                    },
+                }
+                .sign(&key_of("alice"))
+            })
+            .collect();
+        assert!(node.submit(transfers).iter().all(Result::is_ok));
+        assert_eq!(node.mempool.lock().unwrap().len(), 3);
+
+        // The fee-free report still gets in (the lowest-paying transfer makes room)...
+        node.evidence.add(
+            {
+                let (epoch, signer, view) = evidence.claim().unwrap();
+                (epoch, signer, view, evidence.kind)
+            },
+            evidence.clone(),
+        );
+        assert_eq!(submit_pending(&node, &key_of("nobody")), 1);
+        let pending = pending_txs(&node);
+        assert!(pending.iter().any(|t| t.tx.fee.is_zero()), "{pending:?}");
+        // ...and a copy from another reporter is refused while it is pending.
+        let copy = yun_types::Tx {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            nonce: 0,
+            fee: yun_types::Amount::ZERO,
+            expires_at_height: 50,
+            action: yun_types::Action::ReportEquivocation { evidence },
+        }
+        .sign(&key_of("somebody"));
+        assert_eq!(
+            node.submit(vec![copy]),
+            vec![Err(TxRejection::AlreadyKnown)]
+        );
+    }
 }

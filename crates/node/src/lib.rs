@@ -5,6 +5,7 @@ pub mod api;
 pub mod api_common;
 pub mod api_data;
 pub mod api_events;
+pub mod api_governance;
 pub mod api_guard;
 pub mod api_limits;
 pub mod api_lists;

@@ -302,9 +302,16 @@ impl Mempool {
     /// `Equivocation::claim`) is pending. A scan, but only fee-free reports that verified and
     /// slash reach it.
     pub fn holds_free_report(&self, claim: (u64, u32, u64)) -> bool {
-        self.by_sender
-            .values()
-            .flat_map(BTreeMap::values)
+        // Free reports rank above every fee (`fee_rate`), so they are the top of `by_rate`:
+        // the scan reads only them, never the whole pool.
+        self.by_rate
+            .iter()
+            .rev()
+            .take_while(|(rate, _)| *rate == u128::MAX)
+            .filter_map(|(_, id)| {
+                let (sender, nonce) = self.index.get(id)?;
+                self.by_sender.get(sender)?.get(nonce)
+            })
             .any(|p| free_report_claim(&p.tx) == Some(claim))
     }
 

@@ -1,11 +1,13 @@
 //! The conservation check: every holding of the supply summed over a full state scan.
 //!
-//! It reads the records of every domain (accounts, the market, staking, storage), so it sits above all
+//! It reads the records of every domain (accounts, the market, staking, storage, governance), so it sits above all
 //! of them; the supply record it checks against is `supply::Supply`.
 
 use crate::account::Account;
+use crate::governance;
 use crate::keys::{
-    StateKey, TAG_DEAL, TAG_DELEGATION, TAG_JOB, TAG_PROVIDER, TAG_UNBONDING, TAG_VALIDATOR,
+    StateKey, TAG_DEAL, TAG_DELEGATION, TAG_JOB, TAG_LOCK, TAG_PROPOSAL, TAG_PROVIDER,
+    TAG_UNBONDING, TAG_VALIDATOR,
 };
 use crate::market;
 use crate::record::decode;
@@ -30,6 +32,10 @@ pub struct Holdings {
     pub delegations: Amount,
     /// Unbonding entries not yet released.
     pub unbonding: Amount,
+    /// Governance locks.
+    pub locks: Amount,
+    /// Proposal deposits held until their tally.
+    pub deposits: Amount,
     /// The treasury (kept in the supply record).
     pub treasury: Amount,
     pub burned: Amount,
@@ -45,6 +51,8 @@ impl Holdings {
             self.self_bonds,
             self.delegations,
             self.unbonding,
+            self.locks,
+            self.deposits,
             self.treasury,
             self.burned,
         ])
@@ -74,7 +82,7 @@ pub enum SupplyError {
 }
 
 /// Checks balances + provider bonds + job escrow + self bonds + delegations + unbonding +
-/// treasury + burned == genesis total + minted over a full scan of the state (key order), and that every validator's
+/// governance locks + held proposal deposits + treasury + burned == genesis total + minted over a full scan of the state (key order), and that every validator's
 /// `delegated` equals the sum of the delegations to it.
 pub fn check_supply<'a>(
     entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
@@ -111,6 +119,12 @@ pub fn check_supply<'a>(
             h.unbonding = h
                 .unbonding
                 .checked_add(decode::<staking::Unbonding>(v).amount)?;
+        } else if k.first() == Some(&TAG_LOCK) {
+            h.locks = h.locks.checked_add(decode::<governance::Lock>(v).amount)?;
+        } else if k.first() == Some(&TAG_PROPOSAL) {
+            h.deposits = h
+                .deposits
+                .checked_add(decode::<governance::Proposal>(v).deposit_held)?;
         } else if k == supply_key.as_slice() {
             supply = Some(
                 <Supply as commonware_codec::DecodeExt<()>>::decode(commonware_codec::Copying(v))

@@ -4,15 +4,17 @@
 //! names every `Action` variant, so a new action does not compile until it has answered all
 //! three, and no action can reach a domain that does not handle it (a misrouted action used to
 //! meet an `unreachable!`, which would have panicked consensus). The domains (`bank`,
-//! `market`, `staking`, `storage`) never dispatch among themselves.
+//! `market`, `staking`, `storage`, `governance`) never dispatch among themselves.
 
 use crate::bank;
 use crate::env::BlockEnv;
+use crate::governance;
 use crate::market::{self, escrow_for};
 use crate::overlay::{Overlay, StateReader};
 use crate::randomness;
 use crate::staking;
 use crate::storage;
+use yun_types::governance::{GovAction, ProposalKind};
 use yun_types::storage::StorageAction;
 use yun_types::{Action, Address, Amount, ChainParams, Hash32, SignedTx, TxRejection};
 
@@ -38,6 +40,10 @@ pub fn check_stateless(
         Action::RevealResults { reveals } if reveals.is_empty() => Err(TxRejection::Malformed),
         Action::RegisterValidator { p2p_address, .. } => staking::check_p2p_address(p2p_address),
         Action::Storage(action) => storage::check_storage_stateless(action, params),
+        Action::Governance(GovAction::Propose {
+            kind: ProposalKind::ParamChange { edits },
+            ..
+        }) if edits.is_empty() => Err(TxRejection::ProposalInvalid),
         // Checked against state when applied.
         Action::CommitResults { .. }
         | Action::RevealResults { .. }
@@ -48,7 +54,9 @@ pub fn check_stateless(
         | Action::CancelJob { .. }
         | Action::Unjail
         | Action::SetCommission { .. }
-        | Action::ReportEquivocation { .. } => Ok(()),
+        | Action::ReportEquivocation { .. }
+        | Action::Governance(_)
+        | Action::Faucet { .. } => Ok(()),
     }
 }
 
@@ -61,6 +69,8 @@ pub fn max_spend(stx: &SignedTx, params: &ChainParams) -> Result<Amount, TxRejec
         Action::Transfer { amount, .. } | Action::Delegate { amount, .. } => *amount,
         Action::RegisterProvider { bond, .. } => *bond,
         Action::RegisterValidator { self_bond, .. } => *self_bond,
+        Action::Governance(GovAction::Lock { amount, .. }) => *amount,
+        Action::Governance(GovAction::Propose { deposit, .. }) => *deposit,
         Action::PostJob { spec } => escrow_for(spec)?,
         Action::Storage(StorageAction::PostDeal { spec }) => {
             storage::deal_escrow_for(spec, params.storage.replica_epoch_pay_min)?
@@ -76,6 +86,8 @@ pub fn max_spend(stx: &SignedTx, params: &ChainParams) -> Result<Amount, TxRejec
         | Action::Unjail
         | Action::SetCommission { .. }
         | Action::ReportEquivocation { .. }
+        | Action::Governance(GovAction::Unlock | GovAction::Vote { .. })
+        | Action::Faucet { .. }
         | Action::Storage(
             StorageAction::OfferStorage { .. }
             | StorageAction::SetEncryptionKey { .. }
@@ -149,6 +161,34 @@ pub fn apply<R: StateReader + ?Sized>(
         Action::Storage(action) => apply_storage(state, env, params, sender, tx_id, action),
         Action::SetCommission { commission_bps } => {
             crate::rewards::commission::set_commission(state, env, params, sender, *commission_bps)
+        }
+        Action::Governance(action) => apply_governance(state, env, params, sender, action),
+        Action::Faucet { nonce } => governance::actions::faucet(state, env, params, sender, *nonce),
+    }
+}
+
+/// The governance domain's actions.
+fn apply_governance<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    sender: &Address,
+    action: &GovAction,
+) -> Result<(), TxRejection> {
+    use governance::actions as g;
+    match action {
+        GovAction::Lock {
+            amount,
+            until_height,
+        } => g::lock(state, env, params, sender, *amount, *until_height),
+        GovAction::Unlock => g::unlock(state, env, sender),
+        GovAction::Propose {
+            kind,
+            deposit,
+            apply_height,
+        } => g::propose(state, env, params, sender, kind, *deposit, *apply_height).map(|_| ()),
+        GovAction::Vote { proposal, choice } => {
+            g::vote(state, env, params, sender, *proposal, *choice)
         }
     }
 }

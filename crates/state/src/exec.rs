@@ -64,7 +64,7 @@ pub fn check_stateless(
     }
     match FeeSchedule::of(params).size_fee(bytes) {
         Some(owed) if tx.fee >= owed => {}
-        _ if is_free_evidence(tx) => {}
+        _ if is_fee_free(tx) => {}
         _ => return Err(TxRejection::FeeTooLow),
     }
     if tx.expires_at_height < height {
@@ -83,6 +83,19 @@ pub fn check_stateless(
 /// transaction whose failure is a failed receipt.
 pub fn is_free_evidence(tx: &yun_types::Tx) -> bool {
     tx.fee.is_zero() && matches!(tx.action, yun_types::Action::ReportEquivocation { .. })
+}
+
+/// A faucet claim that pays no fee: the claimant of a test network's faucet has no balance
+/// to pay with, and its solved puzzle is the anti-spam a fee would be. Like free evidence it
+/// is includable only if it pays ([`crate::governance::check_faucet`]), else it breaks an
+/// inclusion rule.
+pub fn is_free_faucet(tx: &yun_types::Tx) -> bool {
+    tx.fee.is_zero() && matches!(tx.action, yun_types::Action::Faucet { .. })
+}
+
+/// A transaction that pays no fee and is includable only if its action succeeds.
+pub fn is_fee_free(tx: &yun_types::Tx) -> bool {
+    is_free_evidence(tx) || is_free_faucet(tx)
 }
 
 /// Verifies every signature of `txs` in one batch. `rng` only blinds the batch equation (so
@@ -133,6 +146,12 @@ pub fn check_admission<R: StateReader + ?Sized>(
         && is_free_evidence(&stx.tx)
     {
         crate::staking::check_evidence(&view, evidence)?;
+    }
+    if let yun_types::Action::Faucet { nonce } = &stx.tx.action
+        && is_free_faucet(&stx.tx)
+    {
+        let sender = stx.sender();
+        crate::governance::check_faucet(&view, chain_id, next_height, &params, &sender, *nonce)?;
     }
     let spend = dispatch::max_spend(stx, &params)?;
     let total = spend
@@ -268,7 +287,8 @@ fn build_body<R: StateReader + ?Sized>(
 
 /// The end-of-block steps, after the transactions: staking (fees shared among the epoch's
 /// active validators, unbonded amounts released, the next active set chosen in an epoch's last
-/// block), then the market.
+/// block), then the market, storage, and last governance (tallies, and changes that take
+/// effect from the next block, so every other step of this block ran under the old ones).
 ///
 /// Shared by building and executing so the two cannot drift apart: the supply record is read
 /// here, after the transactions, because some of them write it (a slash burns stake); reading
@@ -289,6 +309,7 @@ fn end_block<R: StateReader + ?Sized>(
     crate::staking::end_block(state, env, params, fee_pool, issued.validators);
     crate::market::end_block(state, env, params);
     crate::storage::end_block(state, env, params);
+    crate::governance::end_block(state, env, params);
 }
 
 /// Applies one transaction: inclusion rules, fee, nonce, then the action. Returns the receipt
@@ -303,7 +324,7 @@ fn apply_tx<R: StateReader + ?Sized>(
 ) -> Result<(Receipt, Amount), TxRejection> {
     check_stateless(stx, &env.chain_id, params, env.height)?;
     let sender = stx.sender();
-    if is_free_evidence(&stx.tx) {
+    if is_fee_free(&stx.tx) {
         return apply_free_evidence(state, env, params, stx, index);
     }
     let declared = stx.tx.fee;
@@ -384,7 +405,7 @@ fn settle_fee<R: StateReader + ?Sized>(
     }
 }
 
-/// A fee-free report (see [`is_free_evidence`]): the slash must succeed, else the transaction
+/// A fee-free report or faucet claim (see [`is_fee_free`]): the slash (or claim) must succeed, else the transaction
 /// is not includable and nothing is written; then the nonce is taken, with no fee.
 fn apply_free_evidence<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,

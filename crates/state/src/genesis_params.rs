@@ -6,7 +6,9 @@
 use crate::genesis_error::GenesisError;
 use crate::staking::EVIDENCE_EPOCHS_KEPT;
 use std::collections::BTreeSet;
-use yun_types::{Amount, ChainParams, MarketParams, StakingParams, StorageParams};
+use yun_types::{
+    Amount, ChainParams, FaucetParams, GovernanceParams, MarketParams, StakingParams, StorageParams,
+};
 
 /// Refuses `field` unless `ok`, saying what range it must lie in.
 fn require(ok: bool, field: &'static str, allowed: impl Into<String>) -> Result<(), GenesisError> {
@@ -57,7 +59,9 @@ pub(crate) fn check_params(p: &ChainParams) -> Result<(), GenesisError> {
     check_market_params(&p.market)?;
     check_storage_params(&p.storage)?;
     check_staking_params(&p.staking)?;
-    check_reward_params(p)
+    check_reward_params(p)?;
+    check_governance_params(&p.governance)?;
+    check_faucet_params(&p.faucet)
 }
 
 /// Rewards: shares of at most the whole that together leave the validators theirs, an
@@ -110,6 +114,53 @@ fn check_reward_params(p: &ChainParams) -> Result<(), GenesisError> {
             p.market.protocol_fee_bps
         ),
     )
+}
+
+/// Governance: a voting period, a deposit that costs something (spam is bounded by it and by
+/// `open_proposals_max`), shares of at most the whole, a threshold of at least half (two
+/// contradictory proposals cannot both pass by the same votes), a veto that takes some share
+/// (zero would let one veto vote burn any deposit), a lock scale and an apply window.
+fn check_governance_params(g: &GovernanceParams) -> Result<(), GenesisError> {
+    at_least_one("governance.voting_period_blocks", g.voting_period_blocks)?;
+    require(
+        g.deposit_min > Amount::ZERO,
+        "governance.deposit_min",
+        "at least 1 base unit",
+    )?;
+    bps("governance.quorum_bps", g.quorum_bps)?;
+    require(
+        (5_000..=10_000).contains(&g.threshold_bps),
+        "governance.threshold_bps",
+        "5,000..=10,000 basis points (at least half)",
+    )?;
+    require(
+        (1..=10_000).contains(&g.veto_bps),
+        "governance.veto_bps",
+        "1..=10,000 basis points",
+    )?;
+    at_least_one("governance.lock_blocks_max", g.lock_blocks_max)?;
+    at_least_one(
+        "governance.apply_delay_blocks_max",
+        g.apply_delay_blocks_max,
+    )?;
+    require(
+        (1..=256).contains(&g.open_proposals_max),
+        "governance.open_proposals_max",
+        "1..=256 (each open proposal is tallied by a scan)",
+    )
+}
+
+/// The faucet, when enabled: it pays something, and its puzzle takes work.
+fn check_faucet_params(f: &FaucetParams) -> Result<(), GenesisError> {
+    if !f.enabled {
+        return Ok(());
+    }
+    require(
+        f.amount > Amount::ZERO,
+        "faucet.amount",
+        "at least 1 base unit when the faucet is enabled",
+    )?;
+    at_least_one("faucet.work_hashes", f.work_hashes)
 }
 
 /// Staking: an epoch longer than its first block, a non-empty set, bonds that cost

@@ -3,8 +3,8 @@
 //! Every key is a one-byte kind tag and its body. A tag is protocol: two kinds sharing a byte
 //! would read each other's records, and a changed tag is a state every node reads
 //! differently. So the tags live in one list ([`ALL_TAGS`], checked unique by a test) rather
-//! than next to the records they prefix; the market's, staking's and storage's key
-//! builders (`market::records`, `staking::records`, `storage::records`) use these. Multi-byte parts of a key follow the tag
+//! than next to the records they prefix; the market's, staking's, storage's and governance's key
+//! builders (`market::records`, `staking::records`, `storage::records`, `governance::records`) use these. Multi-byte parts of a key follow the tag
 //! at fixed widths, heights big-endian so key order is height order.
 
 use yun_types::Address;
@@ -114,8 +114,22 @@ pub const TAG_CONSENSUS_SET: u8 = b'c';
 
 /// `x`: the chain-wide rewards record (issued, paid, owed, and the signer-record cursor).
 pub const TAG_REWARDS: u8 = b'x';
-/// `e` ‖ validator: a validator's liveness (signer sets it was in and missed this epoch).
-pub const TAG_LIVENESS: u8 = b'e';
+/// `i` ‖ validator: a validator's liveness (signer sets it was in and missed this epoch).
+pub const TAG_LIVENESS: u8 = b'i';
+// Governance and the faucet.
+
+/// `l` ‖ address: a governance lock.
+pub const TAG_LOCK: u8 = b'l';
+/// `g` ‖ proposal id: a proposal.
+pub const TAG_PROPOSAL: u8 = b'g';
+/// `o` ‖ proposal id ‖ voter: a vote on a proposal still open.
+pub const TAG_VOTE: u8 = b'o';
+/// `e` ‖ height ‖ proposal id: a proposal to tally or apply at the end of that block.
+pub const TAG_GOV_DUE: u8 = b'e';
+/// `h`: governance's counters (next proposal id, open proposals, the upgrade plan).
+pub const TAG_GOV_STATE: u8 = b'h';
+/// `f` ‖ address: the epoch of the address's last faucet claim (overwritten each claim).
+pub const TAG_FAUCET_CLAIM: u8 = b'f';
 
 /// Every tag with its name: the registry a new kind of key must join.
 pub const ALL_TAGS: &[(u8, &str)] = &[
@@ -159,6 +173,12 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_CONSENSUS_SET, "consensus_set"),
     (TAG_REWARDS, "rewards"),
     (TAG_LIVENESS, "liveness"),
+    (TAG_LOCK, "lock"),
+    (TAG_PROPOSAL, "proposal"),
+    (TAG_VOTE, "vote"),
+    (TAG_GOV_DUE, "gov_due"),
+    (TAG_GOV_STATE, "gov_state"),
+    (TAG_FAUCET_CLAIM, "faucet_claim"),
 ];
 
 /// A typed state key; [`StateKey::bytes`] is what the authenticated tree stores.

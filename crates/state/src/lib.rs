@@ -1,5 +1,5 @@
 //! The pure state machine of Yun: accounts, transfers, fees, genesis, delegated proof of stake,
-//! the compute market and storage deals.
+//! the compute market, storage deals, vote-escrowed governance and the faucet.
 //!
 //! Nothing here performs I/O, reads a clock, iterates a hash map or uses floating point:
 //! every input (height, time, proposer) arrives in a [`BlockEnv`], so every node that applies
@@ -13,7 +13,8 @@
 //! 2. `overlay`: reading state and collecting writes;
 //! 3. `bank`: every movement of a balance or of the burned total;
 //! 4. `market`, `staking`, `randomness`: the domains (none imports another), and `storage`
-//!    above `market` (it builds on the market's providers and jobs);
+//!    above `market` (it builds on the market's providers and jobs), `governance` above
+//!    `staking` (bonded stake votes);
 //! 5. `dispatch`: every action routed to its domain; `genesis`, `conservation`;
 //! 6. `exec`: transactions and blocks;
 //! 7. with the `scenario` feature, the test helpers on top.
@@ -30,6 +31,7 @@ pub mod exec;
 pub mod genesis;
 mod genesis_error;
 mod genesis_params;
+pub mod governance;
 pub mod keys;
 pub mod market;
 pub mod overlay;
@@ -45,6 +47,8 @@ pub mod market_sim;
 #[cfg(feature = "scenario")]
 pub mod scenario;
 #[cfg(feature = "scenario")]
+pub mod scenario_governance;
+#[cfg(feature = "scenario")]
 pub mod scenario_market;
 #[cfg(feature = "scenario")]
 pub mod scenario_rewards;
@@ -59,7 +63,7 @@ pub use dispatch::max_spend;
 pub use env::BlockEnv;
 pub use exec::{
     BlockError, BlockOutcome, BuiltBlock, build_block, build_block_signed, check_admission,
-    execute_block, is_free_evidence, verify_signatures,
+    execute_block, is_fee_free, is_free_evidence, is_free_faucet, verify_signatures,
 };
 pub use genesis::{GenesisError, genesis_writes};
 pub use keys::StateKey;

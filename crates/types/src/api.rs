@@ -46,6 +46,9 @@ pub enum ApiErrorKind {
     UnsupportedMediaType = 121,
     CrossOriginRefused = 122,
     JobPruned = 123,
+    ProposalNotFound = 124,
+    FaucetNotEnabled = 125,
+    ParamChangeRefused = 126,
 }
 
 impl ApiErrorKind {
@@ -69,6 +72,8 @@ impl ApiErrorKind {
             Self::UnsupportedMediaType => 415,
             Self::CrossOriginRefused => 403,
             Self::JobPruned => 410,
+            Self::ProposalNotFound | Self::FaucetNotEnabled => 404,
+            Self::ParamChangeRefused => 422,
         }
     }
 
@@ -164,6 +169,18 @@ impl ApiErrorKind {
                 "JobPruned",
                 "the job settled and its records were pruned after market.settled_retention_blocks; its history is in the blocks (`yun tx show ID` gives the block that posted it)",
             ),
+            Self::ProposalNotFound => (
+                "ProposalNotFound",
+                "check the number with `yun gov list` (GET /v1/gov/proposals); proposals are numbered from 1",
+            ),
+            Self::FaucetNotEnabled => (
+                "FaucetNotEnabled",
+                "this chain's genesis does not enable the faucet; get tokens by a transfer from a funded account",
+            ),
+            Self::ParamChangeRefused => (
+                "ParamChangeRefused",
+                "name fields as in GET /v1/genesis params (e.g. market.price_step_divisor=16) with integer values in the ranges genesis allows",
+            ),
         };
         RejectionBody {
             code: self as u16,
@@ -247,6 +264,13 @@ pub enum ActionView {
     SetCommission {
         commission_bps: u16,
     },
+    /// A governance action (`op` says which).
+    Governance {
+        action: crate::governance::GovAction,
+    },
+    Faucet {
+        nonce: u64,
+    },
 }
 
 impl From<&Action> for ActionView {
@@ -284,6 +308,8 @@ impl From<&Action> for ActionView {
             Action::SetCommission { commission_bps } => {
                 ActionView::SetCommission { commission_bps }
             }
+            Action::Governance(action) => ActionView::Governance { action },
+            Action::Faucet { nonce } => ActionView::Faucet { nonce },
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Genesis: the chain id, opening balances, validators and the initial chain parameters.
 
+use crate::governance::{FaucetParams, GovernanceParams};
 use crate::market::Label;
 use crate::{Address, Amount, Hash32, RewardParams, SeedKey};
 use bytes::BufMut;
@@ -42,6 +43,12 @@ pub struct ChainParams {
     /// Block rewards, commission and downtime.
     #[serde(default)]
     pub rewards: RewardParams,
+    /// Vote-escrowed governance: voting period, deposit, quorum, threshold, veto, locks.
+    #[serde(default)]
+    pub governance: GovernanceParams,
+    /// The proof-of-work faucet (off by default).
+    #[serde(default)]
+    pub faucet: FaucetParams,
 }
 
 /// Parameters of storage deals.
@@ -545,6 +552,8 @@ impl Default for ChainParams {
             staking: StakingParams::default(),
             storage: StorageParams::default(),
             rewards: RewardParams::default(),
+            governance: GovernanceParams::default(),
+            faucet: FaucetParams::default(),
         }
     }
 }
@@ -562,6 +571,8 @@ impl Write for ChainParams {
         self.staking.write(buf);
         self.storage.write(buf);
         self.rewards.write(buf);
+        self.governance.write(buf);
+        self.faucet.write(buf);
     }
 }
 
@@ -577,6 +588,8 @@ impl EncodeSize for ChainParams {
             + self.staking.encode_size()
             + self.storage.encode_size()
             + self.rewards.encode_size()
+            + self.governance.encode_size()
+            + self.faucet.encode_size()
     }
 }
 
@@ -595,6 +608,8 @@ impl Read for ChainParams {
             staking: StakingParams::read(buf)?,
             storage: StorageParams::read(buf)?,
             rewards: RewardParams::read(buf)?,
+            governance: GovernanceParams::read(buf)?,
+            faucet: FaucetParams::read(buf)?,
         })
     }
 }

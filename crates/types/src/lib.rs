@@ -4,6 +4,7 @@
 pub mod address;
 pub mod amount;
 pub mod api;
+pub mod api_governance;
 pub mod api_lists;
 pub mod api_network;
 pub mod api_staking;
@@ -14,6 +15,7 @@ pub mod events;
 pub mod evidence;
 pub mod fee;
 pub mod genesis;
+pub mod governance;
 pub mod hash;
 pub mod limits;
 pub mod market;
@@ -35,6 +37,9 @@ pub use block::{Block, BlockHash, Header};
 pub use genesis::{
     ChainParams, ENGINE_CLASSES_MAX, GOVERNED_LABELS_MAX, Genesis, GenesisAccount,
     GenesisValidator, MarketParams, StakingParams, StorageParams,
+};
+pub use governance::{
+    FaucetParams, GovAction, GovernanceParams, ProposalId, ProposalKind, VoteChoice,
 };
 pub use hash::Hash32;
 pub use receipt::{Receipt, TxOutcome};

@@ -81,14 +81,27 @@ pub enum TxRejection {
     BidBelowPriceFloor = 70,
     QueuedTasksFull = 71,
     MempoolFeeRateTooLow = 72,
-    // 73–86 belong to other branches merged in parallel (governance, faucet).
+    LockInvalid = 73,
+    LockNotExpired = 74,
+    NoLock = 75,
+    DepositTooLow = 76,
+    ProposalInvalid = 77,
+    ParamChangeInvalid = 78,
+    UnknownProposal = 79,
+    VotingClosed = 80,
+    NoVotingPower = 81,
+    TreasuryInsufficient = 82,
+    ProposalLimitReached = 83,
+    FaucetDisabled = 84,
+    FaucetAlreadyClaimed = 85,
+    FaucetWorkInvalid = 86,
     CommissionAboveMax = 87,
     CommissionRaiseTooLarge = 88,
     CommissionRaiseTooSoon = 89,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 74] = [
+    pub const ALL: [TxRejection; 88] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -160,6 +173,20 @@ impl TxRejection {
         Self::BidBelowPriceFloor,
         Self::QueuedTasksFull,
         Self::MempoolFeeRateTooLow,
+        Self::LockInvalid,
+        Self::LockNotExpired,
+        Self::NoLock,
+        Self::DepositTooLow,
+        Self::ProposalInvalid,
+        Self::ParamChangeInvalid,
+        Self::UnknownProposal,
+        Self::VotingClosed,
+        Self::NoVotingPower,
+        Self::TreasuryInsufficient,
+        Self::ProposalLimitReached,
+        Self::FaucetDisabled,
+        Self::FaucetAlreadyClaimed,
+        Self::FaucetWorkInvalid,
         Self::CommissionAboveMax,
         Self::CommissionRaiseTooLarge,
         Self::CommissionRaiseTooSoon,
@@ -249,6 +276,20 @@ impl TxRejection {
             Self::CommissionAboveMax => "CommissionAboveMax",
             Self::CommissionRaiseTooLarge => "CommissionRaiseTooLarge",
             Self::CommissionRaiseTooSoon => "CommissionRaiseTooSoon",
+            Self::LockInvalid => "LockInvalid",
+            Self::LockNotExpired => "LockNotExpired",
+            Self::NoLock => "NoLock",
+            Self::DepositTooLow => "DepositTooLow",
+            Self::ProposalInvalid => "ProposalInvalid",
+            Self::ParamChangeInvalid => "ParamChangeInvalid",
+            Self::UnknownProposal => "UnknownProposal",
+            Self::VotingClosed => "VotingClosed",
+            Self::NoVotingPower => "NoVotingPower",
+            Self::TreasuryInsufficient => "TreasuryInsufficient",
+            Self::ProposalLimitReached => "ProposalLimitReached",
+            Self::FaucetDisabled => "FaucetDisabled",
+            Self::FaucetAlreadyClaimed => "FaucetAlreadyClaimed",
+            Self::FaucetWorkInvalid => "FaucetWorkInvalid",
         }
     }
 
@@ -406,6 +447,38 @@ impl TxRejection {
             }
             Self::CommissionRaiseTooSoon => {
                 "this validator already raised its commission this epoch"
+            }
+            Self::LockInvalid => {
+                "the lock is invalid: a zero amount, an end height not after the current block, beyond governance.lock_blocks_max from now, or before the end of the account's current lock (a lock can grow and lengthen, never shorten)"
+            }
+            Self::LockNotExpired => {
+                "the lock's end height has not been reached yet; locked tokens stay locked until then"
+            }
+            Self::NoLock => "the account has no governance lock",
+            Self::DepositTooLow => {
+                "the proposal's deposit is below the chain's minimum (governance.deposit_min)"
+            }
+            Self::ProposalInvalid => {
+                "the proposal is malformed: no edits, an empty text or name, a zero or treasury-exceeding spend, or an apply height not after the voting end or further than governance.apply_delay_blocks_max past it"
+            }
+            Self::ParamChangeInvalid => {
+                "the parameter change does not apply: a path that is not a field of the chain parameters, a value of the wrong type or a non-integer number, or parameters the genesis checks refuse"
+            }
+            Self::UnknownProposal => "no proposal has this number",
+            Self::VotingClosed => "the proposal's voting period is over",
+            Self::NoVotingPower => {
+                "the account has neither a governance lock nor bonded stake, so its vote would weigh nothing"
+            }
+            Self::TreasuryInsufficient => "the treasury holds less than the spend asks for",
+            Self::ProposalLimitReached => {
+                "as many proposals are open for votes as the chain allows (governance.open_proposals_max)"
+            }
+            Self::FaucetDisabled => "this chain's genesis does not enable the faucet",
+            Self::FaucetAlreadyClaimed => {
+                "this account has already claimed the faucet in the current epoch"
+            }
+            Self::FaucetWorkInvalid => {
+                "the nonce does not solve the faucet puzzle for this chain, account and epoch (the puzzle changes each epoch)"
             }
         }
     }
@@ -580,6 +653,42 @@ impl TxRejection {
             }
             Self::CommissionRaiseTooSoon => {
                 "send the raise in the next epoch (`yun stake show ADDRESS` shows commission_raised_epoch)"
+            }
+            Self::LockInvalid => {
+                "lock a positive amount until a height between the next block and now + governance.lock_blocks_max, and not before your current lock's end (`yun gov power ADDRESS` shows it)"
+            }
+            Self::LockNotExpired => {
+                "send Unlock at or after the lock's until_height (`yun gov power ADDRESS` shows it)"
+            }
+            Self::NoLock => "nothing to unlock: `yun gov lock` first if you want voting power",
+            Self::DepositTooLow => {
+                "deposit at least governance.deposit_min (`GET /v1/genesis` or `yun gov list` shows the parameters); it is refunded unless the proposal is vetoed"
+            }
+            Self::ProposalInvalid => {
+                "give the proposal content and an apply height after now + governance.voting_period_blocks (the CLI picks one when --apply-height is omitted)"
+            }
+            Self::ParamChangeInvalid => {
+                "name fields as in `GET /v1/genesis` params (e.g. market.price_step_divisor=16) with values in the ranges genesis allows"
+            }
+            Self::UnknownProposal => "check the number with `yun gov list`",
+            Self::VotingClosed => "nothing to do: `yun gov show ID` shows its tally and outcome",
+            Self::NoVotingPower => {
+                "lock tokens with `yun gov lock` or delegate to a validator, then vote"
+            }
+            Self::TreasuryInsufficient => {
+                "ask for at most the treasury's balance (`yun gov list` shows it)"
+            }
+            Self::ProposalLimitReached => {
+                "wait for an open proposal's voting to end, then propose again"
+            }
+            Self::FaucetDisabled => {
+                "get tokens by a transfer from a funded account; faucets run on test networks only"
+            }
+            Self::FaucetAlreadyClaimed => {
+                "claim again in the next epoch (staking.epoch_blocks), or use another account"
+            }
+            Self::FaucetWorkInvalid => {
+                "solve it again with `yun faucet` (it solves for the epoch of the next block)"
             }
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::codec_util::{read_str, str_size, write_str};
 use crate::evidence::Equivocation;
+use crate::governance::GovAction;
 use crate::limits::{CHAIN_ID_BYTES_MAX, P2P_ADDRESS_BYTES_MAX, TX_BYTES_MAX};
 use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, results_cfg};
 use crate::storage::StorageAction;
@@ -60,6 +61,11 @@ pub enum Action {
     /// A validator sets the commission it takes from its stake's block rewards, in basis
     /// points (at most `rewards.commission_max_bps`; raises limited per epoch).
     SetCommission { commission_bps: u16 },
+    /// Vote-escrowed governance: locks, proposals, votes (see [`GovAction`]).
+    Governance(GovAction),
+    /// Claims the faucet's amount with a solved proof-of-work puzzle (see
+    /// [`crate::governance::faucet_hash`]); free of fees when it pays.
+    Faucet { nonce: u64 },
 }
 
 impl Action {
@@ -80,8 +86,9 @@ impl Action {
             Action::Unjail => 12,
             Action::ReportEquivocation { .. } => 13,
             Action::Storage(_) => 14,
-            // 15–29 are left to governance and the faucet, merged in parallel.
-            Action::SetCommission { .. } => 30,
+            Action::Governance(_) => 15,
+            Action::Faucet { .. } => 16,
+            Action::SetCommission { .. } => 17,
         }
     }
 
@@ -104,6 +111,8 @@ impl Action {
             Action::ReportEquivocation { .. } => "report_equivocation",
             Action::Storage(action) => action.name(),
             Action::SetCommission { .. } => "set_commission",
+            Action::Governance(action) => action.name(),
+            Action::Faucet { .. } => "faucet",
         }
     }
 }
@@ -146,6 +155,8 @@ impl Write for Action {
             Action::ReportEquivocation { evidence } => evidence.write(buf),
             Action::Storage(action) => action.write(buf),
             Action::SetCommission { commission_bps } => commission_bps.write(buf),
+            Action::Governance(action) => action.write(buf),
+            Action::Faucet { nonce } => nonce.write(buf),
         }
     }
 }
@@ -174,6 +185,8 @@ impl EncodeSize for Action {
             Action::ReportEquivocation { evidence } => evidence.encode_size(),
             Action::Storage(action) => action.encode_size(),
             Action::SetCommission { .. } => 2,
+            Action::Governance(action) => action.encode_size(),
+            Action::Faucet { .. } => 8,
         }
     }
 }
@@ -228,7 +241,11 @@ impl Read for Action {
                 evidence: Equivocation::read(buf)?,
             },
             14 => Action::Storage(StorageAction::read(buf)?),
-            30 => Action::SetCommission {
+            15 => Action::Governance(GovAction::read(buf)?),
+            16 => Action::Faucet {
+                nonce: u64::read(buf)?,
+            },
+            17 => Action::SetCommission {
                 commission_bps: u16::read(buf)?,
             },
             tag => return Err(Error::InvalidEnum(tag)),
