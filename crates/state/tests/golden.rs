@@ -180,7 +180,7 @@ fn golden_story_state_digest_is_unchanged() {
     assert_eq!(s.height, 191);
     assert_eq!(
         state_digest(&s.state),
-        "db83ea5b57c058b3b01bcdb1dc95c898bab4cc3349af0c29111613640a7b783a"
+        "f8a01a23893bb92c69c598c0d90af4f47cf723315b53909f37db8207551a2b13"
     );
 }
 
