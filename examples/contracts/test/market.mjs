@@ -33,7 +33,16 @@ const ok = (what) => console.log(`ok - ${what}`);
 async function main() {
   const { abi, bytecode } = compile();
   ok(`compiled with solc ${solc.version()}`);
-  const provider = new ethers.JsonRpcProvider(process.env.RPC_URL, undefined, { pollingInterval: 100 });
+  const provider = new ethers.JsonRpcProvider(process.env.RPC_URL, undefined, {
+    pollingInterval: 100,
+    // Blocks come every few tens of milliseconds here: ethers' 250 ms request cache would
+    // answer a second "pending" nonce from before the first transaction was mined.
+    cacheTimeout: -1,
+  });
+  if (process.env.RPC_TRACE) {
+    const send = provider._send.bind(provider);
+    provider._send = async (p) => { const r = await send(p); console.error("rpc", JSON.stringify(p).slice(0, 200), "=>", JSON.stringify(r).slice(0, 200)); return r; };
+  }
   const net = await provider.getNetwork();
   ok(`chain id ${net.chainId}`);
   const owner = new ethers.Wallet(process.env.OWNER_KEY, provider);
