@@ -9,66 +9,18 @@
 //! node keeps no historical state): a block tag is accepted but does not select a past state.
 
 use crate::api_common::ApiState;
+use crate::eth_rpc_methods::RpcError;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use serde::Serialize;
 use serde_json::{Value, json};
+
+/// Largest request on the JSON-RPC's own port (a batch of raw transactions at most); on
+/// `/eth` the API's own limit applies.
+pub const ETH_RPC_REQUEST_BYTES_MAX: usize = 8 * 1024 * 1024;
 
 /// Most calls in one JSON-RPC batch (ethers batches up to 100 by default).
 pub const ETH_BATCH_CALLS_MAX: usize = 100;
-
-/// A JSON-RPC error: code, message and optional data.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RpcError {
-    pub code: i64,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
-}
-
-impl RpcError {
-    pub fn new(code: i64, message: impl Into<String>) -> RpcError {
-        RpcError {
-            code,
-            message: message.into(),
-            data: None,
-        }
-    }
-
-    pub fn invalid_params(message: impl std::fmt::Display) -> RpcError {
-        RpcError::new(-32602, format!("invalid params: {message}"))
-    }
-
-    pub fn internal(message: impl std::fmt::Display) -> RpcError {
-        RpcError::new(-32603, format!("internal error: {message}"))
-    }
-
-    /// A refused transaction: its rejection's words, its number in `data`.
-    pub fn rejected(r: yun_types::TxRejection) -> RpcError {
-        RpcError {
-            code: -32000,
-            message: rejection_message(r),
-            data: Some(json!({ "code": r.code(), "name": r.name(), "hint": r.hint() })),
-        }
-    }
-}
-
-/// Messages in the words Ethereum clients recognise (ethers maps "nonce too low" and
-/// "insufficient funds" to its error codes), followed by ours.
-fn rejection_message(r: yun_types::TxRejection) -> String {
-    use yun_types::TxRejection as T;
-    let head = match r {
-        T::BadNonce => "nonce too low: ",
-        T::InsufficientBalance => "insufficient funds for gas * price + value: ",
-        T::EthGasPriceTooLow => "max fee per gas less than block base fee: ",
-        T::AlreadyKnown => "already known: ",
-        _ => "",
-    };
-    format!("{head}{r}")
-}
-
-pub type RpcResult = Result<Value, RpcError>;
 
 /// `POST /eth`: one call or a batch.
 pub async fn handle(State(s): State<ApiState>, body: Bytes) -> Json<Value> {
@@ -129,7 +81,7 @@ async fn one(s: &ApiState, call: Value) -> Value {
     reply(id, result)
 }
 
-fn reply(id: Value, result: RpcResult) -> Value {
+fn reply(id: Value, result: crate::eth_rpc_methods::RpcResult) -> Value {
     match result {
         Ok(v) => json!({ "jsonrpc": "2.0", "id": id, "result": v }),
         Err(e) => json!({ "jsonrpc": "2.0", "id": id, "error": e }),

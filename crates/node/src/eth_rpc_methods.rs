@@ -2,7 +2,6 @@
 //! alloy's RPC types (`alloy-rpc-types-eth`), so the JSON is what Ethereum tools expect.
 
 use crate::api_common::ApiState;
-use crate::eth_rpc::{RpcError, RpcResult};
 use alloy_consensus::transaction::Recovered;
 use alloy_consensus::{
     Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope, TxType,
@@ -13,12 +12,65 @@ use alloy_rpc_types_eth::{
     Block, BlockNumberOrTag, BlockTransactions, FeeHistory, Filter, FilterBlockOption, Header, Log,
     Transaction, TransactionReceipt, TransactionRequest,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use yun_state::Overlay;
 use yun_state::evm::{CallOutcome, CallRequest, EvmReceipt};
 use yun_types::evm::EthAddress;
 use yun_types::{Action, SignedTx};
+
+/// A JSON-RPC error: code, message and optional data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    pub fn new(code: i64, message: impl Into<String>) -> RpcError {
+        RpcError {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    pub fn invalid_params(message: impl std::fmt::Display) -> RpcError {
+        RpcError::new(-32602, format!("invalid params: {message}"))
+    }
+
+    pub fn internal(message: impl std::fmt::Display) -> RpcError {
+        RpcError::new(-32603, format!("internal error: {message}"))
+    }
+
+    /// A refused transaction: its rejection's words, its number in `data`.
+    pub fn rejected(r: yun_types::TxRejection) -> RpcError {
+        RpcError {
+            code: -32000,
+            message: rejection_message(r),
+            data: Some(json!({ "code": r.code(), "name": r.name(), "hint": r.hint() })),
+        }
+    }
+}
+
+/// Messages in the words Ethereum clients recognise (ethers maps "nonce too low" and
+/// "insufficient funds" to its error codes), followed by ours.
+fn rejection_message(r: yun_types::TxRejection) -> String {
+    use yun_types::TxRejection as T;
+    let head = match r {
+        T::BadNonce => "nonce too low: ",
+        T::InsufficientBalance => "insufficient funds for gas * price + value: ",
+        T::EthGasPriceTooLow => "max fee per gas less than block base fee: ",
+        T::AlreadyKnown => "already known: ",
+        _ => "",
+    };
+    format!("{head}{r}")
+}
+
+pub type RpcResult = Result<Value, RpcError>;
 
 /// Most blocks one `eth_getLogs` reads.
 pub const ETH_LOGS_BLOCKS_MAX: u64 = 1_000;
