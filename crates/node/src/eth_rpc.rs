@@ -100,7 +100,7 @@ pub fn standalone(state: ApiState) -> axum::Router {
         .route("/", axum::routing::post(handle))
         .route("/eth", axum::routing::post(handle))
         .layer(axum::extract::DefaultBodyLimit::max(
-            crate::api::REQUEST_BYTES_MAX,
+            ETH_RPC_REQUEST_BYTES_MAX,
         ))
         .with_state(state)
 }

@@ -24,6 +24,10 @@ fn eth_of(s: &PrivateKeySigner) -> EthAddress {
 }
 
 /// An EIP-1559 transaction signed by `s`, as raw EIP-2718 bytes.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per transaction field a test varies"
+)]
 fn raw_1559(
     s: &PrivateKeySigner,
     chain_id: u64,
@@ -133,7 +137,8 @@ fn value_moves_between_eth_accounts_and_gas_is_a_fee() {
 #[test]
 fn wrong_chain_low_price_huge_gas_and_unprotected_legacy_are_refused() {
     let (mut s, user) = funded();
-    let bob = Some(eth_of(&signer(2)));
+    let bob_address = eth_of(&signer(2));
+    let bob = Some(bob_address);
     let cases = [
         (
             raw_1559(&user, 1, 0, bob, 1, vec![], 21_000, GAS_PRICE),
@@ -161,7 +166,7 @@ fn wrong_chain_low_price_huge_gas_and_unprotected_legacy_are_refused() {
         nonce: 0,
         gas_price: GAS_PRICE,
         gas_limit: 21_000,
-        to: TxKind::Call(bob.unwrap().0.into()),
+        to: TxKind::Call(bob_address.0.into()),
         value: U256::from(1),
         input: Bytes::new(),
     };
