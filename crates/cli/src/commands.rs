@@ -61,6 +61,9 @@ pub struct DevnetArgs {
     /// `yun storage put` with three replicas works out of the box.
     #[arg(long, default_value_t = 1)]
     pub storage_gb: u64,
+    /// Port of the Ethereum JSON-RPC on 127.0.0.1 (0: none; it is at `/eth` on the API too).
+    #[arg(long, default_value_t = 8545)]
+    pub eth_port: u16,
 }
 
 #[derive(Subcommand, Debug)]
@@ -144,7 +147,7 @@ pub fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
 
 pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(|| yun_home().join("devnet"));
-    let (cfg, accounts) = crate::devnet::prepare_with_providers(
+    let (mut cfg, accounts) = crate::devnet::prepare_with_providers(
         &data_dir,
         args.port,
         args.reset,
@@ -152,6 +155,7 @@ pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
         args.providers,
         &[],
     )?;
+    cfg.eth_rpc_listen = (args.eth_port != 0).then(|| ([127, 0, 0, 1], args.eth_port).into());
     let (providers, users): (Vec<_>, Vec<_>) = accounts
         .into_iter()
         .partition(|a| a.name.starts_with("provider"));
@@ -181,6 +185,17 @@ pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
         )?,
     ))?;
     print_devnet_banner(&url, &data_dir, &users, &agents);
+    let rpc_url = match args.eth_port {
+        0 => format!("{url}/eth"),
+        port => format!("http://127.0.0.1:{port}"),
+    };
+    println!(
+        "{}",
+        crate::eth_dev::banner(
+            &rpc_url,
+            &crate::eth_dev::eth_dev_accounts(crate::eth_dev::ETH_DEV_ACCOUNTS)?
+        )
+    );
     runtime.block_on(async {
         tokio::signal::ctrl_c().await?;
         println!("stopping…");

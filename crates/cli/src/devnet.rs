@@ -106,6 +106,13 @@ pub fn prepare_with_providers(
         }],
         params: devnet_genesis_params()?,
         dev_accounts: dev_accounts as u32,
+        evm_accounts: crate::eth_dev::eth_dev_accounts(crate::eth_dev::ETH_DEV_ACCOUNTS)?
+            .into_iter()
+            .map(|a| yun_types::evm::GenesisEvmAccount {
+                address: a.address,
+                balance: Amount::new(crate::eth_dev::ETH_DEV_BALANCE),
+            })
+            .collect(),
     };
     std::fs::write(
         data_dir.join("genesis.json"),
@@ -120,6 +127,7 @@ pub fn prepare_with_providers(
         genesis_file: "genesis.json".into(),
         key_file: "validator.key".into(),
         api_listen,
+        eth_rpc_listen: None,
         p2p_listen: ([127, 0, 0, 1], p2p_port).into(),
         // One validator has nobody to fail over to, so it may wait as long as it likes for
         // work: proposals go out as soon as a transaction arrives, and a quiet devnet writes
