@@ -155,7 +155,19 @@ pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
         args.providers,
         &[],
     )?;
-    cfg.eth_rpc_listen = (args.eth_port != 0).then(|| ([127, 0, 0, 1], args.eth_port).into());
+    // A port already taken (another devnet, a local anvil) must not stop the devnet: the
+    // JSON-RPC is still served at `/eth` on the API port, and the banner says which URL works.
+    let eth_port = match args.eth_port {
+        0 => 0,
+        port if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() => port,
+        port => {
+            eprintln!(
+                "note: port {port} is in use, so the Ethereum JSON-RPC is served only at /eth on the API port (`--eth-port N` picks another)"
+            );
+            0
+        }
+    };
+    cfg.eth_rpc_listen = (eth_port != 0).then(|| ([127, 0, 0, 1], eth_port).into());
     let (providers, users): (Vec<_>, Vec<_>) = accounts
         .into_iter()
         .partition(|a| a.name.starts_with("provider"));
@@ -185,7 +197,7 @@ pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
         )?,
     ))?;
     print_devnet_banner(&url, &data_dir, &users, &agents);
-    let rpc_url = match args.eth_port {
+    let rpc_url = match eth_port {
         0 => format!("{url}/eth"),
         port => format!("http://127.0.0.1:{port}"),
     };
