@@ -6,6 +6,7 @@ use crate::output::{Output, print};
 use crate::signing::{SignOpts, print_submitted, sign_and_submit};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use yun_client::Client;
 use yun_types::{Action, Amount};
@@ -196,21 +197,20 @@ pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
             crate::provider_run::DEFAULT_STORAGE_ASK,
         )?,
     ))?;
-    print_devnet_banner(&url, &data_dir, &users, &agents);
     let rpc_url = match eth_port {
         0 => format!("{url}/eth"),
         port => format!("http://127.0.0.1:{port}"),
     };
-    println!(
-        "{}",
-        crate::eth_dev::banner(
-            &rpc_url,
-            &crate::eth_dev::eth_dev_accounts(crate::eth_dev::ETH_DEV_ACCOUNTS)?
-        )
+    let eth_banner = crate::eth_dev::banner(
+        &rpc_url,
+        &crate::eth_dev::eth_dev_accounts(crate::eth_dev::ETH_DEV_ACCOUNTS)?,
     );
+    print_devnet_banner(&url, &data_dir, &users, &agents, &eth_banner);
     runtime.block_on(async {
         tokio::signal::ctrl_c().await?;
-        println!("stopping…");
+        // Whoever started the devnet may have stopped reading its output once the banner
+        // ended (a script, a test); a closed stdout must not turn a clean stop into a panic.
+        let _ = writeln!(std::io::stdout(), "stopping…");
         for a in agents {
             a.shutdown().await?;
         }
@@ -224,6 +224,7 @@ fn print_devnet_banner(
     data_dir: &Path,
     users: &[keys::DevAccount],
     agents: &[yun_provider::AgentHandle],
+    eth_banner: &str,
 ) {
     println!(
         "Yun devnet is running (chain {}), data in {}",
@@ -257,6 +258,9 @@ fn print_devnet_banner(
         println!("  {:<6} {}\n         {}", a.name, a.address, a.mnemonic);
     }
     println!();
+    // Everything goes before the "Stop with Ctrl-C" line, the banner's last: readers (the
+    // banner test, scripts) stop there and close the pipe, and a print after it would fail.
+    println!("{eth_banner}");
     for (i, line) in crate::devnet::try_commands(url).iter().enumerate() {
         println!("{}{line}", if i == 0 { "Try:  " } else { "      " });
     }
