@@ -57,7 +57,7 @@ const FULL_SPEED_PRESIGN_TX_PER_SEC: u64 = 30_000;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The network under load: one in-process node, or a localnet of node processes.
-enum BenchNet {
+pub(crate) enum BenchNet {
     InProcess(yun_node::run::NodeHandle),
     Localnet {
         nodes: Vec<crate::localnet::LocalNode>,
@@ -66,14 +66,18 @@ enum BenchNet {
 }
 
 impl BenchNet {
-    fn start(
+    /// Starts the network; `prepare_genesis` may add to the genesis file (in `dir`) before
+    /// any node reads it.
+    pub(crate) fn start(
         dir: &std::path::Path,
         args: &TransfersArgs,
         funded: &[(Address, Amount)],
+        prepare_genesis: &dyn Fn(&std::path::Path) -> anyhow::Result<()>,
     ) -> anyhow::Result<BenchNet> {
         if args.validators <= 1 {
             let port = crate::devnet::free_port()?;
             let (mut cfg, _) = crate::devnet::prepare(dir, port, true, 1, funded)?;
+            prepare_genesis(dir)?;
             cfg.mempool = bench_mempool(args);
             let node = yun_node::run::spawn_node(cfg).context("starting the benchmark devnet")?;
             return Ok(BenchNet::InProcess(node));
@@ -91,6 +95,7 @@ impl BenchNet {
             epoch_blocks: None,
         };
         let (mut nodes, _) = localnet::prepare(dir, &net_args, funded)?;
+        prepare_genesis(dir)?;
         for node in &nodes {
             let mut cfg = yun_node::run::NodeConfig::load(&node.config)?;
             cfg.mempool = bench_mempool(args);
@@ -107,7 +112,7 @@ impl BenchNet {
     }
 
     /// Which node processes have exited, with the end of their logs (why a load failed).
-    fn exited(&mut self) -> Option<String> {
+    pub(crate) fn exited(&mut self) -> Option<String> {
         let BenchNet::Localnet {
             children, nodes, ..
         } = self
@@ -129,7 +134,7 @@ impl BenchNet {
         (!dead.is_empty()).then(|| dead.join("\n"))
     }
 
-    fn urls(&self) -> Vec<String> {
+    pub(crate) fn urls(&self) -> Vec<String> {
         match self {
             BenchNet::InProcess(node) => vec![node.api_url()],
             BenchNet::Localnet { nodes, .. } => nodes.iter().map(|n| n.api_url.clone()).collect(),
@@ -195,7 +200,7 @@ pub fn transfers(args: TransfersArgs) -> anyhow::Result<()> {
             )
         })
         .collect();
-    let mut net = BenchNet::start(&dir, &args, &funded)?;
+    let mut net = BenchNet::start(&dir, &args, &funded, &|_| Ok(()))?;
     let urls = net.urls();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -248,7 +253,7 @@ pub fn transfers(args: TransfersArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_phase(report: &serde_json::Value) {
+pub(crate) fn print_phase(report: &serde_json::Value) {
     println!();
     println!(
         "  offered load      {}",
@@ -278,7 +283,7 @@ fn print_phase(report: &serde_json::Value) {
     );
 }
 
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+pub(crate) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("yun-bench-{}", std::process::id()));
     Ok(dir)
 }
@@ -298,6 +303,20 @@ async fn run_load(
     let per_account = expected.div_ceil(senders.len() as u64).max(1);
     let txs = presign(&status, &senders, per_account)?;
     eprintln!("load started: {} pre-signed transfers", txs.len());
+    run_signed_load(urls, txs, senders.len(), rate, args).await
+}
+
+/// One phase of load with transactions signed beforehand, `accounts` senders' worth in
+/// round-major order (see [`presign`]): what `yun bench evm` shares with this bench.
+pub(crate) async fn run_signed_load(
+    urls: &[String],
+    txs: Vec<SignedTx>,
+    accounts: usize,
+    rate: Option<u64>,
+    args: &TransfersArgs,
+) -> anyhow::Result<serde_json::Value> {
+    let client = Client::new(&urls[0]);
+    let senders_n = accounts;
     let ids: Vec<TxId> = txs.iter().map(|t| t.id()).collect();
 
     let tracking = Tracking::new(txs.len());
@@ -305,7 +324,7 @@ async fn run_load(
     let watcher = spawn_watcher(client.clone(), tracking.clone(), start_height);
 
     let streams_n = args.submitters.max(1);
-    let streams = split_streams(txs, ids, senders.len(), streams_n);
+    let streams = split_streams(txs, ids, senders_n, streams_n);
     let load_start = Instant::now();
     let pace = Pace {
         start: load_start,
@@ -341,7 +360,7 @@ async fn run_load(
         load_start,
         load_end,
     };
-    Ok(phase_report(rate, args, senders.len(), &tally))
+    Ok(phase_report(rate, args, senders_n, &tally))
 }
 
 /// `per_account` transfers from every sender to one recipient, signed on all cores, in

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod bench_evm;
 pub mod bench_jobs;
 pub mod bench_storage;
 pub mod commands;
@@ -184,6 +185,10 @@ pub enum ChainCmd {
 pub enum BenchCmd {
     /// Pre-signed transfers from many accounts, at full speed, against a devnet it starts.
     Transfers(bench::TransfersArgs),
+    /// Signed raw Ethereum transactions (native-value transfers, then ERC-20 `transfer`
+    /// calls) from many accounts at full speed against a devnet it starts; the same flags as
+    /// `transfers`.
+    Evm(bench::TransfersArgs),
     /// Jobs end to end against a devnet with embedded providers: round trips, settled tasks
     /// per second, and scheduling overhead on CPU-bound tasks.
     Jobs(bench_jobs::JobsArgs),
@@ -239,6 +244,9 @@ pub fn main() -> ExitCode {
         Command::Bench {
             cmd: BenchCmd::Transfers(args),
         } => bench::transfers(args),
+        Command::Bench {
+            cmd: BenchCmd::Evm(args),
+        } => bench_evm::evm(args),
         Command::Bench {
             cmd: BenchCmd::Jobs(args),
         } => bench_jobs::jobs(args),

@@ -58,8 +58,18 @@ fn seed_002_contract_runs_from_ethers() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{text}");
+    // The chain now holds a deploy, calls, a payment, a revert and logs: a fresh store that
+    // re-executes every block from genesis must reach the same state roots.
+    let verified = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(yun_cli::verify::verify(&yun_cli::args::ClientOpts {
+            node: node.api_url(),
+            output: yun_cli::output::Output::Json,
+            devnet_dir: None,
+        }));
     node.stop().unwrap();
     assert!(out.status.success(), "the ethers.js test failed:\n{text}");
+    verified.expect("chain verify re-executes the EVM blocks to the same roots");
     for line in [
         "ok - the owner adds a miner",
         "ok - a user posts a request",
@@ -132,4 +142,25 @@ fn the_json_rpc_bounds_batches_and_log_ranges() {
     assert_eq!(bad["error"]["code"], -32000, "{bad}");
     assert_eq!(bad["error"]["data"]["code"], 90, "{bad}");
     node.stop().unwrap();
+}
+
+/// The ERC-20 bytecode `yun bench evm` embeds is exactly what its source compiles to with the
+/// pinned solc-js (`examples/contracts/scripts/build.mjs --check`), so the bench never runs a
+/// contract nobody can read.
+#[test]
+fn the_embedded_bench_token_is_its_source_compiled() {
+    let dir = contracts_dir();
+    npm_install(&dir);
+    let out = Command::new("node")
+        .args(["scripts/build.mjs", "--check"])
+        .current_dir(&dir)
+        .output()
+        .expect("running node: Node.js 20 or later must be installed");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("ok - build/BenchToken.bin"), "{text}");
 }

@@ -99,12 +99,14 @@ pub fn call(s: &ApiState, method: &str, params: &[Value]) -> RpcResult {
         "eth_feeHistory" => fee_history(s, params),
         "eth_getBalance" => {
             let a: EthAddress = arg(params, 0)?;
+            state_at_head(s, params, 1)?;
             let view_balance = with_view(s, |v| v.evm_account(&a).balance.base_units())?;
             Ok(json!(U256::from(view_balance)))
         }
         "eth_getTransactionCount" => transaction_count(s, params),
         "eth_getCode" => {
             let a: EthAddress = arg(params, 0)?;
+            state_at_head(s, params, 1)?;
             let code = with_view(s, |v| {
                 let acc = v.evm_account(&a);
                 v.evm_code(&acc.code_hash).unwrap_or_default()
@@ -114,6 +116,7 @@ pub fn call(s: &ApiState, method: &str, params: &[Value]) -> RpcResult {
         "eth_getStorageAt" => {
             let a: EthAddress = arg(params, 0)?;
             let slot: U256 = arg(params, 1)?;
+            state_at_head(s, params, 2)?;
             let value = with_view(s, |v| v.evm_slot(&a, &slot.to_be_bytes::<32>()))?;
             Ok(json!(B256::from(value)))
         }
@@ -154,11 +157,13 @@ pub fn call(s: &ApiState, method: &str, params: &[Value]) -> RpcResult {
         }
         "eth_getLogs" => logs(s, params),
         "eth_call" => {
+            state_at_head(s, params, 1)?;
             let out = simulate(s, params, false)?;
             let out = out.map_err(|o| reverted(&o))?;
             Ok(json!(Bytes::from(out.output)))
         }
-        "eth_estimateGas" => simulate(s, params, true)?
+        "eth_estimateGas" => state_at_head(s, params, 1)
+            .and_then(|()| simulate(s, params, true))?
             .map(|o| quantity(o.gas_used))
             .map_err(|o| reverted(&o)),
         "eth_sendRawTransaction" => send_raw(s, params),
@@ -204,9 +209,50 @@ fn height_of_tag(s: &ApiState, tag: BlockNumberOrTag) -> Option<u64> {
     }
 }
 
+/// Checks that the block a state query names (parameter `i`: a tag, a number, or EIP-1898's
+/// `{blockNumber}` / `{blockHash}`) is the head, the only state this node keeps. Every tag
+/// but `earliest` is the head: finality is immediate, so latest, safe and finalized agree,
+/// and `pending` reads the head too (the mempool only counts in nonces). An older block is
+/// refused in words rather than answered silently from the head.
+fn state_at_head(s: &ApiState, params: &[Value], i: usize) -> Result<(), RpcError> {
+    use alloy_eips::{BlockId, BlockNumberOrTag as Tag};
+    let Some(v) = params.get(i).filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    let id: BlockId = serde_json::from_value(v.clone())
+        .map_err(|e| RpcError::invalid_params(format!("parameter {i}: {e}")))?;
+    let head = s.node.head().height;
+    let height = match id {
+        BlockId::Number(Tag::Number(n)) => n,
+        BlockId::Number(Tag::Earliest) => 0,
+        BlockId::Number(_) => return Ok(()),
+        BlockId::Hash(h) => s
+            .node
+            .store
+            .height_of(&yun_types::Hash32(h.block_hash.0))
+            .map_err(RpcError::internal)?
+            .ok_or_else(|| RpcError::new(-32001, format!("block {} is not known", h.block_hash)))?,
+    };
+    match height.cmp(&head) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(RpcError::new(
+            -32001,
+            format!("block {height} is not known yet: the head is block {head}"),
+        )),
+        std::cmp::Ordering::Less => Err(RpcError::new(
+            -32000,
+            format!(
+                "historical state is not kept: this node answers at its head (block {head}), \
+                 not at block {height}; ask for \"latest\""
+            ),
+        )),
+    }
+}
+
 /// The pending count includes the sender's transactions waiting in the mempool.
 fn transaction_count(s: &ApiState, params: &[Value]) -> RpcResult {
     let a: EthAddress = arg(params, 0)?;
+    state_at_head(s, params, 1)?;
     let pending = params.get(1).and_then(Value::as_str) == Some("pending");
     let pool = s.node.mempool.lock().expect("mempool lock");
     let committed = with_view(s, |v| v.evm_account(&a).nonce)?;
@@ -263,6 +309,22 @@ fn block(s: &ApiState, height: u64, full: bool) -> RpcResult {
     let (receipts, params) = with_view(s, |v| (v.evm_receipts_at(height), v.params().evm))?;
     let header = eth_header(&b.header, &receipts, &params);
     let txs = eth_txs(&b);
+    if receipts.len() != txs.len() {
+        // Older than `evm.receipt_retention_blocks`: the receipts are gone, the block is not.
+        if full {
+            return Err(pruned(height, &params));
+        }
+        let hashes = txs
+            .iter()
+            .map(|(_, stx)| decode_raw(stx).map(|e| *e.tx_hash()))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(json!(Block {
+            header,
+            uncles: Vec::new(),
+            transactions: BlockTransactions::<Transaction>::Hashes(hashes),
+            withdrawals: None,
+        }));
+    }
     let transactions = if full {
         let mut out = Vec::with_capacity(txs.len());
         for (r, (_, stx)) in receipts.iter().zip(&txs) {
@@ -444,6 +506,10 @@ fn logs(s: &ApiState, params: &[Value]) -> RpcResult {
     if from > to {
         return Ok(json!([]));
     }
+    let params = chain_params(s)?;
+    if from.saturating_add(params.receipt_retention_blocks) <= head {
+        return Err(pruned(from, &params));
+    }
     if to - from >= ETH_LOGS_BLOCKS_MAX {
         return Err(RpcError::new(
             -32005,
@@ -520,6 +586,18 @@ fn simulate(
     let out = yun_state::evm::simulate(&view, &chain_id, height, time, &params, &call)
         .map_err(RpcError::rejected)?;
     Ok(if out.success { Ok(out) } else { Err(out) })
+}
+
+/// Receipts (and so logs and whole transactions) of blocks older than the retention are no
+/// longer in state.
+fn pruned(height: u64, p: &yun_types::evm::EvmParams) -> RpcError {
+    RpcError::new(
+        -32000,
+        format!(
+            "the receipts of block {height} are pruned: the chain keeps the last {} blocks' (evm.receipt_retention_blocks)",
+            p.receipt_retention_blocks
+        ),
+    )
 }
 
 /// A reverted call: code 3, the revert data, and the decoded reason in the message.

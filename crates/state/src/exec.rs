@@ -364,6 +364,7 @@ fn end_block<R: StateReader + ?Sized>(
     crate::market::end_block(state, env, params);
     crate::storage::end_block(state, env, params);
     crate::governance::end_block(state, env, params);
+    crate::evm::end_block(state, env, params);
 }
 
 /// Applies one transaction: inclusion rules, fee, nonce, then the action. Returns the receipt

@@ -83,8 +83,17 @@ fn check_evm_params(e: &yun_types::evm::EvmParams) -> Result<(), GenesisError> {
         (21_000..=e.block_gas_limit).contains(&e.tx_gas_max),
         "evm.tx_gas_max",
         "21000..=evm.block_gas_limit",
+    )?;
+    // A receipt must outlive the wallet polling for it: at least a few minutes of blocks.
+    require(
+        e.receipt_retention_blocks >= EVM_RECEIPT_RETENTION_BLOCKS_MIN,
+        "evm.receipt_retention_blocks",
+        format!("at least {EVM_RECEIPT_RETENTION_BLOCKS_MIN}"),
     )
 }
+
+/// Fewest blocks an Ethereum receipt may be kept (see `check_evm_params`).
+pub const EVM_RECEIPT_RETENTION_BLOCKS_MIN: u64 = 256;
 
 /// Rewards: shares of at most the whole that together leave the validators theirs, an
 /// issuance the cap can hold, a downtime threshold no omitting proposer can push an honest

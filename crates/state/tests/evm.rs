@@ -450,3 +450,33 @@ mod property {
         }
     }
 }
+
+/// Receipts are bounded by age: the one of block h stays through block h + retention − 1 and
+/// leaves the state (with its hash's index entry) at the end of block h + retention.
+#[test]
+fn receipts_leave_the_state_after_the_retention() {
+    let mut s = Scenario::new();
+    s.params.evm.receipt_retention_blocks = 256;
+    s.fund("alice", 2_000_000_000_000);
+    let user = signer(1);
+    s.tx("alice")
+        .act(Action::TransferToEth {
+            to: eth_of(&user),
+            amount: Amount::new(1_000_000_000_000),
+        })
+        .expect_ok();
+    let bob = eth_of(&signer(2));
+    let raw = raw_1559(&user, 986, 0, Some(bob), 5, vec![], 21_000, GAS_PRICE);
+    let hash = evm::EthTx::decode(&raw).unwrap().hash;
+    s.block(&[envelope(raw)]).unwrap();
+    let h = s.height;
+    s.blocks(255);
+    assert_eq!(s.view().evm_receipts_at(h).len(), 1, "kept through h + 255");
+    assert!(s.view().evm_tx_location(&hash).is_some());
+    s.empty_block();
+    assert!(s.view().evm_receipts_at(h).is_empty(), "pruned at h + 256");
+    assert!(s.view().evm_tx_location(&hash).is_none());
+    // What the receipt recorded stays: the value moved and the nonce advanced.
+    assert_eq!(evm_balance(&mut s, &bob), 5);
+    assert_eq!(s.view().evm_account(&eth_of(&user)).nonce, 1);
+}

@@ -141,6 +141,10 @@ const REFUSED: &[(&str, Change)] = &[
     ("rewards.compute_reward_payment_max_bps", |p| {
         p.rewards.compute_reward_payment_max_bps = p.market.protocol_fee_bps + 1
     }),
+    // A wallet polling for its receipt would find it gone.
+    ("evm.receipt_retention_blocks", |p| {
+        p.evm.receipt_retention_blocks = 255
+    }),
 ];
 
 #[test]

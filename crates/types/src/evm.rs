@@ -160,6 +160,16 @@ pub struct EvmParams {
     pub block_gas_limit: u64,
     /// Most gas one Ethereum transaction may ask for.
     pub tx_gas_max: u64,
+    /// How many blocks an Ethereum receipt (and its hash's index) stays in state: at the end
+    /// of block h the receipts of block h − this are deleted, so the receipts a chain keeps
+    /// are bounded by this times the block gas limit's transactions, not by its age.
+    #[serde(default = "default_receipt_retention_blocks")]
+    pub receipt_retention_blocks: u64,
+}
+
+/// [`EvmParams::receipt_retention_blocks`] for a genesis written before it existed.
+fn default_receipt_retention_blocks() -> u64 {
+    EvmParams::default().receipt_retention_blocks
 }
 
 codec_struct!(EvmParams {
@@ -167,6 +177,7 @@ codec_struct!(EvmParams {
     base_fee_per_gas: (),
     block_gas_limit: (),
     tx_gas_max: (),
+    receipt_retention_blocks: (),
 });
 
 impl Default for EvmParams {
@@ -177,6 +188,9 @@ impl Default for EvmParams {
             base_fee_per_gas: 1_000,
             block_gas_limit: 60_000_000,
             tx_gas_max: 30_000_000,
+            // A day of blocks at one a second; a node that serves older receipts to an
+            // indexer keeps them outside the state.
+            receipt_retention_blocks: 86_400,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod run;
 pub mod tx;
 
 pub use apply::{apply_eth, transfer_to_eth};
+pub use records::end_block;
 pub use records::{EvmAccount, EvmBlockGas, EvmLog, EvmReceipt, TxLocation};
 pub use tx::{BRIDGE_ADDRESS, EthTx, FEE_COLLECTOR, unwrap, wrap};
 

@@ -224,7 +224,28 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
         self.put(receipt_key(height, index), encode(receipt));
     }
 
+    /// Deletes one block's receipts and their hashes' index entries.
+    fn prune_evm_receipts(&mut self, height: u64) {
+        for (key, value) in self.scan(&receipts_prefix(height)) {
+            let receipt: EvmReceipt = decode(&value);
+            self.delete(tx_key(&receipt.tx_hash));
+            self.delete(key);
+        }
+    }
+
     pub(crate) fn set_evm_block_gas(&mut self, gas: &EvmBlockGas) {
         self.put(vec![TAG_EVM_BLOCK], encode(gas));
+    }
+}
+
+/// The EVM's end-of-block step: the receipts of the block `evm.receipt_retention_blocks`
+/// back leave the state (at most one block's worth, which its gas limit bounds).
+pub fn end_block<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &crate::env::BlockEnv,
+    params: &yun_types::ChainParams,
+) {
+    if let Some(old) = env.height.checked_sub(params.evm.receipt_retention_blocks) {
+        state.prune_evm_receipts(old);
     }
 }
