@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod peers;
 pub mod private_file;
 pub mod run;
+pub mod signers;
 pub mod state;
 pub mod upload_quota;
 
