@@ -132,4 +132,32 @@ mod tests {
         assert!(!r.fits(17), "17 members need 3 bytes");
         assert_eq!(SignerRecord::decode(r.encode()).unwrap(), r);
     }
+
+    #[test]
+    fn a_block_commits_to_its_signer_proof() {
+        use crate::{Address, Block, Hash32, SeedProof};
+        let proof = SignerProof {
+            record: SignerRecord::from_signed(3, 4, [0, 2, 3]),
+            finalization: vec![7; 100],
+        };
+        let block = Block::assemble(
+            Hash32::ZERO,
+            5,
+            0,
+            Address([1; 32]),
+            SeedProof::GENESIS,
+            Hash32::ZERO,
+            Vec::new(),
+            Some(proof.clone()),
+        );
+        assert_eq!(block.header.signers_root, SignerProof::root(Some(&proof)));
+        assert_eq!(Block::decode(block.encode()).unwrap(), block);
+        // A relay that swaps the record (or strips it) under the same header: refused.
+        let mut swapped = block.clone();
+        swapped.signers.as_mut().unwrap().record.bitmap[0] ^= 1;
+        assert!(Block::decode(swapped.encode()).is_err());
+        let mut stripped = block;
+        stripped.signers = None;
+        assert!(Block::decode(stripped.encode()).is_err());
+    }
 }
