@@ -143,33 +143,6 @@ pub fn digest_at(
     finalized(height).map(|h| commonware_cryptography::blake3::Digest(h.hash().0))
 }
 
-/// Misbehaviour the simulation injects into a proposer's signer records (never on a real
-/// node): the attacks the trust argument says verifiers refuse, or that frame nobody.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignerFault {
-    /// Carry no record at all (allowed: unrecorded heights count for nobody).
-    Omit,
-    /// Clear the bit of one member that signed, keeping the certificate (refused).
-    DropSigner,
-    /// Set the bit of one member that did not sign, keeping the certificate (refused).
-    AddNonSigner,
-}
-
-impl SignerFault {
-    /// The record this fault makes of an honest `proof` (`None`: no record, also when there
-    /// is no bit to tamper with, so every record it does carry is a lie).
-    pub fn apply(self, mut proof: SignerProof, members: usize) -> Option<SignerProof> {
-        let r = &proof.record;
-        let flip = match self {
-            SignerFault::Omit => None,
-            SignerFault::DropSigner => (0..members).find(|i| r.signed(*i)),
-            SignerFault::AddNonSigner => (0..members).find(|i| !r.signed(*i)),
-        }?;
-        proof.record.bitmap[flip / 8] ^= 1 << (flip % 8);
-        Some(proof)
-    }
-}
-
 /// The heights a proposer tries, in order: up to half of [`SIGNER_LOOKUPS_MAX`] from the
 /// lowest unrecorded one up, then the rest from the finalized head down.
 pub fn candidate_heights(recorded: u64, head: u64) -> Vec<u64> {

@@ -2,6 +2,7 @@
 //! and each way a proposer could misreport the signers is refused.
 
 use super::*;
+use crate::app::SignerFault;
 use commonware_consensus::simplex::types::{Finalize, Proposal};
 use commonware_consensus::types::{Epoch, Round, View};
 use commonware_cryptography::Signer as _;

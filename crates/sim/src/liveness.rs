@@ -33,8 +33,8 @@ pub struct DowntimeReport {
 }
 
 /// The signer fault the last validator injects, if the scenario calls for one.
-pub fn signer_fault(fault: Fault) -> Option<yun_node::signers::SignerFault> {
-    use yun_node::signers::SignerFault;
+pub fn signer_fault(fault: Fault) -> Option<yun_node::app::SignerFault> {
+    use yun_node::app::SignerFault;
     match fault {
         Fault::SignersDrop => Some(SignerFault::DropSigner),
         Fault::SignersAdd => Some(SignerFault::AddNonSigner),
@@ -55,7 +55,7 @@ pub fn check(s: &Scenario, validators: &[Address], r: &DowntimeReport) {
     let silent = (s.fault == Fault::Silent).then_some(validators.len() - 1);
     let fine =
         VALIDATOR_SELF_BOND * u128::from(crate::sim_params(1).rewards.slash_downtime_bps) / 10_000;
-    for (i, _) in validators.iter().enumerate() {
+    for i in 0..validators.len() {
         let jailed = r.jailed.contains(&i);
         if Some(i) == silent {
             if !jailed || r.slashed[i] != fine {
