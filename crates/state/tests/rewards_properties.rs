@@ -1,7 +1,7 @@
 //! Property tests over random histories with block rewards: delegations come and go,
 //! commissions change, validators are slashed for equivocation and jailed for downtime, and
-//! through it all the supply check holds at every block (balances + bonds + escrow + treasury
-//! + burned = genesis + minted, run by the scenario), every issued unit is accounted for
+//! through it all the supply check holds at every block (balances + bonds + escrow +
+//! treasury + burned = genesis + minted, run by the scenario), every issued unit is accounted for
 //! (minted to someone, in the provider pool or owed to delegators), minted never exceeds what
 //! was issued, and issuance never exceeds its cap.
 
