@@ -2,6 +2,7 @@
 //! here; nothing else in the shell changes.
 
 import { account, blob, block, explorer, tx } from './explorer';
+import { governance, proposal } from './governance';
 import { job, jobs } from './jobs';
 import { market } from './market';
 import { overview } from './overview';
@@ -10,4 +11,4 @@ import { staking } from './staking';
 import { storage } from './storage';
 import { wallet } from './wallet';
 
-export const pages: Page[] = [overview, explorer, market, jobs, storage, staking, wallet, block, tx, account, blob, job];
+export const pages: Page[] = [overview, explorer, market, jobs, storage, staking, governance, wallet, block, tx, account, blob, job, proposal];

@@ -1,8 +1,9 @@
-//! Staking: the validator set (stake, self bond, delegations, status, fees earned, slashed) and,
+//! Staking: the validator set (stake, self bond, delegations, status, commission, fees and
+//! rewards earned, missed blocks, slashed) and,
 //! with an unlocked wallet, delegating to one of them.
 
 import { get } from '../chain/api';
-import { addrLink, amount, facts, h, section, table } from '../ui';
+import { addrLink, amount, facts, h, pct, section, table } from '../ui';
 import { delegateForm } from '../wallet/forms';
 import type { Page } from './page';
 
@@ -16,6 +17,10 @@ interface ValidatorView {
   jailed_until_height: number;
   fees_earned: string;
   slashed: string;
+  commission_bps: number;
+  rewards_earned: string;
+  missed_blocks: number;
+  downtime_jails: number;
 }
 interface Validators {
   epoch: number;
@@ -45,7 +50,7 @@ export const staking: Page = {
       );
       list.replaceChildren(
         table(
-          ['Validator', 'Status', 'Active', 'Stake', 'Self bond', 'Delegated', 'Fees earned', 'Slashed'],
+          ['Validator', 'Status', 'Active', 'Stake', 'Self bond', 'Delegated', 'Commission', 'Fees earned', 'Rewards earned', 'Missed this epoch', 'Slashed'],
           v.validators.map((x) => [
             addrLink(x.address),
             x.jailed_until_height > 0 ? `${x.status} (jailed until ${x.jailed_until_height})` : x.status,
@@ -53,7 +58,10 @@ export const staking: Page = {
             amount(x.stake),
             amount(x.self_bond),
             amount(x.delegated),
+            pct(x.commission_bps),
             amount(x.fees_earned),
+            amount(x.rewards_earned),
+            x.downtime_jails > 0 ? `${x.missed_blocks} (jailed ${x.downtime_jails}× for downtime)` : String(x.missed_blocks),
             amount(x.slashed),
           ]),
         ),

@@ -231,6 +231,22 @@ try {
     await page.screenshot({ path: join(shots, 'job-from-browser.png'), fullPage: true });
   });
 
+  await check('a proposal made and voted with the CLI is followed on the governance pages', async () => {
+    await net.cli(['gov', 'lock', '--amount', '1000000', '--from', 'dev4']);
+    await net.cli(['gov', 'propose', '--text', 'Console test proposal', '--from', 'dev4']);
+    await net.cli(['gov', 'vote', '1', 'yes', '--from', 'dev4']);
+    await page.goto(`${net.url}/#/governance`);
+    await page.waitForFunction(() => (document.querySelector('main')?.textContent ?? '').includes('Console test proposal'), null, { timeout: 30_000 });
+    await page.screenshot({ path: join(shots, 'governance.png'), fullPage: true });
+    await axe(page, 'governance');
+    await page.click('a[href="#/proposal/1"]');
+    await page.waitForFunction(() => (document.querySelector('main')?.textContent ?? '').includes('Votes so far'), null, { timeout: 30_000 });
+    const text = await page.textContent('main');
+    expectTrue(text.includes('voting') && text.includes('yes'), `the proposal page lacks its status or vote: ${text.slice(0, 400)}`);
+    await page.screenshot({ path: join(shots, 'proposal.png'), fullPage: true });
+    await axe(page, 'proposal');
+  });
+
   await check('every other page renders and passes the accessibility checks', async () => {
     for (const route of ['explorer', 'market', 'jobs', 'storage']) {
       await page.goto(`${net.url}/#/${route}`);

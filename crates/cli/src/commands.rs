@@ -6,6 +6,7 @@ use crate::output::{Output, print};
 use crate::signing::{SignOpts, print_submitted, sign_and_submit};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use yun_client::Client;
 use yun_types::{Action, Amount};
@@ -61,6 +62,9 @@ pub struct DevnetArgs {
     /// `yun storage put` with three replicas works out of the box.
     #[arg(long, default_value_t = 1)]
     pub storage_gb: u64,
+    /// Port of the Ethereum JSON-RPC on 127.0.0.1 (0: none; it is at `/eth` on the API too).
+    #[arg(long, default_value_t = 8545)]
+    pub eth_port: u16,
 }
 
 #[derive(Subcommand, Debug)]
@@ -144,7 +148,7 @@ pub fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
 
 pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(|| yun_home().join("devnet"));
-    let (cfg, accounts) = crate::devnet::prepare_with_providers(
+    let (mut cfg, accounts) = crate::devnet::prepare_with_providers(
         &data_dir,
         args.port,
         args.reset,
@@ -152,6 +156,19 @@ pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
         args.providers,
         &[],
     )?;
+    // A port already taken (another devnet, a local anvil) must not stop the devnet: the
+    // JSON-RPC is still served at `/eth` on the API port, and the banner says which URL works.
+    let eth_port = match args.eth_port {
+        0 => 0,
+        port if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() => port,
+        port => {
+            eprintln!(
+                "note: port {port} is in use, so the Ethereum JSON-RPC is served only at /eth on the API port (`--eth-port N` picks another)"
+            );
+            0
+        }
+    };
+    cfg.eth_rpc_listen = (eth_port != 0).then(|| ([127, 0, 0, 1], eth_port).into());
     let (providers, users): (Vec<_>, Vec<_>) = accounts
         .into_iter()
         .partition(|a| a.name.starts_with("provider"));
@@ -180,10 +197,20 @@ pub fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
             crate::provider_run::DEFAULT_STORAGE_ASK,
         )?,
     ))?;
-    print_devnet_banner(&url, &data_dir, &users, &agents);
+    let rpc_url = match eth_port {
+        0 => format!("{url}/eth"),
+        port => format!("http://127.0.0.1:{port}"),
+    };
+    let eth_banner = crate::eth_dev::banner(
+        &rpc_url,
+        &crate::eth_dev::eth_dev_accounts(crate::eth_dev::ETH_DEV_ACCOUNTS)?,
+    );
+    print_devnet_banner(&url, &data_dir, &users, &agents, &eth_banner);
     runtime.block_on(async {
         tokio::signal::ctrl_c().await?;
-        println!("stopping…");
+        // Whoever started the devnet may have stopped reading its output once the banner
+        // ended (a script, a test); a closed stdout must not turn a clean stop into a panic.
+        let _ = writeln!(std::io::stdout(), "stopping…");
         for a in agents {
             a.shutdown().await?;
         }
@@ -197,6 +224,7 @@ fn print_devnet_banner(
     data_dir: &Path,
     users: &[keys::DevAccount],
     agents: &[yun_provider::AgentHandle],
+    eth_banner: &str,
 ) {
     println!(
         "Yun devnet is running (chain {}), data in {}",
@@ -230,6 +258,9 @@ fn print_devnet_banner(
         println!("  {:<6} {}\n         {}", a.name, a.address, a.mnemonic);
     }
     println!();
+    // Everything goes before the "Stop with Ctrl-C" line, the banner's last: readers (the
+    // banner test, scripts) stop there and close the pipe, and a print after it would fail.
+    println!("{eth_banner}");
     for (i, line) in crate::devnet::try_commands(url).iter().enumerate() {
         println!("{}{line}", if i == 0 { "Try:  " } else { "      " });
     }

@@ -476,6 +476,7 @@ mod tests {
             validators: vec![],
             params: yun_types::ChainParams::default(),
             dev_accounts,
+            evm_accounts: Vec::new(),
         }
     }
 

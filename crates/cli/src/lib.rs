@@ -7,6 +7,7 @@ pub mod bench_jobs;
 pub mod bench_storage;
 pub mod commands;
 pub mod devnet;
+pub mod eth_dev;
 pub mod gov;
 pub mod job_keys;
 pub mod jobfile;

@@ -219,6 +219,7 @@ pub fn prepare(
             params
         },
         dev_accounts: accounts.len() as u32,
+        evm_accounts: Vec::new(),
     };
     std::fs::write(
         dir.join("genesis.json"),
@@ -253,6 +254,7 @@ fn node_config(base_port: u16, i: usize, total: usize, followers: &[Address]) ->
         genesis_file: "../genesis.json".into(),
         key_file: "node.key".into(),
         api_listen: ([127, 0, 0, 1], base_port + i as u16).into(),
+        eth_rpc_listen: None,
         p2p_listen: ([127, 0, 0, 1], base_port + P2P_PORT_OFFSET + i as u16).into(),
         // Several validators must notice a silent leader, so views time out after 2 s and
         // an idle chain makes an empty block a second (finality keeps moving, journals prune).

@@ -101,6 +101,10 @@ fn banner_and_readme_commands_run_as_printed() {
         banner.lines().any(|l| l.starts_with(&console_line)),
         "the banner names the web console's URL:\n{banner}"
     );
+    assert!(
+        banner.contains("Ethereum JSON-RPC: ") && banner.contains("TEST KEYS"),
+        "the banner names the Ethereum RPC and its test keys before its last line:\n{banner}"
+    );
     let binary = Path::new(env!("CARGO_BIN_EXE_yun")).canonicalize().unwrap();
     for cmd in &commands {
         assert!(

@@ -580,6 +580,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(crate::api_staking::routes())
         .merge(crate::api_governance::routes())
         .merge(crate::api_storage::routes())
+        .merge(crate::eth_rpc::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_rejection))
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))

@@ -1,5 +1,5 @@
 //! The Yun node: consensus wiring, mempool, block production and verification, the
-//! finalized-block executor and the HTTP API.
+//! finalized-block executor, the HTTP API and the Ethereum JSON-RPC.
 
 pub mod api;
 pub mod api_common;
@@ -18,6 +18,8 @@ pub mod blob_gc;
 pub mod console;
 pub mod engine;
 pub mod epochs;
+pub mod eth_rpc;
+pub mod eth_rpc_methods;
 pub mod evidence;
 pub mod evidence_submit;
 pub mod executor;

@@ -191,7 +191,7 @@ impl Mempool {
             return Err(TxRejection::AlreadyKnown);
         }
         let sender = tx.sender();
-        let committed_nonce = yun_state::Overlay::new(state).account(&sender).nonce;
+        let committed_nonce = yun_state::committed_nonce(&yun_state::Overlay::new(state), &sender);
         let queue = self.by_sender.get(&sender);
         let pending_count = queue.map_or(0, BTreeMap::len);
         let pending_nonce = queue
@@ -267,7 +267,7 @@ impl Mempool {
         let mut cursors: BTreeMap<Address, std::collections::btree_map::Range<'_, u64, Pending>> =
             BTreeMap::new();
         for (sender, queue) in &self.by_sender {
-            let next = view.account(sender).nonce;
+            let next = yun_state::committed_nonce(&view, sender);
             let mut range = queue.range(next..);
             if let Some((n, p)) = range.next()
                 && *n == next
@@ -324,7 +324,7 @@ impl Mempool {
         let view = yun_state::Overlay::new(state);
         let senders: Vec<Address> = self.by_sender.keys().copied().collect();
         for sender in senders {
-            let committed = view.account(&sender).nonce;
+            let committed = yun_state::committed_nonce(&view, &sender);
             let queue = self.by_sender.get_mut(&sender).expect("sender listed");
             let mut gone: Vec<(Pending, Option<TxRejection>)> = Vec::new();
             let keep = queue.split_off(&committed);

@@ -36,6 +36,10 @@ pub struct NodeConfig {
     /// Hex of this node's ed25519 consensus key (never a user's account key).
     pub key_file: PathBuf,
     pub api_listen: SocketAddr,
+    /// The Ethereum JSON-RPC's own port (it is also at `POST /eth` on the API); none by
+    /// default, 8545 in `yun devnet`.
+    #[serde(default)]
+    pub eth_rpc_listen: Option<SocketAddr>,
     pub p2p_listen: SocketAddr,
     #[serde(default)]
     pub timing: TimingConfig,
@@ -423,6 +427,8 @@ struct RunningApi {
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     gc: tokio::task::JoinHandle<()>,
+    /// The JSON-RPC's own listener, if configured (stopped with the API).
+    eth_rpc: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// Binds the API listener, opens the blob store, starts its sweeper and serves the node's
@@ -469,6 +475,19 @@ async fn start_api(
         },
         cfg.blobs.peer_api_urls.clone(),
     );
+    let eth_rpc = match cfg.eth_rpc_listen {
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding the Ethereum JSON-RPC on {at}"))?;
+            let app = crate::eth_rpc::standalone(api.clone());
+            let limits = cfg.api.clone();
+            Some(tokio::spawn(async move {
+                crate::api_serve::serve(listener, app, &limits, std::future::pending()).await
+            }))
+        }
+        None => None,
+    };
     // Downloads as the blob crate serves them; uploads only through the ticket check.
     let app = router(api)
         .merge(yun_blobs::read_routes(blobs))
@@ -486,6 +505,7 @@ async fn start_api(
         stop,
         server,
         gc,
+        eth_rpc,
     })
 }
 
@@ -502,6 +522,9 @@ impl RunningApi {
             abort.abort();
         }
         self.gc.abort();
+        if let Some(rpc) = self.eth_rpc {
+            rpc.abort();
+        }
     }
 }
 

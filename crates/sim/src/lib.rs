@@ -218,6 +218,7 @@ pub fn genesis(validators: &[PrivateKey], accounts: &[PrivateKey]) -> Genesis {
             .collect(),
         params: sim_params(validators.len()),
         dev_accounts: 0,
+        evm_accounts: Vec::new(),
     }
 }
 

@@ -6,8 +6,8 @@
 use crate::account::Account;
 use crate::governance;
 use crate::keys::{
-    StateKey, TAG_DEAL, TAG_DELEGATION, TAG_JOB, TAG_LOCK, TAG_PROPOSAL, TAG_PROVIDER,
-    TAG_UNBONDING, TAG_VALIDATOR,
+    StateKey, TAG_DEAL, TAG_DELEGATION, TAG_EVM_ACCOUNT, TAG_JOB, TAG_LOCK, TAG_PROPOSAL,
+    TAG_PROVIDER, TAG_UNBONDING, TAG_VALIDATOR,
 };
 use crate::market;
 use crate::record::decode;
@@ -36,6 +36,8 @@ pub struct Holdings {
     pub locks: Amount,
     /// Proposal deposits held until their tally.
     pub deposits: Amount,
+    /// EVM account balances (`b` records; one base unit is one wei).
+    pub evm_balances: Amount,
     /// The treasury (kept in the supply record).
     pub treasury: Amount,
     pub burned: Amount,
@@ -53,6 +55,7 @@ impl Holdings {
             self.unbonding,
             self.locks,
             self.deposits,
+            self.evm_balances,
             self.treasury,
             self.burned,
         ])
@@ -82,7 +85,7 @@ pub enum SupplyError {
 }
 
 /// Checks balances + provider bonds + job escrow + self bonds + delegations + unbonding +
-/// governance locks + held proposal deposits + treasury + burned == genesis total + minted over a full scan of the state (key order), and that every validator's
+/// governance locks + held proposal deposits + EVM balances + treasury + burned == genesis total + minted over a full scan of the state (key order), and that every validator's
 /// `delegated` equals the sum of the delegations to it.
 pub fn check_supply<'a>(
     entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
@@ -125,6 +128,10 @@ pub fn check_supply<'a>(
             h.deposits = h
                 .deposits
                 .checked_add(decode::<governance::Proposal>(v).deposit_held)?;
+        } else if k.first() == Some(&TAG_EVM_ACCOUNT) {
+            h.evm_balances = h
+                .evm_balances
+                .checked_add(decode::<crate::evm::EvmAccount>(v).balance)?;
         } else if k == supply_key.as_slice() {
             supply = Some(
                 <Supply as commonware_codec::DecodeExt<()>>::decode(commonware_codec::Copying(v))

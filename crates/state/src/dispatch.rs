@@ -8,6 +8,7 @@
 
 use crate::bank;
 use crate::env::BlockEnv;
+use crate::evm;
 use crate::governance;
 use crate::market::{self, escrow_for};
 use crate::overlay::{Overlay, StateReader};
@@ -28,7 +29,8 @@ pub fn check_stateless(
     match action {
         Action::Transfer { amount, .. }
         | Action::Delegate { amount, .. }
-        | Action::Undelegate { amount, .. } => {
+        | Action::Undelegate { amount, .. }
+        | Action::TransferToEth { amount, .. } => {
             if amount.is_zero() {
                 Err(TxRejection::ZeroAmount)
             } else {
@@ -57,6 +59,8 @@ pub fn check_stateless(
         | Action::ReportEquivocation { .. }
         | Action::Governance(_)
         | Action::Faucet { .. } => Ok(()),
+        // An Ethereum transaction is checked whole by `evm::tx` (exec routes it there).
+        Action::Eth { raw, .. } => evm::EthTx::decode(raw)?.check(&params.evm),
     }
 }
 
@@ -66,7 +70,11 @@ pub fn check_stateless(
 /// `params` are the chain's (a deal's escrow depends on `storage.replica_epoch_pay_min`).
 pub fn max_spend(stx: &SignedTx, params: &ChainParams) -> Result<Amount, TxRejection> {
     let moved = match &stx.tx.action {
-        Action::Transfer { amount, .. } | Action::Delegate { amount, .. } => *amount,
+        Action::Transfer { amount, .. }
+        | Action::Delegate { amount, .. }
+        | Action::TransferToEth { amount, .. } => *amount,
+        // The envelope's fee is the most its gas can cost (`evm::wrap`); plus its value.
+        Action::Eth { raw, .. } => evm::EthTx::decode(raw)?.value()?,
         Action::RegisterProvider { bond, .. } => *bond,
         Action::RegisterValidator { self_bond, .. } => *self_bond,
         Action::Governance(GovAction::Lock { amount, .. }) => *amount,
@@ -164,6 +172,10 @@ pub fn apply<R: StateReader + ?Sized>(
         }
         Action::Governance(action) => apply_governance(state, env, params, sender, action),
         Action::Faucet { nonce } => governance::actions::faucet(state, env, params, sender, *nonce),
+        Action::TransferToEth { to, amount } => evm::transfer_to_eth(state, sender, to, *amount),
+        // `exec` applies an Ethereum transaction whole (`evm::apply_eth`: its own nonce, gas
+        // and fee) and never routes it here; one that got here would have skipped those.
+        Action::Eth { .. } => Err(TxRejection::EthTxInvalid),
     }
 }
 

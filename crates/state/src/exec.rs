@@ -58,6 +58,11 @@ pub fn check_stateless(
     if tx.chain_id != chain_id {
         return Err(TxRejection::WrongChain);
     }
+    // The relay key is public: it signs Ethereum envelopes and nothing else, and they
+    // are checked by `evm::unwrap` instead (see `yun_types::evm`).
+    if stx.signer == *yun_types::evm::relay_public_key() || is_eth(stx) {
+        return Err(TxRejection::EthTxInvalid);
+    }
     let bytes = stx.encode_size();
     if bytes > params.tx_bytes_max as usize {
         return Err(TxRejection::TooLarge);
@@ -74,6 +79,11 @@ pub fn check_stateless(
         return Err(TxRejection::ExpiryTooFar);
     }
     dispatch::check_stateless(&tx.action, params, height)
+}
+
+/// An Ethereum transaction in its relay envelope (see `yun_types::evm`).
+pub fn is_eth(stx: &SignedTx) -> bool {
+    matches!(stx.tx.action, Action::Eth { .. })
 }
 
 /// A report of equivocation that pays no fee: reporting a validator must not depend on the
@@ -134,6 +144,9 @@ pub fn check_admission<R: StateReader + ?Sized>(
 ) -> Result<(), TxRejection> {
     let view = Overlay::new(state);
     let params = view.params();
+    if is_eth(stx) {
+        return check_eth_admission(&view, chain_id, &params, stx, pending_nonce, pending_spend);
+    }
     check_stateless(stx, chain_id, &params, next_height)?;
     let account = view.account(&stx.sender());
     if stx.tx.nonce < account.nonce {
@@ -161,6 +174,47 @@ pub fn check_admission<R: StateReader + ?Sized>(
         return Err(TxRejection::InsufficientBalance);
     }
     Ok(())
+}
+
+/// Admission of an Ethereum envelope: canonical, its own rules, then the EVM account's nonce
+/// and balance (gas × price + value, with what the sender already has pending).
+fn check_eth_admission<R: StateReader + ?Sized>(
+    view: &Overlay<'_, R>,
+    chain_id: &str,
+    params: &ChainParams,
+    stx: &SignedTx,
+    pending_nonce: u64,
+    pending_spend: Amount,
+) -> Result<(), TxRejection> {
+    let tx = crate::evm::unwrap(chain_id, stx)?;
+    tx.check(&params.evm)?;
+    let account = view.evm_account(&tx.from);
+    if stx.tx.nonce < account.nonce {
+        return Err(TxRejection::BadNonce);
+    }
+    if stx.tx.nonce > pending_nonce {
+        return Err(TxRejection::NonceTooFarAhead);
+    }
+    let total = dispatch::max_spend(stx, params)?
+        .checked_add(pending_spend)
+        .map_err(|_| TxRejection::AmountOverflow)?;
+    if total > account.balance {
+        return Err(TxRejection::InsufficientBalance);
+    }
+    Ok(())
+}
+
+/// The committed nonce of the account the mempool queues `sender`'s transactions under: the
+/// EVM account's for an Ethereum pseudo-address (`SignedTx::sender` of an envelope), the
+/// Yun account's otherwise.
+pub fn committed_nonce<R: StateReader + ?Sized>(
+    view: &Overlay<'_, R>,
+    sender: &yun_types::Address,
+) -> u64 {
+    match yun_types::evm::EthAddress::from_pseudo_address(sender) {
+        Some(eth) => view.evm_account(&eth).nonce,
+        None => view.account(sender).nonce,
+    }
 }
 
 /// Executes `txs` in order on top of `state`. Signatures must already have been verified
@@ -322,6 +376,9 @@ fn apply_tx<R: StateReader + ?Sized>(
     stx: &SignedTx,
     index: u32,
 ) -> Result<(Receipt, Amount), TxRejection> {
+    if is_eth(stx) {
+        return crate::evm::apply_eth(state, env, params, stx, index);
+    }
     check_stateless(stx, &env.chain_id, params, env.height)?;
     let sender = stx.sender();
     if is_fee_free(&stx.tx) {

@@ -34,6 +34,22 @@ pub fn genesis_writes(genesis: &Genesis) -> Result<StateWrites, GenesisError> {
             .map_err(|_| GenesisError::Overflow)?;
         bank::open_account(&mut state, &a.address, a.balance);
     }
+    let mut seen_evm = BTreeSet::new();
+    for a in &genesis.evm_accounts {
+        if !seen_evm.insert(a.address) {
+            return Err(GenesisError::DuplicateAccount(a.address.to_string()));
+        }
+        total = total
+            .checked_add(a.balance)
+            .map_err(|_| GenesisError::Overflow)?;
+        state.set_evm_account(
+            &a.address,
+            &crate::evm::EvmAccount {
+                balance: a.balance,
+                ..crate::evm::EvmAccount::default()
+            },
+        );
+    }
     // Genesis validators: self bonds are minted into the supply; together they are epoch 0's
     // active set, in the canonical order (stake high to low, then address bytes), whatever
     // order the file lists them in.

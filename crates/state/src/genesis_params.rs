@@ -61,7 +61,29 @@ pub(crate) fn check_params(p: &ChainParams) -> Result<(), GenesisError> {
     check_staking_params(&p.staking)?;
     check_reward_params(p)?;
     check_governance_params(&p.governance)?;
-    check_faucet_params(&p.faucet)
+    check_faucet_params(&p.faucet)?;
+    check_evm_params(&p.evm)
+}
+
+/// Most gas one block's Ethereum transactions may use: bounds a block's EVM execution time
+/// (revm runs some tens of millions of gas a second on one core).
+pub const EVM_BLOCK_GAS_LIMIT_MAX: u64 = 1_000_000_000;
+
+/// The EVM: a chain id (EIP-155 needs one), gas that is never free (so a loop always costs
+/// its sender), and a transaction gas ceiling between a plain transfer's 21,000 and the block's.
+fn check_evm_params(e: &yun_types::evm::EvmParams) -> Result<(), GenesisError> {
+    at_least_one("evm.chain_id", e.chain_id)?;
+    at_least_one("evm.base_fee_per_gas", e.base_fee_per_gas)?;
+    require(
+        (21_000..=EVM_BLOCK_GAS_LIMIT_MAX).contains(&e.block_gas_limit),
+        "evm.block_gas_limit",
+        format!("21000..={EVM_BLOCK_GAS_LIMIT_MAX}"),
+    )?;
+    require(
+        (21_000..=e.block_gas_limit).contains(&e.tx_gas_max),
+        "evm.tx_gas_max",
+        "21000..=evm.block_gas_limit",
+    )
 }
 
 /// Rewards: shares of at most the whole that together leave the validators theirs, an

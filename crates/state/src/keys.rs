@@ -131,6 +131,21 @@ pub const TAG_GOV_STATE: u8 = b'h';
 /// `f` ‖ address: the epoch of the address's last faucet claim (overwritten each claim).
 pub const TAG_FAUCET_CLAIM: u8 = b'f';
 
+// The EVM (`crate::evm::records`).
+
+/// `b` ‖ Ethereum address: an EVM account (balance, nonce, code hash).
+pub const TAG_EVM_ACCOUNT: u8 = b'b';
+/// `j` ‖ code hash: contract bytecode.
+pub const TAG_EVM_CODE: u8 = b'j';
+/// `m` ‖ Ethereum address ‖ slot: a contract storage slot.
+pub const TAG_EVM_STORAGE: u8 = b'm';
+/// `t` ‖ height ‖ index: an Ethereum transaction's receipt (with its logs).
+pub const TAG_EVM_RECEIPT: u8 = b't';
+/// `F` ‖ Ethereum transaction hash: where the transaction is (height, index).
+pub const TAG_EVM_TX: u8 = b'F';
+/// `Z`: the gas and logs of the block being executed.
+pub const TAG_EVM_BLOCK: u8 = b'Z';
+
 /// Every tag with its name: the registry a new kind of key must join.
 pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_ACCOUNT, "account"),
@@ -179,6 +194,12 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_GOV_DUE, "gov_due"),
     (TAG_GOV_STATE, "gov_state"),
     (TAG_FAUCET_CLAIM, "faucet_claim"),
+    (TAG_EVM_ACCOUNT, "evm_account"),
+    (TAG_EVM_CODE, "evm_code"),
+    (TAG_EVM_STORAGE, "evm_storage"),
+    (TAG_EVM_RECEIPT, "evm_receipt"),
+    (TAG_EVM_TX, "evm_tx"),
+    (TAG_EVM_BLOCK, "evm_block"),
 ];
 
 /// A typed state key; [`StateKey::bytes`] is what the authenticated tree stores.

@@ -1,5 +1,5 @@
 //! The pure state machine of Yun: accounts, transfers, fees, genesis, delegated proof of stake,
-//! the compute market, storage deals, vote-escrowed governance and the faucet.
+//! the compute market, storage deals, vote-escrowed governance, the faucet and the EVM.
 //!
 //! Nothing here performs I/O, reads a clock, iterates a hash map or uses floating point:
 //! every input (height, time, proposer) arrives in a [`BlockEnv`], so every node that applies
@@ -14,7 +14,7 @@
 //! 3. `bank`: every movement of a balance or of the burned total;
 //! 4. `market`, `staking`, `randomness`: the domains (none imports another), and `storage`
 //!    above `market` (it builds on the market's providers and jobs), `governance` above
-//!    `staking` (bonded stake votes);
+//!    `staking` (bonded stake votes), and `evm` (Ethereum accounts and contracts on revm);
 //! 5. `dispatch`: every action routed to its domain; `genesis`, `conservation`;
 //! 6. `exec`: transactions and blocks;
 //! 7. with the `scenario` feature, the test helpers on top.
@@ -27,6 +27,7 @@ pub mod bank;
 pub mod conservation;
 pub mod dispatch;
 pub mod env;
+pub mod evm;
 pub mod exec;
 pub mod genesis;
 mod genesis_error;
@@ -63,7 +64,8 @@ pub use dispatch::max_spend;
 pub use env::BlockEnv;
 pub use exec::{
     BlockError, BlockOutcome, BuiltBlock, build_block, build_block_signed, check_admission,
-    execute_block, is_fee_free, is_free_evidence, is_free_faucet, verify_signatures,
+    committed_nonce, execute_block, is_eth, is_fee_free, is_free_evidence, is_free_faucet,
+    verify_signatures,
 };
 pub use genesis::{GenesisError, genesis_writes};
 pub use keys::StateKey;

@@ -54,6 +54,7 @@ pub fn genesis_with(accounts: &[(&str, u128)]) -> Genesis {
         }],
         params: Scenario::new().params,
         dev_accounts: 0,
+        evm_accounts: Vec::new(),
     }
 }
 
@@ -217,6 +218,7 @@ impl Scenario {
             .collect(),
             params: self.params.clone(),
             dev_accounts: 0,
+            evm_accounts: Vec::new(),
         };
         self.state
             .apply(genesis_writes(&genesis).expect("scenario genesis is valid"));

@@ -1,12 +1,14 @@
 //! Property tests over random histories with block rewards: delegations come and go,
 //! commissions change, validators are slashed for equivocation and jailed for downtime, and
-//! through it all the supply check holds at every block (balances + bonds + escrow +
-//! treasury + burned = genesis + minted, run by the scenario), every issued unit is accounted for
+//! delegators lock and unlock tokens for governance, and through it all the supply check holds
+//! at every block (balances + bonds + escrow + locks + treasury + burned = genesis + minted,
+//! run by the scenario), every issued unit is accounted for
 //! (minted to someone, in the provider pool or owed to delegators), minted never exceeds what
 //! was issued, and issuance never exceeds its cap.
 
 use proptest::prelude::*;
 use yun_state::scenario::Scenario;
+use yun_state::scenario_governance::{lock, unlock};
 use yun_state::scenario_rewards::set_commission;
 use yun_state::scenario_staking::{delegate, undelegate};
 use yun_state::staking;
@@ -52,6 +54,15 @@ enum Op {
     Idle {
         blocks: u64,
     },
+    /// A governance lock until `blocks` ahead (the scenario checks locks in the supply).
+    Lock {
+        who: usize,
+        amount: u128,
+        blocks: u64,
+    },
+    Unlock {
+        who: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -67,6 +78,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (1..8u64, proptest::option::of(0..4usize))
             .prop_map(|(blocks, silent)| Op::Signed { blocks, silent }),
         2 => (1..6u64).prop_map(|blocks| Op::Idle { blocks }),
+        2 => (0..3usize, 1..50_000u128, 1..12u64)
+            .prop_map(|(who, amount, blocks)| Op::Lock { who, amount, blocks }),
+        1 => (0..3usize).prop_map(|who| Op::Unlock { who }),
     ]
 }
 
@@ -115,6 +129,7 @@ proptest! {
         s.params.rewards.treasury_bps = treasury_bps;
         s.params.rewards.provider_bps = provider_bps;
         s.params.rewards.slash_downtime_bps = slash_downtime_bps;
+        s.params.governance.lock_blocks_max = 20;
         let cap = cap.max(issuance);
         for (i, v) in VALIDATORS.iter().enumerate() {
             s.genesis_validator(v, BOND * (i as u128 + 1));
@@ -158,6 +173,13 @@ proptest! {
                         s.signed_by(&signers).empty_block();
                         check_books(&mut s, cap)?;
                     }
+                }
+                Op::Lock { who, amount, blocks } => {
+                    let until = s.height + 1 + blocks;
+                    s.tx(DELEGATORS[who]).act(lock(amount, until));
+                }
+                Op::Unlock { who } => {
+                    s.tx(DELEGATORS[who]).act(unlock());
                 }
                 Op::Idle { blocks } => {
                     for _ in 0..blocks {

@@ -271,6 +271,15 @@ pub enum ActionView {
     Faucet {
         nonce: u64,
     },
+    /// An Ethereum transaction (its EIP-2718 bytes, hex; `eth_getTransactionByHash` decodes it).
+    Eth {
+        from: crate::evm::EthAddress,
+        raw_hex: String,
+    },
+    TransferToEth {
+        to: crate::evm::EthAddress,
+        amount: Amount,
+    },
 }
 
 impl From<&Action> for ActionView {
@@ -310,6 +319,11 @@ impl From<&Action> for ActionView {
             }
             Action::Governance(action) => ActionView::Governance { action },
             Action::Faucet { nonce } => ActionView::Faucet { nonce },
+            Action::Eth { from, raw } => ActionView::Eth {
+                from,
+                raw_hex: hex::encode(raw),
+            },
+            Action::TransferToEth { to, amount } => ActionView::TransferToEth { to, amount },
         }
     }
 }

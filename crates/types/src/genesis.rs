@@ -1,5 +1,6 @@
 //! Genesis: the chain id, opening balances, validators and the initial chain parameters.
 
+use crate::evm::{EvmParams, GenesisEvmAccount};
 use crate::governance::{FaucetParams, GovernanceParams};
 use crate::market::Label;
 use crate::{Address, Amount, Hash32, RewardParams, SeedKey};
@@ -49,6 +50,9 @@ pub struct ChainParams {
     /// The proof-of-work faucet (off by default).
     #[serde(default)]
     pub faucet: FaucetParams,
+    /// The EVM: its chain id, base fee and gas limits.
+    #[serde(default)]
+    pub evm: EvmParams,
 }
 
 /// Parameters of storage deals.
@@ -554,6 +558,7 @@ impl Default for ChainParams {
             rewards: RewardParams::default(),
             governance: GovernanceParams::default(),
             faucet: FaucetParams::default(),
+            evm: EvmParams::default(),
         }
     }
 }
@@ -573,6 +578,7 @@ impl Write for ChainParams {
         self.rewards.write(buf);
         self.governance.write(buf);
         self.faucet.write(buf);
+        self.evm.write(buf);
     }
 }
 
@@ -590,6 +596,7 @@ impl EncodeSize for ChainParams {
             + self.rewards.encode_size()
             + self.governance.encode_size()
             + self.faucet.encode_size()
+            + self.evm.encode_size()
     }
 }
 
@@ -610,6 +617,7 @@ impl Read for ChainParams {
             rewards: RewardParams::read(buf)?,
             governance: GovernanceParams::read(buf)?,
             faucet: FaucetParams::read(buf)?,
+            evm: EvmParams::read(buf)?,
         })
     }
 }
@@ -655,6 +663,10 @@ pub struct Genesis {
     /// so genesis files (and their hashes) from before the field are unchanged.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dev_accounts: u32,
+    /// Opening EVM balances (the devnet's secp256k1 test accounts); omitted when empty, so
+    /// genesis files from before the EVM keep their hashes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evm_accounts: Vec<GenesisEvmAccount>,
 }
 
 fn is_zero(n: &u32) -> bool {

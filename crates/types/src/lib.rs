@@ -13,6 +13,7 @@ pub mod block;
 pub mod codec_util;
 pub mod events;
 pub mod evidence;
+pub mod evm;
 pub mod fee;
 pub mod genesis;
 pub mod governance;

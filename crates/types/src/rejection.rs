@@ -98,10 +98,17 @@ pub enum TxRejection {
     CommissionAboveMax = 87,
     CommissionRaiseTooLarge = 88,
     CommissionRaiseTooSoon = 89,
+    EthTxInvalid = 90,
+    EthWrongChainId = 91,
+    EthGasPriceTooLow = 92,
+    EthGasLimitTooHigh = 93,
+    EthTxRefusedByEvm = 94,
+    EvmBlockGasFull = 95,
+    EvmReverted = 96,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 88] = [
+    pub const ALL: [TxRejection; 95] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -190,6 +197,13 @@ impl TxRejection {
         Self::CommissionAboveMax,
         Self::CommissionRaiseTooLarge,
         Self::CommissionRaiseTooSoon,
+        Self::EthTxInvalid,
+        Self::EthWrongChainId,
+        Self::EthGasPriceTooLow,
+        Self::EthGasLimitTooHigh,
+        Self::EthTxRefusedByEvm,
+        Self::EvmBlockGasFull,
+        Self::EvmReverted,
     ];
 
     pub fn code(self) -> u16 {
@@ -276,6 +290,13 @@ impl TxRejection {
             Self::CommissionAboveMax => "CommissionAboveMax",
             Self::CommissionRaiseTooLarge => "CommissionRaiseTooLarge",
             Self::CommissionRaiseTooSoon => "CommissionRaiseTooSoon",
+            Self::EthTxInvalid => "EthTxInvalid",
+            Self::EthWrongChainId => "EthWrongChainId",
+            Self::EthGasPriceTooLow => "EthGasPriceTooLow",
+            Self::EthGasLimitTooHigh => "EthGasLimitTooHigh",
+            Self::EthTxRefusedByEvm => "EthTxRefusedByEvm",
+            Self::EvmBlockGasFull => "EvmBlockGasFull",
+            Self::EvmReverted => "EvmReverted",
             Self::LockInvalid => "LockInvalid",
             Self::LockNotExpired => "LockNotExpired",
             Self::NoLock => "NoLock",
@@ -447,6 +468,27 @@ impl TxRejection {
             }
             Self::CommissionRaiseTooSoon => {
                 "this validator already raised its commission this epoch"
+            }
+            Self::EthTxInvalid => {
+                "the Ethereum transaction is not valid here: it does not decode as a legacy (with an EIP-155 chain id), EIP-2930 or EIP-1559 transaction, its signature does not recover to the sender it claims, its envelope is not the canonical relay wrapping, or it is a kind this chain does not take (blob, EIP-7702)"
+            }
+            Self::EthWrongChainId => {
+                "the Ethereum transaction's chain id is not this chain's (params.evm.chain_id)"
+            }
+            Self::EthGasPriceTooLow => {
+                "the Ethereum transaction's gas price (or EIP-1559 max fee per gas) is below the chain's base fee (params.evm.base_fee_per_gas)"
+            }
+            Self::EthGasLimitTooHigh => {
+                "the Ethereum transaction asks for more gas than one transaction may use (params.evm.tx_gas_max)"
+            }
+            Self::EthTxRefusedByEvm => {
+                "the EVM refused the Ethereum transaction before running it: its gas limit is below the intrinsic gas, its init code is too large (EIP-3860), or its balance cannot pay gas × price + value"
+            }
+            Self::EvmBlockGasFull => {
+                "the block's Ethereum transactions would use more gas than params.evm.block_gas_limit"
+            }
+            Self::EvmReverted => {
+                "the Ethereum transaction ran and reverted or halted (out of gas, an invalid opcode); its gas was paid and its nonce used, nothing else changed"
             }
             Self::LockInvalid => {
                 "the lock is invalid: a zero amount, an end height not after the current block, beyond governance.lock_blocks_max from now, or before the end of the account's current lock (a lock can grow and lengthen, never shorten)"
@@ -653,6 +695,21 @@ impl TxRejection {
             }
             Self::CommissionRaiseTooSoon => {
                 "send the raise in the next epoch (`yun stake show ADDRESS` shows commission_raised_epoch)"
+            }
+            Self::EthTxInvalid => {
+                "sign a legacy, EIP-2930 or EIP-1559 transaction with a chain id and send it with eth_sendRawTransaction"
+            }
+            Self::EthWrongChainId => "sign for the chain id eth_chainId returns",
+            Self::EthGasPriceTooLow => "pay at least what eth_gasPrice returns",
+            Self::EthGasLimitTooHigh => {
+                "ask for at most params.evm.tx_gas_max gas (eth_estimateGas says what a call needs)"
+            }
+            Self::EthTxRefusedByEvm => {
+                "check the gas limit (eth_estimateGas), the init code size (at most 49,152 bytes) and the sender's balance (eth_getBalance)"
+            }
+            Self::EvmBlockGasFull => "nothing to do: the transaction waits for a later block",
+            Self::EvmReverted => {
+                "read the revert reason with eth_call on the same arguments, or eth_getTransactionReceipt for the status"
             }
             Self::LockInvalid => {
                 "lock a positive amount until a height between the next block and now + governance.lock_blocks_max, and not before your current lock's end (`yun gov power ADDRESS` shows it)"

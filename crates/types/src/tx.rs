@@ -2,13 +2,16 @@
 
 use crate::codec_util::{read_str, str_size, write_str};
 use crate::evidence::Equivocation;
+use crate::evm::{ETH_TX_BYTES_MAX, EthAddress};
 use crate::governance::GovAction;
 use crate::limits::{CHAIN_ID_BYTES_MAX, P2P_ADDRESS_BYTES_MAX, TX_BYTES_MAX};
 use crate::market::{JobId, JobSpec, ProviderSpec, ResultCommit, ResultReveal, results_cfg};
 use crate::storage::StorageAction;
 use crate::{Address, Amount, Hash32, SeedKey, SeedProof, TX_NAMESPACE};
 use bytes::BufMut;
-use commonware_codec::{Buf, Decode, Encode, EncodeSize, Error, FixedSize, Read, ReadExt, Write};
+use commonware_codec::{
+    Buf, Decode, Encode, EncodeSize, Error, FixedSize, RangeCfg, Read, ReadExt, Write,
+};
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
 use commonware_cryptography::{Signer, Verifier};
 
@@ -66,6 +69,12 @@ pub enum Action {
     /// Claims the faucet's amount with a solved proof-of-work puzzle (see
     /// [`crate::governance::faucet_hash`]); free of fees when it pays.
     Faucet { nonce: u64 },
+    /// A signed Ethereum transaction (`raw`: its EIP-2718 bytes, legacy with EIP-155, EIP-2930
+    /// or EIP-1559), carried in a relay envelope (see [`crate::evm`]); `from` is the sender
+    /// its signature recovers to, which the state checks.
+    Eth { from: EthAddress, raw: Vec<u8> },
+    /// Move `amount` from the signer's balance to the EVM account `to`.
+    TransferToEth { to: EthAddress, amount: Amount },
 }
 
 impl Action {
@@ -89,6 +98,8 @@ impl Action {
             Action::Governance(_) => 15,
             Action::Faucet { .. } => 16,
             Action::SetCommission { .. } => 17,
+            Action::Eth { .. } => 18,
+            Action::TransferToEth { .. } => 19,
         }
     }
 
@@ -113,6 +124,8 @@ impl Action {
             Action::SetCommission { .. } => "set_commission",
             Action::Governance(action) => action.name(),
             Action::Faucet { .. } => "faucet",
+            Action::Eth { .. } => "eth",
+            Action::TransferToEth { .. } => "transfer_to_eth",
         }
     }
 }
@@ -157,6 +170,14 @@ impl Write for Action {
             Action::SetCommission { commission_bps } => commission_bps.write(buf),
             Action::Governance(action) => action.write(buf),
             Action::Faucet { nonce } => nonce.write(buf),
+            Action::Eth { from, raw } => {
+                from.write(buf);
+                raw.write(buf);
+            }
+            Action::TransferToEth { to, amount } => {
+                to.write(buf);
+                amount.write(buf);
+            }
         }
     }
 }
@@ -187,6 +208,8 @@ impl EncodeSize for Action {
             Action::SetCommission { .. } => 2,
             Action::Governance(action) => action.encode_size(),
             Action::Faucet { .. } => 8,
+            Action::Eth { from, raw } => from.encode_size() + raw.encode_size(),
+            Action::TransferToEth { to, amount } => to.encode_size() + amount.encode_size(),
         }
     }
 }
@@ -247,6 +270,14 @@ impl Read for Action {
             },
             17 => Action::SetCommission {
                 commission_bps: u16::read(buf)?,
+            },
+            18 => Action::Eth {
+                from: EthAddress::read(buf)?,
+                raw: Vec::<u8>::read_cfg(buf, &(RangeCfg::new(1..=ETH_TX_BYTES_MAX), ()))?,
+            },
+            19 => Action::TransferToEth {
+                to: EthAddress::read(buf)?,
+                amount: Amount::read(buf)?,
             },
             tag => return Err(Error::InvalidEnum(tag)),
         })
@@ -349,9 +380,13 @@ impl Read for SignedTx {
 }
 
 impl SignedTx {
-    /// The signer's account.
+    /// The signer's account; for an Ethereum transaction in its relay envelope, the
+    /// pseudo-address of the Ethereum account it claims (the state checks the claim).
     pub fn sender(&self) -> Address {
-        Address::from_public_key(&self.signer)
+        match &self.tx.action {
+            Action::Eth { from, .. } => from.pseudo_address(),
+            _ => Address::from_public_key(&self.signer),
+        }
     }
 
     /// blake3 of the canonical signed bytes. ed25519 verification here is strict (ZIP-215
