@@ -24,6 +24,7 @@ pub mod evidence;
 pub mod evidence_submit;
 pub mod executor;
 pub mod gossip;
+pub mod late_votes;
 pub mod mempool;
 pub mod metrics;
 pub mod peers;

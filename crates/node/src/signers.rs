@@ -1,6 +1,6 @@
 //! Signer records from finalization certificates: the proposer turns the signers of a
-//! certificate it verified into the block's `SignerRecord` and carries the certificate with
-//! it; a verifier checks the pair against that epoch's keys before it votes (the state checks
+//! certificate it verified, widened by the finalize votes that came after it, into the
+//! block's `SignerRecord` and carries the certificate with it; a verifier checks the pair against that epoch's keys before it votes (the state checks
 //! only the record's shape, see ARCHITECTURE.md, "Signer records — the trust argument").
 
 use crate::epochs::Scheme;
@@ -22,6 +22,11 @@ pub type FinalizationCert = Finalization<Scheme, ConsensusDigest>;
 /// unrecorded ones first (so every height is recorded in turn), then the newest finalized
 /// ones (so heights whose certificate this node never held are skipped, not retried forever).
 pub const SIGNER_LOOKUPS_MAX: u64 = 8;
+
+/// Finalized blocks a height waits below the finalized head before a proposer records it:
+/// the votes that came after its certificate (the slowest validators') arrive meanwhile,
+/// and the record names them too (see [`crate::late_votes`]).
+pub const SIGNER_RECORD_LAG_BLOCKS: u64 = 2;
 
 /// Why a block's signer proof is refused: the block can never be valid, so no vote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -171,7 +176,7 @@ fn candidates_on(state: &dyn yun_state::StateReader, head: u64) -> Candidates {
     let o = yun_state::Overlay::new(state);
     let params = o.params();
     let recorded = o.rewards_record().signers_recorded_height;
-    candidate_heights(recorded, head)
+    candidate_heights(recorded, head.saturating_sub(SIGNER_RECORD_LAG_BLOCKS))
         .into_iter()
         .map(|h| {
             let epoch = yun_state::staking::epoch_of_height(&params.staking, h);
@@ -207,20 +212,35 @@ impl crate::app::App {
                 set: &set,
                 digest: commonware_cryptography::blake3::Digest(header.hash().0),
             };
-            let Ok(proof) = proof_of(&cert, &set, height) else {
-                continue;
-            };
-            match check_proof(&proof, &at, &mut rand::rng()) {
-                Ok(()) => {
-                    return Ok(match self.faults.signers {
-                        Some(fault) => fault.apply(proof, set.len()),
-                        None => Some(proof),
-                    });
+            // The widest certificate first: the one marshal holds plus the late votes.
+            let wide = self.widened(&cert, &set);
+            for cert in wide.iter().chain(std::iter::once(&cert)) {
+                let Ok(proof) = proof_of(cert, &set, height) else {
+                    continue;
+                };
+                match check_proof(&proof, &at, &mut rand::rng()) {
+                    Ok(()) => {
+                        return Ok(match self.faults.signers {
+                            Some(fault) => fault.apply(proof, set.len()),
+                            None => Some(proof),
+                        });
+                    }
+                    Err(e) => {
+                        tracing::debug!(height, error = %e, "a held finalization does not check")
+                    }
                 }
-                Err(e) => tracing::debug!(height, error = %e, "a held finalization does not check"),
             }
         }
         Ok(None)
+    }
+
+    /// `cert` with the finalize votes this node saw after it (checked against `set`'s keys),
+    /// or `None` when it saw none it lacks.
+    fn widened(&self, cert: &FinalizationCert, set: &[Address]) -> Option<FinalizationCert> {
+        let votes = self.state.late_votes.for_cert(cert);
+        let keys = participants(set).ok()?;
+        let scheme = Scheme::verifier(CONSENSUS_NAMESPACE, keys);
+        crate::late_votes::widen(cert, &votes, &scheme, &mut rand::rng())
     }
 
     /// The verifier's check of `block`'s signer proof, on the chain resolved for it

@@ -171,3 +171,77 @@ fn proposers_try_low_heights_then_the_newest() {
         vec![11, 12, 13, 14, 100, 99, 98, 97]
     );
 }
+
+/// Member `i`'s finalize vote for `proposal`.
+fn vote(
+    keys: &[PrivateKey],
+    set: &[Address],
+    proposal: &Proposal<ConsensusDigest>,
+    i: usize,
+) -> crate::late_votes::FinalizeVote {
+    let scheme = Scheme::signer(
+        CONSENSUS_NAMESPACE,
+        participants(set).unwrap(),
+        keys[i].clone(),
+    )
+    .expect("a member");
+    Finalize::sign(&scheme, proposal.clone()).expect("signs")
+}
+
+fn verifier(set: &[Address]) -> Scheme {
+    Scheme::verifier(CONSENSUS_NAMESPACE, participants(set).unwrap())
+}
+
+#[test]
+fn the_slowest_validators_late_vote_widens_the_record_and_still_checks() {
+    use crate::late_votes::{LateVotes, widen};
+    let (keys, set) = validators();
+    // The quorum finalized without member 1, whose vote came after.
+    let cert = certificate(&keys, &set, EPOCH, digest(7), &[0, 2, 3]);
+    let late = LateVotes::default();
+    for i in [3, 1, 0] {
+        late.add(vote(&keys, &set, &cert.proposal, i));
+    }
+    // Its vote for another block of the same view is not a vote for this one.
+    let other = Proposal::new(cert.proposal.round, cert.proposal.parent, digest(8));
+    late.add(vote(&keys, &set, &other, 2));
+    let votes = late.for_cert(&cert);
+    assert_eq!(
+        votes.len(),
+        3,
+        "only the votes for the certificate's proposal"
+    );
+    let rng = &mut rand::rng();
+    let wide = widen(&cert, &votes, &verifier(&set), rng).expect("member 1's vote is new");
+    let proof = proof_of(&wide, &set, HEIGHT).unwrap();
+    assert_eq!(proof.record, SignerRecord::from_signed(HEIGHT, 4, 0..4));
+    assert_eq!(check_proof(&proof, &at(&set), rng), Ok(()));
+    assert!(
+        widen(&wide, &late.for_cert(&wide), &verifier(&set), rng).is_none(),
+        "nothing left to add"
+    );
+}
+
+#[test]
+fn a_late_vote_that_does_not_verify_or_is_for_another_block_is_left_out() {
+    use crate::late_votes::widen;
+    let (keys, set) = validators();
+    let cert = certificate(&keys, &set, EPOCH, digest(7), &[0, 2, 3]);
+    let rng = &mut rand::rng();
+    // Member 0's signature claimed as member 1's.
+    let mut forged = vote(&keys, &set, &cert.proposal, 0);
+    forged.attestation.signer = vote(&keys, &set, &cert.proposal, 1).attestation.signer;
+    assert!(widen(&cert, &[forged], &verifier(&set), rng).is_none());
+    // Member 1's honest vote, but for another block.
+    let other = Proposal::new(cert.proposal.round, cert.proposal.parent, digest(8));
+    let elsewhere = vote(&keys, &set, &other, 1);
+    assert!(widen(&cert, &[elsewhere], &verifier(&set), rng).is_none());
+    // A vote of the epoch's keys but another epoch's view leaves the certificate as it is.
+    let mut wrong_epoch = vote(&keys, &set, &cert.proposal, 1);
+    wrong_epoch.proposal = Proposal::new(
+        Round::new(Epoch::new(EPOCH + 1), View::new(5)),
+        View::new(4),
+        digest(7),
+    );
+    assert!(widen(&cert, &[wrong_epoch], &verifier(&set), rng).is_none());
+}

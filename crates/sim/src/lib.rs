@@ -63,6 +63,11 @@ pub enum Fault {
     SignersAdd,
     /// The last validator carries no signer records.
     SignersOmit,
+    /// The last validator is honest but its messages arrive [`net::SLOW_VOTER_DELAY`] after
+    /// everyone else's: its finalize vote is always the last, in no quorum certificate, and
+    /// only the late votes proposers add to their records show it is there. It must never be
+    /// jailed.
+    SlowVoter,
 }
 
 impl Fault {
@@ -75,6 +80,7 @@ impl Fault {
                 | Fault::SignersDrop
                 | Fault::SignersAdd
                 | Fault::SignersOmit
+                | Fault::SlowVoter
         )
     }
 }
@@ -234,6 +240,8 @@ pub(crate) fn sim_params(validators: usize) -> ChainParams {
     params.market.engine_classes = vec![yun_types::Hash32::digest(b"yun-sim engine class")];
     params.staking.epoch_blocks = SIM_EPOCH_BLOCKS;
     params.staking.active_validators_max = validators as u32;
+    // Downtime is judged in these short epochs (a few records each) too.
+    params.rewards.downtime_records_min = yun_types::rewards::DOWNTIME_RECORDS_MIN_FLOOR;
     params
 }
 
@@ -266,6 +274,9 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     }
 
     let mut net = net::SimNet::start(&context, &keys, s.fault == Fault::Lossy).await;
+    if s.fault == Fault::SlowVoter {
+        net.slow_sender(&keys, s.validators - 1).await;
+    }
     let live = node::Live::default();
     let mut nodes: Vec<node::SimNode> = keys
         .iter()
@@ -327,6 +338,10 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         // The chain goes on without it: another epoch finalizes on the smaller set.
         checks::await_height(&context, &s, &honest_nodes, SIM_EPOCH_BLOCKS).await;
     }
+    if s.fault == Fault::SlowVoter {
+        // Epochs enough to have judged the slow voter (wrongly) were its votes not counted.
+        checks::await_height(&context, &s, &honest_nodes, 3 * SIM_EPOCH_BLOCKS).await;
+    }
     let verdict = checks::verify(&s, &honest_nodes, &accepted, offender.as_ref());
     let seed_bias = biased.map(|b| {
         let bias = nodes[b]
@@ -385,7 +400,8 @@ async fn faults(
         | Fault::Silent
         | Fault::SignersDrop
         | Fault::SignersAdd
-        | Fault::SignersOmit => context.sleep(s.load).await,
+        | Fault::SignersOmit
+        | Fault::SlowVoter => context.sleep(s.load).await,
         Fault::Halt => return Some(liveness::halt(context, s, net, nodes).await),
         Fault::Crashes => {
             let mut victims = BTreeSet::new();

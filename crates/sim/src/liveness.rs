@@ -1,7 +1,9 @@
 //! Downtime in the whole network: a validator silent from genesis is jailed and slashed at an
 //! epoch's end while the rest keep finalizing; more than a third of the seats going silent
 //! halts the chain (nobody jailed) until they return; proposers that tamper with signer
-//! records get no such block finalized, and one that omits them frames nobody.
+//! records get no such block finalized, and one that omits them frames nobody; an honest
+//! validator whose votes always arrive last is in the records (its late votes) and never
+//! jailed.
 
 use crate::net::{Ctx, SimNet};
 use crate::node::SimNode;
@@ -30,6 +32,8 @@ pub struct DowntimeReport {
     pub records_by_others: u64,
     /// Finalized blocks the faulty proposer made (with or without a record).
     pub blocks_by_faulty: u64,
+    /// Records each validator was missing from, in all epochs, by genesis index.
+    pub missed_total: Vec<u64>,
 }
 
 /// The signer fault the last validator injects, if the scenario calls for one.
@@ -82,6 +86,13 @@ pub fn check(s: &Scenario, validators: &[Address], r: &DowntimeReport) {
         Fault::SignersOmit if r.records_by_faulty > 0 || r.blocks_by_faulty == 0 => {
             fail("the omitting proposer's blocks are missing or carry records".into())
         }
+        // Its vote is never in a quorum certificate: only the late votes can name it.
+        Fault::SlowVoter
+            if r.missed_total[validators.len() - 1] * 2
+                > r.records_by_faulty + r.records_by_others =>
+        {
+            fail("the slow voter is missing from most records".into())
+        }
         _ => {}
     }
     if r.records_by_others == 0 {
@@ -100,6 +111,8 @@ pub fn report(node: &SimNode, validators: &[Address], height: u64) -> DowntimeRe
             r.jailed.push(i);
         }
         r.slashed.push(v.slashed.base_units());
+        r.missed_total
+            .push(yun_state::rewards::liveness(&snapshot, a).missed_blocks_total);
     }
     let faulty = validators.last().expect("validators");
     for h in 1..=height {

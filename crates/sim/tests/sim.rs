@@ -157,6 +157,19 @@ fn signers_omit_4() {
     group_of(4, Fault::SignersOmit, 17, seeds_or(1));
 }
 
+/// An honest validator whose votes always arrive last (40 ms after everyone's): it is in no
+/// quorum certificate, yet the records name it (proposers add the late votes) and it is never
+/// jailed, through epochs that would have jailed it otherwise.
+#[test]
+fn slow_voter_4() {
+    group_of(
+        4,
+        Fault::SlowVoter,
+        18,
+        seeds_or(DEFAULT_SEEDS_PER_DOWNTIME_GROUP),
+    );
+}
+
 /// A validator whose clock runs 5 s fast stamps its proposals past the 500 ms the others
 /// accept: none of its blocks is finalized, the rest of the network keeps finalizing, and
 /// every accepted transaction is final everywhere (the run's own checks).
