@@ -59,6 +59,14 @@ fn group_of(validators: usize, fault: Fault, salt: u64, seeds: Vec<u64>) {
             r.txs_finalized,
             &r.digest[..16]
         );
+        if let Some(d) = &r.downtime {
+            eprintln!(
+                "  downtime: jailed {:?}, missed records {:?} of {}",
+                d.jailed,
+                d.missed_total,
+                d.records_by_faulty + d.records_by_others
+            );
+        }
     }
 }
 
