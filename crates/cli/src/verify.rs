@@ -55,7 +55,7 @@ pub async fn verify(opts: &ClientOpts) -> anyhow::Result<()> {
             bail!("block {height} carries an invalid signature");
         }
         // Execution checks the seed proof against the proposer's key and the last seed.
-        let env = BlockEnv::from_header(&genesis.chain_id, h);
+        let env = BlockEnv::from_block(&genesis.chain_id, &block);
         let executed = store
             .execute(&env, &block.txs)?
             .map_err(|e| anyhow::anyhow!("block {height} is invalid: {e}"))?;

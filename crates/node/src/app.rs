@@ -15,6 +15,7 @@ use tracing::{debug, info, warn};
 use yun_state::{BlockDraft, BlockEnv, SignedSeed, StateReader, verify_signatures};
 use yun_store::{Executed, Head, StoreError};
 use yun_types::block::{ConsensusDigest, txs_root};
+use yun_types::signers::SignerProof;
 use yun_types::{Address, Block, BlockHash, Hash32, SeedSigner, SignedTx};
 
 /// Consensus context for our block type.
@@ -58,6 +59,35 @@ pub struct ProposerFaults {
     pub seed_bias: Option<SeedBias>,
     /// Stamp its proposals this far ahead of its clock (a fast clock).
     pub clock_ahead_ms: u64,
+    /// Tamper with (or omit) its blocks' signer records.
+    pub signers: Option<SignerFault>,
+}
+
+/// Misbehaviour the simulation injects into a proposer's signer records (never on a real
+/// node): the attacks the trust argument says verifiers refuse, or that frame nobody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignerFault {
+    /// Carry no record at all (allowed: unrecorded heights count for nobody).
+    Omit,
+    /// Clear the bit of one member that signed, keeping the certificate (refused).
+    DropSigner,
+    /// Set the bit of one member that did not sign, keeping the certificate (refused).
+    AddNonSigner,
+}
+
+impl SignerFault {
+    /// The record this fault makes of an honest `proof` (`None`: no record, also when there
+    /// is no bit to tamper with, so every record it does carry is a lie).
+    pub fn apply(self, mut proof: SignerProof, members: usize) -> Option<SignerProof> {
+        let r = &proof.record;
+        let flip = match self {
+            SignerFault::Omit => None,
+            SignerFault::DropSigner => (0..members).find(|i| r.signed(*i)),
+            SignerFault::AddNonSigner => (0..members).find(|i| !r.signed(*i)),
+        }?;
+        proof.record.bitmap[flip / 8] ^= 1 << (flip % 8);
+        Some(proof)
+    }
 }
 
 /// A Byzantine proposer's attempt to bias the chain's randomness, the only one a unique
@@ -221,7 +251,7 @@ impl App {
     }
 
     fn env_of(&self, b: &Block) -> BlockEnv {
-        BlockEnv::from_header(self.state.chain_id(), &b.header)
+        BlockEnv::from_block(self.state.chain_id(), b)
     }
 
     /// Sleeps until a block is due: transactions waiting and the minimum interval passed, or
@@ -336,6 +366,14 @@ impl App {
                     .max(parent.header.timestamp_ms),
                 proposer: Address::from_public_key(&ctx.leader),
             };
+            let signers = match self.signer_proof(&parent_hash, &pending).await {
+                Ok(signers) => signers,
+                Err(StoreError::PendingNotOnHead { .. }) => continue,
+                Err(e) => {
+                    warn!(error = %e, "reading finalizations for the signer record failed");
+                    None
+                }
+            };
             let seed = match self.seed_for(&parent_hash, &pending, &draft) {
                 Ok(seed) => seed,
                 Err(StoreError::PendingNotOnHead { .. }) => continue,
@@ -347,8 +385,7 @@ impl App {
             match self.state.store.build_on_signed(
                 &parent_hash,
                 &pending,
-                &draft,
-                &seed,
+                (&draft, &seed, signers),
                 candidates,
             ) {
                 Ok(p) => break (p, pending.is_empty()),
@@ -418,6 +455,7 @@ impl App {
         }
         if h.tx_count as usize != block.txs.len()
             || h.txs_root != txs_root(block.txs.iter().map(|t| t.id()))
+            || h.signers_root != SignerProof::root(block.signers.as_ref())
         {
             return false;
         }
@@ -455,6 +493,11 @@ impl App {
                 proposed = %h.state_root,
                 "proposal's state root differs from ours"
             );
+            return false;
+        }
+        // The state checked the record's shape; the certificate behind it is ours to check.
+        if let Err(e) = self.check_signer_proof(block, &blocks, clock) {
+            debug!(height = h.height, error = %e, "proposal's signer record refused");
             return false;
         }
         self.state

@@ -11,6 +11,7 @@
 //! block's finalization, then catches up block by block and epoch by epoch.
 
 use crate::evidence::EvidenceReporter;
+use crate::late_votes::LateVoteReporter;
 use crate::state::NodeState;
 use commonware_consensus::Reporters;
 use commonware_consensus::marshal::{self, standard::Inline};
@@ -329,9 +330,14 @@ where
                 relay: self.application.clone(),
                 reporter: Reporters::from((
                     self.application.clone(),
-                    EvidenceReporter {
-                        pool: self.state.evidence.clone(),
-                    },
+                    Reporters::from((
+                        EvidenceReporter {
+                            pool: self.state.evidence.clone(),
+                        },
+                        LateVoteReporter {
+                            votes: self.state.late_votes.clone(),
+                        },
+                    )),
                 )),
                 track_historical_votes: false,
                 strategy: Sequential,

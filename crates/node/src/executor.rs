@@ -97,7 +97,7 @@ pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
                 "finalized block at height {} carries an invalid signature",
                 block.height()
             );
-            let env = BlockEnv::from_header(state.chain_id(), &block.header);
+            let env = BlockEnv::from_block(state.chain_id(), block);
             std::sync::Arc::new(
                 state
                     .store

@@ -24,11 +24,13 @@ pub mod evidence;
 pub mod evidence_submit;
 pub mod executor;
 pub mod gossip;
+pub mod late_votes;
 pub mod mempool;
 pub mod metrics;
 pub mod peers;
 pub mod private_file;
 pub mod run;
+pub mod signers;
 pub mod state;
 pub mod upload_quota;
 

@@ -66,6 +66,8 @@ pub struct NodeState {
     pub gossip_ready: Notify,
     /// Equivocations consensus reported, waiting to go on chain.
     pub evidence: std::sync::Arc<crate::evidence::EvidencePool>,
+    /// Finalize votes consensus reported, the late ones too, for the signer records.
+    pub late_votes: std::sync::Arc<crate::late_votes::LateVotes>,
     /// Why the node must stop (a finalized block it could not commit, say the disk is full):
     /// set once, and the node then shuts down with that reason instead of panicking.
     pub fatal: watch::Sender<Option<String>>,
@@ -97,6 +99,7 @@ impl NodeState {
             gossip_queue: Mutex::new(VecDeque::new()),
             gossip_ready: Notify::new(),
             evidence: Default::default(),
+            late_votes: Default::default(),
             fatal: watch::channel(None).0,
             verified: Mutex::new(VecDeque::new()),
         };

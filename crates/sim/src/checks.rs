@@ -61,6 +61,29 @@ pub async fn await_final(context: &Context, s: &Scenario, nodes: &[&SimNode], ac
     }
 }
 
+/// Waits until every honest node finalized `more` blocks past the lowest head among them now:
+/// the chain keeps going.
+pub async fn await_height(context: &Context, s: &Scenario, nodes: &[&SimNode], more: u64) {
+    let lowest = || {
+        nodes
+            .iter()
+            .map(|n| n.state().map_or(0, |st| st.head().height))
+            .min()
+            .unwrap_or(0)
+    };
+    let target = lowest() + more;
+    let start = context.current();
+    while lowest() < target {
+        if context.current().duration_since(start).unwrap_or_default() > crate::SETTLE_TIME_MAX {
+            panic!(
+                "seed {} ({:?}): the chain stopped below height {target}",
+                s.seed, s.fault
+            );
+        }
+        context.sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Waits until every honest node's state shows the equivocator slashed: the honest validators
 /// report its conflicting votes as evidence and the chain punishes it.
 pub async fn await_slashed(
@@ -135,6 +158,11 @@ pub fn verify(
             ));
         }
         chain.update(&first.0);
+        if let Err(e) = check_record(&states[0], &blocks[0]) {
+            fail(format!(
+                "height {h}: a finalized signer record does not check: {e}"
+            ));
+        }
         for tx in &blocks[0].txs {
             *included.entry(tx.id()).or_default() += 1;
             // A report of an equivocation already punished is included (its fee taken) but
@@ -195,6 +223,37 @@ pub fn verify(
             .map(|st| st.evidence.reported_total() as usize)
             .sum(),
     }
+}
+
+/// A finalized block's signer record names exactly the signers of the certificate it carries,
+/// checked as a verifier does (sets pruned from the kept window are not checked).
+fn check_record(
+    state: &yun_node::NodeState,
+    block: &yun_types::Block,
+) -> Result<(), yun_node::signers::SignerProofError> {
+    use commonware_cryptography::Digestible as _;
+    use yun_node::signers::{RecordedBlock, check_proof};
+    let Some(proof) = &block.signers else {
+        return Ok(());
+    };
+    let snapshot = state.store.snapshot().expect("store read");
+    let o = yun_state::Overlay::new(&snapshot);
+    let epoch = yun_state::staking::epoch_of_height(&o.params().staking, proof.record.height);
+    let set = o.consensus_set(epoch);
+    if set.is_empty() {
+        return Ok(());
+    }
+    let recorded = state
+        .store
+        .block(proof.record.height)
+        .expect("store read")
+        .expect("a record names a finalized height");
+    let at = RecordedBlock {
+        epoch,
+        set: &set,
+        digest: recorded.digest(),
+    };
+    check_proof(proof, &at, &mut rand::rng())
 }
 
 /// The equivocator is slashed, and exactly once per equivocation: each report that succeeded

@@ -9,6 +9,7 @@
 
 pub mod byzantine;
 pub mod checks;
+pub mod liveness;
 pub mod net;
 pub mod node;
 pub mod rotation;
@@ -50,6 +51,38 @@ pub enum Fault {
     /// [`FAST_CLOCK_AHEAD_MS`] ahead, past what the others accept, so its rounds time out
     /// instead of dragging every later leader's pace forward.
     FastClock,
+    /// The last validator never starts: silent from genesis, it must be jailed and slashed
+    /// for downtime at an epoch's end while the rest keep finalizing.
+    Silent,
+    /// More than a third of the seats go silent for a while, then return: the chain halts
+    /// (nothing finalizes, nobody is jailed) and resumes.
+    Halt,
+    /// The last validator clears a signer's bit in its blocks' signer records.
+    SignersDrop,
+    /// The last validator sets a non-signer's bit in its blocks' signer records.
+    SignersAdd,
+    /// The last validator carries no signer records.
+    SignersOmit,
+    /// The last validator is honest but its messages arrive [`net::SLOW_VOTER_DELAY`] after
+    /// everyone else's: its finalize vote is always the last, in no quorum certificate, and
+    /// only the late votes proposers add to their records show it is there. It must never be
+    /// jailed.
+    SlowVoter,
+}
+
+impl Fault {
+    /// Whether the run checks downtime (jails, slashes, signer records) at its end.
+    pub fn checks_downtime(self) -> bool {
+        matches!(
+            self,
+            Fault::Silent
+                | Fault::Halt
+                | Fault::SignersDrop
+                | Fault::SignersAdd
+                | Fault::SignersOmit
+                | Fault::SlowVoter
+        )
+    }
 }
 
 /// How far ahead the fast-clock validator stamps its proposals.
@@ -98,6 +131,8 @@ pub struct Report {
     /// With [`Fault::FastClock`]: finalized blocks the fast-clock validator proposed, and
     /// everyone else's.
     pub fast_clock_blocks: Option<(u64, u64)>,
+    /// With the downtime faults: jails, slashes, the halt and the signer records observed.
+    pub downtime: Option<liveness::DowntimeReport>,
     /// blake3 over the agreed chain and the runtime's audit of every event, in hex.
     pub digest: String,
 }
@@ -205,6 +240,8 @@ pub(crate) fn sim_params(validators: usize) -> ChainParams {
     params.market.engine_classes = vec![yun_types::Hash32::digest(b"yun-sim engine class")];
     params.staking.epoch_blocks = SIM_EPOCH_BLOCKS;
     params.staking.active_validators_max = validators as u32;
+    // Downtime is judged in these short epochs (a few records each) too.
+    params.rewards.downtime_records_min = yun_types::rewards::DOWNTIME_RECORDS_MIN_FLOOR;
     params
 }
 
@@ -229,6 +266,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     let byzantine = (s.fault == Fault::Equivocator).then_some(s.validators - 1);
     let biased = (s.fault == Fault::SeedBias).then_some(s.validators - 1);
     let fast = (s.fault == Fault::FastClock).then_some(s.validators - 1);
+    let silent = (s.fault == Fault::Silent).then_some(s.validators - 1);
     // Every node's key: the validators', then the rotation's newcomer.
     let mut keys = vkeys.clone();
     if rotation {
@@ -236,6 +274,9 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     }
 
     let mut net = net::SimNet::start(&context, &keys, s.fault == Fault::Lossy).await;
+    if s.fault == Fault::SlowVoter {
+        net.slow_sender(&keys, s.validators - 1).await;
+    }
     let live = node::Live::default();
     let mut nodes: Vec<node::SimNode> = keys
         .iter()
@@ -248,7 +289,11 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     if let Some(f) = fast {
         nodes[f].faults.clock_ahead_ms = FAST_CLOCK_AHEAD_MS;
     }
+    nodes[s.validators - 1].faults.signers = liveness::signer_fault(s.fault);
     for (i, n) in nodes.iter_mut().enumerate() {
+        if Some(i) == silent {
+            continue;
+        }
         if Some(i) == byzantine {
             byzantine::start(&context, &mut net, n.key.clone(), &vkeys).await;
         } else {
@@ -257,7 +302,9 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     }
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let honest: Vec<usize> = (0..keys.len()).filter(|i| Some(*i) != byzantine).collect();
+    let honest: Vec<usize> = (0..keys.len())
+        .filter(|i| Some(*i) != byzantine && Some(*i) != silent)
+        .collect();
     let load = {
         let states = live.clone();
         let ledger = ledger.clone();
@@ -268,7 +315,7 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
             .spawn(move |ctx| load(ctx, s, akeys, honest, states, ledger))
     };
 
-    faults(&context, &s, &mut net, &mut nodes, &keys).await;
+    let halted_at = faults(&context, &s, &mut net, &mut nodes, &keys).await;
     load.await.expect("load generator");
     // Everyone is back and connected; what was accepted must now become final everywhere.
     net.heal(&keys).await;
@@ -285,6 +332,16 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     if let Some(offender) = &offender {
         checks::await_slashed(&context, &s, &honest_nodes, offender).await;
     }
+    if let Some(silent) = silent {
+        let silent = Address::from_public_key(&vkeys[silent].public_key());
+        liveness::await_jailed(&context, &s, &honest_nodes, &silent).await;
+        // The chain goes on without it: another epoch finalizes on the smaller set.
+        checks::await_height(&context, &s, &honest_nodes, SIM_EPOCH_BLOCKS).await;
+    }
+    if s.fault == Fault::SlowVoter {
+        // Epochs enough to have judged the slow voter (wrongly) were its votes not counted.
+        checks::await_height(&context, &s, &honest_nodes, 3 * SIM_EPOCH_BLOCKS).await;
+    }
     let verdict = checks::verify(&s, &honest_nodes, &accepted, offender.as_ref());
     let seed_bias = biased.map(|b| {
         let bias = nodes[b]
@@ -299,6 +356,16 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
     });
     let fast_clock_blocks =
         fast.map(|f| checks::blocks_by(&nodes[0], &nodes[f].address(), verdict.common_height));
+    let downtime = s.fault.checks_downtime().then(|| {
+        let addresses: Vec<Address> = vkeys
+            .iter()
+            .map(|k| Address::from_public_key(&k.public_key()))
+            .collect();
+        let mut r = liveness::report(&nodes[0], &addresses, verdict.common_height);
+        r.halted_at = halted_at;
+        liveness::check(&s, &addresses, &r);
+        r
+    });
     let mut digest = blake3::Hasher::new();
     digest.update(&verdict.chain_digest);
     digest.update(context.auditor().state().as_bytes());
@@ -309,23 +376,33 @@ async fn run_in(context: deterministic::Context, s: Scenario) -> Report {
         equivocations_reported: verdict.equivocations_reported,
         seed_bias,
         fast_clock_blocks,
+        downtime,
         digest: digest.finalize().to_hex().to_string(),
     }
 }
 
-/// Crashes, partitions: whatever the scenario calls for, during the load period.
+/// Crashes, partitions: whatever the scenario calls for, during the load period. Returns
+/// what a halt observed (the height during the silence and after it).
 async fn faults(
     context: &deterministic::Context,
     s: &Scenario,
     net: &mut net::SimNet,
     nodes: &mut [node::SimNode],
     vkeys: &[PrivateKey],
-) {
+) -> Option<(u64, u64)> {
     let mut ctx = context.child("faults");
     match s.fault {
-        Fault::Steady | Fault::Lossy | Fault::Equivocator | Fault::SeedBias | Fault::FastClock => {
-            context.sleep(s.load).await
-        }
+        Fault::Steady
+        | Fault::Lossy
+        | Fault::Equivocator
+        | Fault::SeedBias
+        | Fault::FastClock
+        | Fault::Silent
+        | Fault::SignersDrop
+        | Fault::SignersAdd
+        | Fault::SignersOmit
+        | Fault::SlowVoter => context.sleep(s.load).await,
+        Fault::Halt => return Some(liveness::halt(context, s, net, nodes).await),
         Fault::Crashes => {
             let mut victims = BTreeSet::new();
             while victims.len() < s.f().max(1).min(s.validators - 1) {
@@ -367,6 +444,7 @@ async fn faults(
             context.sleep(s.load / 4).await;
         }
     }
+    None
 }
 
 /// Clients: each account submits transfers to its home node (an honest validator) with

@@ -20,9 +20,15 @@ pub type SimChannels = Channels<SimSender, SimReceiver>;
 /// node's own bound (16 MiB) made the simulated network allocate and copy far more per message.
 pub const SIM_MESSAGE_BYTES_MAX: u32 = 1 << 20;
 
+/// How much later than everyone else's the slow voter's messages arrive ([`crate::Fault::SlowVoter`]):
+/// far more than the links' jitter, so its vote is always the last.
+pub const SLOW_VOTER_DELAY: Duration = Duration::from_millis(40);
+
 pub struct SimNet {
     pub oracle: Oracle<PublicKey, Ctx>,
     link: Link,
+    /// The validator whose outgoing links are [`SLOW_VOTER_DELAY`] slower, if any.
+    slow: Option<usize>,
 }
 
 impl std::fmt::Debug for SimNet {
@@ -59,7 +65,11 @@ impl SimNet {
                 success_rate: probability!(1.0),
             }
         };
-        let net = SimNet { oracle, link };
+        let net = SimNet {
+            oracle,
+            link,
+            slow: None,
+        };
         net.heal(validators).await;
         net
     }
@@ -96,6 +106,12 @@ impl SimNet {
         self.relink(validators, |_, _| true).await;
     }
 
+    /// Slows every link out of validator `i` by [`SLOW_VOTER_DELAY`] (now and after heals).
+    pub async fn slow_sender(&mut self, validators: &[PrivateKey], i: usize) {
+        self.slow = Some(i);
+        self.heal(validators).await;
+    }
+
     /// Cuts the links between validators below `split` and the rest.
     pub async fn partition(&self, validators: &[PrivateKey], split: usize) {
         self.relink(validators, |i, j| (i < split) == (j < split))
@@ -113,8 +129,12 @@ impl SimNet {
                     .remove_link(a.public_key(), b.public_key())
                     .await;
                 if connected(i, j) {
+                    let mut link = self.link.clone();
+                    if self.slow == Some(i) {
+                        link.latency += SLOW_VOTER_DELAY;
+                    }
                     self.oracle
-                        .add_link(a.public_key(), b.public_key(), self.link.clone())
+                        .add_link(a.public_key(), b.public_key(), link)
                         .await
                         .expect("add link");
                 }

@@ -1,31 +1,41 @@
 //! Whole-network simulations in the default test run: at least 200 seeds over every fault,
-//! with 4 and 7 validators. `YUN_SIM_SEEDS=N` runs N seeds per group instead (long runs);
-//! `YUN_SIM_SEED=S` runs one seed of every group (reproducing a failure).
+//! with 4 and 7 validators (the downtime groups, slower per run, fewer). `YUN_SIM_SEEDS=N`
+//! runs N seeds per group instead (long runs); `YUN_SIM_SEED=S` runs one seed of every group
+//! (reproducing a failure).
 
 use yun_sim::{Fault, Scenario, run};
 
 /// Seeds per group in the default run (9 groups × 25 = 225).
 const DEFAULT_SEEDS_PER_GROUP: u64 = 25;
+/// Seeds per downtime group in the default run: each run waits for an epoch's end (the
+/// silent validator) or sits through a halt, several times longer than a steady run.
+const DEFAULT_SEEDS_PER_DOWNTIME_GROUP: u64 = 3;
 
 fn seeds() -> Vec<u64> {
+    seeds_or(DEFAULT_SEEDS_PER_GROUP)
+}
+
+fn seeds_or(default: u64) -> Vec<u64> {
     if let Ok(s) = std::env::var("YUN_SIM_SEED") {
         return vec![s.parse().expect("YUN_SIM_SEED is a number")];
     }
     let n = std::env::var("YUN_SIM_SEEDS")
         .ok()
-        .map_or(DEFAULT_SEEDS_PER_GROUP, |s| {
-            s.parse().expect("YUN_SIM_SEEDS is a number")
-        });
+        .map_or(default, |s| s.parse().expect("YUN_SIM_SEEDS is a number"));
     (0..n).collect()
 }
 
 fn group(validators: usize, fault: Fault, salt: u64) {
+    group_of(validators, fault, salt, seeds());
+}
+
+fn group_of(validators: usize, fault: Fault, salt: u64, seeds: Vec<u64>) {
     // RUST_LOG=yun_node=debug shows what the simulated nodes do.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    for seed in seeds() {
+    for seed in seeds {
         let s = Scenario::new(
             seed.wrapping_mul(1_000_003).wrapping_add(salt),
             validators,
@@ -49,6 +59,14 @@ fn group(validators: usize, fault: Fault, salt: u64) {
             r.txs_finalized,
             &r.digest[..16]
         );
+        if let Some(d) = &r.downtime {
+            eprintln!(
+                "  downtime: jailed {:?}, missed records {:?} of {}",
+                d.jailed,
+                d.missed_total,
+                d.records_by_faulty + d.records_by_others
+            );
+        }
     }
 }
 
@@ -95,6 +113,69 @@ fn equivocator_4() {
 #[test]
 fn equivocator_7() {
     group(7, Fault::Equivocator, 8);
+}
+
+/// One validator of four never starts: at the first epoch's end it is jailed and slashed
+/// `slash_downtime_bps` of its bond, nobody else is, and the other three keep finalizing
+/// (the run's checks, `yun_sim::liveness::check`).
+#[test]
+fn silent_4() {
+    group_of(
+        4,
+        Fault::Silent,
+        12,
+        seeds_or(DEFAULT_SEEDS_PER_DOWNTIME_GROUP),
+    );
+}
+
+/// Two of four seats (more than a third) go silent for 6 s: nothing finalizes meanwhile,
+/// nobody is jailed, and the chain resumes when they return.
+#[test]
+fn halt_4() {
+    group_of(
+        4,
+        Fault::Halt,
+        13,
+        seeds_or(DEFAULT_SEEDS_PER_DOWNTIME_GROUP),
+    );
+}
+
+/// Three of seven seats go silent: the same halt with a larger set.
+#[test]
+fn halt_7() {
+    group_of(7, Fault::Halt, 14, seeds_or(1));
+}
+
+/// A proposer that clears the bit of a validator who signed: verifiers refuse its blocks
+/// (none with a record is finalized), nobody is framed, the chain goes on.
+#[test]
+fn signers_drop_4() {
+    group_of(4, Fault::SignersDrop, 15, seeds_or(1));
+}
+
+/// A proposer that sets the bit of a validator who did not sign: refused the same way.
+#[test]
+fn signers_add_4() {
+    group_of(4, Fault::SignersAdd, 16, seeds_or(1));
+}
+
+/// A proposer that omits every record: its blocks are finalized, nobody is framed.
+#[test]
+fn signers_omit_4() {
+    group_of(4, Fault::SignersOmit, 17, seeds_or(1));
+}
+
+/// An honest validator whose votes always arrive last (40 ms after everyone's): it is in no
+/// quorum certificate, yet the records name it (proposers add the late votes) and it is never
+/// jailed, through epochs that would have jailed it otherwise.
+#[test]
+fn slow_voter_4() {
+    group_of(
+        4,
+        Fault::SlowVoter,
+        18,
+        seeds_or(DEFAULT_SEEDS_PER_DOWNTIME_GROUP),
+    );
 }
 
 /// A validator whose clock runs 5 s fast stamps its proposals past the 500 ms the others

@@ -1,7 +1,7 @@
 //! What a block gives its execution from outside the state: chain, height, time, proposer, seed.
 
 use yun_types::signers::SignerRecord;
-use yun_types::{Address, Hash32, Header, SeedProof};
+use yun_types::{Address, Block, Hash32, Header, SeedProof};
 
 /// What the block itself contributes to execution: the only source of height, time and the
 /// proposer (who receives what the pro-rata fee shares leave over).
@@ -48,7 +48,7 @@ impl BlockEnv {
         self
     }
 
-    /// The environment a block's header gives its execution (what verifiers re-execute with).
+    /// The environment a block's header alone gives its execution (no signer record).
     pub fn from_header(chain_id: &str, header: &Header) -> BlockEnv {
         BlockEnv::new(
             chain_id,
@@ -57,6 +57,13 @@ impl BlockEnv {
             header.proposer,
             header.seed_proof,
         )
+    }
+
+    /// The environment a whole block gives its execution: its header's, with the signer
+    /// record it carries (what verifiers and the executor re-execute with).
+    pub fn from_block(chain_id: &str, block: &Block) -> BlockEnv {
+        BlockEnv::from_header(chain_id, &block.header)
+            .with_signers(block.signers.as_ref().map(|p| p.record.clone()))
     }
 
     /// The height `blocks` after this block's, at least the next one: where a window or

@@ -129,13 +129,21 @@ fn check_reward_params(p: &ChainParams) -> Result<(), GenesisError> {
             r.issuance_per_block
         ),
     )?;
-    // Over a third of the signatures of a certificate are never needed (a quorum is two
-    // thirds), so proposers could leave an honest validator out of up to a third of the
-    // records; the threshold must stay well above that.
+    // A certificate needs only a quorum (two thirds), so the records of a proposer that uses
+    // only what finalized first could leave an honest validator out; the threshold stays well
+    // above a third, and a few records never judge anyone.
     require(
         (6_667..=10_000).contains(&r.downtime_missed_max_bps),
         "rewards.downtime_missed_max_bps",
         "6,667..=10,000 basis points (above the third of signer sets a quorum can leave a validator out of)",
+    )?;
+    require(
+        r.downtime_records_min >= yun_types::rewards::DOWNTIME_RECORDS_MIN_FLOOR,
+        "rewards.downtime_records_min",
+        format!(
+            "at least {} (fewer records cannot tell a silent validator from an unlucky one)",
+            yun_types::rewards::DOWNTIME_RECORDS_MIN_FLOOR
+        ),
     )?;
     require(
         r.compute_reward_payment_max_bps <= p.market.protocol_fee_bps,

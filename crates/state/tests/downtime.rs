@@ -3,7 +3,8 @@
 //! of the records counted for it in an epoch is slashed `slash_downtime_bps` and jailed at the
 //! epoch's end, leaves the next set, and may `Unjail` after the jail time. A record that does
 //! not fit its epoch's set, or repeats a height, makes the block invalid. Every block also
-//! checks the supply.
+//! checks the supply. An epoch that counted fewer than `downtime_records_min` records for a
+//! validator judges it not at all.
 
 use yun_state::BlockError;
 use yun_state::arith::bps_of;
@@ -18,6 +19,7 @@ const EPOCH: u64 = 10;
 const BOND: u128 = 1_000_000;
 const ALL: [&str; 4] = ["a", "b", "c", "d"];
 const BUT_D: [&str; 3] = ["a", "b", "c"];
+const RECORDS_MIN: u64 = 6;
 
 /// Four genesis validators with equal bonds (twice the minimum), 10-block epochs, 20-block
 /// jail; alice funded.
@@ -29,6 +31,8 @@ fn chain() -> Scenario {
     // A downtime slash leaves the self bond above the minimum, so an unjailed validator is
     // eligible again without topping up.
     s.params.staking.validator_self_bond_min = Amount::new(BOND / 2);
+    // Epoch 0 counts the records of heights 1–8: enough to judge.
+    s.params.rewards.downtime_records_min = RECORDS_MIN;
     for v in ALL {
         s.genesis_validator(v, BOND);
         s.fund(v, 1_000);
@@ -174,6 +178,29 @@ fn a_proposer_that_omits_records_frames_nobody() {
     }
     for v in ALL {
         assert_eq!(s.liveness(v).missed_blocks_total, 0);
+        assert_eq!(s.validator(v).status, ValidatorStatus::Active);
+    }
+}
+
+#[test]
+fn an_epoch_with_fewer_records_than_the_minimum_judges_nobody() {
+    let mut s = chain();
+    // Epoch 0: d is in none of the first RECORDS_MIN − 1 records (it started late, or was
+    // always the slowest voter), then nothing is recorded: too little to judge.
+    s.empty_block();
+    s.blocks_signed_by(RECORDS_MIN - 1, &BUT_D);
+    s.to_epoch_end();
+    let l = s.liveness("d");
+    assert_eq!((l.signed_blocks, l.missed_blocks), (0, RECORDS_MIN - 1));
+    assert_eq!(s.validator("d").status, ValidatorStatus::Active);
+    assert!(in_set(&mut s, "d"));
+    assert_eq!(s.validator("d").slashed, Amount::ZERO);
+    // Epoch 1: the same silence over RECORDS_MIN records is judged.
+    s.blocks_signed_by(RECORDS_MIN, &BUT_D);
+    s.to_epoch_end();
+    assert_eq!(s.validator("d").status, ValidatorStatus::Jailed);
+    assert_eq!(s.liveness("d").downtime_jails, 1);
+    for v in BUT_D {
         assert_eq!(s.validator(v).status, ValidatorStatus::Active);
     }
 }

@@ -137,6 +137,10 @@ const REFUSED: &[(&str, Change)] = &[
     ("rewards.downtime_missed_max_bps", |p| {
         p.rewards.downtime_missed_max_bps = 10_001
     }),
+    // Three records cannot tell a silent validator from one left out of three quorums.
+    ("rewards.downtime_records_min", |p| {
+        p.rewards.downtime_records_min = yun_types::rewards::DOWNTIME_RECORDS_MIN_FLOOR - 1
+    }),
     // A provider posting jobs to itself would earn more than it burns.
     ("rewards.compute_reward_payment_max_bps", |p| {
         p.rewards.compute_reward_payment_max_bps = p.market.protocol_fee_bps + 1
@@ -203,6 +207,7 @@ fn the_cross_checks_name_the_smallest_allowed_value_and_accept_it() {
     g.params.rewards.issuance_max_total = Amount::new(10);
     assert!(genesis_writes(&g).is_ok(), "a cap of one block's issuance");
     g.params.rewards.downtime_missed_max_bps = 6_667;
+    g.params.rewards.downtime_records_min = yun_types::rewards::DOWNTIME_RECORDS_MIN_FLOOR;
     g.params.rewards.compute_reward_payment_max_bps = g.params.market.protocol_fee_bps;
     assert!(
         genesis_writes(&g).is_ok(),

@@ -129,6 +129,8 @@ proptest! {
         s.params.rewards.treasury_bps = treasury_bps;
         s.params.rewards.provider_bps = provider_bps;
         s.params.rewards.slash_downtime_bps = slash_downtime_bps;
+        // Downtime is judged in these short epochs too.
+        s.params.rewards.downtime_records_min = yun_types::rewards::DOWNTIME_RECORDS_MIN_FLOOR;
         s.params.governance.lock_blocks_max = 20;
         let cap = cap.max(issuance);
         for (i, v) in VALIDATORS.iter().enumerate() {

@@ -18,6 +18,7 @@ use yun_state::{
     BlockDraft, BlockEnv, BlockError, MemState, Overlay, SignedSeed, StateReader, StateWrites,
     execute_block, genesis_writes,
 };
+use yun_types::signers::SignerProof;
 use yun_types::{
     Address, Block, BlockHash, Genesis, Hash32, Header, Receipt, SeedSigner, SignedTx, TxId,
 };
@@ -289,7 +290,7 @@ impl Store {
         seed: &SeedSigner,
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
-        self.build_at(None, &[], (draft, Seed::Sign(seed)), candidates)
+        self.build_at(None, &[], (draft, Seed::Sign(seed), None), candidates)
     }
 
     /// [`Self::build`] as a child of `parent`: the last of the `pending` blocks on top of the
@@ -302,23 +303,28 @@ impl Store {
         seed: &SeedSigner,
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
-        self.build_at(Some(parent), pending, (draft, Seed::Sign(seed)), candidates)
+        self.build_at(
+            Some(parent),
+            pending,
+            (draft, Seed::Sign(seed), None),
+            candidates,
+        )
     }
 
     /// [`Self::build_on`] with the seed proof [`Self::sign_seed_on`] made for this parent, so
-    /// a proposer that builds again on the same parent neither signs nor verifies again.
+    /// a proposer that builds again on the same parent neither signs nor verifies again, and
+    /// with the signer record (and its certificate) the node checked for this block.
     pub fn build_on_signed(
         &self,
         parent: &BlockHash,
         pending: &PendingChain,
-        draft: &BlockDraft,
-        seed: &SignedSeed,
+        (draft, seed, signers): (&BlockDraft, &SignedSeed, Option<SignerProof>),
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
         self.build_at(
             Some(parent),
             pending,
-            (draft, Seed::Signed(seed)),
+            (draft, Seed::Signed(seed), signers),
             candidates,
         )
     }
@@ -344,7 +350,7 @@ impl Store {
         &self,
         parent: Option<&BlockHash>,
         pending: &PendingChain,
-        (draft, seed): (&BlockDraft, Seed<'_>),
+        (draft, seed, signers): (&BlockDraft, Seed<'_>, Option<SignerProof>),
         candidates: Vec<SignedTx>,
     ) -> Result<Proposal, StoreError> {
         let snapshot = self.snapshot()?;
@@ -355,7 +361,9 @@ impl Store {
             Seed::Sign(signer) => yun_state::sign_seed(&overlay, draft, signer)?,
             Seed::Signed(signed) => signed.clone(),
         };
-        let env = built.env(draft);
+        let env = built
+            .env(draft)
+            .with_signers(signers.as_ref().map(|p| p.record.clone()));
         let built = yun_state::build_block_signed(&mut overlay, &env, &built, candidates)?;
         let writes = overlay.into_writes();
         let executed = self.finish(&snapshot, pending, writes, built.receipts)?;
@@ -367,6 +375,7 @@ impl Store {
             env.seed_proof,
             executed.state_root,
             built.txs,
+            signers,
         );
         Ok(Proposal {
             block,
@@ -514,21 +523,40 @@ impl Store {
         };
         let raw = raw.value();
         let header_len = Header::SIZE;
-        if raw.len() < header_len || (raw.len() - header_len) % 32 != 0 {
+        if raw.len() < header_len {
             return Err(StoreError::Corrupt("block record"));
         }
         let header = Header::decode(commonware_codec::Copying(&raw[..header_len]))
             .map_err(|_| StoreError::Corrupt("block header"))?;
+        let ids_end = header_len + header.tx_count as usize * 32;
+        if raw.len() < ids_end {
+            return Err(StoreError::Corrupt("block record"));
+        }
+        let signers = if header.signers_root == Hash32::ZERO {
+            None
+        } else {
+            Some(
+                SignerProof::decode(commonware_codec::Copying(&raw[ids_end..]))
+                    .map_err(|_| StoreError::Corrupt("block signer proof"))?,
+            )
+        };
+        if signers.is_none() && raw.len() != ids_end {
+            return Err(StoreError::Corrupt("block record"));
+        }
         let txs_table = rtx.open_table(TXS)?;
         let mut txs = Vec::with_capacity(header.tx_count as usize);
-        for id in raw[header_len..].chunks_exact(32) {
+        for id in raw[header_len..ids_end].chunks_exact(32) {
             let id: &[u8; 32] = id.try_into().expect("32-byte chunk");
             let rec = txs_table
                 .get(id)?
                 .ok_or(StoreError::Corrupt("block lists a missing tx"))?;
             txs.push(decode_tx_record(rec.value())?.0);
         }
-        Ok(Some(Block { header, txs }))
+        Ok(Some(Block {
+            header,
+            txs,
+            signers,
+        }))
     }
 
     /// Only the header of a finalized block.
@@ -676,10 +704,14 @@ fn index_block(
     receipts: &[Receipt],
 ) -> Result<(), StoreError> {
     let height = block.height();
-    // A block is stored as its header and its tx ids; the transactions live once, in TXS.
+    // A block is stored as its header, its tx ids and its signer proof (if any); the
+    // transactions live once, in TXS.
     let mut record = header_record(&block.header);
     for r in receipts {
         record.extend_from_slice(r.tx_id.as_bytes());
+    }
+    if let Some(proof) = &block.signers {
+        record.extend_from_slice(&proof.encode());
     }
     wtx.open_table(BLOCKS)?.insert(height, record.as_slice())?;
     wtx.open_table(BLOCK_BY_HASH)?

@@ -1,6 +1,7 @@
 //! Blocks: a header committing to the parent, the transactions and the post-state root.
 
 use crate::limits::BLOCK_TXS_MAX;
+use crate::signers::SignerProof;
 use crate::{Address, Hash32, SeedProof, SignedTx, TxId};
 use bytes::BufMut;
 use commonware_codec::{Buf, Encode, EncodeSize, Error, RangeCfg, Read, ReadExt, Write};
@@ -24,6 +25,9 @@ pub struct Header {
     /// Commitment to the ordered transaction ids (see [`txs_root`]).
     pub txs_root: Hash32,
     pub tx_count: u32,
+    /// Commitment to the block's signer record and its certificate ([`SignerProof::root`];
+    /// zero bytes when the block carries none).
+    pub signers_root: Hash32,
 }
 
 impl Write for Header {
@@ -36,12 +40,13 @@ impl Write for Header {
         self.state_root.write(buf);
         self.txs_root.write(buf);
         self.tx_count.write(buf);
+        self.signers_root.write(buf);
     }
 }
 
 impl commonware_codec::FixedSize for Header {
     const SIZE: usize =
-        32 + 8 + 8 + 32 + <SeedProof as commonware_codec::FixedSize>::SIZE + 32 + 32 + 4;
+        32 + 8 + 8 + 32 + <SeedProof as commonware_codec::FixedSize>::SIZE + 32 + 32 + 4 + 32;
 }
 
 impl Read for Header {
@@ -56,6 +61,7 @@ impl Read for Header {
             state_root: Hash32::read(buf)?,
             txs_root: Hash32::read(buf)?,
             tx_count: u32::read(buf)?,
+            signers_root: Hash32::read(buf)?,
         })
     }
 }
@@ -66,23 +72,25 @@ impl Header {
     }
 }
 
-/// A header and its transactions, in execution order.
+/// A header, its transactions in execution order, and the signer record it carries (if any).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
     pub header: Header,
     pub txs: Vec<SignedTx>,
+    pub signers: Option<SignerProof>,
 }
 
 impl Write for Block {
     fn write(&self, buf: &mut impl BufMut) {
         self.header.write(buf);
         self.txs.write(buf);
+        self.signers.write(buf);
     }
 }
 
 impl EncodeSize for Block {
     fn encode_size(&self) -> usize {
-        self.header.encode_size() + self.txs.encode_size()
+        self.header.encode_size() + self.txs.encode_size() + self.signers.encode_size()
     }
 }
 
@@ -97,12 +105,24 @@ impl Read for Block {
                 "tx_count does not match the transactions",
             ));
         }
-        Ok(Block { header, txs })
+        let signers = Option::<SignerProof>::read(buf)?;
+        if SignerProof::root(signers.as_ref()) != header.signers_root {
+            return Err(Error::Invalid(
+                "Block",
+                "signers_root does not match the signer record",
+            ));
+        }
+        Ok(Block {
+            header,
+            txs,
+            signers,
+        })
     }
 }
 
 impl Block {
-    /// A block over `txs`, filling in the commitment and count its header needs.
+    /// A block over `txs` and `signers`, filling in the commitments and count its header needs.
+    #[allow(clippy::too_many_arguments)]
     pub fn assemble(
         parent: BlockHash,
         height: u64,
@@ -111,6 +131,7 @@ impl Block {
         seed_proof: SeedProof,
         state_root: Hash32,
         txs: Vec<SignedTx>,
+        signers: Option<SignerProof>,
     ) -> Block {
         let header = Header {
             parent,
@@ -121,8 +142,13 @@ impl Block {
             state_root,
             txs_root: txs_root(txs.iter().map(SignedTx::id)),
             tx_count: txs.len() as u32,
+            signers_root: SignerProof::root(signers.as_ref()),
         };
-        Block { header, txs }
+        Block {
+            header,
+            txs,
+            signers,
+        }
     }
 
     pub fn hash(&self) -> BlockHash {
@@ -178,7 +204,9 @@ pub fn genesis_block(genesis: &crate::Genesis, state_root: Hash32) -> Block {
             state_root,
             txs_root: txs_root([]),
             tx_count: 0,
+            signers_root: Hash32::ZERO,
         },
         txs: Vec::new(),
+        signers: None,
     }
 }

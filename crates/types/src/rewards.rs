@@ -34,6 +34,11 @@ pub struct RewardParams {
     /// A validator of the active set that misses more than this share of an epoch's signer
     /// sets is jailed at the epoch's end, in basis points.
     pub downtime_missed_max_bps: u16,
+    /// Fewest signer records an epoch must have counted for a validator before its downtime is
+    /// judged: fewer say too little (an honest validator may be left out of a few
+    /// certificates), so that epoch judges nobody. Chains whose epochs hold fewer blocks than
+    /// this (a localnet's few-block epochs) never jail for downtime.
+    pub downtime_records_min: u64,
     /// Share of a jailed-for-downtime validator's stake (self bond, delegations, unbonding)
     /// that is burned, in basis points.
     pub slash_downtime_bps: u16,
@@ -54,11 +59,16 @@ impl Default for RewardParams {
             commission_max_bps: 2_000,
             commission_raise_max_bps: 100,
             downtime_missed_max_bps: 9_000,
+            downtime_records_min: 50,
             slash_downtime_bps: 10,
             compute_reward_payment_max_bps: 500,
         }
     }
 }
+
+/// Lowest `downtime_records_min` a genesis may set: with fewer records an honest validator
+/// left out of a few certificates in a row (each needs only a quorum) would be judged silent.
+pub const DOWNTIME_RECORDS_MIN_FLOOR: u64 = 4;
 
 impl RewardParams {
     /// What block `height` issues before the cap: the initial issuance halved once per
@@ -82,6 +92,7 @@ impl Write for RewardParams {
         self.commission_max_bps.write(buf);
         self.commission_raise_max_bps.write(buf);
         self.downtime_missed_max_bps.write(buf);
+        self.downtime_records_min.write(buf);
         self.slash_downtime_bps.write(buf);
         self.compute_reward_payment_max_bps.write(buf);
     }
@@ -89,7 +100,7 @@ impl Write for RewardParams {
 
 impl EncodeSize for RewardParams {
     fn encode_size(&self) -> usize {
-        16 + 8 + 16 + 2 * 7
+        16 + 8 + 16 + 2 * 7 + 8
     }
 }
 
@@ -105,6 +116,7 @@ impl Read for RewardParams {
             commission_max_bps: u16::read(buf)?,
             commission_raise_max_bps: u16::read(buf)?,
             downtime_missed_max_bps: u16::read(buf)?,
+            downtime_records_min: u64::read(buf)?,
             slash_downtime_bps: u16::read(buf)?,
             compute_reward_payment_max_bps: u16::read(buf)?,
         })

@@ -1,6 +1,7 @@
 //! Downtime: the signer records blocks carry are counted per validator, and at an epoch's end
 //! a validator of the active set that missed more than `downtime_missed_max_bps` of the
-//! records that covered it is slashed `slash_downtime_bps` and jailed (staking's slash path).
+//! records that covered it, counted at least `downtime_records_min` of them, is slashed
+//! `slash_downtime_bps` and jailed (staking's slash path).
 //!
 //! The state checks only the record's shape (a later height than the last recorded one, a
 //! consensus set still kept for its epoch, a bitmap exactly that set long); that the bits are
@@ -84,8 +85,8 @@ pub fn over_threshold(missed: u64, counted: u64, missed_max_bps: u16) -> bool {
 }
 
 /// At the end of `env`'s epoch: slashes and jails each member of the active set that missed
-/// more than the allowed share of the records counted for it this epoch (and is not jailed
-/// already).
+/// more than the allowed share of the records counted for it this epoch, when at least
+/// `downtime_records_min` were counted (and is not jailed already).
 pub fn jail_the_silent<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -95,11 +96,15 @@ pub fn jail_the_silent<R: StateReader + ?Sized>(
     for member in state.active_set().validators {
         let l: Liveness = state.liveness(&member.address).in_epoch(epoch);
         let counted = l.signed_blocks.saturating_add(l.missed_blocks);
-        if !over_threshold(
-            l.missed_blocks,
-            counted,
-            params.rewards.downtime_missed_max_bps,
-        ) {
+        // Too few records say nothing: an honest validator may miss a few certificates in a
+        // row (each needs only a quorum, and a late starter has no vote in the first blocks).
+        if counted < params.rewards.downtime_records_min
+            || !over_threshold(
+                l.missed_blocks,
+                counted,
+                params.rewards.downtime_missed_max_bps,
+            )
+        {
             continue;
         }
         let Some(v) = state.validator(&member.address) else {
