@@ -83,6 +83,13 @@ fn check_evm_params(e: &yun_types::evm::EvmParams) -> Result<(), GenesisError> {
         (21_000..=e.block_gas_limit).contains(&e.tx_gas_max),
         "evm.tx_gas_max",
         "21000..=evm.block_gas_limit",
+    )?;
+    // Callbacks run at the end of a block outside the block's gas limit, at most
+    // `CALLBACKS_PER_BLOCK_MAX` a block: this bounds the work they add.
+    require(
+        e.callback_gas_max <= e.tx_gas_max,
+        "evm.callback_gas_max",
+        "0..=evm.tx_gas_max",
     )
 }
 

@@ -160,6 +160,15 @@ pub struct EvmParams {
     pub block_gas_limit: u64,
     /// Most gas one Ethereum transaction may ask for.
     pub tx_gas_max: u64,
+    /// Most gas a contract may reserve for the callback that delivers its job's verified
+    /// results (`IYunCompute.postJob`'s `callbackGas`, paid from the contract's balance at
+    /// posting); at most `tx_gas_max`.
+    #[serde(default = "default_callback_gas_max")]
+    pub callback_gas_max: u64,
+}
+
+fn default_callback_gas_max() -> u64 {
+    EvmParams::default().callback_gas_max
 }
 
 codec_struct!(EvmParams {
@@ -167,6 +176,7 @@ codec_struct!(EvmParams {
     base_fee_per_gas: (),
     block_gas_limit: (),
     tx_gas_max: (),
+    callback_gas_max: (),
 });
 
 impl Default for EvmParams {
@@ -177,6 +187,8 @@ impl Default for EvmParams {
             base_fee_per_gas: 1_000,
             block_gas_limit: 60_000_000,
             tx_gas_max: 30_000_000,
+            // A callback that stores a few digests and pays one transfer needs about 100,000.
+            callback_gas_max: 1_000_000,
         }
     }
 }
