@@ -1,7 +1,8 @@
 // Compiles the compute contracts (ComputeBounty, and the test-only ComputeProbe) with
-// solc-js, the settings every test uses. `node test/compile.mjs --write` writes their
-// creation bytecode to crates/state/tests/fixtures/, which the state tests deploy; the
-// devnet test (test/compute.mjs) fails when those files differ from a fresh compile.
+// solc-js, the settings every test uses. `node test/compile.mjs --write` writes their ABI
+// and creation bytecode to crates/state/tests/fixtures/NAME.json, which the state tests
+// read with alloy's `sol!` and deploy; the devnet test (test/compute.mjs) fails when those
+// files differ from a fresh compile.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
@@ -40,15 +41,29 @@ export function compile() {
 
 /// The fixture files' names and the bytecode each must hold.
 export function fixtureFiles(c) {
+  const json = (x) => JSON.stringify({ abi: x.abi, bytecode: x.bytecode }, null, 1) + "\n";
   return [
-    ["ComputeBounty.hex", c.bounty.bytecode.slice(2)],
-    ["ComputeProbe.hex", c.probe.bytecode.slice(2)],
+    ["ComputeBounty.json", json(c.bounty)],
+    ["ComputeProbe.json", json(c.probe)],
   ];
 }
 
+/// The fixtures that differ from a fresh compile (empty when all are current).
+export function staleFixtures(c) {
+  return fixtureFiles(c)
+    .filter(([name, text]) => {
+      try {
+        return readFileSync(fixtures + name, "utf8") !== text;
+      } catch {
+        return true;
+      }
+    })
+    .map(([name]) => name);
+}
+
 if (process.argv[2] === "--write") {
-  for (const [name, hex] of fixtureFiles(compile())) {
-    writeFileSync(fixtures + name, hex + "\n");
-    console.log(`wrote ${fixtures + name} (${hex.length / 2} bytes)`);
+  for (const [name, text] of fixtureFiles(compile())) {
+    writeFileSync(fixtures + name, text);
+    console.log(`wrote ${fixtures + name}`);
   }
 }

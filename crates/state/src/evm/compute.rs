@@ -269,12 +269,17 @@ impl<'s, 'a, R: StateReader + ?Sized> Precompiles<'s, 'a, R> {
         })
     }
 
-    /// blake3 of a domain, the transaction's hash and the draw's number.
     fn next_job_id(&mut self) -> JobId {
         let n = self.ids_drawn;
         self.ids_drawn = n.saturating_add(1);
-        Hash32::digest(&[&b"yun/evm-job/v1"[..], &self.origin, &n.to_be_bytes()].concat())
+        job_id_of(&self.origin, n)
     }
+}
+
+/// The id of the `n`th job (from 0) a transaction with hash `origin` posted: blake3 of a
+/// domain, the hash and `n` (a reverted posting used its number too).
+pub fn job_id_of(origin: &[u8; 32], n: u32) -> JobId {
+    Hash32::digest(&[&b"yun/evm-job/v1"[..], origin, &n.to_be_bytes()].concat())
 }
 
 /// The gas `postJob` or `quote` costs for `job`.
