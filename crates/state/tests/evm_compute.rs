@@ -380,6 +380,17 @@ fn no_balance_bad_input_and_bad_calls_are_refused_by_number() {
     );
     let gas = u128::from(r.gas_used) * GAS_PRICE;
     assert_eq!(net.balance(user), before - gas, "only gas was paid");
+    // Nor does a view keep value sent with it.
+    let (outcome, _) = net.send(
+        Some(YUN_COMPUTE),
+        IYunCompute::quoteCall {
+            job: job(0, 0, 0, 0),
+        }
+        .abi_encode(),
+        1_000,
+    );
+    assert_eq!(outcome, TxOutcome::Failed(TxRejection::EvmReverted));
+    assert_eq!(net.balance(YUN_COMPUTE), 0);
     // An account may post for itself: it is its own requester and gets no call.
     let (outcome, r) = net.send(Some(YUN_COMPUTE), data, 0);
     assert_eq!(outcome, TxOutcome::Success, "{r:?}");

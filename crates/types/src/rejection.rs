@@ -500,7 +500,7 @@ impl TxRejection {
                 "the Ethereum transaction ran and reverted or halted (out of gas, an invalid opcode); its gas was paid and its nonce used, nothing else changed"
             }
             Self::ComputeCallInvalid => {
-                "the call to the compute precompile (0x…7963) is not one it takes: its input does not decode as an IYunCompute function, postJob came by DELEGATECALL, CALLCODE or STATICCALL or with value, a job has more than one reduce step or an unknown policy, or the transaction already posted POSTINGS_PER_TX_MAX jobs"
+                "the call to the compute precompile (0x…7963) is not one it takes: its input does not decode as an IYunCompute function, postJob came by DELEGATECALL, CALLCODE or STATICCALL, the call carried value, a job has more than one reduce step or an unknown policy, or the transaction already posted POSTINGS_PER_TX_MAX jobs"
             }
             Self::CallbackGasTooHigh => {
                 "the job's callbackGas is above params.evm.callback_gas_max"

@@ -127,9 +127,14 @@ impl<'s, 'a, R: StateReader + ?Sized> Precompiles<'s, 'a, R> {
         input: &[u8],
     ) -> Result<PrecompileOutput, String> {
         let reservoir = inputs.reservoir;
+        // Value would stay here, where only reserves are kept: every call refuses it (the
+        // revert sends it back).
         let Ok(call) = IYunCompute::IYunComputeCalls::abi_decode(input) else {
             return Ok(refuse(VIEW_GAS, TxRejection::ComputeCallInvalid, reservoir));
         };
+        if !inputs.value.get().is_zero() {
+            return Ok(refuse(VIEW_GAS, TxRejection::ComputeCallInvalid, reservoir));
+        }
         let out = match call {
             IYunCompute::IYunComputeCalls::postJob(c) => {
                 let gas = post_gas(&c.job);
@@ -190,11 +195,10 @@ impl<'s, 'a, R: StateReader + ?Sized> Precompiles<'s, 'a, R> {
         job: &YunJob,
     ) -> Result<Result<JobId, TxRejection>, String> {
         // DELEGATECALL or CALLCODE would run it as the calling contract; STATICCALL may not
-        // move money; value would sit where no posting accounts for it.
+        // move money.
         let direct = inputs.scheme == CallScheme::Call
             && inputs.target_address == alloy(&YUN_COMPUTE)
-            && !inputs.is_static
-            && inputs.value.get().is_zero();
+            && !inputs.is_static;
         if !direct || self.postings.len() >= POSTINGS_PER_TX_MAX {
             return Ok(Err(TxRejection::ComputeCallInvalid));
         }
