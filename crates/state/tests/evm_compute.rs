@@ -89,7 +89,7 @@ impl Net {
         let out = self.s.block(&[stx]).expect("includable");
         let h = self.s.height;
         let receipt = self.s.view().evm_receipts_at(h).pop().unwrap();
-        (out.receipts[0].outcome.clone(), receipt)
+        (out.receipts[0].outcome, receipt)
     }
 
     fn deploy(&mut self, code: Vec<u8>, value: u128) -> EthAddress {

@@ -51,7 +51,7 @@ pub fn apply_eth<R: StateReader + ?Sized>(
         bridge_out(state, &tx)?;
     }
     if result.is_success() && !postings.is_empty() {
-        crate::evm::callback::post_jobs(state, env, params, postings, result.logs());
+        crate::evm::compute::post_jobs(state, env, params, postings, result.logs());
     }
     let gas_used = result.tx_gas_used();
     block.gas_used += gas_used;

@@ -1,11 +1,10 @@
-//! Contracts' jobs around the EVM: posting, after its transaction, each job whose `JobPosted`
-//! log survived (`post_jobs`), and, at the end of a block, handing a settled job's refund
-//! to its contract and calling it back with the results (`end_block`).
+//! The settlement callback: at the end of a block, a settled contract job's refund goes to
+//! its contract, which is then called back with the results (`end_block`).
 //!
 //! Money: `postJob` moved escrow + reserve from the contract to [`YUN_COMPUTE`]'s balance.
-//! Posting moves the escrow on to the market (through the contract's pseudo-address, the
-//! job's requester), so `YUN_COMPUTE` holds exactly the reserves of jobs whose callback has
-//! not run. At settlement the market refunds the unspent escrow to the pseudo-address; here
+//! Posting (`compute::post_jobs`) moved the escrow on to the market (through the contract's
+//! pseudo-address, the job's requester), so `YUN_COMPUTE` holds exactly the reserves of jobs
+//! whose callback has not run. At settlement the market refunds the unspent escrow to the pseudo-address; here
 //! it moves into the contract's EVM balance, the callback runs on at most its reserved gas,
 //! the gas it used (at the price reserved) is burned, and the rest of the reserve goes back.
 //! A callback that reverts or halts pays its gas like any other and is recorded; nothing
@@ -14,8 +13,8 @@
 use crate::bank;
 use crate::env::BlockEnv;
 use crate::evm::apply::commit;
-use crate::evm::compute::{Posting, YUN_COMPUTE, task_results};
-use crate::evm::compute_abi::{IYunCompute, IYunComputeReceiver};
+use crate::evm::compute::{YUN_COMPUTE, take_from_compute, task_results};
+use crate::evm::compute_abi::IYunComputeReceiver;
 use crate::evm::db::alloy;
 use crate::evm::records::REVERT_DATA_BYTES_MAX;
 use crate::evm::records_compute::{CallbackOutcome, ComputeJob};
@@ -23,11 +22,10 @@ use crate::evm::run;
 use crate::keys::TAG_COMPUTE_DUE;
 use crate::market;
 use crate::overlay::{Overlay, StateReader};
-use alloy_sol_types::{SolCall, SolEvent};
+use alloy_sol_types::SolCall;
 use revm::context::TxEnv;
 use revm::context::result::ExecutionResult;
-use revm::primitives::{B256, Log, TxKind};
-use std::collections::BTreeSet;
+use revm::primitives::{B256, TxKind};
 use yun_types::evm::EthAddress;
 use yun_types::market::JobId;
 use yun_types::{Amount, ChainParams, Hash32};
@@ -35,36 +33,6 @@ use yun_types::{Amount, ChainParams, Hash32};
 /// Most callbacks one block runs (each at most `evm.callback_gas_max` gas, outside the
 /// block's gas limit); more settled jobs wait for the next blocks, oldest first.
 pub const CALLBACKS_PER_BLOCK_MAX: usize = 16;
-
-/// Posts the jobs of a successful transaction whose `JobPosted` log survived it (a posting
-/// in a frame that reverted lost its log and its escrow transfer together).
-pub fn post_jobs<R: StateReader + ?Sized>(
-    state: &mut Overlay<'_, R>,
-    env: &BlockEnv,
-    params: &ChainParams,
-    postings: Vec<Posting>,
-    logs: &[Log],
-) {
-    let posted: BTreeSet<B256> = logs
-        .iter()
-        .filter(|l| {
-            l.address == alloy(&YUN_COMPUTE)
-                && l.topics().first() == Some(&IYunCompute::JobPosted::SIGNATURE_HASH)
-        })
-        .filter_map(|l| l.topics().get(1).copied())
-        .collect();
-    for p in postings {
-        if !posted.contains(&B256::from(p.job_id.0)) {
-            continue;
-        }
-        take_from_compute(state, p.escrow);
-        let requester = p.contract.pseudo_address();
-        bank::credit(state, &requester, p.escrow);
-        market::actions::post_job(state, env, params, &requester, &p.job_id, &p.spec)
-            .expect("invariant: the precompile checked this posting on this same state");
-        state.set_compute_job(&p.job_id, &p.record());
-    }
-}
 
 /// Runs the callbacks of settled contract jobs, at most [`CALLBACKS_PER_BLOCK_MAX`].
 pub fn end_block<R: StateReader + ?Sized>(
@@ -161,15 +129,6 @@ fn call_back<R: StateReader + ?Sized>(
         }
         ExecutionResult::Halt { .. } => (false, gas_used, Vec::new()),
     }
-}
-
-fn take_from_compute<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, amount: Amount) {
-    let mut held = state.evm_account(&YUN_COMPUTE);
-    held.balance = held
-        .balance
-        .checked_sub(amount)
-        .expect("invariant: YUN_COMPUTE holds every unposted escrow and unspent reserve");
-    state.set_evm_account(&YUN_COMPUTE, &held);
 }
 
 fn give_evm<R: StateReader + ?Sized>(state: &mut Overlay<'_, R>, to: &EthAddress, amount: Amount) {

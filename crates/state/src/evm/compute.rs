@@ -5,10 +5,12 @@
 //! the state yet. So a posting is made of journaled EVM effects, which a revert anywhere
 //! undoes: the escrow and callback reserve move from the contract to [`YUN_COMPUTE`]'s own
 //! balance, and a `JobPosted` log names the job. The posting itself waits in
-//! [`Precompiles::postings`]; after the transaction, `callback::post_jobs` posts exactly the
+//! [`Precompiles::postings`]; after the transaction, [`post_jobs`] posts exactly the
 //! ones whose log survived, through the market's own `post_job`, after every check of it
 //! already passed here on the same state ([`market::actions::check_post`]).
 
+use crate::bank;
+use crate::env::BlockEnv;
 use crate::evm::compute_abi::{IYunCompute, YunJob, YunTask, YunTaskResult};
 use crate::evm::db::alloy;
 use crate::evm::records_compute::ComputeJob;
@@ -22,6 +24,7 @@ use revm::interpreter::{CallInputs, CallScheme, InterpreterResult};
 use revm::precompile::{PrecompileHalt, PrecompileOutput, PrecompileStatus};
 use revm::primitives::hardfork::SpecId;
 use revm::primitives::{AddressSet, B256, Bytes, Log, U256};
+use std::collections::BTreeSet;
 use yun_types::evm::EthAddress;
 use yun_types::market::{
     DATA_SOURCES_MAX, JobId, JobSpec, ReduceSpec, TASK_ARG_BYTES_MAX, TASK_ARGS_MAX,
@@ -95,11 +98,12 @@ pub struct Precompiles<'s, 'a, R: StateReader + ?Sized> {
 impl<'s, 'a, R: StateReader + ?Sized> Precompiles<'s, 'a, R> {
     pub fn new(
         state: &'s Overlay<'a, R>,
+        spec: SpecId,
         height: u64,
         origin: [u8; 32],
         in_callback: bool,
     ) -> Self {
-        let eth = EthPrecompiles::new(crate::evm::run::SPEC);
+        let eth = EthPrecompiles::new(spec);
         let mut warm = eth.warm_addresses().clone();
         warm.insert(alloy(&YUN_COMPUTE));
         Precompiles {
@@ -451,4 +455,48 @@ pub fn task_results<R: StateReader + ?Sized>(
             },
         })
         .collect()
+}
+
+/// Posts the jobs of a successful transaction whose `JobPosted` log survived it (a posting
+/// in a frame that reverted lost its log and its escrow transfer together).
+pub fn post_jobs<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    postings: Vec<Posting>,
+    logs: &[Log],
+) {
+    let posted: BTreeSet<B256> = logs
+        .iter()
+        .filter(|l| {
+            l.address == alloy(&YUN_COMPUTE)
+                && l.topics().first() == Some(&IYunCompute::JobPosted::SIGNATURE_HASH)
+        })
+        .filter_map(|l| l.topics().get(1).copied())
+        .collect();
+    for p in postings {
+        if !posted.contains(&B256::from(p.job_id.0)) {
+            continue;
+        }
+        take_from_compute(state, p.escrow);
+        let requester = p.contract.pseudo_address();
+        bank::credit(state, &requester, p.escrow);
+        market::actions::post_job(state, env, params, &requester, &p.job_id, &p.spec)
+            .expect("invariant: the precompile checked this posting on this same state");
+        state.set_compute_job(&p.job_id, &p.record());
+    }
+}
+
+/// Takes `amount` from what [`YUN_COMPUTE`] holds (escrow on its way to the market, or a
+/// reserve at its callback).
+pub(crate) fn take_from_compute<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    amount: Amount,
+) {
+    let mut held = state.evm_account(&YUN_COMPUTE);
+    held.balance = held
+        .balance
+        .checked_sub(amount)
+        .expect("invariant: YUN_COMPUTE holds every unposted escrow and unspent reserve");
+    state.set_evm_account(&YUN_COMPUTE, &held);
 }

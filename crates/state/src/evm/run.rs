@@ -75,7 +75,7 @@ pub fn transact_posting<R: StateReader + ?Sized>(
         .with_block(block_env(env, params))
         .with_cfg(cfg_env(params, simulate))
         .build_mainnet()
-        .with_precompiles(Precompiles::new(state, env.height, origin, false));
+        .with_precompiles(Precompiles::new(state, SPEC, env.height, origin, false));
     let out = evm.transact(tx).map_err(refusal)?;
     Ok((out, std::mem::take(&mut evm.precompiles.postings)))
 }
@@ -94,7 +94,7 @@ pub fn callback<R: StateReader + ?Sized>(
         .with_block(block_env(env, params))
         .with_cfg(cfg_env(params, false))
         .build_mainnet()
-        .with_precompiles(Precompiles::new(state, env.height, [0; 32], true));
+        .with_precompiles(Precompiles::new(state, SPEC, env.height, [0; 32], true));
     evm.ctx.set_tx(tx);
     let handler: MainnetHandler<_, EVMError<Infallible>, EthFrame<EthInterpreter>> =
         MainnetHandler::default();
