@@ -577,3 +577,50 @@ fn a_wrong_or_unverified_result_is_never_paid() {
     assert_eq!(net.balance(claimant), 0);
     assert_eq!(net.balance(sponsor), sponsor_before + 1_000_000);
 }
+
+/// Callbacks run outside the block's gas limit, so a block runs at most
+/// `CALLBACKS_PER_BLOCK_MAX` of them; the rest run in the next blocks, oldest first.
+#[test]
+fn callbacks_per_block_are_bounded_and_the_rest_wait() {
+    let n = evm::CALLBACKS_PER_BLOCK_MAX + 1;
+    let mut net = Net::new(n);
+    let p = probe(&mut net, 10_000_000_000);
+    let ids: Vec<JobId> = (0..n)
+        .map(|_| {
+            let (_, r) = net.send(
+                Some(p),
+                ComputeProbe::postCall {
+                    job: probe_job(&job(0, 0, 0, CALLBACK_GAS)),
+                }
+                .abi_encode(),
+                0,
+            );
+            posted(&r)
+        })
+        .collect();
+    let names: Vec<String> = (1..=n).map(|i| format!("p{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut book = Commitments::default();
+    net.s.work_round(&names, &mut book, honest);
+    let called = |net: &mut Net| {
+        ids.iter()
+            .filter(|id| net.s.view().compute_job(id).unwrap().callback.is_some())
+            .count()
+    };
+    assert!(
+        ids.iter()
+            .all(|id| net.s.job(id).status == JobStatus::Settled)
+    );
+    assert_eq!(called(&mut net), evm::CALLBACKS_PER_BLOCK_MAX);
+    let due = |net: &mut Net| net.s.view().scan(&[yun_state::keys::TAG_COMPUTE_DUE]).len();
+    assert_eq!(due(&mut net), 1, "one callback waits");
+    assert!(net.s.view().market_awaits_blocks(), "and asks for a block");
+    net.s.empty_block();
+    assert_eq!(called(&mut net), n);
+    assert_eq!(due(&mut net), 0);
+    assert_eq!(
+        read_u256(&mut net, p, ComputeProbe::callbacksCall {}.abi_encode()),
+        U256::from(n)
+    );
+    assert_eq!(net.balance(YUN_COMPUTE), 0);
+}
