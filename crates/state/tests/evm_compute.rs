@@ -360,6 +360,22 @@ fn no_balance_bad_input_and_bad_calls_are_refused_by_number() {
         assert!(!ok);
         assert_eq!(rejection(&out), reason.code(), "{}", reason.name());
     }
+    // By DELEGATECALL the precompile would post as the calling contract's code; by
+    // STATICCALL it may move no money.
+    for how in [0u8, 1] {
+        let data = ComputeProbe::postByCall {
+            how,
+            job: probe_job(&job(0, 0, 0, 0)),
+        }
+        .abi_encode();
+        let (ok, out) = net.call(rich, data);
+        assert!(!ok, "how {how}");
+        assert_eq!(
+            rejection(&out),
+            TxRejection::ComputeCallInvalid.code(),
+            "how {how}"
+        );
+    }
     // Garbage input, straight from an account.
     let (ok, out) = net.call(YUN_COMPUTE, vec![1, 2, 3, 4, 5]);
     assert!(!ok);

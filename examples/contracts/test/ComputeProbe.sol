@@ -45,6 +45,19 @@ contract ComputeProbe is IYunComputeReceiver {
         }
     }
 
+    /// Calls postJob by DELEGATECALL (how 0) or STATICCALL (how 1), bubbling up a revert.
+    function postBy(uint8 how, YunJob calldata job) external returns (bytes memory) {
+        bytes memory call = abi.encodeCall(IYunCompute.postJob, (job));
+        (bool ok, bytes memory out) =
+            how == 0 ? address(YUN).delegatecall(call) : address(YUN).staticcall(call);
+        if (!ok) {
+            assembly {
+                revert(add(out, 32), mload(out))
+            }
+        }
+        return out;
+    }
+
     function onYunJobSettled(bytes32 id, YunTaskResult[] calldata results) external {
         require(msg.sender == address(YUN), "only the chain calls back");
         if (mode == 1) revert("callback refuses");
