@@ -362,6 +362,7 @@ fn end_block<R: StateReader + ?Sized>(
     let issued = crate::rewards::issue_block(state, env, params);
     crate::staking::end_block(state, env, params, fee_pool, issued.validators);
     crate::market::end_block(state, env, params);
+    crate::evm::callback::end_block(state, env, params);
     crate::storage::end_block(state, env, params);
     crate::governance::end_block(state, env, params);
     crate::evm::end_block(state, env, params);

@@ -89,6 +89,13 @@ fn check_evm_params(e: &yun_types::evm::EvmParams) -> Result<(), GenesisError> {
         e.receipt_retention_blocks >= EVM_RECEIPT_RETENTION_BLOCKS_MIN,
         "evm.receipt_retention_blocks",
         format!("at least {EVM_RECEIPT_RETENTION_BLOCKS_MIN}"),
+    )?;
+    // Callbacks run at the end of a block outside the block's gas limit, at most
+    // `CALLBACKS_PER_BLOCK_MAX` a block: this bounds the work they add.
+    require(
+        e.callback_gas_max <= e.tx_gas_max,
+        "evm.callback_gas_max",
+        "0..=evm.tx_gas_max",
     )
 }
 

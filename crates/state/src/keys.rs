@@ -145,6 +145,11 @@ pub const TAG_EVM_RECEIPT: u8 = b't';
 pub const TAG_EVM_TX: u8 = b'F';
 /// `Z`: the gas and logs of the block being executed.
 pub const TAG_EVM_BLOCK: u8 = b'Z';
+/// `#` ‖ job id: a job a contract posted through the compute precompile (`evm::compute`):
+/// its contract, callback gas and reserve, and how its callback went.
+pub const TAG_COMPUTE_JOB: u8 = b'#';
+/// `!` ‖ settled height ‖ job id: a contract's job settled, its callback not yet run.
+pub const TAG_COMPUTE_DUE: u8 = b'!';
 
 /// Every tag with its name: the registry a new kind of key must join.
 pub const ALL_TAGS: &[(u8, &str)] = &[
@@ -200,7 +205,26 @@ pub const ALL_TAGS: &[(u8, &str)] = &[
     (TAG_EVM_RECEIPT, "evm_receipt"),
     (TAG_EVM_TX, "evm_tx"),
     (TAG_EVM_BLOCK, "evm_block"),
+    (TAG_COMPUTE_JOB, "compute_job"),
+    (TAG_COMPUTE_DUE, "compute_due"),
 ];
+
+/// `#` ‖ job id: the compute precompile's record of a contract's job. Here rather than in
+/// `evm` because the market prunes it with the job.
+pub fn compute_job_key(job: &yun_types::market::JobId) -> Vec<u8> {
+    [&[TAG_COMPUTE_JOB][..], job.as_bytes()].concat()
+}
+
+/// `!` ‖ settled height ‖ job id: the market marks a contract's job settled (its callback
+/// runs at the end of the block, `evm::callback`).
+pub fn compute_due_key(height: u64, job: &yun_types::market::JobId) -> Vec<u8> {
+    [
+        &[TAG_COMPUTE_DUE][..],
+        &height.to_be_bytes(),
+        job.as_bytes(),
+    ]
+    .concat()
+}
 
 /// A typed state key; [`StateKey::bytes`] is what the authenticated tree stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -165,11 +165,20 @@ pub struct EvmParams {
     /// are bounded by this times the block gas limit's transactions, not by its age.
     #[serde(default = "default_receipt_retention_blocks")]
     pub receipt_retention_blocks: u64,
+    /// Most gas a contract may reserve for the callback that delivers its job's verified
+    /// results (`IYunCompute.postJob`'s `callbackGas`, paid from the contract's balance at
+    /// posting); at most `tx_gas_max`.
+    #[serde(default = "default_callback_gas_max")]
+    pub callback_gas_max: u64,
 }
 
 /// [`EvmParams::receipt_retention_blocks`] for a genesis written before it existed.
 fn default_receipt_retention_blocks() -> u64 {
     EvmParams::default().receipt_retention_blocks
+}
+
+fn default_callback_gas_max() -> u64 {
+    EvmParams::default().callback_gas_max
 }
 
 codec_struct!(EvmParams {
@@ -178,6 +187,7 @@ codec_struct!(EvmParams {
     block_gas_limit: (),
     tx_gas_max: (),
     receipt_retention_blocks: (),
+    callback_gas_max: (),
 });
 
 impl Default for EvmParams {
@@ -191,6 +201,8 @@ impl Default for EvmParams {
             // A day of blocks at one a second; a node that serves older receipts to an
             // indexer keeps them outside the state.
             receipt_retention_blocks: 86_400,
+            // A callback that stores a few digests and pays one transfer needs about 100,000.
+            callback_gas_max: 1_000_000,
         }
     }
 }

@@ -105,10 +105,13 @@ pub enum TxRejection {
     EthTxRefusedByEvm = 94,
     EvmBlockGasFull = 95,
     EvmReverted = 96,
+    ComputeCallInvalid = 97,
+    CallbackGasTooHigh = 98,
+    ComputeReentry = 99,
 }
 
 impl TxRejection {
-    pub const ALL: [TxRejection; 95] = [
+    pub const ALL: [TxRejection; 98] = [
         Self::InsufficientBalance,
         Self::BadNonce,
         Self::WrongChain,
@@ -204,6 +207,9 @@ impl TxRejection {
         Self::EthTxRefusedByEvm,
         Self::EvmBlockGasFull,
         Self::EvmReverted,
+        Self::ComputeCallInvalid,
+        Self::CallbackGasTooHigh,
+        Self::ComputeReentry,
     ];
 
     pub fn code(self) -> u16 {
@@ -297,6 +303,9 @@ impl TxRejection {
             Self::EthTxRefusedByEvm => "EthTxRefusedByEvm",
             Self::EvmBlockGasFull => "EvmBlockGasFull",
             Self::EvmReverted => "EvmReverted",
+            Self::ComputeCallInvalid => "ComputeCallInvalid",
+            Self::CallbackGasTooHigh => "CallbackGasTooHigh",
+            Self::ComputeReentry => "ComputeReentry",
             Self::LockInvalid => "LockInvalid",
             Self::LockNotExpired => "LockNotExpired",
             Self::NoLock => "NoLock",
@@ -489,6 +498,15 @@ impl TxRejection {
             }
             Self::EvmReverted => {
                 "the Ethereum transaction ran and reverted or halted (out of gas, an invalid opcode); its gas was paid and its nonce used, nothing else changed"
+            }
+            Self::ComputeCallInvalid => {
+                "the call to the compute precompile (0x…7963) is not one it takes: its input does not decode as an IYunCompute function, postJob came by DELEGATECALL, CALLCODE or STATICCALL, the call carried value, a job has more than one reduce step or an unknown policy, or the transaction already posted POSTINGS_PER_TX_MAX jobs"
+            }
+            Self::CallbackGasTooHigh => {
+                "the job's callbackGas is above params.evm.callback_gas_max"
+            }
+            Self::ComputeReentry => {
+                "postJob was called during a settlement callback; the chain runs callbacks at the end of a block and posts no job from them"
             }
             Self::LockInvalid => {
                 "the lock is invalid: a zero amount, an end height not after the current block, beyond governance.lock_blocks_max from now, or before the end of the account's current lock (a lock can grow and lengthen, never shorten)"
@@ -710,6 +728,15 @@ impl TxRejection {
             Self::EvmBlockGasFull => "nothing to do: the transaction waits for a later block",
             Self::EvmReverted => {
                 "read the revert reason with eth_call on the same arguments, or eth_getTransactionReceipt for the status"
+            }
+            Self::ComputeCallInvalid => {
+                "CALL the precompile directly, without value, with an input encoded from examples/contracts/IYunCompute.sol"
+            }
+            Self::CallbackGasTooHigh => {
+                "ask for at most params.evm.callback_gas_max callback gas (`GET /v1/genesis`), and keep the callback small: store the results, act on them in a later transaction"
+            }
+            Self::ComputeReentry => {
+                "record what to post in the callback and post it from an ordinary transaction"
             }
             Self::LockInvalid => {
                 "lock a positive amount until a height between the next block and now + governance.lock_blocks_max, and not before your current lock's end (`yun gov power ADDRESS` shows it)"

@@ -10,7 +10,7 @@ use crate::bank;
 use crate::env::BlockEnv;
 use crate::evm::db::eth;
 use crate::evm::records::{EvmAccount, EvmLog, EvmReceipt, REVERT_DATA_BYTES_MAX};
-use crate::evm::run::transact;
+use crate::evm::run::transact_posting;
 use crate::evm::tx::{BRIDGE_ADDRESS, EthTx, FEE_COLLECTOR, unwrap};
 use crate::overlay::{Overlay, StateReader};
 use alloy_consensus::Transaction as _;
@@ -35,7 +35,7 @@ pub fn apply_eth<R: StateReader + ?Sized>(
     if block.gas_used.saturating_add(tx.envelope.gas_limit()) > params.evm.block_gas_limit {
         return Err(TxRejection::EvmBlockGasFull);
     }
-    let out = transact(state, env, &params.evm, tx.tx_env(), false)?;
+    let (out, postings) = transact_posting(state, env, &params.evm, tx.tx_env(), false, tx.hash)?;
     let collector_before = state.evm_account(&FEE_COLLECTOR).balance;
     let left_evm = commit(state, out.state)?;
     let mut collector = state.evm_account(&FEE_COLLECTOR);
@@ -49,6 +49,9 @@ pub fn apply_eth<R: StateReader + ?Sized>(
     let result = out.result;
     if result.is_success() && tx.to() == Some(BRIDGE_ADDRESS) {
         bridge_out(state, &tx)?;
+    }
+    if result.is_success() && !postings.is_empty() {
+        crate::evm::compute::post_jobs(state, env, params, postings, result.logs());
     }
     let gas_used = result.tx_gas_used();
     block.gas_used += gas_used;
@@ -118,7 +121,7 @@ fn evm_receipt(
 /// Writes revm's changes (accounts in address order) and returns what left the EVM's
 /// balances: the base-fee share of gas, which revm destroys. Refuses (writing nothing) if
 /// the changes would create money, which revm never does.
-fn commit<R: StateReader + ?Sized>(
+pub(crate) fn commit<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     changes: EvmState,
 ) -> Result<Amount, TxRejection> {

@@ -4,17 +4,26 @@
 //! recovery, the stateless rules and the relay envelope), `run` (revm's block and chain
 //! configuration, one transaction), `apply` (committing a transaction's changes, its fee,
 //! receipts, and the transfers between `yun1…` and `0x…` accounts), and `simulate`
-//! (`eth_call` and `eth_estimateGas`, which write nothing).
+//! (`eth_call` and `eth_estimateGas`, which write nothing). Contracts buy compute through
+//! `compute` (the precompile, its ABI in `compute_abi`, its record in `records_compute`) and
+//! `callback` (posting after the transaction, the settlement callback at the end of a block).
 
 pub mod apply;
+pub mod callback;
+pub mod compute;
+pub mod compute_abi;
 pub mod db;
 pub mod records;
+pub mod records_compute;
 pub mod run;
 pub mod tx;
 
 pub use apply::{apply_eth, transfer_to_eth};
+pub use callback::CALLBACKS_PER_BLOCK_MAX;
+pub use compute::YUN_COMPUTE;
 pub use records::end_block;
 pub use records::{EvmAccount, EvmBlockGas, EvmLog, EvmReceipt, TxLocation};
+pub use records_compute::{CallbackOutcome, ComputeJob};
 pub use tx::{BRIDGE_ADDRESS, EthTx, FEE_COLLECTOR, unwrap, wrap};
 
 use crate::env::BlockEnv;

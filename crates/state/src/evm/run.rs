@@ -2,11 +2,14 @@
 //! mapping of revm's refusals to numbered rejections. Nothing here writes.
 
 use crate::env::BlockEnv;
+use crate::evm::compute::{Posting, Precompiles};
 use crate::evm::db::{StateDb, alloy};
 use crate::evm::tx::FEE_COLLECTOR;
 use crate::overlay::{Overlay, StateReader};
 use revm::context::result::{EVMError, InvalidTransaction, ResultAndState};
-use revm::context::{BlockEnv as RevmBlock, CfgEnv, Context, TxEnv};
+use revm::context::{BlockEnv as RevmBlock, CfgEnv, Context, ContextSetters, TxEnv};
+use revm::handler::{EthFrame, Handler, MainnetHandler};
+use revm::interpreter::interpreter::EthInterpreter;
 use revm::primitives::hardfork::SpecId;
 use revm::primitives::{B256, U256};
 use revm::{ExecuteEvm, MainBuilder, MainContext};
@@ -53,12 +56,52 @@ pub fn transact<R: StateReader + ?Sized>(
     tx: TxEnv,
     simulate: bool,
 ) -> Result<ResultAndState, TxRejection> {
+    transact_posting(state, env, params, tx, simulate, [0; 32]).map(|(out, _)| out)
+}
+
+/// Runs one transaction on the state without writing anything, with the compute precompile
+/// (job ids derived from `origin`, the transaction's hash), and returns the jobs it posted
+/// (`compute::Posting`; only those whose `JobPosted` log survived are real).
+pub fn transact_posting<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &EvmParams,
+    tx: TxEnv,
+    simulate: bool,
+    origin: [u8; 32],
+) -> Result<(ResultAndState, Vec<Posting>), TxRejection> {
     let mut evm = Context::mainnet()
         .with_ref_db(StateDb { state })
         .with_block(block_env(env, params))
         .with_cfg(cfg_env(params, simulate))
-        .build_mainnet();
-    evm.transact(tx).map_err(refusal)
+        .build_mainnet()
+        .with_precompiles(Precompiles::new(state, SPEC, env.height, origin, false));
+    let out = evm.transact(tx).map_err(refusal)?;
+    Ok((out, std::mem::take(&mut evm.precompiles.postings)))
+}
+
+/// A settlement callback: `tx` (from `YUN_COMPUTE`, at most its gas limit, no fee, no nonce,
+/// no intrinsic gas) run as revm's system call, with `postJob` refused. `None` when revm
+/// failed outside the EVM (it cannot over this database: nothing to write then).
+pub fn callback<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &EvmParams,
+    tx: TxEnv,
+) -> Option<ResultAndState> {
+    let mut evm = Context::mainnet()
+        .with_ref_db(StateDb { state })
+        .with_block(block_env(env, params))
+        .with_cfg(cfg_env(params, false))
+        .build_mainnet()
+        .with_precompiles(Precompiles::new(state, SPEC, env.height, [0; 32], true));
+    evm.ctx.set_tx(tx);
+    let handler: MainnetHandler<_, EVMError<Infallible>, EthFrame<EthInterpreter>> =
+        MainnetHandler::default();
+    let mut handler = handler;
+    let result = handler.run_system_call(&mut evm).ok()?;
+    let changes = evm.finalize();
+    Some(ResultAndState::new(result, changes))
 }
 
 /// A transaction revm would not run: it is not includable.

@@ -251,6 +251,32 @@ pub fn check_labels_governed(spec: &JobSpec, params: &ChainParams) -> Result<()>
     }
 }
 
+/// Everything posting `spec` checks before it writes but the requester's balance: the spec,
+/// and the queue as the last block left it plus what this block posted so far (the step
+/// recounts it after matching) plus `pending_tasks` (the compute precompile's earlier
+/// postings in the same Ethereum transaction, not in state yet), so a block's jobs together
+/// stay within the limit too. Returns the escrow the job locks.
+pub fn check_post<R: StateReader + ?Sized>(
+    state: &Overlay<'_, R>,
+    params: &ChainParams,
+    height: u64,
+    spec: &JobSpec,
+    pending_tasks: u64,
+) -> Result<Amount> {
+    check_job_spec(spec, params, height)?;
+    let queued = state
+        .market()
+        .queue_tasks
+        .saturating_add(pending_tasks)
+        .saturating_add(spec.tasks.len() as u64);
+    if queued > params.market.queued_tasks_max {
+        return Err(TxRejection::QueuedTasksFull);
+    }
+    escrow_for(spec)
+}
+
+/// `PostJob` (and, with a contract's pseudo-address as `sender`, a posting through the
+/// compute precompile, `evm::compute`).
 pub(crate) fn post_job<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -259,15 +285,9 @@ pub(crate) fn post_job<R: StateReader + ?Sized>(
     job_id: &JobId,
     spec: &JobSpec,
 ) -> Result<()> {
-    check_job_spec(spec, params, env.height)?;
-    // The queue as the last block left it plus what this block posted so far (the step
-    // recounts it after matching), so a block's jobs together stay within the limit too.
+    let escrow = check_post(state, params, env.height, spec, 0)?;
     let mut market = state.market();
     let queued = market.queue_tasks.saturating_add(spec.tasks.len() as u64);
-    if queued > params.market.queued_tasks_max {
-        return Err(TxRejection::QueuedTasksFull);
-    }
-    let escrow = escrow_for(spec)?;
     // Short of the escrow is its own reason: the requester may have meant a smaller job.
     bank::debit(state, sender, escrow).map_err(|_| TxRejection::InsufficientEscrow)?;
     let tasks = spec.tasks.len() as u32;

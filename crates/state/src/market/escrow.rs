@@ -7,6 +7,7 @@ use super::records::{JobStatus, prune_key};
 use crate::bank;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
+use yun_types::evm::EthAddress;
 use yun_types::market::{JobId, JobSpec, REPLICAS_MAX, Verification};
 use yun_types::{Amount, TxRejection};
 
@@ -65,6 +66,11 @@ pub(crate) fn settle_job_if_done<R: StateReader + ?Sized>(
     job.settled_height = Some(env.height);
     state.set_job(job_id, &job);
     bank::credit(state, &job.requester, refund);
+    if EthAddress::from_pseudo_address(&job.requester).is_some() {
+        // A contract posted it (`evm::compute`): the end of this block moves the refund into
+        // the contract's EVM balance and calls it back with the results (`evm::callback`).
+        state.mark(crate::keys::compute_due_key(env.height, job_id));
+    }
     // Its records leave state after the retention period (`step::prune_settled`).
     let retention = state.params().market.settled_retention_blocks;
     state.mark(prune_key(env.height_after(retention), job_id));

@@ -78,6 +78,11 @@ fn prune_job<R: StateReader + ?Sized>(
         state.delete(deadline);
     }
     state.delete(job_key(job_id));
+    // A contract's job: the compute precompile's record of it (its callback ran long ago).
+    let compute = crate::keys::compute_job_key(job_id);
+    if state.get(&compute).is_some() {
+        state.delete(compute);
+    }
     *budget -= 1;
     None
 }

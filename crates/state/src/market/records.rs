@@ -138,7 +138,9 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
     /// pace while this holds; an idle chain would otherwise leave such a task waiting for
     /// the idle interval (a day on a devnet).
     pub fn market_awaits_blocks(&self) -> bool {
-        self.any_under(&[TAG_SPOT_CHECK]) || self.any_under(&[TAG_DEADLINE])
+        self.any_under(&[TAG_SPOT_CHECK])
+            || self.any_under(&[TAG_DEADLINE])
+            || self.any_under(&[crate::keys::TAG_COMPUTE_DUE])
     }
     pub fn set_market(&mut self, m: &MarketState) {
         self.put(vec![TAG_MARKET], encode(m));
