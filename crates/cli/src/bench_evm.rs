@@ -238,22 +238,8 @@ async fn run_phases(
     let client = Client::new(&urls[0]);
     let status = client.status().await?;
     let rpc = format!("{}/eth", urls[0]);
-    let eth_chain_id = u64::from_str_radix(
-        rpc_call(&rpc, "eth_chainId", serde_json::json!([]))
-            .await?
-            .as_str()
-            .unwrap_or("0x0")
-            .trim_start_matches("0x"),
-        16,
-    )?;
-    let gas_price = u128::from_str_radix(
-        rpc_call(&rpc, "eth_gasPrice", serde_json::json!([]))
-            .await?
-            .as_str()
-            .unwrap_or("0x0")
-            .trim_start_matches("0x"),
-        16,
-    )?;
+    let eth_chain_id = u64::try_from(rpc_quantity(&rpc, "eth_chainId").await?)?;
+    let gas_price = rpc_quantity(&rpc, "eth_gasPrice").await?;
     let signer = Signer {
         chain_id: &status.chain_id,
         eth_chain_id,
@@ -395,6 +381,16 @@ async fn recipient_balance(rpc: &str, load: Load) -> anyhow::Result<u128> {
         .trim_start_matches("0x");
     let n = U256::from_str_radix(if text.is_empty() { "0" } else { text }, 16)?;
     Ok(n.saturating_to::<u128>())
+}
+
+/// A method without parameters that answers a hex quantity (`eth_chainId`, `eth_gasPrice`).
+async fn rpc_quantity(rpc: &str, method: &str) -> anyhow::Result<u128> {
+    let v = rpc_call(rpc, method, serde_json::json!([])).await?;
+    let text = v
+        .as_str()
+        .context("a hex quantity")?
+        .trim_start_matches("0x");
+    Ok(u128::from_str_radix(text, 16)?)
 }
 
 /// One JSON-RPC call; an error reply becomes an error.

@@ -6,7 +6,6 @@
 //! verdict the node reports. Needs Node.js and npm (never skips) and the guests built by
 //! `./scripts/build-guest`.
 
-use std::path::{Path, PathBuf};
 use yun_cli::keys::key_from_mnemonic;
 use yun_cli::provider_run::provider_account;
 use yun_client::Uploader;
@@ -15,29 +14,7 @@ use yun_types::api::TaskPhase;
 
 mod support;
 
-fn contracts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/contracts")
-        .canonicalize()
-        .unwrap()
-}
-
-fn npm_install(dir: &Path) {
-    if dir.join("node_modules/ethers").is_dir() && dir.join("node_modules/solc").is_dir() {
-        return;
-    }
-    let out = std::process::Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund"])
-        .current_dir(dir)
-        .output()
-        .expect("running npm: Node.js 20 or later and npm must be installed");
-    assert!(
-        out.status.success(),
-        "npm install failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use support::{contracts_dir, npm_install};
 
 /// The value printed after `prefix` on a line of `text`.
 fn printed<'t>(text: &'t str, prefix: &str) -> &'t str {

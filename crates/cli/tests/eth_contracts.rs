@@ -3,32 +3,10 @@
 //! over its Ethereum JSON-RPC port, with the devnet's derived test keys. Node and npm must
 //! be installed: without them the test fails, it never skips.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::{contracts_dir, npm_install};
 
-fn contracts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/contracts")
-        .canonicalize()
-        .unwrap()
-}
-
-fn npm_install(dir: &Path) {
-    if dir.join("node_modules/ethers").is_dir() && dir.join("node_modules/solc").is_dir() {
-        return;
-    }
-    let out = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund"])
-        .current_dir(dir)
-        .output()
-        .expect("running npm: Node.js 20 or later and npm must be installed");
-    assert!(
-        out.status.success(),
-        "npm install failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+mod support;
 
 #[test]
 fn seed_002_contract_runs_from_ethers() {

@@ -4,7 +4,6 @@
 //! keeps them per view (bounded) so a proposer can widen the certificate it records to every
 //! vote it verified (see ARCHITECTURE.md, "Signer records").
 
-use crate::signers::FinalizationCert;
 use commonware_actor::Feedback;
 use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_consensus::simplex::types::{Activity, Attributable as _, Finalization, Finalize};
@@ -16,6 +15,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use yun_types::block::ConsensusDigest;
 use yun_types::signers::SIGNERS_MAX;
+
+/// A finalization certificate of our block type (defined here, the leaf of the
+/// certificate modules, so `signers` and `epochs` can both use it without a loop).
+pub type FinalizationCert = Finalization<Scheme, ConsensusDigest>;
 
 /// Views whose finalize votes are kept (the newest); a proposer records heights a few blocks
 /// behind the head, far inside this.

@@ -3,9 +3,8 @@
 //! block's `SignerRecord` and carries the certificate with it; a verifier checks the pair against that epoch's keys before it votes (the state checks
 //! only the record's shape, see ARCHITECTURE.md, "Signer records — the trust argument").
 
-use crate::epochs::Scheme;
 use commonware_codec::{Decode as _, Encode as _};
-use commonware_consensus::simplex::types::Finalization;
+use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_cryptography::certificate::Verifier as _;
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_parallel::Sequential;
@@ -15,8 +14,7 @@ use yun_types::evidence::CONSENSUS_NAMESPACE;
 use yun_types::signers::{SignerProof, SignerRecord};
 use yun_types::{Address, Block};
 
-/// A finalization certificate of our block type.
-pub type FinalizationCert = Finalization<Scheme, ConsensusDigest>;
+pub use crate::late_votes::FinalizationCert;
 
 /// Heights a proposer looks up in marshal's finalization archive per proposal: the lowest
 /// unrecorded ones first (so every height is recorded in turn), then the newest finalized

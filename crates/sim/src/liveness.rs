@@ -15,6 +15,9 @@ use yun_types::Address;
 
 /// Longest the silent-validator check waits, in simulated time, for the jailing.
 pub const JAIL_TIME_MAX: Duration = Duration::from_secs(90);
+/// Blocks past the halt a [`Fault::Halt`] run waits for before it calls the chain resumed.
+const RESUME_BLOCKS_MIN: u64 = 4;
+
 /// How long more than a third of the seats stay silent in [`Fault::Halt`].
 pub const HALT_SILENCE: Duration = Duration::from_secs(6);
 
@@ -199,7 +202,9 @@ pub async fn halt(
     let start = context.current();
     loop {
         let now = top(nodes);
-        if now > halted {
+        // Resumed for real: far enough past the halt that proposers (who record heights two
+        // blocks behind their head) have put signer records on chain again.
+        if now >= halted + RESUME_BLOCKS_MIN {
             return (halted, now);
         }
         assert!(

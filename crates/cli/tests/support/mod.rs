@@ -173,3 +173,29 @@ pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     }
     found
 }
+
+/// `examples/contracts`, where the Solidity examples and their ethers.js tests live.
+pub fn contracts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/contracts")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Installs ethers.js and solc-js in `dir` (the pinned lock file) unless they are there.
+pub fn npm_install(dir: &Path) {
+    if dir.join("node_modules/ethers").is_dir() && dir.join("node_modules/solc").is_dir() {
+        return;
+    }
+    let out = std::process::Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund"])
+        .current_dir(dir)
+        .output()
+        .expect("running npm: Node.js 20 or later and npm must be installed");
+    assert!(
+        out.status.success(),
+        "npm install failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
