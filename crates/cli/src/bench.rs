@@ -200,12 +200,7 @@ pub fn transfers(args: TransfersArgs) -> anyhow::Result<()> {
             )
         })
         .collect();
-    let mut net = BenchNet::start(&dir, &args, &funded, &|_| Ok(()))?;
-    let urls = net.urls();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let net = BenchNet::start(&dir, &args, &funded, &|_| Ok(()))?;
     if args.output == Output::Text {
         println!(
             "yun bench transfers — {} validator(s) — {}",
@@ -220,28 +215,52 @@ pub fn transfers(args: TransfersArgs) -> anyhow::Result<()> {
         }
     };
     let mut phases = Vec::new();
-    let result = rt.block_on(async {
-        let first = run_load(&urls, full_senders, args.rate, &args).await?;
+    let collected = &mut phases;
+    let args = &args;
+    drive(&dir, net, move |urls| async move {
+        let first = run_load(&urls, full_senders, args.rate, args).await?;
         show(&first);
-        phases.push(first);
+        collected.push(first);
         if args.rate.is_some() {
-            return Ok::<_, anyhow::Error>(());
+            return Ok(());
         }
         // Half of what finalized at saturation: the latency a network sees with headroom.
-        let measured = phases[0]["finalized_tx_per_s"].as_f64().unwrap_or(0.0);
+        let measured = collected[0]["finalized_tx_per_s"].as_f64().unwrap_or(0.0);
         let half_rate = ((measured / 2.0) as u64).max(1);
-        let second = run_load(&urls, half_senders, Some(half_rate), &args).await?;
+        let second = run_load(&urls, half_senders, Some(half_rate), args).await?;
         show(&second);
-        phases.push(second);
+        collected.push(second);
         Ok(())
-    });
+    })?;
+    print_json_report(args, &phases)
+}
+
+/// Runs `load` on a two-worker runtime against `net`'s API URLs, then stops `net` and removes
+/// `dir`, whatever happened; a failure names any node process that exited meanwhile.
+pub(crate) fn drive<T, F: std::future::Future<Output = anyhow::Result<T>>>(
+    dir: &std::path::Path,
+    mut net: BenchNet,
+    load: impl FnOnce(Vec<String>) -> F,
+) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(load(net.urls()));
     let result = result.map_err(|e| match net.exited() {
         Some(why) => e.context(why),
         None => e,
     });
     drop(net);
-    let _ = std::fs::remove_dir_all(&dir);
-    result?;
+    let _ = std::fs::remove_dir_all(dir);
+    result
+}
+
+/// With `--output json`, the whole report: the machine, the validators and every phase.
+pub(crate) fn print_json_report(
+    args: &TransfersArgs,
+    phases: &[serde_json::Value],
+) -> anyhow::Result<()> {
     if args.output == Output::Json {
         let report = serde_json::json!({
             "machine": machine(),

@@ -194,12 +194,7 @@ pub fn evm(args: TransfersArgs) -> anyhow::Result<()> {
         .chain(&senders)
         .map(|k| k.address())
         .collect();
-    let mut net = BenchNet::start(&dir, &args, &[], &|d| fund_in_genesis(d, &funded))?;
-    let urls = net.urls();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let net = BenchNet::start(&dir, &args, &[], &|d| fund_in_genesis(d, &funded))?;
     if args.output == Output::Text {
         println!(
             "yun bench evm — {} validator(s), {} senders — {}",
@@ -208,23 +203,11 @@ pub fn evm(args: TransfersArgs) -> anyhow::Result<()> {
             crate::bench::machine()
         );
     }
-    let result = rt.block_on(run_phases(&urls, &deployer, &senders, &args));
-    let result = result.map_err(|e| match net.exited() {
-        Some(why) => e.context(why),
-        None => e,
-    });
-    drop(net);
-    let _ = std::fs::remove_dir_all(&dir);
-    let phases = result?;
-    if args.output == Output::Json {
-        let report = serde_json::json!({
-            "machine": crate::bench::machine(),
-            "validators": args.validators.max(1),
-            "phases": phases,
-        });
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    }
-    Ok(())
+    let args = &args;
+    let phases = crate::bench::drive(&dir, net, move |urls| async move {
+        run_phases(&urls, &deployer, &senders, args).await
+    })?;
+    crate::bench::print_json_report(args, &phases)
 }
 
 /// Deploys the token, hands it out, then runs the native phase and the ERC-20 phase, each
@@ -282,17 +265,37 @@ async fn run_phases(
 /// Each sender's next nonce, counting its transactions still waiting in the mempool.
 async fn pending_nonces(rpc: &str, senders: &[PrivateKeySigner]) -> anyhow::Result<Vec<u64>> {
     let mut nonces = Vec::with_capacity(senders.len());
-    for k in senders {
-        let n = rpc_call(
-            rpc,
-            "eth_getTransactionCount",
-            serde_json::json!([format!("{:#x}", k.address()), "pending"]),
-        )
-        .await?;
-        nonces.push(u64::from_str_radix(
-            n.as_str().unwrap_or("0x0").trim_start_matches("0x"),
-            16,
-        )?);
+    // In JSON-RPC batches as large as the node takes, not one request per sender.
+    for chunk in senders.chunks(yun_node::eth_rpc::ETH_BATCH_CALLS_MAX) {
+        let batch: Vec<serde_json::Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                serde_json::json!({"jsonrpc": "2.0", "id": i, "method": "eth_getTransactionCount",
+                    "params": [format!("{:#x}", k.address()), "pending"]})
+            })
+            .collect();
+        let replies: Vec<serde_json::Value> = reqwest::Client::new()
+            .post(rpc)
+            .json(&batch)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let mut by_id = vec![None; chunk.len()];
+        for r in replies {
+            let id = r["id"].as_u64().context("a batch reply without an id")? as usize;
+            let n = r["result"]
+                .as_str()
+                .with_context(|| format!("nonce query: {r}"))?;
+            let slot = by_id
+                .get_mut(id)
+                .context("a batch reply with an unknown id")?;
+            *slot = Some(u64::from_str_radix(n.trim_start_matches("0x"), 16)?);
+        }
+        for n in by_id {
+            nonces.push(n.context("a batch reply is missing")?);
+        }
     }
     Ok(nonces)
 }

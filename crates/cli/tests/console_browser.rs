@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -32,11 +34,7 @@ fn the_console_works_in_a_real_browser() {
         .env("YUN_BIN", env!("CARGO_BIN_EXE_yun"))
         .output()
         .expect("running node: Node.js 20 or later must be installed");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = support::output_text(&out);
     println!("{text}");
     assert!(out.status.success(), "the browser tests failed:\n{text}");
     assert!(

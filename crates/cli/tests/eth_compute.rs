@@ -55,11 +55,7 @@ fn a_contract_buys_verified_compute_and_its_callback_pays_the_bounty() {
             .output()
             .await
             .expect("running node: Node.js 20 or later must be installed");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = support::output_text(&out);
         println!("{text}");
         assert!(out.status.success(), "the ethers.js test failed:\n{text}");
         for line in [

@@ -84,7 +84,13 @@ fn deploy_code(runtime: &[u8]) -> Vec<u8> {
 
 /// A chain where `alice` (yun) moved 10^12 base units to the EVM account of signer 1.
 fn funded() -> (Scenario, PrivateKeySigner) {
+    funded_with(|_| {})
+}
+
+/// [`funded`], with `genesis` changing the scenario (its parameters) before the first block.
+fn funded_with(genesis: impl FnOnce(&mut Scenario)) -> (Scenario, PrivateKeySigner) {
     let mut s = Scenario::new();
+    genesis(&mut s);
     s.fund("alice", 2_000_000_000_000);
     let user = signer(1);
     s.tx("alice")
@@ -455,16 +461,7 @@ mod property {
 /// leaves the state (with its hash's index entry) at the end of block h + retention.
 #[test]
 fn receipts_leave_the_state_after_the_retention() {
-    let mut s = Scenario::new();
-    s.params.evm.receipt_retention_blocks = 256;
-    s.fund("alice", 2_000_000_000_000);
-    let user = signer(1);
-    s.tx("alice")
-        .act(Action::TransferToEth {
-            to: eth_of(&user),
-            amount: Amount::new(1_000_000_000_000),
-        })
-        .expect_ok();
+    let (mut s, user) = funded_with(|s| s.params.evm.receipt_retention_blocks = 256);
     let bob = eth_of(&signer(2));
     let raw = raw_1559(&user, 986, 0, Some(bob), 5, vec![], 21_000, GAS_PRICE);
     let hash = evm::EthTx::decode(&raw).unwrap().hash;

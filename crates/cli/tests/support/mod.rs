@@ -199,3 +199,32 @@ pub fn npm_install(dir: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A finished child's stdout then stderr, as one text for assertions and failure messages.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One JSON-RPC request (or batch) to `url`, answered as JSON; on its own runtime, so a
+/// synchronous test can call it between other steps.
+pub fn json_rpc(url: &str, body: &serde_json::Value) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
