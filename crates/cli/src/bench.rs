@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use yun_client::Client;
 use yun_types::api::StatusResponse;
-use yun_types::{Action, Address, Amount, SignedTx, Tx, TxId};
+use yun_types::{Action, Address, Amount, SignedTx, Tx, TxId, TxRejection};
 
 #[derive(Args, Debug)]
 pub struct TransfersArgs {
@@ -28,9 +28,10 @@ pub struct TransfersArgs {
     /// Offered load in tx/s; omitted means as fast as the node admits them.
     #[arg(long)]
     pub rate: Option<u64>,
-    /// Transactions per HTTP batch.
-    #[arg(long, default_value_t = 1_000)]
-    pub batch: usize,
+    /// Transactions per HTTP batch; omitted means 1,000 at full speed and, at a set rate,
+    /// 25 ms of each submitter's share (a steady stream, not bursts that wait on each other).
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Concurrent submitting connections.
     #[arg(long, default_value_t = 4)]
     pub submitters: usize,
@@ -55,6 +56,16 @@ const SENDER_BALANCE: u128 = 1_000_000_000_000;
 const FULL_SPEED_PRESIGN_TX_PER_SEC: u64 = 30_000;
 /// How long admitted transactions may take to finalize after the load stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Transactions per request at full speed, unless `--batch` says otherwise.
+const FULL_SPEED_BATCH_TXS: usize = 1_000;
+/// How much of a submitter's paced load one request carries, unless `--batch` says otherwise.
+const PACED_BATCH_WINDOW: Duration = Duration::from_millis(25);
+/// Blocks per validator a network of several finalizes before any load is sent.
+const LIVE_BLOCKS_PER_VALIDATOR: u64 = 2;
+/// How long a network may take to get there.
+const LIVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a submitter waits before sending again what the node refused as `MempoolFull`.
+const BACKPRESSURE_RETRY_DELAY: Duration = Duration::from_millis(5);
 
 /// The network under load: one in-process node, or a localnet of node processes.
 pub(crate) enum BenchNet {
@@ -300,6 +311,12 @@ pub(crate) fn print_phase(report: &serde_json::Value) {
         "  blocks            {} (largest {} tx)",
         report["blocks"], report["largest_block_txs"]
     );
+    if report["backpressured_batches"].as_u64().unwrap_or(0) > 0 {
+        println!(
+            "  backpressure      {} batches waited (MempoolFull; latency counts from admission)",
+            report["backpressured_batches"]
+        );
+    }
 }
 
 pub(crate) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
@@ -334,6 +351,9 @@ pub(crate) async fn run_signed_load(
     rate: Option<u64>,
     args: &TransfersArgs,
 ) -> anyhow::Result<serde_json::Value> {
+    if urls.len() > 1 {
+        wait_live(urls).await?;
+    }
     let client = Client::new(&urls[0]);
     let senders_n = accounts;
     let ids: Vec<TxId> = txs.iter().map(|t| t.id()).collect();
@@ -349,7 +369,7 @@ pub(crate) async fn run_signed_load(
         start: load_start,
         deadline: load_start + Duration::from_secs(args.duration),
         per_stream_rate: rate.map(|r| r as f64 / streams_n as f64),
-        batch: args.batch,
+        batch: batch_size(args.batch, rate, streams_n),
         in_flight_max: args.in_flight_max,
     };
     let tasks: Vec<_> = streams
@@ -376,10 +396,47 @@ pub(crate) async fn run_signed_load(
         finalized,
         blocks,
         largest_block_txs,
+        backpressured_batches: tracking.backpressured.load(Ordering::Relaxed),
         load_start,
         load_end,
     };
     Ok(phase_report(rate, args, senders_n, &tally))
+}
+
+/// Transactions per request: `asked`, or by default 1,000 at full speed and
+/// `PACED_BATCH_WINDOW` of a submitter's share of a set `rate`. Large batches at a set rate
+/// arrive as bursts (4,000 transactions at once every 0.66 s at 6,000 tx/s): each waits for
+/// its whole batch's admission and then for a block that holds all of it, and the latency
+/// measured is the load generator's.
+fn batch_size(asked: Option<usize>, rate: Option<u64>, streams: usize) -> usize {
+    match (asked, rate) {
+        (Some(b), _) => b.max(1),
+        (None, None) => FULL_SPEED_BATCH_TXS,
+        (None, Some(r)) => {
+            let per_stream_per_window =
+                r.saturating_mul(PACED_BATCH_WINDOW.as_millis() as u64) / 1_000 / streams as u64;
+            (per_stream_per_window as usize).clamp(1, FULL_SPEED_BATCH_TXS)
+        }
+    }
+}
+
+/// Waits until every node has finalized two blocks per validator, so every leader has had a
+/// view. A fresh network's first views often time out (a leader proposing before its peers
+/// connected, or before they opened their consensus archives), and load sent into them
+/// measured that start-up, 2 s leader timeouts in the 99th percentile, not the network.
+async fn wait_live(urls: &[String]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + LIVE_TIMEOUT;
+    for url in urls {
+        let client = Client::new(url);
+        let live_height = LIVE_BLOCKS_PER_VALIDATOR * urls.len() as u64;
+        while client.status().await.map_or(0, |s| s.height) < live_height {
+            if Instant::now() > deadline {
+                anyhow::bail!("{url} did not reach height {live_height} within {LIVE_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(())
 }
 
 /// `per_account` transfers from every sender to one recipient, signed on all cores, in
@@ -450,6 +507,8 @@ struct Tracking {
     in_flight: Arc<AtomicUsize>,
     /// Tells the watcher to finish.
     stop: Arc<AtomicBool>,
+    /// How many batches the node pushed back on (some of it refused with `MempoolFull`).
+    backpressured: Arc<AtomicUsize>,
 }
 
 impl Tracking {
@@ -459,6 +518,7 @@ impl Tracking {
             finalized: Arc::default(),
             in_flight: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
+            backpressured: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -546,31 +606,50 @@ async fn submit_stream(
     pace: Pace,
 ) -> Result<(usize, usize), yun_client::ClientError> {
     let (mut submitted, mut refused, mut offset) = (0usize, 0usize, 0usize);
-    while offset < stream.len() && Instant::now() < pace.deadline {
+    // What the node refused for now (`MempoolFull`: its backlog is as long as it allows),
+    // sent again before anything new, as a client honouring the backpressure would.
+    let mut retry: Vec<usize> = Vec::new();
+    while (offset < stream.len() || !retry.is_empty()) && Instant::now() < pace.deadline {
         if tracking.in_flight.load(Ordering::Relaxed) + pace.batch > pace.in_flight_max {
             tokio::time::sleep(Duration::from_millis(2)).await;
             continue;
         }
-        if let Some(rate) = pace.per_stream_rate {
-            let due = pace.start + Duration::from_secs_f64(offset as f64 / rate);
-            tokio::time::sleep_until(due.into()).await;
-        }
-        let end = (offset + pace.batch).min(stream.len());
-        let chunk: Vec<SignedTx> = stream[offset..end].iter().map(|(t, _)| t.clone()).collect();
+        let indices: Vec<usize> = if retry.is_empty() {
+            if let Some(rate) = pace.per_stream_rate {
+                let due = pace.start + Duration::from_secs_f64(offset as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+            }
+            let end = (offset + pace.batch).min(stream.len());
+            let fresh = (offset..end).collect();
+            offset = end;
+            fresh
+        } else {
+            std::mem::take(&mut retry)
+        };
+        let chunk: Vec<SignedTx> = indices.iter().map(|&i| stream[i].0.clone()).collect();
         let now = Instant::now();
         {
             let mut sent = tracking.submitted_at.lock().expect("lock");
-            for (_, id) in &stream[offset..end] {
-                sent.insert(*id, now);
+            for &i in &indices {
+                sent.insert(stream[i].1, now);
             }
         }
         let results = client.submit_batch(&chunk).await?;
+        for (&i, r) in indices.iter().zip(&results) {
+            match &r.error {
+                None => submitted += 1,
+                Some(e) if e.code == TxRejection::MempoolFull as u16 => retry.push(i),
+                Some(_) => refused += 1,
+            }
+        }
         let ok = results.iter().filter(|r| r.id.is_some()).count();
-        submitted += ok;
-        refused += results.len() - ok;
         tracking.in_flight.fetch_add(ok, Ordering::Relaxed);
-        offset = end;
+        if !retry.is_empty() {
+            tracking.backpressured.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(BACKPRESSURE_RETRY_DELAY).await;
+        }
     }
+    refused += retry.len();
     Ok((submitted, refused))
 }
 
@@ -592,6 +671,7 @@ struct Tally {
     finalized: Vec<(Instant, Duration)>,
     blocks: u64,
     largest_block_txs: usize,
+    backpressured_batches: usize,
     load_start: Instant,
     load_end: Instant,
 }
@@ -626,5 +706,8 @@ fn phase_report(
         "latency_p99_ms": percentile(&lat, 0.99).as_millis() as u64,
         "blocks": tally.blocks,
         "largest_block_txs": tally.largest_block_txs,
+        // Latency counts from the submission the node admitted: a batch it refused with
+        // `MempoolFull` waited on the client's side, as the node asked.
+        "backpressured_batches": tally.backpressured_batches,
     })
 }

@@ -138,6 +138,7 @@ pub fn prepare_with_providers(
             // While jobs wait or run, deadlines (heights) must pass: two blocks a second.
             busy_block_interval_ms: 500,
             leader_timeout_ms: DEVNET_LEADER_TIMEOUT_MS,
+            ..Default::default()
         },
         mempool: Default::default(),
         worker_threads: 2,

@@ -263,6 +263,7 @@ fn node_config(base_port: u16, i: usize, total: usize, followers: &[Address]) ->
             idle_block_interval_ms: 1_000,
             busy_block_interval_ms: 500,
             leader_timeout_ms: 2_000,
+            ..Default::default()
         },
         mempool: Default::default(),
         worker_threads: 2,

@@ -254,6 +254,23 @@ impl App {
         BlockEnv::from_block(self.state.chain_id(), b)
     }
 
+    /// What the next block on `parent` (the tip of `pending`, or the head) takes from the
+    /// mempool: what fits the block budget, chosen by nonces on the parent's state, so
+    /// transactions the pending blocks already hold are not chosen again (they would only be
+    /// left out, and take room from the ones that are next).
+    fn candidates(
+        &self,
+        parent: &BlockHash,
+        pending: &PendingExecutions,
+    ) -> Result<Vec<SignedTx>, StoreError> {
+        self.state.store.read_on(parent, pending, |state| {
+            let chain_txs_max = yun_state::Overlay::new(state).params().block_txs_max;
+            let take = self.state.budget.block_txs_max(chain_txs_max as usize);
+            let pool = self.state.mempool.lock().expect("mempool lock");
+            pool.select(state, take)
+        })
+    }
+
     /// Sleeps until a block is due: transactions waiting and the minimum interval passed, or
     /// the idle interval passed (the busy interval while the market has work).
     async fn pace<E: Clock>(&self, clock: &E, parent_ms: u64, market_busy: bool) {
@@ -351,14 +368,15 @@ impl App {
             else {
                 return None;
             };
-            let snapshot = self.state.store.snapshot().ok()?;
-            let params = yun_state::Overlay::new(&snapshot).params();
-            let candidates = self
-                .state
-                .mempool
-                .lock()
-                .expect("mempool lock")
-                .select(&snapshot, params.block_txs_max as usize);
+            let candidates = match self.candidates(&parent_hash, &pending) {
+                Ok(c) => c,
+                Err(StoreError::PendingNotOnHead { .. }) => continue,
+                Err(e) => {
+                    warn!(error = %e, "reading the parent's state failed");
+                    return None;
+                }
+            };
+            let candidates_n = candidates.len();
             let draft = BlockDraft {
                 chain_id: self.state.chain_id().to_string(),
                 height: parent.height() + 1,
@@ -382,13 +400,18 @@ impl App {
                     return None;
                 }
             };
+            let started = clock.current();
             match self.state.store.build_on_signed(
                 &parent_hash,
                 &pending,
                 (&draft, &seed, signers),
                 candidates,
             ) {
-                Ok(p) => break (p, pending.is_empty()),
+                Ok(p) => {
+                    let took = clock.current().duration_since(started).unwrap_or_default();
+                    self.state.budget.record(candidates_n, took);
+                    break (p, pending.is_empty());
+                }
                 // Finalization moved the head since we resolved: resolve again (each retry
                 // follows a commit, so this ends).
                 Err(StoreError::PendingNotOnHead { .. }) => continue,

@@ -140,6 +140,9 @@ pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
         pool.len()
     };
     state.forget_evicted();
+    state
+        .budget
+        .record_finalized(block.header.timestamp_ms, block.txs.len());
     state.metrics.blocks_finalized.inc();
     state.metrics.txs_finalized.inc_by(block.txs.len() as u64);
     state.metrics.height.set(new_head.height as i64);

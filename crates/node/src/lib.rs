@@ -15,6 +15,7 @@ pub mod api_staking;
 pub mod api_storage;
 pub mod app;
 pub mod blob_gc;
+pub mod block_budget;
 pub mod console;
 pub mod engine;
 pub mod epochs;

@@ -152,6 +152,21 @@ pub struct TimingConfig {
     #[serde(default = "default_busy_ms")]
     pub busy_block_interval_ms: u64,
     pub leader_timeout_ms: u64,
+    /// How long building one block should take; blocks are sized to fit it.
+    #[serde(default = "default_build_target_ms")]
+    pub block_build_target_ms: u64,
+    /// How long the mempool's backlog may take to finalize, at the measured throughput,
+    /// before the node refuses more transactions (`MempoolFull`).
+    #[serde(default = "default_backlog_wait_ms")]
+    pub backlog_wait_ms: u64,
+}
+
+fn default_build_target_ms() -> u64 {
+    crate::state::BLOCK_BUILD_TARGET_MS_DEFAULT
+}
+
+fn default_backlog_wait_ms() -> u64 {
+    crate::state::BACKLOG_WAIT_MS_DEFAULT
 }
 
 fn default_busy_ms() -> u64 {
@@ -166,6 +181,8 @@ impl Default for TimingConfig {
             idle_block_interval_ms: t.idle_block_interval.as_millis() as u64,
             busy_block_interval_ms: t.busy_block_interval.as_millis() as u64,
             leader_timeout_ms: t.leader_timeout.as_millis() as u64,
+            block_build_target_ms: t.block_build_target.as_millis() as u64,
+            backlog_wait_ms: t.backlog_wait.as_millis() as u64,
         }
     }
 }
@@ -246,6 +263,8 @@ impl NodeConfig {
             idle_block_interval: Duration::from_millis(self.timing.idle_block_interval_ms),
             busy_block_interval: Duration::from_millis(self.timing.busy_block_interval_ms),
             leader_timeout: Duration::from_millis(self.timing.leader_timeout_ms),
+            block_build_target: Duration::from_millis(self.timing.block_build_target_ms),
+            backlog_wait: Duration::from_millis(self.timing.backlog_wait_ms),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What the consensus application, the finalized-block executor and the HTTP API share.
 
+use crate::block_budget::BlockBudget;
 use crate::mempool::{Mempool, MempoolLimits};
 use crate::metrics::NodeMetrics;
 use std::collections::VecDeque;
@@ -12,6 +13,11 @@ use yun_types::{Address, BlockHash, Genesis, Hash32, SignedTx, TxId, TxRejection
 /// Most transactions waiting to be gossiped; past it the oldest are not gossiped (they stay
 /// in this node's mempool and are proposed when this node leads).
 pub const GOSSIP_QUEUE_TXS_MAX: usize = 65_536;
+
+/// The default [`BlockTiming::block_build_target`], in milliseconds.
+pub const BLOCK_BUILD_TARGET_MS_DEFAULT: u64 = 200;
+/// The default [`BlockTiming::backlog_wait`], in milliseconds.
+pub const BACKLOG_WAIT_MS_DEFAULT: u64 = 1_000;
 
 /// How the proposer paces blocks.
 #[derive(Debug, Clone)]
@@ -30,6 +36,13 @@ pub struct BlockTiming {
     /// empty blocks; it must stay finite, because a whole network restarted right after voting
     /// (a devnet's one validator) recovers only through this timeout.
     pub leader_timeout: Duration,
+    /// How long building one block should take (see [`crate::block_budget`]): the proposer
+    /// takes as many transactions as its measured cost per transaction fits in this.
+    pub block_build_target: Duration,
+    /// How long, at the measured throughput, the mempool's backlog takes to finalize before
+    /// it refuses more with `MempoolFull`: what bounds the wait of an admitted transaction
+    /// under any load.
+    pub backlog_wait: Duration,
 }
 
 impl Default for BlockTiming {
@@ -39,6 +52,8 @@ impl Default for BlockTiming {
             idle_block_interval: Duration::from_secs(2),
             busy_block_interval: Duration::from_millis(500),
             leader_timeout: Duration::from_secs(4),
+            block_build_target: Duration::from_millis(BLOCK_BUILD_TARGET_MS_DEFAULT),
+            backlog_wait: Duration::from_millis(BACKLOG_WAIT_MS_DEFAULT),
         }
     }
 }
@@ -60,6 +75,9 @@ pub struct NodeState {
     pub tx_arrived: Notify,
     pub head: watch::Sender<Head>,
     pub timing: BlockTiming,
+    /// What the proposer's builds cost per transaction, and the block and backlog sizes that
+    /// follow from it.
+    pub budget: BlockBudget,
     pub metrics: NodeMetrics,
     /// Transactions this node's clients submitted, waiting to be gossiped to peers.
     pub gossip_queue: Mutex<VecDeque<SignedTx>>,
@@ -94,6 +112,7 @@ impl NodeState {
             mempool: Mutex::new(Mempool::new(limits)),
             tx_arrived: Notify::new(),
             head: head_tx,
+            budget: BlockBudget::new(timing.block_build_target, timing.backlog_wait),
             timing,
             metrics: NodeMetrics::default(),
             gossip_queue: Mutex::new(VecDeque::new()),
@@ -218,6 +237,8 @@ impl NodeState {
                 Err(e) => panic!("state snapshot failed (storage is broken): {e}"),
             };
             let next_height = snapshot.head.height + 1;
+            let chain_txs_max = yun_state::Overlay::new(&snapshot).params().block_txs_max;
+            pool.set_backlog_txs_max(self.budget.backlog_txs_max(chain_txs_max as usize));
             txs.iter()
                 .zip(signatures_ok)
                 .map(|(tx, signature_ok)| {
@@ -379,5 +400,57 @@ pub(crate) mod race {
         let id = tx1.id();
         let admitted = while_a_block_commits(&node, tx0, move |n| n.submit(vec![tx1]));
         assert_eq!(admitted, [Ok(id)]);
+    }
+
+    /// A flood from many accounts meets the backlog bound: the node admits what its blocks
+    /// take in `backlog_wait` (here the floor, two blocks of `BUDGET_TXS_MIN`), refuses the
+    /// rest with `MempoolFull`, and loses nothing it admitted.
+    #[test]
+    fn a_flood_is_refused_past_the_backlog_and_nothing_admitted_is_lost() {
+        use crate::block_budget::{BACKLOG_BLOCKS_MIN, BUDGET_TXS_MIN};
+        let names: Vec<String> = (0..700).map(|i| format!("flooder{i}")).collect();
+        let funded: Vec<(&str, u128)> = names.iter().map(|n| (n.as_str(), 1_000_000)).collect();
+        let timing = BlockTiming {
+            // Builds of a few hundred transactions take longer than a microsecond: the
+            // estimate of the first build would say so; before any, the floor holds.
+            block_build_target: Duration::from_micros(1),
+            ..BlockTiming::default()
+        };
+        let node = NodeState::new(
+            Store::in_memory().expect("in-memory store"),
+            genesis_with(&funded),
+            addr("validator"),
+            timing,
+            MempoolLimits::default(),
+        )
+        .expect("node state");
+        let flood: Vec<SignedTx> = names
+            .iter()
+            .map(|n| {
+                Tx {
+                    chain_id: SCENARIO_CHAIN_ID.into(),
+                    nonce: 0,
+                    fee: Amount::new(10),
+                    expires_at_height: 1_000,
+                    action: Action::Transfer {
+                        to: addr("bob"),
+                        amount: Amount::new(1),
+                    },
+                }
+                .sign(&key_of(n))
+            })
+            .collect();
+        let results = node.submit(flood.clone());
+        let bound = BUDGET_TXS_MIN * BACKLOG_BLOCKS_MIN;
+        assert!(results[..bound].iter().all(Result::is_ok));
+        assert!(
+            results[bound..]
+                .iter()
+                .all(|r| *r == Err(TxRejection::MempoolFull)),
+            "past the bound every new transaction waits outside"
+        );
+        assert_eq!(node.mempool.lock().expect("mempool").len(), bound);
+        let durable = node.store.pending().expect("pending table");
+        assert_eq!(durable.len(), bound, "what was admitted is on disk");
     }
 }

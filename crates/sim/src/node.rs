@@ -20,6 +20,7 @@ pub fn sim_timing() -> BlockTiming {
         idle_block_interval: std::time::Duration::from_millis(1_000),
         busy_block_interval: std::time::Duration::from_millis(500),
         leader_timeout: std::time::Duration::from_millis(2_000),
+        ..BlockTiming::default()
     }
 }
 
