@@ -278,10 +278,24 @@ async fn get_block(
     q: Result<Query<BlockQuery>, QueryRejection>,
 ) -> Result<Json<BlockResponse>, ApiError> {
     let Query(q) = q.map_err(|e| api_err(ApiErrorKind::BadParameter, e.body_text()))?;
-    let block = load_block(&s, &height, true)?;
-    let h = &block.header;
+    let height = parse_height(&s, &height, true)?;
+    // Without `full`, the ids come from the block record: no transaction is decoded.
+    let (h, tx_ids, txs) = if q.full.unwrap_or(false) {
+        let block = load_block(&s, height)?;
+        let ids = block.txs.iter().map(SignedTx::id).collect();
+        let txs = block.txs.iter().map(Into::into).collect();
+        (block.header, ids, Some(txs))
+    } else {
+        let (header, ids) = s
+            .node
+            .store
+            .block_header_and_ids(height)
+            .map_err(internal)?
+            .ok_or_else(|| no_block_at(height))?;
+        (header, ids, None)
+    };
     Ok(Json(BlockResponse {
-        hash: block.hash(),
+        hash: h.hash(),
         height: h.height,
         parent: h.parent,
         timestamp_ms: h.timestamp_ms,
@@ -289,11 +303,8 @@ async fn get_block(
         state_root: h.state_root,
         txs_root: h.txs_root,
         tx_count: h.tx_count,
-        tx_ids: block.txs.iter().map(SignedTx::id).collect(),
-        txs: q
-            .full
-            .unwrap_or(false)
-            .then(|| block.txs.iter().map(Into::into).collect()),
+        tx_ids,
+        txs,
     }))
 }
 
@@ -304,34 +315,40 @@ async fn get_raw_block(
     State(s): State<ApiState>,
     Path(height): Path<String>,
 ) -> Result<Json<RawBlockResponse>, ApiError> {
-    let block = load_block(&s, &height, false)?;
+    let block = load_block(&s, parse_height(&s, &height, false)?)?;
     Ok(Json(RawBlockResponse {
         height: block.height(),
         block_hex: hex::encode(commonware_codec::Encode::encode(&block)),
     }))
 }
 
-/// The finalized block at a height given as text (`latest` allowed where `latest_ok`).
-fn load_block(s: &ApiState, height: &str, latest_ok: bool) -> Result<yun_types::Block, ApiError> {
-    let height = match height {
-        "latest" if latest_ok => s.node.head().height,
+/// A height given as text (`latest` allowed where `latest_ok`).
+fn parse_height(s: &ApiState, height: &str, latest_ok: bool) -> Result<u64, ApiError> {
+    match height {
+        "latest" if latest_ok => Ok(s.node.head().height),
         h => h.parse::<u64>().map_err(|_| {
             api_err(
                 ApiErrorKind::BadParameter,
                 "height must be a number or `latest`",
             )
-        })?,
-    };
+        }),
+    }
+}
+
+/// The finalized block at `height`, with its transactions.
+fn load_block(s: &ApiState, height: u64) -> Result<yun_types::Block, ApiError> {
     s.node
         .store
         .block(height)
         .map_err(internal)?
-        .ok_or_else(|| {
-            api_err(
-                ApiErrorKind::NotFound,
-                format!("no finalized block at height {height}"),
-            )
-        })
+        .ok_or_else(|| no_block_at(height))
+}
+
+fn no_block_at(height: u64) -> ApiError {
+    api_err(
+        ApiErrorKind::NotFound,
+        format!("no finalized block at height {height}"),
+    )
 }
 
 /// Chain id, head, validators and mempool size.

@@ -75,6 +75,22 @@ pub enum SignerFault {
     AddNonSigner,
 }
 
+/// Unwraps one step of a proposal build: `PendingNotOnHead` means finalization moved the head
+/// since the parent's chain was resolved, so the build resolves again (`continue`: each retry
+/// follows a commit, so it ends); any other store error ends the build with a warning.
+macro_rules! build_step {
+    ($result:expr, $failed:literal) => {
+        match $result {
+            Ok(value) => value,
+            Err(StoreError::PendingNotOnHead { .. }) => continue,
+            Err(e) => {
+                warn!(error = %e, $failed);
+                return None;
+            }
+        }
+    };
+}
+
 impl SignerFault {
     /// The record this fault makes of an honest `proof` (`None`: no record, also when there
     /// is no bit to tamper with, so every record it does carry is a lie).
@@ -344,6 +360,9 @@ impl App {
         Ok(signed)
     }
 
+    /// Builds the proposal on `parent`. Each step reads the parent's state, and a step that
+    /// finds finalization moved the head since the parent was resolved starts over (see
+    /// [`build_step`]).
     async fn build<E: Clock>(
         &self,
         clock: &E,
@@ -368,14 +387,10 @@ impl App {
             else {
                 return None;
             };
-            let candidates = match self.candidates(&parent_hash, &pending) {
-                Ok(c) => c,
-                Err(StoreError::PendingNotOnHead { .. }) => continue,
-                Err(e) => {
-                    warn!(error = %e, "reading the parent's state failed");
-                    return None;
-                }
-            };
+            let candidates = build_step!(
+                self.candidates(&parent_hash, &pending),
+                "reading the parent's state failed"
+            );
             let candidates_n = candidates.len();
             let draft = BlockDraft {
                 chain_id: self.state.chain_id().to_string(),
@@ -392,34 +407,23 @@ impl App {
                     None
                 }
             };
-            let seed = match self.seed_for(&parent_hash, &pending, &draft) {
-                Ok(seed) => seed,
-                Err(StoreError::PendingNotOnHead { .. }) => continue,
-                Err(e) => {
-                    warn!(error = %e, "signing the block's seed failed");
-                    return None;
-                }
-            };
+            let seed = build_step!(
+                self.seed_for(&parent_hash, &pending, &draft),
+                "signing the block's seed failed"
+            );
             let started = clock.current();
-            match self.state.store.build_on_signed(
-                &parent_hash,
-                &pending,
-                (&draft, &seed, signers),
-                candidates,
-            ) {
-                Ok(p) => {
-                    let took = clock.current().duration_since(started).unwrap_or_default();
-                    self.state.budget.record(candidates_n, took);
-                    break (p, pending.is_empty());
-                }
-                // Finalization moved the head since we resolved: resolve again (each retry
-                // follows a commit, so this ends).
-                Err(StoreError::PendingNotOnHead { .. }) => continue,
-                Err(e) => {
-                    warn!(error = %e, "building a proposal failed");
-                    return None;
-                }
-            }
+            let proposal = build_step!(
+                self.state.store.build_on_signed(
+                    &parent_hash,
+                    &pending,
+                    (&draft, &seed, signers),
+                    candidates,
+                ),
+                "building a proposal failed"
+            );
+            let took = clock.current().duration_since(started).unwrap_or_default();
+            self.state.budget.record(candidates_n, took);
+            break (proposal, pending.is_empty());
         };
         // On a pending parent, what was left out may be in that parent: only the finalized
         // chain may make the mempool forget a transaction.

@@ -1,6 +1,7 @@
 //! The bounded mempool: pending transactions per account in nonce order, picked for blocks by
-//! fee, deduplicated by id, bounded in count and bytes (evicting the lowest fee per byte),
-//! and re-checked against state after every block.
+//! fee, deduplicated by id, bounded in count, bytes and backlog (what finalizes within a
+//! bounded wait; past any bound the lowest fee per byte is evicted), and re-checked against
+//! state after every block.
 
 use commonware_codec::EncodeSize;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
@@ -71,10 +72,6 @@ pub struct Mempool {
     evicted: Vec<TxId>,
     /// Every pending transaction by fee rate, lowest first (ties by id): who is evicted.
     by_rate: BTreeSet<(u128, TxId)>,
-    /// The backlog bound the proposer's block budget sets (see `block_budget`): past it new
-    /// transactions are refused with `MempoolFull`, so what is admitted waits a bounded
-    /// number of blocks. `None` until set: only the hard limits apply.
-    backlog_txs_max: Option<usize>,
     /// The next admission's [`Pending::seq`].
     next_seq: u64,
     len: usize,
@@ -87,20 +84,6 @@ impl Mempool {
             limits,
             ..Default::default()
         }
-    }
-
-    /// Sets the backlog bound (see the field); it applies to later admissions only, and
-    /// nothing already admitted is dropped when it shrinks.
-    pub fn set_backlog_txs_max(&mut self, txs_max: usize) {
-        self.backlog_txs_max = Some(txs_max);
-    }
-
-    /// Whether the backlog bound refuses one more transaction. A replacement adds nothing,
-    /// and a fee-free equivocation report is never held back (it is rare, bounded and urgent).
-    fn backlog_full(&self, tx: &SignedTx, replacing: bool) -> bool {
-        !replacing
-            && self.backlog_txs_max.is_some_and(|max| self.len >= max)
-            && !yun_state::is_free_evidence(&tx.tx)
     }
 
     pub fn len(&self) -> usize {
@@ -129,15 +112,23 @@ impl Mempool {
     /// never execute). A transaction that would itself be the first evicted is refused, and
     /// one whose room would come from its own sender's queue is refused too (evicting its own
     /// lower nonces would leave it stuck).
+    ///
+    /// `txs_max` is the count bound in force: the hard limit, or the smaller backlog bound.
+    /// The backlog bound moves with the measured throughput; when it shrinks below what is
+    /// pending nothing is dropped for it, and a newcomer only has to displace at least one
+    /// transaction, so the pool never grows while it is over the bound.
     fn make_room(
         &mut self,
         sender: &Address,
         rate: u128,
         size: usize,
         replacing: bool,
+        txs_max: usize,
     ) -> Result<(), TxRejection> {
-        let full = |m: &Self| {
-            m.bytes + size > m.limits.bytes_max || (!replacing && m.len >= m.limits.txs_max)
+        let txs_max = txs_max.min(self.limits.txs_max).max(1);
+        let held = self.len;
+        let fits = |bytes: usize, len: usize| {
+            bytes + size <= self.limits.bytes_max && (replacing || len < txs_max || len < held)
         };
         if size > self.limits.bytes_max {
             return Err(TxRejection::MempoolFull);
@@ -146,7 +137,7 @@ impl Mempool {
         let (mut bytes, mut len) = (self.bytes, self.len);
         let mut victims = Vec::new();
         for &(r, id) in &self.by_rate {
-            if bytes + size <= self.limits.bytes_max && (replacing || len < self.limits.txs_max) {
+            if fits(bytes, len) {
                 break;
             }
             if r >= rate {
@@ -164,10 +155,13 @@ impl Mempool {
                 }
             }
         }
+        assert!(
+            fits(bytes, len),
+            "an empty pool has room for any one fitting transaction"
+        );
         for id in victims {
             self.drop_tx(&id, TxRejection::MempoolFeeRateTooLow);
         }
-        debug_assert!(!full(self), "eviction made room");
         Ok(())
     }
 
@@ -199,14 +193,29 @@ impl Mempool {
         }
     }
 
-    /// Admits a transaction after checking it against committed `state` and what is already
-    /// pending from the same sender. Its signature must already have been verified.
+    /// Admits a transaction under the hard limits only (see [`Self::admit_within`]).
     pub fn admit<R: StateReader + ?Sized>(
         &mut self,
         state: &R,
         chain_id: &str,
         next_height: u64,
         tx: SignedTx,
+    ) -> Result<TxId, TxRejection> {
+        self.admit_within(state, chain_id, next_height, tx, usize::MAX)
+    }
+
+    /// Admits a transaction after checking it against committed `state` and what is already
+    /// pending from the same sender. Its signature must already have been verified.
+    /// `backlog_txs_max` is the count the proposer's block budget can finalize within the
+    /// backlog wait (see `block_budget`): past it the lowest fee per byte is evicted, as under
+    /// the hard limits, so a flood at the minimum fee cannot hold out a better-paying sender.
+    pub fn admit_within<R: StateReader + ?Sized>(
+        &mut self,
+        state: &R,
+        chain_id: &str,
+        next_height: u64,
+        tx: SignedTx,
+        backlog_txs_max: usize,
     ) -> Result<TxId, TxRejection> {
         let id = tx.id();
         if self.index.contains_key(&id) {
@@ -239,9 +248,6 @@ impl Mempool {
             return Err(TxRejection::AccountPendingLimit);
         }
         let replacing = replacing.is_some();
-        if self.backlog_full(&tx, replacing) {
-            return Err(TxRejection::MempoolFull);
-        }
         check_admission(
             state,
             chain_id,
@@ -260,7 +266,7 @@ impl Mempool {
         let spend = max_spend(&tx, &yun_state::Overlay::new(state).params())?;
         let size = tx.encode_size();
         let rate = fee_rate(&tx, size);
-        self.make_room(&sender, rate, size, replacing)?;
+        self.make_room(&sender, rate, size, replacing, backlog_txs_max)?;
         let nonce = tx.tx.nonce;
         let queue = self.by_sender.entry(sender).or_default();
         if let Some(old) = queue.insert(
@@ -662,25 +668,57 @@ mod tests {
     }
 
     #[test]
-    fn a_full_backlog_refuses_new_transactions_but_not_replacements() {
-        let s = state(&["alice", "carol"]);
+    fn a_full_backlog_evicts_the_lowest_fee_rate_and_keeps_replacements() {
+        let s = state(&["alice", "carol", "dave"]);
         let mut p = pool(10, 100);
-        p.set_backlog_txs_max(2);
-        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 0, 10))
+        let backlog = 2;
+        p.admit_within(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 0, 10), backlog)
             .unwrap();
-        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 1, 10))
+        let d0 = tx("dave", 0, 12);
+        p.admit_within(&s, SCENARIO_CHAIN_ID, 1, d0.clone(), backlog)
             .unwrap();
         assert_eq!(
-            p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("carol", 0, 1_000)),
-            Err(TxRejection::MempoolFull),
-            "a backlog bound is not for sale: a higher fee does not evict"
+            p.admit_within(&s, SCENARIO_CHAIN_ID, 1, tx("carol", 0, 10), backlog),
+            Err(TxRejection::MempoolFeeRateTooLow),
+            "an equal fee waits outside a full backlog"
         );
-        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("alice", 1, 11))
+        let a0_better = tx("alice", 0, 11);
+        p.admit_within(&s, SCENARIO_CHAIN_ID, 1, a0_better.clone(), backlog)
             .expect("a replacement adds nothing to the backlog");
         assert_eq!(p.len(), 2);
-        p.set_backlog_txs_max(3);
-        p.admit(&s, SCENARIO_CHAIN_ID, 1, tx("carol", 0, 10))
-            .unwrap();
+        let c0 = tx("carol", 0, 1_000);
+        p.admit_within(&s, SCENARIO_CHAIN_ID, 1, c0.clone(), backlog)
+            .expect("a better payer displaces the lowest fee per byte");
+        assert_eq!(p.len(), 2, "the backlog did not grow");
+        assert!(p.contains(&c0.id()) && p.contains(&d0.id()));
+        assert_eq!(
+            p.dropped_reason(&a0_better.id()),
+            Some(TxRejection::MempoolFeeRateTooLow)
+        );
+    }
+
+    #[test]
+    fn a_shrunk_backlog_drops_nothing_and_stops_growing() {
+        let s = state(&["alice", "carol", "dave", "erin", "frank", "grace"]);
+        let mut p = pool(10, 100);
+        for (i, who) in ["alice", "dave", "erin", "frank"].iter().enumerate() {
+            p.admit(&s, SCENARIO_CHAIN_ID, 1, tx(who, 0, 10 + i as u128))
+                .unwrap();
+        }
+        // The measured throughput fell: the bound is now below what pends.
+        p.admit_within(&s, SCENARIO_CHAIN_ID, 1, tx("carol", 0, 1_000), 2)
+            .expect("a better payer displaces the lowest fee per byte");
+        assert_eq!(
+            p.len(),
+            4,
+            "one out, one in: nothing dropped for the bound itself"
+        );
+        assert!(!p.contains(&tx("alice", 0, 10).id()));
+        assert_eq!(
+            p.admit_within(&s, SCENARIO_CHAIN_ID, 1, tx("grace", 0, 10), 2),
+            Err(TxRejection::MempoolFeeRateTooLow),
+            "over the bound, the pool does not grow"
+        );
     }
 
     #[test]

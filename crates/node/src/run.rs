@@ -156,7 +156,8 @@ pub struct TimingConfig {
     #[serde(default = "default_build_target_ms")]
     pub block_build_target_ms: u64,
     /// How long the mempool's backlog may take to finalize, at the measured throughput,
-    /// before the node refuses more transactions (`MempoolFull`).
+    /// before the node evicts the lowest fee per byte for a better payer and refuses the
+    /// rest (`MempoolFeeRateTooLow`).
     #[serde(default = "default_backlog_wait_ms")]
     pub backlog_wait_ms: u64,
 }

@@ -39,9 +39,9 @@ pub struct BlockTiming {
     /// How long building one block should take (see [`crate::block_budget`]): the proposer
     /// takes as many transactions as its measured cost per transaction fits in this.
     pub block_build_target: Duration,
-    /// How long, at the measured throughput, the mempool's backlog takes to finalize before
-    /// it refuses more with `MempoolFull`: what bounds the wait of an admitted transaction
-    /// under any load.
+    /// How long, at the measured throughput, the mempool's backlog takes to finalize: past
+    /// it the lowest fee per byte is evicted and a newcomer that pays no more is refused
+    /// (`MempoolFeeRateTooLow`). It bounds the wait of an admitted transaction under any load.
     pub backlog_wait: Duration,
 }
 
@@ -238,14 +238,20 @@ impl NodeState {
             };
             let next_height = snapshot.head.height + 1;
             let chain_txs_max = yun_state::Overlay::new(&snapshot).params().block_txs_max;
-            pool.set_backlog_txs_max(self.budget.backlog_txs_max(chain_txs_max as usize));
+            let backlog_txs_max = self.budget.backlog_txs_max(chain_txs_max as usize);
             txs.iter()
                 .zip(signatures_ok)
                 .map(|(tx, signature_ok)| {
                     if !signature_ok {
                         return Err(TxRejection::BadSignature);
                     }
-                    let r = pool.admit(&snapshot, self.chain_id(), next_height, tx.clone());
+                    let r = pool.admit_within(
+                        &snapshot,
+                        self.chain_id(),
+                        next_height,
+                        tx.clone(),
+                        backlog_txs_max,
+                    );
                     // A client retrying what was already included gets the answer its retry
                     // means (the stale nonce alone would say BadNonce).
                     let r = match r {
@@ -402,14 +408,16 @@ pub(crate) mod race {
         assert_eq!(admitted, [Ok(id)]);
     }
 
-    /// A flood from many accounts meets the backlog bound: the node admits what its blocks
-    /// take in `backlog_wait` (here the floor, two blocks of `BUDGET_TXS_MIN`), refuses the
-    /// rest with `MempoolFull`, and loses nothing it admitted.
+    /// A flood at one fee from many accounts meets the backlog bound: the node admits what its
+    /// blocks take in `backlog_wait` (here the floor, two blocks of `BUDGET_TXS_MIN`), refuses
+    /// the rest, and loses nothing it admitted. An honest sender who pays more still gets in:
+    /// the flood cannot buy the backlog at the minimum rate.
     #[test]
-    fn a_flood_is_refused_past_the_backlog_and_nothing_admitted_is_lost() {
+    fn a_flood_is_refused_past_the_backlog_and_a_better_payer_still_gets_in() {
         use crate::block_budget::{BACKLOG_BLOCKS_MIN, BUDGET_TXS_MIN};
         let names: Vec<String> = (0..700).map(|i| format!("flooder{i}")).collect();
-        let funded: Vec<(&str, u128)> = names.iter().map(|n| (n.as_str(), 1_000_000)).collect();
+        let mut funded: Vec<(&str, u128)> = names.iter().map(|n| (n.as_str(), 1_000_000)).collect();
+        funded.push(("honest", 1_000_000));
         let timing = BlockTiming {
             // Builds of a few hundred transactions take longer than a microsecond: the
             // estimate of the first build would say so; before any, the floor holds.
@@ -424,33 +432,45 @@ pub(crate) mod race {
             MempoolLimits::default(),
         )
         .expect("node state");
-        let flood: Vec<SignedTx> = names
-            .iter()
-            .map(|n| {
-                Tx {
-                    chain_id: SCENARIO_CHAIN_ID.into(),
-                    nonce: 0,
-                    fee: Amount::new(10),
-                    expires_at_height: 1_000,
-                    action: Action::Transfer {
-                        to: addr("bob"),
-                        amount: Amount::new(1),
-                    },
-                }
-                .sign(&key_of(n))
-            })
-            .collect();
+        let transfer = |from: &str, fee: u128| {
+            Tx {
+                chain_id: SCENARIO_CHAIN_ID.into(),
+                nonce: 0,
+                fee: Amount::new(fee),
+                expires_at_height: 1_000,
+                action: Action::Transfer {
+                    to: addr("bob"),
+                    amount: Amount::new(1),
+                },
+            }
+            .sign(&key_of(from))
+        };
+        let flood: Vec<SignedTx> = names.iter().map(|n| transfer(n, 10)).collect();
         let results = node.submit(flood.clone());
         let bound = BUDGET_TXS_MIN * BACKLOG_BLOCKS_MIN;
         assert!(results[..bound].iter().all(Result::is_ok));
         assert!(
             results[bound..]
                 .iter()
-                .all(|r| *r == Err(TxRejection::MempoolFull)),
-            "past the bound every new transaction waits outside"
+                .all(|r| *r == Err(TxRejection::MempoolFeeRateTooLow)),
+            "past the bound every new transaction at the same fee waits outside"
         );
         assert_eq!(node.mempool.lock().expect("mempool").len(), bound);
         let durable = node.store.pending().expect("pending table");
         assert_eq!(durable.len(), bound, "what was admitted is on disk");
+
+        let honest = transfer("honest", 20);
+        assert_eq!(node.submit(vec![honest.clone()]), [Ok(honest.id())]);
+        let pool = node.mempool.lock().expect("mempool");
+        assert_eq!(pool.len(), bound, "one flood transaction made way");
+        let evicted = flood[..bound]
+            .iter()
+            .filter(|t| pool.dropped_reason(&t.id()) == Some(TxRejection::MempoolFeeRateTooLow))
+            .count();
+        assert_eq!(evicted, 1);
+        drop(pool);
+        let durable = node.store.pending().expect("pending table");
+        assert_eq!(durable.len(), bound, "the evicted copy left the disk");
+        assert!(durable.iter().any(|t| t.id() == honest.id()));
     }
 }

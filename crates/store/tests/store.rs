@@ -105,6 +105,11 @@ fn blocks_commit_reopen_and_prove() {
     assert_eq!((stx.id(), receipt.height), (id, 1));
     assert_eq!(store.account_txs(&addr("bob"), 10).unwrap().len(), 2);
     assert_eq!(store.height_of(&b1.hash()).unwrap(), Some(1));
+    // The ids-only read agrees with the reassembled block, and knows no block past the head.
+    let (header, ids) = store.block_header_and_ids(1).unwrap().unwrap();
+    assert_eq!(header.hash(), b1.hash());
+    assert_eq!(ids, b1.txs.iter().map(|t| t.id()).collect::<Vec<_>>());
+    assert!(store.block_header_and_ids(height + 1).unwrap().is_none());
 }
 
 #[test]

@@ -467,7 +467,7 @@ impl TxRejection {
                 "the market's queue of waiting tasks would exceed its limit (market.queued_tasks_max) with this job's tasks"
             }
             Self::MempoolFeeRateTooLow => {
-                "the node's mempool is full (count or bytes) and this transaction pays less per byte than everything pending, so it would be the first evicted"
+                "the node's mempool is full (its count or bytes, or the backlog its blocks finalize within the node's backlog wait) and this transaction pays less per byte than everything pending, so it would be the first evicted"
             }
             Self::CommissionAboveMax => {
                 "the commission is above the chain's maximum (rewards.commission_max_bps)"
@@ -563,7 +563,7 @@ impl TxRejection {
             Self::Malformed => "encode the transaction with the yun client or CLI",
             Self::TooLarge => "split the work into smaller transactions",
             Self::AlreadyKnown => "nothing to do: look it up with `yun tx show ID`",
-            Self::MempoolFull => "retry shortly or raise the fee",
+            Self::MempoolFull => "retry once your pending transactions finalize",
             Self::AccountPendingLimit => {
                 "wait for pending transactions to finalize, then send more"
             }
