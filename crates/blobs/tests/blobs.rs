@@ -395,6 +395,36 @@ fn open_removes_crash_leftovers_and_counts_blobs() {
     assert_eq!(store.get(&hash).unwrap().unwrap(), b"kept across restarts");
 }
 
+/// A repeated output is not written again, only marked used (so the collector keeps it); a
+/// stored copy of the wrong length is replaced.
+#[test]
+fn an_output_stored_already_is_only_marked_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path(), BlobLimits::default()).unwrap();
+    let output = pattern(5_000);
+    let hash = store.put_bytes_unsynced_if_absent(&output).unwrap();
+    let path = store.path(&hash);
+    let inode = std::os::unix::fs::MetadataExt::ino(&fs::metadata(&path).unwrap());
+    set_age(&path, Duration::from_secs(3_600));
+    assert_eq!(store.put_bytes_unsynced_if_absent(&output).unwrap(), hash);
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&fs::metadata(&path).unwrap()),
+        inode,
+        "the same file, not a new copy"
+    );
+    assert!(age_of(&path) < Duration::from_secs(60), "marked used now");
+    assert_eq!(store.stats(), (1, 5_000));
+
+    fs::write(&path, &output[..100]).unwrap();
+    assert_eq!(store.put_bytes_unsynced_if_absent(&output).unwrap(), hash);
+    store.sync().unwrap();
+    assert_eq!(
+        store.get(&hash).unwrap().unwrap(),
+        output,
+        "a short copy was replaced"
+    );
+}
+
 #[tokio::test]
 async fn store_overflow_is_refused_with_507() {
     let limits = BlobLimits {

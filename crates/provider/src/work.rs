@@ -203,7 +203,7 @@ impl Runner {
                 }
                 None => {
                     blobs
-                        .put_bytes_unsynced(&outcome.archive)
+                        .put_bytes_unsynced_if_absent(&outcome.archive)
                         .context("storing the output archive")?;
                 }
             }

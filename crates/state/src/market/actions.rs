@@ -9,7 +9,7 @@ use super::verification::{has_verdict, open_reveals_if_all_committed, seal};
 use crate::bank;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use yun_types::market::{
     JobId, JobSpec, ProviderSpec, REPLICAS_MAX, ResultCommit, ResultReveal, TaskRef, Verification,
 };
@@ -370,7 +370,7 @@ pub(crate) fn cancel_job<R: StateReader + ?Sized>(
         }
     }
     state.set_job(job_id, &job);
-    settle_or_reduce(state, env, job_id);
+    settle_or_reduce(state, env, job_id, job);
     Ok(())
 }
 
@@ -431,8 +431,14 @@ pub(crate) fn commit_results<R: StateReader + ?Sized>(
     provider.release_slots(updated.len());
     provider.prove_slots(updated.len());
     state.set_provider(sender, &provider);
+    // Each job read once: a batch commits many tasks of a few jobs, and a job record holds its
+    // whole spec. Opening reveals writes tasks and markers, never a job.
+    let mut jobs: BTreeMap<JobId, Job> = BTreeMap::new();
     for (t, mut task) in updated {
-        open_reveals_if_all_committed(state, env, params, &t, &mut task);
+        let job = jobs
+            .entry(t.job)
+            .or_insert_with(|| state.job(&t.job).expect("a task's job exists"));
+        open_reveals_if_all_committed(state, env, params, (&t, &mut task), job);
         state.set_task(&t, &task);
     }
     Ok(())
@@ -446,6 +452,9 @@ pub(crate) fn reveal_results<R: StateReader + ?Sized>(
 ) -> Result<()> {
     no_duplicates(reveals.iter().map(|r| &r.task))?;
     let mut updated = Vec::with_capacity(reveals.len());
+    // Each job's fuel limit, read once: a batch reveals many tasks of a few jobs, and a job
+    // record holds its whole spec.
+    let mut fuel_limits: BTreeMap<JobId, u64> = BTreeMap::new();
     for rv in reveals {
         let task = state.task(&rv.task).ok_or(TxRejection::NotAssigned)?;
         let i = my_replica(&task, sender)?;
@@ -459,8 +468,11 @@ pub(crate) fn reveal_results<R: StateReader + ?Sized>(
         if rv.verdict.commitment(&rv.salt, sender, &rv.task) != commitment {
             return Err(TxRejection::CommitmentMismatch);
         }
-        let job = state.job(&rv.task.job).expect("a task's job exists");
-        if rv.verdict.fuel_used > job.spec.fuel_per_task {
+        let fuel_limit = *fuel_limits.entry(rv.task.job).or_insert_with(|| {
+            let job = state.job(&rv.task.job).expect("a task's job exists");
+            job.spec.fuel_per_task
+        });
+        if rv.verdict.fuel_used > fuel_limit {
             return Err(TxRejection::FuelAboveLimit);
         }
         updated.push((rv.task, task, i, rv.verdict));

@@ -3,7 +3,7 @@
 //! The cap bounds what a job can ever owe, so the escrow is locked in full at posting and no
 //! payment can find it short; what is left returns once every task is verified or failed.
 
-use super::records::{JobStatus, prune_key};
+use super::records::{Job, JobStatus, prune_key};
 use crate::bank;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
@@ -50,12 +50,13 @@ pub fn escrow_for(spec: &JobSpec) -> Result<Amount, TxRejection> {
 
 /// A job whose tasks are all verified or failed returns its unspent escrow in the same block
 /// (callers go through `reduce::settle_or_reduce`, which first adds a due reduce task).
+/// `job` is the record as it stands in state.
 pub(crate) fn settle_job_if_done<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     job_id: &JobId,
+    mut job: Job,
 ) {
-    let mut job = state.job(job_id).expect("the job exists");
     if job.tasks_open > 0 || job.status == JobStatus::Settled {
         return;
     }

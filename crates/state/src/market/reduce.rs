@@ -14,13 +14,19 @@ use yun_types::market::{JobId, TaskRef};
 
 /// Called whenever a task of the job ended: with no task open, either adds the job's reduce
 /// task (if it has a reduce step not yet added, is still open, and some map task has an
-/// accepted output) or returns the unspent escrow.
+/// accepted output) or returns the unspent escrow. `job` is the record as the caller just
+/// wrote it: a job record holds its whole spec (tens of KiB for hundreds of tasks), and
+/// decoding it again for every ended task was the market's largest cost.
 pub(crate) fn settle_or_reduce<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     job_id: &JobId,
+    job: Job,
 ) {
-    let job = state.job(job_id).expect("the job exists");
+    debug_assert!(
+        state.job(job_id).as_ref() == Some(&job),
+        "the caller passes the job as written"
+    );
     if job.tasks_open == 0
         && job.status == JobStatus::Open
         && let Some(index) = job.reduce_index()
@@ -29,11 +35,11 @@ pub(crate) fn settle_or_reduce<R: StateReader + ?Sized>(
             job: *job_id,
             index,
         };
-        if state.task(&t).is_none() && add_reduce(state, env, &t, job) {
+        if state.task(&t).is_none() && add_reduce(state, env, &t, job.clone()) {
             return;
         }
     }
-    settle_job_if_done(state, env, job_id);
+    settle_job_if_done(state, env, job_id, job);
 }
 
 /// Adds the reduce task `t` over the map outputs the chain accepted; false (nothing written)

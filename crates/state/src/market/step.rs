@@ -160,7 +160,7 @@ fn expire_replicas<R: StateReader + ?Sized>(
             continue;
         }
         let job = state.job(&t.job).expect("a task's job exists");
-        open_reveals_if_all_committed(state, env, params, &t, &mut task);
+        open_reveals_if_all_committed(state, env, params, (&t, &mut task), &job);
         if task.phase == TaskPhase::Open {
             if task.expirations > params.market.task_expirations_max {
                 fail_task(state, env, &t, &mut task, FailReason::TooManyExpirations);
@@ -254,7 +254,7 @@ fn fail_task<R: StateReader + ?Sized>(
     job.task_failed();
     state.set_job(&t.job, &job);
     state.set_task(t, task);
-    settle_or_reduce(state, env, &t.job);
+    settle_or_reduce(state, env, &t.job, job);
 }
 
 fn verify_ready<R: StateReader + ?Sized>(
@@ -410,7 +410,7 @@ fn settle_verified<R: StateReader + ?Sized>(
     state.set_job(&t.job, &job);
     state.delete(queue_key(t));
     state.set_task(t, task);
-    settle_or_reduce(state, env, &t.job);
+    settle_or_reduce(state, env, &t.job, job);
 }
 
 /// What an agreeing replica's result proves.
@@ -524,7 +524,7 @@ fn close_past_deadline<R: StateReader + ?Sized>(
             if task.replicas.iter().any(|r| r.state.in_flight()) {
                 // Finishes (or expires) within its windows. No more replicas come, so replicas
                 // that committed while waiting for another may reveal now.
-                open_reveals_if_all_committed(state, env, params, &t, &mut task);
+                open_reveals_if_all_committed(state, env, params, (&t, &mut task), &job);
                 state.set_task(&t, &task);
                 continue;
             }

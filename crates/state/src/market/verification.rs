@@ -174,15 +174,16 @@ enum Need {
 
 /// When no replica is still committing: adaptive verification may first ask for another
 /// replica (or defer to a spot check a block later); otherwise every committed replica gets
-/// its reveal deadline.
+/// its reveal deadline. `job` is the task's job as it stands in state (callers hold it
+/// already: a job record holds its whole spec, too large to decode again for every task).
 pub(crate) fn open_reveals_if_all_committed<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
-    t: &TaskRef,
-    task: &mut Task,
+    (t, task): (&TaskRef, &mut Task),
+    job: &Job,
 ) {
-    open_or_wait(state, env, params, t, task, false);
+    open_or_wait(state, env, params, (t, task), false, job);
 }
 
 /// The spot check of a lone trusted replica, decided in a block strictly after the one holding
@@ -208,7 +209,8 @@ pub(crate) fn decide_spot_check<R: StateReader + ?Sized>(
             )
         });
     if undecided {
-        open_or_wait(state, env, params, t, &mut task, true);
+        let job = state.job(&t.job).expect("a task's job exists");
+        open_or_wait(state, env, params, (t, &mut task), true, &job);
         state.set_task(t, &task);
     }
 }
@@ -217,9 +219,9 @@ fn open_or_wait<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
-    t: &TaskRef,
-    task: &mut Task,
+    (t, task): (&TaskRef, &mut Task),
     spot_check_now: bool,
+    job: &Job,
 ) {
     if task
         .replicas
@@ -228,7 +230,7 @@ fn open_or_wait<R: StateReader + ?Sized>(
     {
         return;
     }
-    match adaptive_need(state, env, params, t, task, spot_check_now) {
+    match adaptive_need(state, env, params, (t, task), spot_check_now, job) {
         need @ (Need::Another | Need::SpotCheck(_)) => {
             if let Need::SpotCheck(provider) = need {
                 task.spot_checked = Some(provider);
@@ -274,11 +276,10 @@ fn adaptive_need<R: StateReader + ?Sized>(
     state: &Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
-    t: &TaskRef,
-    task: &Task,
+    (t, task): (&TaskRef, &Task),
     spot_check_now: bool,
+    job: &Job,
 ) -> Need {
-    let job = state.job(&t.job).expect("a task's job exists");
     let Verification::Adaptive { target_error_ppm } = job.spec.verification else {
         return Need::Reveals;
     };
