@@ -516,38 +516,34 @@ impl Store {
 
     /// A finalized block, reassembled from its header record and its transactions' records.
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
-        let rtx = self.db.begin_read()?;
-        let blocks = rtx.open_table(BLOCKS)?;
-        let Some(raw) = blocks.get(height)? else {
-            return Ok(None);
-        };
-        let raw = raw.value();
-        let (header, ids_end) = block_record_header(raw)?;
-        let signers = if header.signers_root == Hash32::ZERO {
-            None
-        } else {
-            Some(
-                SignerProof::decode(commonware_codec::Copying(&raw[ids_end..]))
-                    .map_err(|_| StoreError::Corrupt("block signer proof"))?,
-            )
-        };
-        if signers.is_none() && raw.len() != ids_end {
-            return Err(StoreError::Corrupt("block record"));
-        }
-        let txs_table = rtx.open_table(TXS)?;
-        let mut txs = Vec::with_capacity(header.tx_count as usize);
-        for id in raw[Header::SIZE..ids_end].chunks_exact(32) {
-            let id: &[u8; 32] = id.try_into().expect("32-byte chunk");
-            let rec = txs_table
-                .get(id)?
-                .ok_or(StoreError::Corrupt("block lists a missing tx"))?;
-            txs.push(decode_tx_record(rec.value())?.0);
-        }
-        Ok(Some(Block {
-            header,
-            txs,
-            signers,
-        }))
+        self.with_block_record(height, |rtx, raw| {
+            let (header, ids_end) = block_record_header(raw)?;
+            let signers = if header.signers_root == Hash32::ZERO {
+                None
+            } else {
+                Some(
+                    SignerProof::decode(commonware_codec::Copying(&raw[ids_end..]))
+                        .map_err(|_| StoreError::Corrupt("block signer proof"))?,
+                )
+            };
+            if signers.is_none() && raw.len() != ids_end {
+                return Err(StoreError::Corrupt("block record"));
+            }
+            let txs_table = rtx.open_table(TXS)?;
+            let mut txs = Vec::with_capacity(header.tx_count as usize);
+            for id in raw[Header::SIZE..ids_end].chunks_exact(32) {
+                let id: &[u8; 32] = id.try_into().expect("32-byte chunk");
+                let rec = txs_table
+                    .get(id)?
+                    .ok_or(StoreError::Corrupt("block lists a missing tx"))?;
+                txs.push(decode_tx_record(rec.value())?.0);
+            }
+            Ok(Block {
+                header,
+                txs,
+                signers,
+            })
+        })
     }
 
     /// A finalized block's header and its transactions' ids, from the block record alone. No
@@ -558,34 +554,34 @@ impl Store {
         &self,
         height: u64,
     ) -> Result<Option<(Header, Vec<TxId>)>, StoreError> {
-        let rtx = self.db.begin_read()?;
-        let blocks = rtx.open_table(BLOCKS)?;
-        let Some(raw) = blocks.get(height)? else {
-            return Ok(None);
-        };
-        let raw = raw.value();
-        let (header, ids_end) = block_record_header(raw)?;
-        let ids = raw[Header::SIZE..ids_end]
-            .chunks_exact(32)
-            .map(|id| Hash32(id.try_into().expect("32-byte chunk")))
-            .collect();
-        Ok(Some((header, ids)))
+        self.with_block_record(height, |_, raw| {
+            let (header, ids_end) = block_record_header(raw)?;
+            let ids = raw[Header::SIZE..ids_end]
+                .chunks_exact(32)
+                .map(|id| Hash32(id.try_into().expect("32-byte chunk")))
+                .collect();
+            Ok((header, ids))
+        })
     }
 
     /// Only the header of a finalized block.
     pub fn header(&self, height: u64) -> Result<Option<Header>, StoreError> {
+        self.with_block_record(height, |_, raw| Ok(block_record_header(raw)?.0))
+    }
+
+    /// Reads the block record at `height` (none past the head) with `read`, inside one read
+    /// transaction that `read` may use for the transactions' records.
+    fn with_block_record<T>(
+        &self,
+        height: u64,
+        read: impl FnOnce(&redb::ReadTransaction, &[u8]) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
         let rtx = self.db.begin_read()?;
         let blocks = rtx.open_table(BLOCKS)?;
         let Some(raw) = blocks.get(height)? else {
             return Ok(None);
         };
-        let raw = raw.value();
-        if raw.len() < Header::SIZE {
-            return Err(StoreError::Corrupt("block record"));
-        }
-        Header::decode(commonware_codec::Copying(&raw[..Header::SIZE]))
-            .map(Some)
-            .map_err(|_| StoreError::Corrupt("block header"))
+        read(&rtx, raw.value()).map(Some)
     }
 
     pub fn height_of(&self, hash: &BlockHash) -> Result<Option<u64>, StoreError> {
