@@ -1,10 +1,12 @@
-//! Module admission: the checks a module passes before it is compiled into the cache, each
-//! refusal a numbered, named reason with what to do next.
+//! Module admission: the checks a module passes before it is compiled into the cache (and,
+//! without compiling, before a job is posted), each refusal a numbered, named reason with what
+//! to do next.
 
 use crate::limits::{MODULE_BYTES_MAX, MODULE_FUNCTIONS_MAX};
 use serde::Serialize;
-use wasmtime::wasmparser::{Validator, WasmFeatures};
-use wasmtime::{Engine, ExternType, Module};
+use wasmtime::wasmparser::types::{EntityType, TypesRef};
+use wasmtime::wasmparser::{self, CompositeInnerType, Validator, WasmFeatures};
+use wasmtime::{Engine, Module};
 
 /// The WASI preview 1 module every import must come from.
 pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
@@ -119,17 +121,29 @@ impl Refusal {
     }
 }
 
-/// Checks size and validity, compiles with the sandbox's engine, and checks imports and the
-/// entry point. Compilation is part of admission because the engine's validator is the one
-/// that decides which features are allowed.
+/// Checks size and validity, the imports and the entry point, then compiles with the sandbox's
+/// engine. The import types are checked against the linker by the caller
+/// (`Linker::instantiate_pre`).
 pub fn admit(engine: &Engine, bytes: &[u8]) -> Result<Module, Refusal> {
+    inspect(engine, bytes)?;
+    // Past `inspect` only the compiler's own limits can refuse (a function too large for it).
+    Module::new(engine, bytes).map_err(|e| Refusal::FeatureNotAllowed {
+        reason: format!("{e:#}"),
+    })
+}
+
+/// Every check of [`admit`] that needs no compiler, in the order `admit` makes them: size, a
+/// core module, validity, the function count, the engine's features, the imports and the entry
+/// point. Validation is milliseconds where Cranelift takes ~100 ms for a 100 KB program, so a
+/// requester's client can refuse a program without compiling it.
+pub fn inspect(engine: &Engine, bytes: &[u8]) -> Result<(), Refusal> {
     if bytes.len() > MODULE_BYTES_MAX {
         return Err(Refusal::TooLarge {
             bytes: bytes.len(),
             limit: MODULE_BYTES_MAX,
         });
     }
-    if wasmtime::wasmparser::Parser::is_component(bytes) {
+    if wasmparser::Parser::is_component(bytes) {
         return Err(Refusal::Invalid {
             reason: "this is a component, not a core module".to_string(),
         });
@@ -144,7 +158,7 @@ pub fn admit(engine: &Engine, bytes: &[u8]) -> Result<Module, Refusal> {
                 e.offset()
             ),
         })?;
-    // Counted before compiling so a huge module costs a validation pass, not a compilation.
+    // Counted before anything heavier, so a huge module costs one validation pass.
     let functions = types.as_ref().function_count();
     if functions > MODULE_FUNCTIONS_MAX {
         return Err(Refusal::TooManyFunctions {
@@ -152,32 +166,69 @@ pub fn admit(engine: &Engine, bytes: &[u8]) -> Result<Module, Refusal> {
             limit: MODULE_FUNCTIONS_MAX,
         });
     }
-    let module = Module::new(engine, bytes).map_err(|e| Refusal::FeatureNotAllowed {
+    // The engine's validator decides which features are allowed (threads, memory64, …).
+    Module::validate(engine, bytes).map_err(|e| Refusal::FeatureNotAllowed {
         reason: format!("{e:#}"),
     })?;
-    check_imports(&module)?;
-    check_entry_point(&module)?;
-    Ok(module)
+    check_imports(types.as_ref())?;
+    check_entry_point(types.as_ref())
 }
 
-fn check_imports(module: &Module) -> Result<(), Refusal> {
-    for import in module.imports() {
-        let allowed = import.module() == WASI_MODULE
-            && ALLOWED_WASI_IMPORTS.contains(&import.name())
-            && matches!(import.ty(), ExternType::Func(_));
+/// The module's type and import sections alone, as a module: compiling it is cheap (there is no
+/// function body), and the linker checks its imports exactly as it would the whole module's.
+/// `bytes` passed [`inspect`].
+pub fn import_shim(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let invalid = |e: wasmparser::BinaryReaderError| Refusal::Invalid {
+        reason: e.message().to_string(),
+    };
+    let mut shim = wasm_encoder::Module::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let (id, range) = match payload.map_err(invalid)? {
+            wasmparser::Payload::TypeSection(s) => (wasm_encoder::SectionId::Type, s.range()),
+            wasmparser::Payload::ImportSection(s) => (wasm_encoder::SectionId::Import, s.range()),
+            _ => continue,
+        };
+        shim.section(&wasm_encoder::RawSection {
+            id: id as u8,
+            data: &bytes[range],
+        });
+    }
+    Ok(shim.finish())
+}
+
+fn check_imports(types: TypesRef<'_>) -> Result<(), Refusal> {
+    for (module, name, ty) in types.core_imports().into_iter().flatten() {
+        let allowed = module == WASI_MODULE
+            && ALLOWED_WASI_IMPORTS.contains(&name)
+            && matches!(ty, EntityType::Func(_) | EntityType::FuncExact(_));
         if !allowed {
             return Err(Refusal::ImportNotAllowed {
-                module: import.module().to_string(),
-                name: import.name().to_string(),
+                module: module.to_string(),
+                name: name.to_string(),
             });
         }
     }
     Ok(())
 }
 
-fn check_entry_point(module: &Module) -> Result<(), Refusal> {
-    match module.get_export("_start") {
-        Some(ExternType::Func(f)) if f.params().len() == 0 && f.results().len() == 0 => Ok(()),
-        _ => Err(Refusal::NoEntryPoint),
+fn check_entry_point(types: TypesRef<'_>) -> Result<(), Refusal> {
+    let start = types
+        .core_exports()
+        .into_iter()
+        .flatten()
+        .find(|(name, _)| *name == "_start");
+    let takes_and_returns_nothing = match start {
+        Some((_, EntityType::Func(id) | EntityType::FuncExact(id))) => {
+            match &types[id].composite_type.inner {
+                CompositeInnerType::Func(f) => f.params().is_empty() && f.results().is_empty(),
+                _ => false,
+            }
+        }
+        _ => false,
+    };
+    if takes_and_returns_nothing {
+        Ok(())
+    } else {
+        Err(Refusal::NoEntryPoint)
     }
 }

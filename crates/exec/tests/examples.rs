@@ -30,10 +30,10 @@ fn task(args: &[&str], stdin: &[u8]) -> Task {
 /// Runs in two fresh sandboxes and checks the verdicts are identical.
 fn run_twice(name: &str, task: &Task) -> Outcome {
     let bytes = module(name);
-    let a = Sandbox::new(SandboxConfig::default())
-        .unwrap()
-        .run_module(&bytes, task)
-        .unwrap();
+    let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+    // A real program (Rust's std for wasm32-wasip1) passes the compile-free check too.
+    assert_eq!(sandbox.check(&bytes), Ok(()), "{name}");
+    let a = sandbox.run_module(&bytes, task).unwrap();
     let b = Sandbox::new(SandboxConfig::default())
         .unwrap()
         .run_module(&bytes, task)

@@ -18,7 +18,13 @@ fn task() -> Task {
 
 fn run(sb: &Sandbox, wat: &str, task: &Task) -> Result<Outcome, RunError> {
     let bytes = wat::parse_str(wat).expect("test module is valid WAT");
-    sb.run_module(&bytes, task)
+    let outcome = sb.run_module(&bytes, task);
+    // The compile-free check `yun job submit` makes agrees with admission on every module.
+    match &outcome {
+        Err(RunError::Refused(r)) => assert_eq!(sb.check(&bytes), Err(r.clone())),
+        _ => assert_eq!(sb.check(&bytes), Ok(()), "admitted, so the check passes"),
+    }
+    outcome
 }
 
 fn verdict(sb: &Sandbox, wat: &str) -> Outcome {
@@ -30,9 +36,17 @@ fn verdict(sb: &Sandbox, wat: &str) -> Outcome {
     o
 }
 
+/// The refusal of admission, which the compile-free check (`Sandbox::check`) must give too.
 fn refusal(sb: &Sandbox, bytes: &[u8]) -> Refusal {
     match sb.run_module(bytes, &task()) {
-        Err(RunError::Refused(r)) => r,
+        Err(RunError::Refused(r)) => {
+            assert_eq!(
+                sb.check(bytes),
+                Err(r.clone()),
+                "check and admission differ"
+            );
+            r
+        }
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -194,6 +208,32 @@ fn unknown_imports_are_refused_by_name() {
     )
     .unwrap();
     assert_eq!(refusal(&sb, &wrong_type).name(), "import_type_mismatch");
+}
+
+#[test]
+fn the_check_refuses_a_wrong_entry_and_a_memory_import_like_admission() {
+    let sb = sandbox();
+    for wat in [
+        r#"(module (func (export "_start") (param i32)))"#,
+        r#"(module (func (export "_start") (result i32) (i32.const 0)))"#,
+        r#"(module (global (export "_start") i32 (i32.const 0)))"#,
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (memory 1)) (func (export "_start")))"#,
+        r#"(module (type (func)) (type (func (param i32 i32 i32 i32) (result i32))) (import "wasi_snapshot_preview1" "fd_write" (func (type 0))) (func (export "_start")))"#,
+    ] {
+        let bytes = wat::parse_str(wat).unwrap();
+        let r = refusal(&sb, &bytes);
+        assert!(
+            matches!(r.code(), 4..=6),
+            "{wat}: {r:?} is not an import or entry refusal"
+        );
+    }
+    // Types the imports do not use, and an import of the right type, pass both.
+    let fine = wat::parse_str(
+        r#"(module (type (func (param i64))) (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))) (func (export "_start")))"#,
+    )
+    .unwrap();
+    assert_eq!(sb.check(&fine), Ok(()));
+    assert!(sb.admit(&fine).is_ok());
 }
 
 #[test]
