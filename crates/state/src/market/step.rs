@@ -16,7 +16,7 @@ use crate::bank;
 use crate::env::BlockEnv;
 use crate::overlay::{Overlay, StateReader};
 use std::collections::BTreeMap;
-use yun_types::market::{TaskRef, Verdict, Verification};
+use yun_types::market::{JobId, TaskRef, Verdict, Verification};
 use yun_types::{Address, Amount, ChainParams, Hash32};
 
 /// Runs the whole step. Pure: everything it needs is the state, the block and the parameters.
@@ -159,11 +159,19 @@ fn expire_replicas<R: StateReader + ?Sized>(
         if !expired_any {
             continue;
         }
-        let job = state.job(&t.job).expect("a task's job exists");
+        let mut job = state.job(&t.job).expect("a task's job exists");
         open_reveals_if_all_committed(state, env, params, (&t, &mut task), &job);
         if task.phase == TaskPhase::Open {
             if task.expirations > params.market.task_expirations_max {
-                fail_task(state, env, &t, &mut task, FailReason::TooManyExpirations);
+                fail_task(
+                    state,
+                    &t,
+                    &mut task,
+                    FailReason::TooManyExpirations,
+                    &mut job,
+                );
+                write_job_and_settle(state, env, &t.job, job);
+                continue;
             } else if job.status == JobStatus::Open && env.height < job.spec.deadline_height {
                 state.mark(queue_key(&t));
             } else if task.replicas.iter().all(|r| !r.state.in_flight()) {
@@ -239,66 +247,108 @@ fn punish_silence<R: StateReader + ?Sized>(
     bank::burn(state, slash);
 }
 
+/// A task failed: its replicas close and `job` counts it. The caller writes `job` back and
+/// then calls [`settle_or_reduce`] once, after every task of the job it ends in one pass.
 fn fail_task<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
-    env: &BlockEnv,
     t: &TaskRef,
     task: &mut Task,
     reason: FailReason,
+    job: &mut Job,
 ) {
     task.phase = TaskPhase::Failed { reason };
     close_replicas(state, t, task);
     drop_sealed(state, t);
     state.delete(queue_key(t));
-    let mut job = state.job(&t.job).expect("a task's job exists");
     job.task_failed();
-    state.set_job(&t.job, &job);
     state.set_task(t, task);
-    settle_or_reduce(state, env, &t.job, job);
 }
 
+/// Writes back a job whose tasks this pass ended, and settles it (or adds its reduce task) if
+/// none is open any more.
+fn write_job_and_settle<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    job_id: &JobId,
+    job: Job,
+) {
+    state.set_job(job_id, &job);
+    settle_or_reduce(state, env, job_id, job);
+}
+
+/// Judges every task marked for verification. Verify keys sort by job, so the tasks of one job
+/// are judged on one decoded copy of it, written back once: a job record holds its whole spec
+/// (tens of KiB for hundreds of tasks), and decoding and re-encoding it for every verified task
+/// was the market step's largest cost. Nothing judged here reads the job from state meanwhile,
+/// and only the last task to end can settle it, so this equals judging them one by one.
 fn verify_ready<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     params: &ChainParams,
 ) {
-    for (key, _) in state.scan(&[TAG_VERIFY]) {
-        state.delete(key.clone());
-        let t = task_ref_of_tail(&key);
-        let mut task = state.task(&t).expect("a marked task exists");
-        if task.phase != TaskPhase::Open || task.replicas.iter().any(|r| r.state.in_flight()) {
-            continue;
+    let keys: Vec<Vec<u8>> = state
+        .scan(&[TAG_VERIFY])
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    for group in keys.chunk_by(|a, b| task_ref_of_tail(a).job == task_ref_of_tail(b).job) {
+        let job_id = task_ref_of_tail(&group[0]).job;
+        // Decoded at the first task that is ready; `ended` once one of them verified or failed.
+        let mut job: Option<Job> = None;
+        let mut ended = false;
+        for key in group {
+            state.delete(key.clone());
+            let t = task_ref_of_tail(key);
+            let task = state.task(&t).expect("a marked task exists");
+            if task.phase != TaskPhase::Open || task.replicas.iter().any(|r| r.state.in_flight()) {
+                continue;
+            }
+            let job = job.get_or_insert_with(|| state.job(&job_id).expect("a task's job exists"));
+            ended |= judge(state, env, params, (&t, task), job);
         }
-        let job = state.job(&t.job).expect("a task's job exists");
-        // The round is closed: the sealed verdicts are judged (and stay sealed if another
-        // round is needed).
-        let open = unsealed(state, &t, &task);
-        if let Some(verdict) = accepted_verdict(state, params, &job, &open) {
-            task = open;
-            drop_sealed(state, &t);
-            settle_verified(state, env, params, (&t, &mut task), verdict, job);
-            continue;
-        }
-        let cap = replica_cap(&job.spec.verification) as usize;
-        let live = task.live_replicas();
-        if live < cap && job.status == JobStatus::Open && env.height < job.spec.deadline_height {
-            task.replicas_wanted = u8::try_from(live + 1)
-                .expect("invariant: another replica is asked for only below the replica cap");
-            state.mark(queue_key(&t));
-            state.set_task(&t, &task);
-        } else {
-            // Without any revealed verdict the task did not fail for lack of agreement.
-            let revealed = task.replicas.iter().any(has_verdict);
-            let reason = if revealed {
-                FailReason::NoQuorum
-            } else if env.height >= job.spec.deadline_height {
-                FailReason::DeadlinePassed
-            } else {
-                FailReason::TooManyExpirations
-            };
-            fail_task(state, env, &t, &mut task, reason);
+        if let Some(job) = job.filter(|_| ended) {
+            write_job_and_settle(state, env, &job_id, job);
         }
     }
+}
+
+/// Judges one task whose round closed: verified, failed, or asked for another replica.
+/// Returns whether the task ended (and so `job` changed).
+fn judge<R: StateReader + ?Sized>(
+    state: &mut Overlay<'_, R>,
+    env: &BlockEnv,
+    params: &ChainParams,
+    (t, mut task): (&TaskRef, Task),
+    job: &mut Job,
+) -> bool {
+    // The sealed verdicts are judged (and stay sealed if another round is needed).
+    let open = unsealed(state, t, &task);
+    if let Some(verdict) = accepted_verdict(state, params, job, &open) {
+        task = open;
+        drop_sealed(state, t);
+        settle_verified(state, env, params, (t, &mut task), verdict, job);
+        return true;
+    }
+    let cap = replica_cap(&job.spec.verification) as usize;
+    let live = task.live_replicas();
+    if live < cap && job.status == JobStatus::Open && env.height < job.spec.deadline_height {
+        task.replicas_wanted = u8::try_from(live + 1)
+            .expect("invariant: another replica is asked for only below the replica cap");
+        state.mark(queue_key(t));
+        state.set_task(t, &task);
+        return false;
+    }
+    // Without any revealed verdict the task did not fail for lack of agreement.
+    let revealed = task.replicas.iter().any(has_verdict);
+    let reason = if revealed {
+        FailReason::NoQuorum
+    } else if env.height >= job.spec.deadline_height {
+        FailReason::DeadlinePassed
+    } else {
+        FailReason::TooManyExpirations
+    };
+    fail_task(state, t, &mut task, reason, job);
+    true
 }
 
 /// The verdict a task's revealed replicas establish, if any: the largest group of equal
@@ -354,8 +404,8 @@ fn settle_verified<R: StateReader + ?Sized>(
     params: &ChainParams,
     (t, task): (&TaskRef, &mut Task),
     verdict: Verdict,
-    // Already decoded by the caller: a job record holds its whole spec (tens of KiB).
-    mut job: Job,
+    // The caller's copy, written back after the pass (`verify_ready`).
+    job: &mut Job,
 ) {
     let mut stats = state.requester_stats(&job.requester);
     let agreeing = task
@@ -391,7 +441,7 @@ fn settle_verified<R: StateReader + ?Sized>(
                 corroborated,
                 passed,
             };
-            let (pay, net) = pay_agreeing(state, env, params, &mut job, r, fuel, trust);
+            let (pay, net) = pay_agreeing(state, env, params, job, r, fuel, trust);
             stats.spent = stats.spent.checked_add(pay).expect("within supply");
             ReplicaState::Paid { amount: net }
         } else {
@@ -407,10 +457,8 @@ fn settle_verified<R: StateReader + ?Sized>(
     state.set_requester_stats(&job.requester, &stats);
     task.phase = TaskPhase::Verified { verdict };
     job.task_verified();
-    state.set_job(&t.job, &job);
     state.delete(queue_key(t));
     state.set_task(t, task);
-    settle_or_reduce(state, env, &t.job, job);
 }
 
 /// What an agreeing replica's result proves.
@@ -509,12 +557,14 @@ fn close_past_deadline<R: StateReader + ?Sized>(
     for key in due(state, TAG_JOB_DEADLINE, env.height) {
         state.delete(key.clone());
         let job_id = Hash32(key[9..41].try_into().expect("job id"));
-        let Some(job) = state.job(&job_id) else {
+        let Some(mut job) = state.job(&job_id) else {
             continue;
         };
         if job.status == JobStatus::Settled {
             continue;
         }
+        // One decoded copy for all its tasks, written back once (as in `verify_ready`).
+        let mut ended = false;
         for t in state.job_tasks(&job_id, &job) {
             let mut task = state.task(&t).expect("every task of a job exists");
             if task.phase != TaskPhase::Open {
@@ -531,8 +581,12 @@ fn close_past_deadline<R: StateReader + ?Sized>(
             if task.replicas.iter().any(has_verdict) {
                 state.mark(verify_key(&t));
             } else {
-                fail_task(state, env, &t, &mut task, FailReason::DeadlinePassed);
+                fail_task(state, &t, &mut task, FailReason::DeadlinePassed, &mut job);
+                ended = true;
             }
+        }
+        if ended {
+            write_job_and_settle(state, env, &job_id, job);
         }
     }
 }
