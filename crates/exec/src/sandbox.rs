@@ -100,6 +100,9 @@ pub struct Sandbox {
     fingerprint: EngineFingerprint,
     cache: Mutex<ModuleCache>,
     config: SandboxConfig,
+    /// The empty directory behind `/in` of every task without input files: made at the first
+    /// such run, removed with the sandbox (after the reaper, which the drop joins first).
+    empty_in: Mutex<Option<tempfile::TempDir>>,
     ticker_stop: Arc<AtomicBool>,
     ticker: Option<std::thread::JoinHandle<()>>,
     reaper: Option<(
@@ -189,6 +192,7 @@ impl Sandbox {
             linker,
             fingerprint,
             cache: Mutex::new(ModuleCache::default()),
+            empty_in: Mutex::new(None),
             config,
             ticker_stop,
             ticker: Some(ticker),
@@ -259,6 +263,19 @@ impl Sandbox {
             })
     }
 
+    /// The shared empty `/in`, made on first use.
+    fn empty_in(&self) -> Result<PathBuf, HostFault> {
+        let mut slot = self.empty_in.lock().expect("empty-in lock");
+        if slot.is_none() {
+            *slot = Some(
+                tempfile::Builder::new()
+                    .prefix("yun-empty-in-")
+                    .tempdir_in(&self.config.work_dir)?,
+            );
+        }
+        Ok(slot.as_ref().expect("made above").path().to_path_buf())
+    }
+
     /// Programs currently compiled and cached.
     pub fn cached_programs(&self) -> usize {
         self.cache.lock().expect("cache lock").entries.len()
@@ -273,7 +290,7 @@ impl Sandbox {
     /// Runs one task to its verdict. Blocks the calling thread for the whole run.
     pub fn run(&self, program: &Program, task: &Task) -> Result<Outcome, HostFault> {
         task.check()?;
-        let dirs = Dirs::materialise(task, &self.config.work_dir)?;
+        let dirs = Dirs::materialise(task, &self.config.work_dir, &self.empty_in()?)?;
         let output_limit_hit = Arc::new(AtomicBool::new(false));
         let stdout = CapturePipe::new(STDOUT_BYTES_MAX, output_limit_hit.clone());
         let stderr = CapturePipe::new(STDERR_BYTES_MAX, output_limit_hit.clone());

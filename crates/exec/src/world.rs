@@ -126,11 +126,21 @@ pub(crate) struct Dirs {
 
 impl Dirs {
     /// Writes the task's files in manifest order; metadata the guest could observe (times,
-    /// inode numbers) is masked by the WASI layer, not here.
-    pub fn materialise(task: &Task, work_dir: &Path) -> Result<Dirs, HostFault> {
+    /// inode numbers) is masked by the WASI layer, not here. A task without input files gets
+    /// `empty_in` (one empty directory a sandbox shares; `/in` is read-only to the guest) and
+    /// its own directory as `/out`: one directory made and removed per run instead of three,
+    /// which was most of what a short task cost the host (creating inodes).
+    pub fn materialise(task: &Task, work_dir: &Path, empty_in: &Path) -> Result<Dirs, HostFault> {
         let root = tempfile::Builder::new()
             .prefix("yun-task-")
             .tempdir_in(work_dir)?;
+        if task.files.is_empty() {
+            return Ok(Dirs {
+                in_root: empty_in.to_path_buf(),
+                out_root: root.path().to_path_buf(),
+                _root: root,
+            });
+        }
         let in_root = root.path().join("in");
         let out_root = root.path().join("out");
         std::fs::create_dir(&in_root)?;

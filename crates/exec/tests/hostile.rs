@@ -298,8 +298,16 @@ fn writes_outside_out_fail_and_create_nothing() {
         );
         assert_eq!(o.entries().len(), 1, "nothing but stdout in the archive");
     }
+    // Tasks without input share one empty `/in`: the refused create left it empty.
+    let shared_in: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("yun-empty-in-"))
+        .collect();
+    assert_eq!(shared_in.len(), 1, "one shared /in");
+    assert_eq!(std::fs::read_dir(&shared_in[0]).unwrap().count(), 0);
     // The run's directory is gone (deleted by the reaper, which a dropped sandbox drains) and
-    // nothing escaped next to it.
+    // nothing escaped next to it; the shared `/in` goes with the sandbox.
     drop(sb2);
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 }
