@@ -28,6 +28,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// finished deletes its own (removal costs hundreds of µs on some filesystems, more than the
 /// whole rest of a small run, so it stays off the caller's path when it can).
 const REAP_QUEUE_MAX: usize = 256;
+/// Emptied `/out` directories kept for the next tasks without input files (runs in flight at
+/// once are far fewer: one per core).
+const SPARE_DIRS_MAX: usize = 64;
 /// Instances the pooling allocator keeps ready when pooling is on.
 const POOL_INSTANCES: u32 = 64;
 
@@ -103,6 +106,8 @@ pub struct Sandbox {
     /// The empty directory behind `/in` of every task without input files: made at the first
     /// such run, removed with the sandbox (after the reaper, which the drop joins first).
     empty_in: Mutex<Option<tempfile::TempDir>>,
+    /// Emptied `/out` directories (at most [`SPARE_DIRS_MAX`]), refilled by the reaper.
+    spare_dirs: Arc<Mutex<Vec<tempfile::TempDir>>>,
     ticker_stop: Arc<AtomicBool>,
     ticker: Option<std::thread::JoinHandle<()>>,
     reaper: Option<(
@@ -184,15 +189,29 @@ impl Sandbox {
                 })?
         };
         let (reap_tx, reap_rx) = std::sync::mpsc::sync_channel::<Dirs>(REAP_QUEUE_MAX);
-        let reaper = std::thread::Builder::new()
-            .name("yun-exec-reaper".into())
-            .spawn(move || reap_rx.into_iter().for_each(drop))?;
+        let spare_dirs: Arc<Mutex<Vec<tempfile::TempDir>>> = Arc::default();
+        let reaper = {
+            let spare_dirs = spare_dirs.clone();
+            std::thread::Builder::new()
+                .name("yun-exec-reaper".into())
+                .spawn(move || {
+                    for dirs in reap_rx {
+                        if let Some(dir) = dirs.into_spare() {
+                            let mut spare = spare_dirs.lock().expect("spare dirs lock");
+                            if spare.len() < SPARE_DIRS_MAX {
+                                spare.push(dir);
+                            }
+                        }
+                    }
+                })?
+        };
         Ok(Sandbox {
             engine,
             linker,
             fingerprint,
             cache: Mutex::new(ModuleCache::default()),
             empty_in: Mutex::new(None),
+            spare_dirs,
             config,
             ticker_stop,
             ticker: Some(ticker),
@@ -276,6 +295,11 @@ impl Sandbox {
         Ok(slot.as_ref().expect("made above").path().to_path_buf())
     }
 
+    /// Emptied `/out` directories waiting for the next tasks without input files.
+    pub fn spare_dirs(&self) -> usize {
+        self.spare_dirs.lock().expect("spare dirs lock").len()
+    }
+
     /// Programs currently compiled and cached.
     pub fn cached_programs(&self) -> usize {
         self.cache.lock().expect("cache lock").entries.len()
@@ -290,7 +314,12 @@ impl Sandbox {
     /// Runs one task to its verdict. Blocks the calling thread for the whole run.
     pub fn run(&self, program: &Program, task: &Task) -> Result<Outcome, HostFault> {
         task.check()?;
-        let dirs = Dirs::materialise(task, &self.config.work_dir, &self.empty_in()?)?;
+        let spare = if task.files.is_empty() {
+            self.spare_dirs.lock().expect("spare dirs lock").pop()
+        } else {
+            None
+        };
+        let dirs = Dirs::materialise(task, &self.config.work_dir, &self.empty_in()?, spare)?;
         let output_limit_hit = Arc::new(AtomicBool::new(false));
         let stdout = CapturePipe::new(STDOUT_BYTES_MAX, output_limit_hit.clone());
         let stderr = CapturePipe::new(STDERR_BYTES_MAX, output_limit_hit.clone());

@@ -119,28 +119,41 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
 /// The host directories behind `/in` and `/out`, removed when dropped.
 #[derive(Debug)]
 pub(crate) struct Dirs {
-    _root: tempfile::TempDir,
+    root: tempfile::TempDir,
+    /// `root` is `/out` itself (a task without input files), so it can serve another such
+    /// task once emptied.
+    reusable: bool,
     pub in_root: PathBuf,
     pub out_root: PathBuf,
 }
 
 impl Dirs {
     /// Writes the task's files in manifest order; metadata the guest could observe (times,
-    /// inode numbers) is masked by the WASI layer, not here. A task without input files gets
-    /// `empty_in` (one empty directory a sandbox shares; `/in` is read-only to the guest) and
-    /// its own directory as `/out`: one directory made and removed per run instead of three,
-    /// which was most of what a short task cost the host (creating inodes).
-    pub fn materialise(task: &Task, work_dir: &Path, empty_in: &Path) -> Result<Dirs, HostFault> {
-        let root = tempfile::Builder::new()
-            .prefix("yun-task-")
-            .tempdir_in(work_dir)?;
+    /// inode numbers, directory sizes and order) is masked by the WASI layer, not here.
+    ///
+    /// A task without input files gets `empty_in` (one empty directory a sandbox shares; `/in`
+    /// is read-only to the guest) and one directory as `/out`: `spare`, an emptied `/out` of an
+    /// earlier run, if there is one. Making and deleting directories was most of what a short
+    /// task cost the host: ext4 looks for a free inode past every recently deleted one.
+    pub fn materialise(
+        task: &Task,
+        work_dir: &Path,
+        empty_in: &Path,
+        spare: Option<tempfile::TempDir>,
+    ) -> Result<Dirs, HostFault> {
         if task.files.is_empty() {
+            let root = match spare {
+                Some(root) => root,
+                None => new_task_dir(work_dir)?,
+            };
             return Ok(Dirs {
                 in_root: empty_in.to_path_buf(),
                 out_root: root.path().to_path_buf(),
-                _root: root,
+                reusable: true,
+                root,
             });
         }
+        let root = new_task_dir(work_dir)?;
         let in_root = root.path().join("in");
         let out_root = root.path().join("out");
         std::fs::create_dir(&in_root)?;
@@ -153,10 +166,42 @@ impl Dirs {
             std::fs::write(&path, &file.bytes)?;
         }
         Ok(Dirs {
-            _root: root,
+            root,
+            reusable: false,
             in_root,
             out_root,
         })
+    }
+
+    /// The run's `/out`, emptied, for a later task without input files; `None` (and the
+    /// directories deleted) if it cannot be reused or was not left empty.
+    pub fn into_spare(self) -> Option<tempfile::TempDir> {
+        if !self.reusable {
+            return None;
+        }
+        empty_dir(self.root.path()).ok().map(|()| self.root)
+    }
+}
+
+fn new_task_dir(work_dir: &Path) -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("yun-task-")
+        .tempdir_in(work_dir)
+}
+
+/// Deletes everything under `dir` (never following a link); Ok only if it is empty after.
+fn empty_dir(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    match std::fs::read_dir(dir)?.next() {
+        None => Ok(()),
+        Some(_) => Err(std::io::Error::other("still holds an entry")),
     }
 }
 

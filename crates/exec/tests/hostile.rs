@@ -313,6 +313,56 @@ fn writes_outside_out_fail_and_create_nothing() {
 }
 
 #[test]
+fn a_reused_out_directory_starts_empty() {
+    let work = tempfile::tempdir().unwrap();
+    let sb = Sandbox::new(SandboxConfig {
+        work_dir: work.path().into(),
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let kept = |sb: &Sandbox| {
+        let waited = std::time::Instant::now();
+        while sb.spare_dirs() == 0 {
+            assert!(
+                waited.elapsed().as_secs() < 10,
+                "the used /out was not kept"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    // Creates the file "x" and the directory "d" in /out (fd 4).
+    let data = r#"(data (i32.const 1024) "x") (data (i32.const 1100) "d")"#;
+    let body = "(drop (call $path_open (i32.const 4) (i32.const 0) (i32.const 1024) (i32.const 1) (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
+                (drop (call $path_create_directory (i32.const 4) (i32.const 1100) (i32.const 1)))";
+    let wrote = verdict(&sb, &wasi_module(data, body));
+    assert_eq!(
+        wrote.entries().len(),
+        3,
+        "stdout, x and d: {:?}",
+        wrote.entries()
+    );
+    // The reaper empties that /out and keeps it; the next task without input files runs in it.
+    kept(&sb);
+    let next = verdict(&sb, &wasi_module("", ""));
+    kept(&sb);
+    let task_dirs = std::fs::read_dir(work.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("yun-task-")
+        })
+        .count();
+    assert_eq!(task_dirs, 1, "the second run made no directory of its own");
+    let fresh = verdict(&sandbox(), &wasi_module("", ""));
+    assert_eq!(
+        next.entries(),
+        fresh.entries(),
+        "only stdout, as in a new sandbox"
+    );
+    assert_eq!(next.verdict_bytes(), fresh.verdict_bytes());
+}
+
+#[test]
 fn clocks_are_fixed() {
     let sb = sandbox();
     // realtime (0) and monotonic (1) into 16 and 24; write both.
