@@ -298,10 +298,13 @@ impl NodeState {
         }
     }
 
-    /// Drops the remembered execution of `hash`, once it is committed and the head is past it.
-    pub fn forget_execution(&self, hash: &BlockHash) {
+    /// Takes a remembered execution of `hash` if it was computed on `parent`.
+    pub fn take_execution(&self, hash: &BlockHash, parent: &BlockHash) -> Option<Arc<Executed>> {
         let mut cache = self.verified.lock().expect("cache lock");
-        cache.retain(|(h, _)| h != hash);
+        let pos = cache
+            .iter()
+            .position(|(h, e)| h == hash && e.parent == *parent)?;
+        cache.remove(pos).map(|(_, e)| e)
     }
 
     /// A remembered execution of `hash` on `parent`, left in place (a child may build on it
