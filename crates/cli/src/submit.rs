@@ -398,3 +398,54 @@ async fn watch(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A program every provider would refuse is refused here, named and numbered, before any
+    /// upload or payment: the node named does not even exist.
+    #[tokio::test]
+    async fn a_refused_program_stops_the_submit_before_the_network() {
+        let dir = tempfile::tempdir().unwrap();
+        // Imports a socket function: refusal 4, `import_not_allowed`.
+        let wasm = wat::parse_str(
+            r#"(module (import "wasi_snapshot_preview1" "sock_accept" (func (param i32 i32 i32) (result i32))) (func (export "_start")))"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("bad.wasm"), wasm).unwrap();
+        let job = dir.path().join("job.toml");
+        std::fs::write(
+            &job,
+            "program = \"bad.wasm\"\nfuel_per_task = 1000000\nmemory_mb = 16\nbid_per_mfuel = \"1\"\ndeadline_blocks = 10\n[verification]\npolicy = \"none\"\n[inputs]\ncount = 1\n",
+        )
+        .unwrap();
+        let args = SubmitArgs {
+            job_file: job,
+            out: None,
+            detach: true,
+            timeout_secs: 1,
+            reduce: ReduceWhere::Network,
+            keep_outputs_epochs: 0,
+            keep_outputs_replicas: 3,
+            encrypt: false,
+            sign: SignOpts {
+                from: "dev0".into(),
+                fee: None,
+                nonce: None,
+                expires_in: 60,
+                no_wait: true,
+            },
+        };
+        let opts = ClientOpts {
+            node: "http://127.0.0.1:9".into(),
+            output: Output::Json,
+            devnet_dir: None,
+        };
+        let err = run_submit(args, &opts).await.unwrap_err().to_string();
+        assert!(
+            err.contains("would be refused by every provider: import_not_allowed (4)"),
+            "{err}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 
 use crate::limits::{MODULE_BYTES_MAX, MODULE_FUNCTIONS_MAX};
 use serde::Serialize;
-use wasmtime::wasmparser::types::{EntityType, TypesRef};
+use wasmtime::wasmparser::types::{EntityType, Types, TypesRef};
 use wasmtime::wasmparser::{self, CompositeInnerType, Validator, WasmFeatures};
 use wasmtime::{Engine, Module};
 
@@ -121,22 +121,40 @@ impl Refusal {
     }
 }
 
-/// Checks size and validity, the imports and the entry point, then compiles with the sandbox's
-/// engine. The import types are checked against the linker by the caller
-/// (`Linker::instantiate_pre`).
+/// Checks size and validity, compiles with the sandbox's engine, then checks the imports and
+/// the entry point; the import types are checked against the linker by the caller
+/// (`Linker::instantiate_pre`). The order decides which refusal a module with several faults
+/// gets, and its code is part of a cannot-run verdict that replicas compare: it is the order
+/// this function always had, and [`admit_without_compiling`] keeps it.
 pub fn admit(engine: &Engine, bytes: &[u8]) -> Result<Module, Refusal> {
-    inspect(engine, bytes)?;
-    // Past `inspect` only the compiler's own limits can refuse (a function too large for it).
-    Module::new(engine, bytes).map_err(|e| Refusal::FeatureNotAllowed {
+    let types = inspect(engine, bytes)?;
+    // Past `inspect` only the compiler's own limits refuse (a function too large for it).
+    let module = Module::new(engine, bytes).map_err(|e| Refusal::FeatureNotAllowed {
         reason: format!("{e:#}"),
-    })
+    })?;
+    check_imports(types.as_ref())?;
+    check_entry_point(types.as_ref())?;
+    Ok(module)
 }
 
-/// Every check of [`admit`] that needs no compiler, in the order `admit` makes them: size, a
-/// core module, validity, the function count, the engine's features, the imports and the entry
-/// point. Validation is milliseconds where Cranelift takes ~100 ms for a 100 KB program, so a
-/// requester's client can refuse a program without compiling it.
-pub fn inspect(engine: &Engine, bytes: &[u8]) -> Result<(), Refusal> {
+/// [`admit`]'s answer without compiling, but for a module only the compiler refuses (past its
+/// implementation limits; or, on a pooling sandbox, past the pool's sizes), which this
+/// accepts. Validation is milliseconds where Cranelift takes ~100 ms for a 100 KB program, so a
+/// requester's client can refuse a program without compiling it. The import types are the
+/// caller's to check, as for `admit` (on [`import_shim`]).
+pub fn admit_without_compiling(engine: &Engine, bytes: &[u8]) -> Result<(), Refusal> {
+    let types = inspect(engine, bytes)?;
+    check_imports(types.as_ref())?;
+    check_entry_point(types.as_ref())
+}
+
+/// Custom sections wasmtime refuses to compile (`translate_payload`): interface types.
+const REFUSED_CUSTOM_SECTIONS: &[&str] = &["webidl-bindings", "wasm-interface-types"];
+
+/// The checks before compiling, in `admit`'s order: size, a core module, validity, the
+/// function count, the engine's features and the custom sections wasmtime refuses. Returns the
+/// module's types, which the import and entry-point checks read.
+fn inspect(engine: &Engine, bytes: &[u8]) -> Result<Types, Refusal> {
     if bytes.len() > MODULE_BYTES_MAX {
         return Err(Refusal::TooLarge {
             bytes: bytes.len(),
@@ -170,13 +188,24 @@ pub fn inspect(engine: &Engine, bytes: &[u8]) -> Result<(), Refusal> {
     Module::validate(engine, bytes).map_err(|e| Refusal::FeatureNotAllowed {
         reason: format!("{e:#}"),
     })?;
-    check_imports(types.as_ref())?;
-    check_entry_point(types.as_ref())
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let Ok(wasmparser::Payload::CustomSection(s)) = payload
+            && REFUSED_CUSTOM_SECTIONS.contains(&s.name())
+        {
+            return Err(Refusal::FeatureNotAllowed {
+                reason: format!(
+                    "custom section `{}`: wasmtime has no interface types",
+                    s.name()
+                ),
+            });
+        }
+    }
+    Ok(types)
 }
 
 /// The module's type and import sections alone, as a module: compiling it is cheap (there is no
 /// function body), and the linker checks its imports exactly as it would the whole module's.
-/// `bytes` passed [`inspect`].
+/// `bytes` passed [`admit_without_compiling`].
 pub fn import_shim(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
     let invalid = |e: wasmparser::BinaryReaderError| Refusal::Invalid {
         reason: e.message().to_string(),

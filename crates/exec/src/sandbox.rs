@@ -1,7 +1,7 @@
 //! The sandbox: one deterministic wasmtime engine, the WASI linker, a compiled-module cache and
 //! the wall-clock kill switch; `run` turns a program and a task into an outcome.
 
-use crate::admission::{Refusal, admit, import_shim, inspect};
+use crate::admission::{Refusal, admit, admit_without_compiling, import_shim};
 use crate::archive::collect;
 use crate::fingerprint::{EngineFingerprint, TARGET};
 use crate::host::{Host, HostErrno, Limiter, add_wrappers};
@@ -262,13 +262,14 @@ impl Sandbox {
     }
 
     /// What [`Sandbox::admit`] would decide about `bytes`, without compiling them: every check
-    /// but the compiler's own, with the import types checked by this sandbox's linker on a
-    /// module of the program's imports alone. A 100 KB program is checked in ~1 ms where
-    /// compiling it takes ~100 ms, so `yun job submit` refuses before anything is paid for
-    /// without every job waiting on Cranelift. Not seen: a module only the compiler gives up on
-    /// (past its implementation limits); providers refuse that one when they admit it.
+    /// but the compiler's own, in admission's order, with the import types checked by this
+    /// sandbox's linker on a module of the program's imports alone. A 100 KB program is
+    /// checked in ~1 ms where compiling it takes ~100 ms, so `yun job submit` refuses before
+    /// anything is paid for without every job waiting on Cranelift. Not seen: a module only the
+    /// compiler gives up on (past its implementation limits, or on a pooling sandbox past the
+    /// pool's sizes); providers refuse that one when they admit it.
     pub fn check(&self, bytes: &[u8]) -> Result<(), Refusal> {
-        inspect(&self.engine, bytes)?;
+        admit_without_compiling(&self.engine, bytes)?;
         let imports = wasmtime::Module::new(&self.engine, import_shim(bytes)?).map_err(|e| {
             Refusal::FeatureNotAllowed {
                 reason: format!("{e:#}"),

@@ -236,6 +236,38 @@ fn the_check_refuses_a_wrong_entry_and_a_memory_import_like_admission() {
     assert!(sb.admit(&fine).is_ok());
 }
 
+/// `wat` with a custom section named `name` appended.
+fn with_custom_section(wat: &str, name: &str) -> Vec<u8> {
+    use wasm_encoder::Section;
+    let mut bytes = wat::parse_str(wat).unwrap();
+    wasm_encoder::CustomSection {
+        name: name.into(),
+        data: (&b"x"[..]).into(),
+    }
+    .append_to(&mut bytes);
+    bytes
+}
+
+#[test]
+fn interface_type_sections_are_refused_before_imports_are_judged() {
+    let sb = sandbox();
+    for name in ["wasm-interface-types", "webidl-bindings"] {
+        let fine = with_custom_section(r#"(module (func (export "_start")))"#, name);
+        assert_eq!(refusal(&sb, &fine).name(), "feature_not_allowed", "{name}");
+        // A refusal's code is part of a cannot-run verdict: with a bad import as well, the
+        // section (what the compiler refuses) still decides it, as before the check existed.
+        let also_bad_import = with_custom_section(
+            r#"(module (import "env" "open_socket" (func)) (func (export "_start")))"#,
+            name,
+        );
+        assert_eq!(refusal(&sb, &also_bad_import).code(), 3, "{name}");
+    }
+    // Any other custom section (a name section, producers) is fine.
+    let named = with_custom_section(r#"(module (func (export "_start")))"#, "producers-ish");
+    assert_eq!(sb.check(&named), Ok(()));
+    assert!(sb.admit(&named).is_ok());
+}
+
 #[test]
 fn oversized_and_invalid_modules_are_refused() {
     let sb = sandbox();
