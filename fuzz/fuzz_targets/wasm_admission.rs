@@ -2,7 +2,10 @@
 //! every feature known, compilation with the sandbox's engine, imports, entry point). Half the
 //! inputs are raw bytes, half modules wasm-smith builds from them (small, any feature), so
 //! compilation and the import and entry checks are reached, not only the parser. Admission
-//! must answer the same way twice (the second time from the cache) and never panic.
+//! must answer the same way twice (the second time from the cache) and never panic, and the
+//! compile-free check `yun job submit` makes (`Sandbox::check`) must give admission's answer,
+//! except that it passes a module only the compiler refuses (a `FeatureNotAllowed` from
+//! Cranelift's own limits).
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -53,5 +56,14 @@ fuzz_target!(|data: &[u8]| {
             let _ = (a.name(), a.hint(), a.to_string());
         }
         _ => panic!("admission changed its answer: {first:?} then {second:?}"),
+    }
+    let checked = sandbox().check(&bytes);
+    match (&first, &checked) {
+        (Ok(_), Ok(())) => {}
+        (Err(a), Err(c)) => assert_eq!(a, c, "check and admission refuse differently"),
+        (Err(yun_exec::Refusal::FeatureNotAllowed { .. }), Ok(())) => {
+            // Only the compiler refused it: allowed, and written on `Checker::check`.
+        }
+        _ => panic!("check and admission differ: admit {first:?}, check {checked:?}"),
     }
 });

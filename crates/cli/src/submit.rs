@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Duration;
 use yun_client::{Client, HeadFollower, Uploader};
-use yun_exec::{Sandbox, SandboxConfig};
+use yun_exec::Checker;
 use yun_types::api::{JobResponse, JobStatus, ReplicaState, TaskPhase};
 use yun_types::market::{JobId, JobSpec, ReduceSpec, TaskSpec, Text};
 use yun_types::{Action, Hash32};
@@ -174,7 +174,7 @@ async fn check_size(client: &Client, action: &Action, tasks: usize) -> anyhow::R
 }
 
 /// Refuses a program the sandbox would refuse, before anything is paid for. The check compiles
-/// no function (`Sandbox::check`: ~1 ms, where compiling a 100 KB program took ~100 ms of
+/// no function (`Checker::check`: ~1 ms, where compiling a 100 KB program took ~100 ms of
 /// every round trip); reading and validating still block, so it runs on the blocking pool.
 async fn check_program(plan: &JobPlan) -> anyhow::Result<()> {
     let paths: Vec<PathBuf> = std::iter::once(&plan.program)
@@ -182,11 +182,11 @@ async fn check_program(plan: &JobPlan) -> anyhow::Result<()> {
         .cloned()
         .collect();
     tokio::task::spawn_blocking(move || {
-        let sandbox = Sandbox::new(SandboxConfig::default())?;
+        let checker = Checker::new()?;
         for path in &paths {
             let bytes =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            if let Err(r) = sandbox.check(&bytes) {
+            if let Err(r) = checker.check(&bytes) {
                 bail!(
                     "{} would be refused by every provider: {} ({}): {r} — {}",
                     path.display(),

@@ -4,8 +4,11 @@
 
 use crate::limits::{MODULE_BYTES_MAX, MODULE_FUNCTIONS_MAX};
 use serde::Serialize;
+use std::ops::Range;
 use wasmtime::wasmparser::types::{EntityType, Types, TypesRef};
-use wasmtime::wasmparser::{self, CompositeInnerType, Validator, WasmFeatures};
+use wasmtime::wasmparser::{
+    self, CompositeInnerType, FuncValidatorAllocations, ValidPayload, Validator, WasmFeatures,
+};
 use wasmtime::{Engine, Module};
 
 /// The WASI preview 1 module every import must come from.
@@ -127,7 +130,7 @@ impl Refusal {
 /// gets, and its code is part of a cannot-run verdict that replicas compare: it is the order
 /// this function always had, and [`admit_without_compiling`] keeps it.
 pub fn admit(engine: &Engine, bytes: &[u8]) -> Result<Module, Refusal> {
-    let types = inspect(engine, bytes)?;
+    let types = inspect(engine, bytes)?.types;
     // Past `inspect` only the compiler's own limits refuse (a function too large for it).
     let module = Module::new(engine, bytes).map_err(|e| Refusal::FeatureNotAllowed {
         reason: format!("{e:#}"),
@@ -141,20 +144,30 @@ pub fn admit(engine: &Engine, bytes: &[u8]) -> Result<Module, Refusal> {
 /// implementation limits; or, on a pooling sandbox, past the pool's sizes), which this
 /// accepts. Validation is milliseconds where Cranelift takes ~100 ms for a 100 KB program, so a
 /// requester's client can refuse a program without compiling it. The import types are the
-/// caller's to check, as for `admit` (on [`import_shim`]).
-pub fn admit_without_compiling(engine: &Engine, bytes: &[u8]) -> Result<(), Refusal> {
-    let types = inspect(engine, bytes)?;
-    check_imports(types.as_ref())?;
-    check_entry_point(types.as_ref())
+/// caller's to check, as for `admit`: on the returned [`ImportShim`].
+pub fn admit_without_compiling(engine: &Engine, bytes: &[u8]) -> Result<ImportShim, Refusal> {
+    let inspected = inspect(engine, bytes)?;
+    check_imports(inspected.types.as_ref())?;
+    check_entry_point(inspected.types.as_ref())?;
+    Ok(import_shim(bytes, &inspected.shim_sections))
 }
 
 /// Custom sections wasmtime refuses to compile (`translate_payload`): interface types.
 const REFUSED_CUSTOM_SECTIONS: &[&str] = &["webidl-bindings", "wasm-interface-types"];
 
+/// What the one parsing pass over a valid module found.
+struct Inspected {
+    /// The module's types, which the import and entry-point checks read.
+    types: Types,
+    /// Where the type and import sections are, for [`import_shim`].
+    shim_sections: Vec<(wasm_encoder::SectionId, Range<usize>)>,
+}
+
 /// The checks before compiling, in `admit`'s order: size, a core module, validity, the
-/// function count, the engine's features and the custom sections wasmtime refuses. Returns the
-/// module's types, which the import and entry-point checks read.
-fn inspect(engine: &Engine, bytes: &[u8]) -> Result<Types, Refusal> {
+/// function count, the engine's features and the custom sections wasmtime refuses. Validity,
+/// the custom sections and the shim's sections come from one parsing pass; the engine's
+/// feature check (`Module::validate`) is wasmtime's own second pass.
+fn inspect(engine: &Engine, bytes: &[u8]) -> Result<Inspected, Refusal> {
     if bytes.len() > MODULE_BYTES_MAX {
         return Err(Refusal::TooLarge {
             bytes: bytes.len(),
@@ -166,16 +179,52 @@ fn inspect(engine: &Engine, bytes: &[u8]) -> Result<Types, Refusal> {
             reason: "this is a component, not a core module".to_string(),
         });
     }
-    let types = Validator::new_with_features(WasmFeatures::all())
-        .validate_all(bytes)
-        .map_err(|e| Refusal::Invalid {
-            // wasmparser pretty-prints some messages over several lines; keep one.
-            reason: format!(
-                "{} (at byte {})",
-                e.message().split_whitespace().collect::<Vec<_>>().join(" "),
-                e.offset()
-            ),
-        })?;
+    let invalid = |e: wasmparser::BinaryReaderError| Refusal::Invalid {
+        // wasmparser pretty-prints some messages over several lines; keep one.
+        reason: format!(
+            "{} (at byte {})",
+            e.message().split_whitespace().collect::<Vec<_>>().join(" "),
+            e.offset()
+        ),
+    };
+    let mut validator = Validator::new_with_features(WasmFeatures::all());
+    let mut bodies = Vec::new();
+    let mut types = None;
+    let mut shim_sections = Vec::new();
+    let mut refused_section = None;
+    // The same steps as `Validator::validate_all` (every payload, then every function body),
+    // so a module's refusal and its wording are what they were with it.
+    let mut parser = wasmparser::Parser::new(0);
+    parser.set_features(WasmFeatures::all());
+    for payload in parser.parse_all(bytes) {
+        let payload = payload.map_err(invalid)?;
+        match &payload {
+            wasmparser::Payload::TypeSection(s) => {
+                shim_sections.push((wasm_encoder::SectionId::Type, s.range()));
+            }
+            wasmparser::Payload::ImportSection(s) => {
+                shim_sections.push((wasm_encoder::SectionId::Import, s.range()));
+            }
+            wasmparser::Payload::CustomSection(s)
+                if REFUSED_CUSTOM_SECTIONS.contains(&s.name()) =>
+            {
+                refused_section.get_or_insert_with(|| s.name().to_string());
+            }
+            _ => {}
+        }
+        match validator.payload(&payload).map_err(invalid)? {
+            ValidPayload::Func(func, body) => bodies.push((func, body)),
+            ValidPayload::End(end) => types = Some(end),
+            _ => {}
+        }
+    }
+    let mut allocations = FuncValidatorAllocations::default();
+    for (func, body) in bodies {
+        let mut func = func.into_validator(allocations);
+        func.validate(&body).map_err(invalid)?;
+        allocations = func.into_allocations();
+    }
+    let types = types.expect("a valid module's last payload is its end");
     // Counted before anything heavier, so a huge module costs one validation pass.
     let functions = types.as_ref().function_count();
     if functions > MODULE_FUNCTIONS_MAX {
@@ -188,41 +237,30 @@ fn inspect(engine: &Engine, bytes: &[u8]) -> Result<Types, Refusal> {
     Module::validate(engine, bytes).map_err(|e| Refusal::FeatureNotAllowed {
         reason: format!("{e:#}"),
     })?;
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        if let Ok(wasmparser::Payload::CustomSection(s)) = payload
-            && REFUSED_CUSTOM_SECTIONS.contains(&s.name())
-        {
-            return Err(Refusal::FeatureNotAllowed {
-                reason: format!(
-                    "custom section `{}`: wasmtime has no interface types",
-                    s.name()
-                ),
-            });
-        }
-    }
-    Ok(types)
-}
-
-/// The module's type and import sections alone, as a module: compiling it is cheap (there is no
-/// function body), and the linker checks its imports exactly as it would the whole module's.
-/// `bytes` passed [`admit_without_compiling`].
-pub fn import_shim(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
-    let invalid = |e: wasmparser::BinaryReaderError| Refusal::Invalid {
-        reason: e.message().to_string(),
-    };
-    let mut shim = wasm_encoder::Module::new();
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        let (id, range) = match payload.map_err(invalid)? {
-            wasmparser::Payload::TypeSection(s) => (wasm_encoder::SectionId::Type, s.range()),
-            wasmparser::Payload::ImportSection(s) => (wasm_encoder::SectionId::Import, s.range()),
-            _ => continue,
-        };
-        shim.section(&wasm_encoder::RawSection {
-            id: id as u8,
-            data: &bytes[range],
+    if let Some(name) = refused_section {
+        return Err(Refusal::FeatureNotAllowed {
+            reason: format!("custom section `{name}`: wasmtime has no interface types"),
         });
     }
-    Ok(shim.finish())
+    Ok(Inspected {
+        types,
+        shim_sections,
+    })
+}
+
+/// A module of a program's type and import sections alone: compiling it is cheap (there is no
+/// function body), and a linker checks its imports exactly as it would the whole program's.
+pub struct ImportShim(pub Vec<u8>);
+
+fn import_shim(bytes: &[u8], sections: &[(wasm_encoder::SectionId, Range<usize>)]) -> ImportShim {
+    let mut shim = wasm_encoder::Module::new();
+    for (id, range) in sections {
+        shim.section(&wasm_encoder::RawSection {
+            id: *id as u8,
+            data: &bytes[range.clone()],
+        });
+    }
+    ImportShim(shim.finish())
 }
 
 fn check_imports(types: TypesRef<'_>) -> Result<(), Refusal> {

@@ -12,6 +12,7 @@
 
 mod admission;
 mod archive;
+mod checker;
 mod errno;
 mod fingerprint;
 mod host;
@@ -24,6 +25,7 @@ mod world;
 
 pub use admission::{ALLOWED_WASI_IMPORTS, Refusal, WASI_MODULE};
 pub use archive::read_archive;
+pub use checker::Checker;
 pub use fingerprint::{EngineFingerprint, SANDBOX_SEMANTICS_VERSION, VERDICT_CRATES};
 pub use outcome::{Diagnostics, HostFault, Outcome, Status, TrapKind};
 pub use reduce::{ReduceInputUnfit, add_reduce_input, reduce_input_name};

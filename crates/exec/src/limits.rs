@@ -56,9 +56,18 @@ pub const WASM_STACK_BYTES_MAX: usize = 1024 * 1024;
 pub const EXCERPT_BYTES_MAX: usize = 4 * 1024;
 /// Compiled modules kept in a sandbox's in-memory cache.
 pub const MODULE_CACHE_ENTRIES_MAX: usize = 64;
+/// Task directories waiting for the reaper thread to delete them; past this, the run that
+/// finished deletes its own (removal costs hundreds of µs on some filesystems, more than the
+/// whole rest of a small run, so it stays off the caller's path when it can).
+pub const REAP_QUEUE_MAX: usize = 256;
+/// Emptied `/out` directories kept for the next tasks without input files (runs in flight at
+/// once are far fewer: one per core).
+pub const SPARE_DIRS_MAX: usize = 64;
+/// Instances the pooling allocator keeps ready when pooling is on.
+pub const POOL_INSTANCES: u32 = 64;
 
 /// Every limit that can change a verdict, as `name=value` pairs in a fixed order: part of the
-/// engine fingerprint's class. (The excerpt size and the cache size change no verdict.)
+/// engine fingerprint's class. (The excerpt size and the host-side bounds after it change no verdict.)
 pub(crate) fn described() -> String {
     let limits: [(&str, u64); 18] = [
         ("module_bytes", MODULE_BYTES_MAX as u64),

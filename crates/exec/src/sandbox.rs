@@ -1,13 +1,15 @@
 //! The sandbox: one deterministic wasmtime engine, the WASI linker, a compiled-module cache and
 //! the wall-clock kill switch; `run` turns a program and a task into an outcome.
 
-use crate::admission::{Refusal, admit, admit_without_compiling, import_shim};
+use crate::admission::{Refusal, admit};
 use crate::archive::collect;
+use crate::checker::Checker;
 use crate::fingerprint::{EngineFingerprint, TARGET};
-use crate::host::{Host, HostErrno, Limiter, add_wrappers};
+use crate::host::{Host, HostErrno, Limiter};
 use crate::limits::{
-    EXCERPT_BYTES_MAX, HOSTCALL_BYTES_MAX, MODULE_CACHE_ENTRIES_MAX, STDERR_BYTES_MAX,
-    STDOUT_BYTES_MAX, TABLE_ELEMENTS_MAX, WASM_STACK_BYTES_MAX,
+    EXCERPT_BYTES_MAX, HOSTCALL_BYTES_MAX, MODULE_CACHE_ENTRIES_MAX, POOL_INSTANCES,
+    REAP_QUEUE_MAX, SPARE_DIRS_MAX, STDERR_BYTES_MAX, STDOUT_BYTES_MAX, TABLE_ELEMENTS_MAX,
+    WASM_STACK_BYTES_MAX,
 };
 use crate::outcome::{Diagnostics, HostFault, Outcome, Status, TrapKind};
 use crate::world::{CapturePipe, Dirs, Task, wasi_ctx};
@@ -17,22 +19,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, OptLevel,
-    PoolingAllocationConfig, Store, Trap,
+    Config, InstanceAllocationStrategy, InstancePre, OptLevel, PoolingAllocationConfig, Store, Trap,
 };
 use wasmtime_wasi::I32Exit;
 
 /// How often the kill switch advances the engine's epoch.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// Task directories waiting for the reaper thread to delete them; past this, the run that
-/// finished deletes its own (removal costs hundreds of µs on some filesystems, more than the
-/// whole rest of a small run, so it stays off the caller's path when it can).
-const REAP_QUEUE_MAX: usize = 256;
-/// Emptied `/out` directories kept for the next tasks without input files (runs in flight at
-/// once are far fewer: one per core).
-const SPARE_DIRS_MAX: usize = 64;
-/// Instances the pooling allocator keeps ready when pooling is on.
-const POOL_INSTANCES: u32 = 64;
 
 /// Provider-local settings: none of them changes a verdict (fuel metering off is for benchmarks
 /// only and yields `fuel_used = 0`).
@@ -97,9 +89,8 @@ struct ModuleCache {
 }
 
 pub struct Sandbox {
-    engine: Engine,
-    /// What modules link against: wasmtime-wasi's preview 1 functions, some wrapped by Yun's.
-    linker: Linker<Host>,
+    /// The engine and the linker every program is admitted, checked and run with.
+    checker: Checker,
     fingerprint: EngineFingerprint,
     cache: Mutex<ModuleCache>,
     config: SandboxConfig,
@@ -128,7 +119,7 @@ impl std::fmt::Debug for Sandbox {
 /// part of the engine fingerprint. Wasm is compiled for the bare target triple: no CPU feature
 /// the host happens to have changes the machine code, so frame sizes (and the depth at which a
 /// recursion overflows the fixed stack) are the same on every host of one triple.
-fn engine_config(config: &SandboxConfig) -> wasmtime::Result<(Config, String)> {
+pub(crate) fn engine_config(config: &SandboxConfig) -> wasmtime::Result<(Config, String)> {
     let mut c = Config::new();
     c.target(TARGET)?;
     c.consume_fuel(config.fuel_metering)
@@ -169,11 +160,8 @@ impl Sandbox {
     pub fn new(config: SandboxConfig) -> Result<Sandbox, HostFault> {
         let internal = |e: wasmtime::Error| HostFault::Internal(format!("{e:#}"));
         let (engine_config, description) = engine_config(&config).map_err(internal)?;
-        let engine = Engine::new(&engine_config).map_err(internal)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
-            .map_err(internal)?;
-        add_wrappers(&mut linker).map_err(internal)?;
+        let checker = Checker::with_engine_config(&engine_config)?;
+        let engine = checker.engine.clone();
         let fingerprint = EngineFingerprint::new(&engine, &description);
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let ticker = {
@@ -206,8 +194,7 @@ impl Sandbox {
                 })?
         };
         Ok(Sandbox {
-            engine,
-            linker,
+            checker,
             fingerprint,
             cache: Mutex::new(ModuleCache::default()),
             empty_in: Mutex::new(None),
@@ -238,13 +225,12 @@ impl Sandbox {
                 return Ok(program.clone());
             }
         }
-        let module = admit(&self.engine, bytes)?;
-        let pre =
-            self.linker
-                .instantiate_pre(&module)
-                .map_err(|e| Refusal::ImportTypeMismatch {
-                    reason: format!("{e:#}"),
-                })?;
+        let module = admit(&self.checker.engine, bytes)?;
+        let pre = self.checker.linker.instantiate_pre(&module).map_err(|e| {
+            Refusal::ImportTypeMismatch {
+                reason: format!("{e:#}"),
+            }
+        })?;
         let program = Program { module_hash, pre };
         let mut cache = self.cache.lock().expect("cache lock");
         if cache.entries.len() >= MODULE_CACHE_ENTRIES_MAX
@@ -261,26 +247,10 @@ impl Sandbox {
         Ok(program)
     }
 
-    /// What [`Sandbox::admit`] would decide about `bytes`, without compiling them: every check
-    /// but the compiler's own, in admission's order, with the import types checked by this
-    /// sandbox's linker on a module of the program's imports alone. A 100 KB program is
-    /// checked in ~1 ms where compiling it takes ~100 ms, so `yun job submit` refuses before
-    /// anything is paid for without every job waiting on Cranelift. Not seen: a module only the
-    /// compiler gives up on (past its implementation limits, or on a pooling sandbox past the
-    /// pool's sizes); providers refuse that one when they admit it.
+    /// What [`Sandbox::admit`] would decide about `bytes`, without compiling them
+    /// ([`Checker::check`] with this sandbox's engine and linker).
     pub fn check(&self, bytes: &[u8]) -> Result<(), Refusal> {
-        admit_without_compiling(&self.engine, bytes)?;
-        let imports = wasmtime::Module::new(&self.engine, import_shim(bytes)?).map_err(|e| {
-            Refusal::FeatureNotAllowed {
-                reason: format!("{e:#}"),
-            }
-        })?;
-        self.linker
-            .instantiate_pre(&imports)
-            .map(drop)
-            .map_err(|e| Refusal::ImportTypeMismatch {
-                reason: format!("{e:#}"),
-            })
+        self.checker.check(bytes)
     }
 
     /// The shared empty `/in`, made on first use.
@@ -337,7 +307,7 @@ impl Sandbox {
             dirs.in_root.clone(),
             dirs.out_root.clone(),
         );
-        let mut store = Store::new(&self.engine, host);
+        let mut store = Store::new(&self.checker.engine, host);
         store.limiter(|h| &mut h.limiter);
         store.set_hostcall_fuel(HOSTCALL_BYTES_MAX);
         let internal = |e: wasmtime::Error| HostFault::Internal(format!("{e:#}"));

@@ -3,7 +3,7 @@
 
 use yun_exec::limits::{NAME_BYTES_MAX, OPEN_FILES_MAX, PATH_BYTES_MAX};
 use yun_exec::{
-    InputFile, Outcome, Refusal, RunError, Sandbox, SandboxConfig, Status, Task, TrapKind,
+    Checker, InputFile, Outcome, Refusal, RunError, Sandbox, SandboxConfig, Status, Task, TrapKind,
 };
 
 const MIB: u64 = 1024 * 1024;
@@ -16,13 +16,25 @@ fn task() -> Task {
     Task::new(50_000_000, 64 * MIB)
 }
 
+/// The compile-free check, from the sandbox and from the standalone checker `yun job submit`
+/// uses, which must agree.
+fn check(sb: &Sandbox, bytes: &[u8]) -> Result<(), Refusal> {
+    let answer = sb.check(bytes);
+    let standalone = Checker::new().expect("checker").check(bytes);
+    assert_eq!(
+        answer, standalone,
+        "the sandbox's check and the checker's differ"
+    );
+    answer
+}
+
 fn run(sb: &Sandbox, wat: &str, task: &Task) -> Result<Outcome, RunError> {
     let bytes = wat::parse_str(wat).expect("test module is valid WAT");
     let outcome = sb.run_module(&bytes, task);
     // The compile-free check `yun job submit` makes agrees with admission on every module.
     match &outcome {
-        Err(RunError::Refused(r)) => assert_eq!(sb.check(&bytes), Err(r.clone())),
-        _ => assert_eq!(sb.check(&bytes), Ok(()), "admitted, so the check passes"),
+        Err(RunError::Refused(r)) => assert_eq!(check(sb, &bytes), Err(r.clone())),
+        _ => assert_eq!(check(sb, &bytes), Ok(()), "admitted, so the check passes"),
     }
     outcome
 }
@@ -41,7 +53,7 @@ fn refusal(sb: &Sandbox, bytes: &[u8]) -> Refusal {
     match sb.run_module(bytes, &task()) {
         Err(RunError::Refused(r)) => {
             assert_eq!(
-                sb.check(bytes),
+                check(sb, bytes),
                 Err(r.clone()),
                 "check and admission differ"
             );
