@@ -84,6 +84,11 @@ pub struct Overlay<'a, R: StateReader + ?Sized> {
     /// Open while one transaction's action runs: counts the keys it writes (its fee) and
     /// undoes them when the fee cannot pay for them.
     journal: Option<Journal>,
+    /// Keys whose value a caller holds a copy of, changes and writes back later (debug builds
+    /// only): reading one meanwhile would see the stale value, so [`Overlay::get`] asserts it
+    /// reads none of them.
+    #[cfg(debug_assertions)]
+    held: std::collections::BTreeSet<Vec<u8>>,
 }
 
 impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
@@ -92,7 +97,26 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
             base,
             writes: BTreeMap::new(),
             journal: None,
+            #[cfg(debug_assertions)]
+            held: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Marks `key` as held by a caller that will write it back (see the `held` field); a no-op
+    /// in release builds.
+    pub fn hold(&mut self, key: &[u8]) {
+        #[cfg(debug_assertions)]
+        self.held.insert(key.to_vec());
+        #[cfg(not(debug_assertions))]
+        let _ = key;
+    }
+
+    /// Ends [`Overlay::hold`] for `key`.
+    pub fn release(&mut self, key: &[u8]) {
+        #[cfg(debug_assertions)]
+        self.held.remove(key);
+        #[cfg(not(debug_assertions))]
+        let _ = key;
     }
 
     /// Starts recording the keys written from now on (see [`Overlay::end_journal`]).
@@ -134,6 +158,11 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        #[cfg(debug_assertions)]
+        assert!(
+            !self.held.contains(key),
+            "a held key is read before it is written back"
+        );
         match self.writes.get(key) {
             Some(v) => v.clone(),
             None => self.base.get(key),
@@ -302,6 +331,29 @@ mod tests {
         o.put(b"a0".to_vec(), b"new".to_vec());
         o.put(b"a3".to_vec(), b"over".to_vec());
         o
+    }
+
+    /// The guard that keeps a held copy (the market's job in one pass) the only one in use.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "a held key is read before it is written back")]
+    fn reading_a_held_key_is_a_bug() {
+        let base = MemState::default();
+        let mut o = Overlay::new(&base);
+        o.put(b"job".to_vec(), b"v1".to_vec());
+        o.hold(b"job");
+        let _ = o.get(b"job");
+    }
+
+    #[test]
+    fn a_released_key_reads_again() {
+        let base = MemState::default();
+        let mut o = Overlay::new(&base);
+        o.put(b"job".to_vec(), b"v1".to_vec());
+        o.hold(b"job");
+        assert_eq!(o.get(b"other"), None, "only the held key is guarded");
+        o.release(b"job");
+        assert_eq!(o.get(b"job"), Some(b"v1".to_vec()));
     }
 
     fn keys(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<String> {

@@ -103,6 +103,20 @@ impl<R: StateReader + ?Sized> Overlay<'_, R> {
     pub fn set_job(&mut self, j: &JobId, job: &Job) {
         self.put(job_key(j), encode(job));
     }
+    /// Marks a job the caller has read, changes and writes back with
+    /// [`Overlay::set_job_held`]: reading it meanwhile is a bug (asserted in debug builds).
+    pub fn hold_job(&mut self, j: &JobId) {
+        self.hold(&job_key(j));
+    }
+    /// Ends [`Overlay::hold_job`] without writing: the held copy did not change.
+    pub fn release_job(&mut self, j: &JobId) {
+        self.release(&job_key(j));
+    }
+    /// Writes back a job taken with [`Overlay::hold_job`].
+    pub fn set_job_held(&mut self, j: &JobId, job: &Job) {
+        self.release(&job_key(j));
+        self.set_job(j, job);
+    }
     pub fn task(&self, t: &TaskRef) -> Option<Task> {
         self.get(&task_key(t)).map(|v| decode(&v))
     }

@@ -264,23 +264,24 @@ fn fail_task<R: StateReader + ?Sized>(
     state.set_task(t, task);
 }
 
-/// Writes back a job whose tasks this pass ended, and settles it (or adds its reduce task) if
-/// none is open any more.
+/// Writes back a held job whose tasks this pass ended, and settles it (or adds its reduce
+/// task) if none is open any more.
 fn write_job_and_settle<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
     job_id: &JobId,
     job: Job,
 ) {
-    state.set_job(job_id, &job);
+    state.set_job_held(job_id, &job);
     settle_or_reduce(state, env, job_id, job);
 }
 
 /// Judges every task marked for verification. Verify keys sort by job, so the tasks of one job
 /// are judged on one decoded copy of it, written back once: a job record holds its whole spec
 /// (tens of KiB for hundreds of tasks), and decoding and re-encoding it for every verified task
-/// was the market step's largest cost. Nothing judged here reads the job from state meanwhile,
-/// and only the last task to end can settle it, so this equals judging them one by one.
+/// was the market step's largest cost. Nothing judged here reads the job from state meanwhile
+/// (the copy is held: a read is a failed assertion in debug builds), and only the last task to
+/// end can settle it, so this equals judging them one by one.
 fn verify_ready<R: StateReader + ?Sized>(
     state: &mut Overlay<'_, R>,
     env: &BlockEnv,
@@ -303,11 +304,17 @@ fn verify_ready<R: StateReader + ?Sized>(
             if task.phase != TaskPhase::Open || task.replicas.iter().any(|r| r.state.in_flight()) {
                 continue;
             }
-            let job = job.get_or_insert_with(|| state.job(&job_id).expect("a task's job exists"));
+            let job = job.get_or_insert_with(|| {
+                let job = state.job(&job_id).expect("a task's job exists");
+                state.hold_job(&job_id);
+                job
+            });
             ended |= judge(state, env, params, (&t, task), job);
         }
-        if let Some(job) = job.filter(|_| ended) {
-            write_job_and_settle(state, env, &job_id, job);
+        match job {
+            Some(job) if ended => write_job_and_settle(state, env, &job_id, job),
+            Some(_) => state.release_job(&job_id),
+            None => {}
         }
     }
 }
@@ -563,7 +570,8 @@ fn close_past_deadline<R: StateReader + ?Sized>(
         if job.status == JobStatus::Settled {
             continue;
         }
-        // One decoded copy for all its tasks, written back once (as in `verify_ready`).
+        // One decoded copy for all its tasks, held and written back once (as in `verify_ready`).
+        state.hold_job(&job_id);
         let mut ended = false;
         for t in state.job_tasks(&job_id, &job) {
             let mut task = state.task(&t).expect("every task of a job exists");
@@ -587,6 +595,8 @@ fn close_past_deadline<R: StateReader + ?Sized>(
         }
         if ended {
             write_job_and_settle(state, env, &job_id, job);
+        } else {
+            state.release_job(&job_id);
         }
     }
 }
