@@ -60,8 +60,8 @@ pub const MODULE_CACHE_ENTRIES_MAX: usize = 64;
 /// finished deletes its own (removal costs hundreds of µs on some filesystems, more than the
 /// whole rest of a small run, so it stays off the caller's path when it can).
 pub const REAP_QUEUE_MAX: usize = 256;
-/// Emptied `/out` directories kept for the next tasks without input files (runs in flight at
-/// once are far fewer: one per core).
+/// Emptied task directories kept for the next tasks' `/in` and `/out` (runs in flight at once
+/// are far fewer: one per core, two directories each).
 pub const SPARE_DIRS_MAX: usize = 64;
 /// Instances the pooling allocator keeps ready when pooling is on.
 pub const POOL_INSTANCES: u32 = 64;

@@ -97,7 +97,7 @@ pub struct Sandbox {
     /// The empty directory behind `/in` of every task without input files: made at the first
     /// such run, removed with the sandbox (after the reaper, which the drop joins first).
     empty_in: Mutex<Option<tempfile::TempDir>>,
-    /// Emptied `/out` directories (at most [`SPARE_DIRS_MAX`]), refilled by the reaper.
+    /// Emptied task directories (at most [`SPARE_DIRS_MAX`]), refilled by the reaper.
     spare_dirs: Arc<Mutex<Vec<tempfile::TempDir>>>,
     ticker_stop: Arc<AtomicBool>,
     ticker: Option<std::thread::JoinHandle<()>>,
@@ -184,7 +184,7 @@ impl Sandbox {
                 .name("yun-exec-reaper".into())
                 .spawn(move || {
                     for dirs in reap_rx {
-                        if let Some(dir) = dirs.into_spare() {
+                        for dir in dirs.into_spare() {
                             let mut spare = spare_dirs.lock().expect("spare dirs lock");
                             if spare.len() < SPARE_DIRS_MAX {
                                 spare.push(dir);
@@ -266,7 +266,7 @@ impl Sandbox {
         Ok(slot.as_ref().expect("made above").path().to_path_buf())
     }
 
-    /// Emptied `/out` directories waiting for the next tasks without input files.
+    /// Emptied task directories waiting for the next tasks' `/in` and `/out`.
     pub fn spare_dirs(&self) -> usize {
         self.spare_dirs.lock().expect("spare dirs lock").len()
     }
@@ -285,12 +285,9 @@ impl Sandbox {
     /// Runs one task to its verdict. Blocks the calling thread for the whole run.
     pub fn run(&self, program: &Program, task: &Task) -> Result<Outcome, HostFault> {
         task.check()?;
-        let spare = if task.files.is_empty() {
+        let dirs = Dirs::materialise(task, &self.config.work_dir, &self.empty_in()?, || {
             self.spare_dirs.lock().expect("spare dirs lock").pop()
-        } else {
-            None
-        };
-        let dirs = Dirs::materialise(task, &self.config.work_dir, &self.empty_in()?, spare)?;
+        })?;
         let output_limit_hit = Arc::new(AtomicBool::new(false));
         let stdout = CapturePipe::new(STDOUT_BYTES_MAX, output_limit_hit.clone());
         let stderr = CapturePipe::new(STDERR_BYTES_MAX, output_limit_hit.clone());

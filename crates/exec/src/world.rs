@@ -119,10 +119,11 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
 /// The host directories behind `/in` and `/out`, removed when dropped.
 #[derive(Debug)]
 pub(crate) struct Dirs {
-    root: tempfile::TempDir,
-    /// `root` is `/out` itself (a task without input files), so it can serve another such
-    /// task once emptied.
-    reusable: bool,
+    /// Behind `/out`.
+    out: tempfile::TempDir,
+    /// Behind `/in` when the task has input files; `None` when it reads the sandbox's shared
+    /// empty `/in`.
+    own_in: Option<tempfile::TempDir>,
     pub in_root: PathBuf,
     pub out_root: PathBuf,
 }
@@ -131,55 +132,49 @@ impl Dirs {
     /// Writes the task's files in manifest order; metadata the guest could observe (times,
     /// inode numbers, directory sizes and order) is masked by the WASI layer, not here.
     ///
-    /// A task without input files gets `empty_in` (one empty directory a sandbox shares; `/in`
-    /// is read-only to the guest) and one directory as `/out`: `spare`, an emptied `/out` of an
-    /// earlier run, if there is one. Making and deleting directories was most of what a short
-    /// task cost the host: ext4 looks for a free inode past every recently deleted one.
+    /// Each directory is `spare()`, an emptied one of an earlier run, if there is one. A task
+    /// without input files gets `empty_in` (one empty directory a sandbox shares; `/in` is
+    /// read-only to the guest) and one directory as `/out`. Making and deleting directories was
+    /// most of what a short task cost the host: ext4 looks for a free inode past every recently
+    /// deleted one.
     pub fn materialise(
         task: &Task,
         work_dir: &Path,
         empty_in: &Path,
-        spare: Option<tempfile::TempDir>,
+        mut spare: impl FnMut() -> Option<tempfile::TempDir>,
     ) -> Result<Dirs, HostFault> {
-        if task.files.is_empty() {
-            let root = match spare {
-                Some(root) => root,
-                None => new_task_dir(work_dir)?,
-            };
-            return Ok(Dirs {
-                in_root: empty_in.to_path_buf(),
-                out_root: root.path().to_path_buf(),
-                reusable: true,
-                root,
-            });
-        }
-        let root = new_task_dir(work_dir)?;
-        let in_root = root.path().join("in");
-        let out_root = root.path().join("out");
-        std::fs::create_dir(&in_root)?;
-        std::fs::create_dir(&out_root)?;
-        for file in &task.files {
-            let path = in_root.join(&file.path);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
+        let mut take = || spare().map_or_else(|| new_task_dir(work_dir), Ok);
+        let out = take()?;
+        let own_in = if task.files.is_empty() {
+            None
+        } else {
+            let dir = take()?;
+            for file in &task.files {
+                let path = dir.path().join(&file.path);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&path, &file.bytes)?;
             }
-            std::fs::write(&path, &file.bytes)?;
-        }
+            Some(dir)
+        };
         Ok(Dirs {
-            root,
-            reusable: false,
-            in_root,
-            out_root,
+            in_root: own_in
+                .as_ref()
+                .map_or_else(|| empty_in.to_path_buf(), |d| d.path().to_path_buf()),
+            out_root: out.path().to_path_buf(),
+            out,
+            own_in,
         })
     }
 
-    /// The run's `/out`, emptied, for a later task without input files; `None` (and the
-    /// directories deleted) if it cannot be reused or was not left empty.
-    pub fn into_spare(self) -> Option<tempfile::TempDir> {
-        if !self.reusable {
-            return None;
-        }
-        empty_dir(self.root.path()).ok().map(|()| self.root)
+    /// The run's directories, emptied, for later tasks; one that cannot be emptied (or was not
+    /// left empty) is deleted instead.
+    pub fn into_spare(self) -> Vec<tempfile::TempDir> {
+        std::iter::once(self.out)
+            .chain(self.own_in)
+            .filter(|d| empty_dir(d.path()).is_ok())
+            .collect()
     }
 }
 

@@ -407,6 +407,68 @@ fn a_reused_out_directory_starts_empty() {
 }
 
 #[test]
+fn a_reused_in_directory_holds_only_the_task_s_own_files() {
+    let work = tempfile::tempdir().unwrap();
+    let sb = Sandbox::new(SandboxConfig {
+        work_dir: work.path().into(),
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let kept = |sb: &Sandbox, n: usize| {
+        let waited = std::time::Instant::now();
+        while sb.spare_dirs() < n {
+            assert!(
+                waited.elapsed().as_secs() < 10,
+                "the used directories were not kept"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    let task_dirs = || {
+        std::fs::read_dir(work.path())
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with("yun-task-")
+            })
+            .count()
+    };
+    // Lists /in (fd 3) to stdout.
+    let listing = "(drop (call $fd_readdir (i32.const 3) (i32.const 2048) (i32.const 1024) (i64.const 0) (i32.const 16)))
+                (drop (call $write (i32.const 1) (i32.const 2048) (i32.load (i32.const 16))))";
+    let with_files = |names: &[&str]| {
+        let mut t = task();
+        for name in names {
+            t.files.push(InputFile {
+                path: (*name).into(),
+                bytes: name.as_bytes().to_vec(),
+            });
+        }
+        t
+    };
+    let first = with_files(&["zeta", "sub/alpha"]);
+    run(&sb, &wasi_module("", listing), &first).unwrap();
+    kept(&sb, 2);
+    assert_eq!(task_dirs(), 2, "an /in and an /out");
+    // The next task's /in is one of those two, emptied: it lists only its own file.
+    let second = with_files(&["beta"]);
+    let reused = run(&sb, &wasi_module("", listing), &second).unwrap();
+    kept(&sb, 2);
+    assert_eq!(
+        task_dirs(),
+        2,
+        "the second run made no directory of its own"
+    );
+    let fresh = run(&sandbox(), &wasi_module("", listing), &second).unwrap();
+    assert_eq!(reused.verdict_bytes(), fresh.verdict_bytes());
+    assert_eq!(
+        reused.entries(),
+        fresh.entries(),
+        "only stdout: the /out it got was emptied"
+    );
+}
+
+#[test]
 fn clocks_are_fixed() {
     let sb = sandbox();
     // realtime (0) and monotonic (1) into 16 and 24; write both.
