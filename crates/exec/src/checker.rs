@@ -6,7 +6,8 @@ use crate::host::{Host, add_wrappers};
 use crate::outcome::HostFault;
 use wasmtime::{Config, Engine, Linker};
 
-/// A sandbox's engine and linker: enough to check a program, with no threads and no disk.
+/// A sandbox's engine and linker: enough to check a program, with none of a sandbox's own
+/// threads (the epoch ticker, the reaper) and no directory.
 pub struct Checker {
     pub(crate) engine: Engine,
     /// What modules link against: wasmtime-wasi's preview 1 functions, some wrapped by Yun's.
@@ -41,9 +42,10 @@ impl Checker {
     /// but the compiler's own, in admission's order, with the import types checked by the
     /// linker on a module of the program's imports alone. A 100 KB program is checked in
     /// milliseconds, so a requester hears of a refusal before anything is paid for without
-    /// every job waiting on Cranelift. Not seen: a module only the compiler gives up on (past
-    /// its implementation limits, or on a pooling sandbox past the pool's sizes); providers
-    /// refuse that one when they admit it.
+    /// every job waiting on Cranelift. Not seen: a module the compiler gives up on (past its
+    /// implementation limits, or on a pooling sandbox past the pool's sizes). The check passes
+    /// it, or, if it also has a bad import or no entry point, names that fault, where admission
+    /// (which compiles first) answers `FeatureNotAllowed`; providers refuse it either way.
     pub fn check(&self, bytes: &[u8]) -> Result<(), Refusal> {
         let shim = admit_without_compiling(&self.engine, bytes)?;
         // The shim holds a valid module's own type and import sections, so only the engine's

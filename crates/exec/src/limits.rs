@@ -1,5 +1,7 @@
-//! Named bounds on everything a job can make the host hold: protocol constants, because any of
-//! them can change a task's deterministic verdict and every replica must apply the same ones.
+//! Named bounds on everything a job can make the host hold. Those up to the excerpt size are
+//! protocol constants, because any of them can change a task's deterministic verdict and every
+//! replica must apply the same ones ([`described`] lists them for the engine fingerprint); the
+//! ones after it bound only the host's own caches and queues.
 
 /// Largest module accepted for admission (bytes of the `.wasm` file).
 pub const MODULE_BYTES_MAX: usize = 32 * 1024 * 1024;

@@ -568,7 +568,10 @@ pub const P2P_MAILBOX_SIZE: usize = 256;
 /// 5 s, and each dial is one TCP connect and handshake, so this costs nothing once connected.
 pub const P2P_DIAL_EVERY: Duration = Duration::from_millis(50);
 /// How soon one peer is dialed (or accepted) again after an attempt, such as a dial made
-/// before the peer was listening.
+/// before the peer was listening (commonware adds up to half of it as jitter). A peer of the
+/// set can so reconnect about four times a second instead of once; each time is a handshake,
+/// which the per-IP handshake quota (16 a second) bounds. An offline validator is redialed as
+/// often: a few connection attempts a second per absent peer.
 pub const P2P_REDIAL_AFTER: Duration = Duration::from_millis(250);
 
 /// A validator votes and proposes; a full node follows finalized blocks and serves the API.

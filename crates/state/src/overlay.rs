@@ -102,8 +102,9 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
         }
     }
 
-    /// Marks `key` as held by a caller that will write it back (see the `held` field); a no-op
-    /// in release builds.
+    /// Marks `key` as held by a caller that will write it back (see the `held` field): until
+    /// [`Overlay::release`], reading or writing it is a failed assertion. A no-op in release
+    /// builds.
     pub fn hold(&mut self, key: &[u8]) {
         #[cfg(debug_assertions)]
         self.held.insert(key.to_vec());
@@ -114,7 +115,7 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
     /// Ends [`Overlay::hold`] for `key`.
     pub fn release(&mut self, key: &[u8]) {
         #[cfg(debug_assertions)]
-        self.held.remove(key);
+        assert!(self.held.remove(key), "a key is released that was not held");
         #[cfg(not(debug_assertions))]
         let _ = key;
     }
@@ -170,13 +171,27 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
     }
 
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.assert_not_held(&key);
         self.record(&key);
         self.writes.insert(key, Some(value));
     }
 
     pub fn delete(&mut self, key: Vec<u8>) {
+        self.assert_not_held(&key);
         self.record(&key);
         self.writes.insert(key, None);
+    }
+
+    /// A held key is written back only after it is released (a write meanwhile would be lost
+    /// to the held copy's); checked in debug builds.
+    fn assert_not_held(&self, key: &[u8]) {
+        #[cfg(debug_assertions)]
+        assert!(
+            !self.held.contains(key),
+            "a held key is written before it is released"
+        );
+        #[cfg(not(debug_assertions))]
+        let _ = key;
     }
 
     /// Marks an index entry present (the value carries nothing: the key is the entry).
@@ -343,6 +358,16 @@ mod tests {
         o.put(b"job".to_vec(), b"v1".to_vec());
         o.hold(b"job");
         let _ = o.get(b"job");
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "a held key is written before it is released")]
+    fn writing_a_held_key_is_a_bug() {
+        let base = MemState::default();
+        let mut o = Overlay::new(&base);
+        o.hold(b"job");
+        o.put(b"job".to_vec(), b"v2".to_vec());
     }
 
     #[test]

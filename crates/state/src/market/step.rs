@@ -160,6 +160,7 @@ fn expire_replicas<R: StateReader + ?Sized>(
             continue;
         }
         let mut job = state.job(&t.job).expect("a task's job exists");
+        state.hold_job(&t.job);
         open_reveals_if_all_committed(state, env, params, (&t, &mut task), &job);
         if task.phase == TaskPhase::Open {
             if task.expirations > params.market.task_expirations_max {
@@ -178,6 +179,7 @@ fn expire_replicas<R: StateReader + ?Sized>(
                 state.mark(verify_key(&t));
             }
         }
+        state.release_job(&t.job);
         state.set_task(&t, &task);
     }
 }
