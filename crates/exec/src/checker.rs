@@ -25,7 +25,7 @@ impl Checker {
     /// provider's sandbox admits with.
     pub fn new() -> Result<Checker, HostFault> {
         let (config, _) =
-            crate::sandbox::engine_config(&crate::SandboxConfig::default()).map_err(internal)?;
+            crate::engine::engine_config(&crate::SandboxConfig::default()).map_err(internal)?;
         Checker::with_engine_config(&config)
     }
 

@@ -13,6 +13,7 @@
 mod admission;
 mod archive;
 mod checker;
+mod engine;
 mod errno;
 mod fingerprint;
 mod host;
@@ -26,8 +27,9 @@ mod world;
 pub use admission::{ALLOWED_WASI_IMPORTS, Refusal, WASI_MODULE};
 pub use archive::read_archive;
 pub use checker::Checker;
+pub use engine::SandboxConfig;
 pub use fingerprint::{EngineFingerprint, SANDBOX_SEMANTICS_VERSION, VERDICT_CRATES};
 pub use outcome::{Diagnostics, HostFault, Outcome, Status, TrapKind};
 pub use reduce::{ReduceInputUnfit, add_reduce_input, reduce_input_name};
-pub use sandbox::{Program, RunError, Sandbox, SandboxConfig};
+pub use sandbox::{Program, RunError, Sandbox};
 pub use world::{InputFile, Task, check_relative_path};

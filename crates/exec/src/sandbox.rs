@@ -4,12 +4,12 @@
 use crate::admission::{Refusal, admit};
 use crate::archive::collect;
 use crate::checker::Checker;
-use crate::fingerprint::{EngineFingerprint, TARGET};
+use crate::engine::{SandboxConfig, engine_config};
+use crate::fingerprint::EngineFingerprint;
 use crate::host::{Host, HostErrno, Limiter};
 use crate::limits::{
-    EXCERPT_BYTES_MAX, HOSTCALL_BYTES_MAX, MODULE_CACHE_ENTRIES_MAX, POOL_INSTANCES,
-    REAP_QUEUE_MAX, SPARE_DIRS_MAX, STDERR_BYTES_MAX, STDOUT_BYTES_MAX, TABLE_ELEMENTS_MAX,
-    WASM_STACK_BYTES_MAX,
+    EXCERPT_BYTES_MAX, HOSTCALL_BYTES_MAX, MODULE_CACHE_ENTRIES_MAX, REAP_QUEUE_MAX,
+    SPARE_DIRS_MAX, STDERR_BYTES_MAX, STDOUT_BYTES_MAX, TABLE_ELEMENTS_MAX,
 };
 use crate::outcome::{Diagnostics, HostFault, Outcome, Status, TrapKind};
 use crate::world::{CapturePipe, Dirs, Task, wasi_ctx};
@@ -18,38 +18,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wasmtime::{
-    Config, InstanceAllocationStrategy, InstancePre, OptLevel, PoolingAllocationConfig, Store, Trap,
-};
+use wasmtime::{InstancePre, Store, Trap};
 use wasmtime_wasi::I32Exit;
 
 /// How often the kill switch advances the engine's epoch.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// Provider-local settings: none of them changes a verdict (fuel metering off is for benchmarks
-/// only and yields `fuel_used = 0`).
-#[derive(Debug, Clone)]
-pub struct SandboxConfig {
-    /// Meter fuel. Always on for real tasks; off only to measure its overhead.
-    pub fuel_metering: bool,
-    /// Use wasmtime's pooling allocator (pre-reserved instance slots) instead of on-demand.
-    pub pooling: bool,
-    /// Wall-clock limit per run; exceeding it is a host fault, never a verdict.
-    pub wall_time_max: Duration,
-    /// Where task directories are created (removed after each run).
-    pub work_dir: PathBuf,
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        SandboxConfig {
-            fuel_metering: true,
-            pooling: false,
-            wall_time_max: Duration::from_secs(300),
-            work_dir: std::env::temp_dir(),
-        }
-    }
-}
 
 /// A module that passed admission, compiled and linked, ready to instantiate.
 #[derive(Clone)]
@@ -113,47 +86,6 @@ impl std::fmt::Debug for Sandbox {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
-}
-
-/// The engine settings that make execution deterministic, as one description that is also
-/// part of the engine fingerprint. Wasm is compiled for the bare target triple: no CPU feature
-/// the host happens to have changes the machine code, so frame sizes (and the depth at which a
-/// recursion overflows the fixed stack) are the same on every host of one triple.
-pub(crate) fn engine_config(config: &SandboxConfig) -> wasmtime::Result<(Config, String)> {
-    let mut c = Config::new();
-    c.target(TARGET)?;
-    c.consume_fuel(config.fuel_metering)
-        .epoch_interruption(true)
-        .cranelift_nan_canonicalization(true)
-        .cranelift_opt_level(OptLevel::Speed)
-        .wasm_relaxed_simd(false)
-        .relaxed_simd_deterministic(true)
-        .wasm_simd(true)
-        .wasm_memory64(false)
-        .wasm_multi_memory(false)
-        .wasm_gc(false)
-        .wasm_stack_switching(false)
-        .wasm_wide_arithmetic(false)
-        .wasm_custom_page_sizes(false)
-        .wasm_component_model(false)
-        .max_wasm_stack(WASM_STACK_BYTES_MAX)
-        .parallel_compilation(true);
-    if config.pooling {
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_core_instances(POOL_INSTANCES)
-            .total_memories(POOL_INSTANCES)
-            .total_tables(POOL_INSTANCES)
-            .max_memory_size(crate::limits::MEMORY_BYTES_MAX as usize)
-            .table_elements(TABLE_ELEMENTS_MAX);
-        c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    }
-    // Only settings that can change a verdict belong in the description; pooling cannot.
-    let description = format!(
-        "fuel={},nan_canonical=1,simd=1,relaxed_simd=0,threads=0,stack={},opt=speed,\
-         cpu_features=baseline",
-        config.fuel_metering, WASM_STACK_BYTES_MAX,
-    );
-    Ok((c, description))
 }
 
 impl Sandbox {
