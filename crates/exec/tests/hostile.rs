@@ -322,11 +322,7 @@ fn path_escapes_from_in_fail_and_read_nothing() {
 fn writes_outside_out_fail_and_create_nothing() {
     let sb = sandbox();
     let work = tempfile::tempdir().unwrap();
-    let sb2 = Sandbox::new(SandboxConfig {
-        work_dir: work.path().into(),
-        ..SandboxConfig::default()
-    })
-    .unwrap();
+    let sb2 = sandbox_in(work.path());
     // Create "x" in /in (read-only) and "../escaped" from /out; print both errnos.
     let data = r#"(data (i32.const 1024) "x") (data (i32.const 1100) "../escaped")"#;
     let body = "(i32.store8 (i32.const 64) (call $path_open (i32.const 3) (i32.const 0) (i32.const 1024) (i32.const 1) (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
@@ -356,24 +352,42 @@ fn writes_outside_out_fail_and_create_nothing() {
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 }
 
+/// A sandbox whose task directories live under `work`, so a test can count them.
+fn sandbox_in(work: &std::path::Path) -> Sandbox {
+    Sandbox::new(SandboxConfig {
+        work_dir: work.into(),
+        ..SandboxConfig::default()
+    })
+    .expect("sandbox")
+}
+
+/// Waits until the reaper has emptied and kept `n` used directories (at most 10 s).
+fn wait_for_spares(sb: &Sandbox, n: usize) {
+    let waited = std::time::Instant::now();
+    while sb.spare_dirs() < n {
+        assert!(
+            waited.elapsed().as_secs() < 10,
+            "the used directories were not kept"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// How many task directories (`/in` or `/out`) exist under `work`.
+fn task_dirs(work: &std::path::Path) -> usize {
+    std::fs::read_dir(work)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("yun-task-")
+        })
+        .count()
+}
+
 #[test]
 fn a_reused_out_directory_starts_empty() {
     let work = tempfile::tempdir().unwrap();
-    let sb = Sandbox::new(SandboxConfig {
-        work_dir: work.path().into(),
-        ..SandboxConfig::default()
-    })
-    .unwrap();
-    let kept = |sb: &Sandbox| {
-        let waited = std::time::Instant::now();
-        while sb.spare_dirs() == 0 {
-            assert!(
-                waited.elapsed().as_secs() < 10,
-                "the used /out was not kept"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-    };
+    let sb = sandbox_in(work.path());
     // Creates the file "x" and the directory "d" in /out (fd 4).
     let data = r#"(data (i32.const 1024) "x") (data (i32.const 1100) "d")"#;
     let body = "(drop (call $path_open (i32.const 4) (i32.const 0) (i32.const 1024) (i32.const 1) (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))
@@ -386,17 +400,14 @@ fn a_reused_out_directory_starts_empty() {
         wrote.entries()
     );
     // The reaper empties that /out and keeps it; the next task without input files runs in it.
-    kept(&sb);
+    wait_for_spares(&sb, 1);
     let next = verdict(&sb, &wasi_module("", ""));
-    kept(&sb);
-    let task_dirs = std::fs::read_dir(work.path())
-        .unwrap()
-        .filter(|e| {
-            let name = e.as_ref().unwrap().file_name();
-            name.to_string_lossy().starts_with("yun-task-")
-        })
-        .count();
-    assert_eq!(task_dirs, 1, "the second run made no directory of its own");
+    wait_for_spares(&sb, 1);
+    assert_eq!(
+        task_dirs(work.path()),
+        1,
+        "the second run made no directory of its own"
+    );
     let fresh = verdict(&sandbox(), &wasi_module("", ""));
     assert_eq!(
         next.entries(),
@@ -409,30 +420,7 @@ fn a_reused_out_directory_starts_empty() {
 #[test]
 fn a_reused_in_directory_holds_only_the_task_s_own_files() {
     let work = tempfile::tempdir().unwrap();
-    let sb = Sandbox::new(SandboxConfig {
-        work_dir: work.path().into(),
-        ..SandboxConfig::default()
-    })
-    .unwrap();
-    let kept = |sb: &Sandbox, n: usize| {
-        let waited = std::time::Instant::now();
-        while sb.spare_dirs() < n {
-            assert!(
-                waited.elapsed().as_secs() < 10,
-                "the used directories were not kept"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-    };
-    let task_dirs = || {
-        std::fs::read_dir(work.path())
-            .unwrap()
-            .filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                name.to_string_lossy().starts_with("yun-task-")
-            })
-            .count()
-    };
+    let sb = sandbox_in(work.path());
     // Lists /in (fd 3) to stdout.
     let listing = "(drop (call $fd_readdir (i32.const 3) (i32.const 2048) (i32.const 1024) (i64.const 0) (i32.const 16)))
                 (drop (call $write (i32.const 1) (i32.const 2048) (i32.load (i32.const 16))))";
@@ -448,14 +436,14 @@ fn a_reused_in_directory_holds_only_the_task_s_own_files() {
     };
     let first = with_files(&["zeta", "sub/alpha"]);
     run(&sb, &wasi_module("", listing), &first).unwrap();
-    kept(&sb, 2);
-    assert_eq!(task_dirs(), 2, "an /in and an /out");
+    wait_for_spares(&sb, 2);
+    assert_eq!(task_dirs(work.path()), 2, "an /in and an /out");
     // The next task's /in is one of those two, emptied: it lists only its own file.
     let second = with_files(&["beta"]);
     let reused = run(&sb, &wasi_module("", listing), &second).unwrap();
-    kept(&sb, 2);
+    wait_for_spares(&sb, 2);
     assert_eq!(
-        task_dirs(),
+        task_dirs(work.path()),
         2,
         "the second run made no directory of its own"
     );

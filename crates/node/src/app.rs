@@ -231,6 +231,7 @@ impl App {
                         return Err(PendingFailure::Invalid);
                     }
                     let env = self.env_of(b);
+                    self.state.metrics.block_executions_uncached.inc();
                     match self.state.store.execute_on(&on, &chain, &env, &b.txs) {
                         Ok(Ok(e)) if e.state_root == b.header.state_root => {
                             let e = Arc::new(e);

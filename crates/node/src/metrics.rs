@@ -12,6 +12,10 @@ pub struct NodeMetrics {
     pub txs_rejected: Family<Vec<(String, String)>, Counter>,
     pub txs_finalized: Counter,
     pub blocks_finalized: Counter,
+    /// Block executions that found none remembered: a pending parent under a proposal, or a
+    /// finalized block this node neither built nor verified (catching up). Near zero on a
+    /// validator that keeps up; each costs a whole block's execution.
+    pub block_executions_uncached: Counter,
     pub height: Gauge,
     pub mempool_size: Gauge,
     /// The epoch whose consensus engine runs.
@@ -48,6 +52,11 @@ impl NodeMetrics {
                 "blocks_finalized",
                 "finalized blocks applied",
                 self.blocks_finalized.clone(),
+            )),
+            Box::new(ctx.register(
+                "block_executions_uncached",
+                "block executions that found no remembered execution of that block",
+                self.block_executions_uncached.clone(),
             )),
             Box::new(ctx.register("height", "height of the applied chain", self.height.clone())),
             Box::new(ctx.register(

@@ -298,13 +298,11 @@ impl NodeState {
         }
     }
 
-    /// Takes a remembered execution of `hash` if it was computed on `parent`.
-    pub fn take_execution(&self, hash: &BlockHash, parent: &BlockHash) -> Option<Arc<Executed>> {
+    /// Drops the remembered executions of `hash`: called once that block is committed, so
+    /// the store's head carries its state and no pending chain needs it.
+    pub fn forget_execution(&self, hash: &BlockHash) {
         let mut cache = self.verified.lock().expect("cache lock");
-        let pos = cache
-            .iter()
-            .position(|(h, e)| h == hash && e.parent == *parent)?;
-        cache.remove(pos).map(|(_, e)| e)
+        cache.retain(|(h, _)| h != hash);
     }
 
     /// A remembered execution of `hash` on `parent`, left in place (a child may build on it

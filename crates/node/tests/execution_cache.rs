@@ -1,0 +1,125 @@
+//! A block's remembered execution outlives its commit: a proposal built while the finalized
+//! block is being committed finds the block still pending under it, and must find its
+//! execution too instead of executing the whole block again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use yun_node::executor::apply_finalized;
+use yun_node::state::{BlockTiming, NodeState};
+use yun_state::BlockDraft;
+use yun_state::scenario::{SCENARIO_CHAIN_ID, addr, genesis_with, key_of, seed_signer_of};
+use yun_store::Store;
+use yun_types::{Action, Amount, SignedTx, Tx};
+
+/// Blocks committed while a reader watches the cache (each commit is one chance for the
+/// reader to see the gap, if there is one).
+const BLOCKS: u64 = 40;
+/// Transfers per block: enough that a commit takes a while.
+const TXS_PER_BLOCK: u64 = 200;
+
+fn node(dir: &std::path::Path) -> NodeState {
+    NodeState::new(
+        Store::open(&dir.join("state.redb")).unwrap(),
+        genesis_with(&[("alice", 1_000_000_000_000)]),
+        addr("validator"),
+        BlockTiming::default(),
+        Default::default(),
+    )
+    .unwrap()
+}
+
+fn transfers(first_nonce: u64, expires_at_height: u64) -> Vec<SignedTx> {
+    (first_nonce..first_nonce + TXS_PER_BLOCK)
+        .map(|nonce| {
+            Tx {
+                chain_id: SCENARIO_CHAIN_ID.into(),
+                nonce,
+                fee: Amount::new(10),
+                expires_at_height,
+                action: Action::Transfer {
+                    to: addr(&format!("bob{nonce}")),
+                    amount: Amount::new(1),
+                },
+            }
+            .sign(&key_of("alice"))
+        })
+        .collect()
+}
+
+/// Builds the next block on the head and remembers its execution, as a proposer does.
+fn build_next(node: &NodeState, nonce: u64) -> yun_types::Block {
+    let head = node.head();
+    let draft = BlockDraft {
+        chain_id: SCENARIO_CHAIN_ID.into(),
+        height: head.height + 1,
+        timestamp_ms: head.timestamp_ms + 1_000,
+        proposer: addr("validator"),
+    };
+    let built = node
+        .store
+        .build(
+            &draft,
+            &seed_signer_of("validator"),
+            transfers(nonce, head.height + 10),
+        )
+        .unwrap();
+    assert!(built.left_out.is_empty(), "every transfer fits");
+    node.remember_execution(built.block.hash(), Arc::new(built.executed));
+    built.block
+}
+
+#[test]
+fn a_committing_block_s_execution_stays_readable_until_its_state_is_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Arc::new(node(dir.path()));
+    for b in 0..BLOCKS {
+        let parent = node.head().block_hash;
+        let block = build_next(&node, b * TXS_PER_BLOCK);
+        let hash = block.hash();
+        let done = Arc::new(AtomicBool::new(false));
+        // The reader a proposal is: whenever the store's head is still the parent, the
+        // block is pending and its execution must be found. Cache first, head second: the
+        // execution may only go once the head has moved.
+        let reader = {
+            let (node, done) = (node.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut looks = 0u64;
+                while !done.load(Ordering::Acquire) {
+                    let remembered = node.execution(&hash, &parent).is_some();
+                    let head = node.store.head().unwrap();
+                    assert!(
+                        remembered || head.block_hash != parent,
+                        "block {b}'s execution was gone while the head was still its parent"
+                    );
+                    looks += 1;
+                }
+                looks
+            })
+        };
+        apply_finalized(&node, &block).unwrap();
+        done.store(true, Ordering::Release);
+        assert!(reader.join().unwrap() > 0, "the reader looked at least once");
+        assert!(
+            node.execution(&hash, &parent).is_none(),
+            "a committed block's execution is forgotten"
+        );
+    }
+    assert_eq!(
+        node.metrics.block_executions_uncached.get(),
+        0,
+        "every block was applied from its remembered execution"
+    );
+}
+
+#[test]
+fn a_finalized_block_nobody_remembered_is_executed_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = node(dir.path());
+    let parent = node.head().block_hash;
+    let block = build_next(&node, 0);
+    node.forget_execution(&block.hash());
+    apply_finalized(&node, &block).unwrap();
+    assert_eq!(node.head().block_hash, block.hash());
+    assert_eq!(node.metrics.block_executions_uncached.get(), 1);
+    assert!(node.execution(&block.hash(), &parent).is_none());
+}
