@@ -29,6 +29,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct Program {
     /// blake3 of the module bytes.
     pub module_hash: [u8; 32],
+    /// Length of the module bytes: a caller that finds the program by hash alone still
+    /// checks the size it was promised.
+    pub module_bytes: u64,
     pre: InstancePre<Host>,
 }
 
@@ -39,6 +42,7 @@ impl std::fmt::Debug for Program {
                 "module_hash",
                 &blake3::Hash::from_bytes(self.module_hash).to_hex(),
             )
+            .field("module_bytes", &self.module_bytes)
             .finish()
     }
 }
@@ -163,7 +167,11 @@ impl Sandbox {
                 reason: format!("{e:#}"),
             }
         })?;
-        let program = Program { module_hash, pre };
+        let program = Program {
+            module_hash,
+            module_bytes: bytes.len() as u64,
+            pre,
+        };
         let mut cache = self.cache.lock().expect("cache lock");
         if cache.entries.len() >= MODULE_CACHE_ENTRIES_MAX
             && let Some(oldest) = cache
@@ -177,6 +185,20 @@ impl Sandbox {
         let now = cache.clock;
         cache.entries.insert(key, (program.clone(), now));
         Ok(program)
+    }
+
+    /// The compiled program whose bytes hash to `module_hash`, if this sandbox admitted it
+    /// and still caches it: a caller that knows the hash (a task names its program by hash)
+    /// need not read and hash the bytes again. A miss says nothing about the module; admit
+    /// its bytes then.
+    pub fn admitted(&self, module_hash: &[u8; 32]) -> Option<Program> {
+        let key = (self.fingerprint.hash(), *module_hash);
+        let mut cache = self.cache.lock().expect("cache lock");
+        cache.clock += 1;
+        let now = cache.clock;
+        let (program, used) = cache.entries.get_mut(&key)?;
+        *used = now;
+        Some(program.clone())
     }
 
     /// What [`Sandbox::admit`] would decide about `bytes`, without compiling them

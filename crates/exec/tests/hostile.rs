@@ -281,6 +281,28 @@ fn interface_type_sections_are_refused_before_imports_are_judged() {
 }
 
 #[test]
+fn only_an_admitted_module_is_found_by_its_hash() {
+    let sb = sandbox();
+    let module = wat::parse_str(r#"(module (func (export "_start")))"#).unwrap();
+    let hash = *blake3::hash(&module).as_bytes();
+    assert!(sb.admitted(&hash).is_none(), "nothing admitted yet");
+    let admitted = sb.admit(&module).unwrap();
+    let found = sb.admitted(&hash).expect("admitted above");
+    assert_eq!(found.module_hash, hash);
+    assert_eq!(found.module_bytes, module.len() as u64);
+    assert_eq!(admitted.module_bytes, found.module_bytes);
+    // The found program runs like the bytes do.
+    let by_hash = sb.run(&found, &task()).unwrap();
+    let by_bytes = sb.run_module(&module, &task()).unwrap();
+    assert_eq!(by_hash.verdict_bytes(), by_bytes.verdict_bytes());
+    // A refused module is never cached, so its hash finds nothing: its bytes are read and
+    // refused again, the same verdict every time.
+    let refused = wat::parse_str(r#"(module (func (export "main")))"#).unwrap();
+    assert!(sb.admit(&refused).is_err());
+    assert!(sb.admitted(blake3::hash(&refused).as_bytes()).is_none());
+}
+
+#[test]
 fn oversized_and_invalid_modules_are_refused() {
     let sb = sandbox();
     let huge = vec![0u8; yun_exec::limits::MODULE_BYTES_MAX + 1];

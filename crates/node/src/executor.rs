@@ -126,9 +126,12 @@ pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
     // The receipts already carry every id: no need to re-encode and hash the transactions.
     let included: std::collections::HashSet<_> =
         executed.receipts.iter().map(|r| r.tx_id).collect();
-    let new_head = state
-        .store
-        .commit_block(block, &executed)
+    *state.committing.lock().expect("committing lock") = Some(block.height());
+    let committed = state.store.commit_block(block, &executed);
+    if committed.is_err() {
+        *state.committing.lock().expect("committing lock") = None;
+    }
+    let new_head = committed
         .map_err(|e| {
             format!(
                 "committing finalized block {} failed: {e} (is the disk full? free space and restart: the block is replayed)",
@@ -159,5 +162,6 @@ pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
         "applied finalized block"
     );
     state.head.send_replace(new_head);
+    *state.committing.lock().expect("committing lock") = None;
     Ok(())
 }

@@ -89,6 +89,9 @@ pub struct NodeState {
     /// Why the node must stop (a finalized block it could not commit, say the disk is full):
     /// set once, and the node then shuts down with that reason instead of panicking.
     pub fatal: watch::Sender<Option<String>>,
+    /// The height of the finalized block being committed right now, if any: a proposer
+    /// waits for that commit instead of building on the block as a pending parent.
+    pub committing: Mutex<Option<u64>>,
     verified: Mutex<VecDeque<(BlockHash, Arc<Executed>)>>,
 }
 
@@ -120,6 +123,7 @@ impl NodeState {
             evidence: Default::default(),
             late_votes: Default::default(),
             fatal: watch::channel(None).0,
+            committing: Mutex::new(None),
             verified: Mutex::new(VecDeque::new()),
         };
         state.recover_pending(recovered)?;
@@ -289,6 +293,15 @@ impl NodeState {
         results
     }
 
+    /// The height of the finalized block whose commit a proposer should wait for before it
+    /// builds: one is being committed, and the mempool holds at least half a budgeted block
+    /// (see `App::await_commit`: with a lighter mempool a block sooner is worth more).
+    pub fn commit_worth_awaiting(&self) -> Option<u64> {
+        let height = (*self.committing.lock().expect("committing lock"))?;
+        let waiting = self.mempool.lock().expect("mempool lock").len();
+        (waiting >= self.budget.block_txs_max(usize::MAX) / 2).then_some(height)
+    }
+
     pub fn remember_execution(&self, hash: BlockHash, executed: Arc<Executed>) {
         let mut cache = self.verified.lock().expect("cache lock");
         cache.retain(|(h, _)| *h != hash);
@@ -404,6 +417,53 @@ pub(crate) mod race {
         let id = tx1.id();
         let admitted = while_a_block_commits(&node, tx0, move |n| n.submit(vec![tx1]));
         assert_eq!(admitted, [Ok(id)]);
+    }
+
+    #[test]
+    fn a_proposer_waits_for_a_commit_only_with_half_a_block_waiting() {
+        use crate::block_budget::BUDGET_TXS_MIN;
+        let names: Vec<String> = (0..BUDGET_TXS_MIN / 2).map(|i| format!("s{i}")).collect();
+        let funded: Vec<(&str, u128)> = names.iter().map(|n| (n.as_str(), 1_000_000)).collect();
+        // A budget of a microsecond: blocks of the floor, `BUDGET_TXS_MIN` transactions.
+        let timing = BlockTiming {
+            block_build_target: Duration::from_micros(1),
+            ..BlockTiming::default()
+        };
+        let node = NodeState::new(
+            Store::in_memory().expect("in-memory store"),
+            genesis_with(&funded),
+            addr("validator"),
+            timing,
+            MempoolLimits::default(),
+        )
+        .expect("node state");
+        let transfer = |from: &str| {
+            Tx {
+                chain_id: SCENARIO_CHAIN_ID.into(),
+                nonce: 0,
+                fee: Amount::new(10),
+                expires_at_height: 1_000,
+                action: Action::Transfer {
+                    to: addr("bob"),
+                    amount: Amount::new(1),
+                },
+            }
+            .sign(&key_of(from))
+        };
+        let (last, first) = names.split_last().unwrap();
+        let txs: Vec<_> = first.iter().map(|n| transfer(n)).collect();
+        assert!(node.submit(txs).iter().all(Result::is_ok));
+        assert_eq!(node.commit_worth_awaiting(), None, "nothing is committing");
+        *node.committing.lock().unwrap() = Some(7);
+        assert_eq!(
+            node.commit_worth_awaiting(),
+            None,
+            "one short of half a block: build at once"
+        );
+        assert!(node.submit(vec![transfer(last)])[0].is_ok());
+        assert_eq!(node.commit_worth_awaiting(), Some(7), "half a block waits");
+        *node.committing.lock().unwrap() = None;
+        assert_eq!(node.commit_worth_awaiting(), None, "the commit landed");
     }
 
     /// A flood at one fee from many accounts meets the backlog bound: the node admits what its

@@ -98,7 +98,10 @@ fn a_committing_block_s_execution_stays_readable_until_its_state_is_the_head() {
         };
         apply_finalized(&node, &block).unwrap();
         done.store(true, Ordering::Release);
-        assert!(reader.join().unwrap() > 0, "the reader looked at least once");
+        assert!(
+            reader.join().unwrap() > 0,
+            "the reader looked at least once"
+        );
         assert!(
             node.execution(&hash, &parent).is_none(),
             "a committed block's execution is forgotten"

@@ -13,7 +13,7 @@ use std::time::Duration;
 use yun_blobs::BlobStore;
 use yun_client::seal::{SealIdentity, decrypt_bytes};
 use yun_client::{Client, OutputFetcher, SourceFailure, SourcesExhausted, fetch_blob_from_sources};
-use yun_exec::{InputFile, Outcome, RunError, Sandbox, Status, Task, add_reduce_input};
+use yun_exec::{InputFile, Outcome, Program, RunError, Sandbox, Status, Task, add_reduce_input};
 use yun_types::api::{AssignmentView, ReduceInput};
 use yun_types::market::{CannotRun, TaskRef, Verdict, task_seed};
 use yun_types::{Address, Hash32};
@@ -28,6 +28,12 @@ pub const OUTPUT_BYTES_MAX: u64 =
 enum Unfit {
     WrongSize,
     Missing,
+}
+
+/// A task's program: compiled (found by hash in the sandbox's cache) or bytes to admit.
+enum Code {
+    Compiled(Program),
+    Bytes(Vec<u8>),
 }
 
 /// Most other providers' endpoints tried for one blob (they hold a job's program and inputs
@@ -138,8 +144,8 @@ impl Runner {
         }
         // The job's own data unfit to run is a verdict (cannot-run), not silence: every honest
         // replica finds the same, so it is verified and paid like any other.
-        let program = match self.blob(a, &a.program_hash, a.program_bytes).await? {
-            Ok(b) => b,
+        let program = match self.program(a).await? {
+            Ok(p) => p,
             Err(Unfit::WrongSize) => {
                 return Ok(Verdict::cannot_run(CannotRun::ProgramSizeMismatch, 0));
             }
@@ -186,7 +192,11 @@ impl Runner {
         let _core = self.cores.acquire().await.context("agent stopping")?;
         self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outcome = crate::blocking(move || {
-            let outcome = match sandbox.run_module(&program, &task) {
+            let ran = match &program {
+                Code::Compiled(p) => sandbox.run(p, &task).map_err(RunError::Fault),
+                Code::Bytes(b) => sandbox.run_module(b, &task),
+            };
+            let outcome = match ran {
                 Ok(o) => o,
                 // Admission is deterministic: every replica refuses the same module alike.
                 Err(RunError::Refused(r)) => {
@@ -311,6 +321,26 @@ impl Runner {
     /// (content-addressed, so every replica sees the same: the requester's mistake) or the
     /// node does not hold it and no other holder serves it: both are cannot-run verdicts, not
     /// silence. The node unreachable and nobody else serving it is a host fault.
+    /// The task's program: compiled already if this sandbox admitted bytes with its hash
+    /// (most tasks of a job, without reading or hashing a byte), else its bytes. The size
+    /// check is the one [`Runner::blob`] makes, so a cached program gets the verdict its
+    /// bytes would.
+    async fn program(&self, a: &AssignmentView) -> anyhow::Result<Result<Code, Unfit>> {
+        if a.program_bytes > 0
+            && let Some(p) = self.sandbox.admitted(a.program_hash.as_bytes())
+        {
+            return Ok(if p.module_bytes == a.program_bytes {
+                Ok(Code::Compiled(p))
+            } else {
+                Err(Unfit::WrongSize)
+            });
+        }
+        Ok(self
+            .blob(a, &a.program_hash, a.program_bytes)
+            .await?
+            .map(Code::Bytes))
+    }
+
     async fn blob(
         &self,
         a: &AssignmentView,
@@ -533,6 +563,7 @@ mod tests {
     use yun_types::market::TaskSpec;
 
     fn runner(dir: &std::path::Path) -> Runner {
+        std::fs::create_dir_all(dir.join("scratch")).unwrap();
         let sandbox = Sandbox::new(SandboxConfig {
             work_dir: dir.join("scratch"),
             ..SandboxConfig::default()
@@ -719,5 +750,43 @@ mod tests {
             }
             other => panic!("expected a host fault, got {other:?}"),
         }
+    }
+
+    /// `(module (func (export "_start")))`: the smallest program that runs to exit 0.
+    const EMPTY_START: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03,
+        0x02, 0x01, 0x00, 0x07, 0x0a, 0x01, 0x06, b'_', b's', b't', b'a', b'r', b't', 0x00, 0x00,
+        0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b,
+    ];
+
+    #[tokio::test]
+    async fn a_compiled_program_runs_again_without_its_bytes_and_keeps_its_size_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = runner(dir.path());
+        r.blobs.put_bytes(EMPTY_START).unwrap();
+        let task = task_of(&r, EMPTY_START, Vec::new());
+        let first = verdict(r.run(&task).await);
+        assert_eq!(first.status_tag, Status::Ok(0).tag(), "{first:?}");
+        // The bytes are gone and no node serves them: only the compiled program can answer.
+        r.blobs = Arc::new(
+            BlobStore::open(&dir.path().join("empty"), yun_blobs::BlobLimits::default()).unwrap(),
+        );
+        let again = verdict(r.run(&task).await);
+        assert_eq!(again, first, "the cached program gives the same verdict");
+        // A task promising another size for the same hash gets the verdict its bytes would
+        // give: a provider that never compiled it reads the bytes and finds the mismatch.
+        let wrong_size = AssignmentView {
+            program_bytes: EMPTY_START.len() as u64 + 1,
+            ..task.clone()
+        };
+        let cached = verdict(r.run(&wrong_size).await);
+        let fresh = runner(&dir.path().join("fresh"));
+        fresh.blobs.put_bytes(EMPTY_START).unwrap();
+        let uncached = verdict(fresh.run(&wrong_size).await);
+        assert_eq!(
+            cached,
+            Verdict::cannot_run(CannotRun::ProgramSizeMismatch, 0)
+        );
+        assert_eq!(cached, uncached);
     }
 }
