@@ -234,8 +234,12 @@ impl App {
                         return Err(PendingFailure::Invalid);
                     }
                     let env = self.env_of(b);
-                    self.state.metrics.block_executions_uncached.inc();
-                    match self.state.store.execute_on(&on, &chain, &env, &b.txs) {
+                    let executed = self.state.store.execute_on(&on, &chain, &env, &b.txs);
+                    if matches!(executed, Ok(Ok(_))) {
+                        // Counted only when it ran: on a moved head nothing was executed.
+                        self.state.metrics.block_executions_uncached.inc();
+                    }
+                    match executed {
                         Ok(Ok(e)) if e.state_root == b.header.state_root => {
                             let e = Arc::new(e);
                             self.state.remember_execution(b.hash(), e.clone());
@@ -318,13 +322,15 @@ impl App {
     }
 
     /// Waits (at most [`COMMIT_WAIT_MAX`]) for a finalized block being committed to become
-    /// the head, when the mempool holds at least half a budgeted block. A proposal could be
-    /// built on that block as a pending parent meanwhile, and with a light mempool it is (a
-    /// block sooner is worth more than a bigger one). With a backlog, building during the
-    /// commit only makes blocks sooner and smaller, and each block has a fixed cost, so the
-    /// node would finalize fewer transactions per second.
+    /// the head, when the mempool holds at least half a budgeted block (counting the
+    /// committing block's own transactions, which leave the mempool only once it lands). A
+    /// proposal could be built on that block as a pending parent meanwhile, and with a lighter
+    /// mempool it is (a block sooner is worth more than a bigger one). Under load, building
+    /// during the commit only makes blocks sooner and smaller, and each block has a fixed
+    /// cost, so the node would finalize fewer transactions per second.
     async fn await_commit<E: Clock>(&self, clock: &E) {
-        // Subscribed first: a commit that lands after the check below still wakes us.
+        // `wait_for` looks at the current head first: a commit that landed since the check
+        // below returns at once.
         let mut heads = self.state.head.subscribe();
         let Some(height) = self.state.commit_worth_awaiting() else {
             return;
@@ -403,8 +409,12 @@ impl App {
         let busy = self.market_busy(&parent.hash(), &pending);
         self.pace(clock, parent.header.timestamp_ms, busy).await;
         let parent_hash = parent.hash();
+        // At most one wait per proposal: a build that starts over must not wait again.
+        let mut may_wait = true;
         let (proposal, on_head) = loop {
-            self.await_commit(clock).await;
+            if std::mem::take(&mut may_wait) {
+                self.await_commit(clock).await;
+            }
             // The head may have moved while we paced: resolve again (executions are cached).
             let ParentState::Ready(pending) =
                 self.parent_chain(parent, &mut blocks, ancestry).await

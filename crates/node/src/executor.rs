@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tracing::{debug, error, info};
 use yun_state::{BlockEnv, verify_signatures};
+use yun_store::Executed;
 use yun_types::Block;
 
 /// Most finalized blocks marshal hands out before one is acknowledged (its
@@ -89,49 +90,15 @@ pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
         block.header.parent, head.block_hash,
         "finalized block extends the head"
     );
-    // Read, not taken: until the commit below lands, the store's head is still the parent,
-    // and a proposal built meanwhile on this block needs its execution as a pending parent.
-    // Taking it here made every such proposal execute the block again (half of a single
-    // validator's build time under load).
-    let executed = match state.execution(&block.hash(), &head.block_hash) {
-        Some(executed) => executed,
-        None => {
-            assert!(
-                verify_signatures(&block.txs, &mut rand::rng()),
-                "finalized block at height {} carries an invalid signature",
-                block.height()
-            );
-            let env = BlockEnv::from_block(state.chain_id(), block);
-            state.metrics.block_executions_uncached.inc();
-            std::sync::Arc::new(
-                state
-                    .store
-                    .execute(&env, &block.txs)
-                    .expect("store read")
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "finalized block at height {} is invalid: {e}",
-                            block.height()
-                        )
-                    }),
-            )
-        }
-    };
-    assert_eq!(
-        executed.state_root,
-        block.header.state_root,
-        "finalized block at height {} has a state root this node does not reproduce",
-        block.height()
-    );
+    let executed = execution_of(state, block, &head.block_hash);
     // The receipts already carry every id: no need to re-encode and hash the transactions.
     let included: std::collections::HashSet<_> =
         executed.receipts.iter().map(|r| r.tx_id).collect();
-    *state.committing.lock().expect("committing lock") = Some(block.height());
-    let committed = state.store.commit_block(block, &executed);
-    if committed.is_err() {
-        *state.committing.lock().expect("committing lock") = None;
-    }
-    let new_head = committed
+    // Marked until the new head is published (or this returns early, or panics).
+    let _committing = Committing::mark(state, block.height());
+    let new_head = state
+        .store
+        .commit_block(block, &executed)
         .map_err(|e| {
             format!(
                 "committing finalized block {} failed: {e} (is the disk full? free space and restart: the block is replayed)",
@@ -162,6 +129,68 @@ pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
         "applied finalized block"
     );
     state.head.send_replace(new_head);
-    *state.committing.lock().expect("committing lock") = None;
     Ok(())
+}
+
+/// The execution of the finalized `block` on `parent`: the one this node remembered from
+/// building or verifying it, else executed now (checking its signatures first). Panics if its
+/// state root differs: more than a third of validators are faulty, or a bug.
+fn execution_of(state: &NodeState, block: &Block, parent: &yun_types::BlockHash) -> Arc<Executed> {
+    // Read, not taken: until the commit lands, the store's head is still the parent, and a
+    // proposal built meanwhile on this block needs its execution as a pending parent.
+    // Taking it here made every such proposal execute the block again (half of a single
+    // validator's build time under load).
+    let executed = match state.execution(&block.hash(), parent) {
+        Some(executed) => executed,
+        None => {
+            assert!(
+                verify_signatures(&block.txs, &mut rand::rng()),
+                "finalized block at height {} carries an invalid signature",
+                block.height()
+            );
+            let env = BlockEnv::from_block(state.chain_id(), block);
+            state.metrics.block_executions_uncached.inc();
+            Arc::new(
+                state
+                    .store
+                    .execute(&env, &block.txs)
+                    .expect("store read")
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "finalized block at height {} is invalid: {e}",
+                            block.height()
+                        )
+                    }),
+            )
+        }
+    };
+    assert_eq!(
+        executed.state_root,
+        block.header.state_root,
+        "finalized block at height {} has a state root this node does not reproduce",
+        block.height()
+    );
+    executed
+}
+
+/// [`NodeState::committing`] set to a height for as long as this lives: cleared on every
+/// way out of [`apply_finalized`], so no proposer is left waiting for a commit that ended.
+struct Committing<'a>(&'a NodeState);
+
+impl<'a> Committing<'a> {
+    fn mark(state: &'a NodeState, height: u64) -> Self {
+        *state.committing.lock().expect("committing lock") = Some(height);
+        Committing(state)
+    }
+}
+
+impl Drop for Committing<'_> {
+    fn drop(&mut self) {
+        // A poisoned lock (a panic elsewhere) still gets cleared.
+        *self
+            .0
+            .committing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
 }

@@ -86,5 +86,10 @@ fn in_a_small_tmpfs(dir: &Path) {
         height,
         "nothing of the block was applied"
     );
+    assert_eq!(
+        *node.committing.lock().unwrap(),
+        None,
+        "no proposer is left waiting for the failed commit"
+    );
     println!("{CHECKED}");
 }

@@ -77,31 +77,36 @@ fn a_committing_block_s_execution_stays_readable_until_its_state_is_the_head() {
         let block = build_next(&node, b * TXS_PER_BLOCK);
         let hash = block.hash();
         let done = Arc::new(AtomicBool::new(false));
+        let looking = Arc::new(std::sync::Barrier::new(2));
         // The reader a proposal is: whenever the store's head is still the parent, the
         // block is pending and its execution must be found. Cache first, head second: the
         // execution may only go once the head has moved.
         let reader = {
-            let (node, done) = (node.clone(), done.clone());
+            let (node, done, looking) = (node.clone(), done.clone(), looking.clone());
             std::thread::spawn(move || {
-                let mut looks = 0u64;
-                while !done.load(Ordering::Acquire) {
+                let look = || {
                     let remembered = node.execution(&hash, &parent).is_some();
                     let head = node.store.head().unwrap();
                     assert!(
                         remembered || head.block_hash != parent,
                         "block {b}'s execution was gone while the head was still its parent"
                     );
-                    looks += 1;
+                };
+                // One look, then the commit starts: the reader is running by then.
+                look();
+                looking.wait();
+                while !done.load(Ordering::Acquire) {
+                    look();
                 }
-                looks
+                look();
             })
         };
+        looking.wait();
         apply_finalized(&node, &block).unwrap();
         done.store(true, Ordering::Release);
-        assert!(
-            reader.join().unwrap() > 0,
-            "the reader looked at least once"
-        );
+        reader
+            .join()
+            .expect("the reader found the execution whenever it was pending");
         assert!(
             node.execution(&hash, &parent).is_none(),
             "a committed block's execution is forgotten"

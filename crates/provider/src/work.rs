@@ -315,12 +315,6 @@ impl Runner {
         .await
     }
 
-    /// A blob from the local store, else from the followed node, else from any other holder
-    /// (the node's peers, the job's data sources, other providers of the job), verified
-    /// against its hash and then kept. `Unfit` if its size is not the one the job declares
-    /// (content-addressed, so every replica sees the same: the requester's mistake) or the
-    /// node does not hold it and no other holder serves it: both are cannot-run verdicts, not
-    /// silence. The node unreachable and nobody else serving it is a host fault.
     /// The task's program: compiled already if this sandbox admitted bytes with its hash
     /// (most tasks of a job, without reading or hashing a byte), else its bytes. The size
     /// check is the one [`Runner::blob`] makes, so a cached program gets the verdict its
@@ -341,6 +335,12 @@ impl Runner {
             .map(Code::Bytes))
     }
 
+    /// A blob from the local store, else from the followed node, else from any other holder
+    /// (the node's peers, the job's data sources, other providers of the job), verified
+    /// against its hash and then kept. `Unfit` if its size is not the one the job declares
+    /// (content-addressed, so every replica sees the same: the requester's mistake) or the
+    /// node does not hold it and no other holder serves it: both are cannot-run verdicts, not
+    /// silence. The node unreachable and nobody else serving it is a host fault.
     async fn blob(
         &self,
         a: &AssignmentView,
