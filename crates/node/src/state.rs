@@ -375,6 +375,39 @@ pub(crate) mod race {
         .sign(&key_of("alice"))
     }
 
+    /// A node funding `accounts` whose build budget is a microsecond: builds of a few hundred
+    /// transactions take longer, so before any build its blocks hold the floor,
+    /// `BUDGET_TXS_MIN` transactions.
+    pub(crate) fn node_with_floor_budget(accounts: &[(&str, u128)]) -> NodeState {
+        let timing = BlockTiming {
+            block_build_target: Duration::from_micros(1),
+            ..BlockTiming::default()
+        };
+        NodeState::new(
+            Store::in_memory().expect("in-memory store"),
+            genesis_with(accounts),
+            addr("validator"),
+            timing,
+            MempoolLimits::default(),
+        )
+        .expect("node state")
+    }
+
+    /// `from`'s first transaction (nonce 0): 1 to bob, paying `fee`.
+    pub(crate) fn first_transfer(from: &str, fee: u128) -> SignedTx {
+        Tx {
+            chain_id: SCENARIO_CHAIN_ID.into(),
+            nonce: 0,
+            fee: Amount::new(fee),
+            expires_at_height: 1_000,
+            action: Action::Transfer {
+                to: addr("bob"),
+                amount: Amount::new(1),
+            },
+        }
+        .sign(&key_of(from))
+    }
+
     /// Runs `read` on another thread while the test holds the mempool; once `read` had time
     /// to reach the lock, commits a block with `included` to the store and then updates the
     /// mempool, as the executor does; returns what `read` saw.
@@ -431,33 +464,8 @@ pub(crate) mod race {
         let names: Vec<String> = (0..700).map(|i| format!("flooder{i}")).collect();
         let mut funded: Vec<(&str, u128)> = names.iter().map(|n| (n.as_str(), 1_000_000)).collect();
         funded.push(("honest", 1_000_000));
-        let timing = BlockTiming {
-            // Builds of a few hundred transactions take longer than a microsecond: the
-            // estimate of the first build would say so; before any, the floor holds.
-            block_build_target: Duration::from_micros(1),
-            ..BlockTiming::default()
-        };
-        let node = NodeState::new(
-            Store::in_memory().expect("in-memory store"),
-            genesis_with(&funded),
-            addr("validator"),
-            timing,
-            MempoolLimits::default(),
-        )
-        .expect("node state");
-        let transfer = |from: &str, fee: u128| {
-            Tx {
-                chain_id: SCENARIO_CHAIN_ID.into(),
-                nonce: 0,
-                fee: Amount::new(fee),
-                expires_at_height: 1_000,
-                action: Action::Transfer {
-                    to: addr("bob"),
-                    amount: Amount::new(1),
-                },
-            }
-            .sign(&key_of(from))
-        };
+        let node = node_with_floor_budget(&funded);
+        let transfer = first_transfer;
         let flood: Vec<SignedTx> = names.iter().map(|n| transfer(n, 10)).collect();
         let results = node.submit(flood.clone());
         let bound = BUDGET_TXS_MIN * BACKLOG_BLOCKS_MIN;
@@ -491,41 +499,15 @@ pub(crate) mod race {
 /// When a proposer waits for a finalized block's commit (`App::await_commit`).
 #[cfg(test)]
 mod commit_wait {
-    use super::*;
-    use yun_state::scenario::{SCENARIO_CHAIN_ID, addr, genesis_with, key_of};
-    use yun_types::{Action, Amount, Tx};
+    use super::race::{first_transfer, node_with_floor_budget};
 
     #[test]
     fn a_proposer_waits_for_a_commit_only_with_half_a_block_waiting() {
         use crate::block_budget::BUDGET_TXS_MIN;
         let names: Vec<String> = (0..BUDGET_TXS_MIN / 2).map(|i| format!("s{i}")).collect();
         let funded: Vec<(&str, u128)> = names.iter().map(|n| (n.as_str(), 1_000_000)).collect();
-        // A budget of a microsecond: blocks of the floor, `BUDGET_TXS_MIN` transactions.
-        let timing = BlockTiming {
-            block_build_target: Duration::from_micros(1),
-            ..BlockTiming::default()
-        };
-        let node = NodeState::new(
-            Store::in_memory().expect("in-memory store"),
-            genesis_with(&funded),
-            addr("validator"),
-            timing,
-            MempoolLimits::default(),
-        )
-        .expect("node state");
-        let transfer = |from: &str| {
-            Tx {
-                chain_id: SCENARIO_CHAIN_ID.into(),
-                nonce: 0,
-                fee: Amount::new(10),
-                expires_at_height: 1_000,
-                action: Action::Transfer {
-                    to: addr("bob"),
-                    amount: Amount::new(1),
-                },
-            }
-            .sign(&key_of(from))
-        };
+        let node = node_with_floor_budget(&funded);
+        let transfer = |from: &str| first_transfer(from, 10);
         let (last, first) = names.split_last().unwrap();
         let txs: Vec<_> = first.iter().map(|n| transfer(n)).collect();
         assert!(node.submit(txs).iter().all(Result::is_ok));
