@@ -151,16 +151,10 @@ impl Sandbox {
     /// Admits and compiles a module, or returns the cached program for the same bytes.
     pub fn admit(&self, bytes: &[u8]) -> Result<Program, Refusal> {
         let module_hash = *blake3::hash(bytes).as_bytes();
-        let key = (self.fingerprint.hash(), module_hash);
-        {
-            let mut cache = self.cache.lock().expect("cache lock");
-            cache.clock += 1;
-            let now = cache.clock;
-            if let Some((program, used)) = cache.entries.get_mut(&key) {
-                *used = now;
-                return Ok(program.clone());
-            }
+        if let Some(program) = self.admitted(&module_hash) {
+            return Ok(program);
         }
+        let key = (self.fingerprint.hash(), module_hash);
         let module = admit(&self.checker.engine, bytes)?;
         let pre = self.checker.linker.instantiate_pre(&module).map_err(|e| {
             Refusal::ImportTypeMismatch {
@@ -199,6 +193,19 @@ impl Sandbox {
         let (program, used) = cache.entries.get_mut(&key)?;
         *used = now;
         Some(program.clone())
+    }
+
+    /// Whether a program whose bytes hash to `module_hash` is compiled and cached, without
+    /// counting as a use (the agent's blob collector asks, to keep the bytes of programs it
+    /// still runs: [`Sandbox::admitted`] lets a task skip reading them, so their files are
+    /// not touched by use).
+    pub fn caches(&self, module_hash: &[u8; 32]) -> bool {
+        let key = (self.fingerprint.hash(), *module_hash);
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .entries
+            .contains_key(&key)
     }
 
     /// What [`Sandbox::admit`] would decide about `bytes`, without compiling them

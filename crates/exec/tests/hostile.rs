@@ -286,7 +286,9 @@ fn only_an_admitted_module_is_found_by_its_hash() {
     let module = wat::parse_str(r#"(module (func (export "_start")))"#).unwrap();
     let hash = *blake3::hash(&module).as_bytes();
     assert!(sb.admitted(&hash).is_none(), "nothing admitted yet");
+    assert!(!sb.caches(&hash));
     let admitted = sb.admit(&module).unwrap();
+    assert!(sb.caches(&hash));
     let found = sb.admitted(&hash).expect("admitted above");
     assert_eq!(found.module_hash, hash);
     assert_eq!(found.module_bytes, module.len() as u64);
@@ -300,6 +302,7 @@ fn only_an_admitted_module_is_found_by_its_hash() {
     let refused = wat::parse_str(r#"(module (func (export "main")))"#).unwrap();
     assert!(sb.admit(&refused).is_err());
     assert!(sb.admitted(blake3::hash(&refused).as_bytes()).is_none());
+    assert!(!sb.caches(blake3::hash(&refused).as_bytes()));
 }
 
 #[test]

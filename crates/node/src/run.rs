@@ -473,7 +473,13 @@ async fn start_api(
     let api = ApiState {
         node: state.clone(),
         metrics_text: Arc::new(move || metrics_ctx.encode()),
-        peers: Arc::new(move || crate::peers::connected(&peers_ctx.encode())),
+        peers: {
+            let cache = crate::peers::PeersCache::new(
+                move || crate::peers::connected(&peers_ctx.encode()),
+                crate::peers::PEERS_VIEW_AGE_MAX,
+            );
+            Arc::new(move || cache.get())
+        },
     };
     let blobs = Arc::new(
         yun_blobs::BlobStore::open(

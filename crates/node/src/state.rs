@@ -274,7 +274,7 @@ impl NodeState {
                 .collect()
         };
         // Accepted means durable: answer only once the transactions are on disk.
-        if let Err(e) = self.store.add_pending(&durable) {
+        if let Err(e) = self.store.add_pending(durable) {
             panic!("recording accepted transactions failed (storage is broken): {e}");
         }
         self.forget_evicted();

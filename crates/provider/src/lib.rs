@@ -466,17 +466,19 @@ impl Agent {
     fn collect_outputs(&self) {
         // Programs, inputs and outputs alike: whatever nobody read for the retention period,
         // except the data of storage replicas the chain still lists (an ended deal's data is
-        // released: collected like any other blob).
+        // released: collected like any other blob) and programs still compiled in the cache.
         let blobs = self.blobs.clone();
         let sealed = self.runner.sealed.clone();
         let live = self.storage.as_ref().map(|s| s.live.clone());
+        let runner = self.runner.clone();
         tokio::task::spawn_blocking(move || {
             let keep = |h: &Hash32| {
-                live.as_ref().is_some_and(|l| {
-                    l.lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .contains(h)
-                })
+                runner.in_use(h)
+                    || live.as_ref().is_some_and(|l| {
+                        l.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .contains(h)
+                    })
             };
             if let Err(e) = blobs.collect(keep, OUTPUT_RETENTION) {
                 warn!(error = %e, "collecting old outputs failed");

@@ -315,6 +315,13 @@ impl Runner {
         .await
     }
 
+    /// Whether blob `hash` is a program the sandbox still holds compiled: in use even though
+    /// its file is not read (tasks find it by hash), so the collector keeps its bytes, which
+    /// are also what the agent serves to peers.
+    pub(crate) fn in_use(&self, hash: &Hash32) -> bool {
+        self.sandbox.caches(hash.as_bytes())
+    }
+
     /// The task's program: compiled already if this sandbox admitted bytes with its hash
     /// (most tasks of a job, without reading or hashing a byte), else its bytes. The size
     /// check is the one [`Runner::blob`] makes, so a cached program gets the verdict its
@@ -788,5 +795,30 @@ mod tests {
             Verdict::cannot_run(CannotRun::ProgramSizeMismatch, 0)
         );
         assert_eq!(cached, uncached);
+    }
+
+    #[tokio::test]
+    async fn the_collector_keeps_a_program_the_sandbox_still_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = runner(dir.path());
+        r.blobs.put_bytes(EMPTY_START).unwrap();
+        let other = r.blobs.put_bytes(b"an input nobody reads").unwrap();
+        let task = task_of(&r, EMPTY_START, Vec::new());
+        let program = task.program_hash;
+        assert!(!r.in_use(&program), "not compiled yet");
+        verdict(r.run(&task).await);
+        assert!(r.in_use(&program));
+        // With no retention at all, only what is in use survives.
+        r.blobs
+            .collect(|h| r.in_use(h), std::time::Duration::ZERO)
+            .unwrap();
+        assert!(
+            r.blobs.get(&program).unwrap().is_some(),
+            "the program stays"
+        );
+        assert!(
+            r.blobs.get(&other).unwrap().is_none(),
+            "the unread input goes"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! One block is one redb write transaction (durable on return), so a crash at any moment leaves
 //! either the whole block applied or none of it; the node then replays from its block source.
 
+mod group;
 pub mod pending;
 mod tables;
 mod tree;
@@ -116,22 +117,37 @@ pub struct Proposal {
 
 /// The chain store. Clones share one database (a simulated node that crashes and restarts
 /// reopens the same store, as a real one reopens its file).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     db: std::sync::Arc<Database>,
+    /// Admission's durable writes, shared between concurrent submitters (see [`group`]).
+    admitted: std::sync::Arc<group::GroupCommit<(TxId, Vec<u8>)>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("db", &self.db).finish()
+    }
 }
 
 impl Store {
     /// Opens (or creates) the store file at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = Database::create(path)?;
-        Ok(Store { db: db.into() })
+        Ok(Store::on(db))
     }
 
     /// A store in memory, for tests and `yun chain verify`.
     pub fn in_memory() -> Result<Store, StoreError> {
         let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Ok(Store { db: db.into() })
+        Ok(Store::on(db))
+    }
+
+    fn on(db: Database) -> Store {
+        Store {
+            db: db.into(),
+            admitted: Default::default(),
+        }
     }
 
     pub fn is_initialized(&self) -> Result<bool, StoreError> {
@@ -466,10 +482,16 @@ impl Store {
     }
 
     /// Durably records transactions the mempool accepted (before the submitter is answered).
-    pub fn add_pending(&self, txs: &[(TxId, Vec<u8>)]) -> Result<(), StoreError> {
+    /// Concurrent callers share one transaction (group commit): a caller that finds a write
+    /// in progress queues behind it, and the next write takes everything queued.
+    pub fn add_pending(&self, txs: Vec<(TxId, Vec<u8>)>) -> Result<(), StoreError> {
         if txs.is_empty() {
             return Ok(());
         }
+        self.admitted.submit(txs, |all| self.write_pending(&all))
+    }
+
+    fn write_pending(&self, txs: &[(TxId, Vec<u8>)]) -> Result<(), StoreError> {
         let wtx = self.db.begin_write()?;
         {
             let mut t = wtx.open_table(PENDING)?;
