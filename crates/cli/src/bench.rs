@@ -42,6 +42,10 @@ pub struct TransfersArgs {
     /// each, and submissions are spread over their APIs.
     #[arg(long, default_value_t = 1)]
     pub validators: usize,
+    /// The nodes' shortest interval between blocks with transactions, in milliseconds
+    /// (node.toml `[timing] min_block_interval_ms`); omitted keeps the devnet's.
+    #[arg(long)]
+    pub min_block_interval_ms: Option<u64>,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
@@ -91,6 +95,9 @@ impl BenchNet {
             let (mut cfg, _) = crate::devnet::prepare(dir, port, true, 1, funded)?;
             prepare_genesis(dir)?;
             cfg.mempool = bench_mempool(args);
+            if let Some(ms) = args.min_block_interval_ms {
+                cfg.timing.min_block_interval_ms = ms;
+            }
             let node = yun_node::run::spawn_node(cfg).context("starting the benchmark devnet")?;
             return Ok(BenchNet::InProcess(node));
         }
@@ -111,6 +118,9 @@ impl BenchNet {
         for node in &nodes {
             let mut cfg = yun_node::run::NodeConfig::load(&node.config)?;
             cfg.mempool = bench_mempool(args);
+            if let Some(ms) = args.min_block_interval_ms {
+                cfg.timing.min_block_interval_ms = ms;
+            }
             cfg.data_dir = ".".into();
             cfg.save(&node.config)?;
         }
@@ -739,5 +749,7 @@ fn phase_report(
         // Latency counts from the submission the node admitted: a batch it pushed back for a
         // full backlog waited on the client's side, as the node asked.
         "backpressured_batches": tally.backpressured_batches,
+        // `null`: the devnet's own (node.toml `[timing] min_block_interval_ms`).
+        "min_block_interval_ms": args.min_block_interval_ms,
     })
 }

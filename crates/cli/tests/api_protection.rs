@@ -413,3 +413,35 @@ async fn trickled_requests_are_cut_off_and_event_streams_are_capped() {
     assert_eq!(height(addr, BYSTANDER).await, height(addr, FLOODER).await);
     node.stop().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_binary_batch_is_admitted_through_the_guard_and_a_form_post_of_it_changes_nothing() {
+    let (_dir, node, accounts) = start(ApiLimitsConfig::default());
+    let addr = node.api_addr;
+    let chain = chain(addr, BYSTANDER).await;
+    let txs: Vec<SignedTx> = (0..3).map(|n| transfer(&accounts, &chain, n)).collect();
+    // What a foreign page could post without asking: refused before the body is read.
+    let h = [("Content-Type", "text/plain")];
+    let a = request(addr, BYSTANDER, "POST", "/v1/txs/batch/binary", &h, "x").await;
+    assert_eq!(
+        (a.status, a.error()),
+        (415, (121, "UnsupportedMediaType".into())),
+        "{}",
+        a.body
+    );
+    // The client's batch goes as bytes, and each transaction gets its answer.
+    let client = yun_client::Client::new(&format!("http://{addr}"));
+    let results = client.submit_batch(&txs).await.unwrap();
+    let ids: Vec<_> = results.iter().map(|r| r.id).collect();
+    assert_eq!(ids, txs.iter().map(|t| Some(t.id())).collect::<Vec<_>>());
+    // Sent again, each is already known: the answers are per transaction, not per batch.
+    let again = client.submit_batch(&txs).await.unwrap();
+    assert!(again.iter().all(|r| r.error.is_some()), "{again:?}");
+    let account = format!("/v1/accounts/{}", accounts[0].address);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(addr, BYSTANDER, &account).await.json()["nonce"] != 3 {
+        assert!(Instant::now() < deadline, "the batch was not finalized");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    node.stop().unwrap();
+}

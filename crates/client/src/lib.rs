@@ -276,8 +276,27 @@ impl Client {
         Ok(resp.id)
     }
 
-    /// Submits many transactions in one request; one answer each, in order.
+    /// Submits many transactions in one request; one answer each, in order. Sent as the
+    /// binary batch (`/v1/txs/batch/binary`): no hex or JSON for the node to parse.
     pub async fn submit_batch(&self, txs: &[SignedTx]) -> Result<Vec<BatchResult>, ClientError> {
+        let entries: Vec<Vec<u8>> = txs.iter().map(|t| t.encode().to_vec()).collect();
+        let url = format!("{}/v1/txs/batch/binary", self.base);
+        let resp = self
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(entries.encode().to_vec())
+            .send()
+            .await;
+        let resp: BatchResponse = self.answer(&url, resp).await?;
+        Ok(resp.results)
+    }
+
+    /// [`Client::submit_batch`] as JSON with hex transactions (`/v1/txs/batch`).
+    pub async fn submit_batch_json(
+        &self,
+        txs: &[SignedTx],
+    ) -> Result<Vec<BatchResult>, ClientError> {
         let body = serde_json::json!({ "txs_hex": txs.iter().map(|t| hex::encode(t.encode())).collect::<Vec<_>>() });
         let resp: BatchResponse = self.post("/v1/txs/batch", &body).await?;
         Ok(resp.results)

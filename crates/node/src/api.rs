@@ -26,7 +26,13 @@ pub const ACCOUNT_TXS_LIMIT_MAX: usize = 1_000;
 fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
-    let body = body.map_err(|e| {
+    let body = read_body(body)?;
+    serde_json::from_slice(&body).map_err(|e| api_err(ApiErrorKind::MalformedJson, e.to_string()))
+}
+
+/// A request body, with size and stall problems turned into numbered errors.
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
         if stalled(&e) {
             api_err(
                 ApiErrorKind::RequestTimeout,
@@ -40,8 +46,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
         } else {
             api_err(ApiErrorKind::MalformedJson, e.body_text())
         }
-    })?;
-    serde_json::from_slice(&body).map_err(|e| api_err(ApiErrorKind::MalformedJson, e.to_string()))
+    })
 }
 
 /// Whether reading a body failed because the client stopped sending it (the body idle
@@ -59,10 +64,14 @@ fn stalled(e: &BytesRejection) -> bool {
 
 fn decode_tx(hex_str: &str) -> Result<SignedTx, TxRejection> {
     let bytes = hex::decode(hex_str.trim()).map_err(|_| TxRejection::Malformed)?;
+    decode_tx_bytes(&bytes)
+}
+
+fn decode_tx_bytes(bytes: &[u8]) -> Result<SignedTx, TxRejection> {
     if bytes.len() > yun_types::limits::TX_BYTES_MAX {
         return Err(TxRejection::TooLarge);
     }
-    SignedTx::decode_untrusted(&bytes).map_err(|_| TxRejection::Malformed)
+    SignedTx::decode_untrusted(bytes).map_err(|_| TxRejection::Malformed)
 }
 
 /// Submit one signed transaction.
@@ -114,10 +123,58 @@ async fn submit_batch(
             format!("at most {BATCH_TXS_MAX} transactions per batch"),
         ));
     }
+    let results = admit_batch(&s, move || {
+        req.txs_hex.iter().map(|h| decode_tx(h)).collect()
+    })
+    .await?;
+    Ok(Json(SubmitBatchResponse { results }))
+}
+
+/// Submit up to 10,000 signed transactions at once, without hex or JSON: the body is the list
+/// of encoded transactions, each as a byte string (commonware codec: a varint count, then a
+/// varint length and the bytes of each). The answer is the JSON one of `/v1/txs/batch`. A
+/// malformed entry is refused alone (`Malformed`, `TooLarge`); a body that is not such a list
+/// is `MalformedBody` (127).
+#[utoipa::path(post, path = "/v1/txs/batch/binary", request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = SubmitBatchResponse), (status = 400, description = "MalformedBody", body = ErrorResponse), (status = 413, description = "BodyTooLarge", body = ErrorResponse), (status = 503, description = "Unavailable", body = ErrorResponse)))]
+async fn submit_batch_binary(
+    State(s): State<ApiState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SubmitBatchResponse>, ApiError> {
+    let body = read_body(body)?;
+    let entries = decode_binary_batch(&body)?;
+    let results = admit_batch(&s, move || {
+        entries.iter().map(|b| decode_tx_bytes(b)).collect()
+    })
+    .await?;
+    Ok(Json(SubmitBatchResponse { results }))
+}
+
+/// A binary batch's entries: at most `BATCH_TXS_MAX`, each at most a byte over
+/// `TX_BYTES_MAX` (so an oversize transaction is refused alone as `TooLarge`, like in JSON).
+fn decode_binary_batch(body: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
+    use commonware_codec::{Decode, RangeCfg};
+    let count: RangeCfg<usize> = (0..=BATCH_TXS_MAX).into();
+    let entry: RangeCfg<usize> = (0..=yun_types::limits::TX_BYTES_MAX + 1).into();
+    Vec::<Vec<u8>>::decode_cfg(commonware_codec::Copying(body), &(count, (entry, ()))).map_err(
+        |e| {
+            api_err(
+                ApiErrorKind::MalformedBody,
+                format!("not a list of at most {BATCH_TXS_MAX} encoded transactions: {e}"),
+            )
+        },
+    )
+}
+
+/// Decodes a batch's entries with `decode` and admits the good ones, off the async workers
+/// (signature checks and the durable write are blocking work): one answer per entry, in order.
+async fn admit_batch(
+    s: &ApiState,
+    decode: impl FnOnce() -> Vec<Result<SignedTx, TxRejection>> + Send + 'static,
+) -> Result<Vec<BatchResult>, ApiError> {
     let node = s.node.clone();
-    let results = tokio::task::spawn_blocking(move || {
-        let decoded: Vec<Result<SignedTx, TxRejection>> =
-            req.txs_hex.iter().map(|h| decode_tx(h)).collect();
+    tokio::task::spawn_blocking(move || {
+        let decoded = decode();
         let good: Vec<SignedTx> = decoded
             .iter()
             .filter_map(|d| d.as_ref().ok().cloned())
@@ -140,8 +197,7 @@ async fn submit_batch(
             .collect()
     })
     .await
-    .map_err(internal)?;
-    Ok(Json(SubmitBatchResponse { results }))
+    .map_err(internal)
 }
 
 /// Where a transaction stands: pending, committed (with receipt) or rejected.
@@ -411,6 +467,7 @@ async fn metrics(State(s): State<ApiState>) -> String {
     paths(
         submit_tx,
         submit_batch,
+        submit_batch_binary,
         get_tx,
         get_account,
         get_account_proof,
@@ -581,6 +638,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/txs", post(submit_tx))
         .route("/v1/txs/batch", post(submit_batch))
+        .route("/v1/txs/batch/binary", post(submit_batch_binary))
         .route("/v1/txs/{id}", get(get_tx))
         .route("/v1/accounts/{address}", get(get_account))
         .route("/v1/accounts/{address}/proof", get(get_account_proof))
@@ -668,6 +726,96 @@ mod tests {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         let e: ErrorResponse = serde_json::from_slice(&body).expect("a JSON error body");
         assert_eq!(e.error.code, ApiErrorKind::BadParameter as u16, "{e:?}");
+    }
+
+    /// Answers `body` posted to the binary batch: the status and the body as JSON.
+    fn post_binary_batch(node: Arc<NodeState>, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            match submit_batch_binary(api(node), Ok(Bytes::from(body))).await {
+                Ok(Json(ok)) => (StatusCode::OK, serde_json::to_value(ok).unwrap()),
+                Err(e) => {
+                    let resp = axum::response::IntoResponse::into_response(e);
+                    let status = resp.status();
+                    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                        .await
+                        .unwrap();
+                    (status, serde_json::from_slice(&bytes).unwrap())
+                }
+            }
+        })
+    }
+
+    fn codes(results: &[BatchResult]) -> Vec<Option<u16>> {
+        results
+            .iter()
+            .map(|r| r.error.as_ref().map(|e| e.code))
+            .collect()
+    }
+
+    #[test]
+    fn a_binary_batch_answers_each_entry_as_the_json_batch_does() {
+        use commonware_codec::Encode;
+        let good = crate::state::race::transfer(1);
+        let oversize = vec![0u8; yun_types::limits::TX_BYTES_MAX + 1];
+        let entries = vec![
+            good.encode().to_vec(),
+            b"not a transaction".to_vec(),
+            oversize,
+        ];
+        let (node, _) = node_with_pending();
+        let (status, body) = post_binary_batch(node, entries.encode().to_vec());
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let binary: SubmitBatchResponse = serde_json::from_value(body).unwrap();
+        assert_eq!(binary.results[0].id, Some(good.id()));
+        let (json_node, _) = node_with_pending();
+        let txs_hex = entries.iter().map(hex::encode).collect();
+        let json = answer(submit_batch(
+            api(json_node),
+            Ok(Bytes::from(
+                serde_json::to_vec(&SubmitBatchRequest { txs_hex }).unwrap(),
+            )),
+        ));
+        let expected = vec![
+            None,
+            Some(TxRejection::Malformed as u16),
+            Some(TxRejection::TooLarge as u16),
+        ];
+        assert_eq!(codes(&binary.results), expected);
+        assert_eq!(codes(&json.results), expected);
+    }
+
+    #[test]
+    fn a_binary_body_that_is_not_a_bounded_list_is_malformed_body() {
+        use commonware_codec::Encode;
+        let too_many: Vec<Vec<u8>> = vec![Vec::new(); BATCH_TXS_MAX + 1];
+        let cut_short = {
+            let mut b = vec![vec![1u8; 40]].encode().to_vec();
+            b.truncate(b.len() - 1);
+            b
+        };
+        for body in [
+            b"\xff\xff\xff".to_vec(),
+            too_many.encode().to_vec(),
+            cut_short,
+        ] {
+            let (node, _) = node_with_pending();
+            let (status, e) = post_binary_batch(node.clone(), body);
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+            assert_eq!(
+                e["error"]["code"],
+                ApiErrorKind::MalformedBody as u16,
+                "{e}"
+            );
+            assert_eq!(
+                node.mempool.lock().unwrap().len(),
+                1,
+                "nothing more admitted"
+            );
+        }
     }
 
     #[test]

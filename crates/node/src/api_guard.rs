@@ -27,6 +27,8 @@ use yun_types::api::ApiErrorKind;
 const EVENTS_PATH: &str = "/v1/events";
 /// The blob upload route: raw bytes, not JSON, and a longer time limit.
 const BLOB_UPLOAD_PATH: &str = "/v1/blobs";
+/// The binary transaction batch (`api::submit_batch_binary`).
+const TX_BATCH_BINARY_PATH: &str = "/v1/txs/batch/binary";
 /// What a refused subscriber or an overloaded node tells the client to wait, in seconds.
 const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
@@ -128,14 +130,11 @@ fn cross_origin(headers: &HeaderMap, write_origins: &[String]) -> Option<ApiErro
     ))
 }
 
-/// The body type a write must declare: raw bytes for blob uploads, JSON for the rest. Form
-/// and text bodies are what a foreign web page may send without asking, so they are refused.
+/// The body type a write must declare: raw bytes for blob uploads and binary transaction
+/// batches, JSON for the rest. Form and text bodies are what a foreign web page may send
+/// without asking, so they are refused (both of these need the browser to ask first).
 fn media_type_refusal(path: &str, headers: &HeaderMap) -> Option<ApiError> {
-    let want = if path == BLOB_UPLOAD_PATH {
-        "application/octet-stream"
-    } else {
-        "application/json"
-    };
+    let want = wanted_media_type(path);
     let got = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -147,6 +146,15 @@ fn media_type_refusal(path: &str, headers: &HeaderMap) -> Option<ApiError> {
             format!("{path} takes `Content-Type: {want}`, not `{got}`"),
         )
     })
+}
+
+/// The body type writes to `path` must declare.
+fn wanted_media_type(path: &str) -> &'static str {
+    if path == BLOB_UPLOAD_PATH || path == TX_BATCH_BINARY_PATH {
+        "application/octet-stream"
+    } else {
+        "application/json"
+    }
 }
 
 /// The middleware: rate limit, write checks, the subscriber cap, a turn among the
@@ -309,12 +317,11 @@ pub(crate) fn document_refusals(doc: &mut utoipa::openapi::OpenApi) {
                     "CrossOriginRefused (122): a web page of another origin may not write",
                     false,
                 ));
-                let media = if path == BLOB_UPLOAD_PATH {
-                    "UnsupportedMediaType (121): send `Content-Type: application/octet-stream`"
-                } else {
-                    "UnsupportedMediaType (121): send `Content-Type: application/json`"
-                };
-                add.push(refusal("415", media, false));
+                let media = format!(
+                    "UnsupportedMediaType (121): send `Content-Type: {}`",
+                    wanted_media_type(path)
+                );
+                add.push(refusal("415", &media, false));
             }
             for (status, resp) in add {
                 match op.responses.responses.get_mut(&status) {
@@ -388,7 +395,7 @@ mod tests {
     }
 
     #[test]
-    fn writes_take_json_and_blob_uploads_take_bytes() {
+    fn writes_take_json_and_blob_uploads_and_binary_batches_take_bytes() {
         let json = headers(&[(header::CONTENT_TYPE, "application/json; charset=utf-8")]);
         let text = headers(&[(header::CONTENT_TYPE, "text/plain")]);
         let bytes = headers(&[(header::CONTENT_TYPE, "application/octet-stream")]);
@@ -397,6 +404,11 @@ mod tests {
         assert!(media_type_refusal("/v1/txs", &HeaderMap::new()).is_some());
         assert!(media_type_refusal(BLOB_UPLOAD_PATH, &bytes).is_none());
         assert!(media_type_refusal(BLOB_UPLOAD_PATH, &json).is_some());
+        // A foreign page's form or text post cannot reach the binary batch either.
+        assert!(media_type_refusal(TX_BATCH_BINARY_PATH, &bytes).is_none());
+        assert!(media_type_refusal(TX_BATCH_BINARY_PATH, &text).is_some());
+        assert!(media_type_refusal(TX_BATCH_BINARY_PATH, &json).is_some());
+        assert!(media_type_refusal("/v1/txs/batch", &bytes).is_some());
     }
 
     #[test]

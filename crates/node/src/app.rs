@@ -144,9 +144,6 @@ type PendingExecutions = Vec<(BlockHash, Arc<Executed>)>;
 /// holding and re-executing an unbounded chain in memory.
 const PENDING_BLOCKS_MAX: u64 = 32;
 
-/// Longest a proposer waits for a finalized block's commit before building without it.
-const COMMIT_WAIT_MAX: Duration = Duration::from_secs(1);
-
 /// Where a new block's parent stands relative to our finalized head.
 enum ParentState {
     /// The parent is the head, or extends it through these executions of notarized blocks
@@ -321,27 +318,6 @@ impl App {
         }
     }
 
-    /// Waits (at most [`COMMIT_WAIT_MAX`]) for a finalized block being committed to become
-    /// the head, when the mempool holds at least half a budgeted block (counting the
-    /// committing block's own transactions, which leave the mempool only once it lands). A
-    /// proposal could be built on that block as a pending parent meanwhile, and with a lighter
-    /// mempool it is (a block sooner is worth more than a bigger one). Under load, building
-    /// during the commit only makes blocks sooner and smaller, and each block has a fixed
-    /// cost, so the node would finalize fewer transactions per second.
-    async fn await_commit<E: Clock>(&self, clock: &E) {
-        // `wait_for` looks at the current head first: a commit that landed since the check
-        // below returns at once.
-        let mut heads = self.state.head.subscribe();
-        let Some(height) = self.state.commit_worth_awaiting() else {
-            return;
-        };
-        let landed = heads.wait_for(|h| h.height >= height);
-        futures::pin_mut!(landed);
-        let waited = clock.sleep(COMMIT_WAIT_MAX);
-        futures::pin_mut!(waited);
-        futures::future::select(landed, waited).await;
-    }
-
     /// Whether the market has tasks queued or replicas at work, or a storage deal waits on a
     /// later block (an epoch, a proof window, matching), after `parent` (the tip of
     /// `pending`, or the head). Read on the parent, not the finalized head: the block that
@@ -413,7 +389,7 @@ impl App {
         let mut may_wait = true;
         let (proposal, on_head) = loop {
             if std::mem::take(&mut may_wait) {
-                self.await_commit(clock).await;
+                crate::commit_wait::await_commit(&self.state, clock).await;
             }
             // The head may have moved while we paced: resolve again (executions are cached).
             let ParentState::Ready(pending) =

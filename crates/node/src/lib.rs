@@ -16,6 +16,7 @@ pub mod api_storage;
 pub mod app;
 pub mod blob_gc;
 pub mod block_budget;
+pub mod commit_wait;
 pub mod console;
 pub mod engine;
 pub mod epochs;

@@ -296,7 +296,7 @@ impl NodeState {
     /// The height of the finalized block whose commit a proposer should wait for before it
     /// builds: one is being committed, and the mempool holds at least half a budgeted block,
     /// the committing block's own transactions included (they leave it when the commit lands;
-    /// see `App::await_commit`: with a lighter mempool a block sooner is worth more). Only the
+    /// see `commit_wait::await_commit`: with a lighter mempool a block sooner is worth more). Only the
     /// node's measured budget counts, not the chain's `block_txs_max` parameter.
     pub fn commit_worth_awaiting(&self) -> Option<u64> {
         let height = (*self.committing.lock().expect("committing lock"))?;
@@ -493,34 +493,5 @@ pub(crate) mod race {
         let durable = node.store.pending().expect("pending table");
         assert_eq!(durable.len(), bound, "the evicted copy left the disk");
         assert!(durable.iter().any(|t| t.id() == honest.id()));
-    }
-}
-
-/// When a proposer waits for a finalized block's commit (`App::await_commit`).
-#[cfg(test)]
-mod commit_wait {
-    use super::race::{first_transfer, node_with_floor_budget};
-
-    #[test]
-    fn a_proposer_waits_for_a_commit_only_with_half_a_block_waiting() {
-        use crate::block_budget::BUDGET_TXS_MIN;
-        let names: Vec<String> = (0..BUDGET_TXS_MIN / 2).map(|i| format!("s{i}")).collect();
-        let funded: Vec<(&str, u128)> = names.iter().map(|n| (n.as_str(), 1_000_000)).collect();
-        let node = node_with_floor_budget(&funded);
-        let transfer = |from: &str| first_transfer(from, 10);
-        let (last, first) = names.split_last().unwrap();
-        let txs: Vec<_> = first.iter().map(|n| transfer(n)).collect();
-        assert!(node.submit(txs).iter().all(Result::is_ok));
-        assert_eq!(node.commit_worth_awaiting(), None, "nothing is committing");
-        *node.committing.lock().unwrap() = Some(7);
-        assert_eq!(
-            node.commit_worth_awaiting(),
-            None,
-            "one short of half a block: build at once"
-        );
-        assert!(node.submit(vec![transfer(last)])[0].is_ok());
-        assert_eq!(node.commit_worth_awaiting(), Some(7), "half a block waits");
-        *node.committing.lock().unwrap() = None;
-        assert_eq!(node.commit_worth_awaiting(), None, "the commit landed");
     }
 }

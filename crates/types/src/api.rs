@@ -49,13 +49,14 @@ pub enum ApiErrorKind {
     ProposalNotFound = 124,
     FaucetNotEnabled = 125,
     ParamChangeRefused = 126,
+    MalformedBody = 127,
 }
 
 impl ApiErrorKind {
     /// The HTTP status this error is answered with.
     pub fn http_status(self) -> u16 {
         match self {
-            Self::MalformedJson | Self::BadParameter => 400,
+            Self::MalformedJson | Self::BadParameter | Self::MalformedBody => 400,
             Self::BodyTooLarge | Self::BlobTooLarge => 413,
             Self::NotFound | Self::BlobNotFound => 404,
             Self::Unavailable => 503,
@@ -176,6 +177,10 @@ impl ApiErrorKind {
             Self::FaucetNotEnabled => (
                 "FaucetNotEnabled",
                 "this chain's genesis does not enable the faucet; get tokens by a transfer from a funded account",
+            ),
+            Self::MalformedBody => (
+                "MalformedBody",
+                "send the binary batch as documented in /v1/openapi.json: a list of encoded signed transactions, each as a byte string (commonware codec: varint count, then varint length and bytes for each)",
             ),
             Self::ParamChangeRefused => (
                 "ParamChangeRefused",
