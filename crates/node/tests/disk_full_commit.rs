@@ -10,9 +10,10 @@ use std::path::Path;
 use yun_node::executor::apply_finalized;
 use yun_node::state::{BlockTiming, NodeState};
 use yun_state::BlockDraft;
-use yun_state::scenario::{SCENARIO_CHAIN_ID, addr, genesis_with, key_of, seed_signer_of};
+use yun_state::scenario::{
+    SCENARIO_CHAIN_ID, addr, genesis_with, seed_signer_of, transfer_to_fresh,
+};
 use yun_store::Store;
-use yun_types::{Action, Amount, Tx};
 
 /// Set in the re-executed child, which runs inside the namespace.
 const CHILD_ENV: &str = "YUN_DISK_FULL_COMMIT_CHILD";
@@ -50,17 +51,7 @@ fn in_a_small_tmpfs(dir: &Path) {
         let nonce = yun_state::Overlay::new(&node.store.snapshot().unwrap())
             .account(&addr("alice"))
             .nonce;
-        let tx = Tx {
-            chain_id: SCENARIO_CHAIN_ID.into(),
-            nonce,
-            fee: Amount::new(10),
-            expires_at_height: head.height + 10,
-            action: Action::Transfer {
-                to: addr(&format!("bob{nonce}")),
-                amount: Amount::new(1),
-            },
-        }
-        .sign(&key_of("alice"));
+        let tx = transfer_to_fresh("alice", nonce, head.height + 10);
         let draft = BlockDraft {
             chain_id: SCENARIO_CHAIN_ID.into(),
             height: head.height + 1,

@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use yun_node::executor::apply_finalized;
 use yun_node::state::{BlockTiming, NodeState};
 use yun_state::BlockDraft;
-use yun_state::scenario::{SCENARIO_CHAIN_ID, addr, genesis_with, key_of, seed_signer_of};
+use yun_state::scenario::{
+    SCENARIO_CHAIN_ID, addr, genesis_with, seed_signer_of, transfer_to_fresh,
+};
 use yun_store::Store;
-use yun_types::{Action, Amount, SignedTx, Tx};
+use yun_types::SignedTx;
 
 /// Blocks committed while a reader watches the cache (each commit is one chance for the
 /// reader to see the gap, if there is one).
@@ -30,19 +32,7 @@ fn node(dir: &std::path::Path) -> NodeState {
 
 fn transfers(first_nonce: u64, expires_at_height: u64) -> Vec<SignedTx> {
     (first_nonce..first_nonce + TXS_PER_BLOCK)
-        .map(|nonce| {
-            Tx {
-                chain_id: SCENARIO_CHAIN_ID.into(),
-                nonce,
-                fee: Amount::new(10),
-                expires_at_height,
-                action: Action::Transfer {
-                    to: addr(&format!("bob{nonce}")),
-                    amount: Amount::new(1),
-                },
-            }
-            .sign(&key_of("alice"))
-        })
+        .map(|nonce| transfer_to_fresh("alice", nonce, expires_at_height))
         .collect()
 }
 

@@ -130,6 +130,22 @@ pub fn addr(name: &str) -> Address {
     })
 }
 
+/// A transfer of 1 from `from` at `nonce` to a fresh account (`bob{nonce}`, so every transfer
+/// writes a new account), for a fee of 10, signed for the scenario chain.
+pub fn transfer_to_fresh(from: &str, nonce: u64, expires_at_height: u64) -> SignedTx {
+    Tx {
+        chain_id: SCENARIO_CHAIN_ID.into(),
+        nonce,
+        fee: Amount::new(10),
+        expires_at_height,
+        action: Action::Transfer {
+            to: addr(&format!("bob{nonce}")),
+            amount: Amount::new(1),
+        },
+    }
+    .sign(&key_of(from))
+}
+
 impl Scenario {
     /// A chain whose fee is a flat 10 and half of it burned, so fee arithmetic is easy to read, a
     /// proven storage replica-epoch paying at least that fee, and whose one admitted engine
