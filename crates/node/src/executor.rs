@@ -10,7 +10,7 @@ use commonware_utils::Acknowledgement;
 use commonware_utils::acknowledgement::Exact;
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info};
 use yun_state::{BlockEnv, verify_signatures};
 use yun_store::Executed;
 use yun_types::Block;
@@ -129,12 +129,6 @@ pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
         "applied finalized block"
     );
     state.head.send_replace(new_head);
-    // After the head is out: clients and proposers need not wait for this. A crash before it
-    // leaves committed transactions listed, and a restart re-checks and drops them.
-    let committed: Vec<_> = executed.receipts.iter().map(|r| r.tx_id).collect();
-    if let Err(e) = state.store.remove_pending(&committed) {
-        warn!(error = %e, height = block.height(), "could not unlist committed transactions (they are re-checked on restart)");
-    }
     Ok(())
 }
 

@@ -5,7 +5,6 @@
 //! either the whole block applied or none of it; the node then replays from its block source.
 
 mod group;
-mod mempool_file;
 pub mod pending;
 mod tables;
 mod tree;
@@ -121,8 +120,8 @@ pub struct Proposal {
 #[derive(Clone)]
 pub struct Store {
     db: std::sync::Arc<Database>,
-    /// The durable mempool, in its own file so admissions never wait for a block's commit.
-    mempool: std::sync::Arc<mempool_file::MempoolFile>,
+    /// Admission's durable writes, shared between concurrent submitters (see [`group`]).
+    admitted: std::sync::Arc<group::GroupCommit<(TxId, Vec<u8>)>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -133,33 +132,22 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (or creates) the store file at `path`.
-    /// The durable mempool lives beside it, in [`Store::mempool_file_path`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = Database::create(path)?;
-        let mempool = Database::create(Store::mempool_file_path(path))?;
-        Store::on(db, mempool)
-    }
-
-    /// Where the durable mempool of the store file at `path` lives (`state.redb` →
-    /// `state.mempool.redb`).
-    pub fn mempool_file_path(path: &Path) -> std::path::PathBuf {
-        path.with_extension("mempool.redb")
+        Ok(Store::on(db))
     }
 
     /// A store in memory, for tests and `yun chain verify`.
     pub fn in_memory() -> Result<Store, StoreError> {
-        let memory =
-            || Database::builder().create_with_backend(redb::backends::InMemoryBackend::new());
-        Store::on(memory()?, memory()?)
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Ok(Store::on(db))
     }
 
-    fn on(db: Database, mempool: Database) -> Result<Store, StoreError> {
-        let mempool = mempool_file::MempoolFile::on(mempool)?;
-        mempool.adopt_from(&db)?;
-        Ok(Store {
+    fn on(db: Database) -> Store {
+        Store {
             db: db.into(),
-            mempool: mempool.into(),
-        })
+            admitted: Default::default(),
+        }
     }
 
     pub fn is_initialized(&self) -> Result<bool, StoreError> {
@@ -482,6 +470,10 @@ impl Store {
                 )?;
             }
             index_block(&wtx, block, &executed.receipts)?;
+            let mut pending = wtx.open_table(PENDING)?;
+            for r in &executed.receipts {
+                pending.remove(r.tx_id.as_bytes())?;
+            }
             let mut meta = wtx.open_table(META)?;
             write_head(&mut meta, &new_head)?;
         }
@@ -491,22 +483,57 @@ impl Store {
 
     /// Durably records transactions the mempool accepted (before the submitter is answered).
     /// Concurrent callers share one transaction (group commit): a caller that finds a write
-    /// in progress queues behind it, and the next write takes everything queued. The durable
-    /// mempool is a file of its own, so this never waits for a block's commit.
+    /// in progress queues behind it, and the next write takes everything queued.
     pub fn add_pending(&self, txs: Vec<(TxId, Vec<u8>)>) -> Result<(), StoreError> {
-        self.mempool.add(txs)
+        if txs.is_empty() {
+            return Ok(());
+        }
+        self.admitted.submit(txs, |all| self.write_pending(&all))
     }
 
-    /// Forgets pending transactions that were committed or that the mempool dropped. Not
-    /// forced to disk: if a crash loses this, the transactions are re-checked on restart and
-    /// dropped again.
+    fn write_pending(&self, txs: &[(TxId, Vec<u8>)]) -> Result<(), StoreError> {
+        let wtx = self.db.begin_write()?;
+        {
+            let mut t = wtx.open_table(PENDING)?;
+            for (id, bytes) in txs {
+                t.insert(id.as_bytes(), bytes.as_slice())?;
+            }
+        }
+        wtx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets pending transactions the mempool dropped. Not forced to disk: if a crash loses
+    /// this, the transactions are re-checked on restart and dropped again.
     pub fn remove_pending(&self, ids: &[TxId]) -> Result<(), StoreError> {
-        self.mempool.remove(ids)
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut wtx = self.db.begin_write()?;
+        wtx.set_durability(redb::Durability::None)?;
+        {
+            let mut t = wtx.open_table(PENDING)?;
+            for id in ids {
+                t.remove(id.as_bytes())?;
+            }
+        }
+        wtx.commit()?;
+        Ok(())
     }
 
     /// Every recorded pending transaction, for re-admission after a restart.
     pub fn pending(&self) -> Result<Vec<SignedTx>, StoreError> {
-        self.mempool.all()
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(PENDING)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            let (_, v) = item?;
+            out.push(
+                SignedTx::decode_untrusted(v.value())
+                    .map_err(|_| StoreError::Corrupt("pending tx"))?,
+            );
+        }
+        Ok(out)
     }
 
     /// A finalized block, reassembled from its header record and its transactions' records.

@@ -20,6 +20,10 @@ pub const BLOCK_BY_HASH: TableDefinition<&[u8; 32], u64> = TableDefinition::new(
 pub const TXS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("txs");
 /// address ‖ height ‖ index → tx id: an account's transactions in order.
 pub const ACCOUNT_TXS: TableDefinition<&[u8], &[u8; 32]> = TableDefinition::new("account_txs");
+/// Transactions the mempool accepted and that are not yet committed or dropped: tx id → signed
+/// bytes. Written durably before a submission is answered, so an accepted transaction survives
+/// a crash; cleared in the same transaction that commits it.
+pub const PENDING: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("pending");
 /// Small named records.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -36,6 +40,7 @@ pub fn create_all_tables(wtx: &WriteTransaction) -> Result<(), StoreError> {
     wtx.open_table(BLOCK_BY_HASH)?;
     wtx.open_table(TXS)?;
     wtx.open_table(ACCOUNT_TXS)?;
+    wtx.open_table(PENDING)?;
     wtx.open_table(META)?;
     Ok(())
 }
