@@ -292,16 +292,6 @@ impl Client {
         Ok(resp.results)
     }
 
-    /// [`Client::submit_batch`] as JSON with hex transactions (`/v1/txs/batch`).
-    pub async fn submit_batch_json(
-        &self,
-        txs: &[SignedTx],
-    ) -> Result<Vec<BatchResult>, ClientError> {
-        let body = serde_json::json!({ "txs_hex": txs.iter().map(|t| hex::encode(t.encode())).collect::<Vec<_>>() });
-        let resp: BatchResponse = self.post("/v1/txs/batch", &body).await?;
-        Ok(resp.results)
-    }
-
     pub async fn tx(&self, id: &TxId) -> Result<TxStatusResponse, ClientError> {
         self.get(&format!("/v1/txs/{id}")).await
     }

@@ -13,6 +13,7 @@ pub mod api_market;
 pub mod api_serve;
 pub mod api_staking;
 pub mod api_storage;
+pub mod api_txs;
 pub mod app;
 pub mod blob_gc;
 pub mod block_budget;

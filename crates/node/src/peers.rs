@@ -42,7 +42,11 @@ impl<F: Fn() -> Vec<PeerView>> PeersCache<F> {
 
     /// The last list read, or a fresh one if it is older than `age_max`.
     pub fn get(&self) -> Vec<PeerView> {
-        let mut last = self.last.lock().expect("peers cache lock");
+        // A panic while reading (in another request) must not fail every later status.
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((at, peers)) = last.as_ref()
             && at.elapsed() < self.age_max
         {

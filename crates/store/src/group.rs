@@ -169,7 +169,7 @@ mod tests {
     fn four_behind_one_held_write(
         group: &Arc<GroupCommit<u32>>,
         log: &Log,
-        fail_second: bool,
+        fail_both: bool,
     ) -> Vec<Result<(), StoreError>> {
         let fail = Arc::new(AtomicBool::new(false));
         let (started_tx, started_rx) = mpsc::channel();
@@ -195,11 +195,11 @@ mod tests {
         while group.waiting_items() < 4 {
             std::thread::sleep(Duration::from_millis(1));
         }
-        fail.store(fail_second, Ordering::SeqCst);
+        fail.store(fail_both, Ordering::SeqCst);
         release_tx.send(()).unwrap();
         let first = first.join().unwrap();
         let rest: Vec<_> = followers.into_iter().map(|t| t.join().unwrap()).collect();
-        assert_eq!(first.is_ok(), !fail_second);
+        assert_eq!(first.is_ok(), !fail_both);
         rest
     }
 
@@ -221,8 +221,8 @@ mod tests {
     fn every_caller_of_a_failed_group_gets_the_error_and_the_next_group_still_writes() {
         let (group, log) = (Arc::new(GroupCommit::default()), Log::default());
         let fail = Arc::new(AtomicBool::new(false));
-        // The held write itself fails here (the flag is set before it is released), and so
-        // does the followers' shared one.
+        // The held write reads the flag only once released, so it fails too, and so does the
+        // followers' shared one.
         let outcomes = four_behind_one_held_write(&group, &log, true);
         assert_eq!(outcomes.len(), 4);
         for outcome in &outcomes {
@@ -269,5 +269,53 @@ mod tests {
         // that one itself and its items are written.
         follower.join().unwrap().unwrap();
         assert_eq!(log.lock().unwrap().clone(), vec![vec![2]]);
+    }
+
+    #[test]
+    fn a_panicking_shared_write_fails_the_callers_it_was_writing_for() {
+        let group = Arc::new(GroupCommit::<u32>::default());
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let first = {
+            let group = group.clone();
+            std::thread::spawn(move || {
+                group.submit(vec![1], move |_| {
+                    started_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok(())
+                })
+            })
+        };
+        started_rx.recv().unwrap();
+        // Two callers queue behind the held write; whichever leads their group panics.
+        let followers: Vec<_> = (2..=3u32)
+            .map(|i| {
+                let group = group.clone();
+                std::thread::spawn(move || group.submit(vec![i], |_| panic!("the disk went away")))
+            })
+            .collect();
+        while group.waiting_items() < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        release_tx.send(()).unwrap();
+        first.join().unwrap().unwrap();
+        let outcomes: Vec<_> = followers.into_iter().map(|t| t.join()).collect();
+        assert_eq!(
+            outcomes.iter().filter(|o| o.is_err()).count(),
+            1,
+            "one led and panicked"
+        );
+        let told = outcomes
+            .into_iter()
+            .find_map(Result::ok)
+            .expect("the other returned");
+        let Err(StoreError::Db(message)) = told else {
+            panic!("the follower of a panicked write was told {told:?}");
+        };
+        assert!(message.contains("panicked"), "{message}");
+        assert!(
+            group.state.lock().unwrap().failed.is_empty(),
+            "every error was read"
+        );
     }
 }
