@@ -3,6 +3,7 @@
 //! accept them and then at half the rate that finalized (or at a given rate), and measures
 //! finalized transactions per second and submit-to-finalized latency.
 
+use crate::bench_stages::StageTotals;
 use crate::output::Output;
 use anyhow::Context;
 use clap::Args;
@@ -328,6 +329,7 @@ pub(crate) fn print_phase(report: &serde_json::Value) {
             report["backpressured_batches"]
         );
     }
+    crate::bench_stages::print_stages(&report["stages"]);
 }
 
 pub(crate) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
@@ -370,6 +372,7 @@ pub(crate) async fn run_signed_load(
     let ids: Vec<TxId> = txs.iter().map(|t| t.id()).collect();
 
     let tracking = Tracking::new(txs.len());
+    let stages_before = StageTotals::read(&client).await;
     let start_height = client.status().await?.height;
     let watcher = spawn_watcher(client.clone(), tracking.clone(), start_height);
 
@@ -418,7 +421,9 @@ pub(crate) async fn run_signed_load(
         load_start,
         load_end,
     };
-    Ok(phase_report(rate, args, senders_n, &tally))
+    let mut report = phase_report(rate, args, senders_n, &tally);
+    report["stages"] = stages_before.report_since(&StageTotals::read(&client).await);
+    Ok(report)
 }
 
 /// Transactions per request: `asked`, or by default 1,000 at full speed and

@@ -5,6 +5,7 @@ pub mod args;
 pub mod bench;
 pub mod bench_evm;
 pub mod bench_jobs;
+mod bench_stages;
 pub mod bench_storage;
 pub mod commands;
 pub mod devnet;

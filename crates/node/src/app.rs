@@ -433,6 +433,7 @@ impl App {
             );
             let took = clock.current().duration_since(started).unwrap_or_default();
             self.state.budget.record(candidates_n, took);
+            crate::metrics::observe(&self.state.metrics.stages.block_build_seconds, took);
             break (proposal, pending.is_empty());
         };
         // On a pending parent, what was left out may be in that parent: only the finalized

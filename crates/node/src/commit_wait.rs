@@ -22,11 +22,14 @@ pub(crate) async fn await_commit<E: Clock>(state: &NodeState, clock: &E) {
     let Some(height) = state.commit_worth_awaiting() else {
         return;
     };
+    let started = clock.current();
     let landed = heads.wait_for(|h| h.height >= height);
     futures::pin_mut!(landed);
     let waited = clock.sleep(COMMIT_WAIT_MAX);
     futures::pin_mut!(waited);
     futures::future::select(landed, waited).await;
+    let took = clock.current().duration_since(started).unwrap_or_default();
+    crate::metrics::observe(&state.metrics.stages.commit_wait_seconds, took);
 }
 
 #[cfg(test)]
@@ -93,6 +96,29 @@ mod tests {
     }
 
     #[test]
+    fn half_a_block_is_half_of_what_the_chain_lets_a_block_take() {
+        let names: Vec<String> = (0..5).map(|i| format!("sender{i}")).collect();
+        let funded: Vec<(&str, u128)> = names.iter().map(|n| (n.as_str(), 1_000_000)).collect();
+        let mut genesis = yun_state::scenario::genesis_with(&funded);
+        genesis.params.block_txs_max = 10;
+        let node = crate::state::race::node_on_genesis(genesis);
+        *node.committing.lock().unwrap() = Some(7);
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(
+                node.commit_worth_awaiting(),
+                None,
+                "{i} of a 10-transaction block"
+            );
+            assert!(node.submit(vec![first_transfer(name, 10)])[0].is_ok());
+        }
+        assert_eq!(
+            node.commit_worth_awaiting(),
+            Some(7),
+            "5 is half of the chain's 10, far below the node's own budget"
+        );
+    }
+
+    #[test]
     fn the_wait_ends_when_the_committing_block_becomes_the_head() {
         let (node, last) = one_short_of_half_a_block();
         assert!(node.submit(vec![last])[0].is_ok());
@@ -111,8 +137,11 @@ mod tests {
         assert!(node.submit(vec![last])[0].is_ok());
         *node.committing.lock().unwrap() = Some(7);
         // A head below the committing height does not end the wait.
-        let took = waited(node, head_lands(6, Duration::from_millis(120)));
+        let took = waited(node.clone(), head_lands(6, Duration::from_millis(120)));
         assert_eq!(took, COMMIT_WAIT_MAX);
+        let timed = &node.metrics.stages.commit_wait_seconds;
+        assert_eq!(timed.count(), 1, "the wait is timed on the runtime's clock");
+        assert_eq!(timed.sum(), COMMIT_WAIT_MAX.as_secs_f64());
     }
 
     #[test]
@@ -122,7 +151,13 @@ mod tests {
         let took = waited(node.clone(), head_lands(7, Duration::from_millis(120)));
         assert_eq!(took, Duration::ZERO, "one short of half a block");
         *node.committing.lock().unwrap() = None;
-        let took = waited(node, head_lands(7, Duration::from_millis(120)));
+        let took = waited(node.clone(), head_lands(7, Duration::from_millis(120)));
         assert_eq!(took, Duration::ZERO, "nothing committing");
+        let timed = &node.metrics.stages.commit_wait_seconds;
+        assert_eq!(
+            timed.count(),
+            0,
+            "a proposal that did not wait is not timed"
+        );
     }
 }

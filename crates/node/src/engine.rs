@@ -379,7 +379,7 @@ where
     context
         .child("executor")
         .dedicated()
-        .spawn(move |_| executor::run(exec_state, finalized));
+        .spawn(move |ctx| executor::run(ctx, exec_state, finalized));
     sink
 }
 

@@ -1,14 +1,17 @@
 //! Applies finalized blocks, in order, to the store; acknowledges each to marshal only after
 //! it is durably committed, so a crash at any point replays from the last committed height.
 
+use crate::metrics;
 use crate::state::NodeState;
 use commonware_actor::Feedback;
 use commonware_consensus::Reporter;
 use commonware_consensus::marshal::Update;
 use commonware_cryptography::Digested;
+use commonware_runtime::Clock;
 use commonware_utils::Acknowledgement;
 use commonware_utils::acknowledgement::Exact;
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info};
 use yun_state::{BlockEnv, verify_signatures};
@@ -52,12 +55,27 @@ impl Reporter for FinalizedSink {
 /// the block is not acknowledged, the reason goes to `state.fatal` (the node stops with it)
 /// and nothing more is applied. The store committed nothing of that block, so a restart with
 /// room on the disk replays it from marshal.
-pub async fn run(state: Arc<NodeState>, mut rx: mpsc::UnboundedReceiver<(Digested<Block>, Exact)>) {
+pub async fn run<E: Clock>(
+    clock: E,
+    state: Arc<NodeState>,
+    mut rx: mpsc::UnboundedReceiver<(Digested<Block>, Exact)>,
+) {
     while let Some((block, ack)) = rx.recv().await {
+        // The runtime's clock, so a simulation's figures are its simulated time.
+        let stamped = UNIX_EPOCH + Duration::from_millis(block.inner().header.timestamp_ms);
+        if let Ok(took) = clock.current().duration_since(stamped) {
+            metrics::observe(
+                &state.metrics.stages.block_timestamp_to_finalized_seconds,
+                took,
+            );
+        }
         if let Err(reason) = apply_finalized(&state, block.inner()) {
             error!(%reason, "stopping the node");
             state.fatal.send_replace(Some(reason));
             return;
+        }
+        if let Ok(took) = clock.current().duration_since(stamped) {
+            metrics::observe(&state.metrics.stages.block_timestamp_to_head_seconds, took);
         }
         ack.acknowledge();
     }
@@ -96,6 +114,8 @@ pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
         executed.receipts.iter().map(|r| r.tx_id).collect();
     // Marked until the new head is published (or this returns early, or panics).
     let _committing = Committing::mark(state, block.height());
+    // The host's clock, for a metric only: the commit is real work even in a simulation.
+    let commit_started = std::time::Instant::now();
     let new_head = state
         .store
         .commit_block(block, &executed)
@@ -105,6 +125,10 @@ pub fn apply_finalized(state: &NodeState, block: &Block) -> Result<(), String> {
                 block.height()
             )
         })?;
+    metrics::observe(
+        &state.metrics.stages.block_commit_seconds,
+        commit_started.elapsed(),
+    );
     state.forget_execution(&block.hash());
     let snapshot = state
         .store

@@ -3,7 +3,100 @@
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use std::time::Duration;
 use yun_types::TxRejection;
+
+/// The stage histograms' buckets: 0.5 ms doubling to 16 s, so a devnet's 1 ms builds and a
+/// backlogged network's multi-second waits both land in a bucket of their own.
+fn stage_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_5, 2.0, 16))
+}
+
+/// The stages a transaction passes through on its way into a finalized block, timed, so an
+/// operator (and `yun bench transfers`, which prints their means) sees where latency goes.
+#[derive(Debug, Clone)]
+pub struct StageMetrics {
+    /// A client's admission call: signature checks, mempool, the durable write.
+    pub admission_seconds: Histogram,
+    /// Of it, the durable write (queued behind a block's commit when one holds the file).
+    pub admission_durable_write_seconds: Histogram,
+    /// A proposer's wait for a committing block before it builds (only when it waits).
+    pub commit_wait_seconds: Histogram,
+    /// Executing and hashing a proposal.
+    pub block_build_seconds: Histogram,
+    /// From a block's timestamp (set when its build starts) to its delivery, finalized, to
+    /// the executor: build and consensus, on this node's runtime clock.
+    pub block_timestamp_to_finalized_seconds: Histogram,
+    /// Committing a finalized block to the store.
+    pub block_commit_seconds: Histogram,
+    /// From a block's timestamp to its publication as the head: the above, then the wait for
+    /// the executor (it commits one block at a time) and the commit.
+    pub block_timestamp_to_head_seconds: Histogram,
+}
+
+impl StageMetrics {
+    /// Every stage: its metric name, its help text and its histogram, in the order a
+    /// transaction meets them.
+    pub fn all(&self) -> [(&'static str, &'static str, &Histogram); 7] {
+        [
+            (
+                "admission_seconds",
+                "a client's admission call: signature checks, mempool, durable write",
+                &self.admission_seconds,
+            ),
+            (
+                "admission_durable_write_seconds",
+                "the durable write of admitted transactions",
+                &self.admission_durable_write_seconds,
+            ),
+            (
+                "commit_wait_seconds",
+                "a proposer's wait for a committing block before building",
+                &self.commit_wait_seconds,
+            ),
+            (
+                "block_build_seconds",
+                "executing and hashing a proposal",
+                &self.block_build_seconds,
+            ),
+            (
+                "block_timestamp_to_finalized_seconds",
+                "from a block's timestamp to its delivery, finalized, to the executor",
+                &self.block_timestamp_to_finalized_seconds,
+            ),
+            (
+                "block_commit_seconds",
+                "committing a finalized block to the store",
+                &self.block_commit_seconds,
+            ),
+            (
+                "block_timestamp_to_head_seconds",
+                "from a block's timestamp to its publication as the head",
+                &self.block_timestamp_to_head_seconds,
+            ),
+        ]
+    }
+}
+
+impl Default for StageMetrics {
+    fn default() -> Self {
+        StageMetrics {
+            admission_seconds: stage_histogram(),
+            admission_durable_write_seconds: stage_histogram(),
+            commit_wait_seconds: stage_histogram(),
+            block_build_seconds: stage_histogram(),
+            block_timestamp_to_finalized_seconds: stage_histogram(),
+            block_commit_seconds: stage_histogram(),
+            block_timestamp_to_head_seconds: stage_histogram(),
+        }
+    }
+}
+
+/// Records a duration in a stage histogram.
+pub fn observe(histogram: &Histogram, took: Duration) {
+    histogram.observe(took.as_secs_f64());
+}
 
 /// Counters and gauges the node updates as it works.
 #[derive(Debug, Default, Clone)]
@@ -20,6 +113,7 @@ pub struct NodeMetrics {
     pub mempool_size: Gauge,
     /// The epoch whose consensus engine runs.
     pub consensus_epoch: Gauge,
+    pub stages: StageMetrics,
 }
 
 impl NodeMetrics {
@@ -32,7 +126,11 @@ impl NodeMetrics {
     /// Registers every metric with a commonware runtime context; the registrations last as
     /// long as the returned handles.
     pub fn register(&self, ctx: &impl commonware_runtime::Metrics) -> MetricHandles {
-        MetricHandles(vec![
+        let mut handles: Vec<Box<dyn std::any::Any + Send + Sync>> = Vec::new();
+        for (name, help, histogram) in self.stages.all() {
+            handles.push(Box::new(ctx.register(name, help, histogram.clone())));
+        }
+        handles.extend::<Vec<Box<dyn std::any::Any + Send + Sync>>>(vec![
             Box::new(ctx.register(
                 "txs_accepted",
                 "transactions admitted to the mempool",
@@ -69,7 +167,8 @@ impl NodeMetrics {
                 "epoch of the running consensus engine",
                 self.consensus_epoch.clone(),
             )),
-        ])
+        ]);
+        MetricHandles(handles)
     }
 }
 

@@ -183,7 +183,10 @@ impl NodeState {
     /// signatures are checked in one batch (one by one only if the batch fails), then each
     /// transaction against state and the mempool. Accepted transactions are durable on return.
     pub fn submit(&self, txs: Vec<SignedTx>) -> Vec<Result<TxId, TxRejection>> {
+        // The host's clock, for a metric only (admission is real work in a simulation too).
+        let started = std::time::Instant::now();
         let results = self.admit(&txs, true);
+        crate::metrics::observe(&self.metrics.stages.admission_seconds, started.elapsed());
         let accepted = txs
             .into_iter()
             .zip(&results)
@@ -274,8 +277,15 @@ impl NodeState {
                 .collect()
         };
         // Accepted means durable: answer only once the transactions are on disk.
+        let write_started = std::time::Instant::now();
         if let Err(e) = self.store.add_pending(durable) {
             panic!("recording accepted transactions failed (storage is broken): {e}");
+        }
+        if durable_on_return {
+            crate::metrics::observe(
+                &self.metrics.stages.admission_durable_write_seconds,
+                write_started.elapsed(),
+            );
         }
         self.forget_evicted();
         let accepted = results.iter().filter(|r| r.is_ok()).count();
@@ -296,12 +306,18 @@ impl NodeState {
     /// The height of the finalized block whose commit a proposer should wait for before it
     /// builds: one is being committed, and the mempool holds at least half a budgeted block,
     /// the committing block's own transactions included (they leave it when the commit lands;
-    /// see `commit_wait::await_commit`: with a lighter mempool a block sooner is worth more). Only the
-    /// node's measured budget counts, not the chain's `block_txs_max` parameter.
+    /// see `commit_wait::await_commit`: with a lighter mempool a block sooner is worth more). A
+    /// block is what the next one may take: the node's measured budget within the chain's
+    /// `block_txs_max`, as the proposer will take it.
     pub fn commit_worth_awaiting(&self) -> Option<u64> {
         let height = (*self.committing.lock().expect("committing lock"))?;
+        let chain_txs_max = match self.store.snapshot() {
+            Ok(snapshot) => yun_state::Overlay::new(&snapshot).params().block_txs_max as usize,
+            Err(e) => panic!("state snapshot failed (storage is broken): {e}"),
+        };
         let waiting = self.mempool.lock().expect("mempool lock").len();
-        (waiting >= self.budget.block_txs_max(usize::MAX) / 2).then_some(height)
+        let block = self.budget.block_txs_max(chain_txs_max);
+        (waiting >= block.div_ceil(2)).then_some(height)
     }
 
     pub fn remember_execution(&self, hash: BlockHash, executed: Arc<Executed>) {
@@ -393,6 +409,19 @@ pub(crate) mod race {
         .expect("node state")
     }
 
+    /// A node on `genesis` with the default timing (its budget well above a small chain's
+    /// `block_txs_max`).
+    pub(crate) fn node_on_genesis(genesis: Genesis) -> NodeState {
+        NodeState::new(
+            Store::in_memory().expect("in-memory store"),
+            genesis,
+            addr("validator"),
+            BlockTiming::default(),
+            MempoolLimits::default(),
+        )
+        .expect("node state")
+    }
+
     /// `from`'s first transaction (nonce 0): 1 to bob, paying `fee`.
     pub(crate) fn first_transfer(from: &str, fee: u128) -> SignedTx {
         Tx {
@@ -452,6 +481,26 @@ pub(crate) mod race {
         let id = tx1.id();
         let admitted = while_a_block_commits(&node, tx0, move |n| n.submit(vec![tx1]));
         assert_eq!(admitted, [Ok(id)]);
+    }
+
+    /// What `yun bench transfers` reports as the admission stages: a client's calls, not a
+    /// peer's gossip (which is not written to disk).
+    #[test]
+    fn a_clients_admission_is_timed_and_a_peers_gossip_is_not() {
+        let node = node_with_floor_budget(&[("alice", 1_000_000), ("bob", 1_000_000)]);
+        let stages = &node.metrics.stages;
+        let alice = first_transfer("alice", 10);
+        assert_eq!(node.submit(vec![alice.clone()]), [Ok(alice.id())]);
+        assert_eq!(stages.admission_seconds.count(), 1);
+        assert_eq!(stages.admission_durable_write_seconds.count(), 1);
+        let bob = first_transfer("bob", 10);
+        assert_eq!(node.admit_from_peer(vec![bob.clone()]), [Ok(bob.id())]);
+        assert_eq!(
+            stages.admission_seconds.count(),
+            1,
+            "gossip is not a client's call"
+        );
+        assert_eq!(stages.admission_durable_write_seconds.count(), 1);
     }
 
     /// A flood at one fee from many accounts meets the backlog bound: the node admits what its

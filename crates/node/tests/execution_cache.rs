@@ -120,4 +120,7 @@ fn a_finalized_block_nobody_remembered_is_executed_and_counted() {
     assert_eq!(node.head().block_hash, block.hash());
     assert_eq!(node.metrics.block_executions_uncached.get(), 1);
     assert!(node.execution(&block.hash(), &parent).is_none());
+    let commits = &node.metrics.stages.block_commit_seconds;
+    assert_eq!(commits.count(), 1, "the commit is timed");
+    assert!(commits.sum() > 0.0);
 }
