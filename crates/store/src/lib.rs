@@ -123,6 +123,8 @@ pub struct Store {
     db: std::sync::Arc<Database>,
     /// Admission's durable writes, shared between concurrent submitters (see [`group`]).
     admitted: std::sync::Arc<group::GroupCommit<(TxId, Vec<u8>)>>,
+    /// Where each pending transaction's row is (`durable_mempool`). Taken after the writer.
+    pending_index: std::sync::Arc<std::sync::Mutex<durable_mempool::PendingIndex>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -135,20 +137,22 @@ impl Store {
     /// Opens (or creates) the store file at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = Database::create(path)?;
-        Ok(Store::on(db))
+        Store::on(db)
     }
 
     /// A store in memory, for tests and `yun chain verify`.
     pub fn in_memory() -> Result<Store, StoreError> {
         let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Ok(Store::on(db))
+        Store::on(db)
     }
 
-    fn on(db: Database) -> Store {
-        Store {
+    fn on(db: Database) -> Result<Store, StoreError> {
+        let pending_index = durable_mempool::PendingIndex::load(&db)?;
+        Ok(Store {
             db: db.into(),
             admitted: Default::default(),
-        }
+            pending_index: std::sync::Arc::new(std::sync::Mutex::new(pending_index)),
+        })
     }
 
     pub fn is_initialized(&self) -> Result<bool, StoreError> {
@@ -471,10 +475,8 @@ impl Store {
                 )?;
             }
             index_block(&wtx, block, &executed.receipts)?;
-            let mut pending = wtx.open_table(PENDING)?;
-            for r in &executed.receipts {
-                pending.remove(r.tx_id.as_bytes())?;
-            }
+            let ids = executed.receipts.iter().map(|r| &r.tx_id);
+            durable_mempool::unlist(&wtx, &mut self.pending_index(), ids)?;
             let mut meta = wtx.open_table(META)?;
             write_head(&mut meta, &new_head)?;
         }

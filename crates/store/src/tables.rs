@@ -20,10 +20,14 @@ pub const BLOCK_BY_HASH: TableDefinition<&[u8; 32], u64> = TableDefinition::new(
 pub const TXS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("txs");
 /// address ‖ height ‖ index → tx id: an account's transactions in order.
 pub const ACCOUNT_TXS: TableDefinition<&[u8], &[u8; 32]> = TableDefinition::new("account_txs");
-/// Transactions the mempool accepted and that are not yet committed or dropped: tx id → signed
-/// bytes. Written durably before a submission is answered, so an accepted transaction survives
-/// a crash; cleared in the same transaction that commits it.
-pub const PENDING: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("pending");
+/// Transactions the mempool accepted and that are not yet committed or dropped: arrival
+/// sequence → signed bytes (see `durable_mempool` for why not by id). Written durably before a
+/// submission is answered, so an accepted transaction survives a crash; cleared in the same
+/// transaction that commits it.
+pub const PENDING: TableDefinition<u64, &[u8]> = TableDefinition::new("pending_by_arrival");
+/// The same, as stores before `pending_by_arrival` kept it: tx id → signed bytes. Adopted into
+/// `PENDING` and deleted when such a store is opened.
+pub const PENDING_BY_ID_V1: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("pending");
 /// Small named records.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

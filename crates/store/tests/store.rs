@@ -203,3 +203,32 @@ fn a_block_built_on_a_pending_parent_commits_like_one_built_on_the_head() {
         (2, p2.block.header.state_root)
     );
 }
+
+/// The durable mempool's rows leave in the commit of the block that holds their transactions,
+/// also after a reopen (the id → row index is read again from the table).
+#[test]
+fn a_committed_transaction_leaves_the_durable_mempool_in_its_blocks_commit() {
+    use commonware_codec::Encode;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let (t0, t1, t2) = (
+        transfer(0, "bob", 1),
+        transfer(1, "bob", 1),
+        transfer(2, "bob", 1),
+    );
+    {
+        let store = Store::open(&path).unwrap();
+        store.init_genesis(&genesis()).unwrap();
+        let listed = [&t0, &t1, &t2].map(|t| (t.id(), t.encode().to_vec()));
+        store.add_pending(listed.to_vec()).unwrap();
+        commit_next(&store, vec![t0.clone()]);
+        let left: Vec<_> = store.pending().unwrap().iter().map(|t| t.id()).collect();
+        assert_eq!(left, vec![t1.id(), t2.id()]);
+    }
+    let store = Store::open(&path).unwrap();
+    commit_next(&store, vec![t1.clone(), t2.clone()]);
+    assert!(
+        store.pending().unwrap().is_empty(),
+        "found by id after a reopen"
+    );
+}
