@@ -5,12 +5,13 @@ use yun_client::Client;
 
 /// The node's stage histograms, in the order a transaction meets them (see
 /// `yun_node::metrics::StageMetrics`).
-pub(crate) const STAGES: [&str; 7] = [
+pub(crate) const STAGES: [&str; 8] = [
     "admission_seconds",
     "admission_durable_write_seconds",
     "commit_wait_seconds",
     "block_build_seconds",
     "block_timestamp_to_finalized_seconds",
+    "block_executor_queue_seconds",
     "block_commit_seconds",
     "block_timestamp_to_head_seconds",
 ];

@@ -158,14 +158,21 @@ async fn a_flood_from_one_address_is_refused_429_while_blocks_keep_finalizing() 
     let addr = node.api_addr;
     let chain = chain(addr, BYSTANDER).await;
     let start_height = height(addr, BYSTANDER).await;
-    // Eight connections flood /v1/status from 127.0.0.1 for three seconds.
+    // Eight connections flood from 127.0.0.1 for three seconds: four read /v1/status, four
+    // post garbage to the binary batch route (whose decoding is the costlier work).
     let flood_until = Instant::now() + Duration::from_secs(3);
     let flooders: Vec<_> = (0..8)
-        .map(|_| {
+        .map(|i| {
             tokio::spawn(async move {
                 let mut answers = Vec::new();
+                let binary = [("Content-Type", "application/octet-stream")];
                 while Instant::now() < flood_until {
-                    answers.push(get(addr, FLOODER, "/v1/status").await);
+                    answers.push(if i % 2 == 0 {
+                        get(addr, FLOODER, "/v1/status").await
+                    } else {
+                        let path = "/v1/txs/batch/binary";
+                        request(addr, FLOODER, "POST", path, &binary, "\u{ff}garbage").await
+                    });
                 }
                 answers
             })
@@ -185,12 +192,20 @@ async fn a_flood_from_one_address_is_refused_429_while_blocks_keep_finalizing() 
     for f in flooders {
         answers.extend(f.await.unwrap());
     }
-    let ok = answers.iter().filter(|a| a.status == 200).count();
+    // Past the limiter: a status, or a binary body refused as MalformedBody.
+    let ok = answers
+        .iter()
+        .filter(|a| a.status == 200 || (a.status == 400 && a.error().0 == 127))
+        .count();
     let limited: Vec<&Answer> = answers.iter().filter(|a| a.status == 429).collect();
     assert_eq!(
         ok + limited.len(),
         answers.len(),
-        "only 200 and 429 answers"
+        "only statuses, MalformedBody and 429 answers"
+    );
+    assert!(
+        answers.iter().any(|a| a.status == 400),
+        "some garbage reached the binary route"
     );
     // 20 at once plus 20 a second for about three seconds: the rest is refused.
     assert!(

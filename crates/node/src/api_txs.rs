@@ -176,16 +176,27 @@ async fn admit_batch(
 ) -> Result<Vec<BatchResult>, ApiError> {
     let node = s.node.clone();
     tokio::task::spawn_blocking(move || {
-        let decoded = decode();
-        let good: Vec<SignedTx> = decoded
-            .iter()
-            .filter_map(|d| d.as_ref().ok().cloned())
+        // The good transactions move to admission; each entry keeps only its refusal, if any.
+        let mut good = Vec::new();
+        let refused: Vec<Option<TxRejection>> = decode()
+            .into_iter()
+            .map(|d| match d {
+                Ok(tx) => {
+                    good.push(tx);
+                    None
+                }
+                Err(r) => Some(r),
+            })
             .collect();
         let mut admitted = node.submit(good).into_iter();
-        decoded
+        refused
             .into_iter()
-            .map(
-                |d| match d.and_then(|_| admitted.next().expect("one answer per admitted tx")) {
+            .map(|refusal| {
+                let outcome = match refusal {
+                    Some(r) => Err(r),
+                    None => admitted.next().expect("one answer per admitted tx"),
+                };
+                match outcome {
                     Ok(id) => BatchResult {
                         id: Some(id),
                         error: None,
@@ -194,8 +205,8 @@ async fn admit_batch(
                         id: None,
                         error: Some(r.into()),
                     },
-                },
-            )
+                }
+            })
             .collect()
     })
     .await

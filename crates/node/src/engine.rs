@@ -374,7 +374,7 @@ where
         .child("evidence")
         .spawn(move |ctx| crate::evidence_submit::submit_loop(ctx, evidence_state, evidence_key));
 
-    let (sink, finalized) = FinalizedSink::new();
+    let (sink, finalized) = FinalizedSink::new(context.child("finalized"));
     let exec_state = state.clone();
     context
         .child("executor")

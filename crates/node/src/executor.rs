@@ -11,7 +11,7 @@ use commonware_runtime::Clock;
 use commonware_utils::Acknowledgement;
 use commonware_utils::acknowledgement::Exact;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info};
 use yun_state::{BlockEnv, verify_signatures};
@@ -25,15 +25,29 @@ pub const FINALIZED_UNACKED_MAX: usize = 16;
 /// The reporter marshal delivers finalized blocks to. The channel is unbounded on purpose:
 /// a full channel would have to drop an unacknowledged block, which stops marshal; marshal
 /// never has more than [`FINALIZED_UNACKED_MAX`] blocks outstanding.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct FinalizedSink {
-    tx: mpsc::UnboundedSender<(Digested<Block>, Exact)>,
+    tx: mpsc::UnboundedSender<Delivered>,
+    /// The runtime's clock, to stamp each delivery (a simulation's is simulated).
+    now: Arc<dyn Fn() -> SystemTime + Send + Sync>,
+}
+
+/// A finalized block as marshal handed it over: the block, its acknowledgement, and when.
+pub type Delivered = (Digested<Block>, Exact, SystemTime);
+
+impl std::fmt::Debug for FinalizedSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FinalizedSink").finish_non_exhaustive()
+    }
 }
 
 impl FinalizedSink {
-    pub fn new() -> (Self, mpsc::UnboundedReceiver<(Digested<Block>, Exact)>) {
+    pub fn new<E: Clock + Send + Sync + 'static>(
+        clock: E,
+    ) -> (Self, mpsc::UnboundedReceiver<Delivered>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (FinalizedSink { tx }, rx)
+        let now = Arc::new(move || clock.current());
+        (FinalizedSink { tx, now }, rx)
     }
 }
 
@@ -43,7 +57,7 @@ impl Reporter for FinalizedSink {
     fn report(&mut self, activity: Update<Block>) -> Feedback {
         match activity {
             Update::Tip(..) => Feedback::Ok,
-            Update::Block(block, ack) => match self.tx.send((block, ack)) {
+            Update::Block(block, ack) => match self.tx.send((block, ack, (self.now)())) {
                 Ok(()) => Feedback::Ok,
                 Err(_) => Feedback::Closed,
             },
@@ -58,16 +72,17 @@ impl Reporter for FinalizedSink {
 pub async fn run<E: Clock>(
     clock: E,
     state: Arc<NodeState>,
-    mut rx: mpsc::UnboundedReceiver<(Digested<Block>, Exact)>,
+    mut rx: mpsc::UnboundedReceiver<Delivered>,
 ) {
-    while let Some((block, ack)) = rx.recv().await {
+    while let Some((block, ack, delivered)) = rx.recv().await {
         // The runtime's clock, so a simulation's figures are its simulated time.
         let stamped = UNIX_EPOCH + Duration::from_millis(block.inner().header.timestamp_ms);
-        if let Ok(took) = clock.current().duration_since(stamped) {
-            metrics::observe(
-                &state.metrics.stages.block_timestamp_to_finalized_seconds,
-                took,
-            );
+        let stages = &state.metrics.stages;
+        if let Ok(took) = delivered.duration_since(stamped) {
+            metrics::observe(&stages.block_timestamp_to_finalized_seconds, took);
+        }
+        if let Ok(waited) = clock.current().duration_since(delivered) {
+            metrics::observe(&stages.block_executor_queue_seconds, waited);
         }
         if let Err(reason) = apply_finalized(&state, block.inner()) {
             error!(%reason, "stopping the node");

@@ -25,20 +25,22 @@ pub struct StageMetrics {
     pub commit_wait_seconds: Histogram,
     /// Executing and hashing a proposal.
     pub block_build_seconds: Histogram,
-    /// From a block's timestamp (set when its build starts) to its delivery, finalized, to
-    /// the executor: build and consensus, on this node's runtime clock.
+    /// From a block's timestamp (set when its build starts) to marshal's delivery of it,
+    /// finalized: build and consensus, on this node's runtime clock.
     pub block_timestamp_to_finalized_seconds: Histogram,
+    /// From that delivery to the executor taking it up (it commits one block at a time).
+    pub block_executor_queue_seconds: Histogram,
     /// Committing a finalized block to the store.
     pub block_commit_seconds: Histogram,
-    /// From a block's timestamp to its publication as the head: the above, then the wait for
-    /// the executor (it commits one block at a time) and the commit.
+    /// From a block's timestamp to its publication as the head: the above, the queue and the
+    /// commit.
     pub block_timestamp_to_head_seconds: Histogram,
 }
 
 impl StageMetrics {
     /// Every stage: its metric name, its help text and its histogram, in the order a
     /// transaction meets them.
-    pub fn all(&self) -> [(&'static str, &'static str, &Histogram); 7] {
+    pub fn all(&self) -> [(&'static str, &'static str, &Histogram); 8] {
         [
             (
                 "admission_seconds",
@@ -62,8 +64,13 @@ impl StageMetrics {
             ),
             (
                 "block_timestamp_to_finalized_seconds",
-                "from a block's timestamp to its delivery, finalized, to the executor",
+                "from a block's timestamp to marshal's delivery of it, finalized",
                 &self.block_timestamp_to_finalized_seconds,
+            ),
+            (
+                "block_executor_queue_seconds",
+                "from a finalized block's delivery to the executor taking it up",
+                &self.block_executor_queue_seconds,
             ),
             (
                 "block_commit_seconds",
@@ -87,6 +94,7 @@ impl Default for StageMetrics {
             commit_wait_seconds: stage_histogram(),
             block_build_seconds: stage_histogram(),
             block_timestamp_to_finalized_seconds: stage_histogram(),
+            block_executor_queue_seconds: stage_histogram(),
             block_commit_seconds: stage_histogram(),
             block_timestamp_to_head_seconds: stage_histogram(),
         }

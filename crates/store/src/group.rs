@@ -153,7 +153,7 @@ mod tests {
     fn writer(
         log: &Log,
         fail: &Arc<AtomicBool>,
-    ) -> impl FnOnce(Vec<u32>) -> Result<(), StoreError> {
+    ) -> impl FnOnce(Vec<u32>) -> Result<(), StoreError> + Send + use<> {
         let (log, fail) = (log.clone(), fail.clone());
         move |batch| {
             if fail.load(Ordering::SeqCst) {
@@ -161,6 +161,38 @@ mod tests {
             }
             log.lock().unwrap().push(batch);
             Ok(())
+        }
+    }
+
+    /// Caller 1 submits `[1]` and leads a write that, once started, waits to be released and
+    /// then ends as `then` says; returns the caller's thread and the release.
+    fn hold_first_write(
+        group: &Arc<GroupCommit<u32>>,
+        then: impl FnOnce(Vec<u32>) -> Result<(), StoreError> + Send + 'static,
+    ) -> (
+        std::thread::JoinHandle<Result<(), StoreError>>,
+        mpsc::Sender<()>,
+    ) {
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let first = {
+            let group = group.clone();
+            std::thread::spawn(move || {
+                group.submit(vec![1], move |batch| {
+                    started_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    then(batch)
+                })
+            })
+        };
+        started_rx.recv().unwrap();
+        (first, release_tx)
+    }
+
+    /// Returns once `n` items are queued behind the write in progress.
+    fn wait_queued(group: &GroupCommit<u32>, n: usize) {
+        while group.waiting_items() < n {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -172,29 +204,14 @@ mod tests {
         fail_both: bool,
     ) -> Vec<Result<(), StoreError>> {
         let fail = Arc::new(AtomicBool::new(false));
-        let (started_tx, started_rx) = mpsc::channel();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let first = {
-            let (group, log, fail) = (group.clone(), log.clone(), fail.clone());
-            std::thread::spawn(move || {
-                let write = writer(&log, &fail);
-                group.submit(vec![1], move |batch| {
-                    started_tx.send(()).unwrap();
-                    release_rx.recv().unwrap();
-                    write(batch)
-                })
-            })
-        };
-        started_rx.recv().unwrap();
+        let (first, release_tx) = hold_first_write(group, writer(log, &fail));
         let followers: Vec<_> = (2..=5u32)
             .map(|i| {
                 let (group, log, fail) = (group.clone(), log.clone(), fail.clone());
                 std::thread::spawn(move || group.submit(vec![i], writer(&log, &fail)))
             })
             .collect();
-        while group.waiting_items() < 4 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_queued(group, 4);
         fail.store(fail_both, Ordering::SeqCst);
         release_tx.send(()).unwrap();
         let first = first.join().unwrap();
@@ -242,27 +259,13 @@ mod tests {
     #[test]
     fn a_write_that_panics_strands_no_caller_queued_behind_it() {
         let (group, log) = (Arc::new(GroupCommit::<u32>::default()), Log::default());
-        let (started_tx, started_rx) = mpsc::channel();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let leader = {
-            let group = group.clone();
-            std::thread::spawn(move || {
-                group.submit(vec![1], move |_| {
-                    started_tx.send(()).unwrap();
-                    release_rx.recv().unwrap();
-                    panic!("the disk went away");
-                })
-            })
-        };
-        started_rx.recv().unwrap();
+        let (leader, release_tx) = hold_first_write(&group, |_| panic!("the disk went away"));
         let fail = Arc::new(AtomicBool::new(false));
         let follower = {
             let (group, log, fail) = (group.clone(), log.clone(), fail.clone());
             std::thread::spawn(move || group.submit(vec![2], writer(&log, &fail)))
         };
-        while group.waiting_items() < 1 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_queued(&group, 1);
         release_tx.send(()).unwrap();
         assert!(leader.join().is_err(), "the leader's own panic reaches it");
         // The follower was queued for the next group, not the one that panicked: it leads
@@ -274,19 +277,7 @@ mod tests {
     #[test]
     fn a_panicking_shared_write_fails_the_callers_it_was_writing_for() {
         let group = Arc::new(GroupCommit::<u32>::default());
-        let (started_tx, started_rx) = mpsc::channel();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let first = {
-            let group = group.clone();
-            std::thread::spawn(move || {
-                group.submit(vec![1], move |_| {
-                    started_tx.send(()).unwrap();
-                    release_rx.recv().unwrap();
-                    Ok(())
-                })
-            })
-        };
-        started_rx.recv().unwrap();
+        let (first, release_tx) = hold_first_write(&group, |_| Ok(()));
         // Two callers queue behind the held write; whichever leads their group panics.
         let followers: Vec<_> = (2..=3u32)
             .map(|i| {
@@ -294,9 +285,7 @@ mod tests {
                 std::thread::spawn(move || group.submit(vec![i], |_| panic!("the disk went away")))
             })
             .collect();
-        while group.waiting_items() < 2 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_queued(&group, 2);
         release_tx.send(()).unwrap();
         first.join().unwrap().unwrap();
         let outcomes: Vec<_> = followers.into_iter().map(|t| t.join()).collect();
