@@ -422,7 +422,8 @@ pub(crate) async fn run_signed_load(
         load_end,
     };
     let mut report = phase_report(rate, args, senders_n, &tally);
-    report["stages"] = stages_before.report_since(&StageTotals::read(&client).await);
+    let stages_after = StageTotals::read(&client).await;
+    report["stages"] = StageTotals::report_between(stages_before.as_ref(), stages_after.as_ref());
     Ok(report)
 }
 

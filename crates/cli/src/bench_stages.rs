@@ -16,22 +16,23 @@ pub(crate) const STAGES: [&str; 8] = [
     "block_timestamp_to_head_seconds",
 ];
 
-/// Each stage's (sum in seconds, count) at one moment.
+/// One stage's histogram totals at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct StageTotal {
+    sum_seconds: f64,
+    count: f64,
+}
+
+/// Every stage's totals at one moment, in [`STAGES`] order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct StageTotals(Vec<(f64, f64)>);
+pub(crate) struct StageTotals(Vec<StageTotal>);
 
 impl StageTotals {
-    fn zero() -> StageTotals {
-        StageTotals(vec![(0.0, 0.0); STAGES.len()])
-    }
-
     /// Reads the totals from a node's Prometheus text; a stage the node does not export (an
-    /// older node) reads as zero.
-    pub(crate) fn parse(metrics_text: &str) -> StageTotals {
+    /// older node) reads as zero. `None` if the text does not parse.
+    pub(crate) fn parse(metrics_text: &str) -> Option<StageTotals> {
         let lines = metrics_text.lines().map(|l| Ok(l.to_string()));
-        let Ok(scrape) = prometheus_parse::Scrape::parse(lines) else {
-            return StageTotals::zero();
-        };
+        let scrape = prometheus_parse::Scrape::parse(lines).ok()?;
         let value = |name: &str| -> f64 {
             scrape
                 .samples
@@ -45,32 +46,38 @@ impl StageTotals {
                 })
                 .sum()
         };
-        StageTotals(
+        Some(StageTotals(
             STAGES
                 .iter()
-                .map(|s| (value(&format!("{s}_sum")), value(&format!("{s}_count"))))
+                .map(|s| StageTotal {
+                    sum_seconds: value(&format!("{s}_sum")),
+                    count: value(&format!("{s}_count")),
+                })
                 .collect(),
-        )
+        ))
     }
 
-    /// Reads a node's totals now (zero if its metrics cannot be read: the report then says
-    /// nothing of its stages rather than failing the bench).
-    pub(crate) async fn read(client: &Client) -> StageTotals {
-        match client.metrics_text().await {
-            Ok(text) => StageTotals::parse(&text),
-            Err(_) => StageTotals::zero(),
-        }
+    /// Reads a node's totals now; `None` if its metrics cannot be read.
+    pub(crate) async fn read(client: &Client) -> Option<StageTotals> {
+        StageTotals::parse(&client.metrics_text().await.ok()?)
     }
 
-    /// The phase between `self` (before) and `after`: per stage, how many were timed and
-    /// their mean in milliseconds (null when none was).
-    pub(crate) fn report_since(&self, after: &StageTotals) -> serde_json::Value {
+    /// The phase between `before` and `after`: per stage, how many were timed and their mean
+    /// in milliseconds (null when none was). `null` as a whole when either reading failed, so
+    /// a node's totals since its start never pass for a phase's.
+    pub(crate) fn report_between(
+        before: Option<&StageTotals>,
+        after: Option<&StageTotals>,
+    ) -> serde_json::Value {
+        let (Some(before), Some(after)) = (before, after) else {
+            return serde_json::Value::Null;
+        };
         let mut out = serde_json::Map::new();
         for (i, name) in STAGES.iter().enumerate() {
-            let (sum0, n0) = self.0.get(i).copied().unwrap_or_default();
-            let (sum1, n1) = after.0.get(i).copied().unwrap_or_default();
-            let n = (n1 - n0).max(0.0);
-            let mean_ms = (n > 0.0).then(|| (sum1 - sum0) / n * 1_000.0);
+            let b = before.0.get(i).copied().unwrap_or_default();
+            let a = after.0.get(i).copied().unwrap_or_default();
+            let n = (a.count - b.count).max(0.0);
+            let mean_ms = (n > 0.0).then(|| (a.sum_seconds - b.sum_seconds) / n * 1_000.0);
             let key = name.trim_end_matches("_seconds");
             out.insert(
                 key.to_string(),
@@ -121,7 +128,8 @@ mod tests {
 
     #[test]
     fn a_phase_reports_each_stage_mean_over_what_it_timed() {
-        let report = StageTotals::parse(BEFORE).report_since(&StageTotals::parse(AFTER));
+        let (before, after) = (StageTotals::parse(BEFORE), StageTotals::parse(AFTER));
+        let report = StageTotals::report_between(before.as_ref(), after.as_ref());
         assert_eq!(report["block_build"]["count"], 20);
         assert_eq!(
             report["block_build"]["mean_ms"], 100.0,
@@ -134,6 +142,10 @@ mod tests {
         assert_eq!(report["admission"]["count"], 0);
         assert!(report["admission"]["mean_ms"].is_null(), "nothing timed");
         assert!(report["block_commit"]["mean_ms"].is_null(), "not exported");
+        assert!(
+            StageTotals::report_between(None, after.as_ref()).is_null(),
+            "a reading that failed reports no stages at all"
+        );
     }
 
     #[test]
@@ -148,7 +160,8 @@ mod tests {
                 yun_node::metrics::observe(histogram, std::time::Duration::from_millis(4));
             }
             let before = StageTotals::parse("");
-            let report = before.report_since(&StageTotals::parse(&ctx.encode()));
+            let after = StageTotals::parse(&ctx.encode());
+            let report = StageTotals::report_between(before.as_ref(), after.as_ref());
             for name in STAGES {
                 let stage = &report[name.trim_end_matches("_seconds")];
                 assert_eq!(stage["count"], 1, "{name} in {report}");

@@ -159,7 +159,7 @@ async fn a_flood_from_one_address_is_refused_429_while_blocks_keep_finalizing() 
     let chain = chain(addr, BYSTANDER).await;
     let start_height = height(addr, BYSTANDER).await;
     // Eight connections flood from 127.0.0.1 for three seconds: four read /v1/status, four
-    // post garbage to the binary batch route (whose decoding is the costlier work).
+    // post garbage to the binary batch route; the limiter counts both alike.
     let flood_until = Instant::now() + Duration::from_secs(3);
     let flooders: Vec<_> = (0..8)
         .map(|i| {

@@ -17,16 +17,21 @@ fn stage_histogram() -> Histogram {
 /// operator (and `yun bench transfers`, which prints their means) sees where latency goes.
 #[derive(Debug, Clone)]
 pub struct StageMetrics {
-    /// A client's admission call: signature checks, mempool, the durable write.
+    /// A call to `NodeState::submit` (a client's, or the node's own evidence reports):
+    /// signature checks, mempool, the durable write. A peer's gossip is not timed.
     pub admission_seconds: Histogram,
-    /// Of it, the durable write (queued behind a block's commit when one holds the file).
+    /// Of it, the durable write, when there was anything to write (queued behind a block's
+    /// commit when one holds the file).
     pub admission_durable_write_seconds: Histogram,
     /// A proposer's wait for a committing block before it builds (only when it waits).
     pub commit_wait_seconds: Histogram,
     /// Executing and hashing a proposal.
     pub block_build_seconds: Histogram,
-    /// From a block's timestamp (set when its build starts) to marshal's delivery of it,
-    /// finalized: build and consensus, on this node's runtime clock.
+    /// From a block's timestamp (set by its proposer when the build starts) to marshal's
+    /// delivery of it, finalized, on this node's runtime clock: build and consensus. On a node
+    /// that did not propose the block it includes the two clocks' offset (a delivery that
+    /// seems to precede the timestamp is not counted), and a block replayed after a restart
+    /// counts its age: read it on the proposer, under way.
     pub block_timestamp_to_finalized_seconds: Histogram,
     /// From that delivery to the executor taking it up (it commits one block at a time).
     pub block_executor_queue_seconds: Histogram,
@@ -134,11 +139,7 @@ impl NodeMetrics {
     /// Registers every metric with a commonware runtime context; the registrations last as
     /// long as the returned handles.
     pub fn register(&self, ctx: &impl commonware_runtime::Metrics) -> MetricHandles {
-        let mut handles: Vec<Box<dyn std::any::Any + Send + Sync>> = Vec::new();
-        for (name, help, histogram) in self.stages.all() {
-            handles.push(Box::new(ctx.register(name, help, histogram.clone())));
-        }
-        handles.extend::<Vec<Box<dyn std::any::Any + Send + Sync>>>(vec![
+        let mut handles: Vec<Box<dyn std::any::Any + Send + Sync>> = vec![
             Box::new(ctx.register(
                 "txs_accepted",
                 "transactions admitted to the mempool",
@@ -175,7 +176,10 @@ impl NodeMetrics {
                 "epoch of the running consensus engine",
                 self.consensus_epoch.clone(),
             )),
-        ]);
+        ];
+        for (name, help, histogram) in self.stages.all() {
+            handles.push(Box::new(ctx.register(name, help, histogram.clone())));
+        }
         MetricHandles(handles)
     }
 }

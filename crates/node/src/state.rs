@@ -276,17 +276,7 @@ impl NodeState {
                 })
                 .collect()
         };
-        // Accepted means durable: answer only once the transactions are on disk.
-        let write_started = std::time::Instant::now();
-        if let Err(e) = self.store.add_pending(durable) {
-            panic!("recording accepted transactions failed (storage is broken): {e}");
-        }
-        if durable_on_return {
-            crate::metrics::observe(
-                &self.metrics.stages.admission_durable_write_seconds,
-                write_started.elapsed(),
-            );
-        }
+        self.make_durable(durable);
         self.forget_evicted();
         let accepted = results.iter().filter(|r| r.is_ok()).count();
         for r in &results {
@@ -303,12 +293,29 @@ impl NodeState {
         results
     }
 
+    /// Accepted means durable: returns once `durable` is on disk (timed, when there was
+    /// anything to write).
+    fn make_durable(&self, durable: Vec<(TxId, Vec<u8>)>) {
+        if durable.is_empty() {
+            return;
+        }
+        // The host's clock, for a metric only.
+        let started = std::time::Instant::now();
+        if let Err(e) = self.store.add_pending(durable) {
+            panic!("recording accepted transactions failed (storage is broken): {e}");
+        }
+        crate::metrics::observe(
+            &self.metrics.stages.admission_durable_write_seconds,
+            started.elapsed(),
+        );
+    }
+
     /// The height of the finalized block whose commit a proposer should wait for before it
     /// builds: one is being committed, and the mempool holds at least half a budgeted block,
     /// the committing block's own transactions included (they leave it when the commit lands;
     /// see `commit_wait::await_commit`: with a lighter mempool a block sooner is worth more). A
     /// block is what the next one may take: the node's measured budget within the chain's
-    /// `block_txs_max`, as the proposer will take it.
+    /// `block_txs_max`, as the proposer will take it; half of an odd count rounds up.
     pub fn commit_worth_awaiting(&self) -> Option<u64> {
         let height = (*self.committing.lock().expect("committing lock"))?;
         let chain_txs_max = match self.store.snapshot() {
@@ -316,8 +323,8 @@ impl NodeState {
             Err(e) => panic!("state snapshot failed (storage is broken): {e}"),
         };
         let waiting = self.mempool.lock().expect("mempool lock").len();
-        let block = self.budget.block_txs_max(chain_txs_max);
-        (waiting >= block.div_ceil(2)).then_some(height)
+        let block_txs = self.budget.block_txs_max(chain_txs_max);
+        (waiting >= block_txs.div_ceil(2)).then_some(height)
     }
 
     pub fn remember_execution(&self, hash: BlockHash, executed: Arc<Executed>) {

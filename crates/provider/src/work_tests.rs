@@ -1,4 +1,5 @@
-//! Tests of `work`: data sources and holders, host faults against verdicts, and the compiled-program cache and its collector.
+//! Tests of `work`: data sources and holders, host faults against verdicts, and the
+//! compiled-program cache and its collector.
 
 use super::*;
 use crate::journal::WorkResult;

@@ -101,7 +101,7 @@ impl SimNode {
         assert!(self.handle.is_none(), "node {} already running", self.index);
         let state = Arc::new(
             NodeState::new(
-                self.store.clone(),
+                self.store.reopened().expect("the store reopens"),
                 self.genesis.clone(),
                 self.address(),
                 sim_timing(),

@@ -189,9 +189,12 @@ mod tests {
         (first, release_tx)
     }
 
-    /// Returns once `n` items are queued behind the write in progress.
+    /// Returns once `n` items are queued behind the write in progress (fails after 30 s, so
+    /// a regression fails the run rather than hanging it).
     fn wait_queued(group: &GroupCommit<u32>, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while group.waiting_items() < n {
+            assert!(std::time::Instant::now() < deadline, "{n} never queued");
             std::thread::sleep(Duration::from_millis(1));
         }
     }

@@ -146,6 +146,18 @@ impl Store {
         Store::on(db)
     }
 
+    /// The same file as a restarted process opens it: the in-memory parts (the durable
+    /// mempool's index, the admission group) read again from the file. A simulated node's
+    /// store outlives its crashes this way.
+    pub fn reopened(&self) -> Result<Store, StoreError> {
+        let pending_index = durable_mempool::PendingIndex::load(&self.db)?;
+        Ok(Store {
+            db: self.db.clone(),
+            admitted: Default::default(),
+            pending_index: std::sync::Arc::new(std::sync::Mutex::new(pending_index)),
+        })
+    }
+
     fn on(db: Database) -> Result<Store, StoreError> {
         let pending_index = durable_mempool::PendingIndex::load(&db)?;
         Ok(Store {
@@ -458,6 +470,8 @@ impl Store {
             });
         }
         let wtx = self.db.begin_write()?;
+        // After the writer, held until the commit: see `durable_mempool`.
+        let mut pending_index = self.pending_index();
         let new_head = Head {
             height: block.height(),
             block_hash: block.hash(),
@@ -475,12 +489,13 @@ impl Store {
                 )?;
             }
             index_block(&wtx, block, &executed.receipts)?;
-            let ids = executed.receipts.iter().map(|r| &r.tx_id);
-            durable_mempool::unlist(&wtx, &mut self.pending_index(), ids)?;
             let mut meta = wtx.open_table(META)?;
             write_head(&mut meta, &new_head)?;
         }
+        let ids = executed.receipts.iter().map(|r| &r.tx_id);
+        let unlisted = durable_mempool::delete_rows(&wtx, &pending_index, ids)?;
         wtx.commit()?;
+        durable_mempool::forget_rows(&mut pending_index, &unlisted);
         Ok(new_head)
     }
 

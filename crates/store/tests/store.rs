@@ -232,3 +232,19 @@ fn a_committed_transaction_leaves_the_durable_mempool_in_its_blocks_commit() {
         "found by id after a reopen"
     );
 }
+
+/// A block can take a transaction from the mempool and commit it while its admission's durable
+/// write still waits for the writer: that write must not list it, or it would stay listed
+/// until a restart.
+#[test]
+fn a_transaction_committed_before_its_admission_wrote_is_not_listed() {
+    use commonware_codec::Encode;
+    let store = Store::in_memory().unwrap();
+    store.init_genesis(&genesis()).unwrap();
+    let (t0, t1) = (transfer(0, "bob", 1), transfer(1, "bob", 1));
+    commit_next(&store, vec![t0.clone()]);
+    let listed = [&t0, &t1].map(|t| (t.id(), t.encode().to_vec()));
+    store.add_pending(listed.to_vec()).unwrap();
+    let left: Vec<_> = store.pending().unwrap().iter().map(|t| t.id()).collect();
+    assert_eq!(left, vec![t1.id()], "only the uncommitted one is listed");
+}
